@@ -1,0 +1,93 @@
+"""The application factory: settings in, Litestar app out."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+from litestar import Litestar, Router
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+from api.auth import provide_actor, role_guard
+from api.context import AppContext
+from api.problems import EXCEPTION_HANDLERS
+from api.routes import ROUTE_HANDLERS
+from api.unit_of_work import UnitOfWorkMiddleware
+from core.clock import Clock, SystemClock
+from core.database import make_engine, make_sessionmaker
+from core.identity.sessions import ThrottleLimits
+from core.identity.tokens import TokenConfig
+from core.settings import Settings, load_settings
+
+
+def build_context(settings: Settings, clock: Clock) -> AppContext:
+    engine = make_engine(settings.database_url, settings.db_pool_size)
+    return AppContext(
+        settings=settings,
+        clock=clock,
+        engine=engine,
+        sessionmaker=make_sessionmaker(engine),
+        tokens=TokenConfig(
+            secret=settings.jwt_secret,
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            access_ttl=timedelta(seconds=settings.access_token_seconds),
+            refresh_ttl=timedelta(seconds=settings.refresh_token_seconds),
+        ),
+        throttle=ThrottleLimits(
+            per_account=settings.login_failures_per_account,
+            per_address=settings.login_failures_per_address,
+            window_seconds=settings.login_window_seconds,
+        ),
+    )
+
+
+def create_app(settings: Settings | None = None, clock: Clock | None = None) -> Litestar:
+    settings = settings or load_settings()
+    context = build_context(settings, clock or SystemClock())
+
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await context.engine.dispose()
+
+    api = Router(
+        path="/",
+        route_handlers=ROUTE_HANDLERS,
+        guards=[role_guard],
+        middleware=[UnitOfWorkMiddleware],
+        dependencies={"actor": Provide(provide_actor)},
+    )
+    return Litestar(
+        route_handlers=[api],
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=[lifespan],
+        state=State({"context": context}),
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="Field-service dispatch API",
+            version="0.1.0",
+            path="/schema",
+            render_plugins=[SwaggerRenderPlugin(path="/")],
+            components=Components(
+                security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}
+            ),
+            security=[{"bearer": []}],
+        ),
+        logging_config=None,
+        debug=False,
+    )
+
+
+def app_from_env() -> Litestar:
+    """Entry point for `uvicorn --factory api.app:app_from_env`."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    return create_app()

@@ -1,0 +1,48 @@
+"""Route roles and the guard that enforces them.
+
+Every handler declares who may call it with `roles=` (a set of `Role`, or
+`PUBLIC`). A handler that declares nothing is refused to everyone, so a
+forgotten declaration fails closed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+
+from api.context import request_context
+from core.errors import Forbidden, Unauthenticated
+from core.identity.roles import ALL_ROLES, STAFF, Actor, Role
+
+PUBLIC = "public"
+
+ADMIN = frozenset({Role.ADMIN})
+MANAGERS = frozenset({Role.ADMIN, Role.SUPERVISOR})
+DESK = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.DISPATCHER})
+STAFF_ROLES = STAFF
+SIGNED_IN = ALL_ROLES
+
+
+async def role_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    allowed = handler.opt.get("roles")
+    if allowed == PUBLIC:
+        return
+    if not allowed:
+        raise Forbidden("This route declares no roles and is closed")
+    ctx = request_context(connection.scope)
+    if ctx.actor is None:
+        if ctx.auth_error is not None:
+            raise ctx.auth_error
+        raise Unauthenticated("Sign in and send `Authorization: Bearer <access token>`")
+    if ctx.actor.role not in allowed:
+        raise Forbidden(f"The role {ctx.actor.role} may not do this")
+
+
+async def provide_actor(request: Request[Any, Any, Any]) -> Actor:
+    actor = request_context(request.scope).actor
+    if actor is None:  # only public routes get here without one, and they do not ask for it
+        raise Unauthenticated("Sign-in required")
+    return actor

@@ -1,0 +1,40 @@
+"""What the API keeps per application and per request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from core.clock import Clock
+from core.identity.roles import Actor
+from core.identity.sessions import ThrottleLimits
+from core.identity.tokens import TokenConfig
+from core.settings import Settings
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    clock: Clock
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    tokens: TokenConfig
+    throttle: ThrottleLimits
+
+
+@dataclass
+class RequestContext:
+    session: AsyncSession
+    request_id: str
+    actor: Actor | None = None
+    # Why a presented token was refused; raised only if the route needs a signed-in user.
+    auth_error: Exception | None = None
+
+
+CONTEXT_KEY = "fieldservice"
+
+
+def request_context(scope: Any) -> RequestContext:
+    return cast(RequestContext, scope[CONTEXT_KEY])

@@ -1,0 +1,150 @@
+"""RFC 9457 problem details for every error the API returns.
+
+`type` is a stable relative URI per kind of error (`/problems/<slug>`); clients
+branch on it, people read `title` and `detail`. The catalogue below is also what
+`GET /problems/{slug}` describes.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    MethodNotAllowedException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    ValidationException,
+)
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from core.errors import DomainError
+
+PROBLEM_JSON = "application/problem+json"
+log = logging.getLogger("fieldservice.api")
+
+CATALOGUE: dict[str, str] = {
+    "invalid-input": "Some fields of the request are missing, of the wrong type, or out of range; `errors` lists them.",
+    "malformed-body": "The request body is not valid JSON.",
+    "body-too-large": "The request body is larger than the server accepts.",
+    "not-found": "No such record, or not one you may see.",
+    "route-not-found": "No such path.",
+    "method-not-allowed": "The path exists but not with this HTTP method.",
+    "unauthenticated": "Sign in (or refresh the access token) and send it as `Authorization: Bearer …`.",
+    "forbidden": "Your role or organisation may not do this.",
+    "conflict": "The request conflicts with the current state of the record.",
+    "version-conflict": "The record changed since you read it; `current` holds it now.",
+    "duplicate": "A record with the same unique value already exists.",
+    "invalid-reference": "The request refers to a record that does not exist.",
+    "rate-limited": "Too many attempts; wait `retry_after` seconds.",
+    "idempotency-key-reused": "The Idempotency-Key was first used for a different request.",
+    "internal-error": "Something failed on the server; the request changed nothing.",
+}
+
+
+def problem(status: int, slug: str, title: str, detail: str, **extra: Any) -> Response[dict[str, Any]]:
+    body: dict[str, Any] = {"type": f"/problems/{slug}", "title": title, "status": status, "detail": detail}
+    body.update({k: v for k, v in extra.items() if v is not None})
+    headers = {}
+    if "retry_after" in extra:
+        headers["Retry-After"] = str(extra["retry_after"])
+    return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _instance(request: Request[Any, Any, Any]) -> str:
+    return request.url.path
+
+
+def domain_error_handler(request: Request[Any, Any, Any], exc: DomainError) -> Response[dict[str, Any]]:
+    return problem(exc.status, exc.slug, exc.title, exc.detail, instance=_instance(request), **exc.extra)
+
+
+def _field_errors(extra: Any) -> list[dict[str, str]]:
+    errors: list[dict[str, str]] = []
+    for item in extra if isinstance(extra, list) else []:
+        if isinstance(item, dict):
+            field = str(item.get("key") or item.get("source") or "body")
+            errors.append({"field": field, "message": str(item.get("message", "invalid"))})
+    return errors
+
+
+def validation_handler(request: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
+    errors = _field_errors(exc.extra)
+    messages = " ".join(e["message"] for e in errors).lower()
+    if "malformed" in messages or "json is malformed" in messages or "invalid json" in messages:
+        return problem(400, "malformed-body", "Malformed JSON", "The request body is not valid JSON",
+                       instance=_instance(request))
+    return problem(422, "invalid-input", "Some fields are invalid",
+                   "; ".join(f"{e['field']}: {e['message']}" for e in errors) or str(exc.detail),
+                   instance=_instance(request), errors=errors)
+
+
+def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+    status = exc.status_code
+    if isinstance(exc, NotFoundException):
+        return problem(404, "route-not-found", "Not found", str(exc.detail), instance=_instance(request))
+    if isinstance(exc, MethodNotAllowedException):
+        return problem(405, "method-not-allowed", "Method not allowed", str(exc.detail), instance=_instance(request))
+    if isinstance(exc, NotAuthorizedException):
+        return problem(401, "unauthenticated", "Sign-in required", str(exc.detail), instance=_instance(request))
+    if isinstance(exc, PermissionDeniedException):
+        return problem(403, "forbidden", "Not allowed", str(exc.detail), instance=_instance(request))
+    if status == 413:
+        return problem(413, "body-too-large", "Request body too large", str(exc.detail), instance=_instance(request))
+    if status == 400:
+        return problem(400, "malformed-body", "Bad request", str(exc.detail), instance=_instance(request))
+    if status >= 500:
+        return internal_error_handler(request, exc)
+    return problem(status, "http-error", "Request refused", str(exc.detail), instance=_instance(request))
+
+
+def integrity_handler(request: Request[Any, Any, Any], exc: IntegrityError) -> Response[dict[str, Any]]:
+    code = getattr(exc.orig, "sqlstate", None) or getattr(getattr(exc.orig, "__cause__", None), "sqlstate", None)
+    if code == "23505":
+        return problem(409, "duplicate", "Already exists", "A record with the same unique value already exists",
+                       instance=_instance(request))
+    if code == "23503":
+        return problem(422, "invalid-reference", "Unknown reference", "The request refers to a record that does not exist",
+                       instance=_instance(request))
+    return problem(422, "invalid-input", "Some fields are invalid", "The values break a rule of the record",
+                   instance=_instance(request))
+
+
+def stale_handler(request: Request[Any, Any, Any], exc: StaleDataError) -> Response[dict[str, Any]]:
+    return problem(409, "version-conflict", "The record changed since you read it", "Reload it and try again",
+                   instance=_instance(request))
+
+
+def dbapi_handler(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[dict[str, Any]]:
+    code = getattr(exc.orig, "sqlstate", None) or getattr(getattr(exc.orig, "__cause__", None), "sqlstate", None)
+    if code and str(code).startswith("22"):  # data exceptions: value out of range, bad text
+        return problem(422, "invalid-input", "Some fields are invalid", "A value is out of range or malformed",
+                       instance=_instance(request))
+    if code in {"40001", "40P01"}:
+        return problem(409, "conflict", "Concurrent update", "Another request changed the same records; retry",
+                       instance=_instance(request))
+    return internal_error_handler(request, exc)
+
+
+def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem(HTTP_500_INTERNAL_SERVER_ERROR, "internal-error", "Internal error",
+                   "Something failed on the server; the request changed nothing", instance=_instance(request))
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    DomainError: domain_error_handler,
+    ValidationException: validation_handler,
+    HTTPException: http_exception_handler,
+    IntegrityError: integrity_handler,
+    StaleDataError: stale_handler,
+    DBAPIError: dbapi_handler,
+    Exception: internal_error_handler,
+}
+
+__all__ = ["CATALOGUE", "EXCEPTION_HANDLERS", "PROBLEM_JSON", "MediaType", "problem"]

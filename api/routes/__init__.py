@@ -1,0 +1,15 @@
+"""Every route handler of the API, one module per domain."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from api.routes import auth, health
+
+ROUTE_HANDLERS: list[Any] = [
+    health.health,
+    health.ready,
+    auth.login,
+    auth.refresh,
+    auth.logout,
+]

@@ -1,0 +1,1 @@
+"""Request and response bodies (msgspec): validated on the way in, documented in OpenAPI."""

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from core.geo import LonLat, lonlat
+
+Longitude = Annotated[float, msgspec.Meta(ge=-180, le=180)]
+Latitude = Annotated[float, msgspec.Meta(ge=-90, le=90)]
+ShortText = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+LongText = Annotated[str, msgspec.Meta(max_length=4000)]
+Phone = Annotated[str, msgspec.Meta(min_length=3, max_length=40, pattern=r"^[0-9+()\- ]+$")]
+TimeZoneName = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+Limit = Annotated[int, msgspec.Meta(ge=1, le=500)]
+
+
+class Input(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Base of every request body: unknown fields are an error, not silently dropped."""
+
+
+class GeoPoint(msgspec.Struct, forbid_unknown_fields=True):
+    """A GeoJSON Point in WGS-84: coordinates are [longitude, latitude]."""
+
+    type: Literal["Point"]
+    coordinates: tuple[Longitude, Latitude]
+
+    @property
+    def lonlat(self) -> LonLat:
+        return (self.coordinates[0], self.coordinates[1])
+
+    @classmethod
+    def of(cls, value: Any) -> GeoPoint:
+        return cls(type="Point", coordinates=lonlat(value))
+
+
+class Problem(msgspec.Struct):
+    """RFC 9457 problem details."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[dict[str, str]] | None = None

@@ -1,0 +1,196 @@
+"""One request, one transaction.
+
+This middleware opens the request's database session, authenticates the bearer
+token, answers an `Idempotency-Key` retry from the stored response, and after the
+handler has produced its response: commits (with the one audit row and the stored
+idempotent response) when the status is below 400, rolls everything back otherwise.
+The response is held until the commit succeeded, so a client never sees a success
+that was not stored.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from datetime import timedelta
+from typing import Any, cast
+
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from api.context import CONTEXT_KEY, AppContext, RequestContext
+from core import audit, idempotency
+from core.database import rollback_and_keep
+from core.errors import DomainError, Unauthenticated
+from core.identity.sessions import authenticate
+
+log = logging.getLogger("fieldservice.api")
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            return cast(bytes, value).decode("latin-1")
+    return None
+
+
+def _problem_messages(status: int, slug: str, title: str, detail: str, **extra: Any) -> list[Message]:
+    body = json.dumps({"type": f"/problems/{slug}", "title": title, "status": status, "detail": detail, **extra}).encode()
+    return [
+        cast(Message, {"type": "http.response.start", "status": status,
+                       "headers": [(b"content-type", b"application/problem+json"),
+                                   (b"content-length", str(len(body)).encode())]}),
+        cast(Message, {"type": "http.response.body", "body": body, "more_body": False}),
+    ]
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = cast(bytes, message.get("body", b""))
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+class UnitOfWorkMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        ctx_app = cast(AppContext, scope["litestar_app"].state["context"])
+        handler = scope.get("route_handler")
+        if handler is not None and handler.opt.get("streaming"):
+            # Long-lived streams manage their own short sessions.
+            await self.app(scope, receive, send)
+            return
+        request_id = _header(scope, b"x-request-id") or uuid.uuid4().hex
+        async with ctx_app.sessionmaker() as session:
+            ctx = RequestContext(session=session, request_id=request_id[:64])
+            cast(dict[str, Any], scope)[CONTEXT_KEY] = ctx
+            messages = await self._run(scope, receive, ctx_app, ctx)
+        for message in messages:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), (b"x-request-id", ctx.request_id.encode())]}
+            await send(message)
+
+    async def _authenticate(self, scope: Scope, app: AppContext, ctx: RequestContext) -> None:
+        header = _header(scope, b"authorization")
+        if not header:
+            return
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            ctx.auth_error = Unauthenticated("Use `Authorization: Bearer <access token>`", reason="scheme")
+            return
+        try:
+            ctx.actor = await authenticate(ctx.session, app.tokens, token.strip(), app.clock.now())
+        except Unauthenticated as exc:
+            ctx.auth_error = exc
+
+    async def _run(self, scope: Scope, receive: Receive, app: AppContext, ctx: RequestContext) -> list[Message]:
+        session = ctx.session
+        method = scope["method"]
+        await self._authenticate(scope, app, ctx)
+        key = _header(scope, b"idempotency-key") if method == "POST" else None
+        fingerprint = ""
+        if key is not None:
+            if not 1 <= len(key) <= 200:
+                return _problem_messages(422, "invalid-input", "Some fields are invalid",
+                                         "Idempotency-Key must be 1 to 200 characters",
+                                         errors=[{"field": "Idempotency-Key", "message": "1 to 200 characters"}])
+            body = await _read_body(receive, app.settings.max_body_bytes)
+            if body is None:
+                return _problem_messages(413, "body-too-large", "Request body too large",
+                                         f"The body exceeds {app.settings.max_body_bytes} bytes")
+            receive = _replay(body)
+            fingerprint = idempotency.request_fingerprint(method, scope["path"], scope.get("query_string", b""), body)
+            user_id = ctx.actor.user_id if ctx.actor else None
+            try:
+                stored = await idempotency.lock_and_find(
+                    session, user_id, key, fingerprint,
+                    timedelta(seconds=app.settings.idempotency_ttl_seconds), app.clock.now(),
+                )
+            except DomainError as exc:
+                await session.rollback()
+                return _problem_messages(exc.status, exc.slug, exc.title, exc.detail)
+            if stored is not None:
+                await session.rollback()
+                return [
+                    cast(Message, {"type": "http.response.start", "status": stored.status,
+                                   "headers": [*stored.headers, (b"idempotency-replayed", b"true"),
+                                               (b"content-length", str(len(stored.body)).encode())]}),
+                    cast(Message, {"type": "http.response.body", "body": stored.body, "more_body": False}),
+                ]
+
+        messages: list[Message] = []
+
+        async def capture(message: Message) -> None:
+            messages.append(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        except BaseException:
+            await rollback_and_keep(session)
+            raise
+        status = next((m["status"] for m in messages if m["type"] == "http.response.start"), 500)
+        if status >= 400:
+            await rollback_and_keep(session)
+            return messages
+        try:
+            await session.flush()
+            handler = scope.get("route_handler")
+            path = getattr(scope.get("route_handler"), "paths", None)
+            template = sorted(path)[0] if path else scope["path"]
+            audit.write_trail(
+                session,
+                action=f"{method} {template}" if handler is not None else method,
+                actor_id=ctx.actor.user_id if ctx.actor else None,
+                actor_role=ctx.actor.role.value if ctx.actor and ctx.actor.role else None,
+                request_id=ctx.request_id,
+                always=method not in SAFE_METHODS,
+            )
+            if key is not None:
+                body = b"".join(cast(bytes, m.get("body", b"")) for m in messages if m["type"] == "http.response.body")
+                start = next(m for m in messages if m["type"] == "http.response.start")
+                await idempotency.store(
+                    session, ctx.actor.user_id if ctx.actor else None, key, fingerprint,
+                    idempotency.StoredResponse(status=status, headers=list(start.get("headers", [])), body=body),
+                )
+            await session.commit()
+        except IntegrityError:
+            await session.rollback()
+            return _problem_messages(409, "conflict", "Conflicts with the current state",
+                                     "The change conflicts with another one that was stored first; reload and retry")
+        except DBAPIError as exc:
+            await session.rollback()
+            log.exception("commit failed", exc_info=exc)
+            return _problem_messages(503, "commit-failed", "Could not store the change",
+                                     "The database refused the change; nothing was stored, retry")
+        return messages
+
+
+def _replay(body: bytes) -> Receive:
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return cast(Message, {"type": "http.request", "body": body, "more_body": False})
+        return cast(Message, {"type": "http.disconnect"})
+
+    return receive

@@ -1,0 +1,1 @@
+"""Users, roles, password hashing, tokens and the acting user handed to services."""

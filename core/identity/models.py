@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Enum, ForeignKey, Index, Integer, String, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.database import Base, Timestamps, UUIDPrimaryKey
+from core.identity.roles import Role
+
+role_enum = Enum(Role, name="user_role", values_callable=lambda e: [m.value for m in e])
+
+
+class User(UUIDPrimaryKey, Timestamps, Base):
+    __tablename__ = "app_user"
+    __audit_exclude__ = frozenset({"password_hash"})
+
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[Role] = mapped_column(role_enum)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    active: Mapped[bool] = mapped_column(server_default=text("true"))
+    # Customer contacts belong to exactly one customer organisation.
+    customer_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("customer.id", ondelete="RESTRICT"), index=True
+    )
+
+
+class RefreshToken(Base):
+    """One issued refresh token. Tokens of one sign-in form a family; reusing a
+    rotated token revokes the whole family (the token was probably stolen)."""
+
+    __tablename__ = "refresh_token"
+    __audited__ = False
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    family_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    issued_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class LoginThrottle(Base):
+    """Failed sign-ins per account or address in the current window."""
+
+    __tablename__ = "login_throttle"
+    __audited__ = False
+
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    window_start: Mapped[datetime]
+    failures: Mapped[int] = mapped_column(Integer)
+
+
+Index("ix_refresh_token_family_live", RefreshToken.family_id, postgresql_where=RefreshToken.revoked_at.is_(None))

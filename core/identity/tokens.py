@@ -1,0 +1,86 @@
+"""Access tokens (JWT, HS256 only) and opaque, rotating refresh tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import jwt
+
+from core.errors import Unauthenticated
+from core.identity.roles import Role
+
+# One algorithm, fixed: tokens naming any other (including "none") are refused.
+ALGORITHM = "HS256"
+
+
+@dataclass(frozen=True)
+class TokenConfig:
+    secret: str
+    issuer: str
+    audience: str
+    access_ttl: timedelta
+    refresh_ttl: timedelta
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    user_id: uuid.UUID
+    role: Role
+    username: str
+    session_id: uuid.UUID
+    customer_id: uuid.UUID | None
+
+
+def encode_access(config: TokenConfig, claims: AccessClaims, now: datetime) -> str:
+    payload: dict[str, Any] = {
+        "sub": str(claims.user_id),
+        "role": claims.role.value,
+        "name": claims.username,
+        "sid": str(claims.session_id),
+        "iss": config.issuer,
+        "aud": config.audience,
+        "iat": int(now.timestamp()),
+        "exp": int((now + config.access_ttl).timestamp()),
+        "jti": uuid.uuid4().hex,
+    }
+    if claims.customer_id is not None:
+        payload["org"] = str(claims.customer_id)
+    return jwt.encode(payload, config.secret, algorithm=ALGORITHM)
+
+
+def decode_access(config: TokenConfig, token: str, now: datetime) -> AccessClaims:
+    try:
+        payload = jwt.decode(
+            token,
+            config.secret,
+            algorithms=[ALGORITHM],
+            audience=config.audience,
+            issuer=config.issuer,
+            options={"require": ["exp", "iat", "iss", "aud", "sub", "sid"], "verify_exp": False},
+        )
+        # Expiry is judged by the injectable clock, not the wall clock.
+        if int(payload["exp"]) <= int(now.timestamp()):
+            raise Unauthenticated("The access token has expired; refresh it", reason="expired")
+        return AccessClaims(
+            user_id=uuid.UUID(payload["sub"]),
+            role=Role(payload["role"]),
+            username=str(payload.get("name", "")),
+            session_id=uuid.UUID(payload["sid"]),
+            customer_id=uuid.UUID(payload["org"]) if payload.get("org") else None,
+        )
+    except (jwt.PyJWTError, KeyError, ValueError) as exc:
+        raise Unauthenticated("The access token is not valid", reason="invalid") from exc
+
+
+def new_refresh_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def hash_refresh(secret: str) -> str:
+    # Refresh tokens are random, so a fast hash is enough to keep them out of the database in clear.
+    return hashlib.sha256(secret.encode()).hexdigest()

@@ -1,0 +1,77 @@
+"""Settings from environment variables, with safe local defaults.
+
+Nothing here runs at import time: `load_settings()` is called by the app factory
+and the command-line entry points, so tests can build apps with their own values.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    database_url: str
+    jwt_secret: str
+    jwt_issuer: str = "fieldservice"
+    jwt_audience: str = "fieldservice-api"
+    access_token_seconds: int = 15 * 60
+    refresh_token_seconds: int = 30 * 24 * 3600
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # Requests larger than this are refused before they reach a handler.
+    max_body_bytes: int = 1_000_000
+    login_failures_per_account: int = 5
+    login_failures_per_address: int = 30
+    login_window_seconds: int = 15 * 60
+    idempotency_ttl_seconds: int = 24 * 3600
+    db_pool_size: int = 10
+    var_dir: Path = PROJECT_ROOT / "var"
+
+
+def _local_jwt_secret(var_dir: Path) -> str:
+    """A per-checkout secret kept under var/, made on first use; never a hard-coded one."""
+    path = var_dir / "jwt-secret"
+    if not path.exists():
+        var_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _local_database_url(var_dir: Path) -> str:
+    path = var_dir / "database-url"
+    if path.exists():
+        return path.read_text().strip()
+    raise RuntimeError("FSD_DATABASE_URL is not set and no local cluster is running (try `make setup`)")
+
+
+def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """Read `FSD_*` variables; anything unset falls back to the local ./var/ set-up."""
+    env = os.environ if env is None else env
+    var_dir = Path(env.get("FSD_VAR_DIR", str(PROJECT_ROOT / "var")))
+    values: dict[str, object] = {
+        "var_dir": var_dir,
+        "host": env.get("FSD_HOST", "127.0.0.1"),
+        "port": int(env.get("FSD_PORT", "8000")),
+    }
+    for name, field in (
+        ("access_token_seconds", "FSD_ACCESS_TOKEN_SECONDS"),
+        ("refresh_token_seconds", "FSD_REFRESH_TOKEN_SECONDS"),
+        ("max_body_bytes", "FSD_MAX_BODY_BYTES"),
+        ("db_pool_size", "FSD_DB_POOL_SIZE"),
+    ):
+        if field in env:
+            values[name] = int(env[field])
+    values.update(overrides)
+    if "database_url" not in values:
+        values["database_url"] = env.get("FSD_DATABASE_URL") or _local_database_url(var_dir)
+    if "jwt_secret" not in values:
+        values["jwt_secret"] = env.get("FSD_JWT_SECRET") or _local_jwt_secret(var_dir)
+    return Settings(**values)  # type: ignore[arg-type]

@@ -1,0 +1,1 @@
+"""Customers, sites, assets, contracts, engineers, work orders, SLA clocks, visits and plans."""

@@ -1,0 +1,1 @@
+"""Locations, items, serialized units, the stock ledger, reservations and loans."""

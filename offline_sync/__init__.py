@@ -1,0 +1,1 @@
+"""Device mutations pushed and changes pulled: offline work that is never lost."""

@@ -1,0 +1,155 @@
+"""Reasons a dispatcher understands, for visits left out or planned late.
+
+Every reason is derived from the problem (skills, stock, shifts, travel
+times), never guessed from the solver's output alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from routing.eligibility import (
+    Vehicle,
+    can_serve,
+    missing_parts,
+    skill_problem,
+    start_windows,
+)
+from routing.model import Problem, Visit, Window
+from routing.travel import format_clock
+
+# (engineer index) -> (travel seconds from their start to the visit, from the visit to their end)
+Reach = Mapping[int, tuple[float, float]]
+
+
+def _first_start(windows: list[Window], not_before: float) -> float | None:
+    for lo, hi in windows:
+        if hi >= not_before:
+            return max(lo, not_before)
+    return None
+
+
+def earliest_start(
+    problem: Problem, vehicles: list[Vehicle], visit: Visit, reach: Reach
+) -> tuple[float | None, float | None]:
+    """Earliest feasible start of service for any eligible engineer on an empty route.
+
+    Returns (earliest feasible start, earliest arrival ignoring windows);
+    either is None when no eligible vehicle exists / none fits.
+    """
+    windows = start_windows(problem, visit)
+    best_start: float | None = None
+    best_arrival: float | None = None
+    for v in vehicles:
+        if not can_serve(problem, v, visit):
+            continue
+        to_s, back_s = reach[v.engineer_index]
+        arrival = v.start_s + to_s
+        best_arrival = arrival if best_arrival is None else min(best_arrival, arrival)
+        start = _first_start(windows, arrival)
+        if start is None or start + visit.duration_s + back_s > v.end_s + v.overtime_cap_s:
+            continue
+        best_start = start if best_start is None else min(best_start, start)
+    return best_start, best_arrival
+
+
+def why_unassigned(problem: Problem, vehicles: list[Vehicle], visit: Visit, reach: Reach) -> str:
+    windows = start_windows(problem, visit)
+    if not windows:
+        return "no start time satisfies its access windows, confirmed appointment and pinned start together"
+
+    usable = [v for v in vehicles if not v.on_call or visit.critical]
+    if visit.pinned_engineer is not None:
+        ids = {e.id for e in problem.engineers}
+        if visit.pinned_engineer not in ids:
+            return f"pinned to engineer {visit.pinned_engineer}, who is not in this plan"
+        usable = [v for v in usable if problem.engineers[v.engineer_index].id == visit.pinned_engineer]
+        if not usable:
+            return f"pinned to engineer {visit.pinned_engineer}, who has no shift in the horizon"
+    on_shift = sorted({v.engineer_index for v in usable})
+    if not on_shift:
+        return "no engineer on shift in the horizon"
+
+    def until(e: int) -> float:
+        return max(v.end_s + v.overtime_cap_s for v in usable if v.engineer_index == e)
+
+    for name, level in sorted(visit.skills.items()):
+        holders = [
+            e
+            for e in on_shift
+            if skill_problem(problem.engineers[e], Visit("", visit.point, 0, {name: level}), until(e)) is None
+        ]
+        if not holders:
+            expired = [
+                problem.engineers[e].id
+                for e in on_shift
+                if (held := problem.engineers[e].skills.get(name)) is not None
+                and held[0] >= level
+                and held[1] is not None
+                and held[1] < until(e)
+            ]
+            reason = f"no engineer with skill {name} at level {level} on shift"
+            if expired:
+                reason += f" (licence expired or expiring: {', '.join(expired)})"
+            return reason
+    skilled = [e for e in on_shift if skill_problem(problem.engineers[e], visit, until(e)) is None]
+    if not skilled:
+        return "no engineer on shift holds all required skills " + ", ".join(
+            f"{n}>={lv}" for n, lv in sorted(visit.skills.items())
+        )
+    stocked = [e for e in skilled if not missing_parts(problem.engineers[e], visit)]
+    if not stocked:
+        lacking = sorted(
+            set.intersection(*(set(missing_parts(problem.engineers[e], visit)) for e in skilled))
+        ) or sorted(visit.parts)
+        return f"part {', '.join(lacking)} not in stock with any qualified engineer"
+
+    eligible = [v for v in vehicles if can_serve(problem, v, visit)]
+    people = len({v.engineer_index for v in eligible})
+    if people < visit.people_needed:
+        return f"needs {visit.people_needed} engineers at once, only {people} qualified on shift"
+    if not eligible:
+        return "no qualified engineer has a matching shift for its pinned start"
+
+    best_start, best_arrival = earliest_start(problem, vehicles, visit, reach)
+    if best_start is None:
+        closes = windows[-1][1]
+        if best_arrival is not None and best_arrival > closes:
+            return (
+                "no qualified engineer can reach it in its window: nearest could arrive at "
+                f"{format_clock(best_arrival)}, window closes {format_clock(closes)}"
+            )
+        return "no qualified engineer could do it and get back within their shift"
+    if visit.people_needed > 1:
+        return (
+            f"needs {visit.people_needed} engineers at the same time and they could not be "
+            "brought together around their other work"
+        )
+    return (
+        f"capacity of the day exhausted: all {people} qualified engineers are fully booked "
+        "with more urgent or nearer work"
+    )
+
+
+def why_late(
+    problem: Problem, vehicles: list[Vehicle], visit: Visit, reach: Reach, planned_start_s: float
+) -> str:
+    assert visit.deadline_s is not None
+    deadline = visit.deadline_s
+    late_min = (planned_start_s - deadline) / 60.0
+    best_start, best_arrival = earliest_start(problem, vehicles, visit, reach)
+    if best_arrival is not None and best_arrival > deadline:
+        return (
+            f"no engineer can reach it before its deadline {format_clock(deadline)}: "
+            f"nearest could arrive at {format_clock(best_arrival)}"
+        )
+    if best_start is not None and best_start > deadline:
+        return (
+            f"its access window opens only at {format_clock(best_start)}, "
+            f"after its deadline {format_clock(deadline)}"
+        )
+    return (
+        f"qualified engineers are busy with more urgent work until then: starts "
+        f"{format_clock(planned_start_s)}, {late_min:.0f} min after its deadline "
+        f"{format_clock(deadline)}"
+    )

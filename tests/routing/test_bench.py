@@ -1,0 +1,46 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from routing import bench
+
+TINY = """TINY
+
+VEHICLE
+NUMBER     CAPACITY
+   2          15
+
+CUSTOMER
+CUST NO.  XCOORD.   YCOORD.    DEMAND   READY TIME  DUE DATE   SERVICE   TIME
+
+    0       0          0          0          0        100          0
+    1      10          0          5         10         20          5
+    2      10         10          5          0         40          5
+    3       0         10         10          0         30          5
+"""
+
+
+def test_reference_is_the_lower_of_bks_and_pyvrp(tmp_path: Path) -> None:
+    (tmp_path / "set").mkdir()
+    inst = tmp_path / "set" / "TINY.txt"
+    inst.write_text(TINY)
+    (tmp_path / "BKS.json").write_text(
+        json.dumps({"TINY": {"best_known_cost": 60.0}, "TINY_distance": {"best_known_cost": 55.0}})
+    )
+    (tmp_path / "reference-pyvrp.json").write_text(json.dumps({"_about": "x", "TINY": {"cost": 54.5}}))
+    assert bench.reference_cost(inst, "TINY") == 54.5
+    (tmp_path / "reference-pyvrp.json").write_text(json.dumps({"TINY": {"cost": 58.0}}))
+    assert bench.reference_cost(inst, "TINY") == 55.0
+
+
+def test_cli_json_lines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    inst = tmp_path / "TINY.txt"
+    inst.write_text(TINY)
+    assert bench.main(["vrptw", str(inst), "--time-limit", "1", "--json"]) == 0
+    (line,) = capsys.readouterr().out.strip().splitlines()
+    row = json.loads(line)
+    assert {"instance", "cost", "vehicles", "feasible", "seconds"} <= set(row)
+    assert row["instance"] == "TINY" and row["feasible"] is True
+    assert row["cost"] == pytest.approx(10 + 10 + 200**0.5 + 20, abs=0.01)
+    assert row["baseline_feasible"] is True

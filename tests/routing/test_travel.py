@@ -1,0 +1,86 @@
+import time
+
+import numpy as np
+import pytest
+
+from routing.travel import (
+    CachedTravelTime,
+    EuclideanTravelTime,
+    HaversineTravelTime,
+    SpeedBand,
+    SpeedProfile,
+    TravelTimeProvider,
+    format_clock,
+)
+
+
+def test_haversine_provider_units() -> None:
+    p = HaversineTravelTime(detour_factor=1.3, speed_kmh=36.0)
+    a, b = (0.0, 0.0), (0.0, 1.0)  # one degree of latitude, about 111.2 km
+    metres = p.distances([a], [b])[0, 0]
+    assert metres == pytest.approx(111_195 * 1.3, rel=1e-3)
+    assert p.matrix([a], [b])[0, 0] == pytest.approx(metres / 10.0)  # 36 km/h = 10 m/s
+    assert isinstance(p, TravelTimeProvider)
+
+
+def test_haversine_provider_is_fast_for_thousands_of_points() -> None:
+    rng = np.random.default_rng(1)
+    pts = [tuple(p) for p in rng.uniform([116, 39.5], [117, 40.5], size=(2000, 2))]
+    p = HaversineTravelTime()
+    p.matrix(pts[:10], pts[:10])  # warm-up
+    started = time.perf_counter()
+    m = p.matrix(pts, pts)
+    assert m.shape == (2000, 2000)
+    assert time.perf_counter() - started < 2.0  # generous for a loaded CI box
+
+
+def test_rectangular_and_empty_matrices() -> None:
+    p = HaversineTravelTime()
+    assert p.matrix([(0.0, 0.0)] * 3, [(1.0, 1.0)] * 2).shape == (3, 2)
+    assert p.matrix([], [(1.0, 1.0)]).shape == (0, 1)
+    with pytest.raises(ValueError, match="finite"):
+        p.matrix([(0.0, float("nan"))], [(0.0, 0.0)])
+
+
+def test_speed_profile_and_departure_time() -> None:
+    profile = SpeedProfile((SpeedBand(7, 9, 0.5), SpeedBand(22, 5, 2.0)))
+    assert profile.factor_at(8 * 3600) == 0.5
+    assert profile.factor_at(12 * 3600) == 1.0
+    assert profile.factor_at(23 * 3600) == 2.0
+    assert profile.factor_at(2 * 3600) == 2.0
+    assert profile.factor_at(86_400 + 8 * 3600) == 0.5  # day 2 rush hour
+    p = HaversineTravelTime(profile=profile, epoch_second_of_day=6 * 3600)
+    a, b = (0.0, 0.0), (0.0, 0.1)
+    free = p.matrix([a], [b])[0, 0]
+    assert p.travel_seconds(a, b, depart_s=2 * 3600) == pytest.approx(free * 2)  # 08:00
+    assert p.travel_seconds(a, b, depart_s=6 * 3600) == pytest.approx(free)  # 12:00
+
+
+def test_cache_hits_and_is_read_only() -> None:
+    calls: list[int] = []
+
+    class Counting(EuclideanTravelTime):
+        def matrix(self, origins, destinations):
+            calls.append(1)
+            return super().matrix(origins, destinations)
+
+    cache = CachedTravelTime(Counting(), maxsize=2)
+    pts = [(0.0, 0.0), (3.0, 4.0)]
+    m1 = cache.matrix(pts, pts)
+    m2 = cache.matrix(list(pts), list(pts))
+    assert m1 is m2
+    assert len(calls) == 1
+    assert cache.hits == 1
+    assert m1[0, 1] == pytest.approx(5.0)
+    with pytest.raises(ValueError, match="read-only"):
+        m1[0, 1] = 1.0
+    cache.matrix(pts[:1], pts)
+    cache.matrix(pts[1:], pts)
+    cache.matrix(pts, pts)  # evicted by the two above
+    assert len(calls) == 4
+
+
+def test_format_clock() -> None:
+    assert format_clock(0) == "00:00"
+    assert format_clock(9 * 3600 + 5 * 60 + 59) == "09:05"
+    assert format_clock(86_400 + 3600) == "day 2 01:00"
