@@ -14,7 +14,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
-from api.auth import provide_actor, role_guard
+from api.auth import provide_actor, provide_session, role_guard
 from api.context import AppContext
 from api.problems import EXCEPTION_HANDLERS
 from api.routes import ROUTE_HANDLERS
@@ -64,7 +64,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         route_handlers=ROUTE_HANDLERS,
         guards=[role_guard],
         middleware=[UnitOfWorkMiddleware],
-        dependencies={"actor": Provide(provide_actor)},
+        dependencies={"actor": Provide(provide_actor), "session": Provide(provide_session)},
     )
     return Litestar(
         route_handlers=[api],

@@ -12,8 +12,9 @@ from typing import Any
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.context import request_context
+from api.context import AppContext, request_context
 from core.errors import Forbidden, Unauthenticated
 from core.identity.roles import ALL_ROLES, STAFF, Actor, Role
 
@@ -24,6 +25,8 @@ MANAGERS = frozenset({Role.ADMIN, Role.SUPERVISOR})
 DESK = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.DISPATCHER})
 STAFF_ROLES = STAFF
 SIGNED_IN = ALL_ROLES
+# Staff and the customer's own contacts (who see only their organisation).
+CUSTOMER_READERS = STAFF | {Role.CUSTOMER_CONTACT}
 
 
 async def role_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
@@ -46,3 +49,12 @@ async def provide_actor(request: Request[Any, Any, Any]) -> Actor:
     if actor is None:  # only public routes get here without one, and they do not ask for it
         raise Unauthenticated("Sign-in required")
     return actor
+
+
+async def provide_session(request: Request[Any, Any, Any]) -> AsyncSession:
+    return request_context(request.scope).session
+
+
+def app_context(request: Request[Any, Any, Any]) -> AppContext:
+    context: AppContext = request.app.state["context"]
+    return context

@@ -29,7 +29,7 @@ PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("fieldservice.api")
 
 CATALOGUE: dict[str, str] = {
-    "invalid-input": "Some fields of the request are missing, of the wrong type, or out of range; `errors` lists them.",
+    "invalid-input": "Fields missing, of the wrong type, or out of range; `errors` lists them.",
     "malformed-body": "The request body is not valid JSON.",
     "body-too-large": "The request body is larger than the server accepts.",
     "not-found": "No such record, or not one you may see.",
@@ -77,11 +77,21 @@ def validation_handler(request: Request[Any, Any, Any], exc: ValidationException
     errors = _field_errors(exc.extra)
     messages = " ".join(e["message"] for e in errors).lower()
     if "malformed" in messages or "json is malformed" in messages or "invalid json" in messages:
-        return problem(400, "malformed-body", "Malformed JSON", "The request body is not valid JSON",
-                       instance=_instance(request))
-    return problem(422, "invalid-input", "Some fields are invalid",
-                   "; ".join(f"{e['field']}: {e['message']}" for e in errors) or str(exc.detail),
-                   instance=_instance(request), errors=errors)
+        return problem(
+            400,
+            "malformed-body",
+            "Malformed JSON",
+            "The request body is not valid JSON",
+            instance=_instance(request),
+        )
+    return problem(
+        422,
+        "invalid-input",
+        "Some fields are invalid",
+        "; ".join(f"{e['field']}: {e['message']}" for e in errors) or str(exc.detail),
+        instance=_instance(request),
+        errors=errors,
+    )
 
 
 def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
@@ -89,13 +99,19 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
     if isinstance(exc, NotFoundException):
         return problem(404, "route-not-found", "Not found", str(exc.detail), instance=_instance(request))
     if isinstance(exc, MethodNotAllowedException):
-        return problem(405, "method-not-allowed", "Method not allowed", str(exc.detail), instance=_instance(request))
+        return problem(
+            405, "method-not-allowed", "Method not allowed", str(exc.detail), instance=_instance(request)
+        )
     if isinstance(exc, NotAuthorizedException):
-        return problem(401, "unauthenticated", "Sign-in required", str(exc.detail), instance=_instance(request))
+        return problem(
+            401, "unauthenticated", "Sign-in required", str(exc.detail), instance=_instance(request)
+        )
     if isinstance(exc, PermissionDeniedException):
         return problem(403, "forbidden", "Not allowed", str(exc.detail), instance=_instance(request))
     if status == 413:
-        return problem(413, "body-too-large", "Request body too large", str(exc.detail), instance=_instance(request))
+        return problem(
+            413, "body-too-large", "Request body too large", str(exc.detail), instance=_instance(request)
+        )
     if status == 400:
         return problem(400, "malformed-body", "Bad request", str(exc.detail), instance=_instance(request))
     if status >= 500:
@@ -104,37 +120,76 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
 
 
 def integrity_handler(request: Request[Any, Any, Any], exc: IntegrityError) -> Response[dict[str, Any]]:
-    code = getattr(exc.orig, "sqlstate", None) or getattr(getattr(exc.orig, "__cause__", None), "sqlstate", None)
+    code = getattr(exc.orig, "sqlstate", None) or getattr(
+        getattr(exc.orig, "__cause__", None), "sqlstate", None
+    )
     if code == "23505":
-        return problem(409, "duplicate", "Already exists", "A record with the same unique value already exists",
-                       instance=_instance(request))
+        return problem(
+            409,
+            "duplicate",
+            "Already exists",
+            "A record with the same unique value already exists",
+            instance=_instance(request),
+        )
     if code == "23503":
-        return problem(422, "invalid-reference", "Unknown reference", "The request refers to a record that does not exist",
-                       instance=_instance(request))
-    return problem(422, "invalid-input", "Some fields are invalid", "The values break a rule of the record",
-                   instance=_instance(request))
+        return problem(
+            422,
+            "invalid-reference",
+            "Unknown reference",
+            "The request refers to a record that does not exist",
+            instance=_instance(request),
+        )
+    return problem(
+        422,
+        "invalid-input",
+        "Some fields are invalid",
+        "The values break a rule of the record",
+        instance=_instance(request),
+    )
 
 
 def stale_handler(request: Request[Any, Any, Any], exc: StaleDataError) -> Response[dict[str, Any]]:
-    return problem(409, "version-conflict", "The record changed since you read it", "Reload it and try again",
-                   instance=_instance(request))
+    return problem(
+        409,
+        "version-conflict",
+        "The record changed since you read it",
+        "Reload it and try again",
+        instance=_instance(request),
+    )
 
 
 def dbapi_handler(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[dict[str, Any]]:
-    code = getattr(exc.orig, "sqlstate", None) or getattr(getattr(exc.orig, "__cause__", None), "sqlstate", None)
+    code = getattr(exc.orig, "sqlstate", None) or getattr(
+        getattr(exc.orig, "__cause__", None), "sqlstate", None
+    )
     if code and str(code).startswith("22"):  # data exceptions: value out of range, bad text
-        return problem(422, "invalid-input", "Some fields are invalid", "A value is out of range or malformed",
-                       instance=_instance(request))
+        return problem(
+            422,
+            "invalid-input",
+            "Some fields are invalid",
+            "A value is out of range or malformed",
+            instance=_instance(request),
+        )
     if code in {"40001", "40P01"}:
-        return problem(409, "conflict", "Concurrent update", "Another request changed the same records; retry",
-                       instance=_instance(request))
+        return problem(
+            409,
+            "conflict",
+            "Concurrent update",
+            "Another request changed the same records; retry",
+            instance=_instance(request),
+        )
     return internal_error_handler(request, exc)
 
 
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return problem(HTTP_500_INTERNAL_SERVER_ERROR, "internal-error", "Internal error",
-                   "Something failed on the server; the request changed nothing", instance=_instance(request))
+    return problem(
+        HTTP_500_INTERNAL_SERVER_ERROR,
+        "internal-error",
+        "Internal error",
+        "Something failed on the server; the request changed nothing",
+        instance=_instance(request),
+    )
 
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {

@@ -10,10 +10,19 @@ from dispatch.demo import DEMO_SIGN_INS
 
 def main() -> None:
     settings = load_settings()
-    print(f"\nField-service dispatch on http://{settings.host}:{settings.port}  (API docs: /schema, Ctrl-C stops)")
+    print(
+        f"\nField-service dispatch on http://{settings.host}:{settings.port}"
+        "  (API docs: /schema, Ctrl-C stops)"
+    )
     print(DEMO_SIGN_INS + "\n", flush=True)
-    uvicorn.run("api.app:app_from_env", factory=True, host=settings.host, port=settings.port,
-                proxy_headers=False, log_level="info")
+    uvicorn.run(
+        "api.app:app_from_env",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        proxy_headers=False,
+        log_level="info",
+    )
 
 
 if __name__ == "__main__":

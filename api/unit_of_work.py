@@ -30,19 +30,29 @@ log = logging.getLogger("fieldservice.api")
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
+def _header(scope: Any, name: bytes) -> str | None:
     for key, value in scope.get("headers", []):
         if key.lower() == name:
-            return cast(bytes, value).decode("latin-1")
+            return bytes(value).decode("latin-1")
     return None
 
 
 def _problem_messages(status: int, slug: str, title: str, detail: str, **extra: Any) -> list[Message]:
-    body = json.dumps({"type": f"/problems/{slug}", "title": title, "status": status, "detail": detail, **extra}).encode()
+    body = json.dumps(
+        {"type": f"/problems/{slug}", "title": title, "status": status, "detail": detail, **extra}
+    ).encode()
     return [
-        cast(Message, {"type": "http.response.start", "status": status,
-                       "headers": [(b"content-type", b"application/problem+json"),
-                                   (b"content-length", str(len(body)).encode())]}),
+        cast(
+            Message,
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"application/problem+json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            },
+        ),
         cast(Message, {"type": "http.response.body", "body": body, "more_body": False}),
     ]
 
@@ -54,7 +64,7 @@ async def _read_body(receive: Receive, limit: int) -> bytes | None:
         message = await receive()
         if message["type"] != "http.request":
             break
-        chunk = cast(bytes, message.get("body", b""))
+        chunk = bytes(message.get("body", b""))
         size += len(chunk)
         if size > limit:
             return None
@@ -69,7 +79,7 @@ class UnitOfWorkMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http":  # type: ignore[comparison-overlap]
             await self.app(scope, receive, send)
             return
         ctx_app = cast(AppContext, scope["litestar_app"].state["context"])
@@ -85,10 +95,13 @@ class UnitOfWorkMiddleware:
             messages = await self._run(scope, receive, ctx_app, ctx)
         for message in messages:
             if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", []), (b"x-request-id", ctx.request_id.encode())]}
+                message = {
+                    **message,
+                    "headers": [*message.get("headers", []), (b"x-request-id", ctx.request_id.encode())],
+                }
             await send(message)
 
-    async def _authenticate(self, scope: Scope, app: AppContext, ctx: RequestContext) -> None:
+    async def _authenticate(self, scope: Any, app: AppContext, ctx: RequestContext) -> None:
         header = _header(scope, b"authorization")
         if not header:
             return
@@ -101,7 +114,7 @@ class UnitOfWorkMiddleware:
         except Unauthenticated as exc:
             ctx.auth_error = exc
 
-    async def _run(self, scope: Scope, receive: Receive, app: AppContext, ctx: RequestContext) -> list[Message]:
+    async def _run(self, scope: Any, receive: Receive, app: AppContext, ctx: RequestContext) -> list[Message]:
         session = ctx.session
         method = scope["method"]
         await self._authenticate(scope, app, ctx)
@@ -109,20 +122,34 @@ class UnitOfWorkMiddleware:
         fingerprint = ""
         if key is not None:
             if not 1 <= len(key) <= 200:
-                return _problem_messages(422, "invalid-input", "Some fields are invalid",
-                                         "Idempotency-Key must be 1 to 200 characters",
-                                         errors=[{"field": "Idempotency-Key", "message": "1 to 200 characters"}])
+                return _problem_messages(
+                    422,
+                    "invalid-input",
+                    "Some fields are invalid",
+                    "Idempotency-Key must be 1 to 200 characters",
+                    errors=[{"field": "Idempotency-Key", "message": "1 to 200 characters"}],
+                )
             body = await _read_body(receive, app.settings.max_body_bytes)
             if body is None:
-                return _problem_messages(413, "body-too-large", "Request body too large",
-                                         f"The body exceeds {app.settings.max_body_bytes} bytes")
+                return _problem_messages(
+                    413,
+                    "body-too-large",
+                    "Request body too large",
+                    f"The body exceeds {app.settings.max_body_bytes} bytes",
+                )
             receive = _replay(body)
-            fingerprint = idempotency.request_fingerprint(method, scope["path"], scope.get("query_string", b""), body)
+            fingerprint = idempotency.request_fingerprint(
+                method, scope["path"], scope.get("query_string", b""), body
+            )
             user_id = ctx.actor.user_id if ctx.actor else None
             try:
                 stored = await idempotency.lock_and_find(
-                    session, user_id, key, fingerprint,
-                    timedelta(seconds=app.settings.idempotency_ttl_seconds), app.clock.now(),
+                    session,
+                    user_id,
+                    key,
+                    fingerprint,
+                    timedelta(seconds=app.settings.idempotency_ttl_seconds),
+                    app.clock.now(),
                 )
             except DomainError as exc:
                 await session.rollback()
@@ -130,9 +157,18 @@ class UnitOfWorkMiddleware:
             if stored is not None:
                 await session.rollback()
                 return [
-                    cast(Message, {"type": "http.response.start", "status": stored.status,
-                                   "headers": [*stored.headers, (b"idempotency-replayed", b"true"),
-                                               (b"content-length", str(len(stored.body)).encode())]}),
+                    cast(
+                        Message,
+                        {
+                            "type": "http.response.start",
+                            "status": stored.status,
+                            "headers": [
+                                *stored.headers,
+                                (b"idempotency-replayed", b"true"),
+                                (b"content-length", str(len(stored.body)).encode()),
+                            ],
+                        },
+                    ),
                     cast(Message, {"type": "http.response.body", "body": stored.body, "more_body": False}),
                 ]
 
@@ -156,7 +192,7 @@ class UnitOfWorkMiddleware:
             path = getattr(scope.get("route_handler"), "paths", None)
             template = sorted(path)[0] if path else scope["path"]
             audit.write_trail(
-                session,
+                session.sync_session,
                 action=f"{method} {template}" if handler is not None else method,
                 actor_id=ctx.actor.user_id if ctx.actor else None,
                 actor_role=ctx.actor.role.value if ctx.actor and ctx.actor.role else None,
@@ -164,33 +200,48 @@ class UnitOfWorkMiddleware:
                 always=method not in SAFE_METHODS,
             )
             if key is not None:
-                body = b"".join(cast(bytes, m.get("body", b"")) for m in messages if m["type"] == "http.response.body")
+                body = b"".join(
+                    bytes(m.get("body", b"")) for m in messages if m["type"] == "http.response.body"
+                )
                 start = next(m for m in messages if m["type"] == "http.response.start")
                 await idempotency.store(
-                    session, ctx.actor.user_id if ctx.actor else None, key, fingerprint,
-                    idempotency.StoredResponse(status=status, headers=list(start.get("headers", [])), body=body),
+                    session,
+                    ctx.actor.user_id if ctx.actor else None,
+                    key,
+                    fingerprint,
+                    idempotency.StoredResponse(
+                        status=status, headers=list(start.get("headers", [])), body=body
+                    ),
                 )
             await session.commit()
         except IntegrityError:
             await session.rollback()
-            return _problem_messages(409, "conflict", "Conflicts with the current state",
-                                     "The change conflicts with another one that was stored first; reload and retry")
+            return _problem_messages(
+                409,
+                "conflict",
+                "Conflicts with the current state",
+                "The change conflicts with another one that was stored first; reload and retry",
+            )
         except DBAPIError as exc:
             await session.rollback()
             log.exception("commit failed", exc_info=exc)
-            return _problem_messages(503, "commit-failed", "Could not store the change",
-                                     "The database refused the change; nothing was stored, retry")
+            return _problem_messages(
+                503,
+                "commit-failed",
+                "Could not store the change",
+                "The database refused the change; nothing was stored, retry",
+            )
         return messages
 
 
 def _replay(body: bytes) -> Receive:
     sent = False
 
-    async def receive() -> Message:
+    async def receive() -> Any:
         nonlocal sent
         if not sent:
             sent = True
-            return cast(Message, {"type": "http.request", "body": body, "more_body": False})
-        return cast(Message, {"type": "http.disconnect"})
+            return {"type": "http.request", "body": body, "more_body": False}
+        return {"type": "http.disconnect"}
 
     return receive

@@ -86,7 +86,12 @@ def _capture_changes(session: Session, _flush_context: Any, _instances: Any) -> 
     for obj in session.new:
         if getattr(obj, "__audited__", False):
             trail.changes.append(
-                {"entity": obj.__tablename__, "id": _identity(obj), "op": "insert", "after": _row(obj, before=False)}
+                {
+                    "entity": obj.__tablename__,
+                    "id": _identity(obj),
+                    "op": "insert",
+                    "after": _row(obj, before=False),
+                }
             )
     for obj in session.dirty:
         if getattr(obj, "__audited__", False) and session.is_modified(obj, include_collections=False):
@@ -104,7 +109,12 @@ def _capture_changes(session: Session, _flush_context: Any, _instances: Any) -> 
     for obj in session.deleted:
         if getattr(obj, "__audited__", False):
             trail.changes.append(
-                {"entity": obj.__tablename__, "id": _identity(obj), "op": "delete", "before": _row(obj, before=True)}
+                {
+                    "entity": obj.__tablename__,
+                    "id": _identity(obj),
+                    "op": "delete",
+                    "before": _row(obj, before=True),
+                }
             )
 
 

@@ -34,9 +34,7 @@ class Base(DeclarativeBase):
 
 def point_column(nullable: bool = False) -> Any:
     """A WGS-84 point stored as geography, GiST-indexed (GeoAlchemy2 creates the index)."""
-    return mapped_column(
-        Geography(geometry_type="POINT", srid=4326, spatial_index=True), nullable=nullable
-    )
+    return mapped_column(Geography(geometry_type="POINT", srid=4326, spatial_index=True), nullable=nullable)
 
 
 class UUIDPrimaryKey:

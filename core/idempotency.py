@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import LargeBinary, SmallInteger, String, delete, func, select, text
+from sqlalchemy import LargeBinary, SmallInteger, String, delete, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -61,7 +61,12 @@ def _owner(user_id: uuid.UUID | None) -> str:
 
 
 async def lock_and_find(
-    session: AsyncSession, user_id: uuid.UUID | None, key: str, fingerprint: str, ttl: timedelta, now: datetime
+    session: AsyncSession,
+    user_id: uuid.UUID | None,
+    key: str,
+    fingerprint: str,
+    ttl: timedelta,
+    now: datetime,
 ) -> StoredResponse | None:
     owner = _owner(user_id)
     await session.execute(
@@ -87,7 +92,9 @@ async def store(
     response: StoredResponse,
 ) -> None:
     owner = _owner(user_id)
-    await session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.owner == owner, IdempotencyRecord.key == key))
+    await session.execute(
+        delete(IdempotencyRecord).where(IdempotencyRecord.owner == owner, IdempotencyRecord.key == key)
+    )
     keep = {b"content-type", b"location"}
     session.add(
         IdempotencyRecord(

@@ -106,8 +106,10 @@ class LocalCluster:
         try:
             self._run(
                 str(bindir / "initdb"),
-                "-D", str(self.datadir),
-                "-U", DB_USER,
+                "-D",
+                str(self.datadir),
+                "-U",
+                DB_USER,
                 f"--pwfile={pwfile}",
                 "--auth-host=scram-sha-256",
                 "--auth-local=trust",
@@ -141,7 +143,15 @@ class LocalCluster:
             return
         log = self.datadir / "server.log"
         result = self._run(
-            str(pg_bindir() / "pg_ctl"), "-D", str(self.datadir), "-l", str(log), "-w", "-t", "60", "start",
+            str(pg_bindir() / "pg_ctl"),
+            "-D",
+            str(self.datadir),
+            "-l",
+            str(log),
+            "-w",
+            "-t",
+            "60",
+            "start",
             check=False,
         )
         if result.returncode != 0:
@@ -152,8 +162,18 @@ class LocalCluster:
     def _psql(self, sql: str, database: str = "postgres") -> str:
         result = self._run(
             str(pg_bindir() / "psql"),
-            "-h", str(self.datadir), "-p", str(self.port), "-U", DB_USER, "-d", database,
-            "-v", "ON_ERROR_STOP=1", "-tAc", sql,
+            "-h",
+            str(self.datadir),
+            "-p",
+            str(self.port),
+            "-U",
+            DB_USER,
+            "-d",
+            database,
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-tAc",
+            sql,
         )
         return result.stdout.strip()
 
@@ -225,7 +245,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     var: Path = args.var.resolve()
     if not postgis_available(pg_bindir()):
-        print("PostGIS is not installed: run `make setup` (it installs postgresql-15-postgis-3)", file=sys.stderr)
+        print(
+            "PostGIS is not installed: run `make setup` (it installs postgresql-15-postgis-3)",
+            file=sys.stderr,
+        )
         return 1
     cluster = dev_cluster(var, args.port)
     if args.command == "up":

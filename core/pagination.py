@@ -30,11 +30,15 @@ def _decode(cursor: str, width: int) -> list[Any]:
     try:
         values = json.loads(base64.urlsafe_b64decode(cursor.encode() + b"==="))
     except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInput("The cursor is not one this server gave out",
-                           errors=[{"field": "cursor", "message": "unknown cursor"}]) from exc
+        raise InvalidInput(
+            "The cursor is not one this server gave out",
+            errors=[{"field": "cursor", "message": "unknown cursor"}],
+        ) from exc
     if not isinstance(values, list) or len(values) != width:
-        raise InvalidInput("The cursor is not one this server gave out",
-                           errors=[{"field": "cursor", "message": "unknown cursor"}])
+        raise InvalidInput(
+            "The cursor is not one this server gave out",
+            errors=[{"field": "cursor", "message": "unknown cursor"}],
+        )
     return values
 
 
@@ -47,8 +51,10 @@ def _restore(col: InstrumentedAttribute[Any], value: Any) -> Any:
             return kind.fromisoformat(value)
         return kind(value)
     except (TypeError, ValueError) as exc:
-        raise InvalidInput("The cursor is not one this server gave out",
-                           errors=[{"field": "cursor", "message": "unknown cursor"}]) from exc
+        raise InvalidInput(
+            "The cursor is not one this server gave out",
+            errors=[{"field": "cursor", "message": "unknown cursor"}],
+        ) from exc
 
 
 def _encode(values: Sequence[Any]) -> str:
@@ -65,8 +71,10 @@ async def keyset_page(
 ) -> Page[Any]:
     """Rows of `stmt` ordered by `order` (ascending; the last column must be unique)."""
     if not 1 <= limit <= MAX_LIMIT:
-        raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}",
-                           errors=[{"field": "limit", "message": f"1 to {MAX_LIMIT}"}])
+        raise InvalidInput(
+            f"limit must be between 1 and {MAX_LIMIT}",
+            errors=[{"field": "limit", "message": f"1 to {MAX_LIMIT}"}],
+        )
     if cursor:
         raw = _decode(cursor, len(order))
         values = [_restore(col, v) for col, v in zip(order, raw, strict=True)]

@@ -48,7 +48,9 @@ async def check_ready(engine: AsyncEngine) -> Readiness:
     expected = head_revision()
     try:
         async with engine.connect() as conn:
-            revision = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar_one_or_none()
+            revision = (
+                await conn.execute(text("SELECT version_num FROM alembic_version"))
+            ).scalar_one_or_none()
     except (OperationalError, DBAPIError, OSError):
         return Readiness(database=False, schema_revision=None, expected_revision=expected)
     return Readiness(database=True, schema_revision=revision, expected_revision=expected)

@@ -64,19 +64,101 @@ CN_2026: list[tuple[str, DayKind, str]] = [
 ]
 
 DISTRICTS = ["金水区", "中原区", "二七区", "管城回族区", "惠济区", "郑东新区", "高新区", "经开区"]
-ROADS = ["花园路", "农业路", "金水路", "文化路", "经三路", "中州大道", "建设路", "嵩山路", "大学路", "航海路",
-         "紫荆山路", "商都路", "东风路", "陇海路", "桐柏路", "科学大道", "郑汴路", "民主路", "黄河路", "未来路"]
-ORG_PREFIXES = ["河南", "郑州", "中原", "黄河", "嵩山", "绿城", "商都", "豫州", "金水", "郑东", "华夏", "天地"]
-ORG_KINDS = ["银行", "人民医院", "第一中学", "证券", "电力公司", "数据中心", "税务服务中心", "物流有限公司",
-             "科技有限公司", "保险公司", "大学", "广播电视台", "自来水公司", "燃气集团", "地铁运营公司"]
+ROADS = [
+    "花园路",
+    "农业路",
+    "金水路",
+    "文化路",
+    "经三路",
+    "中州大道",
+    "建设路",
+    "嵩山路",
+    "大学路",
+    "航海路",
+    "紫荆山路",
+    "商都路",
+    "东风路",
+    "陇海路",
+    "桐柏路",
+    "科学大道",
+    "郑汴路",
+    "民主路",
+    "黄河路",
+    "未来路",
+]
+ORG_PREFIXES = [
+    "河南",
+    "郑州",
+    "中原",
+    "黄河",
+    "嵩山",
+    "绿城",
+    "商都",
+    "豫州",
+    "金水",
+    "郑东",
+    "华夏",
+    "天地",
+]
+ORG_KINDS = [
+    "银行",
+    "人民医院",
+    "第一中学",
+    "证券",
+    "电力公司",
+    "数据中心",
+    "税务服务中心",
+    "物流有限公司",
+    "科技有限公司",
+    "保险公司",
+    "大学",
+    "广播电视台",
+    "自来水公司",
+    "燃气集团",
+    "地铁运营公司",
+]
 BRANCHES = ["总部", "营业部", "分中心", "机房", "东区分部", "西区分部", "南区分部", "北区分部", "二号楼"]
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧"
-GIVEN = ["伟", "芳", "娜", "敏", "静", "磊", "强", "军", "洋", "勇", "艳", "杰", "涛", "明", "超", "霞", "平",
-         "刚", "桂英", "建华", "志强", "海燕", "晓东", "丽娟", "国庆", "红梅", "振宇", "子涵"]
+GIVEN = [
+    "伟",
+    "芳",
+    "娜",
+    "敏",
+    "静",
+    "磊",
+    "强",
+    "军",
+    "洋",
+    "勇",
+    "艳",
+    "杰",
+    "涛",
+    "明",
+    "超",
+    "霞",
+    "平",
+    "刚",
+    "桂英",
+    "建华",
+    "志强",
+    "海燕",
+    "晓东",
+    "丽娟",
+    "国庆",
+    "红梅",
+    "振宇",
+    "子涵",
+]
 MODELS = [
-    ("PowerEdge R750", "server"), ("ProLiant DL380 Gen10", "server"), ("FusionServer 2288H V6", "server"),
-    ("OceanStor 5310", "storage"), ("Unity XT 480", "storage"), ("S5735-L 交换机", "network"),
-    ("CE6881 数据中心交换机", "network"), ("UPS5000-E 不间断电源", "ups_power"), ("LaserJet M607", "printer"),
+    ("PowerEdge R750", "server"),
+    ("ProLiant DL380 Gen10", "server"),
+    ("FusionServer 2288H V6", "server"),
+    ("OceanStor 5310", "storage"),
+    ("Unity XT 480", "storage"),
+    ("S5735-L 交换机", "network"),
+    ("CE6881 数据中心交换机", "network"),
+    ("UPS5000-E 不间断电源", "ups_power"),
+    ("LaserJet M607", "printer"),
 ]
 SKILLS = ["server", "storage", "network", "ups_power", "printer", "database"]
 WAREHOUSES = [
@@ -121,10 +203,19 @@ def _calendar(ids: _Ids) -> HolidayCalendar:
     return calendar
 
 
-def _users_and_engineers(rng: random.Random, ids: _Ids, password_hash: str) -> tuple[list[User], list[Engineer]]:
+def _users_and_engineers(
+    rng: random.Random, ids: _Ids, password_hash: str
+) -> tuple[list[User], list[Engineer]]:
     users = [
-        User(id=ids.next(), username=name, display_name=display, role=role, password_hash=password_hash,
-             email=f"{name}@demo.fieldservice.local", phone=_phone(rng))
+        User(
+            id=ids.next(),
+            username=name,
+            display_name=display,
+            role=role,
+            password_hash=password_hash,
+            email=f"{name}@demo.fieldservice.local",
+            phone=_phone(rng),
+        )
         for name, display, role in (
             ("admin", "系统管理员", Role.ADMIN),
             ("supervisor", "服务主管 " + _person(rng), Role.SUPERVISOR),
@@ -135,8 +226,15 @@ def _users_and_engineers(rng: random.Random, ids: _Ids, password_hash: str) -> t
     engineers: list[Engineer] = []
     for n in range(1, 31):
         manufacturer = n >= 29
-        user = User(id=ids.next(), username=f"engineer{n:02d}", display_name=_person(rng), role=Role.ENGINEER,
-                    password_hash=password_hash, email=f"engineer{n:02d}@demo.fieldservice.local", phone=_phone(rng))
+        user = User(
+            id=ids.next(),
+            username=f"engineer{n:02d}",
+            display_name=_person(rng),
+            role=Role.ENGINEER,
+            password_hash=password_hash,
+            email=f"engineer{n:02d}@demo.fieldservice.local",
+            phone=_phone(rng),
+        )
         users.append(user)
         engineer = Engineer(
             id=user.id,
@@ -151,7 +249,9 @@ def _users_and_engineers(rng: random.Random, ids: _Ids, password_hash: str) -> t
             valid_until = dt.date(2027, 6, 30) if skill == "ups_power" else None
             if skill == "ups_power" and n % 5 == 0:
                 valid_until = dt.date(2026, 1, 31)  # an expired electrician's licence
-            engineer.skills.append(EngineerSkill(skill=skill, level=rng.randint(1, 5), valid_until=valid_until))
+            engineer.skills.append(
+                EngineerSkill(skill=skill, level=rng.randint(1, 5), valid_until=valid_until)
+            )
         weekdays = range(5) if n % 4 else range(1, 6)  # every fourth works Tue–Sat
         start = dt.time(8, 30) if n % 3 else dt.time(9, 0)
         end = dt.time(17, 30) if n % 3 else dt.time(18, 0)
@@ -160,33 +260,52 @@ def _users_and_engineers(rng: random.Random, ids: _Ids, password_hash: str) -> t
     return users, engineers
 
 
-def _customers(rng: random.Random, ids: _Ids, calendar: HolidayCalendar) -> tuple[
-    list[Customer], list[Contract], list[Site], list[Asset]
-]:
+def _customers(
+    rng: random.Random, ids: _Ids, calendar: HolidayCalendar
+) -> tuple[list[Customer], list[Contract], list[Site], list[Asset]]:
     names: list[str] = []
     while len(names) < 60:
         name = rng.choice(ORG_PREFIXES) + rng.choice(ORG_KINDS)
         if name not in names:
             names.append(name)
-    customers = [Customer(id=ids.next(), customer_number=f"C{n + 1:04d}", name=name,
-                          hotline_phone="0371-" + "".join(str(rng.randrange(10)) for _ in range(8)))
-                 for n, name in enumerate(names)]
+    customers = [
+        Customer(
+            id=ids.next(),
+            customer_number=f"C{n + 1:04d}",
+            name=name,
+            hotline_phone="0371-" + "".join(str(rng.randrange(10)) for _ in range(8)),
+        )
+        for n, name in enumerate(names)
+    ]
     contracts: list[Contract] = []
     for n, customer in enumerate(customers):
         kind = CalendarKind.ALWAYS if n % 5 < 3 else CalendarKind.BUSINESS_HOURS
         contract = Contract(
-            id=ids.next(), customer_id=customer.id, contract_number=f"SC-2025-{n + 1:04d}",
+            id=ids.next(),
+            customer_id=customer.id,
+            contract_number=f"SC-2025-{n + 1:04d}",
             name=f"{customer.name} {'7x24 硬件维保' if kind is CalendarKind.ALWAYS else '5x8 运维服务'}合同",
             calendar_kind=kind,
             business_hours=OFFICE_HOURS if kind is CalendarKind.BUSINESS_HOURS else {},
-            holiday_calendar_id=calendar.id, starts_on=dt.date(2025, 1, 1), ends_on=dt.date(2027, 12, 31),
+            holiday_calendar_id=calendar.id,
+            starts_on=dt.date(2025, 1, 1),
+            ends_on=dt.date(2027, 12, 31),
             backup_device_entitled=kind is CalendarKind.ALWAYS,
-            escalation=[{"share": 0.5, "notify": "service_manager"}, {"share": 0.8, "notify": "director",
-                                                                       "inform_customer": True}],
+            escalation=[
+                {"share": 0.5, "notify": "service_manager"},
+                {"share": 0.8, "notify": "director", "inform_customer": True},
+            ],
         )
         contract.targets = [
-            ContractTarget(severity=t.severity, measure=t.measure, rule=t.rule, minutes=t.minutes,
-                           count_mode=t.count_mode, start_rule=t.start_rule, cutoff=t.cutoff)
+            ContractTarget(
+                severity=t.severity,
+                measure=t.measure,
+                rule=t.rule,
+                minutes=t.minutes,
+                count_mode=t.count_mode,
+                start_rule=t.start_rule,
+                cutoff=t.cutoff,
+            )
             for t in default_targets(kind)
         ]
         contracts.append(contract)
@@ -195,37 +314,67 @@ def _customers(rng: random.Random, ids: _Ids, calendar: HolidayCalendar) -> tupl
         customer_index = n if n < len(customers) else rng.randrange(len(customers))
         customer = customers[customer_index]
         district = rng.choice(DISTRICTS)
-        sites.append(Site(
-            id=ids.next(), customer_id=customer.id,
-            name=f"{customer.name}{rng.choice(BRANCHES)}",
-            address=f"河南省郑州市{district}{rng.choice(ROADS)}{rng.randrange(1, 400)}号",
-            point=to_geography(_near(rng, 16)), time_zone=TZ,
-            contact_name=_person(rng), contact_phone=_phone(rng),
-            access_notes=rng.choice([None, "机房需提前 24 小时登记", "午休 12:00–13:30 不接待", "凭工作证到前台登记"]),
-            retains_media=rng.random() < 0.15, no_photography=rng.random() < 0.1,
-        ))
+        sites.append(
+            Site(
+                id=ids.next(),
+                customer_id=customer.id,
+                name=f"{customer.name}{rng.choice(BRANCHES)}",
+                address=f"河南省郑州市{district}{rng.choice(ROADS)}{rng.randrange(1, 400)}号",
+                point=to_geography(_near(rng, 16)),
+                time_zone=TZ,
+                contact_name=_person(rng),
+                contact_phone=_phone(rng),
+                access_notes=rng.choice(
+                    [None, "机房需提前 24 小时登记", "午休 12:00–13:30 不接待", "凭工作证到前台登记"]
+                ),
+                retains_media=rng.random() < 0.15,
+                no_photography=rng.random() < 0.1,
+            )
+        )
     contract_of = {c.customer_id: c for c in contracts}
     assets: list[Asset] = []
     for n in range(400):
         site = sites[n % len(sites)]
         model, _ = rng.choice(MODELS)
         purchased = dt.date(2021, 1, 1) + dt.timedelta(days=rng.randrange(0, 5 * 365))
-        assets.append(Asset(
-            id=ids.next(), site_id=site.id, contract_id=contract_of[site.customer_id].id, model=model,
-            serial=f"SN{rng.randrange(16**10):010X}", purchase_date=purchased,
-            warranty_end=purchased + dt.timedelta(days=3 * 365),
-        ))
+        assets.append(
+            Asset(
+                id=ids.next(),
+                site_id=site.id,
+                contract_id=contract_of[site.customer_id].id,
+                model=model,
+                serial=f"SN{rng.randrange(16**10):010X}",
+                purchase_date=purchased,
+                warranty_end=purchased + dt.timedelta(days=3 * 365),
+            )
+        )
     return customers, contracts, sites, assets
 
 
 def _locations(ids: _Ids, engineers: list[Engineer], users: list[User]) -> list[Location]:
-    locations = [Location(id=ids.next(), code=code, name=name, kind=LocationKind.WAREHOUSE, address=address,
-                          point=to_geography(point)) for code, name, address, point in WAREHOUSES]
+    locations = [
+        Location(
+            id=ids.next(),
+            code=code,
+            name=name,
+            kind=LocationKind.WAREHOUSE,
+            address=address,
+            point=to_geography(point),
+        )
+        for code, name, address, point in WAREHOUSES
+    ]
     names = {u.id: u.username for u in users}
     for engineer in engineers:
         username = names[engineer.id]
-        locations.append(Location(id=ids.next(), code=f"VAN-{username}", name=f"{username} 随车/随身库存",
-                                  kind=LocationKind.VAN, engineer_id=engineer.id))
+        locations.append(
+            Location(
+                id=ids.next(),
+                code=f"VAN-{username}",
+                name=f"{username} 随车/随身库存",
+                kind=LocationKind.VAN,
+                engineer_id=engineer.id,
+            )
+        )
     return locations
 
 
@@ -239,9 +388,18 @@ async def load_into(session: AsyncSession, now: dt.datetime | None = None) -> De
     calendar = _calendar(ids)
     customers, contracts, sites, assets = _customers(rng, ids, calendar)
     users, engineers = _users_and_engineers(rng, ids, password_hash)
-    users.append(User(id=ids.next(), username="customer01", display_name=_person(rng) + "（客户联系人）",
-                      role=Role.CUSTOMER_CONTACT, password_hash=password_hash, customer_id=customers[0].id,
-                      email="customer01@demo.fieldservice.local", phone=_phone(rng)))
+    users.append(
+        User(
+            id=ids.next(),
+            username="customer01",
+            display_name=_person(rng) + "（客户联系人）",
+            role=Role.CUSTOMER_CONTACT,
+            password_hash=password_hash,
+            customer_id=customers[0].id,
+            email="customer01@demo.fieldservice.local",
+            phone=_phone(rng),
+        )
+    )
     session.add(calendar)
     session.add_all(customers)
     await session.flush()
@@ -254,10 +412,18 @@ async def load_into(session: AsyncSession, now: dt.datetime | None = None) -> De
     session.add_all(assets)
     session.add_all(_locations(ids, engineers, users))
     await session.flush()
-    return DemoSummary(loaded=True, counts={
-        "customers": len(customers), "sites": len(sites), "assets": len(assets), "contracts": len(contracts),
-        "engineers": len(engineers), "users": len(users), "warehouses": len(WAREHOUSES),
-    })
+    return DemoSummary(
+        loaded=True,
+        counts={
+            "customers": len(customers),
+            "sites": len(sites),
+            "assets": len(assets),
+            "contracts": len(contracts),
+            "engineers": len(engineers),
+            "users": len(users),
+            "warehouses": len(WAREHOUSES),
+        },
+    )
 
 
 async def load_demo(url: str, now: dt.datetime | None = None) -> DemoSummary:

@@ -7,7 +7,17 @@ import enum
 import uuid
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Integer, SmallInteger, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -26,7 +36,7 @@ class Versioned:
 
 class Customer(UUIDPrimaryKey, Timestamps, Versioned, Base):
     __tablename__ = "customer"
-    __mapper_args__ = {"version_id_col": Versioned.version}  # type: ignore[dict-item]
+    __mapper_args__ = {"version_id_col": Versioned.version}
 
     customer_number: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -36,7 +46,7 @@ class Customer(UUIDPrimaryKey, Timestamps, Versioned, Base):
 
 class Site(UUIDPrimaryKey, Timestamps, Versioned, Base):
     __tablename__ = "site"
-    __mapper_args__ = {"version_id_col": Versioned.version}  # type: ignore[dict-item]
+    __mapper_args__ = {"version_id_col": Versioned.version}
 
     customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customer.id", ondelete="RESTRICT"), index=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -55,11 +65,13 @@ class Site(UUIDPrimaryKey, Timestamps, Versioned, Base):
 
 class Asset(UUIDPrimaryKey, Timestamps, Versioned, Base):
     __tablename__ = "asset"
-    __mapper_args__ = {"version_id_col": Versioned.version}  # type: ignore[dict-item]
+    __mapper_args__ = {"version_id_col": Versioned.version}
     __table_args__ = (UniqueConstraint("model", "serial"),)
 
     site_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("site.id", ondelete="RESTRICT"), index=True)
-    contract_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("contract.id", ondelete="SET NULL"), index=True)
+    contract_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("contract.id", ondelete="SET NULL"), index=True
+    )
     model: Mapped[str] = mapped_column(String(100))
     serial: Mapped[str] = mapped_column(String(100), index=True)
     purchase_date: Mapped[dt.date | None]
@@ -135,7 +147,7 @@ class HolidayDay(Base):
 
 class Contract(UUIDPrimaryKey, Timestamps, Versioned, Base):
     __tablename__ = "contract"
-    __mapper_args__ = {"version_id_col": Versioned.version}  # type: ignore[dict-item]
+    __mapper_args__ = {"version_id_col": Versioned.version}
 
     customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customer.id", ondelete="RESTRICT"), index=True)
     contract_number: Mapped[str] = mapped_column(String(40), unique=True)
@@ -150,7 +162,9 @@ class Contract(UUIDPrimaryKey, Timestamps, Versioned, Base):
     # [{"share": 0.5, "notify": "service_manager"}, ...]
     escalation: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
     targets: Mapped[list[ContractTarget]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin", order_by="(ContractTarget.severity, ContractTarget.measure)"
+        cascade="all, delete-orphan",
+        lazy="selectin",
+        order_by="(ContractTarget.severity, ContractTarget.measure)",
     )
 
 
@@ -158,7 +172,9 @@ class ContractTarget(Base):
     __tablename__ = "contract_target"
     __table_args__ = (CheckConstraint("minutes IS NULL OR minutes > 0", name="positive_minutes"),)
 
-    contract_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("contract.id", ondelete="CASCADE"), primary_key=True)
+    contract_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("contract.id", ondelete="CASCADE"), primary_key=True
+    )
     severity: Mapped[Severity] = mapped_column(_enum(Severity, "severity"), primary_key=True)
     measure: Mapped[Measure] = mapped_column(_enum(Measure, "sla_measure"), primary_key=True)
     rule: Mapped[DeadlineRule] = mapped_column(_enum(DeadlineRule, "deadline_rule"))
@@ -176,7 +192,7 @@ class EmployerKind(enum.StrEnum):
 
 class Engineer(Timestamps, Versioned, Base):
     __tablename__ = "engineer"
-    __mapper_args__ = {"version_id_col": Versioned.version}  # type: ignore[dict-item]
+    __mapper_args__ = {"version_id_col": Versioned.version}
 
     # An engineer's record shares its id with their user account.
     id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True)
@@ -191,7 +207,9 @@ class Engineer(Timestamps, Versioned, Base):
         cascade="all, delete-orphan", lazy="selectin", order_by="EngineerSkill.skill"
     )
     shifts: Mapped[list[EngineerShift]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin", order_by="(EngineerShift.weekday, EngineerShift.starts)"
+        cascade="all, delete-orphan",
+        lazy="selectin",
+        order_by="(EngineerShift.weekday, EngineerShift.starts)",
     )
 
 
@@ -199,7 +217,9 @@ class EngineerSkill(Base):
     __tablename__ = "engineer_skill"
     __table_args__ = (CheckConstraint("level BETWEEN 1 AND 5", name="level_range"),)
 
-    engineer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("engineer.id", ondelete="CASCADE"), primary_key=True)
+    engineer_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("engineer.id", ondelete="CASCADE"), primary_key=True
+    )
     skill: Mapped[str] = mapped_column(String(64), primary_key=True)
     level: Mapped[int] = mapped_column(SmallInteger)
     # Licences and certifications expire (e.g. an electrician's licence for UPS work).
@@ -215,7 +235,9 @@ class EngineerShift(Base):
         CheckConstraint("starts < ends", name="ordered"),
     )
 
-    engineer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("engineer.id", ondelete="CASCADE"), primary_key=True)
+    engineer_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("engineer.id", ondelete="CASCADE"), primary_key=True
+    )
     weekday: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     starts: Mapped[dt.time] = mapped_column(primary_key=True)
     ends: Mapped[dt.time]

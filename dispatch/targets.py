@@ -38,27 +38,87 @@ def default_targets(kind: CalendarKind) -> list[TargetSpec]:
     specs: list[TargetSpec] = []
     if kind is CalendarKind.ALWAYS:
         for severity, response, on_site, restore in _ALWAYS:
-            for measure, minutes in ((Measure.RESPONSE, response), (Measure.ON_SITE, on_site),
-                                     (Measure.RESTORE, restore)):
-                specs.append(TargetSpec(severity, measure, DeadlineRule.DURATION, minutes,
-                                        CountMode.ELAPSED, StartRule.IMMEDIATE))
-        specs.append(TargetSpec(Severity.LOW, Measure.RESPONSE, DeadlineRule.NEXT_BUSINESS_DAY, None,
-                                CountMode.BUSINESS, StartRule.IMMEDIATE))
+            for measure, minutes in (
+                (Measure.RESPONSE, response),
+                (Measure.ON_SITE, on_site),
+                (Measure.RESTORE, restore),
+            ):
+                specs.append(
+                    TargetSpec(
+                        severity,
+                        measure,
+                        DeadlineRule.DURATION,
+                        minutes,
+                        CountMode.ELAPSED,
+                        StartRule.IMMEDIATE,
+                    )
+                )
+        specs.append(
+            TargetSpec(
+                Severity.LOW,
+                Measure.RESPONSE,
+                DeadlineRule.NEXT_BUSINESS_DAY,
+                None,
+                CountMode.BUSINESS,
+                StartRule.IMMEDIATE,
+            )
+        )
         for measure in (Measure.ON_SITE, Measure.RESTORE):
-            specs.append(TargetSpec(Severity.LOW, measure, DeadlineRule.SCHEDULED, None,
-                                    CountMode.ELAPSED, StartRule.IMMEDIATE))
+            specs.append(
+                TargetSpec(
+                    Severity.LOW,
+                    measure,
+                    DeadlineRule.SCHEDULED,
+                    None,
+                    CountMode.ELAPSED,
+                    StartRule.IMMEDIATE,
+                )
+            )
     else:
         # 5x8: respond within business hours, on site by close of the next business day.
         for severity in Severity:
-            specs.append(TargetSpec(severity, Measure.RESPONSE, DeadlineRule.DURATION, 2 * H,
-                                    CountMode.BUSINESS, StartRule.IMMEDIATE))
-            specs.append(TargetSpec(severity, Measure.ON_SITE, DeadlineRule.NEXT_BUSINESS_DAY, None,
-                                    CountMode.BUSINESS, StartRule.NEXT_BUSINESS_OPENING, time(15, 0)))
-            specs.append(TargetSpec(severity, Measure.RESTORE, DeadlineRule.DURATION, 3 * 8 * H,
-                                    CountMode.BUSINESS, StartRule.IMMEDIATE))
+            specs.append(
+                TargetSpec(
+                    severity,
+                    Measure.RESPONSE,
+                    DeadlineRule.DURATION,
+                    2 * H,
+                    CountMode.BUSINESS,
+                    StartRule.IMMEDIATE,
+                )
+            )
+            specs.append(
+                TargetSpec(
+                    severity,
+                    Measure.ON_SITE,
+                    DeadlineRule.NEXT_BUSINESS_DAY,
+                    None,
+                    CountMode.BUSINESS,
+                    StartRule.NEXT_BUSINESS_OPENING,
+                    time(15, 0),
+                )
+            )
+            specs.append(
+                TargetSpec(
+                    severity,
+                    Measure.RESTORE,
+                    DeadlineRule.DURATION,
+                    3 * 8 * H,
+                    CountMode.BUSINESS,
+                    StartRule.IMMEDIATE,
+                )
+            )
     for severity in Severity:
-        specs.append(TargetSpec(severity, Measure.PERMANENT_FIX, DeadlineRule.DURATION,
-                                PERMANENT_FIX_DAYS * 24 * H, CountMode.ELAPSED, StartRule.IMMEDIATE))
+        specs.append(
+            TargetSpec(
+                severity,
+                Measure.PERMANENT_FIX,
+                DeadlineRule.DURATION,
+                PERMANENT_FIX_DAYS * 24 * H,
+                CountMode.ELAPSED,
+                StartRule.IMMEDIATE,
+            )
+        )
     return specs
 
 

@@ -33,5 +33,7 @@ class Location(UUIDPrimaryKey, Timestamps, Base):
     address: Mapped[str | None] = mapped_column(String(500))
     point: Mapped[Any] = point_column(nullable=True)
     # Referenced by id only: inventory never imports dispatch.
-    engineer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("engineer.id", ondelete="SET NULL"), index=True)
+    engineer_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("engineer.id", ondelete="SET NULL"), index=True
+    )
     site_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("site.id", ondelete="SET NULL"), index=True)

@@ -9,10 +9,6 @@ from alembic import context
 from geoalchemy2 import alembic_helpers
 from sqlalchemy import create_engine, pool
 
-import core.audit
-import core.idempotency
-import core.identity.models
-import dispatch.models
 import inventory.models  # noqa: F401  (every model must be imported to be compared)
 from core.database import Base, sync_url
 from core.settings import load_settings
@@ -32,7 +28,9 @@ def include_object(obj: Any, name: str | None, type_: str, reflected: bool, comp
         return False
     if type_ == "table" and reflected and compare_to is None and name and name.startswith("procrastinate"):
         return False
-    result: bool = alembic_helpers.include_object(obj, name, type_, reflected, compare_to)
+    result: bool = alembic_helpers.include_object(  # type: ignore[no-untyped-call]
+        obj, name, type_, reflected, compare_to
+    )
     return result
 
 

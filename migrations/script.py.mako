@@ -1,3 +1,5 @@
+# mypy: disable-error-code="attr-defined"
+# (GeoAlchemy2 adds create_geospatial_table & co. to alembic.op at run time)
 """${message}
 
 Revision ID: ${up_revision}

@@ -14,18 +14,15 @@ import json
 import math
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from routing.checker import check_vrptw
-from routing.solver import SolveOptions, solve
+from routing.portfolio import VARIANTS, solve_portfolio
+from routing.solver import SolveOptions
 from routing.vrptw import VrptwInstance, read_vrptw, to_problem
-
-# First-solution strategies tried side by side with --workers > 1.
-PORTFOLIO = ("PARALLEL_CHEAPEST_INSERTION", "SAVINGS", "LOCAL_CHEAPEST_INSERTION", "PATH_CHEAPEST_ARC")
 
 
 @dataclass
@@ -63,24 +60,21 @@ def reference_cost(path: Path, name: str) -> float | None:
     return min(candidates) if candidates else None
 
 
-def solve_product(path: Path, time_limit_s: float, strategy: str) -> tuple[list[list[int]], float]:
+def solve_product(path: Path, time_limit_s: float, workers: int) -> tuple[list[list[int]], float, str]:
     instance = read_vrptw(path)
     started = time.monotonic()
-    solution = solve(
-        to_problem(instance),
-        SolveOptions(
-            time_limit_s=time_limit_s,
-            first_solution=strategy,
-            # Abstract coordinates: milli-units keep the rounding error far
-            # below the differences between good solutions.
-            time_scale=1000,
-            drop_cost=1e7,
-        ),
+    options = SolveOptions(
+        time_limit_s=time_limit_s,
+        # Abstract coordinates: milli-units keep the rounding error far below
+        # the differences between good solutions.
+        time_scale=1000,
+        drop_cost=1e7,
     )
+    solution, variant = solve_portfolio(to_problem(instance), options, workers)
     routes = [[int(s.visit_id) for s in r.stops] for r in solution.routes]
     if solution.unassigned:
         routes.append([-1])  # makes the checker report the instance infeasible
-    return routes, time.monotonic() - started
+    return routes, time.monotonic() - started, VARIANTS[variant][0]
 
 
 def solve_textbook(instance: VrptwInstance, time_limit_s: float) -> list[list[int]]:
@@ -146,26 +140,15 @@ def solve_textbook(instance: VrptwInstance, time_limit_s: float) -> list[list[in
 def run_instance(path: Path, time_limit_s: float, workers: int, baseline: bool) -> Result:
     text = path.read_text()
     instance = read_vrptw(path)
-    strategies = PORTFOLIO[: max(1, workers)]
-    if len(strategies) == 1:
-        attempts = [solve_product(path, time_limit_s, strategies[0])]
-    else:
-        with ProcessPoolExecutor(max_workers=len(strategies)) as pool:
-            futures = [pool.submit(solve_product, path, time_limit_s, s) for s in strategies]
-            attempts = [f.result() for f in futures]
-    checked = [
-        (check_vrptw(text, routes), seconds, s)
-        for (routes, seconds), s in zip(attempts, strategies, strict=True)
-    ]
-    feasible = [c for c in checked if c[0].feasible]
-    check, _, strategy = min(feasible or checked, key=lambda c: c[0].cost)
+    routes, seconds, strategy = solve_product(path, time_limit_s, workers)
+    check = check_vrptw(text, routes)
     ref = reference_cost(path, instance.name)
     result = Result(
         instance=instance.name,
         cost=round(check.cost, 2) if check.feasible else None,
         vehicles=check.vehicles,
         feasible=check.feasible,
-        seconds=round(max(c[1] for c in checked), 2),
+        seconds=round(seconds, 2),
         reference=ref,
         strategy=strategy,
     )
@@ -193,7 +176,10 @@ def main(argv: list[str] | None = None) -> int:
     vrptw.add_argument("--json", action="store_true", help="one JSON object per line")
     vrptw.add_argument("--no-baseline", action="store_true", help="skip the textbook OR-Tools model")
     vrptw.add_argument(
-        "--workers", type=int, default=1, help="first-solution portfolio run in this many processes"
+        "--workers",
+        type=int,
+        default=1,
+        help="search variants run side by side in this many processes (one core each)",
     )
     args = parser.parse_args(argv)
 

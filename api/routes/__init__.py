@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.routes import auth, health
+from api.routes import auth, contracts, customers, health, inventory, people
 
 ROUTE_HANDLERS: list[Any] = [
     health.health,
@@ -12,4 +12,8 @@ ROUTE_HANDLERS: list[Any] = [
     auth.login,
     auth.refresh,
     auth.logout,
+    *customers.ROUTES,
+    *contracts.ROUTES,
+    *people.ROUTES,
+    *inventory.ROUTES,
 ]

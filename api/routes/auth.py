@@ -7,23 +7,18 @@ from typing import Any
 from litestar import Request, post
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
-from api.auth import PUBLIC, SIGNED_IN
-from api.context import AppContext, request_context
+from api.auth import PUBLIC, SIGNED_IN, app_context
+from api.context import request_context
 from api.schemas.auth import LoginIn, RefreshIn, TokenOut
 from core.identity import sessions
 from core.identity.roles import Actor
-
-
-def _app(request: Request[Any, Any, Any]) -> AppContext:
-    context: AppContext = request.app.state["context"]
-    return context
 
 
 def _out(pair: sessions.TokenPair) -> TokenOut:
     return TokenOut(
         access_token=pair.access_token,
         refresh_token=pair.refresh_token,
-        token_type="Bearer",
+        token_type="Bearer",  # noqa: S106 (a scheme name, not a secret)
         expires_in=pair.expires_in,
         user_id=pair.user.id,
         role=pair.user.role.value,
@@ -32,31 +27,53 @@ def _out(pair: sessions.TokenPair) -> TokenOut:
 
 @post("/api/auth/login", roles=PUBLIC, status_code=HTTP_200_OK, tags=["auth"], summary="Sign in")
 async def login(request: Request[Any, Any, Any], data: LoginIn) -> TokenOut:
-    app = _app(request)
+    app = app_context(request)
     address = request.client.host if request.client else "unknown"
     pair = await sessions.login(
-        request_context(request.scope).session, app.tokens, app.throttle,
-        username=data.username, password=data.password, address=address, now=app.clock.now(),
+        request_context(request.scope).session,
+        app.tokens,
+        app.throttle,
+        username=data.username,
+        password=data.password,
+        address=address,
+        now=app.clock.now(),
     )
-    request_context(request.scope).actor = Actor(user_id=pair.user.id, role=pair.user.role,
-                                                 username=pair.user.username)
+    request_context(request.scope).actor = Actor(
+        user_id=pair.user.id, role=pair.user.role, username=pair.user.username
+    )
     return _out(pair)
 
 
-@post("/api/auth/refresh", roles=PUBLIC, status_code=HTTP_200_OK, tags=["auth"],
-      summary="Exchange a refresh token for a new pair (the old one stops working)")
+@post(
+    "/api/auth/refresh",
+    roles=PUBLIC,
+    status_code=HTTP_200_OK,
+    tags=["auth"],
+    summary="Exchange a refresh token for a new pair (the old one stops working)",
+)
 async def refresh(request: Request[Any, Any, Any], data: RefreshIn) -> TokenOut:
-    app = _app(request)
+    app = app_context(request)
     pair = await sessions.refresh(
-        request_context(request.scope).session, app.tokens, refresh_token=data.refresh_token, now=app.clock.now()
+        request_context(request.scope).session,
+        app.tokens,
+        refresh_token=data.refresh_token,
+        now=app.clock.now(),
     )
-    request_context(request.scope).actor = Actor(user_id=pair.user.id, role=pair.user.role,
-                                                 username=pair.user.username)
+    request_context(request.scope).actor = Actor(
+        user_id=pair.user.id, role=pair.user.role, username=pair.user.username
+    )
     return _out(pair)
 
 
-@post("/api/auth/logout", roles=SIGNED_IN, status_code=HTTP_204_NO_CONTENT, tags=["auth"],
-      summary="End this sign-in: its refresh tokens and access tokens stop working")
+@post(
+    "/api/auth/logout",
+    roles=SIGNED_IN,
+    status_code=HTTP_204_NO_CONTENT,
+    tags=["auth"],
+    summary="End this sign-in: its refresh tokens and access tokens stop working",
+)
 async def logout(request: Request[Any, Any, Any], actor: Actor) -> None:
     assert actor.session_id is not None
-    await sessions.logout(request_context(request.scope).session, actor.session_id, _app(request).clock.now())
+    await sessions.logout(
+        request_context(request.scope).session, actor.session_id, app_context(request).clock.now()
+    )

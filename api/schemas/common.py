@@ -1,10 +1,12 @@
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
 
 from core.geo import LonLat, lonlat
+
+S = TypeVar("S", bound=msgspec.Struct)
 
 Longitude = Annotated[float, msgspec.Meta(ge=-180, le=180)]
 Latitude = Annotated[float, msgspec.Meta(ge=-90, le=90)]
@@ -43,3 +45,24 @@ class Problem(msgspec.Struct):
     detail: str
     instance: str | None = None
     errors: list[dict[str, str]] | None = None
+
+
+def given(struct: msgspec.Struct, *, skip: tuple[str, ...] = ("version",)) -> dict[str, Any]:
+    """The fields a PATCH body actually set (UNSET ones left out)."""
+    return {
+        name: getattr(struct, name)
+        for name in struct.__struct_fields__
+        if name not in skip and getattr(struct, name) is not msgspec.UNSET
+    }
+
+
+def fields_of(struct: msgspec.Struct, *, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+    return {name: getattr(struct, name) for name in struct.__struct_fields__ if name not in skip}
+
+
+def out(kind: type[S], record: Any, **extra: Any) -> S:
+    """Copy a record's attributes into a response struct (extra values win)."""
+    values = {
+        name: extra[name] if name in extra else getattr(record, name) for name in kind.__struct_fields__
+    }
+    return kind(**values)

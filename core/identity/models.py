@@ -57,4 +57,6 @@ class LoginThrottle(Base):
     failures: Mapped[int] = mapped_column(Integer)
 
 
-Index("ix_refresh_token_family_live", RefreshToken.family_id, postgresql_where=RefreshToken.revoked_at.is_(None))
+Index(
+    "ix_refresh_token_family_live", RefreshToken.family_id, postgresql_where=RefreshToken.revoked_at.is_(None)
+)

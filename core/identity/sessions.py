@@ -48,7 +48,9 @@ class TokenPair:
 async def _throttle_retry_after(
     session: AsyncSession, keys: list[tuple[str, int]], limits: ThrottleLimits, now: datetime
 ) -> int | None:
-    rows = (await session.execute(select(LoginThrottle).where(LoginThrottle.key.in_([k for k, _ in keys])))).scalars()
+    rows = (
+        await session.execute(select(LoginThrottle).where(LoginThrottle.key.in_([k for k, _ in keys])))
+    ).scalars()
     by_key = {row.key: row for row in rows}
     for key, limit in keys:
         row = by_key.get(key)
@@ -60,7 +62,9 @@ async def _throttle_retry_after(
     return None
 
 
-def _record_failure(session: AsyncSession, keys: list[str], now: datetime, window: int, username: str) -> None:
+def _record_failure(
+    session: AsyncSession, keys: list[str], now: datetime, window: int, username: str
+) -> None:
     async def count(side: AsyncSession) -> None:
         for key in keys:
             stmt = insert(LoginThrottle).values(key=key, window_start=now, failures=1)
@@ -74,8 +78,15 @@ def _record_failure(session: AsyncSession, keys: list[str], now: datetime, windo
                     },
                 )
             )
-        side.add(AuditLog(action="auth.login_failed", actor_id=None, actor_role=None, changes=[],
-                          reads=[{"entity": "app_user", "username": username}]))
+        side.add(
+            AuditLog(
+                action="auth.login_failed",
+                actor_id=None,
+                actor_role=None,
+                changes=[],
+                reads=[{"entity": "app_user", "username": username}],
+            )
+        )
 
     keep_after_rollback(session, count)
 
@@ -94,7 +105,11 @@ async def _issue(
         )
     )
     claims = AccessClaims(
-        user_id=user.id, role=user.role, username=user.username, session_id=family_id, customer_id=user.customer_id
+        user_id=user.id,
+        role=user.role,
+        username=user.username,
+        session_id=family_id,
+        customer_id=user.customer_id,
     )
     return TokenPair(
         access_token=encode_access(config, claims, now),
@@ -136,10 +151,14 @@ async def _revoke_family(session: AsyncSession, family_id: uuid.UUID, now: datet
     )
 
 
-async def refresh(session: AsyncSession, config: TokenConfig, *, refresh_token: str, now: datetime) -> TokenPair:
+async def refresh(
+    session: AsyncSession, config: TokenConfig, *, refresh_token: str, now: datetime
+) -> TokenPair:
     row = (
         await session.execute(
-            select(RefreshToken).where(RefreshToken.token_hash == hash_refresh(refresh_token)).with_for_update()
+            select(RefreshToken)
+            .where(RefreshToken.token_hash == hash_refresh(refresh_token))
+            .with_for_update()
         )
     ).scalar_one_or_none()
     if row is None or row.revoked_at is not None or row.expires_at <= now:
@@ -150,9 +169,15 @@ async def refresh(session: AsyncSession, config: TokenConfig, *, refresh_token: 
 
         async def revoke(side: AsyncSession) -> None:
             await _revoke_family(side, family_id, now)
-            side.add(AuditLog(action="auth.refresh_reuse", actor_id=user_id, actor_role=None,
-                              changes=[{"entity": "refresh_token", "family_id": str(family_id),
-                                        "op": "revoke-family"}], reads=[]))
+            side.add(
+                AuditLog(
+                    action="auth.refresh_reuse",
+                    actor_id=user_id,
+                    actor_role=None,
+                    changes=[{"entity": "refresh_token", "family_id": str(family_id), "op": "revoke-family"}],
+                    reads=[],
+                )
+            )
 
         keep_after_rollback(session, revoke)
         raise Unauthenticated("The refresh token was already used; the session is revoked", reason="reused")

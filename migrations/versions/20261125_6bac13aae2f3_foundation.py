@@ -1,3 +1,5 @@
+# mypy: disable-error-code="attr-defined"
+# (GeoAlchemy2 adds create_geospatial_table & co. to alembic.op at run time)
 """Foundation: users and sign-in, customers, sites, assets, contracts, engineers, audit log.
 
 Revision ID: 6bac13aae2f3
@@ -7,7 +9,6 @@ Create Date: 2026-11-25 14:06:22.391543
 
 from collections.abc import Sequence
 
-import geoalchemy2
 import sqlalchemy as sa
 from alembic import op
 from geoalchemy2 import Geography
@@ -426,7 +427,8 @@ def upgrade() -> None:
         """
         CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
-            RAISE EXCEPTION 'audit_log is append-only (% refused)', TG_OP USING ERRCODE = 'insufficient_privilege';
+            RAISE EXCEPTION 'audit_log is append-only (% refused)', TG_OP
+                USING ERRCODE = 'insufficient_privilege';
         END $$;
         CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
             FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();

@@ -1,0 +1,235 @@
+"""Customers, their sites (with a map view) and their assets."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from litestar import delete, get, patch, post
+from litestar.params import Parameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.auth import ADMIN, CUSTOMER_READERS
+from api.schemas.common import GeoPoint, fields_of, given, out
+from api.schemas.customers import (
+    AssetIn,
+    AssetOut,
+    AssetPage,
+    AssetPatch,
+    CustomerIn,
+    CustomerOut,
+    CustomerPage,
+    CustomerPatch,
+    SiteFeature,
+    SiteFeatureCollection,
+    SiteIn,
+    SiteOut,
+    SitePage,
+    SitePatch,
+)
+from core.identity.roles import Actor
+from core.records import delete_record
+from dispatch import customers as service
+from dispatch.models import Asset, Customer, Site
+
+Limit = Annotated[int, Parameter(ge=1, le=500, description="page size")]
+Cursor = Annotated[str | None, Parameter(max_length=500, description="next_cursor of the previous page")]
+Search = Annotated[str | None, Parameter(max_length=100, description="text contained in name or number")]
+BBoxParam = Annotated[
+    str | None, Parameter(max_length=200, description="west,south,east,north in degrees (WGS-84)")
+]
+
+
+def site_out(site: Site) -> SiteOut:
+    return out(SiteOut, site, point=GeoPoint.of(site.point))
+
+
+# Customers ------------------------------------------------------------------------------------------
+
+
+@get("/api/customers", roles=CUSTOMER_READERS, tags=["customers"], summary="List customers")
+async def list_customers(
+    session: AsyncSession, actor: Actor, q: Search = None, limit: Limit = 50, cursor: Cursor = None
+) -> CustomerPage:
+    page = await service.list_customers(session, actor, q=q, limit=limit, cursor=cursor)
+    return CustomerPage(items=[out(CustomerOut, c) for c in page.items], next_cursor=page.next_cursor)
+
+
+@get("/api/customers/{customer_id:uuid}", roles=CUSTOMER_READERS, tags=["customers"], summary="One customer")
+async def get_customer(session: AsyncSession, actor: Actor, customer_id: uuid.UUID) -> CustomerOut:
+    return out(CustomerOut, await service.get_customer(session, actor, customer_id))
+
+
+@post("/api/customers", roles=ADMIN, tags=["customers"], summary="Create a customer")
+async def create_customer(session: AsyncSession, actor: Actor, data: CustomerIn) -> CustomerOut:
+    return out(CustomerOut, await service.create_customer(session, actor, fields_of(data)))
+
+
+@patch("/api/customers/{customer_id:uuid}", roles=ADMIN, tags=["customers"], summary="Change a customer")
+async def update_customer(
+    session: AsyncSession, actor: Actor, customer_id: uuid.UUID, data: CustomerPatch
+) -> CustomerOut:
+    customer = await service.update_customer(session, actor, customer_id, data.version, given(data))
+    return out(CustomerOut, customer)
+
+
+@delete(
+    "/api/customers/{customer_id:uuid}",
+    roles=ADMIN,
+    tags=["customers"],
+    summary="Delete a customer that has no sites, contracts or contacts",
+)
+async def delete_customer(session: AsyncSession, customer_id: uuid.UUID) -> None:
+    await delete_record(session, Customer, customer_id, "customer")
+
+
+# Sites ----------------------------------------------------------------------------------------------
+
+
+@get(
+    "/api/sites",
+    roles=CUSTOMER_READERS,
+    tags=["sites"],
+    summary="List sites (filter by customer, map bbox, text)",
+)
+async def list_sites(
+    session: AsyncSession,
+    actor: Actor,
+    customer_id: uuid.UUID | None = None,
+    bbox: BBoxParam = None,
+    q: Search = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> SitePage:
+    page = await service.list_sites(
+        session,
+        actor,
+        customer_id=customer_id,
+        bbox=service.BBox.parse(bbox) if bbox else None,
+        q=q,
+        limit=limit,
+        cursor=cursor,
+    )
+    return SitePage(items=[site_out(s) for s in page.items], next_cursor=page.next_cursor)
+
+
+@get("/api/sites/map", roles=CUSTOMER_READERS, tags=["sites"], summary="Sites in a map viewport as GeoJSON")
+async def sites_map(
+    session: AsyncSession,
+    actor: Actor,
+    bbox: BBoxParam = None,
+    customer_id: uuid.UUID | None = None,
+    limit: Annotated[int, Parameter(ge=1, le=5000)] = 1000,
+    cursor: Cursor = None,
+) -> SiteFeatureCollection:
+    page = await service.list_sites(
+        session,
+        actor,
+        customer_id=customer_id,
+        bbox=service.BBox.parse(bbox) if bbox else None,
+        q=None,
+        limit=limit,
+        cursor=cursor,
+    )
+    features = [
+        SiteFeature(
+            type="Feature",
+            id=s.id,
+            geometry=GeoPoint.of(s.point),
+            properties={"name": s.name, "address": s.address, "customer_id": str(s.customer_id)},
+        )
+        for s in page.items
+    ]
+    return SiteFeatureCollection(type="FeatureCollection", features=features, next_cursor=page.next_cursor)
+
+
+@get("/api/sites/{site_id:uuid}", roles=CUSTOMER_READERS, tags=["sites"], summary="One site")
+async def get_site(session: AsyncSession, actor: Actor, site_id: uuid.UUID) -> SiteOut:
+    return site_out(await service.get_site(session, actor, site_id))
+
+
+@post("/api/sites", roles=ADMIN, tags=["sites"], summary="Create a site")
+async def create_site(session: AsyncSession, actor: Actor, data: SiteIn) -> SiteOut:
+    site = await service.create_site(session, actor, fields_of(data, skip=("point",)), data.point.lonlat)
+    return site_out(site)
+
+
+@patch("/api/sites/{site_id:uuid}", roles=ADMIN, tags=["sites"], summary="Change a site")
+async def update_site(session: AsyncSession, actor: Actor, site_id: uuid.UUID, data: SitePatch) -> SiteOut:
+    point = data.point.lonlat if isinstance(data.point, GeoPoint) else None
+    site = await service.update_site(
+        session, actor, site_id, data.version, given(data, skip=("version", "point")), point
+    )
+    return site_out(site)
+
+
+@delete("/api/sites/{site_id:uuid}", roles=ADMIN, tags=["sites"], summary="Delete a site that has no assets")
+async def delete_site(session: AsyncSession, site_id: uuid.UUID) -> None:
+    await delete_record(session, Site, site_id, "site")
+
+
+# Assets ---------------------------------------------------------------------------------------------
+
+
+@get(
+    "/api/assets",
+    roles=CUSTOMER_READERS,
+    tags=["assets"],
+    summary="List assets (filter by site, customer, serial)",
+)
+async def list_assets(
+    session: AsyncSession,
+    actor: Actor,
+    site_id: uuid.UUID | None = None,
+    customer_id: uuid.UUID | None = None,
+    serial: Search = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> AssetPage:
+    page = await service.list_assets(
+        session, actor, site_id=site_id, customer_id=customer_id, serial=serial, limit=limit, cursor=cursor
+    )
+    return AssetPage(items=[out(AssetOut, a) for a in page.items], next_cursor=page.next_cursor)
+
+
+@get("/api/assets/{asset_id:uuid}", roles=CUSTOMER_READERS, tags=["assets"], summary="One asset")
+async def get_asset(session: AsyncSession, actor: Actor, asset_id: uuid.UUID) -> AssetOut:
+    asset, _ = await service.get_asset(session, actor, asset_id)
+    return out(AssetOut, asset)
+
+
+@post("/api/assets", roles=ADMIN, tags=["assets"], summary="Register an asset")
+async def create_asset(session: AsyncSession, actor: Actor, data: AssetIn) -> AssetOut:
+    return out(AssetOut, await service.create_asset(session, actor, fields_of(data)))
+
+
+@patch("/api/assets/{asset_id:uuid}", roles=ADMIN, tags=["assets"], summary="Change an asset")
+async def update_asset(
+    session: AsyncSession, actor: Actor, asset_id: uuid.UUID, data: AssetPatch
+) -> AssetOut:
+    return out(AssetOut, await service.update_asset(session, actor, asset_id, data.version, given(data)))
+
+
+@delete("/api/assets/{asset_id:uuid}", roles=ADMIN, tags=["assets"], summary="Delete an asset")
+async def delete_asset(session: AsyncSession, asset_id: uuid.UUID) -> None:
+    await delete_record(session, Asset, asset_id, "asset")
+
+
+ROUTES = [
+    list_customers,
+    get_customer,
+    create_customer,
+    update_customer,
+    delete_customer,
+    list_sites,
+    sites_map,
+    get_site,
+    create_site,
+    update_site,
+    delete_site,
+    list_assets,
+    get_asset,
+    create_asset,
+    update_asset,
+    delete_asset,
+]

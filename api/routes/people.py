@@ -1,0 +1,182 @@
+"""Users and engineers."""
+
+from __future__ import annotations
+
+import uuid
+
+from litestar import get, patch, post
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.auth import ADMIN, SIGNED_IN, STAFF_ROLES
+from api.routes.customers import Cursor, Limit
+from api.schemas.common import GeoPoint, fields_of, given, out
+from api.schemas.records import (
+    EngineerIn,
+    EngineerOut,
+    EngineerPage,
+    EngineerPatch,
+    ShiftIO,
+    SkillIO,
+    UserIn,
+    UserOut,
+    UserPage,
+    UserPatch,
+)
+from core.identity import users
+from core.identity.roles import Actor, Role
+from dispatch import engineers as service
+from dispatch.models import EmployerKind, Engineer, EngineerShift, EngineerSkill
+
+ENGINEER_READERS = STAFF_ROLES | {Role.ENGINEER}
+
+
+async def engineers_out(session: AsyncSession, engineers: list[Engineer]) -> list[EngineerOut]:
+    names = await service.names_of(session, [e.id for e in engineers])
+    return [
+        out(
+            EngineerOut,
+            e,
+            username=names[e.id][0],
+            display_name=names[e.id][1],
+            home_base=GeoPoint.of(e.home_base),
+            skills=[SkillIO(skill=s.skill, level=s.level, valid_until=s.valid_until) for s in e.skills],
+            shifts=[ShiftIO(weekday=s.weekday, starts=s.starts, ends=s.ends) for s in e.shifts],
+        )
+        for e in engineers
+    ]
+
+
+def _skills(items: list[SkillIO]) -> list[EngineerSkill]:
+    return [EngineerSkill(skill=s.skill, level=s.level, valid_until=s.valid_until) for s in items]
+
+
+def _shifts(items: list[ShiftIO]) -> list[EngineerShift]:
+    return [EngineerShift(weekday=s.weekday, starts=s.starts, ends=s.ends) for s in items]
+
+
+@get(
+    "/api/engineers",
+    roles=STAFF_ROLES,
+    tags=["engineers"],
+    summary="List engineers (filter by skill, employer)",
+)
+async def list_engineers(
+    session: AsyncSession,
+    actor: Actor,
+    skill: str | None = None,
+    employer_kind: EmployerKind | None = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> EngineerPage:
+    page = await service.list_engineers(
+        session, actor, skill=skill, employer_kind=employer_kind, limit=limit, cursor=cursor
+    )
+    return EngineerPage(items=await engineers_out(session, page.items), next_cursor=page.next_cursor)
+
+
+@get("/api/engineers/me", roles=frozenset({Role.ENGINEER}), tags=["engineers"], summary="My engineer record")
+async def my_engineer(session: AsyncSession, actor: Actor) -> EngineerOut:
+    assert actor.user_id is not None
+    return (await engineers_out(session, [await service.get_engineer(session, actor, actor.user_id)]))[0]
+
+
+@get(
+    "/api/engineers/{engineer_id:uuid}",
+    roles=ENGINEER_READERS,
+    tags=["engineers"],
+    summary="One engineer (engineers: only themselves)",
+)
+async def get_engineer(session: AsyncSession, actor: Actor, engineer_id: uuid.UUID) -> EngineerOut:
+    return (await engineers_out(session, [await service.get_engineer(session, actor, engineer_id)]))[0]
+
+
+@post(
+    "/api/engineers",
+    roles=ADMIN,
+    tags=["engineers"],
+    summary="Create the engineer record of an engineer user",
+)
+async def create_engineer(session: AsyncSession, actor: Actor, data: EngineerIn) -> EngineerOut:
+    engineer = await service.create_engineer(
+        session,
+        actor,
+        fields_of(data, skip=("home_base", "skills", "shifts")),
+        data.home_base.lonlat,
+        _skills(data.skills),
+        _shifts(data.shifts),
+    )
+    return (await engineers_out(session, [engineer]))[0]
+
+
+@patch(
+    "/api/engineers/{engineer_id:uuid}",
+    roles=ADMIN,
+    tags=["engineers"],
+    summary="Change an engineer's skills, shifts, home base or employer",
+)
+async def update_engineer(
+    session: AsyncSession, actor: Actor, engineer_id: uuid.UUID, data: EngineerPatch
+) -> EngineerOut:
+    engineer = await service.update_engineer(
+        session,
+        actor,
+        engineer_id,
+        data.version,
+        given(data, skip=("version", "home_base", "skills", "shifts")),
+        data.home_base.lonlat if isinstance(data.home_base, GeoPoint) else None,
+        _skills(data.skills) if isinstance(data.skills, list) else None,
+        _shifts(data.shifts) if isinstance(data.shifts, list) else None,
+    )
+    return (await engineers_out(session, [engineer]))[0]
+
+
+@get("/api/users", roles=ADMIN, tags=["users"], summary="List users")
+async def list_users(
+    session: AsyncSession, actor: Actor, role: Role | None = None, limit: Limit = 50, cursor: Cursor = None
+) -> UserPage:
+    page = await users.list_users(session, actor, role=role, limit=limit, cursor=cursor)
+    return UserPage(items=[out(UserOut, u) for u in page.items], next_cursor=page.next_cursor)
+
+
+@get("/api/users/me", roles=SIGNED_IN, tags=["users"], summary="My account")
+async def me(session: AsyncSession, actor: Actor) -> UserOut:
+    assert actor.user_id is not None
+    return out(UserOut, await users.get_user(session, actor, actor.user_id))
+
+
+@get("/api/users/{user_id:uuid}", roles=ADMIN, tags=["users"], summary="One user")
+async def get_user(session: AsyncSession, actor: Actor, user_id: uuid.UUID) -> UserOut:
+    return out(UserOut, await users.get_user(session, actor, user_id))
+
+
+@post("/api/users", roles=ADMIN, tags=["users"], summary="Create a user")
+async def create_user(session: AsyncSession, actor: Actor, data: UserIn) -> UserOut:
+    return out(
+        UserOut, await users.create_user(session, actor, fields_of(data, skip=("password",)), data.password)
+    )
+
+
+@patch(
+    "/api/users/{user_id:uuid}",
+    roles=ADMIN,
+    tags=["users"],
+    summary="Change a user (role, password, disable)",
+)
+async def update_user(session: AsyncSession, actor: Actor, user_id: uuid.UUID, data: UserPatch) -> UserOut:
+    password = data.password if isinstance(data.password, str) else None
+    user = await users.update_user(session, actor, user_id, given(data, skip=("password",)), password)
+    return out(UserOut, user)
+
+
+ROUTES = [
+    list_engineers,
+    my_engineer,
+    get_engineer,
+    create_engineer,
+    update_engineer,
+    list_users,
+    me,
+    get_user,
+    create_user,
+    update_user,
+]

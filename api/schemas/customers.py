@@ -1,0 +1,137 @@
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated
+
+import msgspec
+from msgspec import UNSET, UnsetType
+
+from api.schemas.common import GeoPoint, Input, LongText, Phone, ShortText, TimeZoneName
+
+CustomerNumber = Annotated[str, msgspec.Meta(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9\-]+$")]
+Serial = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+
+
+class CustomerIn(Input):
+    customer_number: CustomerNumber
+    name: ShortText
+    hotline_phone: Phone | None = None
+    notes: LongText | None = None
+
+
+class CustomerPatch(Input):
+    version: int
+    name: ShortText | UnsetType = UNSET
+    hotline_phone: Phone | UnsetType | None = UNSET
+    notes: LongText | UnsetType | None = UNSET
+
+
+class CustomerOut(msgspec.Struct):
+    id: uuid.UUID
+    customer_number: str
+    name: str
+    hotline_phone: str | None
+    notes: str | None
+    version: int
+
+
+class CustomerPage(msgspec.Struct):
+    items: list[CustomerOut]
+    next_cursor: str | None
+
+
+class SiteIn(Input):
+    customer_id: uuid.UUID
+    name: ShortText
+    address: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+    point: GeoPoint
+    time_zone: TimeZoneName = "Asia/Shanghai"
+    contact_name: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+    contact_phone: Phone | None = None
+    access_notes: LongText | None = None
+    retains_media: bool = False
+    no_photography: bool = False
+
+
+class SitePatch(Input):
+    version: int
+    name: ShortText | UnsetType = UNSET
+    address: Annotated[str, msgspec.Meta(min_length=1, max_length=500)] | UnsetType = UNSET
+    point: GeoPoint | UnsetType = UNSET
+    time_zone: TimeZoneName | UnsetType = UNSET
+    contact_name: Annotated[str, msgspec.Meta(max_length=100)] | UnsetType | None = UNSET
+    contact_phone: Phone | UnsetType | None = UNSET
+    access_notes: LongText | UnsetType | None = UNSET
+    retains_media: bool | UnsetType = UNSET
+    no_photography: bool | UnsetType = UNSET
+
+
+class SiteOut(msgspec.Struct):
+    id: uuid.UUID
+    customer_id: uuid.UUID
+    name: str
+    address: str
+    point: GeoPoint
+    time_zone: str
+    contact_name: str | None
+    contact_phone: str | None
+    access_notes: str | None
+    retains_media: bool
+    no_photography: bool
+    version: int
+
+
+class SitePage(msgspec.Struct):
+    items: list[SiteOut]
+    next_cursor: str | None
+
+
+class SiteFeature(msgspec.Struct):
+    type: str
+    id: uuid.UUID
+    geometry: GeoPoint
+    properties: dict[str, str | bool | None]
+
+
+class SiteFeatureCollection(msgspec.Struct):
+    """Sites as GeoJSON, for the dispatcher's map."""
+
+    type: str
+    features: list[SiteFeature]
+    next_cursor: str | None
+
+
+class AssetIn(Input):
+    site_id: uuid.UUID
+    model: ShortText
+    serial: Serial
+    contract_id: uuid.UUID | None = None
+    purchase_date: dt.date | None = None
+    warranty_end: dt.date | None = None
+
+
+class AssetPatch(Input):
+    version: int
+    site_id: uuid.UUID | UnsetType = UNSET
+    model: ShortText | UnsetType = UNSET
+    serial: Serial | UnsetType = UNSET
+    contract_id: uuid.UUID | UnsetType | None = UNSET
+    purchase_date: dt.date | UnsetType | None = UNSET
+    warranty_end: dt.date | UnsetType | None = UNSET
+
+
+class AssetOut(msgspec.Struct):
+    id: uuid.UUID
+    site_id: uuid.UUID
+    contract_id: uuid.UUID | None
+    model: str
+    serial: str
+    purchase_date: dt.date | None
+    warranty_end: dt.date | None
+    version: int
+
+
+class AssetPage(msgspec.Struct):
+    items: list[AssetOut]
+    next_cursor: str | None

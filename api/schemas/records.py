@@ -1,0 +1,235 @@
+"""Contracts, holiday calendars, engineers and users."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated
+
+import msgspec
+from msgspec import UNSET, UnsetType
+
+from api.schemas.common import GeoPoint, Input, Phone, ShortText, TimeZoneName
+from core.identity.roles import Role
+from dispatch.models import (
+    CalendarKind,
+    CountMode,
+    DayKind,
+    DeadlineRule,
+    EmployerKind,
+    Measure,
+    Severity,
+    StartRule,
+)
+
+Hours = dict[str, list[list[str]]]
+Minutes = Annotated[int, msgspec.Meta(gt=0, le=366 * 24 * 60)]
+SkillName = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[a-z0-9_\-]+$")]
+
+
+class TargetIO(Input):
+    severity: Severity
+    measure: Measure
+    rule: DeadlineRule
+    count_mode: CountMode
+    start_rule: StartRule
+    minutes: Minutes | None = None
+    cutoff: dt.time | None = None
+
+
+class Escalation(Input):
+    share: Annotated[float, msgspec.Meta(gt=0, le=1)]
+    notify: ShortText
+    inform_customer: bool = False
+
+
+class ContractIn(Input):
+    customer_id: uuid.UUID
+    contract_number: Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+    name: ShortText
+    calendar_kind: CalendarKind
+    starts_on: dt.date
+    ends_on: dt.date
+    business_hours: Hours = {}
+    holiday_calendar_id: uuid.UUID | None = None
+    backup_device_entitled: bool = True
+    escalation: list[Escalation] = []
+    # Omitted: the severity table of REQUIREMENTS.md for this calendar kind.
+    targets: list[TargetIO] | None = None
+
+
+class ContractPatch(Input):
+    version: int
+    name: ShortText | UnsetType = UNSET
+    calendar_kind: CalendarKind | UnsetType = UNSET
+    starts_on: dt.date | UnsetType = UNSET
+    ends_on: dt.date | UnsetType = UNSET
+    business_hours: Hours | UnsetType = UNSET
+    holiday_calendar_id: uuid.UUID | UnsetType | None = UNSET
+    backup_device_entitled: bool | UnsetType = UNSET
+    escalation: list[Escalation] | UnsetType = UNSET
+    targets: list[TargetIO] | UnsetType = UNSET
+
+
+class TargetOut(msgspec.Struct):
+    severity: Severity
+    measure: Measure
+    rule: DeadlineRule
+    count_mode: CountMode
+    start_rule: StartRule
+    minutes: int | None
+    cutoff: dt.time | None
+
+
+class ContractOut(msgspec.Struct):
+    id: uuid.UUID
+    customer_id: uuid.UUID
+    contract_number: str
+    name: str
+    calendar_kind: CalendarKind
+    business_hours: Hours
+    holiday_calendar_id: uuid.UUID | None
+    starts_on: dt.date
+    ends_on: dt.date
+    backup_device_entitled: bool
+    escalation: list[dict[str, object]]
+    targets: list[TargetOut]
+    version: int
+
+
+class ContractPage(msgspec.Struct):
+    items: list[ContractOut]
+    next_cursor: str | None
+
+
+class CalendarIn(Input):
+    name: ShortText
+    region: Annotated[str, msgspec.Meta(min_length=2, max_length=32)]
+
+
+class HolidayDayIO(Input):
+    day: dt.date
+    kind: DayKind
+    name: ShortText
+
+
+class CalendarYearIn(Input):
+    days: list[HolidayDayIO]
+
+
+class CalendarOut(msgspec.Struct):
+    id: uuid.UUID
+    name: str
+    region: str
+    years: list[int]
+    days: list[HolidayDayIO]
+
+
+class SkillIO(Input):
+    skill: SkillName
+    level: Annotated[int, msgspec.Meta(ge=1, le=5)]
+    valid_until: dt.date | None = None
+
+
+class ShiftIO(Input):
+    weekday: Annotated[int, msgspec.Meta(ge=0, le=6)]
+    starts: dt.time
+    ends: dt.time
+
+
+class EngineerIn(Input):
+    # The engineer's user account (role engineer); the record shares its id.
+    id: uuid.UUID
+    employer_kind: EmployerKind
+    employer_name: ShortText
+    home_base: GeoPoint
+    time_zone: TimeZoneName = "Asia/Shanghai"
+    home_address: Annotated[str, msgspec.Meta(max_length=500)] | None = None
+    on_call: bool = False
+    skills: list[SkillIO] = []
+    shifts: list[ShiftIO] = []
+
+
+class EngineerPatch(Input):
+    version: int
+    employer_kind: EmployerKind | UnsetType = UNSET
+    employer_name: ShortText | UnsetType = UNSET
+    home_base: GeoPoint | UnsetType = UNSET
+    time_zone: TimeZoneName | UnsetType = UNSET
+    home_address: Annotated[str, msgspec.Meta(max_length=500)] | UnsetType | None = UNSET
+    on_call: bool | UnsetType = UNSET
+    active: bool | UnsetType = UNSET
+    skills: list[SkillIO] | UnsetType = UNSET
+    shifts: list[ShiftIO] | UnsetType = UNSET
+
+
+class EngineerOut(msgspec.Struct):
+    id: uuid.UUID
+    username: str
+    display_name: str
+    employer_kind: EmployerKind
+    employer_name: str
+    home_base: GeoPoint
+    home_address: str | None
+    time_zone: str
+    on_call: bool
+    active: bool
+    skills: list[SkillIO]
+    shifts: list[ShiftIO]
+    version: int
+
+
+class EngineerPage(msgspec.Struct):
+    items: list[EngineerOut]
+    next_cursor: str | None
+
+
+Password = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Username = Annotated[str, msgspec.Meta(min_length=2, max_length=64, pattern=r"^[a-z0-9._\-]+$")]
+Email = Annotated[str, msgspec.Meta(max_length=200, pattern=r"^[^@\s]+@[^@\s]+$")]
+
+
+class UserIn(Input):
+    username: Username
+    display_name: ShortText
+    role: Role
+    password: Password
+    email: Email | None = None
+    phone: Phone | None = None
+    customer_id: uuid.UUID | None = None
+
+
+class UserPatch(Input):
+    display_name: ShortText | UnsetType = UNSET
+    role: Role | UnsetType = UNSET
+    password: Password | UnsetType = UNSET
+    email: Email | UnsetType | None = UNSET
+    phone: Phone | UnsetType | None = UNSET
+    active: bool | UnsetType = UNSET
+    customer_id: uuid.UUID | UnsetType | None = UNSET
+
+
+class UserOut(msgspec.Struct):
+    id: uuid.UUID
+    username: str
+    display_name: str
+    role: Role
+    email: str | None
+    phone: str | None
+    active: bool
+    customer_id: uuid.UUID | None
+
+
+class UserPage(msgspec.Struct):
+    items: list[UserOut]
+    next_cursor: str | None
+
+
+class LocationOut(msgspec.Struct):
+    id: uuid.UUID
+    code: str
+    name: str
+    kind: str
+    address: str | None
+    point: GeoPoint | None
+    engineer_id: uuid.UUID | None
