@@ -41,6 +41,7 @@ CATALOGUE: dict[str, str] = {
     "version-conflict": "The record changed since you read it; `current` holds it now.",
     "duplicate": "A record with the same unique value already exists.",
     "invalid-reference": "The request refers to a record that does not exist.",
+    "in-use": "Other records still refer to this one; remove or move them first.",
     "rate-limited": "Too many attempts; wait `retry_after` seconds.",
     "idempotency-key-reused": "The Idempotency-Key was first used for a different request.",
     "internal-error": "Something failed on the server; the request changed nothing.",
@@ -76,12 +77,20 @@ def _field_errors(extra: Any) -> list[dict[str, str]]:
 def validation_handler(request: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
     errors = _field_errors(exc.extra)
     messages = " ".join(e["message"] for e in errors).lower()
-    if "malformed" in messages or "json is malformed" in messages or "invalid json" in messages:
+    if "malformed" in messages:
         return problem(
             400,
             "malformed-body",
             "Malformed JSON",
             "The request body is not valid JSON",
+            instance=_instance(request),
+        )
+    if "missing required field `data`" in str(exc.__cause__):
+        return problem(
+            400,
+            "malformed-body",
+            "Body required",
+            "This request needs a JSON body",
             instance=_instance(request),
         )
     return problem(
@@ -129,6 +138,14 @@ def integrity_handler(request: Request[Any, Any, Any], exc: IntegrityError) -> R
             "duplicate",
             "Already exists",
             "A record with the same unique value already exists",
+            instance=_instance(request),
+        )
+    if code == "23503" and request.method == "DELETE":
+        return problem(
+            409,
+            "in-use",
+            "Still in use",
+            "Other records still refer to this one",
             instance=_instance(request),
         )
     if code == "23503":

@@ -68,12 +68,13 @@ async def keyset_page(
     *,
     limit: int,
     cursor: str | None,
+    max_limit: int = MAX_LIMIT,
 ) -> Page[Any]:
     """Rows of `stmt` ordered by `order` (ascending; the last column must be unique)."""
-    if not 1 <= limit <= MAX_LIMIT:
+    if not 1 <= limit <= max_limit:
         raise InvalidInput(
-            f"limit must be between 1 and {MAX_LIMIT}",
-            errors=[{"field": "limit", "message": f"1 to {MAX_LIMIT}"}],
+            f"limit must be between 1 and {max_limit}",
+            errors=[{"field": "limit", "message": f"1 to {max_limit}"}],
         )
     if cursor:
         raw = _decode(cursor, len(order))

@@ -46,6 +46,9 @@ def _bad_bbox(message: str) -> InvalidInput:
     return InvalidInput(f"bbox: {message}", errors=[{"field": "bbox", "message": message}])
 
 
+MAP_LIMIT = 5000
+
+
 def _like(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
@@ -117,7 +120,10 @@ async def list_sites(
     cursor: str | None,
 ) -> Page[Site]:
     stmt = _site_filters(select(Site), actor, customer_id, bbox, q)
-    page = await keyset_page(session, stmt, [Site.name, Site.id], limit=limit, cursor=cursor)
+    # Map viewports ask for many more rows than a list page.
+    page = await keyset_page(
+        session, stmt, [Site.name, Site.id], limit=limit, cursor=cursor, max_limit=MAP_LIMIT
+    )
     if actor.is_staff:
         audit.note_read(session.sync_session, "site.contact", [s.id for s in page.items])
     return page

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from logging.config import fileConfig
-from typing import Any
 
 from alembic import context
 from geoalchemy2 import alembic_helpers
 from sqlalchemy import create_engine, pool
 
-import inventory.models  # noqa: F401  (every model must be imported to be compared)
+# Every model must be imported so that autogenerate compares all of them.
+import core.audit
+import core.idempotency
+import core.identity.models  # noqa: F401
+import dispatch.models  # noqa: F401
+import inventory.models  # noqa: F401
 from core.database import Base, sync_url
+from core.schema_filter import include_object
 from core.settings import load_settings
 
 config = context.config
@@ -18,20 +23,6 @@ if config.config_file_name is not None and config.attributes.get("configure_logg
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
 target_metadata = Base.metadata
-
-# Tables that belong to PostGIS or to other tools, never to our models.
-FOREIGN_TABLES = {"spatial_ref_sys"}
-
-
-def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
-    if type_ == "table" and name in FOREIGN_TABLES:
-        return False
-    if type_ == "table" and reflected and compare_to is None and name and name.startswith("procrastinate"):
-        return False
-    result: bool = alembic_helpers.include_object(  # type: ignore[no-untyped-call]
-        obj, name, type_, reflected, compare_to
-    )
-    return result
 
 
 def database_url() -> str:

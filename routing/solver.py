@@ -106,6 +106,7 @@ class _Model:
                 if p not in depot_points:
                     depot_points.append(p)
         self.nodes = [_Node(-1, 0, p) for p in depot_points]
+        self.depot_node = {p: k for k, p in enumerate(depot_points)}
         self.copies: dict[int, list[int]] = {}
         for i in self.modelled:
             visit = problem.visits[i]
@@ -137,12 +138,10 @@ class _Model:
         return math.floor(seconds * self.scale + 1e-9)
 
     def start_node(self, veh: Vehicle) -> int:
-        e = self.problem.engineers[veh.engineer_index]
-        return next(k for k, n in enumerate(self.nodes) if n.visit_index < 0 and n.point == e.start)
+        return self.depot_node[self.problem.engineers[veh.engineer_index].start]
 
     def end_node(self, veh: Vehicle) -> int:
-        e = self.problem.engineers[veh.engineer_index]
-        return next(k for k, n in enumerate(self.nodes) if n.visit_index < 0 and n.point == e.end_point)
+        return self.depot_node[self.problem.engineers[veh.engineer_index].end_point]
 
     def reach(self, visit: Visit) -> Reach:
         out: dict[int, tuple[float, float]] = {}

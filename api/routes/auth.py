@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, post
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
 from api.auth import PUBLIC, SIGNED_IN, app_context
 from api.context import request_context
+from api.params import CurrentActor
 from api.schemas.auth import LoginIn, RefreshIn, TokenOut
 from core.identity import sessions
 from core.identity.roles import Actor
@@ -26,7 +28,7 @@ def _out(pair: sessions.TokenPair) -> TokenOut:
 
 
 @post("/api/auth/login", roles=PUBLIC, status_code=HTTP_200_OK, tags=["auth"], summary="Sign in")
-async def login(request: Request[Any, Any, Any], data: LoginIn) -> TokenOut:
+async def login(request: Request[Any, Any, Any], data: JSONBody[LoginIn]) -> TokenOut:
     app = app_context(request)
     address = request.client.host if request.client else "unknown"
     pair = await sessions.login(
@@ -51,7 +53,7 @@ async def login(request: Request[Any, Any, Any], data: LoginIn) -> TokenOut:
     tags=["auth"],
     summary="Exchange a refresh token for a new pair (the old one stops working)",
 )
-async def refresh(request: Request[Any, Any, Any], data: RefreshIn) -> TokenOut:
+async def refresh(request: Request[Any, Any, Any], data: JSONBody[RefreshIn]) -> TokenOut:
     app = app_context(request)
     pair = await sessions.refresh(
         request_context(request.scope).session,
@@ -72,7 +74,7 @@ async def refresh(request: Request[Any, Any, Any], data: RefreshIn) -> TokenOut:
     tags=["auth"],
     summary="End this sign-in: its refresh tokens and access tokens stop working",
 )
-async def logout(request: Request[Any, Any, Any], actor: Actor) -> None:
+async def logout(request: Request[Any, Any, Any], actor: CurrentActor) -> None:
     assert actor.session_id is not None
     await sessions.logout(
         request_context(request.scope).session, actor.session_id, app_context(request).clock.now()

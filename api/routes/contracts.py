@@ -7,11 +7,10 @@ from typing import Annotated
 
 import msgspec
 from litestar import get, patch, post, put
-from litestar.params import Parameter
-from sqlalchemy.ext.asyncio import AsyncSession
+from litestar.params import FromPath, FromQuery, JSONBody, PathParameter
 
 from api.auth import ADMIN, DESK, STAFF_ROLES
-from api.routes.customers import Cursor, Limit
+from api.params import CurrentActor, Cursor, Limit, Session
 from api.schemas.common import fields_of, given, out
 from api.schemas.records import (
     CalendarIn,
@@ -25,7 +24,7 @@ from api.schemas.records import (
     TargetIO,
     TargetOut,
 )
-from core.identity.roles import Actor, Role
+from core.identity.roles import Role
 from dispatch import contracts as service
 from dispatch.models import Contract, HolidayCalendar, HolidayDay
 from dispatch.targets import TargetSpec
@@ -52,9 +51,9 @@ def calendar_out(calendar: HolidayCalendar) -> CalendarOut:
 
 @get("/api/contracts", roles=CONTRACT_READERS, tags=["contracts"], summary="List contracts")
 async def list_contracts(
-    session: AsyncSession,
-    actor: Actor,
-    customer_id: uuid.UUID | None = None,
+    session: Session,
+    actor: CurrentActor,
+    customer_id: FromQuery[uuid.UUID | None] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> ContractPage:
@@ -63,7 +62,9 @@ async def list_contracts(
 
 
 @get("/api/contracts/{contract_id:uuid}", roles=CONTRACT_READERS, tags=["contracts"], summary="One contract")
-async def get_contract(session: AsyncSession, actor: Actor, contract_id: uuid.UUID) -> ContractOut:
+async def get_contract(
+    session: Session, actor: CurrentActor, contract_id: FromPath[uuid.UUID]
+) -> ContractOut:
     return contract_out(await service.get_contract(session, actor, contract_id))
 
 
@@ -73,7 +74,7 @@ async def get_contract(session: AsyncSession, actor: Actor, contract_id: uuid.UU
     tags=["contracts"],
     summary="Create a contract (targets default to the severity table for its calendar)",
 )
-async def create_contract(session: AsyncSession, actor: Actor, data: ContractIn) -> ContractOut:
+async def create_contract(session: Session, actor: CurrentActor, data: JSONBody[ContractIn]) -> ContractOut:
     values = fields_of(data, skip=("targets", "escalation"))
     values["escalation"] = [msgspec.to_builtins(e) for e in data.escalation]
     contract = await service.create_contract(
@@ -89,7 +90,7 @@ async def create_contract(session: AsyncSession, actor: Actor, data: ContractIn)
     summary="Change a contract, its calendar or its targets",
 )
 async def update_contract(
-    session: AsyncSession, actor: Actor, contract_id: uuid.UUID, data: ContractPatch
+    session: Session, actor: CurrentActor, contract_id: FromPath[uuid.UUID], data: JSONBody[ContractPatch]
 ) -> ContractOut:
     changes = given(data, skip=("version", "targets", "escalation"))
     if isinstance(data.escalation, list):
@@ -101,7 +102,7 @@ async def update_contract(
 
 
 @get("/api/holiday-calendars", roles=STAFF_ROLES, tags=["contracts"], summary="Holiday calendars")
-async def list_calendars(session: AsyncSession) -> list[CalendarOut]:
+async def list_calendars(session: Session) -> list[CalendarOut]:
     return [calendar_out(c) for c in await service.list_calendars(session)]
 
 
@@ -111,12 +112,12 @@ async def list_calendars(session: AsyncSession) -> list[CalendarOut]:
     tags=["contracts"],
     summary="One holiday calendar with its days",
 )
-async def get_calendar(session: AsyncSession, calendar_id: uuid.UUID) -> CalendarOut:
+async def get_calendar(session: Session, calendar_id: FromPath[uuid.UUID]) -> CalendarOut:
     return calendar_out(await service.get_calendar(session, calendar_id))
 
 
 @post("/api/holiday-calendars", roles=ADMIN, tags=["contracts"], summary="Create a holiday calendar")
-async def create_calendar(session: AsyncSession, actor: Actor, data: CalendarIn) -> CalendarOut:
+async def create_calendar(session: Session, actor: CurrentActor, data: JSONBody[CalendarIn]) -> CalendarOut:
     return calendar_out(await service.create_calendar(session, actor, data.name, data.region))
 
 
@@ -127,11 +128,11 @@ async def create_calendar(session: AsyncSession, actor: Actor, data: CalendarIn)
     summary="Publish a year: its holidays and make-up working days (调休)",
 )
 async def publish_year(
-    session: AsyncSession,
-    actor: Actor,
-    calendar_id: uuid.UUID,
-    year: Annotated[int, Parameter(ge=2000, le=2100)],
-    data: CalendarYearIn,
+    session: Session,
+    actor: CurrentActor,
+    calendar_id: FromPath[uuid.UUID],
+    year: Annotated[int, PathParameter(ge=2000, le=2100)],
+    data: JSONBody[CalendarYearIn],
 ) -> CalendarOut:
     days = [HolidayDay(day=d.day, kind=d.kind, name=d.name) for d in data.days]
     return calendar_out(await service.publish_year(session, actor, calendar_id, year, days))

@@ -6,10 +6,10 @@ import uuid
 from typing import Annotated
 
 from litestar import delete, get, patch, post
-from litestar.params import Parameter
-from sqlalchemy.ext.asyncio import AsyncSession
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from api.auth import ADMIN, CUSTOMER_READERS
+from api.params import BBoxParam, CurrentActor, Cursor, Limit, Search, Session
 from api.schemas.common import GeoPoint, fields_of, given, out
 from api.schemas.customers import (
     AssetIn,
@@ -27,17 +27,9 @@ from api.schemas.customers import (
     SitePage,
     SitePatch,
 )
-from core.identity.roles import Actor
 from core.records import delete_record
 from dispatch import customers as service
 from dispatch.models import Asset, Customer, Site
-
-Limit = Annotated[int, Parameter(ge=1, le=500, description="page size")]
-Cursor = Annotated[str | None, Parameter(max_length=500, description="next_cursor of the previous page")]
-Search = Annotated[str | None, Parameter(max_length=100, description="text contained in name or number")]
-BBoxParam = Annotated[
-    str | None, Parameter(max_length=200, description="west,south,east,north in degrees (WGS-84)")
-]
 
 
 def site_out(site: Site) -> SiteOut:
@@ -49,25 +41,27 @@ def site_out(site: Site) -> SiteOut:
 
 @get("/api/customers", roles=CUSTOMER_READERS, tags=["customers"], summary="List customers")
 async def list_customers(
-    session: AsyncSession, actor: Actor, q: Search = None, limit: Limit = 50, cursor: Cursor = None
+    session: Session, actor: CurrentActor, q: Search = None, limit: Limit = 50, cursor: Cursor = None
 ) -> CustomerPage:
     page = await service.list_customers(session, actor, q=q, limit=limit, cursor=cursor)
     return CustomerPage(items=[out(CustomerOut, c) for c in page.items], next_cursor=page.next_cursor)
 
 
 @get("/api/customers/{customer_id:uuid}", roles=CUSTOMER_READERS, tags=["customers"], summary="One customer")
-async def get_customer(session: AsyncSession, actor: Actor, customer_id: uuid.UUID) -> CustomerOut:
+async def get_customer(
+    session: Session, actor: CurrentActor, customer_id: FromPath[uuid.UUID]
+) -> CustomerOut:
     return out(CustomerOut, await service.get_customer(session, actor, customer_id))
 
 
 @post("/api/customers", roles=ADMIN, tags=["customers"], summary="Create a customer")
-async def create_customer(session: AsyncSession, actor: Actor, data: CustomerIn) -> CustomerOut:
+async def create_customer(session: Session, actor: CurrentActor, data: JSONBody[CustomerIn]) -> CustomerOut:
     return out(CustomerOut, await service.create_customer(session, actor, fields_of(data)))
 
 
 @patch("/api/customers/{customer_id:uuid}", roles=ADMIN, tags=["customers"], summary="Change a customer")
 async def update_customer(
-    session: AsyncSession, actor: Actor, customer_id: uuid.UUID, data: CustomerPatch
+    session: Session, actor: CurrentActor, customer_id: FromPath[uuid.UUID], data: JSONBody[CustomerPatch]
 ) -> CustomerOut:
     customer = await service.update_customer(session, actor, customer_id, data.version, given(data))
     return out(CustomerOut, customer)
@@ -79,7 +73,7 @@ async def update_customer(
     tags=["customers"],
     summary="Delete a customer that has no sites, contracts or contacts",
 )
-async def delete_customer(session: AsyncSession, customer_id: uuid.UUID) -> None:
+async def delete_customer(session: Session, customer_id: FromPath[uuid.UUID]) -> None:
     await delete_record(session, Customer, customer_id, "customer")
 
 
@@ -93,9 +87,9 @@ async def delete_customer(session: AsyncSession, customer_id: uuid.UUID) -> None
     summary="List sites (filter by customer, map bbox, text)",
 )
 async def list_sites(
-    session: AsyncSession,
-    actor: Actor,
-    customer_id: uuid.UUID | None = None,
+    session: Session,
+    actor: CurrentActor,
+    customer_id: FromQuery[uuid.UUID | None] = None,
     bbox: BBoxParam = None,
     q: Search = None,
     limit: Limit = 50,
@@ -115,11 +109,11 @@ async def list_sites(
 
 @get("/api/sites/map", roles=CUSTOMER_READERS, tags=["sites"], summary="Sites in a map viewport as GeoJSON")
 async def sites_map(
-    session: AsyncSession,
-    actor: Actor,
+    session: Session,
+    actor: CurrentActor,
     bbox: BBoxParam = None,
-    customer_id: uuid.UUID | None = None,
-    limit: Annotated[int, Parameter(ge=1, le=5000)] = 1000,
+    customer_id: FromQuery[uuid.UUID | None] = None,
+    limit: Annotated[int, QueryParameter(ge=1, le=5000)] = 1000,
     cursor: Cursor = None,
 ) -> SiteFeatureCollection:
     page = await service.list_sites(
@@ -144,18 +138,20 @@ async def sites_map(
 
 
 @get("/api/sites/{site_id:uuid}", roles=CUSTOMER_READERS, tags=["sites"], summary="One site")
-async def get_site(session: AsyncSession, actor: Actor, site_id: uuid.UUID) -> SiteOut:
+async def get_site(session: Session, actor: CurrentActor, site_id: FromPath[uuid.UUID]) -> SiteOut:
     return site_out(await service.get_site(session, actor, site_id))
 
 
 @post("/api/sites", roles=ADMIN, tags=["sites"], summary="Create a site")
-async def create_site(session: AsyncSession, actor: Actor, data: SiteIn) -> SiteOut:
+async def create_site(session: Session, actor: CurrentActor, data: JSONBody[SiteIn]) -> SiteOut:
     site = await service.create_site(session, actor, fields_of(data, skip=("point",)), data.point.lonlat)
     return site_out(site)
 
 
 @patch("/api/sites/{site_id:uuid}", roles=ADMIN, tags=["sites"], summary="Change a site")
-async def update_site(session: AsyncSession, actor: Actor, site_id: uuid.UUID, data: SitePatch) -> SiteOut:
+async def update_site(
+    session: Session, actor: CurrentActor, site_id: FromPath[uuid.UUID], data: JSONBody[SitePatch]
+) -> SiteOut:
     point = data.point.lonlat if isinstance(data.point, GeoPoint) else None
     site = await service.update_site(
         session, actor, site_id, data.version, given(data, skip=("version", "point")), point
@@ -164,7 +160,7 @@ async def update_site(session: AsyncSession, actor: Actor, site_id: uuid.UUID, d
 
 
 @delete("/api/sites/{site_id:uuid}", roles=ADMIN, tags=["sites"], summary="Delete a site that has no assets")
-async def delete_site(session: AsyncSession, site_id: uuid.UUID) -> None:
+async def delete_site(session: Session, site_id: FromPath[uuid.UUID]) -> None:
     await delete_record(session, Site, site_id, "site")
 
 
@@ -178,10 +174,10 @@ async def delete_site(session: AsyncSession, site_id: uuid.UUID) -> None:
     summary="List assets (filter by site, customer, serial)",
 )
 async def list_assets(
-    session: AsyncSession,
-    actor: Actor,
-    site_id: uuid.UUID | None = None,
-    customer_id: uuid.UUID | None = None,
+    session: Session,
+    actor: CurrentActor,
+    site_id: FromQuery[uuid.UUID | None] = None,
+    customer_id: FromQuery[uuid.UUID | None] = None,
     serial: Search = None,
     limit: Limit = 50,
     cursor: Cursor = None,
@@ -193,25 +189,25 @@ async def list_assets(
 
 
 @get("/api/assets/{asset_id:uuid}", roles=CUSTOMER_READERS, tags=["assets"], summary="One asset")
-async def get_asset(session: AsyncSession, actor: Actor, asset_id: uuid.UUID) -> AssetOut:
+async def get_asset(session: Session, actor: CurrentActor, asset_id: FromPath[uuid.UUID]) -> AssetOut:
     asset, _ = await service.get_asset(session, actor, asset_id)
     return out(AssetOut, asset)
 
 
 @post("/api/assets", roles=ADMIN, tags=["assets"], summary="Register an asset")
-async def create_asset(session: AsyncSession, actor: Actor, data: AssetIn) -> AssetOut:
+async def create_asset(session: Session, actor: CurrentActor, data: JSONBody[AssetIn]) -> AssetOut:
     return out(AssetOut, await service.create_asset(session, actor, fields_of(data)))
 
 
 @patch("/api/assets/{asset_id:uuid}", roles=ADMIN, tags=["assets"], summary="Change an asset")
 async def update_asset(
-    session: AsyncSession, actor: Actor, asset_id: uuid.UUID, data: AssetPatch
+    session: Session, actor: CurrentActor, asset_id: FromPath[uuid.UUID], data: JSONBody[AssetPatch]
 ) -> AssetOut:
     return out(AssetOut, await service.update_asset(session, actor, asset_id, data.version, given(data)))
 
 
 @delete("/api/assets/{asset_id:uuid}", roles=ADMIN, tags=["assets"], summary="Delete an asset")
-async def delete_asset(session: AsyncSession, asset_id: uuid.UUID) -> None:
+async def delete_asset(session: Session, asset_id: FromPath[uuid.UUID]) -> None:
     await delete_record(session, Asset, asset_id, "asset")
 
 

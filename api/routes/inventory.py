@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from litestar import get
-from sqlalchemy.ext.asyncio import AsyncSession
+from litestar.params import FromQuery
 
 from api.auth import STAFF_ROLES
+from api.params import Session
 from api.schemas.common import GeoPoint, out
 from api.schemas.records import LocationOut
 from core.identity.roles import Role
@@ -19,7 +20,7 @@ from inventory.models import LocationKind
     tags=["inventory"],
     summary="Stock locations: warehouses, vans, sites, vendors",
 )
-async def locations(session: AsyncSession, kind: LocationKind | None = None) -> list[LocationOut]:
+async def locations(session: Session, kind: FromQuery[LocationKind | None] = None) -> list[LocationOut]:
     return [
         out(LocationOut, loc, point=GeoPoint.of(loc.point) if loc.point is not None else None)
         for loc in await list_locations(session, kind)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 
 from litestar import get, patch, post
-from sqlalchemy.ext.asyncio import AsyncSession
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from api.auth import ADMIN, SIGNED_IN, STAFF_ROLES
-from api.routes.customers import Cursor, Limit
+from api.params import CurrentActor, Cursor, Limit, Session
 from api.schemas.common import GeoPoint, fields_of, given, out
 from api.schemas.records import (
     EngineerIn,
@@ -23,14 +23,14 @@ from api.schemas.records import (
     UserPatch,
 )
 from core.identity import users
-from core.identity.roles import Actor, Role
+from core.identity.roles import Role
 from dispatch import engineers as service
 from dispatch.models import EmployerKind, Engineer, EngineerShift, EngineerSkill
 
 ENGINEER_READERS = STAFF_ROLES | {Role.ENGINEER}
 
 
-async def engineers_out(session: AsyncSession, engineers: list[Engineer]) -> list[EngineerOut]:
+async def engineers_out(session: Session, engineers: list[Engineer]) -> list[EngineerOut]:
     names = await service.names_of(session, [e.id for e in engineers])
     return [
         out(
@@ -61,10 +61,10 @@ def _shifts(items: list[ShiftIO]) -> list[EngineerShift]:
     summary="List engineers (filter by skill, employer)",
 )
 async def list_engineers(
-    session: AsyncSession,
-    actor: Actor,
-    skill: str | None = None,
-    employer_kind: EmployerKind | None = None,
+    session: Session,
+    actor: CurrentActor,
+    skill: FromQuery[str | None] = None,
+    employer_kind: FromQuery[EmployerKind | None] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> EngineerPage:
@@ -75,7 +75,7 @@ async def list_engineers(
 
 
 @get("/api/engineers/me", roles=frozenset({Role.ENGINEER}), tags=["engineers"], summary="My engineer record")
-async def my_engineer(session: AsyncSession, actor: Actor) -> EngineerOut:
+async def my_engineer(session: Session, actor: CurrentActor) -> EngineerOut:
     assert actor.user_id is not None
     return (await engineers_out(session, [await service.get_engineer(session, actor, actor.user_id)]))[0]
 
@@ -86,7 +86,9 @@ async def my_engineer(session: AsyncSession, actor: Actor) -> EngineerOut:
     tags=["engineers"],
     summary="One engineer (engineers: only themselves)",
 )
-async def get_engineer(session: AsyncSession, actor: Actor, engineer_id: uuid.UUID) -> EngineerOut:
+async def get_engineer(
+    session: Session, actor: CurrentActor, engineer_id: FromPath[uuid.UUID]
+) -> EngineerOut:
     return (await engineers_out(session, [await service.get_engineer(session, actor, engineer_id)]))[0]
 
 
@@ -96,7 +98,7 @@ async def get_engineer(session: AsyncSession, actor: Actor, engineer_id: uuid.UU
     tags=["engineers"],
     summary="Create the engineer record of an engineer user",
 )
-async def create_engineer(session: AsyncSession, actor: Actor, data: EngineerIn) -> EngineerOut:
+async def create_engineer(session: Session, actor: CurrentActor, data: JSONBody[EngineerIn]) -> EngineerOut:
     engineer = await service.create_engineer(
         session,
         actor,
@@ -115,7 +117,7 @@ async def create_engineer(session: AsyncSession, actor: Actor, data: EngineerIn)
     summary="Change an engineer's skills, shifts, home base or employer",
 )
 async def update_engineer(
-    session: AsyncSession, actor: Actor, engineer_id: uuid.UUID, data: EngineerPatch
+    session: Session, actor: CurrentActor, engineer_id: FromPath[uuid.UUID], data: JSONBody[EngineerPatch]
 ) -> EngineerOut:
     engineer = await service.update_engineer(
         session,
@@ -132,25 +134,29 @@ async def update_engineer(
 
 @get("/api/users", roles=ADMIN, tags=["users"], summary="List users")
 async def list_users(
-    session: AsyncSession, actor: Actor, role: Role | None = None, limit: Limit = 50, cursor: Cursor = None
+    session: Session,
+    actor: CurrentActor,
+    role: FromQuery[Role | None] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ) -> UserPage:
     page = await users.list_users(session, actor, role=role, limit=limit, cursor=cursor)
     return UserPage(items=[out(UserOut, u) for u in page.items], next_cursor=page.next_cursor)
 
 
 @get("/api/users/me", roles=SIGNED_IN, tags=["users"], summary="My account")
-async def me(session: AsyncSession, actor: Actor) -> UserOut:
+async def me(session: Session, actor: CurrentActor) -> UserOut:
     assert actor.user_id is not None
     return out(UserOut, await users.get_user(session, actor, actor.user_id))
 
 
 @get("/api/users/{user_id:uuid}", roles=ADMIN, tags=["users"], summary="One user")
-async def get_user(session: AsyncSession, actor: Actor, user_id: uuid.UUID) -> UserOut:
+async def get_user(session: Session, actor: CurrentActor, user_id: FromPath[uuid.UUID]) -> UserOut:
     return out(UserOut, await users.get_user(session, actor, user_id))
 
 
 @post("/api/users", roles=ADMIN, tags=["users"], summary="Create a user")
-async def create_user(session: AsyncSession, actor: Actor, data: UserIn) -> UserOut:
+async def create_user(session: Session, actor: CurrentActor, data: JSONBody[UserIn]) -> UserOut:
     return out(
         UserOut, await users.create_user(session, actor, fields_of(data, skip=("password",)), data.password)
     )
@@ -162,7 +168,9 @@ async def create_user(session: AsyncSession, actor: Actor, data: UserIn) -> User
     tags=["users"],
     summary="Change a user (role, password, disable)",
 )
-async def update_user(session: AsyncSession, actor: Actor, user_id: uuid.UUID, data: UserPatch) -> UserOut:
+async def update_user(
+    session: Session, actor: CurrentActor, user_id: FromPath[uuid.UUID], data: JSONBody[UserPatch]
+) -> UserOut:
     password = data.password if isinstance(data.password, str) else None
     user = await users.update_user(session, actor, user_id, given(data, skip=("password",)), password)
     return out(UserOut, user)

@@ -41,6 +41,7 @@ def test_cli_json_lines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     (line,) = capsys.readouterr().out.strip().splitlines()
     row = json.loads(line)
     assert {"instance", "cost", "vehicles", "feasible", "seconds"} <= set(row)
-    assert row["instance"] == "TINY" and row["feasible"] is True
+    assert row["instance"] == "TINY"
+    assert row["feasible"] is True
     assert row["cost"] == pytest.approx(10 + 10 + 200**0.5 + 20, abs=0.01)
     assert row["baseline_feasible"] is True

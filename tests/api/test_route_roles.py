@@ -1,0 +1,125 @@
+"""Every route in the OpenAPI document, called by every role: the role table below is
+the specification. No token → 401, a role not listed → 403, never a 5xx."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+
+from tests.support.api import assert_problem, sign_in
+
+ADMIN = {"admin"}
+DESK = {"admin", "supervisor", "dispatcher"}
+STAFF = {"admin", "supervisor", "dispatcher", "warehouse"}
+CUSTOMER_READERS = STAFF | {"customer_contact"}
+EVERYONE = STAFF | {"engineer", "customer_contact"}
+PUBLIC = None
+
+ROLE_TABLE: dict[tuple[str, str], set[str] | None] = {
+    ("GET", "/api/health"): PUBLIC,
+    ("GET", "/api/ready"): PUBLIC,
+    ("POST", "/api/auth/login"): PUBLIC,
+    ("POST", "/api/auth/refresh"): PUBLIC,
+    ("POST", "/api/auth/logout"): EVERYONE,
+    ("GET", "/api/customers"): CUSTOMER_READERS,
+    ("POST", "/api/customers"): ADMIN,
+    ("GET", "/api/customers/{customer_id}"): CUSTOMER_READERS,
+    ("DELETE", "/api/customers/{customer_id}"): ADMIN,
+    ("PATCH", "/api/customers/{customer_id}"): ADMIN,
+    ("GET", "/api/sites"): CUSTOMER_READERS,
+    ("POST", "/api/sites"): ADMIN,
+    ("GET", "/api/sites/map"): CUSTOMER_READERS,
+    ("GET", "/api/sites/{site_id}"): CUSTOMER_READERS,
+    ("DELETE", "/api/sites/{site_id}"): ADMIN,
+    ("PATCH", "/api/sites/{site_id}"): ADMIN,
+    ("GET", "/api/assets"): CUSTOMER_READERS,
+    ("POST", "/api/assets"): ADMIN,
+    ("GET", "/api/assets/{asset_id}"): CUSTOMER_READERS,
+    ("DELETE", "/api/assets/{asset_id}"): ADMIN,
+    ("PATCH", "/api/assets/{asset_id}"): ADMIN,
+    ("GET", "/api/contracts"): DESK | {"customer_contact"},
+    ("POST", "/api/contracts"): ADMIN,
+    ("GET", "/api/contracts/{contract_id}"): DESK | {"customer_contact"},
+    ("PATCH", "/api/contracts/{contract_id}"): ADMIN,
+    ("GET", "/api/holiday-calendars"): STAFF,
+    ("POST", "/api/holiday-calendars"): ADMIN,
+    ("GET", "/api/holiday-calendars/{calendar_id}"): STAFF,
+    ("PUT", "/api/holiday-calendars/{calendar_id}/years/{year}"): ADMIN,
+    ("GET", "/api/engineers"): STAFF,
+    ("POST", "/api/engineers"): ADMIN,
+    ("GET", "/api/engineers/me"): {"engineer"},
+    ("GET", "/api/engineers/{engineer_id}"): STAFF | {"engineer"},
+    ("PATCH", "/api/engineers/{engineer_id}"): ADMIN,
+    ("GET", "/api/users"): ADMIN,
+    ("POST", "/api/users"): ADMIN,
+    ("GET", "/api/users/me"): EVERYONE,
+    ("GET", "/api/users/{user_id}"): ADMIN,
+    ("PATCH", "/api/users/{user_id}"): ADMIN,
+    ("GET", "/api/locations"): STAFF | {"engineer"},
+}
+
+ROLE_USERS = {
+    "admin": "admin",
+    "supervisor": "supervisor",
+    "dispatcher": "dispatcher",
+    "warehouse": "warehouse",
+    "engineer": "engineer01",
+    "customer_contact": "customer01",
+}
+
+
+@pytest.fixture(scope="module")
+async def operations(client) -> list[tuple[str, str]]:
+    document = (await client.get("/schema/openapi.json")).json()
+    return [
+        (method.upper(), path)
+        for path, item in document["paths"].items()
+        for method in item
+        if method in {"get", "post", "put", "patch", "delete"}
+    ]
+
+
+@pytest.fixture(scope="module")
+async def tokens(client) -> dict[str, str]:
+    return {role: (await sign_in(client, user))["access_token"] for role, user in ROLE_USERS.items()}
+
+
+def _concrete(path: str) -> str:
+    path = path.replace("{year}", "2026")
+    return re.sub(r"\{[a-z_]+\}", str(uuid.UUID(int=7)), path)
+
+
+async def _call(client, method: str, path: str, token: str | None):
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    body: dict[str, object] | None = {} if method in {"POST", "PUT", "PATCH"} else None
+    return await client.request(method, _concrete(path), headers=headers, json=body)
+
+
+async def test_the_table_covers_every_documented_route(operations):
+    assert set(operations) == set(ROLE_TABLE)
+
+
+async def test_without_a_token_only_public_routes_answer(client, operations):
+    for method, path in operations:
+        response = await _call(client, method, path, None)
+        assert response.status_code < 500, (method, path, response.text)
+        if ROLE_TABLE[(method, path)] is not PUBLIC:
+            assert_problem(response, 401, "unauthenticated")
+
+
+async def test_each_role_gets_exactly_its_routes(client, operations, tokens):
+    for method, path in operations:
+        allowed = ROLE_TABLE[(method, path)]
+        if allowed is PUBLIC:
+            continue
+        for role, token in tokens.items():
+            if (method, path) == ("POST", "/api/auth/logout") and role in allowed:
+                token = (await sign_in(client, ROLE_USERS[role]))["access_token"]  # keep the shared one alive
+            response = await _call(client, method, path, token)
+            assert response.status_code < 500, (role, method, path, response.text)
+            if role in allowed:
+                assert response.status_code not in {401, 403}, (role, method, path, response.text)
+            else:
+                assert_problem(response, 403, "forbidden")
