@@ -24,6 +24,7 @@ from core.database import make_engine, make_sessionmaker
 from core.identity.sessions import ThrottleLimits
 from core.identity.tokens import TokenConfig
 from core.settings import Settings, load_settings
+from dispatch.worker import Worker
 
 
 def build_context(settings: Settings, clock: Clock) -> AppContext:
@@ -54,9 +55,15 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        worker = None
+        if settings.watch_interval_seconds > 0:
+            worker = Worker(context.sessionmaker, context.clock, settings.watch_interval_seconds)
+            worker.start()
         try:
             yield
         finally:
+            if worker is not None:
+                await worker.stop()
             await context.engine.dispose()
 
     api = Router(

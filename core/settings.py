@@ -32,6 +32,10 @@ class Settings:
     login_window_seconds: int = 15 * 60
     idempotency_ttl_seconds: int = 24 * 3600
     db_pool_size: int = 10
+    # The SLA watch runs in the API process every this many seconds (0: not at all).
+    watch_interval_seconds: float = 30.0
+    # Engineers' position history is kept this long (PIPL: a retention limit).
+    position_retention_days: int = 30
     var_dir: Path = PROJECT_ROOT / "var"
 
 
@@ -66,9 +70,12 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         ("refresh_token_seconds", "FSD_REFRESH_TOKEN_SECONDS"),
         ("max_body_bytes", "FSD_MAX_BODY_BYTES"),
         ("db_pool_size", "FSD_DB_POOL_SIZE"),
+        ("position_retention_days", "FSD_POSITION_RETENTION_DAYS"),
     ):
         if field in env:
             values[name] = int(env[field])
+    if "FSD_WATCH_INTERVAL_SECONDS" in env:
+        values["watch_interval_seconds"] = float(env["FSD_WATCH_INTERVAL_SECONDS"])
     values.update(overrides)
     if "database_url" not in values:
         values["database_url"] = env.get("FSD_DATABASE_URL") or _local_database_url(var_dir)

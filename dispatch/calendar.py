@@ -11,7 +11,9 @@ Conventions
   values compare and subtract as real instants and store as they are; ``WorkingCalendar.to_local``
   converts for display.
 * Business hours are wall-clock times in the calendar's time zone (the site's). Business time is real
-  elapsed time inside those hours, so an interval that spans a DST change counts its true length.
+  elapsed time inside those hours, so an interval that spans a DST change counts its true length. A
+  wall time repeated in the autumn means its first occurrence; one skipped in the spring means the
+  instant of the change.
 * Two count modes. *Business* counts only inside business intervals on working days. *Elapsed*
   (7x24, ``WorkingCalendar.always``) counts plain elapsed time and never needs a holiday calendar.
 * A working day is a day of the week with hours that is not a holiday, or a make-up working day (调休).
@@ -31,6 +33,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 __all__ = [
@@ -61,6 +64,7 @@ BUSINESS = "business"
 _ZERO = timedelta(0)
 _DAY = timedelta(days=1)
 _MIDNIGHT = time(0)
+_MICROSECOND = timedelta(microseconds=1)
 _FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
 
 Span = tuple[datetime, datetime]
@@ -169,7 +173,7 @@ class WeeklyHours:
         if len(self.days) != 7:
             raise ValueError(f"weekly hours need 7 days, got {len(self.days)}")
         for key, intervals in zip(WEEKDAY_KEYS, self.days, strict=True):
-            for before, after in zip(intervals, intervals[1:], strict=False):
+            for before, after in pairwise(intervals):
                 if after.start_offset < before.end_offset:
                     raise ValueError(
                         f"business intervals on {key} overlap or are out of order: "
@@ -405,20 +409,37 @@ class WorkingCalendar:
     def is_working_day(self, day: date) -> bool:
         return bool(self._day_spans(day))
 
-    def _day_spans(self, day: date) -> list[Span]:
-        """A day's business intervals as UTC instants, increasing and disjoint.
+    def _instant(self, wall: datetime) -> datetime:
+        """The UTC instant of a wall-clock time in this zone.
 
-        Wall times that do not exist (spring-forward gap) resolve as zoneinfo does with fold=0; an
-        interval that would then start before the previous one ends is clipped, and one left empty is
-        dropped, so business time is never counted twice.
+        A repeated wall time (autumn fold) is its first occurrence. A wall time skipped by a DST change
+        (spring gap) is the instant of the change itself, so 01:00–02:30 on a night when 02:00 jumps
+        to 03:00 means 01:00–02:00 and an interval lying wholly in the gap is empty.
         """
+        wall = wall.replace(fold=0)
+        after = wall.astimezone(UTC)  # fold=0 reads a skipped time with the offset before the change
+        if after.astimezone(self._tz).replace(tzinfo=None) == wall.replace(tzinfo=None):
+            return after
+        before = wall.replace(fold=1).astimezone(UTC)
+        offset_before = before.astimezone(self._tz).utcoffset()
+        # The change lies in (before, after]: find its first microsecond by bisection.
+        while after - before > _MICROSECOND:
+            middle = before + (after - before) // 2
+            if middle.astimezone(self._tz).utcoffset() == offset_before:
+                before = middle
+            else:
+                after = middle
+        return after
+
+    def _day_spans(self, day: date) -> list[Span]:
+        """A day's business intervals as UTC instants, increasing and disjoint (empty ones dropped)."""
         midnight = datetime.combine(day, _MIDNIGHT, tzinfo=self._tz)
         spans: list[Span] = []
         floor: datetime | None = None
         for interval in self.hours_on(day):
             # Aware + timedelta is wall-clock arithmetic: exactly the local times we mean.
-            s = (midnight + interval.start_offset).astimezone(UTC)
-            e = (midnight + interval.end_offset).astimezone(UTC)
+            s = self._instant(midnight + interval.start_offset)
+            e = self._instant(midnight + interval.end_offset)
             if floor is not None:
                 s = max(s, floor)
             if e > s:
@@ -426,7 +447,12 @@ class WorkingCalendar:
             floor = e if floor is None else max(floor, e)
         return spans
 
+    def _require_hours(self) -> None:
+        if self.hours is not None and self.hours.is_empty:
+            raise NoWorkingTime("the calendar has no business hours on any day of the week")
+
     def _first_working_day_after(self, day: date) -> list[Span]:
+        self._require_hours()
         for _ in range(MAX_IDLE_DAYS):
             day += _DAY
             spans = self._day_spans(day)
@@ -448,8 +474,7 @@ class WorkingCalendar:
             if end > start:
                 yield start, end
             return
-        if self.hours.is_empty:
-            raise NoWorkingTime("the calendar has no business hours on any day of the week")
+        self._require_hours()
         day = start.astimezone(self._tz).date()
         floor = start
         idle = 0

@@ -49,7 +49,7 @@ def _bad_bbox(message: str) -> InvalidInput:
 MAP_LIMIT = 5000
 
 
-def _like(text: str) -> str:
+def like_pattern(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
@@ -63,7 +63,9 @@ async def list_customers(
     if (scope := customer_scope(actor)) is not None:
         stmt = stmt.where(Customer.id == scope)
     if q:
-        stmt = stmt.where(or_(Customer.name.ilike(_like(q)), Customer.customer_number.ilike(_like(q))))
+        stmt = stmt.where(
+            or_(Customer.name.ilike(like_pattern(q)), Customer.customer_number.ilike(like_pattern(q)))
+        )
     return await keyset_page(
         session, stmt, [Customer.customer_number, Customer.id], limit=limit, cursor=cursor
     )
@@ -105,7 +107,7 @@ def _site_filters(
         # Covers, not Intersects: a site on the edge counts, nothing outside does.
         stmt = stmt.where(func.ST_Covers(envelope, func.geometry(Site.point)))
     if q:
-        stmt = stmt.where(or_(Site.name.ilike(_like(q)), Site.address.ilike(_like(q))))
+        stmt = stmt.where(or_(Site.name.ilike(like_pattern(q)), Site.address.ilike(like_pattern(q))))
     return stmt
 
 
@@ -185,7 +187,7 @@ async def list_assets(
     if customer_id is not None:
         stmt = stmt.where(Site.customer_id == customer_id)
     if serial:
-        stmt = stmt.where(Asset.serial.ilike(_like(serial)))
+        stmt = stmt.where(Asset.serial.ilike(like_pattern(serial)))
     return await keyset_page(session, stmt, [Asset.serial, Asset.id], limit=limit, cursor=cursor)
 
 

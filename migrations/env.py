@@ -12,7 +12,8 @@ from sqlalchemy import create_engine, pool
 import core.audit
 import core.idempotency
 import core.identity.models  # noqa: F401
-import dispatch.models  # noqa: F401
+import dispatch.models
+import dispatch.order_models  # noqa: F401
 import inventory.models  # noqa: F401
 from core.database import Base, sync_url
 from core.schema_filter import include_object

@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -155,7 +155,16 @@ class _Model:
         return out
 
 
-def solve(problem: Problem, options: SolveOptions | None = None) -> Solution:
+# (engineer id, shift index) -> visit ids in order; a joint visit appears in
+# the route of each of its engineers.
+InitialRoutes = Mapping[tuple[str, int], Sequence[str]]
+
+
+def solve(
+    problem: Problem, options: SolveOptions | None = None, initial_routes: InitialRoutes | None = None
+) -> Solution:
+    """Plan the problem. `initial_routes` (e.g. the current plan when re-planning)
+    is where the search starts; stops that no longer fit are left for it to place."""
     options = options or SolveOptions()
     started = time.monotonic()
     m = _Model(problem, options)
@@ -210,7 +219,8 @@ def solve(problem: Problem, options: SolveOptions | None = None) -> Solution:
         late_coeff = max(1, round(late_per_unit * weight))
         penalty = int(
             weight * options.drop_cost * m.scale
-            + (late_coeff * m.horizon_units if visit.deadline_s is not None else 0)
+            # Serving late must always beat not serving at all.
+            + (late_coeff * m.horizon_units if visit.deadline_s is not None or visit.appointment else 0)
         )
         if visit.already_started:
             penalty *= 100  # leaving started work is a last resort, kept only to stay feasible
@@ -229,12 +239,14 @@ def solve(problem: Problem, options: SolveOptions | None = None) -> Solution:
                 for (_, prev_hi), (next_lo, _) in itertools.pairwise(windows):
                     if next_lo - prev_hi > 1:
                         cumul.RemoveInterval(prev_hi + 1, next_lo - 1)
-            if visit.deadline_s is not None:
-                time_dim.SetCumulVarSoftUpperBound(index, m.units_down(visit.deadline_s), late_coeff)
+            # A cumul holds one soft upper bound: the deadline and the end of a
+            # tentative appointment share it, at the same price per minute.
+            soft_ends = [visit.deadline_s] if visit.deadline_s is not None else []
             if visit.appointment is not None and not visit.confirmed:
-                a, b = visit.appointment
-                time_dim.SetCumulVarSoftLowerBound(index, m.units_up(a), late_coeff)
-                time_dim.SetCumulVarSoftUpperBound(index, m.units_down(b), late_coeff)
+                time_dim.SetCumulVarSoftLowerBound(index, m.units_up(visit.appointment[0]), late_coeff)
+                soft_ends.append(visit.appointment[1])
+            if soft_ends:
+                time_dim.SetCumulVarSoftUpperBound(index, m.units_down(min(soft_ends)), late_coeff)
         copies = [manager.NodeToIndex(n) for n in m.copies[i]]
         if len(copies) > 1:
             _synchronise(solver, routing, time_dim, m, copies)
@@ -285,7 +297,14 @@ def solve(problem: Problem, options: SolveOptions | None = None) -> Solution:
                 options.progress(Progress(value, time.monotonic() - started, found))
 
     routing.AddAtSolutionCallback(on_solution)
-    assignment = routing.SolveWithParameters(params)
+    assignment = None
+    if initial_routes:
+        routing.CloseModelWithParameters(params)
+        start = routing.ReadAssignmentFromRoutes(_initial_indices(m, manager, initial_routes), True)
+        if start is not None:
+            assignment = routing.SolveFromAssignmentWithParameters(start, params)
+    if assignment is None:
+        assignment = routing.SolveWithParameters(params)
     status = _STATUS.get(routing.status(), str(routing.status()))
     return _finish(m, routing, manager, assignment, status, started, found)
 
@@ -306,6 +325,24 @@ def _synchronise(solver: Any, routing: Any, time_dim: Any, m: _Model, copies: li
         table = [-(c + 1), *engineer_of]
         engineer_vars.append(solver.Element(table, routing.VehicleVar(index) + 1))
     solver.Add(solver.AllDifferent(engineer_vars))
+
+
+def _initial_indices(m: _Model, manager: Any, initial: InitialRoutes) -> list[list[int]]:
+    vehicle_of = {
+        (m.problem.engineers[v.engineer_index].id, v.shift_index): k for k, v in enumerate(m.vehicles)
+    }
+    visit_of = {visit.id: i for i, visit in enumerate(m.problem.visits)}
+    unused = {i: list(nodes) for i, nodes in m.copies.items()}
+    routes: list[list[int]] = [[] for _ in m.vehicles]
+    for key, visit_ids in initial.items():
+        k = vehicle_of.get(key)
+        if k is None:
+            continue
+        for visit_id in visit_ids:
+            i = visit_of.get(visit_id, -1)
+            if unused.get(i) and k in m.allowed[i]:
+                routes[k].append(int(manager.NodeToIndex(unused[i].pop(0))))
+    return routes
 
 
 def _finish(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.routes import auth, contracts, customers, health, inventory, people
+from api.routes import auth, contracts, customers, health, inventory, notifications, people, work_orders
 
 ROUTE_HANDLERS: list[Any] = [
     health.health,
@@ -16,4 +16,6 @@ ROUTE_HANDLERS: list[Any] = [
     *contracts.ROUTES,
     *people.ROUTES,
     *inventory.ROUTES,
+    *work_orders.ROUTES,
+    *notifications.ROUTES,
 ]

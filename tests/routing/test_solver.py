@@ -318,3 +318,40 @@ def test_solomon_instance_through_the_product_model_is_feasible() -> None:
     assert not sol.unassigned
     check = check_vrptw(path.read_text(), [[int(s.visit_id) for s in r.stops] for r in sol.routes])
     assert check.feasible, check.violations
+
+
+def test_warm_start_from_current_plan_keeps_it_when_nothing_changed() -> None:
+    engineers = [Engineer("a", (0.0, 0.0), [DAY]), Engineer("b", (3_000.0, 0.0), [DAY])]
+    visits = [Visit(f"v{k}", (300.0 * k, 100.0 * (k % 2)), 1200) for k in range(10)]
+    p = problem(engineers, visits)
+    first = solve(p, opts())
+    current = {(r.engineer_id, r.shift_index): [s.visit_id for s in r.stops] for r in first.routes}
+    again = solve(p, opts(solution_limit=1), initial_routes=current)
+    assert not again.unassigned
+    assert again.objective is not None
+    assert first.objective is not None
+    assert again.objective <= first.objective
+    assert {(r.engineer_id, r.shift_index): [s.visit_id for s in r.stops] for r in again.routes} == current
+
+
+def test_warm_start_ignores_stops_that_no_longer_fit() -> None:
+    engineers = [
+        Engineer("a", (0.0, 0.0), [DAY], skills={"gas": (1, None)}),
+        Engineer("b", (0.0, 0.0), [DAY]),
+    ]
+    visits = [Visit("gas-job", (100.0, 0.0), 600, skills={"gas": 1}), Visit("plain", (200.0, 0.0), 600)]
+    stale = {("b", 0): ["gas-job", "plain", "no-longer-exists"], ("sick", 0): ["plain"]}
+    sol = solve(problem(engineers, visits), opts(), initial_routes=stale)
+    assert not sol.unassigned
+    assert stop_of(sol, "gas-job")[0] == "a"
+
+
+def test_joint_visit_with_no_common_time_is_not_half_planned() -> None:
+    a = Engineer("a", (0.0, 0.0), [(8 * H, 12 * H)])
+    b = Engineer("b", (0.0, 0.0), [(13 * H, 17 * H)])
+    visits = [Visit("lift", (100.0, 0.0), 3600, people_needed=2), Visit("solo", (50.0, 0.0), 600)]
+    sol = solve(problem([a, b], visits), opts())
+    assert "lift" not in sol.assigned_visit_ids
+    (left,) = sol.unassigned
+    assert left.visit_id == "lift"
+    assert left.reason.startswith("needs 2 engineers at the same time")

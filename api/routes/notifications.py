@@ -1,0 +1,62 @@
+"""Notifications: SLA at risk, breaches, escalations, backup device needed."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar import Request, get, post
+from litestar.params import FromPath, FromQuery
+
+from api.auth import STAFF_ROLES, app_context
+from api.params import CurrentActor, Cursor, Limit, Session
+from api.schemas.common import out
+from api.schemas.work_orders import NotificationOut, NotificationPage
+from dispatch import notifications as service
+
+
+@get(
+    "/api/notifications",
+    roles=STAFF_ROLES,
+    tags=["notifications"],
+    summary="Notifications, oldest first (open ones by default)",
+)
+async def list_notifications(
+    session: Session,
+    open_only: FromQuery[bool] = True,
+    audience: FromQuery[str | None] = None,
+    work_order_id: FromQuery[uuid.UUID | None] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> NotificationPage:
+    page = await service.list_notifications(
+        session,
+        open_only=open_only,
+        audience=audience,
+        work_order_id=work_order_id,
+        limit=limit,
+        cursor=cursor,
+    )
+    return NotificationPage(items=[out(NotificationOut, n) for n in page.items], next_cursor=page.next_cursor)
+
+
+@post(
+    "/api/notifications/{notification_id:uuid}/acknowledge",
+    roles=STAFF_ROLES,
+    tags=["notifications"],
+    status_code=200,
+    summary="Acknowledge a notification (stops its escalation)",
+)
+async def acknowledge(
+    request: Request[Any, Any, Any],
+    session: Session,
+    actor: CurrentActor,
+    notification_id: FromPath[uuid.UUID],
+) -> NotificationOut:
+    notification = await service.acknowledge(
+        session, actor, notification_id, app_context(request).clock.now()
+    )
+    return out(NotificationOut, notification)
+
+
+ROUTES = [list_notifications, acknowledge]

@@ -1,0 +1,512 @@
+"""Work orders: intake, lifecycle, SLA clocks, contacts, pauses; visits and their progress."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+import msgspec
+from litestar import Request, get, post, put
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.auth import DESK, app_context
+from api.params import BBoxParam, CurrentActor, Cursor, Limit, Search, Session
+from api.schemas.common import GeoPoint, out
+from api.schemas.work_orders import (
+    ArriveIn,
+    AssignmentIn,
+    BackupOfferIn,
+    ClockOut,
+    ContactIn,
+    DegradedIn,
+    EventOut,
+    FinishIn,
+    NoteIn,
+    NoteOut,
+    PauseIn,
+    SiteBrief,
+    TransitionIn,
+    TravelIn,
+    VersionIn,
+    VisitIn,
+    VisitOut,
+    WorkOrderIn,
+    WorkOrderOut,
+    WorkOrderPage,
+)
+from core.identity.roles import Role
+from dispatch import queries, visits, work_orders
+from dispatch.customers import BBox
+from dispatch.models import Severity, Site
+from dispatch.order_models import Status, Visit, WorkOrder, WorkOrderEvent
+from dispatch.sla import state_of
+
+ORDER_READERS = DESK | {Role.ENGINEER, Role.CUSTOMER_CONTACT}
+INTAKE = DESK | {Role.CUSTOMER_CONTACT}
+ENGINEERS = frozenset({Role.ENGINEER})
+
+
+def _now(request: Request[Any, Any, Any]) -> dt.datetime:
+    return app_context(request).clock.now()
+
+
+def _local(at: dt.datetime | None, tz: str) -> str | None:
+    return at.astimezone(ZoneInfo(tz)).isoformat() if at else None
+
+
+def visit_out(visit: Visit) -> VisitOut:
+    return out(VisitOut, visit, notes=[out(NoteOut, n) for n in visit.notes])
+
+
+def _event_out(event: WorkOrderEvent) -> EventOut:
+    return out(EventOut, event, location=GeoPoint.of(event.location) if event.location is not None else None)
+
+
+async def render(
+    session: AsyncSession, orders: list[WorkOrder], now: dt.datetime, *, with_timeline: bool = False
+) -> list[WorkOrderOut]:
+    sites = {
+        s.id: s
+        for s in (
+            await session.execute(select(Site).where(Site.id.in_({o.site_id for o in orders})))
+        ).scalars()
+    }
+    paused = await queries.paused_orders(session, [o.id for o in orders])
+    rendered = []
+    for order in orders:
+        site = sites[order.site_id]
+        clocks = [
+            ClockOut(
+                measure=c.measure,
+                state=state_of(c, now, order.id in paused),
+                started_at=c.started_at,
+                deadline=c.deadline,
+                deadline_local=_local(c.deadline, site.time_zone),
+                remaining_seconds=(c.deadline - now).total_seconds()
+                if c.deadline and c.met_at is None
+                else None,
+                met_at=c.met_at,
+                breached_at=c.breached_at,
+                customer_excused=c.customer_excused,
+                target=c.target,
+            )
+            for c in order.clocks
+        ]
+        timeline = (
+            [_event_out(e) for e in await work_orders.timeline(session, order.id)] if with_timeline else None
+        )
+        rendered.append(
+            out(
+                WorkOrderOut,
+                order,
+                site=SiteBrief(
+                    id=site.id,
+                    name=site.name,
+                    address=site.address,
+                    point=GeoPoint.of(site.point),
+                    time_zone=site.time_zone,
+                ),
+                reported_at_local=_local(order.reported_at, site.time_zone),
+                clocks=clocks,
+                visits=[visit_out(v) for v in order.visits],
+                timeline=timeline,
+            )
+        )
+    return rendered
+
+
+async def _one(session: AsyncSession, order: WorkOrder, now: dt.datetime) -> WorkOrderOut:
+    await session.refresh(order, ["clocks", "visits"])
+    return (await render(session, [order], now, with_timeline=True))[0]
+
+
+@post(
+    "/api/work-orders",
+    roles=INTAKE,
+    tags=["work orders"],
+    summary="Report a fault (hotline desk, customer contact or integration)",
+)
+async def create_work_order(
+    request: Request[Any, Any, Any], session: Session, actor: CurrentActor, data: JSONBody[WorkOrderIn]
+) -> WorkOrderOut:
+    context = app_context(request)
+    intake = work_orders.Intake(**msgspec.structs.asdict(data))
+    order = await work_orders.create(session, actor, context.clock, intake)
+    return await _one(session, order, context.clock.now())
+
+
+@get(
+    "/api/work-orders",
+    roles=ORDER_READERS,
+    tags=["work orders"],
+    summary="Work orders by nearest deadline; filters: status, severity, customer, engineer, risk, map, text",
+)
+async def list_work_orders(
+    request: Request[Any, Any, Any],
+    session: Session,
+    actor: CurrentActor,
+    status: Annotated[list[Status] | None, QueryParameter()] = None,
+    severity: Annotated[list[Severity] | None, QueryParameter()] = None,
+    customer_id: FromQuery[uuid.UUID | None] = None,
+    engineer_id: FromQuery[uuid.UUID | None] = None,
+    at_risk: FromQuery[bool | None] = None,
+    breached: FromQuery[bool | None] = None,
+    open_only: FromQuery[bool] = False,
+    bbox: BBoxParam = None,
+    q: Search = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> WorkOrderPage:
+    now = _now(request)
+    f = queries.OrderFilter(
+        statuses=tuple(status or ()),
+        severities=tuple(severity or ()),
+        customer_id=customer_id,
+        engineer_id=engineer_id,
+        at_risk=at_risk,
+        breached=breached,
+        open_only=open_only,
+        bbox=BBox.parse(bbox) if bbox else None,
+        q=q,
+    )
+    page = await queries.list_orders(session, actor, f, now, limit=limit, cursor=cursor)
+    return WorkOrderPage(items=await render(session, page.items, now), next_cursor=page.next_cursor)
+
+
+@get(
+    "/api/work-orders/{order_id:uuid}",
+    roles=ORDER_READERS,
+    tags=["work orders"],
+    summary="One work order with its visits, SLA clocks and timeline",
+)
+async def get_work_order(
+    request: Request[Any, Any, Any], session: Session, actor: CurrentActor, order_id: FromPath[uuid.UUID]
+) -> WorkOrderOut:
+    order = await work_orders.visible(session, actor, order_id)
+    if actor.is_staff:
+        from core import audit
+
+        audit.note_read(session.sync_session, "work_order.contact", [order.id])
+    return (await render(session, [order], _now(request), with_timeline=True))[0]
+
+
+@post(
+    "/api/work-orders/{order_id:uuid}/transitions",
+    roles=INTAKE,
+    tags=["work orders"],
+    status_code=200,
+    summary="Change status, with the version you saw (409 when stale or not allowed)",
+)
+async def transition(
+    request: Request[Any, Any, Any],
+    session: Session,
+    actor: CurrentActor,
+    order_id: FromPath[uuid.UUID],
+    data: JSONBody[TransitionIn],
+) -> WorkOrderOut:
+    context = app_context(request)
+    order = await work_orders.transition(
+        session,
+        actor,
+        context.clock,
+        order_id,
+        data.version,
+        data.to,
+        note=data.note,
+        confirmed_by=data.confirmed_by,
+        confirmation_channel=data.confirmation_channel,
+    )
+    return await _one(session, order, context.clock.now())
+
+
+@post(
+    "/api/work-orders/{order_id:uuid}/contacts",
+    roles=DESK,
+    tags=["work orders"],
+    summary="A named person contacted the reporter (meets the response target)",
+)
+async def add_contact(
+    request: Request[Any, Any, Any],
+    session: Session,
+    actor: CurrentActor,
+    order_id: FromPath[uuid.UUID],
+    data: JSONBody[ContactIn],
+) -> WorkOrderOut:
+    context = app_context(request)
+    await work_orders.record_contact(
+        session,
+        actor,
+        context.clock,
+        order_id,
+        person_name=data.person_name,
+        channel=data.channel,
+        note=data.note,
+        at=data.at,
+    )
+    return await _one(session, await work_orders.visible(session, actor, order_id), context.clock.now())
+
+
+@post(
+    "/api/work-orders/{order_id:uuid}/pauses",
+    roles=DESK,
+    tags=["work orders"],
+    summary="Pause the SLA clocks for a customer-side cause (optionally until a given time)",
+)
+async def pause(
+    request: Request[Any, Any, Any],
+    session: Session,
+    actor: CurrentActor,
+    order_id: FromPath[uuid.UUID],
+    data: JSONBody[PauseIn],
+) -> WorkOrderOut:
+    context = app_context(request)
+    await work_orders.pause(
+        session,
+        actor,
+        context.clock,
+        order_id,
+        data.version,
+        reason=data.reason,
+        customer_name=data.customer_name,
+        channel=data.channel,
+        call_reference=data.call_reference,
+        until=data.until,
+    )
+    return await _one(session, await work_orders.visible(session, actor, order_id), context.clock.now())
+
+
+@post(
+    "/api/work-orders/{order_id:uuid}/resume",
+    roles=DESK,
+    tags=["work orders"],
+    status_code=200,
+    summary="End the customer-side pause",
+)
+async def resume(
+    request: Request[Any, Any, Any],
+    session: Session,
+    actor: CurrentActor,
+    order_id: FromPath[uuid.UUID],
+    data: JSONBody[VersionIn],
+) -> WorkOrderOut:
+    context = app_context(request)
+    order = await work_orders.resume_by_request(session, actor, context.clock, order_id, data.version)
+    return await _one(session, order, context.clock.now())
+
+
+@post(
+    "/api/work-orders/{order_id:uuid}/backup-offers",
+    roles=DESK,
+    tags=["work orders"],
+    summary="Record a backup-device offer (a declined one excuses a later restore breach)",
+)
+async def backup_offer(
+    request: Request[Any, Any, Any],
+    session: Session,
+    actor: CurrentActor,
+    order_id: FromPath[uuid.UUID],
+    data: JSONBody[BackupOfferIn],
+) -> WorkOrderOut:
+    context = app_context(request)
+    await work_orders.record_backup_offer(
+        session,
+        actor,
+        context.clock,
+        order_id,
+        unit_description=data.unit_description,
+        declined=data.declined,
+        declined_by=data.declined_by,
+        evidence=data.evidence,
+    )
+    return await _one(session, await work_orders.visible(session, actor, order_id), context.clock.now())
+
+
+@post(
+    "/api/work-orders/{order_id:uuid}/restored-degraded",
+    roles=DESK,
+    tags=["work orders"],
+    status_code=200,
+    summary="Service restored with a workaround: restore met, severity lowered",
+)
+async def restored_degraded(
+    request: Request[Any, Any, Any],
+    session: Session,
+    actor: CurrentActor,
+    order_id: FromPath[uuid.UUID],
+    data: JSONBody[DegradedIn],
+) -> WorkOrderOut:
+    context = app_context(request)
+    order = await work_orders.restore_degraded(
+        session, actor, context.clock, order_id, data.version, new_severity=data.severity, note=data.note
+    )
+    return await _one(session, order, context.clock.now())
+
+
+@post("/api/work-orders/{order_id:uuid}/visits", roles=DESK, tags=["visits"], summary="Plan a visit")
+async def create_visit(
+    request: Request[Any, Any, Any],
+    session: Session,
+    actor: CurrentActor,
+    order_id: FromPath[uuid.UUID],
+    data: JSONBody[VisitIn],
+) -> VisitOut:
+    plan = visits.VisitPlan(
+        kind=data.kind,
+        duration_minutes=data.duration_minutes,
+        required_skills=dict(data.required_skills),
+        required_parts=[msgspec.to_builtins(p) for p in data.required_parts],
+        people_needed=data.people_needed,
+        window_start=data.window_start,
+        window_end=data.window_end,
+        window_confirmed=data.window_confirmed,
+    )
+    return visit_out(await visits.create_visit(session, actor, app_context(request).clock, order_id, plan))
+
+
+@put(
+    "/api/visits/{visit_id:uuid}/assignment",
+    roles=DESK,
+    tags=["visits"],
+    summary="Assign (and pin) a visit to an engineer, or unassign it with engineer_id null",
+)
+async def assign_visit(
+    request: Request[Any, Any, Any],
+    session: Session,
+    actor: CurrentActor,
+    visit_id: FromPath[uuid.UUID],
+    data: JSONBody[AssignmentIn],
+) -> VisitOut:
+    visit = await visits.assign(
+        session,
+        actor,
+        app_context(request).clock,
+        visit_id,
+        data.version,
+        engineer_id=data.engineer_id,
+        partner_engineer_id=data.partner_engineer_id,
+        planned_start=data.planned_start,
+        pinned=data.pinned,
+    )
+    return visit_out(visit)
+
+
+@get(
+    "/api/engineers/me/visits",
+    roles=ENGINEERS,
+    tags=["visits"],
+    summary="My visits (assigned or in progress)",
+)
+async def my_visits(session: Session, actor: CurrentActor) -> list[VisitOut]:
+    assert actor.user_id is not None
+    rows = await session.execute(
+        select(Visit)
+        .where((Visit.engineer_id == actor.user_id) | (Visit.partner_engineer_id == actor.user_id))
+        .where(Visit.status.in_(visits.ACTIVE))
+        .order_by(Visit.planned_start.nulls_last(), Visit.id)
+    )
+    return [visit_out(v) for v in rows.scalars()]
+
+
+@post(
+    "/api/visits/{visit_id:uuid}/start-travel",
+    roles=ENGINEERS,
+    tags=["visits"],
+    status_code=200,
+    summary="On my way",
+)
+async def start_travel(
+    request: Request[Any, Any, Any],
+    session: Session,
+    actor: CurrentActor,
+    visit_id: FromPath[uuid.UUID],
+    data: JSONBody[TravelIn],
+) -> VisitOut:
+    return visit_out(
+        await visits.start_travel(session, actor, app_context(request).clock, visit_id, at=data.at)
+    )
+
+
+@post(
+    "/api/visits/{visit_id:uuid}/arrive",
+    roles=ENGINEERS,
+    tags=["visits"],
+    status_code=200,
+    summary="Checked in at the site (meets the on-site target)",
+)
+async def arrive(
+    request: Request[Any, Any, Any],
+    session: Session,
+    actor: CurrentActor,
+    visit_id: FromPath[uuid.UUID],
+    data: JSONBody[ArriveIn],
+) -> VisitOut:
+    location = data.location.lonlat if data.location else None
+    visit = await visits.arrive(
+        session, actor, app_context(request).clock, visit_id, location=location, at=data.at
+    )
+    return visit_out(visit)
+
+
+@post("/api/visits/{visit_id:uuid}/notes", roles=ENGINEERS, tags=["visits"], summary="Add a note")
+async def add_note(
+    request: Request[Any, Any, Any],
+    session: Session,
+    actor: CurrentActor,
+    visit_id: FromPath[uuid.UUID],
+    data: JSONBody[NoteIn],
+) -> NoteOut:
+    note = await visits.add_note(
+        session, actor, app_context(request).clock, visit_id, body=data.body, note_id=data.id, at=data.at
+    )
+    return out(NoteOut, note)
+
+
+@post(
+    "/api/visits/{visit_id:uuid}/finish",
+    roles=ENGINEERS,
+    tags=["visits"],
+    status_code=200,
+    summary="Done on site: resolved, backup installed, or a follow-up visit is needed",
+)
+async def finish(
+    request: Request[Any, Any, Any],
+    session: Session,
+    actor: CurrentActor,
+    visit_id: FromPath[uuid.UUID],
+    data: JSONBody[FinishIn],
+) -> VisitOut:
+    visit = await visits.finish(
+        session,
+        actor,
+        app_context(request).clock,
+        visit_id,
+        outcome=data.outcome,
+        note=data.note,
+        restored_at=data.restored_at,
+        at=data.at,
+    )
+    return visit_out(visit)
+
+
+ROUTES = [
+    create_work_order,
+    list_work_orders,
+    get_work_order,
+    transition,
+    add_contact,
+    pause,
+    resume,
+    backup_offer,
+    restored_degraded,
+    create_visit,
+    assign_visit,
+    my_visits,
+    start_travel,
+    arrive,
+    add_note,
+    finish,
+]

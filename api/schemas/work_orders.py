@@ -1,0 +1,262 @@
+"""Work orders, visits, SLA clocks, notifications."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Any
+
+import msgspec
+
+from api.schemas.common import GeoPoint, Input, LongText, Phone, ShortText
+from dispatch.models import Measure, Severity
+from dispatch.order_models import Channel, ClockState, PauseReason, Status, VisitKind, VisitStatus
+from dispatch.visits import Outcome
+
+Description = Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
+PersonName = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+ChannelName = Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+Version = Annotated[int, msgspec.Meta(ge=1)]
+
+
+class WorkOrderIn(Input):
+    site_id: uuid.UUID
+    contact_name: PersonName
+    contact_phone: Phone
+    fault_description: Description
+    severity: Severity
+    channel: Channel
+    customer_id: uuid.UUID | None = None
+    asset_id: uuid.UUID | None = None
+    asset_model: ShortText | None = None
+    asset_serial: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] | None = None
+    purchase_date: dt.date | None = None
+    impact_scope: Annotated[str, msgspec.Meta(max_length=500)] | None = None
+    # The first receipt on any channel (e.g. the after-hours duty phone); default: now.
+    reported_at: dt.datetime | None = None
+
+
+class TransitionIn(Input):
+    version: Version
+    to: Status
+    note: LongText | None = None
+    # Signing without the on-site signature: who confirmed, and how.
+    confirmed_by: PersonName | None = None
+    confirmation_channel: ChannelName | None = None
+
+
+class ContactIn(Input):
+    person_name: PersonName
+    channel: ChannelName
+    note: LongText | None = None
+    at: dt.datetime | None = None
+
+
+class PauseIn(Input):
+    version: Version
+    reason: PauseReason
+    customer_name: PersonName
+    channel: ChannelName
+    call_reference: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    until: dt.datetime | None = None
+
+
+class VersionIn(Input):
+    version: Version
+
+
+class BackupOfferIn(Input):
+    unit_description: ShortText
+    declined: bool
+    declined_by: PersonName | None = None
+    evidence: ShortText | None = None
+
+
+class DegradedIn(Input):
+    version: Version
+    severity: Severity
+    note: LongText
+
+
+class PartNeed(Input):
+    sku: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    quantity: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 1
+
+
+class VisitIn(Input):
+    kind: VisitKind
+    duration_minutes: Annotated[int, msgspec.Meta(ge=5, le=24 * 60)]
+    required_skills: dict[
+        Annotated[str, msgspec.Meta(max_length=64)], Annotated[int, msgspec.Meta(ge=1, le=5)]
+    ] = {}
+    required_parts: list[PartNeed] = []
+    people_needed: Annotated[int, msgspec.Meta(ge=1, le=4)] = 1
+    window_start: dt.datetime | None = None
+    window_end: dt.datetime | None = None
+    window_confirmed: bool = False
+
+
+class AssignmentIn(Input):
+    version: Version
+    engineer_id: uuid.UUID | None
+    partner_engineer_id: uuid.UUID | None = None
+    planned_start: dt.datetime | None = None
+    pinned: bool = False
+
+
+class TravelIn(Input):
+    at: dt.datetime | None = None
+
+
+class ArriveIn(Input):
+    location: GeoPoint | None = None
+    at: dt.datetime | None = None
+
+
+class NoteIn(Input):
+    body: Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
+    id: uuid.UUID | None = None
+    at: dt.datetime | None = None
+
+
+class FinishIn(Input):
+    outcome: Outcome
+    note: LongText | None = None
+    restored_at: dt.datetime | None = None
+    at: dt.datetime | None = None
+
+
+class ClockOut(msgspec.Struct):
+    measure: Measure
+    state: ClockState
+    started_at: dt.datetime
+    deadline: dt.datetime | None
+    deadline_local: str | None
+    remaining_seconds: float | None
+    met_at: dt.datetime | None
+    breached_at: dt.datetime | None
+    customer_excused: bool
+    target: dict[str, Any]
+
+
+class NoteOut(msgspec.Struct):
+    id: uuid.UUID
+    at: dt.datetime
+    author_id: uuid.UUID
+    body: str
+
+
+class VisitOut(msgspec.Struct):
+    id: uuid.UUID
+    work_order_id: uuid.UUID
+    kind: VisitKind
+    status: VisitStatus
+    duration_minutes: int
+    required_skills: dict[str, int]
+    required_parts: list[dict[str, Any]]
+    people_needed: int
+    window_start: dt.datetime | None
+    window_end: dt.datetime | None
+    window_confirmed: bool
+    engineer_id: uuid.UUID | None
+    partner_engineer_id: uuid.UUID | None
+    planned_start: dt.datetime | None
+    pinned: bool
+    en_route_at: dt.datetime | None
+    arrived_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    outcome: str | None
+    version: int
+    notes: list[NoteOut]
+
+
+class EventOut(msgspec.Struct):
+    id: int
+    at: dt.datetime
+    actor_id: uuid.UUID | None
+    kind: str
+    from_status: str | None
+    to_status: str | None
+    note: str | None
+    location: GeoPoint | None
+    data: dict[str, Any]
+
+
+class SiteBrief(msgspec.Struct):
+    id: uuid.UUID
+    name: str
+    address: str
+    point: GeoPoint
+    time_zone: str
+
+
+class WorkOrderOut(msgspec.Struct):
+    id: uuid.UUID
+    problem_number: str
+    archive_id: str
+    customer_id: uuid.UUID
+    site: SiteBrief
+    asset_id: uuid.UUID | None
+    contract_id: uuid.UUID | None
+    asset_model: str | None
+    asset_serial: str | None
+    purchase_date: dt.date | None
+    warranty_end: dt.date | None
+    billable: bool
+    contact_name: str
+    contact_phone: str
+    fault_description: str
+    impact_scope: str | None
+    severity: Severity
+    channel: Channel
+    status: Status
+    reported_at: dt.datetime
+    reported_at_local: str
+    restored_at: dt.datetime | None
+    resolved_at: dt.datetime | None
+    closed_at: dt.datetime | None
+    confirmed_by: str | None
+    repeat_faults: int
+    backup_needed: bool
+    version: int
+    clocks: list[ClockOut]
+    visits: list[VisitOut]
+    timeline: list[EventOut] | None = None
+
+
+class WorkOrderPage(msgspec.Struct):
+    items: list[WorkOrderOut]
+    next_cursor: str | None
+
+
+class NotificationOut(msgspec.Struct):
+    id: uuid.UUID
+    created_at: dt.datetime
+    kind: str
+    audience: str
+    work_order_id: uuid.UUID | None
+    message: str
+    data: dict[str, Any]
+    acknowledged_at: dt.datetime | None
+
+
+class NotificationPage(msgspec.Struct):
+    items: list[NotificationOut]
+    next_cursor: str | None
+
+
+class PositionIn(Input):
+    at: dt.datetime
+    point: GeoPoint
+    accuracy_m: Annotated[float, msgspec.Meta(ge=0, le=100_000)] | None = None
+    # Coordinates from a Chinese map SDK are converted to WGS-84 at the edge.
+    datum: Annotated[str, msgspec.Meta(pattern="^(wgs84|gcj02|bd09)$")] = "wgs84"
+
+
+class PositionsIn(Input):
+    positions: Annotated[list[PositionIn], msgspec.Meta(min_length=1, max_length=500)]
+
+
+class PositionsOut(msgspec.Struct):
+    accepted: int
+    ignored_off_shift: int

@@ -1,0 +1,43 @@
+"""The work-order state machine: which status may follow which.
+
+Pure: no database. `dispatch.transitions` applies it, with versions and events.
+"""
+
+from __future__ import annotations
+
+from dispatch.order_models import Status
+
+S = Status
+
+ALLOWED: dict[Status, frozenset[Status]] = {
+    S.NEW: frozenset({S.TRIAGED, S.SCHEDULED, S.REMOTE_FIX, S.WAITING_CUSTOMER, S.CANCELLED}),
+    S.TRIAGED: frozenset({S.SCHEDULED, S.REMOTE_FIX, S.WAITING_CUSTOMER, S.CANCELLED}),
+    S.REOPENED: frozenset({S.TRIAGED, S.SCHEDULED, S.REMOTE_FIX, S.WAITING_CUSTOMER, S.CANCELLED}),
+    S.SCHEDULED: frozenset({S.EN_ROUTE, S.ON_SITE, S.TRIAGED, S.REMOTE_FIX, S.WAITING_CUSTOMER, S.CANCELLED}),
+    S.EN_ROUTE: frozenset({S.ON_SITE, S.SCHEDULED, S.WAITING_CUSTOMER}),
+    # On site: fixed, restored by a backup unit, or another visit is needed (parts, a specialist).
+    S.ON_SITE: frozenset({S.RESOLVED, S.BACKUP_INSTALLED, S.SCHEDULED, S.WAITING_CUSTOMER}),
+    # Service runs on a loaned unit until the swap-back visit resolves the order.
+    S.BACKUP_INSTALLED: frozenset({S.SCHEDULED, S.EN_ROUTE, S.ON_SITE, S.RESOLVED, S.WAITING_CUSTOMER}),
+    S.RESOLVED: frozenset({S.SIGNED, S.REOPENED}),
+    S.REMOTE_FIX: frozenset({S.SIGNED, S.REOPENED}),
+    S.SIGNED: frozenset({S.CLOSED, S.REOPENED}),
+    S.CLOSED: frozenset({S.REOPENED}),
+    # Returns to the status it came from (checked separately).
+    S.WAITING_CUSTOMER: frozenset(),
+    S.CANCELLED: frozenset(),
+}
+
+OPEN = frozenset(Status) - {S.CLOSED, S.CANCELLED}
+# Statuses in which service is restored (the restore clock has been met or is moot).
+SERVICE_RESTORED = frozenset({S.RESOLVED, S.REMOTE_FIX, S.SIGNED, S.CLOSED, S.BACKUP_INSTALLED})
+
+
+def allowed_next(current: Status, resume_status: Status | None) -> frozenset[Status]:
+    if current is S.WAITING_CUSTOMER:
+        return frozenset({resume_status}) if resume_status else frozenset({S.TRIAGED})
+    return ALLOWED[current]
+
+
+def can_move(current: Status, target: Status, resume_status: Status | None = None) -> bool:
+    return target in allowed_next(current, resume_status)

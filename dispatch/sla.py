@@ -1,0 +1,235 @@
+"""SLA clocks: first response, on site, restored, permanent fix — per work order.
+
+Rules (REQUIREMENTS.md, "Rules this project adopts"): every clock starts from
+`reported_at` (subject to the target's start rule), counts elapsed or business time
+on the contract's calendar (plus the site's regional holidays), pauses only for
+customer-side causes, and is met by the event the contract names. A deadline in a
+year whose holiday calendar is not loaded is refused, not guessed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.errors import DomainError
+from dispatch.calendar import CalendarError, HolidaySet, WeeklyHours, WorkingCalendar
+from dispatch.models import (
+    CalendarKind,
+    Contract,
+    DeadlineRule,
+    HolidayCalendar,
+    Measure,
+    Severity,
+    Site,
+)
+from dispatch.order_models import NO_DEADLINE, ClockState, SlaClock, SlaPause, WorkOrder
+from dispatch.targets import OFFICE_HOURS, TargetSpec, default_targets
+
+
+class CalendarNotLoaded(DomainError):
+    slug = "calendar-not-loaded"
+    status = 422
+    title = "No holiday calendar for that year"
+
+
+async def _holidays(session: AsyncSession, calendar_id: Any) -> HolidaySet:
+    if calendar_id is None:
+        return HolidaySet.unrestricted()
+    calendar = await session.get(HolidayCalendar, calendar_id)
+    if calendar is None:
+        return HolidaySet.unrestricted()
+    return HolidaySet.from_days(calendar.years, [(d.day, d.kind.value) for d in calendar.days])
+
+
+async def calendar_for(session: AsyncSession, contract: Contract | None, site: Site) -> WorkingCalendar:
+    """The contract's working calendar at the site: its hours in the site's time zone, national
+    holidays and make-up days, and the site's regional holidays."""
+    days = await _holidays(session, contract.holiday_calendar_id if contract else None)
+    if site.region_calendar_id is not None:
+        days = days.merge(await _holidays(session, site.region_calendar_id))
+    # 7x24 contracts still have an office calendar for their business-day rules (e.g. low severity).
+    hours = contract.business_hours if contract and contract.business_hours else OFFICE_HOURS
+    return WorkingCalendar.business(site.time_zone, WeeklyHours.from_json(hours), days)
+
+
+def targets_of(contract: Contract | None) -> list[TargetSpec]:
+    if contract is None:
+        # No contract on file: the severity table for hardware under a 7x24 contract.
+        return default_targets(CalendarKind.ALWAYS)
+    return [
+        TargetSpec(t.severity, t.measure, t.rule, t.minutes, t.count_mode, t.start_rule, t.cutoff)
+        for t in contract.targets
+    ]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """When a clock starts, how much counted time it has, and its deadline without pauses."""
+
+    started_at: dt.datetime
+    amount: dt.timedelta | None
+    deadline: dt.datetime | None
+
+
+def plan_clock(calendar: WorkingCalendar, spec: TargetSpec, start_from: dt.datetime) -> Plan:
+    try:
+        counting = calendar.for_count_mode(spec.count_mode.value)
+        started = counting.clock_start(start_from, spec.start_rule.value, spec.cutoff)
+        if spec.rule is DeadlineRule.SCHEDULED:
+            return Plan(started, None, None)
+        if spec.rule is DeadlineRule.NEXT_BUSINESS_DAY:
+            close = calendar.next_business_day_close(started)
+            amount = counting.counted_time(started, close)
+        else:
+            amount = dt.timedelta(minutes=spec.minutes or 0)
+        return Plan(started, amount, counting.deadline_with_pauses(started, amount))
+    except CalendarError as exc:
+        raise CalendarNotLoaded(
+            f"The SLA deadline cannot be computed: {exc}. Publish that year's holiday calendar first."
+        ) from exc
+
+
+def _target_json(spec: TargetSpec, plan: Plan) -> dict[str, Any]:
+    return {
+        "severity": spec.severity.value,
+        "rule": spec.rule.value,
+        "minutes": spec.minutes,
+        "count_mode": spec.count_mode.value,
+        "start_rule": spec.start_rule.value,
+        "cutoff": spec.cutoff.isoformat() if spec.cutoff else None,
+        "amount_seconds": plan.amount.total_seconds() if plan.amount is not None else None,
+    }
+
+
+async def start_clocks(
+    session: AsyncSession,
+    order: WorkOrder,
+    contract: Contract | None,
+    site: Site,
+    *,
+    start_from: dt.datetime,
+    measures: set[Measure] | None = None,
+) -> list[SlaClock]:
+    """Create (or, after a severity change, re-create) the clocks of an order."""
+    calendar = await calendar_for(session, contract, site)
+    existing = {c.measure: c for c in order.clocks}
+    created = []
+    for spec in targets_of(contract):
+        if spec.severity is not order.severity or (measures is not None and spec.measure not in measures):
+            continue
+        plan = plan_clock(calendar, spec, start_from)
+        clock = existing.get(spec.measure)
+        if clock is None:
+            clock = SlaClock(work_order_id=order.id, measure=spec.measure)
+            session.add(clock)
+            order.clocks.append(clock)
+        elif clock.met_at is not None:
+            continue
+        clock.target = _target_json(spec, plan)
+        clock.started_at = plan.started_at
+        clock.base_deadline = plan.deadline
+        clock.deadline = plan.deadline
+        clock.breached_at = None
+        clock.at_risk_since = None
+        created.append(clock)
+    await session.flush()
+    await refresh_deadlines(session, order, contract, site)
+    return created
+
+
+async def pauses_of(session: AsyncSession, order_id: Any) -> list[SlaPause]:
+    rows = await session.execute(select(SlaPause).where(SlaPause.work_order_id == order_id))
+    return list(rows.scalars())
+
+
+def pause_spans(pauses: list[SlaPause], now: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]]:
+    """Customer-side pauses as spans; a running one counts until now (or its planned end)."""
+    spans = []
+    for pause in pauses:
+        end = pause.ended_at or (min(pause.until, now) if pause.until else now)
+        if end > pause.started_at:
+            spans.append((pause.started_at, end))
+    return spans
+
+
+async def refresh_deadlines(
+    session: AsyncSession,
+    order: WorkOrder,
+    contract: Contract | None,
+    site: Site,
+    now: dt.datetime | None = None,
+) -> None:
+    """Deadlines = start + counted target, not counting customer-side pauses."""
+    pauses = await pauses_of(session, order.id)
+    if not pauses:
+        for clock in order.clocks:
+            clock.deadline = clock.base_deadline
+        update_due(order)
+        return
+    calendar = await calendar_for(session, contract, site)
+    upto = now or max((p.ended_at or p.until or p.started_at) for p in pauses)
+    spans = pause_spans(pauses, upto)
+    for clock in order.clocks:
+        amount = clock.target.get("amount_seconds")
+        if amount is None or clock.met_at is not None:
+            continue
+        counting = calendar.for_count_mode(clock.target["count_mode"])
+        try:
+            clock.deadline = counting.deadline_with_pauses(
+                clock.started_at, dt.timedelta(seconds=amount), spans
+            )
+        except CalendarError as exc:
+            raise CalendarNotLoaded(f"The SLA deadline cannot be computed: {exc}") from exc
+    update_due(order)
+
+
+def update_due(order: WorkOrder) -> None:
+    """Keep the order's sort key: its nearest deadline still to meet."""
+    open_deadlines = [c.deadline for c in order.clocks if c.met_at is None and c.deadline is not None]
+    order.due_at = min(open_deadlines, default=NO_DEADLINE)
+
+
+def meet(order: WorkOrder, measure: Measure, at: dt.datetime) -> SlaClock | None:
+    """Record that the target was met at `at` (the first time only). A late meeting is a breach too."""
+    clock = next((c for c in order.clocks if c.measure is measure), None)
+    if clock is None or clock.met_at is not None:
+        return None
+    clock.met_at = at
+    if clock.deadline is not None and at > clock.deadline:
+        clock.breached_at = clock.breached_at or clock.deadline
+    else:
+        # An on-time arrival that reached us late withdraws a breach recorded meanwhile.
+        clock.breached_at = None
+    clock.at_risk_since = None
+    update_due(order)
+    return clock
+
+
+def state_of(clock: SlaClock, now: dt.datetime, paused: bool) -> ClockState:
+    if clock.met_at is not None:
+        return ClockState.MET
+    if clock.deadline is None:
+        return ClockState.SCHEDULED
+    if clock.breached_at is not None or now > clock.deadline:
+        return ClockState.BREACHED
+    if paused:
+        return ClockState.PAUSED
+    if clock.at_risk_since is not None:
+        return ClockState.AT_RISK
+    return ClockState.OK
+
+
+def share_used(clock: SlaClock, now: dt.datetime) -> float:
+    """How much of the target is used up (0..1+), by wall time between start and deadline."""
+    if clock.deadline is None or clock.deadline <= clock.started_at:
+        return 0.0
+    total = (clock.deadline - clock.started_at).total_seconds()
+    return max(0.0, (min(now, clock.met_at or now) - clock.started_at).total_seconds() / total)
+
+
+SEVERITY_WEIGHT = {Severity.CRITICAL: 8, Severity.HIGH: 4, Severity.MEDIUM: 2, Severity.LOW: 1}

@@ -1,0 +1,329 @@
+"""Visits: planned by dispatch, carried out by engineers. The work order follows its visits.
+
+The engineer's actions (start travel, arrive, note, finish) are the services the
+offline sync applies too, so they take the time of the action as an argument.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import uuid
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.clock import Clock
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound, VersionConflict
+from core.geo import LonLat, to_geography
+from core.identity.roles import Actor, Role
+from dispatch.lifecycle import OPEN
+from dispatch.models import Engineer, Measure
+from dispatch.order_models import Status, Visit, VisitKind, VisitNote, VisitStatus, WorkOrder
+from dispatch.sla import meet
+from dispatch.work_orders import add_event, move, visible
+
+ACTIVE = frozenset({VisitStatus.PLANNED, VisitStatus.ASSIGNED, VisitStatus.EN_ROUTE, VisitStatus.ON_SITE})
+
+
+class Outcome(enum.StrEnum):
+    RESOLVED = "resolved"
+    BACKUP_INSTALLED = "backup_installed"
+    # Another visit is needed: parts, a specialist, the customer's window.
+    FOLLOW_UP = "follow_up"
+
+
+class IllegalVisitStep(Conflict):
+    slug = "illegal-visit-step"
+    title = "That step does not fit the visit's state"
+
+
+def _invalid(name: str, message: str) -> InvalidInput:
+    return InvalidInput(f"{name}: {message}", errors=[{"field": name, "message": message}])
+
+
+@dataclass(frozen=True)
+class VisitPlan:
+    kind: VisitKind
+    duration_minutes: int
+    required_skills: dict[str, int] = field(default_factory=dict)
+    required_parts: list[dict[str, object]] = field(default_factory=list)
+    people_needed: int = 1
+    window_start: dt.datetime | None = None
+    window_end: dt.datetime | None = None
+    window_confirmed: bool = False
+
+
+async def create_visit(
+    session: AsyncSession, actor: Actor, clock: Clock, order_id: uuid.UUID, plan: VisitPlan
+) -> Visit:
+    order = await visible(session, actor, order_id, lock=True)
+    if order.status not in OPEN:
+        raise Conflict("A closed or cancelled work order gets no new visits")
+    if (plan.window_start is None) != (plan.window_end is None):
+        raise _invalid("window_end", "give both ends of the window or neither")
+    if plan.window_start and plan.window_end and plan.window_start >= plan.window_end:
+        raise _invalid("window_end", "the window must end after it starts")
+    if plan.window_confirmed and plan.window_start is None:
+        raise _invalid("window_confirmed", "only a window can be confirmed")
+    visit = Visit(
+        id=uuid.uuid4(),
+        work_order_id=order.id,
+        kind=plan.kind,
+        status=VisitStatus.PLANNED,
+        duration_minutes=plan.duration_minutes,
+        required_skills=plan.required_skills,
+        required_parts=plan.required_parts,
+        people_needed=plan.people_needed,
+        window_start=plan.window_start,
+        window_end=plan.window_end,
+        window_confirmed=plan.window_confirmed,
+        version=1,
+        notes=[],
+    )
+    session.add(visit)
+    order.visits.append(visit)
+    add_event(
+        session,
+        order,
+        actor,
+        clock.now(),
+        "visit_planned",
+        data={"visit_id": str(visit.id), "kind": plan.kind.value},
+    )
+    await session.flush()
+    return visit
+
+
+async def _visit_and_order(
+    session: AsyncSession, actor: Actor, visit_id: uuid.UUID
+) -> tuple[Visit, WorkOrder]:
+    visit = await session.get(Visit, visit_id, with_for_update=True)
+    if visit is None:
+        raise NotFound(f"No visit with id {visit_id}")
+    if actor.role is Role.ENGINEER and actor.user_id not in (visit.engineer_id, visit.partner_engineer_id):
+        raise NotFound(f"No visit with id {visit_id}")
+    order = await visible(session, actor, visit.work_order_id, lock=True)
+    return visit, order
+
+
+def _at_version(visit: Visit, version: int) -> None:
+    if visit.version != version:
+        raise VersionConflict(
+            f"You acted on version {version}, but the visit is at version {visit.version}; reload it",
+            current_version=visit.version,
+            current_status=visit.status.value,
+        )
+
+
+async def _engineer(session: AsyncSession, engineer_id: uuid.UUID, name: str) -> Engineer:
+    engineer = await session.get(Engineer, engineer_id)
+    if engineer is None or not engineer.active:
+        raise _invalid(name, "no active engineer with that id")
+    return engineer
+
+
+async def assign(
+    session: AsyncSession,
+    actor: Actor,
+    clock: Clock,
+    visit_id: uuid.UUID,
+    version: int,
+    *,
+    engineer_id: uuid.UUID | None,
+    partner_engineer_id: uuid.UUID | None,
+    planned_start: dt.datetime | None,
+    pinned: bool,
+) -> Visit:
+    """A dispatcher's manual assignment (and pin); None unassigns."""
+    visit, order = await _visit_and_order(session, actor, visit_id)
+    _at_version(visit, version)
+    if visit.status not in {VisitStatus.PLANNED, VisitStatus.ASSIGNED}:
+        raise IllegalVisitStep(
+            f"A visit that is {visit.status.value} cannot be reassigned here",
+            current_status=visit.status.value,
+        )
+    now = clock.now()
+    if engineer_id is None:
+        visit.engineer_id = visit.partner_engineer_id = visit.planned_start = None
+        visit.pinned = False
+        visit.status = VisitStatus.PLANNED
+    else:
+        await _engineer(session, engineer_id, "engineer_id")
+        if visit.people_needed > 1 and partner_engineer_id is None:
+            raise _invalid("partner_engineer_id", "a joint visit needs its second engineer")
+        if partner_engineer_id is not None:
+            if partner_engineer_id == engineer_id:
+                raise _invalid("partner_engineer_id", "the partner must be another engineer")
+            await _engineer(session, partner_engineer_id, "partner_engineer_id")
+        if (
+            planned_start is not None
+            and visit.window_confirmed
+            and visit.window_start
+            and visit.window_end
+            and not (visit.window_start <= planned_start <= visit.window_end)
+        ):
+            raise _invalid("planned_start", "outside the window the customer confirmed")
+        visit.engineer_id, visit.partner_engineer_id = engineer_id, partner_engineer_id
+        visit.planned_start, visit.pinned = planned_start, pinned
+        visit.status = VisitStatus.ASSIGNED
+        if order.status in {Status.NEW, Status.TRIAGED, Status.REOPENED}:
+            move(session, order, actor, now, Status.SCHEDULED, note="visit assigned")
+    add_event(
+        session,
+        order,
+        actor,
+        now,
+        "visit_assignment",
+        data={
+            "visit_id": str(visit.id),
+            "engineer_id": str(engineer_id) if engineer_id else None,
+            "partner_engineer_id": str(partner_engineer_id) if partner_engineer_id else None,
+            "planned_start": planned_start.isoformat() if planned_start else None,
+            "pinned": pinned,
+        },
+    )
+    await session.flush()
+    return visit
+
+
+def _require_engineer(actor: Actor, visit: Visit) -> None:
+    if actor.role is not Role.ENGINEER or actor.user_id not in (visit.engineer_id, visit.partner_engineer_id):
+        raise Forbidden("Only the engineers assigned to the visit record its progress")
+
+
+def _check_time(at: dt.datetime, order: WorkOrder, now: dt.datetime) -> None:
+    if at > now + dt.timedelta(minutes=5):
+        raise _invalid("at", "lies in the future")
+    if at < order.reported_at:
+        raise _invalid("at", "before the fault was reported")
+
+
+async def start_travel(
+    session: AsyncSession, actor: Actor, clock: Clock, visit_id: uuid.UUID, *, at: dt.datetime | None = None
+) -> Visit:
+    visit, order = await _visit_and_order(session, actor, visit_id)
+    _require_engineer(actor, visit)
+    now = clock.now()
+    when = at or now
+    _check_time(when, order, now)
+    if visit.status is not VisitStatus.ASSIGNED:
+        raise IllegalVisitStep(
+            f"Travel starts from an assigned visit, not from {visit.status.value}",
+            current_status=visit.status.value,
+        )
+    visit.status, visit.en_route_at = VisitStatus.EN_ROUTE, when
+    if order.status is Status.SCHEDULED:
+        move(
+            session,
+            order,
+            actor,
+            now,
+            Status.EN_ROUTE,
+            data={"visit_id": str(visit.id), "at": when.isoformat()},
+        )
+    await session.flush()
+    return visit
+
+
+async def arrive(
+    session: AsyncSession,
+    actor: Actor,
+    clock: Clock,
+    visit_id: uuid.UUID,
+    *,
+    location: LonLat | None,
+    at: dt.datetime | None = None,
+) -> Visit:
+    """Check-in at the site (gate or reception): meets the on-site target."""
+    visit, order = await _visit_and_order(session, actor, visit_id)
+    _require_engineer(actor, visit)
+    now = clock.now()
+    when = at or now
+    _check_time(when, order, now)
+    if visit.status not in {VisitStatus.ASSIGNED, VisitStatus.EN_ROUTE}:
+        raise IllegalVisitStep(
+            f"Arrival follows assignment or travel, not {visit.status.value}",
+            current_status=visit.status.value,
+        )
+    visit.status, visit.arrived_at = VisitStatus.ON_SITE, when
+    visit.arrival_point = to_geography(location) if location else None
+    if order.status in {Status.SCHEDULED, Status.EN_ROUTE, Status.BACKUP_INSTALLED}:
+        move(
+            session,
+            order,
+            actor,
+            now,
+            Status.ON_SITE,
+            location=location,
+            data={"visit_id": str(visit.id), "at": when.isoformat()},
+        )
+    meet(order, Measure.ON_SITE, when)
+    await session.flush()
+    return visit
+
+
+async def add_note(
+    session: AsyncSession,
+    actor: Actor,
+    clock: Clock,
+    visit_id: uuid.UUID,
+    *,
+    body: str,
+    note_id: uuid.UUID | None = None,
+    at: dt.datetime | None = None,
+) -> VisitNote:
+    visit, _ = await _visit_and_order(session, actor, visit_id)
+    _require_engineer(actor, visit)
+    now = clock.now()
+    note = VisitNote(
+        id=note_id or uuid.uuid4(), visit_id=visit.id, at=at or now, author_id=actor.user_id, body=body
+    )
+    session.add(note)
+    await session.flush()
+    return note
+
+
+async def finish(
+    session: AsyncSession,
+    actor: Actor,
+    clock: Clock,
+    visit_id: uuid.UUID,
+    *,
+    outcome: Outcome,
+    note: str | None,
+    restored_at: dt.datetime | None = None,
+    at: dt.datetime | None = None,
+) -> Visit:
+    """The engineer is done on site. Resolved or backup installed restores service at `restored_at`."""
+    visit, order = await _visit_and_order(session, actor, visit_id)
+    _require_engineer(actor, visit)
+    now = clock.now()
+    when = at or now
+    _check_time(when, order, now)
+    if visit.status is not VisitStatus.ON_SITE:
+        raise IllegalVisitStep(
+            f"A visit is finished on site, not when {visit.status.value}", current_status=visit.status.value
+        )
+    restored = restored_at or when
+    if outcome is not Outcome.FOLLOW_UP and (
+        visit.arrived_at is None or not visit.arrived_at <= restored <= when
+    ):
+        raise _invalid("restored_at", "between arrival and the end of the visit")
+    visit.status, visit.finished_at, visit.outcome = VisitStatus.DONE, when, outcome.value
+    if note:
+        session.add(VisitNote(visit_id=visit.id, at=when, author_id=actor.user_id, body=note))
+    target = {
+        Outcome.RESOLVED: Status.RESOLVED,
+        Outcome.BACKUP_INSTALLED: Status.BACKUP_INSTALLED,
+        Outcome.FOLLOW_UP: Status.SCHEDULED,
+    }[outcome]
+    if order.status is not target:
+        move(session, order, actor, now, target, note=note, data={"visit_id": str(visit.id)})
+    if outcome is not Outcome.FOLLOW_UP and order.restored_at is None:
+        order.restored_at = restored
+        meet(order, Measure.RESTORE, restored)
+    if outcome is Outcome.RESOLVED:
+        order.resolved_at = when
+    await session.flush()
+    return visit

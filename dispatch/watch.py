@@ -1,0 +1,310 @@
+"""The SLA watch: re-evaluates open clocks, raises at-risk, breach and escalation notifications.
+
+A clock is at risk when the predicted arrival (or finish) passes its deadline minus a
+safety margin. The prediction comes from the assigned visit's planned start when
+there is one, else from now plus the travel time of the nearest suitable engineer
+(latest position on shift, else home base), by the travel-time provider of `routing`.
+The restore clock going at risk raises the "backup device needed" signal.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.geo import lonlat
+from core.identity.roles import SYSTEM
+from dispatch.lifecycle import OPEN
+from dispatch.models import Contract, Engineer, EngineerSkill, Measure, Site
+from dispatch.order_models import EngineerPosition, Notification, SlaPause, VisitStatus, WorkOrder
+from dispatch.sla import refresh_deadlines, share_used, update_due
+from dispatch.work_orders import resume
+from routing.travel import HaversineTravelTime, TravelTimeProvider
+
+MEASURE_NAMES = {
+    Measure.RESPONSE: "first response",
+    Measure.ON_SITE: "on site",
+    Measure.RESTORE: "service restored",
+    Measure.PERMANENT_FIX: "permanent fix",
+}
+
+
+@dataclass(frozen=True)
+class WatchSettings:
+    # Predicted arrival later than deadline minus this margin: at risk.
+    margin: dt.timedelta = dt.timedelta(minutes=30)
+    # Unacknowledged notifications older than this go up to the supervisor.
+    acknowledge_within: dt.timedelta = dt.timedelta(minutes=15)
+    # Positions older than this are not a "live" position any more.
+    position_fresh_for: dt.timedelta = dt.timedelta(minutes=30)
+
+
+@dataclass
+class WatchReport:
+    evaluated: int = 0
+    notifications: list[str] = field(default_factory=list)
+
+
+async def notify(
+    session: AsyncSession,
+    now: dt.datetime,
+    *,
+    kind: str,
+    audience: str,
+    order_id: uuid.UUID | None,
+    message: str,
+    dedupe_key: str,
+    data: dict[str, object] | None = None,
+) -> bool:
+    """Add a notification once per dedupe key; True when it is new."""
+    result = await session.execute(
+        insert(Notification)
+        .values(
+            id=uuid.uuid4(),
+            created_at=now,
+            kind=kind,
+            audience=audience,
+            work_order_id=order_id,
+            message=message,
+            data=data or {},
+            dedupe_key=dedupe_key,
+        )
+        .on_conflict_do_nothing(index_elements=[Notification.dedupe_key])
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def _suitable_origins(
+    session: AsyncSession, order: WorkOrder, now: dt.datetime, settings: WatchSettings
+) -> list[tuple[float, float]]:
+    """Where the engineers who could take the order are now: live position, else home base."""
+    needs: dict[str, int] = {}
+    for visit in order.visits:
+        if visit.status is not VisitStatus.CANCELLED:
+            needs.update(visit.required_skills)
+    stmt = select(Engineer).where(Engineer.active.is_(True))
+    for skill, level in needs.items():
+        stmt = stmt.where(
+            Engineer.skills.any(
+                (EngineerSkill.skill == skill)
+                & (EngineerSkill.level >= level)
+                & ((EngineerSkill.valid_until.is_(None)) | (EngineerSkill.valid_until >= now.date()))
+            )
+        )
+    engineers = list((await session.execute(stmt)).scalars())
+    if not engineers:
+        return []
+    latest = (
+        select(EngineerPosition.engineer_id, func.max(EngineerPosition.at).label("at"))
+        .where(
+            EngineerPosition.engineer_id.in_([e.id for e in engineers]),
+            EngineerPosition.at >= now - settings.position_fresh_for,
+        )
+        .group_by(EngineerPosition.engineer_id)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(EngineerPosition).join(
+            latest,
+            (EngineerPosition.engineer_id == latest.c.engineer_id) & (EngineerPosition.at == latest.c.at),
+        )
+    )
+    live = {p.engineer_id: lonlat(p.point) for p in rows.scalars()}
+    return [live.get(e.id) or lonlat(e.home_base) for e in engineers]
+
+
+async def predict_arrival(
+    session: AsyncSession,
+    order: WorkOrder,
+    site: Site,
+    now: dt.datetime,
+    travel: TravelTimeProvider,
+    settings: WatchSettings,
+) -> dt.datetime | None:
+    active = [v for v in order.visits if v.status not in {VisitStatus.CANCELLED, VisitStatus.DONE}]
+    arrived = [v.arrived_at for v in active if v.arrived_at]
+    if arrived:
+        return min(arrived)
+    planned = [v.planned_start for v in active if v.planned_start]
+    if planned:
+        return max(now, min(planned))
+    origins = await _suitable_origins(session, order, now, settings)
+    if not origins:
+        return None
+    seconds = travel.matrix(origins, [lonlat(site.point)])[:, 0]
+    return now + dt.timedelta(seconds=float(seconds.min()))
+
+
+def _repair_minutes(order: WorkOrder) -> int:
+    durations = [v.duration_minutes for v in order.visits if v.status is not VisitStatus.CANCELLED]
+    return max(durations, default=120)
+
+
+async def _pause_due_to_end(session: AsyncSession, order: WorkOrder, now: dt.datetime) -> dt.datetime | None:
+    rows = await session.execute(
+        select(SlaPause.until).where(
+            SlaPause.work_order_id == order.id,
+            SlaPause.ended_at.is_(None),
+            SlaPause.until.is_not(None),
+            SlaPause.until <= now,
+        )
+    )
+    return rows.scalars().first()
+
+
+async def evaluate_order(
+    session: AsyncSession,
+    order: WorkOrder,
+    now: dt.datetime,
+    travel: TravelTimeProvider,
+    settings: WatchSettings,
+    report: WatchReport,
+) -> None:
+    site = await session.get(Site, order.site_id)
+    assert site is not None
+    contract = await session.get(Contract, order.contract_id) if order.contract_id else None
+    until = await _pause_due_to_end(session, order, now)
+    if until is not None:
+        # The pause ran until a given time: the clocks resumed by themselves then.
+        await resume(session, SYSTEM, now, order, at=until)
+    paused = (
+        await session.execute(
+            select(SlaPause.id).where(SlaPause.work_order_id == order.id, SlaPause.ended_at.is_(None))
+        )
+    ).first() is not None
+    if paused:
+        await refresh_deadlines(session, order, contract, site, now)
+    arrival = await predict_arrival(session, order, site, now, travel, settings)
+    escalation = sorted(contract.escalation if contract else [], key=lambda e: float(e["share"]))
+    for clock in order.clocks:
+        if clock.met_at is not None or clock.deadline is None:
+            continue
+        report.evaluated += 1
+        name = MEASURE_NAMES[clock.measure]
+        key = f"{order.id}:{clock.measure.value}"
+        if now > clock.deadline:
+            if clock.breached_at is None:
+                clock.breached_at = clock.deadline
+            if await notify(
+                session,
+                now,
+                kind="breach",
+                audience="dispatcher",
+                order_id=order.id,
+                message=f"{order.problem_number}: {name} target missed (deadline "
+                f"{clock.deadline.isoformat()})",
+                dedupe_key=f"{key}:breach",
+                data={"measure": clock.measure.value},
+            ):
+                report.notifications.append(f"breach {order.problem_number} {clock.measure.value}")
+            continue
+        if paused:
+            continue
+        predicted = None
+        if clock.measure is Measure.ON_SITE:
+            predicted = arrival
+        elif clock.measure is Measure.RESTORE and arrival is not None:
+            predicted = max(arrival, now) + dt.timedelta(minutes=_repair_minutes(order))
+        clock.predicted_at = predicted
+        at_risk = predicted is not None and predicted > clock.deadline - settings.margin
+        if at_risk and clock.at_risk_since is None:
+            clock.at_risk_since = now
+            eta = predicted.isoformat() if predicted else "unknown"
+            if await notify(
+                session,
+                now,
+                kind="at_risk",
+                audience="dispatcher",
+                order_id=order.id,
+                message=f"{order.problem_number}: {name} at risk — predicted {eta}, deadline "
+                f"{clock.deadline.isoformat()}",
+                dedupe_key=f"{key}:at_risk",
+                data={"measure": clock.measure.value, "predicted": eta},
+            ):
+                report.notifications.append(f"at_risk {order.problem_number} {clock.measure.value}")
+            if clock.measure is Measure.RESTORE and not order.backup_needed:
+                order.backup_needed = True
+                await notify(
+                    session,
+                    now,
+                    kind="backup_needed",
+                    audience="warehouse",
+                    order_id=order.id,
+                    message=f"{order.problem_number}: restoration by {clock.deadline.isoformat()} is "
+                    "unlikely — prepare a backup device",
+                    dedupe_key=f"{order.id}:backup",
+                )
+        elif not at_risk and clock.at_risk_since is not None:
+            clock.at_risk_since = None
+        used = share_used(clock, now)
+        for level, step in enumerate(escalation, start=1):
+            if used >= float(step["share"]) and clock.escalation_level < level:
+                clock.escalation_level = level
+                await notify(
+                    session,
+                    now,
+                    kind="escalation",
+                    audience=str(step["notify"]),
+                    order_id=order.id,
+                    message=f"{order.problem_number}: {int(float(step['share']) * 100)} % of the {name} "
+                    "target used",
+                    dedupe_key=f"{key}:escalation:{level}",
+                    data={"share": step["share"], "inform_customer": bool(step.get("inform_customer"))},
+                )
+    update_due(order)
+
+
+async def escalate_unacknowledged(session: AsyncSession, now: dt.datetime, settings: WatchSettings) -> int:
+    rows = await session.execute(
+        select(Notification).where(
+            Notification.acknowledged_at.is_(None),
+            Notification.escalated_at.is_(None),
+            Notification.audience == "dispatcher",
+            Notification.created_at <= now - settings.acknowledge_within,
+        )
+    )
+    count = 0
+    for notification in rows.scalars():
+        notification.escalated_at = now
+        count += await notify(
+            session,
+            now,
+            kind="unacknowledged",
+            audience="supervisor",
+            order_id=notification.work_order_id,
+            message=f"Not acknowledged for {settings.acknowledge_within}: {notification.message}",
+            dedupe_key=f"{notification.id}:unacknowledged",
+        )
+    return count
+
+
+async def sweep(
+    session: AsyncSession,
+    now: dt.datetime,
+    travel: TravelTimeProvider | None = None,
+    settings: WatchSettings | None = None,
+    order_ids: Sequence[uuid.UUID] | None = None,
+) -> WatchReport:
+    """One pass over the open work orders (or the given ones). One process at a time does it."""
+    settings = settings or WatchSettings()
+    travel = travel or HaversineTravelTime()
+    report = WatchReport()
+    got_lock = (
+        await session.execute(text("SELECT pg_try_advisory_xact_lock(hashtext('sla-watch'))"))
+    ).scalar()
+    if not got_lock:
+        return report
+    stmt = select(WorkOrder).where(WorkOrder.status.in_(OPEN)).order_by(WorkOrder.due_at)
+    if order_ids is not None:
+        stmt = stmt.where(WorkOrder.id.in_(order_ids))
+    for order in (await session.execute(stmt.with_for_update(skip_locked=True))).scalars():
+        await evaluate_order(session, order, now, travel, settings, report)
+    await escalate_unacknowledged(session, now, settings)
+    await session.flush()
+    return report
