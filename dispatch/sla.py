@@ -212,7 +212,8 @@ def meet(order: WorkOrder, measure: Measure, at: dt.datetime) -> SlaClock | None
 
 def state_of(clock: SlaClock, now: dt.datetime, paused: bool) -> ClockState:
     if clock.met_at is not None:
-        return ClockState.MET
+        # Met after the deadline is still a breach.
+        return ClockState.BREACHED if clock.breached_at is not None else ClockState.MET
     if clock.deadline is None:
         return ClockState.SCHEDULED
     if clock.breached_at is not None or now > clock.deadline:

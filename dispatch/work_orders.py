@@ -304,7 +304,11 @@ async def transition(
             confirmation_channel,
         )
     # A reopen within 7 days of closing is a repeat fault on the same work order.
-    if target is Status.REOPENED and order.closed_at is not None and now - order.closed_at <= REPEAT_FAULT_WINDOW:
+    if (
+        target is Status.REOPENED
+        and order.closed_at is not None
+        and now - order.closed_at <= REPEAT_FAULT_WINDOW
+    ):
         order.repeat_faults += 1
     move(
         session,

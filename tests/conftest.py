@@ -86,8 +86,9 @@ def empty_db(cluster: LocalCluster, admin_dsn: str, empty_template: str) -> Iter
 
 
 def settings_for(database_url: str, var_dir: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {"watch_interval_seconds": 0.0, **overrides}
     return load_settings(
-        env={}, database_url=database_url, jwt_secret="test-secret-" + "x" * 32, var_dir=var_dir, **overrides
+        env={}, database_url=database_url, jwt_secret="test-secret-" + "x" * 32, var_dir=var_dir, **values
     )
 
 

@@ -38,3 +38,15 @@ def create_from_template(admin_dsn: str, name: str, template: str) -> None:
 def drop_database(admin_dsn: str, name: str) -> None:
     with psycopg.connect(admin_dsn, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def watch_once(url: str, clock: object) -> object:
+    """One SLA-watch pass on its own engine (the test client runs the app on another event loop)."""
+    from core.database import make_engine, make_sessionmaker
+    from dispatch.worker import Worker
+
+    engine = make_engine(url, pool_size=1)
+    try:
+        return await Worker(make_sessionmaker(engine), clock, 1).run_once()  # type: ignore[arg-type]
+    finally:
+        await engine.dispose()
