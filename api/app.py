@@ -24,7 +24,8 @@ from core.database import make_engine, make_sessionmaker
 from core.identity.sessions import ThrottleLimits
 from core.identity.tokens import TokenConfig
 from core.settings import Settings, load_settings
-from dispatch.worker import Worker
+from dispatch.outbox import LogSender, Sender, SmtpSender
+from dispatch.worker import Worker, WorkerConfig
 
 
 def build_context(settings: Settings, clock: Clock) -> AppContext:
@@ -49,6 +50,20 @@ def build_context(settings: Settings, clock: Clock) -> AppContext:
     )
 
 
+def worker_config(settings: Settings) -> WorkerConfig:
+    email: Sender = (
+        SmtpSender(settings.smtp_host, settings.smtp_port, settings.smtp_from)
+        if settings.smtp_host
+        else LogSender("email")
+    )
+    # No SMS gateway ships here: production plugs one in behind the same `Sender` interface.
+    return WorkerConfig(
+        interval=settings.watch_interval_seconds,
+        senders={"email": email, "sms": LogSender("sms")},
+        position_retention=timedelta(days=settings.position_retention_days),
+    )
+
+
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> Litestar:
     settings = settings or load_settings()
     context = build_context(settings, clock or SystemClock())
@@ -57,7 +72,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         worker = None
         if settings.watch_interval_seconds > 0:
-            worker = Worker(context.sessionmaker, context.clock, settings.watch_interval_seconds)
+            worker = Worker(context.sessionmaker, context.clock, worker_config(settings))
+            context.worker = worker
             worker.start()
         try:
             yield

@@ -12,6 +12,7 @@ from core.identity.roles import Actor
 from core.identity.sessions import ThrottleLimits
 from core.identity.tokens import TokenConfig
 from core.settings import Settings
+from dispatch.worker import Worker
 
 
 @dataclass
@@ -22,6 +23,8 @@ class AppContext:
     sessionmaker: async_sessionmaker[AsyncSession]
     tokens: TokenConfig
     throttle: ThrottleLimits
+    # The in-process background worker, when this process runs one (requests poke it).
+    worker: Worker | None = None
 
 
 @dataclass

@@ -214,6 +214,8 @@ class UnitOfWorkMiddleware:
                     ),
                 )
             await session.commit()
+            if method not in SAFE_METHODS and app.worker is not None:
+                app.worker.poke()
         except IntegrityError:
             await session.rollback()
             return _problem_messages(

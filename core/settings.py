@@ -36,6 +36,10 @@ class Settings:
     watch_interval_seconds: float = 30.0
     # Engineers' position history is kept this long (PIPL: a retention limit).
     position_retention_days: int = 30
+    # Customer e-mail goes through this SMTP relay; unset: messages are only logged.
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_from: str = "service@fieldservice.local"
     var_dir: Path = PROJECT_ROOT / "var"
 
 
@@ -74,6 +78,10 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
     ):
         if field in env:
             values[name] = int(env[field])
+    if "FSD_SMTP_HOST" in env:
+        values["smtp_host"] = env["FSD_SMTP_HOST"]
+        values["smtp_port"] = int(env.get("FSD_SMTP_PORT", "25"))
+        values["smtp_from"] = env.get("FSD_SMTP_FROM", "service@fieldservice.local")
     if "FSD_WATCH_INTERVAL_SECONDS" in env:
         values["watch_interval_seconds"] = float(env["FSD_WATCH_INTERVAL_SECONDS"])
     values.update(overrides)

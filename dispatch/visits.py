@@ -17,8 +17,9 @@ from core.clock import Clock
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound, VersionConflict
 from core.geo import LonLat, to_geography
 from core.identity.roles import Actor, Role
+from dispatch.customer_messages import appointment_confirmation
 from dispatch.lifecycle import OPEN
-from dispatch.models import Engineer, Measure
+from dispatch.models import Engineer, Measure, Site
 from dispatch.order_models import Status, Visit, VisitKind, VisitNote, VisitStatus, WorkOrder
 from dispatch.sla import meet
 from dispatch.work_orders import add_event, move, visible
@@ -167,6 +168,9 @@ async def assign(
         visit.engineer_id, visit.partner_engineer_id = engineer_id, partner_engineer_id
         visit.planned_start, visit.pinned = planned_start, pinned
         visit.status = VisitStatus.ASSIGNED
+        site = await session.get(Site, order.site_id)
+        assert site is not None
+        await appointment_confirmation(session, now, order, visit, site.time_zone)
         if order.status in {Status.NEW, Status.TRIAGED, Status.REOPENED}:
             move(session, order, actor, now, Status.SCHEDULED, note="visit assigned")
     add_event(

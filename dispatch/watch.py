@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.geo import lonlat
 from core.identity.roles import SYSTEM
+from dispatch.customer_messages import late_arrival_notice
 from dispatch.lifecycle import OPEN
 from dispatch.models import Contract, Engineer, EngineerSkill, Measure, Site
 from dispatch.order_models import EngineerPosition, Notification, SlaPause, VisitStatus, WorkOrder
@@ -41,6 +42,8 @@ class WatchSettings:
     margin: dt.timedelta = dt.timedelta(minutes=30)
     # Unacknowledged notifications older than this go up to the supervisor.
     acknowledge_within: dt.timedelta = dt.timedelta(minutes=15)
+    # An engineer this late for an appointment triggers the customer's late-arrival notice.
+    late_after: dt.timedelta = dt.timedelta(minutes=15)
     # Positions older than this are not a "live" position any more.
     position_fresh_for: dt.timedelta = dt.timedelta(minutes=30)
 
@@ -181,6 +184,16 @@ async def evaluate_order(
     if paused:
         await refresh_deadlines(session, order, contract, site, now)
     arrival = await predict_arrival(session, order, site, now, travel, settings)
+    late = [
+        v
+        for v in order.visits
+        if v.status in {VisitStatus.ASSIGNED, VisitStatus.EN_ROUTE}
+        and v.planned_start is not None
+        and now > v.planned_start + settings.late_after
+    ]
+    if late:
+        # Late for the appointment: tell the customer and apologise (once per work order).
+        await late_arrival_notice(session, now, order, arrival, site.time_zone)
     escalation = sorted(contract.escalation if contract else [], key=lambda e: float(e["share"]))
     for clock in order.clocks:
         if clock.met_at is not None or clock.deadline is None:

@@ -1,23 +1,39 @@
-"""The background worker: the SLA watch on a timer, in its own transactions.
+"""The background worker: the SLA watch, customer-message delivery and position retention, on a
+timer and whenever a request pokes it, each pass in its own transaction.
 
-It runs inside every API process (`make up` starts it with the server); an
-advisory lock lets one process at a time sweep, so several processes agree.
+It runs inside every API process (`make up` starts it with the server); an advisory
+lock lets one process at a time sweep, and SKIP LOCKED lets several deliver messages
+without sending one twice.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core import audit
 from core.clock import Clock
+from dispatch.outbox import LogSender, Sender, deliver_due
+from dispatch.positions import forget_older_than
 from dispatch.watch import WatchReport, WatchSettings, sweep
 from routing.travel import HaversineTravelTime, TravelTimeProvider
 
 log = logging.getLogger("fieldservice.worker")
+
+
+@dataclass
+class WorkerConfig:
+    interval: float
+    senders: dict[str, Sender] = field(
+        default_factory=lambda: {"email": LogSender("email"), "sms": LogSender("sms")}
+    )
+    position_retention: dt.timedelta = dt.timedelta(days=30)
+    watch: WatchSettings = field(default_factory=WatchSettings)
 
 
 class Worker:
@@ -25,21 +41,22 @@ class Worker:
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
         clock: Clock,
-        interval: float,
+        config: WorkerConfig,
         travel: TravelTimeProvider | None = None,
-        settings: WatchSettings | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.clock = clock
-        self.interval = interval
+        self.config = config
         self.travel = travel or HaversineTravelTime()
-        self.settings = settings or WatchSettings()
         self._task: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
+        self._poked = asyncio.Event()
 
     async def run_once(self) -> WatchReport:
+        now = self.clock.now()
         async with self.sessionmaker() as session, session.begin():
-            report = await sweep(session, self.clock.now(), self.travel, self.settings)
+            report = await sweep(session, now, self.travel, self.config.watch)
+            await forget_older_than(session, now - self.config.position_retention)
             audit.write_trail(
                 session.sync_session,
                 action="worker.sla_watch",
@@ -48,22 +65,33 @@ class Worker:
                 request_id=None,
                 always=False,
             )
+        # Sending talks to the outside world: its own transaction, after the watch committed.
+        async with self.sessionmaker() as session, session.begin():
+            await deliver_due(session, now, self.config.senders)
         return report
+
+    def poke(self) -> None:
+        """Something relevant changed: sweep now rather than at the next tick."""
+        self._poked.set()
 
     async def _loop(self) -> None:
         while not self._stop.is_set():
+            self._poked.clear()
             try:
                 report = await self.run_once()
                 if report.notifications:
                     log.info("sla watch: %s", ", ".join(report.notifications))
-            except Exception:  # a failed sweep must not end the worker; the next one retries
-                log.exception("sla watch failed")
+            except Exception:  # a failed pass must not end the worker; the next one retries
+                log.exception("worker pass failed")
+            waiters = [asyncio.ensure_future(self._stop.wait()), asyncio.ensure_future(self._poked.wait())]
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), timeout=self.interval)
+                await asyncio.wait(waiters, timeout=self.config.interval, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in waiters:
+                waiter.cancel()
 
     def start(self) -> None:
         self._stop.clear()
-        self._task = asyncio.create_task(self._loop(), name="sla-watch")
+        self._task = asyncio.create_task(self._loop(), name="worker")
 
     async def stop(self) -> None:
         self._stop.set()

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.routes import auth, contracts, customers, health, inventory, notifications, people, work_orders
+from api.routes import (
+    auth,
+    contracts,
+    customers,
+    field,
+    health,
+    inventory,
+    notifications,
+    people,
+    work_orders,
+)
 
 ROUTE_HANDLERS: list[Any] = [
     health.health,
@@ -18,4 +28,5 @@ ROUTE_HANDLERS: list[Any] = [
     *inventory.ROUTES,
     *work_orders.ROUTES,
     *notifications.ROUTES,
+    *field.ROUTES,
 ]

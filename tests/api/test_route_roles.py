@@ -76,6 +76,10 @@ ROLE_TABLE: dict[tuple[str, str], set[str] | None] = {
     ("POST", "/api/visits/{visit_id}/finish"): {"engineer"},
     ("GET", "/api/notifications"): STAFF,
     ("POST", "/api/notifications/{notification_id}/acknowledge"): STAFF,
+    ("POST", "/api/engineers/me/position-consent"): {"engineer"},
+    ("DELETE", "/api/engineers/me/position-consent"): {"engineer"},
+    ("POST", "/api/engineers/me/positions"): {"engineer"},
+    ("GET", "/api/reports/sla-compliance"): DESK,
 }
 
 ROLE_USERS = {

@@ -43,10 +43,10 @@ def drop_database(admin_dsn: str, name: str) -> None:
 async def watch_once(url: str, clock: object) -> object:
     """One SLA-watch pass on its own engine (the test client runs the app on another event loop)."""
     from core.database import make_engine, make_sessionmaker
-    from dispatch.worker import Worker
+    from dispatch.worker import Worker, WorkerConfig
 
     engine = make_engine(url, pool_size=1)
     try:
-        return await Worker(make_sessionmaker(engine), clock, 1).run_once()  # type: ignore[arg-type]
+        return await Worker(make_sessionmaker(engine), clock, WorkerConfig(interval=1)).run_once()  # type: ignore[arg-type]
     finally:
         await engine.dispose()

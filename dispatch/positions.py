@@ -1,0 +1,91 @@
+"""Engineers' positions: only with their consent, only on shift, kept for a limited time (PIPL).
+
+Phones report WGS-84; positions taken from a Chinese map SDK come in GCJ-02 or BD-09
+and are converted here, at the edge. The latest position feeds predictions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.errors import Forbidden, NotFound
+from core.geo import LonLat, to_geography
+from core.identity.roles import Actor
+from dispatch.models import Engineer
+from dispatch.order_models import EngineerPosition, PositionConsent
+from routing.geo import bd09_to_wgs84, gcj02_to_wgs84
+
+TO_WGS84 = {"wgs84": lambda lon, lat: (lon, lat), "gcj02": gcj02_to_wgs84, "bd09": bd09_to_wgs84}
+
+
+@dataclass(frozen=True)
+class Fix:
+    at: dt.datetime
+    point: LonLat
+    accuracy_m: float | None
+    datum: str = "wgs84"
+
+
+async def _engineer(session: AsyncSession, actor: Actor) -> Engineer:
+    engineer = await session.get(Engineer, actor.engineer_id) if actor.engineer_id else None
+    if engineer is None:
+        raise NotFound("You have no engineer record")
+    return engineer
+
+
+async def set_consent(
+    session: AsyncSession, actor: Actor, now: dt.datetime, granted: bool
+) -> PositionConsent:
+    engineer = await _engineer(session, actor)
+    consent = await session.get(PositionConsent, engineer.id)
+    if consent is None:
+        consent = PositionConsent(engineer_id=engineer.id, granted_at=now)
+        session.add(consent)
+    if granted:
+        consent.granted_at, consent.withdrawn_at = now, None
+    else:
+        consent.withdrawn_at = now
+    await session.flush()
+    return consent
+
+
+def on_shift(engineer: Engineer, at: dt.datetime) -> bool:
+    local = at.astimezone(ZoneInfo(engineer.time_zone))
+    return any(s.weekday == local.weekday() and s.starts <= local.time() < s.ends for s in engineer.shifts)
+
+
+async def record(
+    session: AsyncSession, actor: Actor, now: dt.datetime, fixes: Sequence[Fix]
+) -> tuple[int, int]:
+    """Store the on-shift fixes; returns (accepted, ignored off shift). Without consent: 403."""
+    engineer = await _engineer(session, actor)
+    consent = await session.get(PositionConsent, engineer.id)
+    if consent is None or consent.withdrawn_at is not None:
+        raise Forbidden(
+            "Position tracking needs your consent first (POST /api/engineers/me/position-consent)"
+        )
+    accepted = ignored = 0
+    for fix in fixes:
+        if fix.at > now + dt.timedelta(minutes=5) or not on_shift(engineer, fix.at):
+            ignored += 1
+            continue
+        lon, lat = TO_WGS84[fix.datum](*fix.point)
+        session.add(
+            EngineerPosition(
+                engineer_id=engineer.id, at=fix.at, point=to_geography((lon, lat)), accuracy_m=fix.accuracy_m
+            )
+        )
+        accepted += 1
+    await session.flush()
+    return accepted, ignored
+
+
+async def forget_older_than(session: AsyncSession, cutoff: dt.datetime) -> int:
+    result = await session.execute(delete(EngineerPosition).where(EngineerPosition.at < cutoff))
+    return int(result.rowcount)  # type: ignore[attr-defined]

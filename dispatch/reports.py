@@ -1,0 +1,65 @@
+"""SLA compliance, raw and contractual side by side (REQUIREMENTS: refused backup devices)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import case, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dispatch.models import Measure
+from dispatch.order_models import SlaClock, WorkOrder
+
+
+@dataclass(frozen=True)
+class Compliance:
+    measure: Measure
+    clocks: int
+    met: int
+    breached: int
+    excused: int
+    running: int
+
+    @property
+    def raw(self) -> float | None:
+        decided = self.met + self.breached
+        return self.met / decided if decided else None
+
+    @property
+    def contractual(self) -> float | None:
+        """Breaches the customer caused (a declined backup device) do not count against us."""
+        decided = self.met + self.breached
+        return (self.met + self.excused) / decided if decided else None
+
+
+async def compliance(
+    session: AsyncSession,
+    now: dt.datetime,
+    *,
+    since: dt.datetime,
+    until: dt.datetime,
+    customer_id: uuid.UUID | None,
+) -> list[Compliance]:
+    late = (SlaClock.breached_at.is_not(None)) | (SlaClock.met_at.is_(None) & (SlaClock.deadline < now))
+    stmt = (
+        select(
+            SlaClock.measure,
+            func.count(),
+            func.count().filter(SlaClock.met_at.is_not(None) & SlaClock.breached_at.is_(None)),
+            func.count().filter(late),
+            func.count().filter(late & SlaClock.customer_excused),
+            func.count().filter(SlaClock.met_at.is_(None) & ~late & SlaClock.deadline.is_not(None)),
+        )
+        .join(WorkOrder, WorkOrder.id == SlaClock.work_order_id)
+        .where(WorkOrder.reported_at >= since, WorkOrder.reported_at < until)
+        .group_by(SlaClock.measure)
+        .order_by(case({m: i for i, m in enumerate(Measure)}, value=SlaClock.measure))
+    )
+    if customer_id is not None:
+        stmt = stmt.where(WorkOrder.customer_id == customer_id)
+    return [
+        Compliance(m, total, met, breached, excused, running)
+        for m, total, met, breached, excused, running in (await session.execute(stmt)).all()
+    ]
