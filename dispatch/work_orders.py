@@ -6,6 +6,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Sequence, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -123,9 +124,7 @@ async def create(session: AsyncSession, actor: Actor, clock: Clock, intake: Inta
     contract = await _contract_for(session, site, asset, reported_at.date())
     warranty_end = asset.warranty_end if asset else None
     number = int((await session.execute(select(WORK_ORDER_NUMBER.next_value()))).scalar_one())
-    local_day = (
-        reported_at.astimezone(dt.UTC).date() if not site.time_zone else _local_date(reported_at, site)
-    )
+    local_day = reported_at.astimezone(ZoneInfo(site.time_zone)).date()
     order = WorkOrder(
         id=uuid.uuid4(),
         problem_number=f"WO-{local_day.year}-{number:06d}",
@@ -139,9 +138,8 @@ async def create(session: AsyncSession, actor: Actor, clock: Clock, intake: Inta
         purchase_date=(asset.purchase_date if asset else None) or intake.purchase_date,
         warranty_end=warranty_end,
         # Out of warranty, or nothing on file that covers it: the service is paid.
-        billable=warranty_end is None or warranty_end < local_day
-        if contract is None
-        else (warranty_end is not None and warranty_end < local_day),
+        # Out of warranty, or no warranty on file: the service is paid.
+        billable=warranty_end is None or warranty_end < local_day,
         contact_name=intake.contact_name,
         contact_phone=intake.contact_phone,
         fault_description=intake.fault_description,
@@ -168,12 +166,6 @@ async def create(session: AsyncSession, actor: Actor, clock: Clock, intake: Inta
         data={"channel": intake.channel.value, "reported_at": reported_at.isoformat()},
     )
     return order
-
-
-def _local_date(at: dt.datetime, site: Site) -> dt.date:
-    from zoneinfo import ZoneInfo
-
-    return at.astimezone(ZoneInfo(site.time_zone)).date()
 
 
 async def _asset(session: AsyncSession, intake: Intake, site: Site) -> Asset | None:
@@ -293,6 +285,16 @@ async def transition(
     now = clock.now()
     if actor.role is Role.CUSTOMER_CONTACT and target not in {Status.SIGNED, Status.CLOSED, Status.REOPENED}:
         raise Forbidden("Customers confirm, close or reopen; dispatch does the rest")
+    if target is Status.WAITING_CUSTOMER:
+        raise InvalidInput(
+            "Waiting on the customer pauses the SLA clocks: "
+            "use POST /api/work-orders/{id}/pauses with the customer-side cause",
+            errors=[{"field": "to", "message": "use the pauses endpoint"}],
+        )
+    if order.status is Status.WAITING_CUSTOMER and target is order.resume_status:
+        await resume(session, actor, now, order)
+        await session.flush()
+        return order
     if target is Status.SIGNED:
         if not (confirmed_by and confirmation_channel):
             raise _invalid(

@@ -178,7 +178,7 @@ async def test_concurrent_transitions_have_one_winner_per_version(demo_db, db, d
         user_id=uuid.UUID(order["timeline"][0]["actor_id"]), role=Role.DISPATCHER, username="dispatcher"
     )
     order_id, version = uuid.UUID(order["id"]), order["version"]
-    targets = [Status.TRIAGED, Status.CANCELLED, Status.REMOTE_FIX, Status.WAITING_CUSTOMER] * 5
+    targets = [Status.TRIAGED, Status.CANCELLED, Status.REMOTE_FIX, Status.SCHEDULED] * 5
 
     async def attempt(target: Status) -> str:
         async with sessions() as session:
