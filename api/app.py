@@ -25,16 +25,19 @@ from core.identity.sessions import ThrottleLimits
 from core.identity.tokens import TokenConfig
 from core.settings import Settings, load_settings
 from dispatch.outbox import LogSender, Sender, SmtpSender
+from dispatch.plans import PlanRunner
 from dispatch.worker import Worker, WorkerConfig
 
 
 def build_context(settings: Settings, clock: Clock) -> AppContext:
     engine = make_engine(settings.database_url, settings.db_pool_size)
+    sessionmaker = make_sessionmaker(engine)
     return AppContext(
         settings=settings,
         clock=clock,
         engine=engine,
-        sessionmaker=make_sessionmaker(engine),
+        sessionmaker=sessionmaker,
+        plans=PlanRunner(sessionmaker),
         tokens=TokenConfig(
             secret=settings.jwt_secret,
             issuer=settings.jwt_issuer,
@@ -80,6 +83,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         finally:
             if worker is not None:
                 await worker.stop()
+            await context.plans.stop()
             await context.engine.dispose()
 
     api = Router(

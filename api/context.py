@@ -12,6 +12,7 @@ from core.identity.roles import Actor
 from core.identity.sessions import ThrottleLimits
 from core.identity.tokens import TokenConfig
 from core.settings import Settings
+from dispatch.plans import PlanRunner
 from dispatch.worker import Worker
 
 
@@ -23,6 +24,8 @@ class AppContext:
     sessionmaker: async_sessionmaker[AsyncSession]
     tokens: TokenConfig
     throttle: ThrottleLimits
+    # Solves plans in worker processes and records their progress.
+    plans: PlanRunner
     # The in-process background worker, when this process runs one (requests poke it).
     worker: Worker | None = None
 

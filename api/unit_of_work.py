@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from api.context import CONTEXT_KEY, AppContext, RequestContext
 from core import audit, idempotency
-from core.database import rollback_and_keep
+from core.database import rollback_and_keep, run_after_commit
 from core.errors import DomainError, Unauthenticated
 from core.identity.sessions import authenticate
 
@@ -83,15 +83,18 @@ class UnitOfWorkMiddleware:
             await self.app(scope, receive, send)
             return
         ctx_app = cast(AppContext, scope["litestar_app"].state["context"])
-        handler = scope.get("route_handler")
-        if handler is not None and handler.opt.get("streaming"):
-            # Long-lived streams manage their own short sessions.
-            await self.app(scope, receive, send)
-            return
         request_id = _header(scope, b"x-request-id") or uuid.uuid4().hex
+        handler = scope.get("route_handler")
         async with ctx_app.sessionmaker() as session:
             ctx = RequestContext(session=session, request_id=request_id[:64])
             cast(dict[str, Any], scope)[CONTEXT_KEY] = ctx
+            if handler is not None and handler.opt.get("streaming"):
+                # A long-lived stream: signed in like any request, but nothing to buffer or
+                # commit; it reads through short sessions of its own.
+                await self._authenticate(scope, ctx_app, ctx)
+                await session.close()
+                await self.app(scope, receive, send)
+                return
             messages = await self._run(scope, receive, ctx_app, ctx)
         for message in messages:
             if message["type"] == "http.response.start":
@@ -214,6 +217,7 @@ class UnitOfWorkMiddleware:
                     ),
                 )
             await session.commit()
+            run_after_commit(session)
             if method not in SAFE_METHODS and app.worker is not None:
                 app.worker.poke()
         except IntegrityError:

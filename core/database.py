@@ -78,9 +78,28 @@ def keep_after_rollback(session: AsyncSession, work: RollbackWork) -> None:
 
 
 async def rollback_and_keep(session: AsyncSession) -> None:
+    session.info.pop("after_commit", None)
     work: list[RollbackWork] = session.info.pop(_AFTER_ROLLBACK, [])
     await session.rollback()
     if work:
         async with session.begin():
             for item in work:
                 await item(session)
+
+
+AfterCommit = Callable[[], None]
+_AFTER_COMMIT = "after_commit"
+
+
+def after_commit(session: AsyncSession, work: AfterCommit) -> None:
+    """Run `work` once the transaction has committed (e.g. start a job that reads the new rows)."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(work)
+
+
+def run_after_commit(session: AsyncSession) -> None:
+    for work in session.info.pop(_AFTER_COMMIT, []):
+        work()
+
+
+def forget_after_commit(session: AsyncSession) -> None:
+    session.info.pop(_AFTER_COMMIT, None)

@@ -13,7 +13,8 @@ import core.audit
 import core.idempotency
 import core.identity.models  # noqa: F401
 import dispatch.models
-import dispatch.order_models  # noqa: F401
+import dispatch.order_models
+import dispatch.plan_models  # noqa: F401
 import inventory.models  # noqa: F401
 from core.database import Base, sync_url
 from core.schema_filter import include_object

@@ -13,6 +13,7 @@ from api.routes import (
     inventory,
     notifications,
     people,
+    planning,
     work_orders,
 )
 
@@ -29,4 +30,5 @@ ROUTE_HANDLERS: list[Any] = [
     *work_orders.ROUTES,
     *notifications.ROUTES,
     *field.ROUTES,
+    *planning.ROUTES,
 ]

@@ -80,6 +80,13 @@ ROLE_TABLE: dict[tuple[str, str], set[str] | None] = {
     ("DELETE", "/api/engineers/me/position-consent"): {"engineer"},
     ("POST", "/api/engineers/me/positions"): {"engineer"},
     ("GET", "/api/reports/sla-compliance"): DESK,
+    ("POST", "/api/dispatch/plans"): DESK,
+    ("GET", "/api/dispatch/plans/{plan_id}"): DESK,
+    ("GET", "/api/dispatch/plans/{plan_id}/stream"): DESK,
+    ("POST", "/api/dispatch/plans/{plan_id}/apply"): DESK,
+    ("POST", "/api/dispatch/emergency-insertion"): DESK,
+    ("POST", "/api/dispatch/engineers/{engineer_id}/unavailable"): DESK,
+    ("POST", "/api/visits/{visit_id}/overrun"): DESK | {"engineer"},
 }
 
 ROLE_USERS = {

@@ -1,0 +1,225 @@
+"""Dispatch plans (OR-Tools, off the event loop), live progress, apply; real-time re-planning."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import uuid
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Request, get, post
+from litestar.params import FromPath, JSONBody
+from litestar.response import ServerSentEvent
+
+from api.auth import DESK, app_context
+from api.params import CurrentActor, Session
+from api.schemas.common import Input
+from core.database import after_commit
+from core.identity.roles import Role
+from dispatch import plans as service
+from dispatch import replanning
+from dispatch.plan_models import Plan, PlanStatus
+
+
+class PlanIn(Input):
+    horizon_hours: Annotated[int, msgspec.Meta(ge=1, le=7 * 24)] = 48
+    engineer_ids: list[uuid.UUID] | None = None
+    time_limit_seconds: Annotated[float, msgspec.Meta(ge=0.5, le=600)] = 30.0
+    # Stop after this many solutions (repeatable runs); none: the time limit alone.
+    solution_limit: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] | None = None
+
+
+class PlanOut(msgspec.Struct):
+    id: uuid.UUID
+    status: PlanStatus
+    created_at: dt.datetime
+    origin: dt.datetime
+    horizon_s: int
+    params: dict[str, Any]
+    progress: dict[str, Any]
+    result: dict[str, Any] | None
+    error: str | None
+    finished_at: dt.datetime | None
+    applied_at: dt.datetime | None
+
+
+class InsertIn(Input):
+    visit_id: uuid.UUID
+    apply: bool = False
+
+
+class ProposalOut(msgspec.Struct):
+    visit_id: uuid.UUID
+    engineer_id: uuid.UUID
+    username: str | None
+    planned_start: dt.datetime
+    arrival: dt.datetime
+    late_minutes: float
+    added_travel_minutes: float
+    shifted: list[dict[str, Any]]
+    applied: bool
+
+
+class OverrunIn(Input):
+    extra_minutes: Annotated[int, msgspec.Meta(ge=1, le=24 * 60)]
+
+
+def plan_out(plan: Plan) -> PlanOut:
+    return PlanOut(
+        plan.id,
+        plan.status,
+        plan.created_at,
+        plan.origin,
+        plan.horizon_s,
+        plan.params,
+        plan.progress,
+        plan.result,
+        plan.error,
+        plan.finished_at,
+        plan.applied_at,
+    )
+
+
+def _proposal_out(p: replanning.Proposal) -> ProposalOut:
+    return ProposalOut(
+        p.visit_id,
+        p.engineer_id,
+        p.username,
+        p.planned_start,
+        p.arrival,
+        p.late_minutes,
+        p.added_travel_minutes,
+        [{"visit_id": str(v), "planned_start": s.isoformat()} for v, s in p.shifted],
+        p.applied,
+    )
+
+
+@post(
+    "/api/dispatch/plans",
+    roles=DESK,
+    tags=["dispatch"],
+    status_code=202,
+    summary="Plan the open visits (runs in the background; poll or stream the plan)",
+)
+async def create_plan(
+    request: Request[Any, Any, Any], session: Session, actor: CurrentActor, data: JSONBody[PlanIn]
+) -> PlanOut:
+    context = app_context(request)
+    plan, plan_input = await service.create(
+        session,
+        actor,
+        context.clock.now(),
+        horizon_s=data.horizon_hours * 3600,
+        engineer_ids=data.engineer_ids,
+        time_limit_s=data.time_limit_seconds,
+    )
+    # The solver writes its progress to the plan row: start it once that row is committed.
+    after_commit(
+        session,
+        lambda: context.plans.start(plan.id, plan_input, data.time_limit_seconds, data.solution_limit),
+    )
+    return plan_out(plan)
+
+
+@get(
+    "/api/dispatch/plans/{plan_id:uuid}", roles=DESK, tags=["dispatch"], summary="A plan: progress, or result"
+)
+async def get_plan(session: Session, plan_id: FromPath[uuid.UUID]) -> PlanOut:
+    return plan_out(await service.get(session, plan_id))
+
+
+@get(
+    "/api/dispatch/plans/{plan_id:uuid}/stream",
+    roles=DESK,
+    tags=["dispatch"],
+    streaming=True,
+    summary="Server-sent events: the plan's progress until it is done",
+)
+async def stream_plan(request: Request[Any, Any, Any], plan_id: FromPath[uuid.UUID]) -> ServerSentEvent:
+    context = app_context(request)
+
+    async def events() -> AsyncIterator[str]:
+        last = None
+        while True:
+            async with context.sessionmaker() as session:
+                plan = await service.get(session, plan_id)
+                snapshot = {"status": plan.status.value, "progress": plan.progress}
+            if snapshot != last:
+                yield json.dumps(snapshot)
+                last = snapshot
+            if plan.status not in {PlanStatus.QUEUED, PlanStatus.RUNNING}:
+                return
+            await asyncio.sleep(0.5)
+
+    async with context.sessionmaker() as session:
+        await service.get(session, plan_id)  # 404 before the stream starts
+    return ServerSentEvent(events(), event_type="progress")
+
+
+@post(
+    "/api/dispatch/plans/{plan_id:uuid}/apply",
+    roles=DESK,
+    tags=["dispatch"],
+    status_code=200,
+    summary="Apply a plan: assignments and planned starts written (409 when its visits changed since)",
+)
+async def apply_plan(
+    request: Request[Any, Any, Any], session: Session, actor: CurrentActor, plan_id: FromPath[uuid.UUID]
+) -> PlanOut:
+    return plan_out(await service.apply(session, actor, app_context(request).clock, plan_id))
+
+
+@post(
+    "/api/dispatch/emergency-insertion",
+    roles=DESK,
+    tags=["dispatch"],
+    status_code=200,
+    summary="Best engineer and position for one urgent visit, now (apply: assign it)",
+)
+async def emergency(
+    request: Request[Any, Any, Any], session: Session, actor: CurrentActor, data: JSONBody[InsertIn]
+) -> ProposalOut:
+    proposal = await replanning.emergency_insertion(
+        session, actor, app_context(request).clock, data.visit_id, apply=data.apply
+    )
+    return _proposal_out(proposal)
+
+
+@post(
+    "/api/dispatch/engineers/{engineer_id:uuid}/unavailable",
+    roles=DESK,
+    tags=["dispatch"],
+    status_code=200,
+    summary="An engineer is out: their visits not started are re-assigned",
+)
+async def unavailable(
+    request: Request[Any, Any, Any], session: Session, actor: CurrentActor, engineer_id: FromPath[uuid.UUID]
+) -> list[ProposalOut | str]:
+    outcomes = await replanning.engineer_unavailable(session, actor, app_context(request).clock, engineer_id)
+    return [o if isinstance(o, str) else _proposal_out(o) for o in outcomes]
+
+
+@post(
+    "/api/visits/{visit_id:uuid}/overrun",
+    roles=DESK | {Role.ENGINEER},
+    tags=["dispatch"],
+    status_code=200,
+    summary="A visit takes longer: later visits of that engineer move back",
+)
+async def overrun(
+    request: Request[Any, Any, Any],
+    session: Session,
+    actor: CurrentActor,
+    visit_id: FromPath[uuid.UUID],
+    data: JSONBody[OverrunIn],
+) -> list[dict[str, str]]:
+    moved = await replanning.overrun(
+        session, actor, app_context(request).clock, visit_id, dt.timedelta(minutes=data.extra_minutes)
+    )
+    return [{"visit_id": str(v), "planned_start": s.isoformat()} for v, s in moved]
+
+
+ROUTES = [create_plan, get_plan, stream_plan, apply_plan, emergency, unavailable, overrun]

@@ -1,0 +1,206 @@
+"""Real-time re-planning: an emergency visit, an engineer going home, a visit overrunning.
+
+Each answers at once from the current routes (assigned visits in planned order),
+keeping everything started and pinned where it is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.clock import Clock
+from core.errors import Conflict, NotFound
+from core.identity.roles import Actor, Role
+from dispatch import visits as visit_service
+from dispatch.order_models import Visit, VisitStatus
+from dispatch.planning import PlanInput, build
+from routing.insertion import CurrentRoute, Insertion, PlannedStop, best_insertion
+from routing.travel import HaversineTravelTime, TravelTimeProvider
+
+HORIZON_S = 48 * 3600
+UNDER_WAY = {VisitStatus.ASSIGNED, VisitStatus.EN_ROUTE, VisitStatus.ON_SITE}
+
+
+@dataclass
+class Proposal:
+    visit_id: uuid.UUID
+    engineer_id: uuid.UUID
+    username: str | None
+    planned_start: dt.datetime
+    arrival: dt.datetime
+    late_minutes: float
+    added_travel_minutes: float
+    shifted: list[tuple[uuid.UUID, dt.datetime]]
+    applied: bool
+
+
+def _routes(plan: PlanInput, assigned: list[Visit]) -> list[CurrentRoute]:
+    """The engineers' current routes from their assigned visits, in planned order."""
+    by_id = {v.id: v for v in plan.problem.visits}
+    routes = {e.id: CurrentRoute(engineer=e, position=e.start) for e in plan.problem.engineers}
+    for visit in sorted(assigned, key=lambda v: v.planned_start or dt.datetime.min.replace(tzinfo=dt.UTC)):
+        route = routes.get(str(visit.engineer_id))
+        modelled = by_id.get(str(visit.id))
+        if route is None or modelled is None:
+            continue
+        if visit.status is VisitStatus.ON_SITE and visit.arrived_at is not None:
+            start = (visit.arrived_at - plan.origin).total_seconds()
+        elif visit.planned_start is not None:
+            start = (visit.planned_start - plan.origin).total_seconds()
+        else:
+            continue
+        latest = modelled.appointment[1] if modelled.appointment and modelled.confirmed else None
+        route.stops.append(
+            PlannedStop(
+                visit_id=str(visit.id),
+                point=modelled.point,
+                start_s=start,
+                duration_s=modelled.duration_s,
+                latest_start_s=latest,
+                locked=visit.status is not VisitStatus.ASSIGNED or visit.pinned,
+            )
+        )
+    return list(routes.values())
+
+
+async def emergency_insertion(
+    session: AsyncSession,
+    actor: Actor,
+    clock: Clock,
+    visit_id: uuid.UUID,
+    *,
+    apply: bool,
+    travel: TravelTimeProvider | None = None,
+    exclude: frozenset[str] = frozenset(),
+) -> Proposal:
+    now = clock.now()
+    target = await session.get(Visit, visit_id, with_for_update=apply)
+    if target is None:
+        raise NotFound(f"No visit with id {visit_id}")
+    if target.status is not VisitStatus.PLANNED:
+        raise Conflict(f"Only a visit not yet assigned can be inserted; this one is {target.status.value}")
+    plan = await build(session, now, HORIZON_S)
+    modelled = next((v for v in plan.problem.visits if v.id == str(visit_id)), None)
+    if modelled is None:
+        raise Conflict("The visit's work order is not open")
+    assigned = list(
+        (
+            await session.execute(
+                select(Visit).where(Visit.status.in_(UNDER_WAY), Visit.engineer_id.is_not(None))
+            )
+        ).scalars()
+    )
+    routes = [r for r in _routes(plan, assigned) if r.engineer.id not in exclude]
+    best: Insertion | None = best_insertion(routes, modelled, travel or HaversineTravelTime())
+    if best is None:
+        raise Conflict("No engineer on shift can take this visit (skills, licences, parts or shifts)")
+    at = plan.origin + dt.timedelta(seconds=best.start_s)
+    shifted = [(uuid.UUID(v), plan.origin + dt.timedelta(seconds=s)) for v, s in best.shifted]
+    if apply:
+        await visit_service.assign(
+            session,
+            actor,
+            clock,
+            target.id,
+            target.version,
+            engineer_id=uuid.UUID(best.engineer_id),
+            partner_engineer_id=None,
+            planned_start=at,
+            pinned=False,
+        )
+        for other_id, new_start in shifted:
+            other = await session.get(Visit, other_id, with_for_update=True)
+            if other is not None and other.status is VisitStatus.ASSIGNED:
+                other.planned_start = new_start
+        await session.flush()
+    return Proposal(
+        visit_id=visit_id,
+        engineer_id=uuid.UUID(best.engineer_id),
+        username=plan.names.get(best.engineer_id),
+        planned_start=at,
+        arrival=plan.origin + dt.timedelta(seconds=best.arrival_s),
+        late_minutes=round(best.late_s / 60, 1),
+        added_travel_minutes=round(best.added_travel_s / 60, 1),
+        shifted=shifted,
+        applied=apply,
+    )
+
+
+async def engineer_unavailable(
+    session: AsyncSession, actor: Actor, clock: Clock, engineer_id: uuid.UUID
+) -> list[Proposal | str]:
+    """Their visits not yet started go back to planning and each gets its best new place."""
+    rows = await session.execute(
+        select(Visit)
+        .where(
+            Visit.engineer_id == engineer_id, Visit.status == VisitStatus.ASSIGNED, Visit.pinned.is_(False)
+        )
+        .order_by(Visit.planned_start)
+    )
+    released = list(rows.scalars())
+    for visit in released:
+        await visit_service.assign(
+            session,
+            actor,
+            clock,
+            visit.id,
+            visit.version,
+            engineer_id=None,
+            partner_engineer_id=None,
+            planned_start=None,
+            pinned=False,
+        )
+    outcomes: list[Proposal | str] = []
+    for visit in released:
+        try:
+            outcomes.append(
+                await emergency_insertion(
+                    session, actor, clock, visit.id, apply=True, exclude=frozenset({str(engineer_id)})
+                )
+            )
+        except Conflict as exc:
+            outcomes.append(f"{visit.id}: {exc.detail}")
+    return outcomes
+
+
+async def overrun(
+    session: AsyncSession, actor: Actor, clock: Clock, visit_id: uuid.UUID, extra: dt.timedelta
+) -> list[tuple[uuid.UUID, dt.datetime]]:
+    """A visit takes longer: the engineer's later visits move back by as much as they must."""
+    visit = await session.get(Visit, visit_id, with_for_update=True)
+    if visit is None or visit.engineer_id is None:
+        raise NotFound(f"No assigned visit with id {visit_id}")
+    if actor.role is Role.ENGINEER and actor.user_id not in (visit.engineer_id, visit.partner_engineer_id):
+        raise NotFound(f"No assigned visit with id {visit_id}")
+    visit.duration_minutes += int(extra.total_seconds() // 60)
+    started = visit.arrived_at or visit.planned_start or clock.now()
+    free_at = started + dt.timedelta(minutes=visit.duration_minutes)
+    later = (
+        await session.execute(
+            select(Visit)
+            .where(
+                Visit.engineer_id == visit.engineer_id,
+                Visit.status == VisitStatus.ASSIGNED,
+                Visit.planned_start.is_not(None),
+                Visit.id != visit.id,
+            )
+            .order_by(Visit.planned_start)
+            .with_for_update()
+        )
+    ).scalars()
+    moved = []
+    for other in later:
+        assert other.planned_start is not None
+        if other.planned_start < started:
+            continue
+        if other.planned_start < free_at:
+            other.planned_start = free_at
+            moved.append((other.id, free_at))
+        free_at = other.planned_start + dt.timedelta(minutes=other.duration_minutes)
+    await session.flush()
+    return moved

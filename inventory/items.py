@@ -1,0 +1,140 @@
+"""Items (counted parts and serialized device models), their units, and compatibility."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.identity.roles import Actor
+from core.pagination import Page, keyset_page
+from core.records import get_or_404
+from inventory.errors import invalid
+from inventory.models import Compatibility, Item, ItemKind, Unit, UnitEvent, UnitState
+
+
+async def create_item(session: AsyncSession, actor: Actor, values: dict[str, Any]) -> Item:
+    if values.get("kind") is ItemKind.PART and values.get("data_bearing") is None:
+        values["data_bearing"] = False
+    item = Item(**values)
+    session.add(item)
+    await session.flush()
+    return item
+
+
+async def list_items(
+    session: AsyncSession, *, kind: ItemKind | None, q: str | None, limit: int, cursor: str | None
+) -> Page[Item]:
+    stmt = select(Item)
+    if kind is not None:
+        stmt = stmt.where(Item.kind == kind)
+    if q:
+        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(or_(Item.sku.ilike(pattern), Item.name.ilike(pattern), Item.model.ilike(pattern)))
+    return await keyset_page(session, stmt, [Item.sku, Item.id], limit=limit, cursor=cursor)
+
+
+async def add_compatibility(
+    session: AsyncSession, actor: Actor, backup_item_id: uuid.UUID, customer_model: str
+) -> Compatibility:
+    item = await get_or_404(session, Item, backup_item_id, "item")
+    if item.kind is not ItemKind.DEVICE:
+        raise invalid("backup_item_id", "only a device model can stand in for a customer's device")
+    found = await session.get(Compatibility, (backup_item_id, customer_model))
+    if found is not None:
+        return found
+    row = Compatibility(backup_item_id=backup_item_id, customer_model=customer_model)
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def compatible_items(session: AsyncSession, customer_model: str) -> list[uuid.UUID]:
+    """Device items that can stand in for `customer_model`: the same model, or declared compatible."""
+    rows = await session.execute(
+        select(Item.id)
+        .where(
+            Item.kind == ItemKind.DEVICE,
+            or_(
+                Item.model == customer_model,
+                Item.id.in_(
+                    select(Compatibility.backup_item_id).where(Compatibility.customer_model == customer_model)
+                ),
+            ),
+        )
+        .order_by(Item.sku)
+    )
+    return list(rows.scalars())
+
+
+async def device_item_for_model(session: AsyncSession, model: str) -> Item:
+    """The device item of a customer's model, created on first need (a faulty unit taken in)."""
+    row = (
+        await session.execute(
+            select(Item).where(Item.kind == ItemKind.DEVICE, Item.model == model).order_by(Item.sku).limit(1)
+        )
+    ).scalar_one_or_none()
+    if row is not None:
+        return row
+    item = Item(
+        id=uuid.uuid4(),
+        sku=f"MODEL-{uuid.uuid5(uuid.NAMESPACE_OID, model).hex[:16]}",
+        name=model,
+        kind=ItemKind.DEVICE,
+        model=model,
+        data_bearing=False,
+        version=1,
+    )
+    session.add(item)
+    await session.flush()
+    return item
+
+
+def set_state(
+    session: AsyncSession,
+    unit: Unit,
+    actor: Actor,
+    now: dt.datetime,
+    kind: str,
+    state: UnitState,
+    *,
+    work_order_id: uuid.UUID | None = None,
+    data: dict[str, Any] | None = None,
+) -> UnitEvent:
+    """Change a unit's state with its history line (the history is append-only)."""
+    event = UnitEvent(
+        unit_id=unit.id,
+        at=now,
+        kind=kind,
+        from_state=unit.state.value if unit.state else None,
+        to_state=state.value,
+        location_id=unit.location_id,
+        actor_id=actor.user_id,
+        work_order_id=work_order_id,
+        data=data or {},
+    )
+    unit.state = state
+    session.add(event)
+    return event
+
+
+async def locked_unit(session: AsyncSession, unit_id: uuid.UUID) -> Unit:
+    unit = await session.get(Unit, unit_id, with_for_update=True, populate_existing=True)
+    if unit is None:
+        raise invalid("unit_id", "no such unit")
+    return unit
+
+
+async def unit_by_serial(session: AsyncSession, serial: str, *, lock: bool = False) -> Unit | None:
+    stmt = select(Unit).where(Unit.serial == serial)
+    if lock:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt.execution_options(populate_existing=True))).scalar_one_or_none()
+
+
+async def history(session: AsyncSession, unit_id: uuid.UUID) -> list[UnitEvent]:
+    rows = await session.execute(select(UnitEvent).where(UnitEvent.unit_id == unit_id).order_by(UnitEvent.id))
+    return list(rows.scalars())

@@ -1,0 +1,147 @@
+"""Emergency insertion: the best engineer and position for one urgent visit, at once.
+
+A scan over the current routes (everything started or pinned stays where it is):
+for each engineer who may do the visit, each position after their locked stops,
+compute when they would arrive, what the later stops would shift to, and whether
+any promise breaks. Two travel-matrix calls in all, so thousands of stops take
+milliseconds. A full re-optimisation may follow in the background.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from routing.eligibility import missing_parts, skill_problem
+from routing.geo import Point
+from routing.model import Engineer, Visit, Window
+from routing.travel import TravelTimeProvider
+
+
+@dataclass
+class PlannedStop:
+    visit_id: str
+    point: Point
+    start_s: float
+    duration_s: float
+    # A promise the stop may not move past (a confirmed window's end), if any.
+    latest_start_s: float | None = None
+    # Started or pinned: nothing goes before it.
+    locked: bool = False
+
+
+@dataclass
+class CurrentRoute:
+    engineer: Engineer
+    # Where the engineer is now (live position), for a route not yet under way.
+    position: Point
+    stops: list[PlannedStop] = field(default_factory=list)
+
+
+@dataclass
+class Insertion:
+    engineer_id: str
+    position: int  # index in the engineer's stops where the visit goes
+    arrival_s: float
+    start_s: float
+    late_s: float
+    added_travel_s: float
+    # Later stops and their new starts.
+    shifted: list[tuple[str, float]]
+    cost: float
+
+
+def _window_start(windows: list[Window], not_before: float) -> float | None:
+    for lo, hi in windows:
+        if not_before <= hi:
+            return max(lo, not_before)
+    return None
+
+
+def _in_shift(engineer: Engineer, start: float, end: float) -> bool:
+    periods = engineer.shifts + (engineer.on_call_shifts if engineer.on_call else [])
+    return any(lo <= start and end <= hi + engineer.overtime_cap_s for lo, hi in periods)
+
+
+def best_insertion(
+    routes: list[CurrentRoute],
+    visit: Visit,
+    travel: TravelTimeProvider,
+    now_s: float = 0.0,
+    lateness_weight: float = 10.0,
+) -> Insertion | None:
+    """The cheapest feasible insertion (lateness × weight + added travel + delay of others), or None."""
+    eligible = [
+        r
+        for r in routes
+        if (visit.pinned_engineer in (None, r.engineer.id))
+        and skill_problem(r.engineer, visit, now_s) is None
+        and not missing_parts(r.engineer, visit)
+    ]
+    if not eligible:
+        return None
+    points: list[Point] = []
+    for route in eligible:
+        points.append(route.position)
+        points.extend(stop.point for stop in route.stops)
+    to_visit = travel.matrix(points, [visit.point])[:, 0]
+    from_visit = travel.matrix([visit.point], points)[0]
+    if visit.appointment is not None and visit.confirmed:
+        windows = [visit.appointment]
+    else:
+        windows = visit.windows or [(0.0, float("inf"))]
+    best: Insertion | None = None
+    offset = 0
+    for route in eligible:
+        n = len(route.stops)
+        legs = _legs(travel, route)
+        first_free = max((i + 1 for i, s in enumerate(route.stops) if s.locked), default=0)
+        for position in range(first_free, n + 1):
+            prev = offset + position  # index of the previous point: the position or stop position-1
+            if position == 0:
+                ready = now_s
+            else:
+                before = route.stops[position - 1]
+                ready = max(now_s, before.start_s + before.duration_s)
+            arrival = ready + float(to_visit[prev])
+            start = _window_start(windows, arrival)
+            if start is None or not _in_shift(route.engineer, start, start + visit.duration_s):
+                continue
+            end = start + visit.duration_s
+            late = max(0.0, start - visit.deadline_s) if visit.deadline_s is not None else 0.0
+            # Push the later stops: each starts when the previous one is done and the engineer got there.
+            shifted: list[tuple[str, float]] = []
+            delay_total = 0.0
+            feasible = True
+            t, leg_from_new = end, float(from_visit[offset + position + 1]) if position < n else 0.0
+            added = float(to_visit[prev]) + leg_from_new
+            if position < n:
+                added -= legs[position]
+            for k in range(position, n):
+                stop = route.stops[k]
+                leg = leg_from_new if k == position else legs[k]
+                new_start = max(stop.start_s, t + leg)
+                if stop.latest_start_s is not None and new_start > stop.latest_start_s:
+                    feasible = False
+                    break
+                if new_start > stop.start_s:
+                    shifted.append((stop.visit_id, new_start))
+                    delay_total += new_start - stop.start_s
+                t = new_start + stop.duration_s
+            if not feasible:
+                continue
+            cost = lateness_weight * late + added + 0.5 * delay_total
+            if best is None or cost < best.cost:
+                best = Insertion(route.engineer.id, position, arrival, start, late, added, shifted, cost)
+        offset += n + 1
+    return best
+
+
+def _legs(travel: TravelTimeProvider, route: CurrentRoute) -> list[float]:
+    """Travel into each stop of a route from the point before it."""
+    if not route.stops:
+        return []
+    origins = [route.position, *(s.point for s in route.stops[:-1])]
+    matrix = travel.matrix(origins, [s.point for s in route.stops])
+    return [float(v) for v in np.diagonal(matrix)]

@@ -1,0 +1,203 @@
+"""Plans through the API on PostGIS: solve off the event loop, apply, emergency insertion."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from tests.support.api import assert_problem, auth_headers
+from tests.support.scenario import asset, contract, customer_with_site, engineer_id, report
+
+
+@pytest.fixture(scope="module")
+async def admin(client):
+    return await auth_headers(client, "admin")
+
+
+@pytest.fixture(scope="module")
+async def dispatcher(client):
+    return await auth_headers(client, "dispatcher")
+
+
+async def _open_visits(client, admin, dispatcher, n: int, **visit: Any) -> list[tuple[dict, dict]]:
+    customer, site = await customer_with_site(client, admin, point=(113.65, 34.75))
+    row = await contract(client, admin, customer, kind="7x24")
+    unit = await asset(client, admin, site, row)
+    made = []
+    for _ in range(n):
+        order = await report(client, dispatcher, site, unit)
+        planned = await client.post(
+            f"/api/work-orders/{order['id']}/visits",
+            headers=dispatcher,
+            json={"kind": "repair", "duration_minutes": 60, **visit},
+        )
+        assert planned.status_code == 201, planned.text
+        made.append((order, planned.json()))
+    return made
+
+
+async def _wait_done(client, headers, plan_id: str, patience: float = 90.0) -> dict[str, Any]:
+    deadline = time.monotonic() + patience
+    while True:
+        plan = (await client.get(f"/api/dispatch/plans/{plan_id}", headers=headers)).json()
+        if plan["status"] not in {"queued", "running"} or time.monotonic() > deadline:
+            return plan
+        await asyncio.sleep(0.2)
+
+
+async def test_plan_apply_schedules_work_orders_with_etas(client, admin, dispatcher):
+    made = await _open_visits(client, admin, dispatcher, 3)
+    started = await client.post(
+        "/api/dispatch/plans", headers=dispatcher, json={"time_limit_seconds": 3, "horizon_hours": 24}
+    )
+    assert started.status_code == 202, started.text
+    assert started.json()["status"] == "queued"
+    plan = await _wait_done(client, dispatcher, started.json()["id"])
+    assert plan["status"] == "done", plan
+    result = plan["result"]
+    ours = {v["id"] for _, v in made}
+    planned = {s["visit_id"]: (r, s) for r in result["routes"] for s in r["stops"]}
+    assert ours <= set(planned), result["unassigned"]
+    assert result["kpis"]["assigned"] >= 3
+    assert result["geometry"]["type"] == "FeatureCollection"
+    assert plan["progress"].get("solutions", 0) >= 1
+
+    applied = await client.post(f"/api/dispatch/plans/{plan['id']}/apply", headers=dispatcher)
+    assert applied.status_code == 200, applied.text
+    assert applied.json()["status"] == "applied"
+    for order, visit in made:
+        body = (await client.get(f"/api/work-orders/{order['id']}", headers=dispatcher)).json()
+        assert body["status"] == "scheduled"
+        assigned = next(v for v in body["visits"] if v["id"] == visit["id"])
+        route, stop = planned[visit["id"]]
+        assert assigned["engineer_id"] == route["engineer_id"]
+        assert assigned["planned_start"] is not None
+        assert assigned["planned_start"][:16] == stop["start"][:16]
+    again = await client.post(f"/api/dispatch/plans/{plan['id']}/apply", headers=dispatcher)
+    assert_problem(again, 409)
+
+
+async def test_a_stale_plan_is_refused(client, admin, dispatcher):
+    made = await _open_visits(client, admin, dispatcher, 1)
+    started = (
+        await client.post(
+            "/api/dispatch/plans", headers=dispatcher, json={"time_limit_seconds": 1, "horizon_hours": 24}
+        )
+    ).json()
+    plan = await _wait_done(client, dispatcher, started["id"])
+    order, visit = made[0]
+    engineer = await engineer_id(client, dispatcher, "engineer09")
+    moved = await client.put(
+        f"/api/visits/{visit['id']}/assignment",
+        headers=dispatcher,
+        json={"version": visit["version"], "engineer_id": engineer},
+    )
+    assert moved.status_code == 200
+    refused = await client.post(f"/api/dispatch/plans/{plan['id']}/apply", headers=dispatcher)
+    body = assert_problem(refused, 409, "plan-stale")
+    assert order["problem_number"] in body["changed_work_orders"]
+
+
+async def test_solving_never_blocks_the_event_loop(client, admin, dispatcher):
+    await _open_visits(client, admin, dispatcher, 2)
+    started = (
+        await client.post(
+            "/api/dispatch/plans", headers=dispatcher, json={"time_limit_seconds": 8, "horizon_hours": 48}
+        )
+    ).json()
+    running = None
+    for _ in range(100):
+        running = (await client.get(f"/api/dispatch/plans/{started['id']}", headers=dispatcher)).json()
+        if running["status"] == "running" and running["progress"]:
+            break
+        await asyncio.sleep(0.1)
+    assert running is not None
+    assert running["status"] == "running"
+    t0 = time.monotonic()
+    health = await client.get("/api/health")
+    elapsed = time.monotonic() - t0
+    assert health.status_code == 200
+    still = (await client.get(f"/api/dispatch/plans/{started['id']}", headers=dispatcher)).json()
+    assert still["status"] == "running", "the health check must answer while the solve is still going"
+    assert elapsed < 2.0
+    done = await _wait_done(client, dispatcher, started["id"])
+    assert done["status"] == "done"
+
+
+async def test_emergency_insertion_goes_to_the_only_qualified_engineer(client, admin, dispatcher, clock):
+    # engineer11 alone gets a rare skill; their day already holds one visit later on.
+    engineers = (await client.get("/api/engineers", headers=admin, params={"limit": 500})).json()["items"]
+    chosen = next(e for e in engineers if e["username"] == "engineer11")
+    skills = [
+        *(
+            {"skill": s["skill"], "level": s["level"], "valid_until": s["valid_until"]}
+            for s in chosen["skills"]
+        ),
+        {"skill": "mainframe", "level": 5},
+    ]
+    patched = await client.patch(
+        f"/api/engineers/{chosen['id']}", headers=admin, json={"version": chosen["version"], "skills": skills}
+    )
+    assert patched.status_code == 200, patched.text
+    later = await _open_visits(client, admin, dispatcher, 1)
+    order, visit = later[0]
+    first_start = clock.now() + timedelta(minutes=40)
+    assigned = await client.put(
+        f"/api/visits/{visit['id']}/assignment",
+        headers=dispatcher,
+        json={
+            "version": visit["version"],
+            "engineer_id": chosen["id"],
+            "planned_start": first_start.isoformat(),
+        },
+    )
+    assert assigned.status_code == 200, assigned.text
+
+    urgent = await _open_visits(client, admin, dispatcher, 1, required_skills={"mainframe": 4})
+    proposal = await client.post(
+        "/api/dispatch/emergency-insertion",
+        headers=dispatcher,
+        json={"visit_id": urgent[0][1]["id"], "apply": True},
+    )
+    assert proposal.status_code == 200, proposal.text
+    body = proposal.json()
+    assert body["engineer_id"] == chosen["id"]
+    assert body["applied"] is True
+    urgent_order = (await client.get(f"/api/work-orders/{urgent[0][0]['id']}", headers=dispatcher)).json()
+    assert urgent_order["visits"][0]["engineer_id"] == chosen["id"]
+    assert urgent_order["status"] == "scheduled"
+    # Inserted before the later visit, which moved back to make room.
+    if body["shifted"]:
+        assert body["shifted"][0]["visit_id"] == visit["id"]
+        moved = (await client.get(f"/api/work-orders/{order['id']}", headers=dispatcher)).json()["visits"][0]
+        assert moved["planned_start"] > assigned.json()["planned_start"]
+
+    nobody = await _open_visits(client, admin, dispatcher, 1, required_skills={"teleportation": 1})
+    refused = await client.post(
+        "/api/dispatch/emergency-insertion", headers=dispatcher, json={"visit_id": nobody[0][1]["id"]}
+    )
+    assert_problem(refused, 409)
+
+
+async def test_progress_streams_until_the_plan_is_done(client, admin, dispatcher):
+    await _open_visits(client, admin, dispatcher, 1)
+    started = (
+        await client.post(
+            "/api/dispatch/plans", headers=dispatcher, json={"time_limit_seconds": 1, "horizon_hours": 24}
+        )
+    ).json()
+    stream = await client.get(f"/api/dispatch/plans/{started['id']}/stream", headers=dispatcher)
+    assert stream.status_code == 200
+    assert stream.headers["content-type"].startswith("text/event-stream")
+    assert "event: progress" in stream.text
+    assert '"status": "done"' in stream.text
+    assert_problem(
+        await client.get(
+            "/api/dispatch/plans/00000000-0000-4000-8000-000000000000/stream", headers=dispatcher
+        ),
+        404,
+    )
