@@ -88,9 +88,10 @@ class UnitOfWorkMiddleware:
         async with ctx_app.sessionmaker() as session:
             ctx = RequestContext(session=session, request_id=request_id[:64])
             cast(dict[str, Any], scope)[CONTEXT_KEY] = ctx
-            if handler is not None and handler.opt.get("streaming"):
-                # A long-lived stream: signed in like any request, but nothing to buffer or
-                # commit; it reads through short sessions of its own.
+            if handler is not None and (handler.opt.get("streaming") or handler.opt.get("own_transactions")):
+                # A long-lived stream, or a handler that commits piece by piece (a sync push applies
+                # each mutation in its own transaction): signed in like any request, but nothing
+                # to buffer or commit here; it works through short sessions of its own.
                 await self._authenticate(scope, ctx_app, ctx)
                 await session.close()
                 await self.app(scope, receive, send)

@@ -21,7 +21,7 @@ from core.database import make_engine, make_sessionmaker
 from core.geo import to_geography
 from core.identity.models import User
 from core.identity.passwords import hash_password
-from core.identity.roles import Role
+from core.identity.roles import Actor, Role
 from core.settings import load_settings
 from dispatch.models import (
     Asset,
@@ -378,6 +378,91 @@ def _locations(ids: _Ids, engineers: list[Engineer], users: list[User]) -> list[
     return locations
 
 
+# Spare parts (counted) and backup device models (serialized), with the customer models they stand in for.
+PARTS = [
+    ("PSU-750W", "750W 冗余电源模块", False),
+    ("DISK-1.2T-SAS", "1.2TB SAS 硬盘", True),
+    ("MEM-32G-DDR4", "32GB DDR4 内存条", False),
+    ("FAN-2U", "2U 服务器风扇模组", False),
+    ("BATT-UPS-12V", "UPS 12V 蓄电池", False),
+]
+BACKUP_MODELS = [
+    ("BK-R750", "PowerEdge R750 备机", "PowerEdge R750", ["FusionServer 2288H V6"]),
+    ("BK-DL380", "ProLiant DL380 Gen10 备机", "ProLiant DL380 Gen10", ["PowerEdge R750"]),
+    ("BK-2288H", "FusionServer 2288H V6 备机", "FusionServer 2288H V6", ["ProLiant DL380 Gen10"]),
+    ("BK-S5735", "S5735-L 交换机备机", "S5735-L 交换机", ["CE6881 数据中心交换机"]),
+]
+
+
+async def _stock(session: AsyncSession, locations: list[Location], at: dt.datetime) -> int:
+    """Parts and backup units in the three warehouses and the first ten engineers' stock,
+    received through the ledger like any delivery."""
+    from inventory import ledger
+    from inventory.models import Compatibility, Item, ItemKind, MoveKind, Unit, UnitState
+
+    ids = _Ids(random.Random(SEED + 2))
+    system = Actor(user_id=None, role=None, username="demo")
+    warehouses = [loc for loc in locations if loc.kind is LocationKind.WAREHOUSE]
+    vans = [loc for loc in locations if loc.kind is LocationKind.VAN][:10]
+    parts = [
+        Item(id=ids.next(), sku=sku, name=name, kind=ItemKind.PART, data_bearing=bearing, version=1)
+        for sku, name, bearing in PARTS
+    ]
+    devices = [
+        Item(
+            id=ids.next(), sku=sku, name=name, kind=ItemKind.DEVICE, model=model, data_bearing=True, version=1
+        )
+        for sku, name, model, _ in BACKUP_MODELS
+    ]
+    session.add_all([*parts, *devices])
+    await session.flush()
+    session.add_all(
+        Compatibility(backup_item_id=item.id, customer_model=other)
+        for item, (_, _, _, others) in zip(devices, BACKUP_MODELS, strict=True)
+        for other in others
+    )
+    for n, part in enumerate(parts):
+        for w, warehouse in enumerate(warehouses):
+            quantity = 10 + 5 * ((n + w) % 3)
+            await ledger.record(
+                session,
+                system,
+                at,
+                ledger.Movement(MoveKind.RECEIVE, part.id, quantity, to_location_id=warehouse.id),
+            )
+        for v, van in enumerate(vans):
+            if (n + v) % 3 == 0:
+                await ledger.record(
+                    session, system, at, ledger.Movement(MoveKind.RECEIVE, part.id, 2, to_location_id=van.id)
+                )
+    units = 0
+    holders = [*warehouses, *warehouses, *vans[:4]]
+    for d, device in enumerate(devices):
+        for h, holder in enumerate(holders):
+            if holder.kind is LocationKind.VAN and (d + h) % 2:
+                continue
+            units += 1
+            unit = Unit(
+                id=ids.next(),
+                item_id=device.id,
+                serial=f"BK{d + 1}{units:05d}",
+                state=UnitState.AVAILABLE,
+                customer_owned=False,
+                configuration="标准备机配置",
+                version=1,
+            )
+            session.add(unit)
+            await session.flush()
+            await ledger.record(
+                session,
+                system,
+                at,
+                ledger.Movement(MoveKind.RECEIVE, device.id, 1, to_location_id=holder.id, unit_id=unit.id),
+            )
+    await session.flush()
+    return units
+
+
 async def load_into(session: AsyncSession, now: dt.datetime | None = None) -> DemoSummary:
     """Add the demo data set unless it is already there."""
     if (await session.execute(select(User.id).where(User.username == "admin"))).first():
@@ -410,8 +495,10 @@ async def load_into(session: AsyncSession, now: dt.datetime | None = None) -> De
     session.add_all(engineers)
     await session.flush()
     session.add_all(assets)
-    session.add_all(_locations(ids, engineers, users))
+    locations = _locations(ids, engineers, users)
+    session.add_all(locations)
     await session.flush()
+    stock = await _stock(session, locations, now or dt.datetime(2026, 3, 1, tzinfo=dt.UTC))
     return DemoSummary(
         loaded=True,
         counts={
@@ -422,6 +509,7 @@ async def load_into(session: AsyncSession, now: dt.datetime | None = None) -> De
             "engineers": len(engineers),
             "users": len(users),
             "warehouses": len(WAREHOUSES),
+            "stock_units": stock,
         },
     )
 

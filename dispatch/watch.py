@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.geo import lonlat
 from core.identity.roles import SYSTEM
+from dispatch import backup_flow
 from dispatch.customer_messages import late_arrival_notice
 from dispatch.lifecycle import OPEN
 from dispatch.models import Contract, Engineer, EngineerSkill, Measure, Site
@@ -253,6 +254,7 @@ async def evaluate_order(
                     "unlikely — prepare a backup device",
                     dedupe_key=f"{order.id}:backup",
                 )
+                await backup_flow.on_restore_at_risk(session, order, now, travel)
         elif not at_risk and clock.at_risk_since is not None:
             clock.at_risk_since = None
         used = share_used(clock, now)

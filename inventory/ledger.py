@@ -88,10 +88,9 @@ def _check_shape(m: Movement) -> None:
         raise invalid("to_location_id", f"a {m.kind.value} takes stock out of the books")
     if m.kind is MoveKind.RECEIVE and m.from_location_id is not None:
         raise invalid("from_location_id", "a receipt comes from outside the books")
-    if m.kind is MoveKind.ADJUST and (
-        not m.reason or (m.from_location_id is not None and m.to_location_id is not None)
-    ):
-        raise invalid("reason", "an adjustment after a count names one location and a reason")
+    if m.kind is MoveKind.ADJUST and not m.reason:
+        # After a count (one side), or booking a shortfall against a discrepancy location (two).
+        raise invalid("reason", "an adjustment gives its reason")
 
 
 async def record(session: AsyncSession, actor: Actor, now: dt.datetime, m: Movement) -> StockMove:

@@ -145,7 +145,8 @@ async def install(
         raise invalid("serial", f"the loan is for unit {unit.serial}, not {serial}")
     if return_by <= now.date():
         raise invalid("return_by", "the return date lies in the future")
-    assert loan.reservation_id is not None and unit.location_id is not None
+    assert loan.reservation_id is not None
+    assert unit.location_id is not None
     await ledger.record(
         session,
         actor,

@@ -54,15 +54,17 @@ _HELD = """
 """
 
 _VANS_HOLDING = text(
-    f"""
-    SELECT DISTINCT l.engineer_id FROM ({_HELD}) h JOIN stock_location l ON l.id = h.location_id
+    "SELECT DISTINCT l.engineer_id FROM ("  # noqa: S608 (constant text, bound parameters)
+    + _HELD
+    + """) h JOIN stock_location l ON l.id = h.location_id
      WHERE l.kind = 'van' AND l.engineer_id IS NOT NULL
     """
 )
 
 _KNN = text(
-    f"""
-    WITH held AS ({_HELD}),
+    "WITH held AS ("  # noqa: S608 (constant text, bound parameters)
+    + _HELD
+    + """),
          vans AS (SELECT * FROM unnest(CAST(:van_engineers AS uuid[]), CAST(:van_lons AS float8[]),
                                        CAST(:van_lats AS float8[])) AS v(engineer_id, lon, lat)),
          placed AS (

@@ -23,7 +23,9 @@ async def dispatcher(client):
     return await auth_headers(client, "dispatcher")
 
 
-async def _open_visits(client, admin, dispatcher, n: int, **visit: Any) -> list[tuple[dict, dict]]:
+async def _open_visits(
+    client, admin, dispatcher, n: int, **visit: Any
+) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     customer, site = await customer_with_site(client, admin, point=(113.65, 34.75))
     row = await contract(client, admin, customer, kind="7x24")
     unit = await asset(client, admin, site, row)
@@ -43,7 +45,7 @@ async def _open_visits(client, admin, dispatcher, n: int, **visit: Any) -> list[
 async def _wait_done(client, headers, plan_id: str, patience: float = 90.0) -> dict[str, Any]:
     deadline = time.monotonic() + patience
     while True:
-        plan = (await client.get(f"/api/dispatch/plans/{plan_id}", headers=headers)).json()
+        plan: dict[str, Any] = (await client.get(f"/api/dispatch/plans/{plan_id}", headers=headers)).json()
         if plan["status"] not in {"queued", "running"} or time.monotonic() > deadline:
             return plan
         await asyncio.sleep(0.2)
