@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import enum
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
 from geoalchemy2 import Geography
-from sqlalchemy import DateTime, MetaData, func
+from sqlalchemy import DateTime, Enum, MetaData, func
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -30,6 +31,11 @@ class Base(DeclarativeBase):
     __audited__: bool = True
     # Columns never copied into the audit trail.
     __audit_exclude__: frozenset[str] = frozenset()
+
+
+def pg_enum(cls: type[enum.Enum], name: str) -> Enum:
+    """A PostgreSQL enum type holding the members' values (what the API shows), not their names."""
+    return Enum(cls, name=name, values_callable=lambda members: [m.value for m in members])
 
 
 def point_column(nullable: bool = False) -> Any:

@@ -9,7 +9,6 @@ from typing import Any
 
 from sqlalchemy import (
     CheckConstraint,
-    Enum,
     ForeignKey,
     Integer,
     SmallInteger,
@@ -21,11 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.database import Base, Timestamps, UUIDPrimaryKey, point_column
-
-
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(cls, name=name, values_callable=lambda e: [m.value for m in e])
+from core.database import Base, Timestamps, UUIDPrimaryKey, pg_enum, point_column
 
 
 class Versioned:
@@ -141,7 +136,7 @@ class HolidayDay(Base):
         ForeignKey("holiday_calendar.id", ondelete="CASCADE"), primary_key=True
     )
     day: Mapped[dt.date] = mapped_column(primary_key=True)
-    kind: Mapped[DayKind] = mapped_column(_enum(DayKind, "day_kind"))
+    kind: Mapped[DayKind] = mapped_column(pg_enum(DayKind, "day_kind"))
     name: Mapped[str] = mapped_column(String(100))
 
 
@@ -152,7 +147,7 @@ class Contract(UUIDPrimaryKey, Timestamps, Versioned, Base):
     customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customer.id", ondelete="RESTRICT"), index=True)
     contract_number: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(200))
-    calendar_kind: Mapped[CalendarKind] = mapped_column(_enum(CalendarKind, "calendar_kind"))
+    calendar_kind: Mapped[CalendarKind] = mapped_column(pg_enum(CalendarKind, "calendar_kind"))
     # {"mon": [["09:00","12:00"],["13:00","17:00"]], ...}, in the site's time zone
     business_hours: Mapped[dict[str, list[list[str]]]] = mapped_column(JSONB, default=dict)
     holiday_calendar_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("holiday_calendar.id"))
@@ -175,12 +170,12 @@ class ContractTarget(Base):
     contract_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("contract.id", ondelete="CASCADE"), primary_key=True
     )
-    severity: Mapped[Severity] = mapped_column(_enum(Severity, "severity"), primary_key=True)
-    measure: Mapped[Measure] = mapped_column(_enum(Measure, "sla_measure"), primary_key=True)
-    rule: Mapped[DeadlineRule] = mapped_column(_enum(DeadlineRule, "deadline_rule"))
+    severity: Mapped[Severity] = mapped_column(pg_enum(Severity, "severity"), primary_key=True)
+    measure: Mapped[Measure] = mapped_column(pg_enum(Measure, "sla_measure"), primary_key=True)
+    rule: Mapped[DeadlineRule] = mapped_column(pg_enum(DeadlineRule, "deadline_rule"))
     minutes: Mapped[int | None]
-    count_mode: Mapped[CountMode] = mapped_column(_enum(CountMode, "count_mode"))
-    start_rule: Mapped[StartRule] = mapped_column(_enum(StartRule, "start_rule"))
+    count_mode: Mapped[CountMode] = mapped_column(pg_enum(CountMode, "count_mode"))
+    start_rule: Mapped[StartRule] = mapped_column(pg_enum(StartRule, "start_rule"))
     # Reports after this local time start the clock at the next business opening.
     cutoff: Mapped[dt.time | None]
 
@@ -196,7 +191,7 @@ class Engineer(Timestamps, Versioned, Base):
 
     # An engineer's record shares its id with their user account.
     id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True)
-    employer_kind: Mapped[EmployerKind] = mapped_column(_enum(EmployerKind, "employer_kind"))
+    employer_kind: Mapped[EmployerKind] = mapped_column(pg_enum(EmployerKind, "employer_kind"))
     employer_name: Mapped[str] = mapped_column(String(200))
     home_base: Mapped[Any] = point_column()
     home_address: Mapped[str | None] = mapped_column(String(500))

@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
-    Enum,
     ForeignKey,
     Identity,
     Index,
@@ -25,13 +24,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.database import Base, Timestamps, UUIDPrimaryKey, point_column
+from core.database import Base, Timestamps, UUIDPrimaryKey, pg_enum, point_column
 from dispatch.models import Measure, Severity
-
-
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(cls, name=name, values_callable=lambda e: [m.value for m in e])
-
 
 # Sorts after every real deadline; keeps the sort column NOT NULL for keyset pagination.
 NO_DEADLINE = dt.datetime(2999, 12, 31, tzinfo=dt.UTC)
@@ -87,11 +81,11 @@ class WorkOrder(UUIDPrimaryKey, Timestamps, Base):
     contact_phone: Mapped[str] = mapped_column(String(40))
     fault_description: Mapped[str] = mapped_column(Text)
     impact_scope: Mapped[str | None] = mapped_column(String(500))
-    severity: Mapped[Severity] = mapped_column(_enum(Severity, "severity"), index=True)
-    channel: Mapped[Channel] = mapped_column(_enum(Channel, "intake_channel"))
-    status: Mapped[Status] = mapped_column(_enum(Status, "work_order_status"), index=True)
+    severity: Mapped[Severity] = mapped_column(pg_enum(Severity, "severity"), index=True)
+    channel: Mapped[Channel] = mapped_column(pg_enum(Channel, "intake_channel"))
+    status: Mapped[Status] = mapped_column(pg_enum(Status, "work_order_status"), index=True)
     # Where a waiting_customer order returns to.
-    resume_status: Mapped[Status | None] = mapped_column(_enum(Status, "work_order_status"))
+    resume_status: Mapped[Status | None] = mapped_column(pg_enum(Status, "work_order_status"))
     # The first receipt on any channel: every SLA clock starts here.
     reported_at: Mapped[dt.datetime] = mapped_column(index=True)
     reported_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))
@@ -157,7 +151,7 @@ class SlaClock(UUIDPrimaryKey, Base):
     __table_args__ = (UniqueConstraint("work_order_id", "measure"),)
 
     work_order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("work_order.id"))
-    measure: Mapped[Measure] = mapped_column(_enum(Measure, "sla_measure"))
+    measure: Mapped[Measure] = mapped_column(pg_enum(Measure, "sla_measure"))
     # A copy of the contract target that applied, so later contract edits do not move promises.
     target: Mapped[dict[str, Any]] = mapped_column(JSONB)
     started_at: Mapped[dt.datetime]
@@ -187,7 +181,7 @@ class SlaPause(UUIDPrimaryKey, Base):
     __tablename__ = "sla_pause"
 
     work_order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("work_order.id"), index=True)
-    reason: Mapped[PauseReason] = mapped_column(_enum(PauseReason, "pause_reason"))
+    reason: Mapped[PauseReason] = mapped_column(pg_enum(PauseReason, "pause_reason"))
     customer_name: Mapped[str] = mapped_column(String(100))
     channel: Mapped[str] = mapped_column(String(32))
     call_reference: Mapped[str] = mapped_column(String(100))
@@ -237,8 +231,8 @@ class Visit(UUIDPrimaryKey, Timestamps, Base):
     )
 
     work_order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("work_order.id"), index=True)
-    kind: Mapped[VisitKind] = mapped_column(_enum(VisitKind, "visit_kind"))
-    status: Mapped[VisitStatus] = mapped_column(_enum(VisitStatus, "visit_status"), index=True)
+    kind: Mapped[VisitKind] = mapped_column(pg_enum(VisitKind, "visit_kind"))
+    status: Mapped[VisitStatus] = mapped_column(pg_enum(VisitStatus, "visit_status"), index=True)
     duration_minutes: Mapped[int]
     # {"server": 3}: skill → minimum level
     required_skills: Mapped[dict[str, int]] = mapped_column(JSONB, default=dict)
@@ -316,7 +310,7 @@ class OutboxMessage(UUIDPrimaryKey, Base):
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
     work_order_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("work_order.id"), index=True)
-    status: Mapped[OutboxStatus] = mapped_column(_enum(OutboxStatus, "outbox_status"))
+    status: Mapped[OutboxStatus] = mapped_column(pg_enum(OutboxStatus, "outbox_status"))
     attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
     next_attempt_at: Mapped[dt.datetime]
     sent_at: Mapped[dt.datetime | None]

@@ -7,11 +7,11 @@ import enum
 import uuid
 from typing import Any
 
-from sqlalchemy import Enum, ForeignKey, Integer, String, Text
+from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.database import Base, UUIDPrimaryKey
+from core.database import Base, UUIDPrimaryKey, pg_enum
 
 
 class PlanStatus(enum.StrEnum):
@@ -27,9 +27,7 @@ class Plan(UUIDPrimaryKey, Base):
 
     created_at: Mapped[dt.datetime]
     created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))
-    status: Mapped[PlanStatus] = mapped_column(
-        Enum(PlanStatus, name="plan_status", values_callable=lambda e: [m.value for m in e]), index=True
-    )
+    status: Mapped[PlanStatus] = mapped_column(pg_enum(PlanStatus, "plan_status"), index=True)
     # Time zero of the plan: every solver time is seconds after it.
     origin: Mapped[dt.datetime]
     horizon_s: Mapped[int] = mapped_column(Integer)

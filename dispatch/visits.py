@@ -203,14 +203,22 @@ def _check_time(at: dt.datetime, order: WorkOrder, now: dt.datetime) -> None:
         raise _invalid("at", "before the fault was reported")
 
 
-async def start_travel(
-    session: AsyncSession, actor: Actor, clock: Clock, visit_id: uuid.UUID, *, at: dt.datetime | None = None
-) -> Visit:
+async def _engineer_step(
+    session: AsyncSession, actor: Actor, clock: Clock, visit_id: uuid.UUID, at: dt.datetime | None
+) -> tuple[Visit, WorkOrder, dt.datetime, dt.datetime]:
+    """An assigned engineer's action on a visit: the visit, its order, now, and when it happened."""
     visit, order = await _visit_and_order(session, actor, visit_id)
     _require_engineer(actor, visit)
     now = clock.now()
     when = at or now
     _check_time(when, order, now)
+    return visit, order, now, when
+
+
+async def start_travel(
+    session: AsyncSession, actor: Actor, clock: Clock, visit_id: uuid.UUID, *, at: dt.datetime | None = None
+) -> Visit:
+    visit, order, now, when = await _engineer_step(session, actor, clock, visit_id, at)
     if visit.status is not VisitStatus.ASSIGNED:
         raise IllegalVisitStep(
             f"Travel starts from an assigned visit, not from {visit.status.value}",
@@ -240,11 +248,7 @@ async def arrive(
     at: dt.datetime | None = None,
 ) -> Visit:
     """Check-in at the site (gate or reception): meets the on-site target."""
-    visit, order = await _visit_and_order(session, actor, visit_id)
-    _require_engineer(actor, visit)
-    now = clock.now()
-    when = at or now
-    _check_time(when, order, now)
+    visit, order, now, when = await _engineer_step(session, actor, clock, visit_id, at)
     if visit.status not in {VisitStatus.ASSIGNED, VisitStatus.EN_ROUTE}:
         raise IllegalVisitStep(
             f"Arrival follows assignment or travel, not {visit.status.value}",
@@ -300,11 +304,7 @@ async def finish(
     at: dt.datetime | None = None,
 ) -> Visit:
     """The engineer is done on site. Resolved or backup installed restores service at `restored_at`."""
-    visit, order = await _visit_and_order(session, actor, visit_id)
-    _require_engineer(actor, visit)
-    now = clock.now()
-    when = at or now
-    _check_time(when, order, now)
+    visit, order, now, when = await _engineer_step(session, actor, clock, visit_id, at)
     if visit.status is not VisitStatus.ON_SITE:
         raise IllegalVisitStep(
             f"A visit is finished on site, not when {visit.status.value}", current_status=visit.status.value

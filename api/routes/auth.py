@@ -16,6 +16,14 @@ from core.identity import sessions
 from core.identity.roles import Actor
 
 
+def _signed_in(request: Request[Any, Any, Any], pair: sessions.TokenPair) -> TokenOut:
+    # The audit row of this request names who just signed in.
+    request_context(request.scope).actor = Actor(
+        user_id=pair.user.id, role=pair.user.role, username=pair.user.username
+    )
+    return _out(pair)
+
+
 def _out(pair: sessions.TokenPair) -> TokenOut:
     return TokenOut(
         access_token=pair.access_token,
@@ -40,10 +48,7 @@ async def login(request: Request[Any, Any, Any], data: JSONBody[LoginIn]) -> Tok
         address=address,
         now=app.clock.now(),
     )
-    request_context(request.scope).actor = Actor(
-        user_id=pair.user.id, role=pair.user.role, username=pair.user.username
-    )
-    return _out(pair)
+    return _signed_in(request, pair)
 
 
 @post(
@@ -61,10 +66,7 @@ async def refresh(request: Request[Any, Any, Any], data: JSONBody[RefreshIn]) ->
         refresh_token=data.refresh_token,
         now=app.clock.now(),
     )
-    request_context(request.scope).actor = Actor(
-        user_id=pair.user.id, role=pair.user.role, username=pair.user.username
-    )
-    return _out(pair)
+    return _signed_in(request, pair)
 
 
 @post(

@@ -3,13 +3,13 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, Index, Integer, String, text
+from sqlalchemy import ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.database import Base, Timestamps, UUIDPrimaryKey
+from core.database import Base, Timestamps, UUIDPrimaryKey, pg_enum
 from core.identity.roles import Role
 
-role_enum = Enum(Role, name="user_role", values_callable=lambda e: [m.value for m in e])
+role_enum = pg_enum(Role, "user_role")
 
 
 class User(UUIDPrimaryKey, Timestamps, Base):
