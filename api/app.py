@@ -15,6 +15,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from api.auth import provide_actor, provide_session, role_guard
+from api.console import console_router
 from api.context import AppContext
 from api.problems import EXCEPTION_HANDLERS
 from api.routes import ROUTE_HANDLERS
@@ -94,7 +95,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         dependencies={"actor": Provide(provide_actor), "session": Provide(provide_session)},
     )
     return Litestar(
-        route_handlers=[api],
+        # The console's static files at "/": routes with a fixed path (/api/…, /schema) win over it.
+        route_handlers=[api, console_router(settings)],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
         state=State({"context": context}),

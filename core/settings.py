@@ -40,6 +40,9 @@ class Settings:
     smtp_host: str | None = None
     smtp_port: int = 25
     smtp_from: str = "service@fieldservice.local"
+    # The console's map tiles, e.g. "https://tiles.example.com/{z}/{x}/{y}.png"; empty: no tiles
+    # (a plain background with a graticule), so the console works without any tile server.
+    map_tile_url: str = ""
     var_dir: Path = PROJECT_ROOT / "var"
 
 
@@ -82,6 +85,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         values["smtp_host"] = env["FSD_SMTP_HOST"]
         values["smtp_port"] = int(env.get("FSD_SMTP_PORT", "25"))
         values["smtp_from"] = env.get("FSD_SMTP_FROM", "service@fieldservice.local")
+    if "FSD_MAP_TILE_URL" in env:
+        values["map_tile_url"] = env["FSD_MAP_TILE_URL"].strip()
     if "FSD_WATCH_INTERVAL_SECONDS" in env:
         values["watch_interval_seconds"] = float(env["FSD_WATCH_INTERVAL_SECONDS"])
     values.update(overrides)

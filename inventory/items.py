@@ -12,8 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.identity.roles import Actor
 from core.pagination import Page, keyset_page
 from core.records import get_or_404
+from inventory import ledger
 from inventory.errors import invalid
-from inventory.models import Compatibility, Item, ItemKind, Unit, UnitEvent, UnitState
+from inventory.models import Compatibility, Item, ItemKind, MoveKind, Unit, UnitEvent, UnitState
 
 
 async def create_item(session: AsyncSession, actor: Actor, values: dict[str, Any]) -> Item:
@@ -138,3 +139,60 @@ async def unit_by_serial(session: AsyncSession, serial: str, *, lock: bool = Fal
 async def history(session: AsyncSession, unit_id: uuid.UUID) -> list[UnitEvent]:
     rows = await session.execute(select(UnitEvent).where(UnitEvent.unit_id == unit_id).order_by(UnitEvent.id))
     return list(rows.scalars())
+
+
+async def register_unit(
+    session: AsyncSession,
+    actor: Actor,
+    now: dt.datetime,
+    *,
+    item_id: uuid.UUID,
+    serial: str,
+    location_id: uuid.UUID,
+    configuration: str | None,
+) -> Unit:
+    """A new serialized unit received into stock (available)."""
+    item = await get_or_404(session, Item, item_id, "item")
+    if item.kind is not ItemKind.DEVICE:
+        raise invalid("item_id", "counted parts are received as a quantity, not as units")
+    if await unit_by_serial(session, serial) is not None:
+        raise invalid("serial", "a unit with this serial number exists")
+    unit = Unit(
+        id=uuid.uuid4(),
+        item_id=item.id,
+        serial=serial,
+        state=UnitState.AVAILABLE,
+        customer_owned=False,
+        configuration=configuration,
+        version=1,
+    )
+    session.add(unit)
+    await session.flush()
+    await ledger.record(
+        session,
+        actor,
+        now,
+        ledger.Movement(MoveKind.RECEIVE, item.id, 1, to_location_id=location_id, unit_id=unit.id),
+    )
+    set_state(session, unit, actor, now, "received", UnitState.AVAILABLE)
+    await session.flush()
+    return unit
+
+
+async def list_units(
+    session: AsyncSession,
+    *,
+    item_id: uuid.UUID | None,
+    state: UnitState | None,
+    serial: str | None,
+    limit: int,
+    cursor: str | None,
+) -> Page[Unit]:
+    stmt = select(Unit)
+    if item_id is not None:
+        stmt = stmt.where(Unit.item_id == item_id)
+    if state is not None:
+        stmt = stmt.where(Unit.state == state)
+    if serial:
+        stmt = stmt.where(Unit.serial == serial)
+    return await keyset_page(session, stmt, [Unit.serial, Unit.id], limit=limit, cursor=cursor)

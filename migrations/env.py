@@ -8,14 +8,15 @@ from alembic import context
 from geoalchemy2 import alembic_helpers
 from sqlalchemy import create_engine, pool
 
-# Every model must be imported so that autogenerate compares all of them.
+# Every model module must be imported so that autogenerate compares all of them.
 import core.audit
 import core.idempotency
-import core.identity.models  # noqa: F401
+import core.identity.models
 import dispatch.models
 import dispatch.order_models
-import dispatch.plan_models  # noqa: F401
-import inventory.models  # noqa: F401
+import dispatch.plan_models
+import inventory.models
+import offline_sync.models
 from core.database import Base, sync_url
 from core.schema_filter import include_object
 from core.settings import load_settings
@@ -24,6 +25,16 @@ config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logging", True):
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
+MODEL_MODULES = (
+    core.audit,
+    core.idempotency,
+    core.identity.models,
+    dispatch.models,
+    dispatch.order_models,
+    dispatch.plan_models,
+    inventory.models,
+    offline_sync.models,
+)
 target_metadata = Base.metadata
 
 

@@ -14,6 +14,7 @@ from api.routes import (
     notifications,
     people,
     planning,
+    stock,
     work_orders,
 )
 
@@ -27,6 +28,7 @@ ROUTE_HANDLERS: list[Any] = [
     *contracts.ROUTES,
     *people.ROUTES,
     *inventory.ROUTES,
+    *stock.ROUTES,
     *work_orders.ROUTES,
     *notifications.ROUTES,
     *field.ROUTES,

@@ -44,6 +44,8 @@ class RefreshToken(Base):
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    # The phone this sign-in belongs to (offline sync): revoking the device ends it.
+    device_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
 
 
 class LoginThrottle(Base):

@@ -108,8 +108,7 @@ async def _race(demo_db, n, work):
                     await barrier.wait()
                     await work(session, i)
             except Conflict as exc:
-                assert exc.status == 409
-                return "409"
+                return str(exc.status)
             return "ok"
 
     try:
@@ -169,14 +168,15 @@ async def test_fifty_concurrent_consumptions_of_ten_in_stock_exactly_ten(demo_db
     van = await a_van(sessions, 21)
     assert van.engineer_id is not None
     await _receive(sessions, item, van.id, 10)
-    engineer = Actor(user_id=van.engineer_id, role=Role.ENGINEER, username="engineer")
+    engineer_of_van = van.engineer_id
+    engineer = Actor(user_id=engineer_of_van, role=Role.ENGINEER, username="engineer")
 
     async def work(session, i):
         await reservations.consume(
             session,
             engineer,
             NOW,
-            engineer_id=van.engineer_id,
+            engineer_id=engineer_of_van,
             item_id=item,
             quantity=1,
             work_order_id=uuid.uuid4(),

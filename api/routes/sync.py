@@ -1,0 +1,258 @@
+"""Offline sync: device registry, push, pull, blobs and the conflicts inbox.
+
+Push, pull and blob uploads manage their own transactions (`own_transactions=True`):
+a push applies each mutation in its own transaction, a pull reads in one REPEATABLE READ
+snapshot, and an upload applies the mutations that waited for the blob one by one.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Annotated, Any
+
+from litestar import Request, Response, get, head, post, put
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+
+from api.auth import DESK, app_context
+from api.context import request_context
+from api.params import CurrentActor, Cursor, Session
+from api.schemas.common import out
+from api.schemas.sync import (
+    BlobOut,
+    ConflictOut,
+    DeviceIn,
+    DeviceOut,
+    PullOut,
+    PushIn,
+    PushOut,
+    ResolveIn,
+    RevokeIn,
+)
+from core.errors import InvalidInput
+from core.identity.roles import Role
+from offline_sync import blobs, changes, conflicts, devices
+from offline_sync import push as pushing
+from offline_sync.models import SyncDevice
+
+ENGINEERS = frozenset({Role.ENGINEER})
+BLOB_USERS = DESK | ENGINEERS
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+PullLimit = Annotated[int, QueryParameter(ge=1, le=1000, description="work-order documents per page")]
+
+
+def _device_out(device: SyncDevice, **extra: Any) -> DeviceOut:
+    return out(DeviceOut, device, **extra)
+
+
+@post("/api/sync/devices", roles=ENGINEERS, tags=["sync"], summary="Register this phone for my outbox")
+async def register_device(
+    request: Request[Any, Any, Any], session: Session, actor: CurrentActor, data: JSONBody[DeviceIn]
+) -> DeviceOut:
+    device = await devices.register(
+        session,
+        actor,
+        app_context(request).clock.now(),
+        device_id=data.device_id,
+        label=data.label,
+        platform=data.platform,
+    )
+    return _device_out(device, username=actor.username)
+
+
+@get(
+    "/api/sync/devices",
+    roles=DESK,
+    tags=["sync"],
+    summary="Engineers' devices, with held pushes and conflicts",
+)
+async def list_devices(session: Session, user_id: FromQuery[uuid.UUID | None] = None) -> list[DeviceOut]:
+    return [
+        _device_out(
+            row["device"],
+            username=row["username"],
+            held_pushes=row["held_pushes"],
+            open_conflicts=row["open_conflicts"],
+        )
+        for row in await devices.listing(session, user_id)
+    ]
+
+
+@post(
+    "/api/sync/devices/{device_pk:uuid}/revoke",
+    roles=DESK,
+    tags=["sync"],
+    status_code=200,
+    summary="Suspend a device (pushes held for review) or mark it lost (refused, told to wipe)",
+)
+async def revoke_device(
+    request: Request[Any, Any, Any],
+    session: Session,
+    actor: CurrentActor,
+    device_pk: FromPath[uuid.UUID],
+    data: JSONBody[RevokeIn],
+) -> DeviceOut:
+    device = await devices.revoke(
+        session, actor, app_context(request).clock.now(), device_pk, mode=data.mode, reason=data.reason
+    )
+    return _device_out(device)
+
+
+@post(
+    "/api/sync/devices/{device_pk:uuid}/reinstate",
+    roles=DESK,
+    tags=["sync"],
+    status_code=200,
+    summary="Let a suspended device push again",
+)
+async def reinstate_device(session: Session, device_pk: FromPath[uuid.UUID]) -> DeviceOut:
+    return _device_out(await devices.reinstate(session, device_pk))
+
+
+@post(
+    "/api/sync/push",
+    roles=ENGINEERS,
+    own_transactions=True,
+    tags=["sync"],
+    status_code=200,
+    summary="Push mutations from the device outbox: one outcome per mutation, exactly once",
+)
+async def push(request: Request[Any, Any, Any], actor: CurrentActor, data: JSONBody[PushIn]) -> PushOut:
+    context = app_context(request)
+    result = await pushing.push(
+        context.sessionmaker,
+        context.clock,
+        actor,
+        request_context(request.scope).request_id,
+        device_id=data.device_id,
+        device_now=data.device_time,
+        batch=[pushing.Pushed(id=m.id, seq=m.seq, name=m.name, args=m.args) for m in data.mutations],
+    )
+    if context.worker is not None:
+        context.worker.poke()
+    return PushOut(outcomes=result.outcomes, next_seq=result.next_seq, server_time=result.server_time)
+
+
+@get(
+    "/api/sync/pull",
+    roles=ENGINEERS,
+    own_transactions=True,
+    tags=["sync"],
+    summary="Changes in my scope after the cursor (no cursor: bootstrap); 410 when the cursor is too old",
+)
+async def pull(
+    request: Request[Any, Any, Any],
+    actor: CurrentActor,
+    device_id: FromQuery[uuid.UUID],
+    cursor: Cursor = None,
+    limit: PullLimit = 200,
+) -> PullOut:
+    context = app_context(request)
+    assert actor.user_id is not None
+    async with context.sessionmaker() as session:
+        async with session.begin():
+            device = await devices.of_user(session, actor, device_id, lock=True)
+            devices.check_usable(device)
+            device.last_contact_at = context.clock.now()
+    async with context.sessionmaker() as session:
+        await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        page = await changes.pull(session, actor.user_id, cursor, limit)
+        await session.rollback()
+    return PullOut(
+        changes=page.changes,
+        cursor=page.cursor,
+        has_more=page.has_more,
+        bootstrap=page.bootstrap,
+        server_time=context.clock.now(),
+    )
+
+
+def _sha(value: str) -> str:
+    if not SHA256.match(value):
+        raise InvalidInput(
+            "sha256: 64 lowercase hex digits",
+            errors=[{"field": "sha256", "message": "64 lowercase hex digits"}],
+        )
+    return value
+
+
+@head(
+    "/api/sync/blobs/{sha256:str}", roles=BLOB_USERS, tags=["sync"], summary="Is this blob stored? (200/404)"
+)
+async def blob_exists(session: Session, sha256: FromPath[str]) -> Response[None]:
+    size = await blobs.size_of(session, _sha(sha256))
+    if size is None:
+        return Response(content=None, status_code=404)
+    return Response(content=None, status_code=200, headers={"x-blob-size": str(size)})
+
+
+@put(
+    "/api/sync/blobs/{sha256:str}",
+    roles=ENGINEERS,
+    own_transactions=True,
+    request_max_body_size=blobs.MAX_BLOB_BYTES,
+    tags=["sync"],
+    summary="Upload a photo or signature by its SHA-256 (verified); applies the mutations waiting for it",
+)
+async def put_blob(request: Request[Any, Any, Any], actor: CurrentActor, sha256: FromPath[str]) -> BlobOut:
+    context = app_context(request)
+    sha = _sha(sha256)
+    data = await request.body()
+    content_type = request.headers.get("content-type", "application/octet-stream")
+    async with context.sessionmaker() as session:
+        async with session.begin():
+            stored = await blobs.store(session, actor, context.clock.now(), sha, data, content_type)
+    applied = await blobs.apply_waiting(
+        context.sessionmaker, context.clock, sha, request_context(request.scope).request_id
+    )
+    return BlobOut(sha256=sha, size=len(data), stored=stored, applied_waiting=applied)
+
+
+@get(
+    "/api/sync/conflicts",
+    roles=DESK,
+    tags=["sync"],
+    summary="The conflicts inbox: offline work kept for review",
+)
+async def list_conflicts(
+    session: Session,
+    open_only: FromQuery[bool] = True,
+    limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
+) -> list[ConflictOut]:
+    return [out(ConflictOut, c) for c in await conflicts.inbox(session, open_only=open_only, limit=limit)]
+
+
+@post(
+    "/api/sync/conflicts/{conflict_id:uuid}/resolve",
+    roles=DESK,
+    tags=["sync"],
+    status_code=200,
+    summary="Mark a conflict reviewed, with what was decided",
+)
+async def resolve_conflict(
+    request: Request[Any, Any, Any],
+    session: Session,
+    actor: CurrentActor,
+    conflict_id: FromPath[uuid.UUID],
+    data: JSONBody[ResolveIn],
+) -> ConflictOut:
+    row = await conflicts.resolve(
+        session, actor, app_context(request).clock.now(), conflict_id, data.resolution
+    )
+    return out(ConflictOut, row)
+
+
+ROUTES = [
+    register_device,
+    list_devices,
+    revoke_device,
+    reinstate_device,
+    push,
+    pull,
+    blob_exists,
+    put_blob,
+    list_conflicts,
+    resolve_conflict,
+]
+
+__all__ = ["ROUTES"]

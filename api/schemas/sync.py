@@ -1,0 +1,103 @@
+"""Offline sync: devices, push batches and outcomes, pulled changes, conflicts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from api.schemas.common import Input
+
+MutationName = Annotated[str, msgspec.Meta(min_length=3, max_length=64, pattern=r"^[a-z_.]+@[0-9]+$")]
+Seq = Annotated[int, msgspec.Meta(ge=1, le=2**62)]
+
+
+class DeviceIn(Input):
+    device_id: uuid.UUID
+    label: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    platform: Annotated[str, msgspec.Meta(min_length=1, max_length=40)] | None = None
+
+
+class DeviceOut(msgspec.Struct):
+    id: uuid.UUID
+    device_id: uuid.UUID
+    user_id: uuid.UUID
+    label: str
+    platform: str | None
+    status: str
+    registered_at: dt.datetime
+    last_contact_at: dt.datetime
+    clock_offset_s: float
+    next_seq: int
+    revoked_at: dt.datetime | None
+    revoke_reason: str | None
+    username: str | None = None
+    held_pushes: int = 0
+    open_conflicts: int = 0
+
+
+class RevokeIn(Input):
+    # suspend: refused and held for review, reinstatable; lost: refused for good, told to wipe.
+    mode: Literal["suspend", "lost"]
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+
+
+class MutationIn(Input):
+    id: uuid.UUID
+    seq: Seq
+    name: MutationName
+    args: dict[str, Any]
+
+
+class PushIn(Input):
+    device_id: uuid.UUID
+    # The device's own clock when it sent the batch: the server measures the offset from it.
+    device_time: Annotated[dt.datetime, msgspec.Meta(tz=True)]
+    mutations: Annotated[list[MutationIn], msgspec.Meta(max_length=500)]
+
+
+class PushOut(msgspec.Struct):
+    # One per mutation sent: applied | rejected (+ problem) | conflict (+ server_view) |
+    # pending_blob (+ blob) | not_processed (after a seq gap; resend from next_seq).
+    outcomes: list[dict[str, Any]]
+    next_seq: int
+    server_time: dt.datetime
+
+
+class PullOut(msgspec.Struct):
+    # {"entity": "work_order", "id": ..., "op": "upsert", "data": {...}} or op "remove".
+    changes: list[dict[str, Any]]
+    cursor: str
+    has_more: bool
+    bootstrap: bool
+    server_time: dt.datetime
+
+
+class BlobOut(msgspec.Struct):
+    sha256: str
+    size: int
+    stored: bool
+    applied_waiting: int
+
+
+class ConflictOut(msgspec.Struct):
+    id: uuid.UUID
+    created_at: dt.datetime
+    device_pk: uuid.UUID
+    seq: int
+    user_id: uuid.UUID
+    visit_id: uuid.UUID | None
+    work_order_id: uuid.UUID | None
+    kind: str
+    mutation_name: str
+    args: dict[str, Any]
+    server_view: dict[str, Any]
+    resolved_at: dt.datetime | None
+    resolved_by: uuid.UUID | None
+    resolution: str | None
+
+
+class ResolveIn(Input):
+    resolution: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]

@@ -1,0 +1,404 @@
+"""Change capture and pull: what a device learns, in one snapshot, without ever skipping a change.
+
+Capture: every flush that writes a work order, a visit, a note or an attachment adds a
+`sync_change` row (an ORM hook, so no service can forget) stamped with the writing
+transaction's id.
+
+Pull: the unit a device receives is the *work-order document* (the order, its site and
+asset, the device user's visits on it with their notes and attachments), always in its
+current state, or a removal when it left the user's scope. Sending current state instead
+of replaying field edits makes duplicates harmless and ordering irrelevant.
+
+The cursor is a transaction-id position, not a row number: a pull hands out only changes
+of transactions older than the oldest one still running (`pg_snapshot_xmin`), so a
+transaction that took a lower change id but commits late is delivered by a later pull
+rather than skipped. The range [low, high) of a cursor is final once handed out: every
+transaction in it has ended.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import uuid
+from dataclasses import dataclass, field
+from itertools import chain
+from typing import Any
+
+from sqlalchemy import BigInteger, Text, delete, event, func, insert, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+from core.errors import DomainError, InvalidInput
+from core.geo import lonlat
+from core.jsonable import jsonable
+from dispatch.models import Asset, Site
+from dispatch.order_models import Status, Visit, VisitNote, VisitStatus, WorkOrder
+from offline_sync.models import SyncChange, SyncRetention, VisitAttachment
+
+CLOSED_ORDERS = (Status.CLOSED, Status.CANCELLED)
+ENTITY = "work_order"
+
+
+class CursorExpired(DomainError):
+    slug = "sync-cursor-expired"
+    status = 410
+    title = "The change log no longer reaches back to this cursor"
+
+
+# Capture ------------------------------------------------------------------------------------------
+
+
+def _current_xact() -> Any:
+    return func.pg_current_xact_id().cast(Text).cast(BigInteger)
+
+
+def _visit_order(session: Session, visit_id: uuid.UUID) -> uuid.UUID | None:
+    # Through the connection: a query on the session would autoflush inside the flush.
+    return (
+        session.connection()
+        .execute(select(Visit.work_order_id).where(Visit.id == visit_id))
+        .scalar_one_or_none()
+    )
+
+
+def _crew_before_and_after(visit: Visit) -> list[uuid.UUID]:
+    from sqlalchemy import inspect
+
+    state = inspect(visit)
+    people: set[uuid.UUID] = set()
+    for key in ("engineer_id", "partner_engineer_id"):
+        hist = state.attrs[key].history
+        people.update(v for v in chain(hist.added, hist.deleted, hist.unchanged) if v is not None)
+    return sorted(people)
+
+
+@event.listens_for(Session, "after_flush")
+def _capture(session: Session, _context: Any) -> None:
+    rows: dict[tuple[str, uuid.UUID], dict[str, Any]] = {}
+    for obj in chain(session.new, session.dirty, session.deleted):
+        if obj in session.dirty and not session.is_modified(obj, include_collections=False):
+            continue
+        users: list[uuid.UUID] = []
+        order_id: uuid.UUID | None
+        if isinstance(obj, WorkOrder):
+            order_id = obj.id
+        elif isinstance(obj, Visit):
+            order_id, users = obj.work_order_id, _crew_before_and_after(obj)
+        elif isinstance(obj, VisitNote | VisitAttachment):
+            order_id = _visit_order(session, obj.visit_id)
+        else:
+            continue
+        if order_id is None:
+            continue
+        key = (type(obj).__tablename__, obj.id)
+        rows[key] = {
+            "xact_id": _current_xact(),
+            "entity": key[0],
+            "entity_id": obj.id,
+            "work_order_id": order_id,
+            "users": users,
+            "at": func.now(),
+        }
+    if rows:
+        session.connection().execute(insert(SyncChange), list(rows.values()))
+
+
+# Cursors -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """`low`: every change of a transaction below it was delivered. While a range is being
+    paged, `high` is its fixed end and `after` the last (xact, id) handed out. A bootstrap in
+    progress pages work orders by id (`boot_after`)."""
+
+    low: int
+    high: int | None = None
+    after: tuple[int, int] | None = None
+    booting: bool = False
+    boot_after: str | None = None
+
+    def encode(self) -> str:
+        raw = {"l": self.low, "h": self.high, "a": self.after, "b": self.booting, "ba": self.boot_after}
+        return base64.urlsafe_b64encode(json.dumps(raw, separators=(",", ":")).encode()).decode()
+
+    @classmethod
+    def decode(cls, text: str) -> Cursor:
+        try:
+            raw = json.loads(base64.urlsafe_b64decode(text.encode()))
+            after = raw["a"]
+            cursor = cls(
+                low=int(raw["l"]),
+                high=None if raw["h"] is None else int(raw["h"]),
+                after=(int(after[0]), int(after[1])) if after else None,
+                booting=bool(raw["b"]),
+                boot_after=str(uuid.UUID(raw["ba"])) if raw["ba"] else None,
+            )
+        except (ValueError, KeyError, TypeError, IndexError) as exc:
+            raise InvalidInput(
+                "cursor: not a cursor this server handed out",
+                errors=[{"field": "cursor", "message": "not a cursor this server handed out"}],
+            ) from exc
+        if cursor.low < 0:
+            raise InvalidInput(
+                "cursor: out of range", errors=[{"field": "cursor", "message": "out of range"}]
+            )
+        return cursor
+
+
+# Scope and documents ------------------------------------------------------------------------------
+
+
+def _mine(user_id: uuid.UUID) -> Any:
+    return or_(Visit.engineer_id == user_id, Visit.partner_engineer_id == user_id)
+
+
+def in_scope_visit(user_id: uuid.UUID) -> Any:
+    """A visit is on the device while its user is on it, it is not cancelled, and its order is open."""
+    return _mine(user_id) & (Visit.status != VisitStatus.CANCELLED)
+
+
+async def scope_order_ids(
+    session: AsyncSession, user_id: uuid.UUID, *, after: uuid.UUID | None = None, limit: int | None = None
+) -> list[uuid.UUID]:
+    stmt = (
+        select(WorkOrder.id)
+        .where(WorkOrder.status.not_in(CLOSED_ORDERS))
+        .where(WorkOrder.id.in_(select(Visit.work_order_id).where(in_scope_visit(user_id))))
+        .order_by(WorkOrder.id)
+    )
+    if after is not None:
+        stmt = stmt.where(WorkOrder.id > after)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return list((await session.execute(stmt)).scalars())
+
+
+def _point(value: Any) -> dict[str, Any] | None:
+    return {"type": "Point", "coordinates": list(lonlat(value))} if value is not None else None
+
+
+async def documents(
+    session: AsyncSession, user_id: uuid.UUID, order_ids: list[uuid.UUID]
+) -> list[dict[str, Any]]:
+    """Each order's current document for this user, or a removal when it is out of their scope."""
+    if not order_ids:
+        return []
+    orders = {
+        o.id: o
+        for o in (await session.execute(select(WorkOrder).where(WorkOrder.id.in_(order_ids)))).scalars()
+    }
+    visits = list(
+        (
+            await session.execute(
+                select(Visit)
+                .where(Visit.work_order_id.in_(order_ids), in_scope_visit(user_id))
+                .order_by(Visit.created_at, Visit.id)
+            )
+        ).scalars()
+    )
+    visit_ids = [v.id for v in visits]
+    notes: dict[uuid.UUID, list[dict[str, Any]]] = {}
+    attachments: dict[uuid.UUID, list[dict[str, Any]]] = {}
+    if visit_ids:
+        for n in (
+            await session.execute(
+                select(VisitNote)
+                .where(VisitNote.visit_id.in_(visit_ids))
+                .order_by(VisitNote.at, VisitNote.id)
+            )
+        ).scalars():
+            notes.setdefault(n.visit_id, []).append(
+                {"id": str(n.id), "at": jsonable(n.at), "author_id": str(n.author_id), "body": n.body}
+            )
+        for a in (
+            await session.execute(
+                select(VisitAttachment)
+                .where(VisitAttachment.visit_id.in_(visit_ids))
+                .order_by(VisitAttachment.at, VisitAttachment.id)
+            )
+        ).scalars():
+            attachments.setdefault(a.visit_id, []).append(
+                {
+                    "id": str(a.id),
+                    "kind": a.kind,
+                    "sha256": a.blob_sha256,
+                    "at": jsonable(a.at),
+                    "caption": a.caption,
+                    "signer_name": a.signer_name,
+                }
+            )
+    by_order: dict[uuid.UUID, list[Visit]] = {}
+    for v in visits:
+        by_order.setdefault(v.work_order_id, []).append(v)
+    site_ids = {o.site_id for o in orders.values()}
+    asset_ids = {o.asset_id for o in orders.values() if o.asset_id}
+    sites = {s.id: s for s in (await session.execute(select(Site).where(Site.id.in_(site_ids)))).scalars()}
+    assets = (
+        {a.id: a for a in (await session.execute(select(Asset).where(Asset.id.in_(asset_ids)))).scalars()}
+        if asset_ids
+        else {}
+    )
+    out = []
+    for order_id in order_ids:
+        order = orders.get(order_id)
+        mine = by_order.get(order_id, [])
+        if order is None or order.status in CLOSED_ORDERS or not mine:
+            out.append({"entity": ENTITY, "id": str(order_id), "op": "remove"})
+            continue
+        site = sites[order.site_id]
+        asset = assets.get(order.asset_id) if order.asset_id else None
+        out.append(
+            {
+                "entity": ENTITY,
+                "id": str(order_id),
+                "op": "upsert",
+                "data": {
+                    "id": str(order.id),
+                    "problem_number": order.problem_number,
+                    "status": order.status.value,
+                    "severity": order.severity.value,
+                    "fault_description": order.fault_description,
+                    "impact_scope": order.impact_scope,
+                    "contact_name": order.contact_name,
+                    "contact_phone": order.contact_phone,
+                    "reported_at": jsonable(order.reported_at),
+                    "due_at": jsonable(order.due_at),
+                    "version": order.version,
+                    "site": {
+                        "id": str(site.id),
+                        "name": site.name,
+                        "address": site.address,
+                        "point": _point(site.point),
+                        "time_zone": site.time_zone,
+                        "access_notes": site.access_notes,
+                        "no_photography": site.no_photography,
+                    },
+                    "asset": {
+                        "id": str(asset.id),
+                        "model": asset.model,
+                        "serial": asset.serial,
+                        "warranty_end": jsonable(asset.warranty_end),
+                    }
+                    if asset
+                    else None,
+                    "visits": [
+                        {
+                            "id": str(v.id),
+                            "kind": v.kind.value,
+                            "status": v.status.value,
+                            "engineer_id": jsonable(v.engineer_id),
+                            "partner_engineer_id": jsonable(v.partner_engineer_id),
+                            "planned_start": jsonable(v.planned_start),
+                            "window_start": jsonable(v.window_start),
+                            "window_end": jsonable(v.window_end),
+                            "duration_minutes": v.duration_minutes,
+                            "en_route_at": jsonable(v.en_route_at),
+                            "arrived_at": jsonable(v.arrived_at),
+                            "finished_at": jsonable(v.finished_at),
+                            "outcome": v.outcome,
+                            "version": v.version,
+                            "notes": notes.get(v.id, []),
+                            "attachments": attachments.get(v.id, []),
+                        }
+                        for v in mine
+                    ],
+                },
+            }
+        )
+    return out
+
+
+# Pull ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class PullPage:
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    cursor: str = ""
+    has_more: bool = False
+    bootstrap: bool = False
+
+
+async def snapshot_xmin(session: AsyncSession) -> int:
+    """The oldest transaction still running when this snapshot was taken (all below have ended)."""
+    value = await session.scalar(select(func.pg_snapshot_xmin(func.pg_current_snapshot()).cast(Text)))
+    return int(str(value))
+
+
+async def _floor(session: AsyncSession) -> int:
+    value = await session.scalar(select(SyncRetention.floor_xact).where(SyncRetention.id == 1))
+    return int(value or 0)
+
+
+async def pull(session: AsyncSession, user_id: uuid.UUID, cursor_text: str | None, limit: int) -> PullPage:
+    """One page of changes for the user's scope. Call inside a REPEATABLE READ transaction whose
+    first statement is this one's (the snapshot and its xmin must be the same)."""
+    xmin = await snapshot_xmin(session)
+    if cursor_text is None:
+        cursor = Cursor(low=xmin, booting=True)
+    else:
+        cursor = Cursor.decode(cursor_text)
+        if cursor.low < await _floor(session):
+            raise CursorExpired(
+                "Changes this old are no longer kept: pull without a cursor to start again "
+                "(your outbox is not affected)"
+            )
+    if cursor.booting:
+        after = uuid.UUID(cursor.boot_after) if cursor.boot_after else None
+        ids = await scope_order_ids(session, user_id, after=after, limit=limit + 1)
+        more = len(ids) > limit
+        ids = ids[:limit]
+        page = PullPage(changes=await documents(session, user_id, ids), bootstrap=True)
+        if more:
+            page.cursor = Cursor(low=cursor.low, booting=True, boot_after=str(ids[-1])).encode()
+        else:
+            page.cursor = Cursor(low=cursor.low).encode()
+        # After the last bootstrap page, the changes since its snapshot follow.
+        page.has_more = True
+        return page
+    high = cursor.high if cursor.high is not None else max(xmin, cursor.low)
+    crew_orders = select(Visit.work_order_id).where(_mine(user_id))
+    stmt = (
+        select(SyncChange.xact_id, SyncChange.id, SyncChange.work_order_id)
+        .where(SyncChange.xact_id >= cursor.low, SyncChange.xact_id < high)
+        .where(or_(SyncChange.users.any(user_id), SyncChange.work_order_id.in_(crew_orders)))
+        .order_by(SyncChange.xact_id, SyncChange.id)
+        .limit(limit + 1)
+    )
+    if cursor.after is not None:
+        stmt = stmt.where(
+            func.row(SyncChange.xact_id, SyncChange.id) > func.row(cursor.after[0], cursor.after[1])
+        )
+    rows = list((await session.execute(stmt)).all())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    order_ids = list(dict.fromkeys(r.work_order_id for r in rows))
+    page = PullPage(changes=await documents(session, user_id, order_ids))
+    if more:
+        last = rows[-1]
+        page.cursor = Cursor(low=cursor.low, high=high, after=(int(last.xact_id), int(last.id))).encode()
+        page.has_more = True
+    else:
+        page.cursor = Cursor(low=high).encode()
+    return page
+
+
+async def prune(session: AsyncSession, older_than: dt.datetime) -> int:
+    """Drop change rows written before `older_than`; cursors from before then get 410."""
+    newest_old = await session.scalar(select(func.max(SyncChange.xact_id)).where(SyncChange.at < older_than))
+    if newest_old is None:
+        return 0
+    floor = int(newest_old) + 1
+    result = await session.execute(delete(SyncChange).where(SyncChange.xact_id < floor))
+    stmt = pg_insert(SyncRetention).values(id=1, floor_xact=floor, pruned_at=func.now())
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[SyncRetention.id],
+            set_={"floor_xact": func.greatest(SyncRetention.floor_xact, floor), "pruned_at": func.now()},
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,264 @@
+"""Push: a device's mutations applied exactly once, each in its own transaction.
+
+Per mutation, in one transaction: lock the device's outbox row, check the seq, apply the
+mutation through the domain services inside a savepoint, store the outcome and advance
+`next_seq`, write the audit row. A mutation and its stored outcome therefore commit
+together, so a retry after a lost response finds the outcome and applies nothing twice.
+A seq already seen returns the stored outcome; a seq beyond the next one stops the batch
+(the device resends from `next_seq`); a rejected mutation still consumes its seq.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core import audit
+from core.clock import Clock
+from core.database import forget_after_commit, run_after_commit
+from core.errors import DomainError
+from core.identity.roles import Actor
+from offline_sync import conflicts, device_time, devices, mutations
+from offline_sync.models import SyncDevice, SyncMutation
+
+
+@dataclass(frozen=True)
+class Pushed:
+    id: uuid.UUID
+    seq: int
+    name: str
+    args: dict[str, Any]
+
+
+@dataclass
+class PushResult:
+    outcomes: list[dict[str, Any]]
+    next_seq: int
+    server_time: dt.datetime
+
+
+def problem_of(exc: DomainError) -> dict[str, Any]:
+    from core.jsonable import jsonable
+
+    return {
+        "type": f"/problems/{exc.slug}",
+        "title": exc.title,
+        "status": exc.status,
+        "detail": exc.detail,
+        **{k: jsonable(v) for k, v in exc.extra.items() if v is not None},
+    }
+
+
+def stored_outcome(row: SyncMutation, *, replayed: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": str(row.mutation_id), "seq": row.seq, "status": row.status, **row.outcome}
+    if replayed:
+        out["replayed"] = True
+    return out
+
+
+@dataclass
+class Applied:
+    status: str
+    outcome: dict[str, Any]
+    blob: str | None = None
+
+
+async def apply_one(
+    session: AsyncSession,
+    ctx: mutations.Context,
+    device: SyncDevice,
+    seq: int,
+    name: str,
+    args: dict[str, Any],
+) -> Applied:
+    """Apply one mutation inside a savepoint of the caller's transaction; never raises a DomainError."""
+    nested = await session.begin_nested()
+    try:
+        mutation, typed = mutations.parse(name, args)
+        result = await mutation.apply(ctx, typed)
+        await session.flush()
+    except mutations.BlobMissing as exc:
+        await nested.rollback()
+        return Applied("pending_blob", {"blob": exc.sha256}, blob=exc.sha256)
+    except conflicts.FieldConflict as exc:
+        await nested.rollback()
+        assert ctx.actor.user_id is not None
+        row = conflicts.record(
+            session,
+            now=ctx.clock.now(),
+            device_pk=device.id,
+            seq=seq,
+            user_id=ctx.actor.user_id,
+            name=name,
+            args=args,
+            conflict=exc,
+        )
+        return Applied(
+            "conflict",
+            {"conflict": exc.kind, "conflict_id": str(row.id), "server_view": exc.server_view},
+        )
+    except DomainError as exc:
+        await nested.rollback()
+        return Applied("rejected", {"problem": problem_of(exc)})
+    except IntegrityError:
+        await nested.rollback()
+        return Applied(
+            "rejected",
+            {
+                "problem": {
+                    "type": "/problems/conflict",
+                    "title": "Conflicts with the current state",
+                    "status": 409,
+                    "detail": "A record with this id already exists or a reference is missing",
+                }
+            },
+        )
+    await nested.commit()
+    return Applied("applied", {"result": result})
+
+
+def _fresh_trail(session: AsyncSession) -> None:
+    # What a rolled-back savepoint captured is not part of this unit of work's audit row.
+    session.sync_session.info.pop(audit.TRAIL_KEY, None)
+
+
+async def push(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    actor: Actor,
+    request_id: str,
+    *,
+    device_id: uuid.UUID,
+    device_now: dt.datetime,
+    batch: list[Pushed],
+) -> PushResult:
+    received_at = clock.now()
+    # Contact: measure the clock offset, remember the previous contact (the lower bound of
+    # the times this batch reports), and refuse a revoked device before anything is applied.
+    async with sessionmaker() as session, session.begin():
+        device = await devices.of_user(session, actor, device_id, lock=True)
+        last_contact = device.last_contact_at
+        offset = device_time.offset(received_at, device_now)
+        if device.status == "active":
+            device.clock_offset_s = offset.total_seconds()
+            device.last_contact_at = received_at
+        elif device.status == "suspended":
+            devices.hold(
+                session,
+                device,
+                received_at,
+                [{"id": str(m.id), "seq": m.seq, "name": m.name, "args": m.args} for m in batch],
+            )
+            audit.write_trail(
+                session.sync_session,
+                action="sync.push held (device suspended)",
+                actor_id=actor.user_id,
+                actor_role=actor.role.value if actor.role else None,
+                request_id=request_id,
+                always=True,
+            )
+    if device.status != "active":
+        devices.check_usable(device)
+    outcomes: list[dict[str, Any]] = []
+    ordered = sorted({m.seq: m for m in reversed(batch)}.values(), key=lambda m: m.seq)
+    next_seq = device.next_seq
+    for index, m in enumerate(ordered):
+        async with sessionmaker() as session:
+            async with session.begin():
+                row = await session.get(SyncDevice, device.id, with_for_update=True, populate_existing=True)
+                assert row is not None
+                next_seq = row.next_seq
+                if row.status != "active":
+                    outcomes.extend(_not_processed(ordered[index:], row.next_seq, "device-revoked"))
+                    break
+                if m.seq < row.next_seq:
+                    stored = await session.get(SyncMutation, (row.id, m.seq))
+                    if stored is None or stored.mutation_id != m.id:
+                        outcomes.append(_seq_reused(m))
+                    else:
+                        outcomes.append(stored_outcome(stored, replayed=True))
+                    continue
+                if m.seq > row.next_seq:
+                    outcomes.extend(_not_processed(ordered[index:], row.next_seq, "seq-gap"))
+                    break
+                ctx = mutations.Context(
+                    session=session,
+                    actor=actor,
+                    clock=clock,
+                    received_at=received_at,
+                    last_contact=last_contact,
+                    clock_offset=offset,
+                )
+                applied = await apply_one(session, ctx, row, m.seq, m.name, m.args)
+                if applied.status != "applied":
+                    _fresh_trail(session)
+                stored = SyncMutation(
+                    device_pk=row.id,
+                    seq=m.seq,
+                    mutation_id=m.id,
+                    name=m.name,
+                    args=m.args,
+                    status=applied.status,
+                    outcome=applied.outcome,
+                    received_at=received_at,
+                    applied_at=clock.now() if applied.status == "applied" else None,
+                    device_at=ctx.device_at,
+                    effective_at=ctx.effective_at,
+                    blob_sha256=applied.blob,
+                )
+                session.add(stored)
+                row.next_seq = next_seq = m.seq + 1
+                await session.flush()
+                audit.write_trail(
+                    session.sync_session,
+                    action=f"sync {m.name} ({applied.status})",
+                    actor_id=actor.user_id,
+                    actor_role=actor.role.value if actor.role else None,
+                    request_id=request_id,
+                    always=True,
+                )
+                outcome = stored_outcome(stored)
+            run_after_commit(session)
+            forget_after_commit(session)
+        outcomes.append(outcome)
+    return PushResult(outcomes=outcomes, next_seq=next_seq, server_time=clock.now())
+
+
+def _not_processed(rest: list[Pushed], expected: int, reason: str) -> list[dict[str, Any]]:
+    """Mutations after a gap (or after the device was revoked mid-batch): not stored, seq not used."""
+    return [
+        {
+            "id": str(m.id),
+            "seq": m.seq,
+            "status": "not_processed",
+            "problem": {
+                "type": f"/problems/{reason}",
+                "title": "Not processed: send the missing seq first"
+                if reason == "seq-gap"
+                else "Not processed: the device was revoked",
+                "status": 409,
+                "detail": f"The server expects seq {expected} next",
+                "expected_seq": expected,
+            },
+        }
+        for m in rest
+    ]
+
+
+def _seq_reused(m: Pushed) -> dict[str, Any]:
+    return {
+        "id": str(m.id),
+        "seq": m.seq,
+        "status": "rejected",
+        "problem": {
+            "type": "/problems/seq-reused",
+            "title": "This seq was used by another mutation",
+            "status": 409,
+            "detail": "A seq identifies one mutation for good; this one was never stored",
+        },
+    }

@@ -1,0 +1,432 @@
+"""Field-service benchmark: `python -m routing.fieldbench [--visits N] [--engineers M] [--time-limit S]
+[--seed S] [--workers W] [--json]`.
+
+Builds the seeded scenario of `routing.scenario` (1,000 visits, 100
+engineers, 48 h by default), plans it with the greedy baseline of
+`routing.greedy` and with the product solver in the same process, checks
+both plans with a feasibility check of its own, and prints solve time, visits
+assigned, SLA breaches, travel per assigned visit and peak memory, with the
+ratios against the baseline. Then it measures emergency insertion at that
+size: the solver's plan becomes the current routes, and urgent visits are
+inserted one at a time with `routing.insertion.best_insertion`.
+
+The product solver is `routing.solver.solve`, the entry point plans use
+(`--workers 1`, the default); `--workers 2` runs `routing.portfolio.solve_portfolio`,
+two search set-ups on two cores with the better plan kept.
+
+Peak memory is `getrusage`'s maximum resident set size: of this process
+after each step (so the solver's figure includes everything before it), and
+of the portfolio's worker processes when there are any.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import math
+import os
+import platform
+import resource
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from routing.geo import Point
+from routing.greedy import greedy_solve
+from routing.insertion import CurrentRoute, PlannedStop, best_insertion
+from routing.model import Problem, Solution, Window
+from routing.portfolio import solve_portfolio
+from routing.scenario import EPOCH_SECOND_OF_DAY, field_scenario, urgent_visits
+from routing.solver import SolveOptions, solve
+from routing.travel import format_clock
+
+TOLERANCE_S = 1.0  # the solver rounds travel up to whole seconds
+# Emergencies arrive at 09:00 on day 1, an hour into the first shift.
+EMERGENCY_AT_S = 9 * 3600 - EPOCH_SECOND_OF_DAY
+
+
+# -- independent feasibility check ------------------------------------------------
+
+
+@dataclass
+class Check:
+    """What the check found in one plan; `problems` empty means feasible."""
+
+    feasible: bool
+    problems: list[str]
+    assigned: int
+    late: set[str]  # served after the on-site deadline
+    missed: set[str]  # not served although they had a deadline
+    travel_s: float  # recomputed from the problem's travel times
+
+    @property
+    def travel_per_visit_min(self) -> float | None:
+        return self.travel_s / self.assigned / 60.0 if self.assigned else None
+
+
+def check_plan(problem: Problem, solution: Solution) -> Check:
+    """Skills (valid while the work is done), parts, shifts, windows, confirmed
+    appointments, pins, travel times and each visit at most once (joint visits:
+    the right number of different engineers, starting together).
+
+    Shares no code with the solver or the greedy baseline: it reads the
+    problem and the plan and recomputes every leg from `problem.travel`.
+    """
+    issues: list[str] = []
+    visits = {v.id: v for v in problem.visits}
+    engineers = {e.id: e for e in problem.engineers}
+    points: list[Point] = list(
+        dict.fromkeys(
+            [v.point for v in problem.visits] + [p for e in problem.engineers for p in (e.start, e.end_point)]
+        )
+    )
+    where = {p: k for k, p in enumerate(points)}
+    seconds = np.asarray(problem.travel.matrix(points, points), dtype=np.float64)
+
+    def leg(a: Point, b: Point) -> float:
+        return float(seconds[where[a], where[b]])
+
+    served: dict[str, list[tuple[str, float]]] = {}
+    busy: dict[str, list[Window]] = {}
+    travel = 0.0
+    for route in solution.routes:
+        e = engineers.get(route.engineer_id)
+        if e is None:
+            issues.append(f"route of unknown engineer {route.engineer_id}")
+            continue
+        periods = list(e.shifts) + (list(e.on_call_shifts) if e.on_call else [])
+        if not any(
+            math.isclose(route.shift[0], lo) and math.isclose(route.shift[1], hi) for lo, hi in periods
+        ):
+            issues.append(f"{e.id}: route shift {route.shift} is not one of the engineer's")
+            continue
+        on_call_only = route.on_call or tuple(route.shift) not in {tuple(w) for w in e.shifts}
+        lo, hi = route.shift
+        if not route.stops:
+            continue
+        if route.depart_s < lo - TOLERANCE_S:
+            issues.append(f"{e.id}: leaves at {format_clock(route.depart_s)}, before the shift starts")
+        where_now, clock = e.start, route.depart_s
+        for stop in route.stops:
+            v = visits.get(stop.visit_id)
+            if v is None:
+                issues.append(f"{e.id}: unknown visit {stop.visit_id}")
+                continue
+            served.setdefault(v.id, []).append((e.id, stop.start_s))
+            t = leg(where_now, v.point)
+            travel += t
+            if stop.arrival_s < clock + t - TOLERANCE_S:
+                issues.append(f"{e.id}: arrives at {v.id} sooner than the road allows")
+            if stop.start_s < stop.arrival_s - TOLERANCE_S:
+                issues.append(f"{e.id}: starts {v.id} before arriving")
+            if abs(stop.end_s - stop.start_s - v.duration_s) > TOLERANCE_S:
+                issues.append(f"{e.id}: {v.id} does not last its service time")
+            for name, need in v.skills.items():
+                held = e.skills.get(name)
+                if held is None or held[0] < need:
+                    issues.append(f"{e.id}: lacks {name}>={need} for {v.id}")
+                elif held[1] is not None and held[1] < stop.end_s:
+                    issues.append(f"{e.id}: licence {name} expired during {v.id}")
+            if not v.parts <= e.parts:
+                issues.append(f"{e.id}: van lacks {sorted(v.parts - e.parts)} for {v.id}")
+            if v.windows and not any(
+                a - TOLERANCE_S <= stop.start_s <= b + TOLERANCE_S for a, b in v.windows
+            ):
+                issues.append(f"{e.id}: {v.id} starts outside its access windows")
+            if v.confirmed and v.appointment is not None:
+                a, b = v.appointment
+                if not a - TOLERANCE_S <= stop.start_s <= b + TOLERANCE_S:
+                    issues.append(f"{e.id}: {v.id} breaks its confirmed appointment")
+            if v.pinned_engineer is not None and v.pinned_engineer != e.id:
+                issues.append(f"{v.id} is pinned to {v.pinned_engineer}, planned for {e.id}")
+            if v.pinned_start_s is not None and abs(stop.start_s - v.pinned_start_s) > TOLERANCE_S:
+                issues.append(f"{v.id} moved from its pinned start")
+            if on_call_only and not v.critical:
+                issues.append(f"{e.id}: non-critical {v.id} on an on-call period")
+            where_now, clock = v.point, stop.end_s
+        back = leg(where_now, e.end_point)
+        travel += back
+        if route.return_s < clock + back - TOLERANCE_S:
+            issues.append(f"{e.id}: back home sooner than the road allows")
+        if max(route.return_s, clock + back) > hi + e.overtime_cap_s + TOLERANCE_S:
+            issues.append(f"{e.id}: back at {format_clock(route.return_s)}, past the shift and overtime cap")
+        busy.setdefault(e.id, []).append((route.depart_s, max(route.return_s, clock + back)))
+
+    for e_id, spans in busy.items():
+        spans.sort()
+        if any(b[0] < a[1] - TOLERANCE_S for a, b in itertools.pairwise(spans)):
+            issues.append(f"{e_id}: two routes at the same time")
+
+    late: set[str] = set()
+    for v_id, stops in served.items():
+        v = visits[v_id]
+        people = max(1, v.people_needed)
+        if len(stops) != people:
+            issues.append(f"{v_id}: served {len(stops)} times, needs {people} engineer(s) once")
+        if len({e_id for e_id, _ in stops}) != len(stops):
+            issues.append(f"{v_id}: the same engineer twice")
+        starts = [s for _, s in stops]
+        if max(starts) - min(starts) > TOLERANCE_S:
+            issues.append(f"{v_id}: joint visit not started together")
+        if v.deadline_s is not None and max(starts) > v.deadline_s + TOLERANCE_S:
+            late.add(v_id)
+    listed = {u.visit_id for u in solution.unassigned}
+    if listed & set(served):
+        issues.append(f"{len(listed & set(served))} visits both planned and listed unassigned")
+    forgotten = set(visits) - set(served) - listed
+    if forgotten:
+        issues.append(f"{len(forgotten)} visits neither planned nor listed unassigned")
+    missed = {v_id for v_id, v in visits.items() if v_id not in served and v.deadline_s is not None}
+    return Check(not issues, issues, len(served), late, missed, travel)
+
+
+# -- emergency insertion ---------------------------------------------------------
+
+
+@dataclass
+class InsertionBench:
+    visits: int
+    placed: int
+    median_ms: float
+    max_ms: float
+    now: str
+
+
+def current_routes(problem: Problem, solution: Solution, now_s: float) -> list[CurrentRoute]:
+    """The plan as current routes at `now_s`: one per engineer, both shifts, past stops locked."""
+    visits = {v.id: v for v in problem.visits}
+    stops: dict[str, list[PlannedStop]] = {e.id: [] for e in problem.engineers}
+    for route in solution.routes:
+        for s in route.stops:
+            v = visits[s.visit_id]
+            latest: float | None = None
+            if v.windows:
+                latest = max((b for a, b in v.windows if a <= s.start_s <= b + TOLERANCE_S), default=None)
+            if v.confirmed and v.appointment is not None:
+                latest = v.appointment[1] if latest is None else min(latest, v.appointment[1])
+            stops[route.engineer_id].append(
+                PlannedStop(v.id, v.point, s.start_s, v.duration_s, latest, locked=s.start_s < now_s)
+            )
+    return [CurrentRoute(e, e.start, sorted(stops[e.id], key=lambda p: p.start_s)) for e in problem.engineers]
+
+
+def insertion_latency(problem: Problem, solution: Solution, count: int, seed: int) -> InsertionBench:
+    """Insert `count` urgent visits one after another; time each `best_insertion` call."""
+    routes = current_routes(problem, solution, EMERGENCY_AT_S)
+    by_engineer = {r.engineer.id: r for r in routes}
+    latencies: list[float] = []
+    placed = 0
+    for visit in urgent_visits(count, seed, EMERGENCY_AT_S):
+        started = time.perf_counter()
+        found = best_insertion(routes, visit, problem.travel, now_s=EMERGENCY_AT_S)
+        latencies.append(1000 * (time.perf_counter() - started))
+        if found is None:
+            continue
+        placed += 1
+        route = by_engineer[found.engineer_id]
+        new_starts = dict(found.shifted)
+        for stop in route.stops:
+            stop.start_s = new_starts.get(stop.visit_id, stop.start_s)
+        route.stops.insert(
+            found.position, PlannedStop(visit.id, visit.point, found.start_s, visit.duration_s, None)
+        )
+    return InsertionBench(
+        count,
+        placed,
+        round(statistics.median(latencies), 2) if latencies else 0.0,
+        round(max(latencies), 2) if latencies else 0.0,
+        f"{format_clock(EMERGENCY_AT_S + EPOCH_SECOND_OF_DAY)} local",
+    )
+
+
+# -- the run ---------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    name: str
+    seconds: float
+    assigned: int
+    late: int
+    missed: int
+    travel_per_visit_min: float | None
+    peak_rss_mib: float
+    feasible: bool
+    problems: list[str] = field(default_factory=list)
+
+
+def _peak_rss_mib(who: int = resource.RUSAGE_SELF) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024.0  # KiB on Linux
+
+
+def _row(name: str, problem: Problem, solution: Solution, seconds: float, rss: float) -> tuple[Row, Check]:
+    check = check_plan(problem, solution)
+    tpv = check.travel_per_visit_min
+    row = Row(
+        name,
+        round(seconds, 3),
+        check.assigned,
+        len(check.late),
+        len(check.missed),
+        None if tpv is None else round(tpv, 2),
+        round(rss, 1),
+        check.feasible,
+        check.problems[:10],
+    )
+    return row, check
+
+
+def run(
+    visits: int,
+    engineers: int,
+    time_limit_s: float,
+    seed: int,
+    workers: int = 1,
+    urgent: int = 20,
+    log: Callable[[str], None] | None = None,
+) -> dict[str, object]:
+    say = log or (lambda _msg: None)
+    problem = field_scenario(visits, engineers, seed)
+    say(f"scenario: {visits} visits, {engineers} engineers, seed {seed}")
+
+    started = time.perf_counter()
+    greedy = greedy_solve(problem)
+    greedy_s = time.perf_counter() - started
+    greedy_row, greedy_check = _row("greedy", problem, greedy, greedy_s, _peak_rss_mib())
+    say(f"greedy: {greedy_s:.2f} s")
+
+    options = SolveOptions(time_limit_s=time_limit_s)
+    say(f"solver: {'solve' if workers <= 1 else f'solve_portfolio x{workers}'}, {time_limit_s:g} s limit")
+    started = time.perf_counter()
+    if workers <= 1:
+        product = solve(problem, options)
+        entry = "routing.solver.solve"
+    else:
+        product, variant = solve_portfolio(problem, options, workers)
+        entry = f"routing.portfolio.solve_portfolio (workers={workers}, best variant {variant})"
+    solver_s = time.perf_counter() - started
+    rss = max(_peak_rss_mib(), _peak_rss_mib(resource.RUSAGE_CHILDREN))
+    solver_row, solver_check = _row("solver", problem, product, solver_s, rss)
+    say(f"solver: {solver_s:.2f} s")
+
+    insertion = insertion_latency(problem, product, urgent, seed)
+    breached = lambda c: c.late | c.missed  # noqa: E731
+    avoided = sorted(breached(solver_check) - breached(greedy_check))
+    return {
+        "visits": visits,
+        "engineers": engineers,
+        "shifts": sum(len(e.shifts) for e in problem.engineers),
+        "seed": seed,
+        "time_limit_s": time_limit_s,
+        "solver": entry,
+        "solver_status": product.status,
+        "solver_solutions": product.solutions_found,
+        "machine": machine(),
+        "rows": [asdict(greedy_row), asdict(solver_row)],
+        "breaches_baseline_avoids": len(avoided),
+        "breaches_baseline_avoids_ids": avoided[:20],
+        "insertion": asdict(insertion),
+    }
+
+
+def machine() -> str:
+    import ortools
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return (
+        f"{platform.system()} {platform.machine()}, {cores} cores, Python {platform.python_version()}, "
+        f"OR-Tools {ortools.__version__}"
+    )
+
+
+def _ratio(a: float | None, b: float | None) -> str:
+    if a is None or b is None or b == 0:
+        return "-"
+    return f"{a / b:.3f}"
+
+
+def render(result: dict[str, object]) -> str:
+    rows = result["rows"]
+    assert isinstance(rows, list)
+    g, s = rows
+    ins = result["insertion"]
+    assert isinstance(ins, dict)
+
+    def fmt(x: object) -> str:
+        if x is None:
+            return "-"
+        if isinstance(x, bool):
+            return "yes" if x else "no"
+        if isinstance(x, float):
+            return f"{x:.2f}"
+        return str(x)
+
+    lines = [
+        f"field-service benchmark: {result['visits']} visits, {result['engineers']} engineers "
+        f"({result['shifts']} shifts), 48 h, seed {result['seed']}, time limit {result['time_limit_s']} s",
+        f"solver: {result['solver']} (status {result['solver_status']}, "
+        f"{result['solver_solutions']} solutions)",
+        f"machine: {result['machine']}",
+        "",
+        f"{'':<34}{'greedy':>10}{'solver':>10}{'solver/greedy':>15}",
+    ]
+    metrics = [
+        ("solve time (s)", "seconds"),
+        ("visits assigned", "assigned"),
+        ("SLA breaches (late visits)", "late"),
+        ("deadline visits left unassigned", "missed"),
+        ("travel per assigned visit (min)", "travel_per_visit_min"),
+        ("peak RSS (MiB)", "peak_rss_mib"),
+        ("feasible", "feasible"),
+    ]
+    for label, key in metrics:
+        ratio = "" if key == "feasible" else _ratio(s[key], g[key])
+        lines.append(f"{label:<34}{fmt(g[key]):>10}{fmt(s[key]):>10}{ratio:>15}")
+    if g["travel_per_visit_min"] and s["travel_per_visit_min"]:
+        less = 100 * (1 - s["travel_per_visit_min"] / g["travel_per_visit_min"])
+        lines.append(
+            f"travel per assigned visit vs baseline: {less:.1f} % less"
+            if less >= 0
+            else f"travel per assigned visit vs baseline: {-less:.1f} % more"
+        )
+    lines.append(f"SLA breaches (late or missed) the baseline avoids: {result['breaches_baseline_avoids']}")
+    lines.append(
+        f"emergency insertion at {ins['now']}: {ins['visits']} urgent visits one at a time, "
+        f"median {ins['median_ms']:.1f} ms, max {ins['max_ms']:.1f} ms, "
+        f"placed {ins['placed']}/{ins['visits']}"
+    )
+    for row in (g, s):
+        for problem in row["problems"]:
+            lines.append(f"  {row['name']} infeasible: {problem}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m routing.fieldbench", description=__doc__.split("\n\n")[1]
+    )
+    parser.add_argument("--visits", type=int, default=1000)
+    parser.add_argument("--engineers", type=int, default=100)
+    parser.add_argument("--time-limit", type=float, default=60.0, help="solver seconds")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--workers", type=int, default=1, help="1: routing.solver.solve; 2+: the portfolio on that many cores"
+    )
+    parser.add_argument("--urgent", type=int, default=20, help="emergency visits to insert")
+    parser.add_argument("--json", action="store_true", help="one JSON object instead of the table")
+    args = parser.parse_args(argv)
+    log = None if args.json else (lambda msg: print(msg, file=sys.stderr, flush=True))
+    result = run(args.visits, args.engineers, args.time_limit, args.seed, args.workers, args.urgent, log)
+    print(json.dumps(result) if args.json else render(result), flush=True)
+    rows = result["rows"]
+    assert isinstance(rows, list)
+    return 0 if all(r["feasible"] for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,309 @@
+"""The in-process greedy baseline of the field-service benchmark.
+
+What a dispatcher's rule of thumb does, under the same hard constraints as
+the solver: take visits earliest deadline first and append each one to the
+end of the route (engineer-shift) that grows least.
+
+- Order: on-site deadline; without one, the end of the confirmed
+  appointment, of the tentative appointment, of the access windows, in that
+  order; ties by priority (highest first), then id.
+- Candidates: every engineer-shift that `routing.eligibility.can_serve`
+  allows (skills at level and still valid at the end of the shift, parts in
+  the van, pins, on-call only for critical work), where the visit can start
+  inside its hard windows (`start_windows`: access windows ∩ confirmed
+  appointment ∩ pinned start) after the route's last stop and the engineer
+  is still home by the end of the shift plus the overtime cap.
+- Choice: among candidates that meet the deadline, the one whose route grows
+  least (added travel, plus waiting on a route already under way); when none
+  meets it, the least late. A tentative appointment is honoured when some
+  candidate can start inside it, otherwise ignored.
+- Joint visits (two or more people): the cheapest combination of distinct
+  engineers among the eight cheapest candidates, all starting together at
+  the latest of their arrivals (and inside the windows).
+- Nothing is ever moved once placed, and pins only restrict who and when:
+  a pinned start is treated as a one-instant window.
+
+Unassigned and late visits get the same explanations as the solver's.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from routing.eligibility import Vehicle, can_serve, start_windows, vehicles_of
+from routing.explain import Reach, why_late, why_unassigned
+from routing.geo import Point
+from routing.model import LateVisit, Problem, Route, Solution, Stop, Unassigned, Visit, Window
+
+IntArray = NDArray[np.int64]
+FloatArray = NDArray[np.float64]
+
+JOINT_CANDIDATES = 8
+
+
+@dataclass
+class _Placed:
+    visit_index: int
+    arrival_s: float
+    start_s: float
+    travel_s: float
+
+
+@dataclass
+class _Route:
+    vehicle: Vehicle
+    end_point: int
+    stops: list[_Placed] = field(default_factory=list)
+
+
+def _order_key(visit: Visit, windows: list[Window], horizon_s: float) -> tuple[float, int, str]:
+    if visit.deadline_s is not None:
+        due = visit.deadline_s
+    elif visit.appointment is not None:
+        due = visit.appointment[1]
+    elif windows:
+        due = windows[-1][1]
+    else:
+        due = horizon_s
+    return (due, -visit.priority, visit.id)
+
+
+def _first_start(windows: list[Window], arrival: FloatArray) -> FloatArray:
+    """Earliest start inside `windows` at or after each arrival; NaN where none."""
+    start = np.full(arrival.shape, np.nan)
+    for lo, hi in reversed(windows):
+        start = np.where(arrival <= hi, np.maximum(arrival, lo), start)
+    return start
+
+
+def greedy_solve(problem: Problem) -> Solution:
+    """Plan `problem` with the earliest-deadline-first, cheapest-append rule."""
+    started = time.monotonic()
+    vehicles = vehicles_of(problem)
+    visits = problem.visits
+    engineers = problem.engineers
+
+    points: list[Point] = list(
+        dict.fromkeys([p for e in engineers for p in (e.start, e.end_point)] + [v.point for v in visits])
+    )
+    point_index = {p: k for k, p in enumerate(points)}
+    seconds = np.asarray(problem.travel.matrix(points, points), dtype=np.float64)
+
+    routes = [
+        _Route(vehicle=veh, end_point=point_index[engineers[veh.engineer_index].end_point])
+        for veh in vehicles
+    ]
+    n_routes = len(routes)
+    limit = np.array([veh.end_s + veh.overtime_cap_s for veh in vehicles], dtype=np.float64)
+    end_point = np.array([r.end_point for r in routes], dtype=np.int64)
+    engineer_of = np.array([veh.engineer_index for veh in vehicles], dtype=np.int64)
+    # Per route: when and where the engineer is free, the end of the last stop (or home at the shift start).
+    free_at = np.array([veh.start_s for veh in vehicles], dtype=np.float64)
+    last_point = np.array(
+        [point_index[engineers[veh.engineer_index].start] for veh in vehicles], dtype=np.int64
+    )
+    used = np.zeros(n_routes, dtype=bool)
+
+    hard = [start_windows(problem, v) for v in visits]
+    order = sorted(range(len(visits)), key=lambda i: _order_key(visits[i], hard[i], problem.horizon_s))
+    placed: dict[int, list[int]] = {}  # visit index -> route indices
+
+    for i in order:
+        visit = visits[i]
+        if not hard[i]:
+            continue
+        eligible = np.array(
+            [k for k in range(n_routes) if can_serve(problem, vehicles[k], visit)], dtype=np.int64
+        )
+        people = max(1, visit.people_needed)
+        if len(set(engineer_of[eligible].tolist())) < people:
+            continue
+        p = point_index[visit.point]
+        to_visit = seconds[last_point[eligible], p]
+        arrival = free_at[eligible] + to_visit
+        back = seconds[p, end_point[eligible]]
+        old_back = seconds[last_point[eligible], end_point[eligible]]
+        preferred = []
+        if visit.appointment is not None and not visit.confirmed:
+            tentative = _intersect(hard[i], visit.appointment)
+            if tentative:
+                preferred.append(tentative)
+        choice: tuple[list[int], float] | None = None
+        for windows in [*preferred, hard[i]]:
+            start = _first_start(windows, arrival)
+            with np.errstate(invalid="ignore"):
+                ok = ~np.isnan(start) & (start + visit.duration_s + back <= limit[eligible] + 1e-9)
+            if not ok.any():
+                continue
+            waiting = np.where(used[eligible], start - arrival, 0.0)
+            growth = to_visit + back - old_back + waiting
+            if people == 1:
+                choice = _pick_single(visit, eligible[ok], start[ok], growth[ok])
+            else:
+                choice = _pick_joint(
+                    visit, windows, eligible[ok], arrival[ok], growth[ok], back[ok], limit, used, engineer_of
+                )
+            if choice is not None:
+                break
+        if choice is None:
+            continue
+        chosen, start_s = choice
+        placed[i] = chosen
+        for k in chosen:
+            leg = float(seconds[last_point[k], p])
+            arrive = float(free_at[k]) + leg
+            if not used[k]:
+                # Nobody waits at home's door: leave so as to arrive when the visit can start.
+                arrive = max(arrive, start_s)
+            routes[k].stops.append(_Placed(i, arrive, start_s, leg))
+            free_at[k] = start_s + visit.duration_s
+            last_point[k] = p
+            used[k] = True
+
+    return _solution(problem, vehicles, routes, placed, seconds, point_index, started)
+
+
+def _intersect(windows: list[Window], appointment: Window) -> list[Window]:
+    out = []
+    for lo, hi in windows:
+        a, b = max(lo, appointment[0]), min(hi, appointment[1])
+        if a <= b:
+            out.append((a, b))
+    return out
+
+
+def _lateness(visit: Visit, start: FloatArray) -> FloatArray:
+    if visit.deadline_s is None:
+        return np.zeros(start.shape)
+    return np.maximum(0.0, start - visit.deadline_s)
+
+
+def _pick_single(
+    visit: Visit, candidates: IntArray, start: FloatArray, growth: FloatArray
+) -> tuple[list[int], float]:
+    late = _lateness(visit, start)
+    # On time first, then least late, then least growth.
+    best = int(np.lexsort((growth, late))[0])
+    return [int(candidates[best])], float(start[best])
+
+
+def _pick_joint(
+    visit: Visit,
+    windows: list[Window],
+    candidates: IntArray,
+    arrival: FloatArray,
+    growth: FloatArray,
+    back: FloatArray,
+    limit: FloatArray,
+    used: NDArray[np.bool_],
+    engineer_of: IntArray,
+) -> tuple[list[int], float] | None:
+    people = max(1, visit.people_needed)
+    cheapest = np.argsort(growth, kind="stable")[:JOINT_CANDIDATES]
+    best: tuple[tuple[float, float], list[int], float] | None = None
+    for combo in itertools.combinations(cheapest.tolist(), people):
+        if len({int(engineer_of[candidates[c]]) for c in combo}) < people:
+            continue
+        together = _first_start(windows, np.array([max(float(arrival[c]) for c in combo)]))[0]
+        if math.isnan(together):
+            continue
+        if any(together + visit.duration_s + back[c] > limit[candidates[c]] + 1e-9 for c in combo):
+            continue
+        cost = sum(
+            float(growth[c]) + (together - float(arrival[c]) if used[candidates[c]] else 0.0) for c in combo
+        )
+        late = max(0.0, together - visit.deadline_s) if visit.deadline_s is not None else 0.0
+        if best is None or (late, cost) < best[0]:
+            best = ((late, cost), [int(candidates[c]) for c in combo], float(together))
+    return None if best is None else (best[1], best[2])
+
+
+def _solution(
+    problem: Problem,
+    vehicles: list[Vehicle],
+    routes: list[_Route],
+    placed: dict[int, list[int]],
+    seconds: FloatArray,
+    point_index: dict[Point, int],
+    started: float,
+) -> Solution:
+    visits = problem.visits
+    out_routes: list[Route] = []
+    late_by_visit: dict[int, list[str]] = {}
+    for route in routes:
+        if not route.stops:
+            continue
+        veh = route.vehicle
+        engineer = problem.engineers[veh.engineer_index]
+        stops: list[Stop] = []
+        for s in route.stops:
+            v = visits[s.visit_index]
+            late_s = max(0.0, s.start_s - v.deadline_s) if v.deadline_s is not None else 0.0
+            stops.append(Stop(v.id, s.arrival_s, s.start_s, s.start_s + v.duration_s, s.travel_s, late_s))
+            if late_s > 0:
+                late_by_visit.setdefault(s.visit_index, []).append(engineer.id)
+        last = point_index[visits[route.stops[-1].visit_index].point]
+        back = float(seconds[last, route.end_point])
+        ret = stops[-1].end_s + back
+        out_routes.append(
+            Route(
+                engineer_id=engineer.id,
+                shift_index=veh.shift_index,
+                shift=(veh.start_s, veh.end_s),
+                on_call=veh.on_call,
+                depart_s=stops[0].arrival_s - stops[0].travel_s,
+                return_s=ret,
+                stops=stops,
+                travel_s=sum(s.travel_s for s in stops) + back,
+                overtime_s=max(0.0, ret - veh.end_s),
+                load=sum(visits[s.visit_index].demand for s in route.stops),
+            )
+        )
+
+    def reach(visit: Visit) -> Reach:
+        j = point_index[visit.point]
+        return {
+            e: (
+                float(seconds[point_index[eng.start], j]),
+                float(seconds[j, point_index[eng.end_point]]),
+            )
+            for e, eng in enumerate(problem.engineers)
+        }
+
+    unassigned = [
+        Unassigned(v.id, why_unassigned(problem, vehicles, v, reach(v)))
+        for i, v in enumerate(visits)
+        if i not in placed
+    ]
+    late: list[LateVisit] = []
+    for i, engineer_ids in late_by_visit.items():
+        v = visits[i]
+        assert v.deadline_s is not None
+        start = next(s.start_s for s in routes[placed[i][0]].stops if s.visit_index == i)
+        late.append(
+            LateVisit(
+                v.id,
+                engineer_ids,
+                start,
+                v.deadline_s,
+                start - v.deadline_s,
+                why_late(problem, vehicles, v, reach(v), start),
+            )
+        )
+    total_travel = sum(r.travel_s for r in out_routes)
+    return Solution(
+        routes=out_routes,
+        unassigned=unassigned,
+        late=late,
+        # Not comparable with the solver's objective: the plan's travel seconds.
+        objective=round(total_travel),
+        status="greedy",
+        seconds=time.monotonic() - started,
+        solutions_found=1,
+    )
