@@ -315,8 +315,7 @@ def run(
     say(f"solver: {solver_s:.2f} s")
 
     insertion = insertion_latency(problem, product, urgent, seed)
-    breached = lambda c: c.late | c.missed  # noqa: E731
-    avoided = sorted(breached(solver_check) - breached(greedy_check))
+    avoided = sorted((solver_check.late | solver_check.missed) - (greedy_check.late | greedy_check.missed))
     return {
         "visits": visits,
         "engineers": engineers,

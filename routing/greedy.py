@@ -135,22 +135,32 @@ def greedy_solve(problem: Problem) -> Solution:
             if tentative:
                 preferred.append(tentative)
         choice: tuple[list[int], float] | None = None
-        for windows in [*preferred, hard[i]]:
-            start = _first_start(windows, arrival)
-            with np.errstate(invalid="ignore"):
+        # Unreachable points (inf from a road network) fall out as NaN starts.
+        with np.errstate(invalid="ignore"):
+            detour = to_visit + back - old_back
+            for windows in [*preferred, hard[i]]:
+                start = _first_start(windows, arrival)
                 ok = ~np.isnan(start) & (start + visit.duration_s + back <= limit[eligible] + 1e-9)
-            if not ok.any():
-                continue
-            waiting = np.where(used[eligible], start - arrival, 0.0)
-            growth = to_visit + back - old_back + waiting
-            if people == 1:
-                choice = _pick_single(visit, eligible[ok], start[ok], growth[ok])
-            else:
-                choice = _pick_joint(
-                    visit, windows, eligible[ok], arrival[ok], growth[ok], back[ok], limit, used, engineer_of
-                )
-            if choice is not None:
-                break
+                if not ok.any():
+                    continue
+                if people == 1:
+                    # Waiting counts on a route under way; an idle engineer just leaves later.
+                    growth = detour + np.where(used[eligible], start - arrival, 0.0)
+                    choice = _pick_single(visit, eligible[ok], start[ok], growth[ok])
+                else:
+                    choice = _pick_joint(
+                        visit,
+                        windows,
+                        eligible[ok],
+                        arrival[ok],
+                        detour[ok],
+                        back[ok],
+                        limit,
+                        used,
+                        engineer_of,
+                    )
+                if choice is not None:
+                    break
         if choice is None:
             continue
         chosen, start_s = choice
@@ -198,14 +208,14 @@ def _pick_joint(
     windows: list[Window],
     candidates: IntArray,
     arrival: FloatArray,
-    growth: FloatArray,
+    detour: FloatArray,
     back: FloatArray,
     limit: FloatArray,
     used: NDArray[np.bool_],
     engineer_of: IntArray,
 ) -> tuple[list[int], float] | None:
     people = max(1, visit.people_needed)
-    cheapest = np.argsort(growth, kind="stable")[:JOINT_CANDIDATES]
+    cheapest = np.argsort(detour, kind="stable")[:JOINT_CANDIDATES]
     best: tuple[tuple[float, float], list[int], float] | None = None
     for combo in itertools.combinations(cheapest.tolist(), people):
         if len({int(engineer_of[candidates[c]]) for c in combo}) < people:
@@ -216,7 +226,7 @@ def _pick_joint(
         if any(together + visit.duration_s + back[c] > limit[candidates[c]] + 1e-9 for c in combo):
             continue
         cost = sum(
-            float(growth[c]) + (together - float(arrival[c]) if used[candidates[c]] else 0.0) for c in combo
+            float(detour[c]) + (together - float(arrival[c]) if used[candidates[c]] else 0.0) for c in combo
         )
         late = max(0.0, together - visit.deadline_s) if visit.deadline_s is not None else 0.0
         if best is None or (late, cost) < best[0]:
@@ -266,21 +276,27 @@ def _solution(
             )
         )
 
+    # A road network may have no route at all (inf): far beyond any shift for the explanations.
+    never = 10.0 * max(problem.horizon_s, 1.0)
+
     def reach(visit: Visit) -> Reach:
         j = point_index[visit.point]
         return {
             e: (
-                float(seconds[point_index[eng.start], j]),
-                float(seconds[j, point_index[eng.end_point]]),
+                min(never, float(seconds[point_index[eng.start], j])),
+                min(never, float(seconds[j, point_index[eng.end_point]])),
             )
             for e, eng in enumerate(problem.engineers)
         }
 
-    unassigned = [
-        Unassigned(v.id, why_unassigned(problem, vehicles, v, reach(v)))
-        for i, v in enumerate(visits)
-        if i not in placed
-    ]
+    def why_not(visit: Visit) -> str:
+        r = reach(visit)
+        qualified = {veh.engineer_index for veh in vehicles if can_serve(problem, veh, visit)}
+        if qualified and all(max(r[e]) >= never for e in qualified):
+            return "no qualified engineer can reach it by road (the road network has no route there)"
+        return why_unassigned(problem, vehicles, visit, r)
+
+    unassigned = [Unassigned(v.id, why_not(v)) for i, v in enumerate(visits) if i not in placed]
     late: list[LateVisit] = []
     for i, engineer_ids in late_by_visit.items():
         v = visits[i]

@@ -1,14 +1,19 @@
-"""The greedy baseline keeps the hard rules; the field benchmark runs end to end; its check catches broken plans."""
+"""The greedy baseline keeps the hard rules; the field benchmark runs; its check catches broken plans."""
 
 from __future__ import annotations
 
 import copy
 import json
 import time
+import warnings
+from collections.abc import Sequence
 
+import numpy as np
 import pytest
+from numpy.typing import NDArray
 
 from routing.fieldbench import check_plan, main
+from routing.geo import Point
 from routing.greedy import greedy_solve
 from routing.model import Engineer, Problem, Solution, Visit
 from routing.scenario import field_scenario
@@ -217,3 +222,30 @@ def test_fieldbench_runs_end_to_end(capsys: pytest.CaptureFixture[str]) -> None:
     assert solver["feasible"]
     assert solver["assigned"] > 0
     assert result["insertion"]["visits"] == 3
+
+
+class IslandTravel:
+    """Plane travel, except that nothing connects to points with x < 0."""
+
+    def matrix(self, origins: Sequence[Point], destinations: Sequence[Point]) -> NDArray[np.float64]:
+        m = PLANE.matrix(origins, destinations)
+        for i, o in enumerate(origins):
+            for j, d in enumerate(destinations):
+                if (o[0] < 0) != (d[0] < 0):
+                    m[i, j] = np.inf
+        return m
+
+    def distances(self, origins: Sequence[Point], destinations: Sequence[Point]) -> NDArray[np.float64]:
+        return self.matrix(origins, destinations) * 10.0
+
+
+def test_unreachable_visits_stay_unassigned_without_numeric_noise() -> None:
+    e = Engineer("e", (0.0, 0.0), [DAY])
+    visits = [Visit("island", (-1_000.0, 0.0), 600), Visit("mainland", (1_000.0, 0.0), 600)]
+    p = Problem([e], visits, travel=IslandTravel(), horizon_s=24 * H)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sol = greedy_solve(p)
+    assert sol.assigned_visit_ids == {"mainland"}
+    assert [u.visit_id for u in sol.unassigned] == ["island"]
+    assert "road" in sol.unassigned[0].reason
