@@ -60,7 +60,9 @@ def reference_cost(path: Path, name: str) -> float | None:
     return min(candidates) if candidates else None
 
 
-def solve_product(path: Path, time_limit_s: float, workers: int) -> tuple[list[list[int]], float, str]:
+def solve_product(
+    path: Path, time_limit_s: float, workers: int, variants: list[int] | None = None
+) -> tuple[list[list[int]], float, str]:
     instance = read_vrptw(path)
     started = time.monotonic()
     options = SolveOptions(
@@ -70,7 +72,7 @@ def solve_product(path: Path, time_limit_s: float, workers: int) -> tuple[list[l
         time_scale=1000,
         drop_cost=1e7,
     )
-    solution, variant = solve_portfolio(to_problem(instance), options, workers)
+    solution, variant = solve_portfolio(to_problem(instance), options, workers, variants)
     routes = [[int(s.visit_id) for s in r.stops] for r in solution.routes]
     if solution.unassigned:
         routes.append([-1])  # makes the checker report the instance infeasible
@@ -137,10 +139,12 @@ def solve_textbook(instance: VrptwInstance, time_limit_s: float) -> list[list[in
     return routes
 
 
-def run_instance(path: Path, time_limit_s: float, workers: int, baseline: bool) -> Result:
+def run_instance(
+    path: Path, time_limit_s: float, workers: int, baseline: bool, variants: list[int] | None = None
+) -> Result:
     text = path.read_text()
     instance = read_vrptw(path)
-    routes, seconds, strategy = solve_product(path, time_limit_s, workers)
+    routes, seconds, strategy = solve_product(path, time_limit_s, workers, variants)
     check = check_vrptw(text, routes)
     ref = reference_cost(path, instance.name)
     result = Result(
@@ -181,6 +185,12 @@ def main(argv: list[str] | None = None) -> int:
         default=1,
         help="search variants run side by side in this many processes (one core each)",
     )
+    vrptw.add_argument(
+        "--variants",
+        type=lambda text: [int(x) for x in text.split(",")],
+        default=None,
+        help="indexes into routing.portfolio.VARIANTS, one process each (overrides --workers)",
+    )
     args = parser.parse_args(argv)
 
     results: list[Result] = []
@@ -190,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
             f" {'baseline':>9} {'b.gap':>7} {'ratio':>6}"
         )
     for path in args.files:
-        r = run_instance(path, args.time_limit, args.workers, not args.no_baseline)
+        r = run_instance(path, args.time_limit, args.workers, not args.no_baseline, args.variants)
         results.append(r)
         if args.json:
             print(json.dumps(asdict(r)), flush=True)

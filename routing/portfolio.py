@@ -7,6 +7,7 @@ two cores beat one start with twice the time.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from typing import Any
@@ -41,12 +42,15 @@ def _rank(solution: Solution) -> tuple[int, int, float]:
     return (len(solution.unassigned), objective, solution.seconds)
 
 
-def solve_portfolio(problem: Problem, options: SolveOptions, workers: int = 2) -> tuple[Solution, int]:
-    """Solve with `workers` variants in parallel processes; return the best and its variant index."""
-    if workers <= 1:
-        return solve(problem, variant_options(options, 0)), 0
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(solve, problem, variant_options(options, k)) for k in range(workers)]
+def solve_portfolio(
+    problem: Problem, options: SolveOptions, workers: int = 2, variants: Sequence[int] | None = None
+) -> tuple[Solution, int]:
+    """Solve with one variant per worker process; return the best and its index into VARIANTS."""
+    chosen = list(variants) if variants else list(range(max(1, workers)))
+    if len(chosen) == 1:
+        return solve(problem, variant_options(options, chosen[0])), chosen[0]
+    with ProcessPoolExecutor(max_workers=len(chosen)) as pool:
+        futures = [pool.submit(solve, problem, variant_options(options, k)) for k in chosen]
         solutions = [f.result() for f in futures]
-    best = min(range(workers), key=lambda k: _rank(solutions[k]))
-    return solutions[best], best
+    best = min(range(len(chosen)), key=lambda k: _rank(solutions[k]))
+    return solutions[best], chosen[best]
