@@ -103,7 +103,8 @@ def _capture(session: Session, _context: Any) -> None:
             "at": func.now(),
         }
     if rows:
-        session.connection().execute(insert(SyncChange), list(rows.values()))
+        # One multi-row VALUES statement: the SQL expressions (transaction id, now) render per row.
+        session.connection().execute(insert(SyncChange).values(list(rows.values())))
 
 
 # Cursors -------------------------------------------------------------------------------------------
@@ -242,7 +243,7 @@ async def documents(
         if asset_ids
         else {}
     )
-    out = []
+    out: list[dict[str, Any]] = []
     for order_id in order_ids:
         order = orders.get(order_id)
         mine = by_order.get(order_id, [])
@@ -365,7 +366,7 @@ async def pull(session: AsyncSession, user_id: uuid.UUID, cursor_text: str | Non
     stmt = (
         select(SyncChange.xact_id, SyncChange.id, SyncChange.work_order_id)
         .where(SyncChange.xact_id >= cursor.low, SyncChange.xact_id < high)
-        .where(or_(SyncChange.users.any(user_id), SyncChange.work_order_id.in_(crew_orders)))
+        .where(or_(SyncChange.users.contains([user_id]), SyncChange.work_order_id.in_(crew_orders)))
         .order_by(SyncChange.xact_id, SyncChange.id)
         .limit(limit + 1)
     )

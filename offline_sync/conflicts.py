@@ -113,7 +113,11 @@ def record(
 
 
 async def inbox(session: AsyncSession, *, open_only: bool, limit: int) -> list[SyncConflict]:
-    stmt = select(SyncConflict).order_by(SyncConflict.created_at, SyncConflict.id).limit(limit)
+    stmt = (
+        select(SyncConflict)
+        .order_by(SyncConflict.created_at, SyncConflict.device_pk, SyncConflict.seq)
+        .limit(limit)
+    )
     if open_only:
         stmt = stmt.where(SyncConflict.resolved_at.is_(None))
     return list((await session.execute(stmt)).scalars())

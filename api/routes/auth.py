@@ -47,6 +47,7 @@ async def login(request: Request[Any, Any, Any], data: JSONBody[LoginIn]) -> Tok
         password=data.password,
         address=address,
         now=app.clock.now(),
+        device_id=data.device_id,
     )
     return _signed_in(request, pair)
 

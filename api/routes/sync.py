@@ -29,6 +29,7 @@ from api.schemas.sync import (
     ResolveIn,
     RevokeIn,
 )
+from core import audit
 from core.errors import InvalidInput
 from core.identity.roles import Role
 from offline_sync import blobs, changes, conflicts, devices
@@ -42,7 +43,7 @@ PullLimit = Annotated[int, QueryParameter(ge=1, le=1000, description="work-order
 
 
 def _device_out(device: SyncDevice, **extra: Any) -> DeviceOut:
-    return out(DeviceOut, device, **extra)
+    return out(DeviceOut, device, **{"username": None, "held_pushes": 0, "open_conflicts": 0, **extra})
 
 
 @post("/api/sync/devices", roles=ENGINEERS, tags=["sync"], summary="Register this phone for my outbox")
@@ -149,11 +150,10 @@ async def pull(
 ) -> PullOut:
     context = app_context(request)
     assert actor.user_id is not None
-    async with context.sessionmaker() as session:
-        async with session.begin():
-            device = await devices.of_user(session, actor, device_id, lock=True)
-            devices.check_usable(device)
-            device.last_contact_at = context.clock.now()
+    async with context.sessionmaker() as session, session.begin():
+        device = await devices.of_user(session, actor, device_id, lock=True)
+        devices.check_usable(device)
+        device.last_contact_at = context.clock.now()
     async with context.sessionmaker() as session:
         await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         page = await changes.pull(session, actor.user_id, cursor, limit)
@@ -199,9 +199,16 @@ async def put_blob(request: Request[Any, Any, Any], actor: CurrentActor, sha256:
     sha = _sha(sha256)
     data = await request.body()
     content_type = request.headers.get("content-type", "application/octet-stream")
-    async with context.sessionmaker() as session:
-        async with session.begin():
-            stored = await blobs.store(session, actor, context.clock.now(), sha, data, content_type)
+    async with context.sessionmaker() as session, session.begin():
+        stored = await blobs.store(session, actor, context.clock.now(), sha, data, content_type)
+        audit.write_trail(
+            session.sync_session,
+            action="PUT /api/sync/blobs/{sha256}",
+            actor_id=actor.user_id,
+            actor_role=actor.role.value if actor.role else None,
+            request_id=request_context(request.scope).request_id,
+            always=stored,
+        )
     applied = await blobs.apply_waiting(
         context.sessionmaker, context.clock, sha, request_context(request.scope).request_id
     )

@@ -11,6 +11,8 @@ from api.schemas.common import Input
 class LoginIn(Input):
     username: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
     password: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    # The phone signing in (offline sync): its refresh tokens are bound to it.
+    device_id: uuid.UUID | None = None
 
 
 class RefreshIn(Input):

@@ -92,7 +92,12 @@ def _record_failure(
 
 
 async def _issue(
-    session: AsyncSession, config: TokenConfig, user: User, family_id: uuid.UUID, now: datetime
+    session: AsyncSession,
+    config: TokenConfig,
+    user: User,
+    family_id: uuid.UUID,
+    now: datetime,
+    device_id: uuid.UUID | None = None,
 ) -> TokenPair:
     secret = new_refresh_secret()
     session.add(
@@ -102,6 +107,7 @@ async def _issue(
             token_hash=hash_refresh(secret),
             issued_at=now,
             expires_at=now + config.refresh_ttl,
+            device_id=device_id,
         )
     )
     claims = AccessClaims(
@@ -128,7 +134,9 @@ async def login(
     password: str,
     address: str,
     now: datetime,
+    device_id: uuid.UUID | None = None,
 ) -> TokenPair:
+    """A new sign-in; `device_id` binds it to a phone (marking the phone lost ends it)."""
     account_key, address_key = f"user:{username.lower()}", f"addr:{address}"
     keys = [(account_key, limits.per_account), (address_key, limits.per_address)]
     retry_after = await _throttle_retry_after(session, keys, limits, now)
@@ -140,7 +148,7 @@ async def login(
         _record_failure(session, [account_key, address_key], now, limits.window_seconds, username)
         raise Unauthenticated("Unknown user name or wrong password", reason="bad-credentials")
     await session.execute(delete(LoginThrottle).where(LoginThrottle.key == account_key))
-    return await _issue(session, config, user, uuid.uuid4(), now)
+    return await _issue(session, config, user, uuid.uuid4(), now, device_id)
 
 
 async def _revoke_family(session: AsyncSession, family_id: uuid.UUID, now: datetime) -> None:
@@ -185,7 +193,7 @@ async def refresh(
     if user is None or not user.active:
         raise Unauthenticated("The account is disabled", reason="disabled")
     row.used_at = now
-    return await _issue(session, config, user, row.family_id, now)
+    return await _issue(session, config, user, row.family_id, now, row.device_id)
 
 
 async def logout(session: AsyncSession, actor_session_id: uuid.UUID, now: datetime) -> None:

@@ -1,0 +1,327 @@
+"""The reference device client: what the mobile app does, as small runnable Python.
+
+The device keeps its own store in SQLite (as a phone would): the outbox of mutations with
+contiguous seqs, blobs waiting for upload, the replica of its work-order documents and the
+pull cursor. `sync()` uploads blobs, pushes the outbox, then pulls. Every request is retried
+with exponential backoff; a retry after a lost response is safe because the server answers
+a seq it has seen with the stored outcome. An expired access token is renewed with the
+device-bound refresh token; the outbox survives everything except a *lost* verdict, which
+wipes the device.
+
+Any object with httpx.Client's `request()` works as the transport: httpx itself, or
+Litestar's TestClient in tests. Simulator:
+
+    python -m offline_sync.client --server http://127.0.0.1:8000 --user engineer01 \\
+        --db phone.sqlite sync | visits | arrive VISIT_ID | note VISIT_ID TEXT | complete VISIT_ID
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import json
+import sqlite3
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY, id TEXT NOT NULL, name TEXT NOT NULL, args TEXT NOT NULL,
+    status TEXT, outcome TEXT
+);
+CREATE TABLE IF NOT EXISTS blob (sha256 TEXT PRIMARY KEY, data BLOB NOT NULL, uploaded INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS replica (id TEXT PRIMARY KEY, data TEXT NOT NULL);
+"""
+# Outcomes after which the server holds the mutation for good (pending_blob: until its blob).
+FINAL = frozenset({"applied", "rejected", "conflict", "pending_blob"})
+
+
+class SyncError(Exception):
+    pass
+
+
+class DeviceSuspended(SyncError):
+    """Nothing was applied; the outbox waits until a dispatcher reinstates the device."""
+
+
+class DeviceWiped(SyncError):
+    """The device was reported lost: its local data is gone."""
+
+
+class DeviceClient:
+    def __init__(
+        self,
+        transport: Any,  # httpx.Client, or Litestar's TestClient in tests
+        db_path: str,
+        username: str,
+        password: str,
+        *,
+        device_clock: Callable[[], dt.datetime] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        attempts: int = 5,
+        page_size: int = 100,
+    ) -> None:
+        self.http = transport
+        self.db = sqlite3.connect(db_path)
+        self.db.executescript(SCHEMA)
+        self.username, self.password = username, password
+        self.clock = device_clock or (lambda: dt.datetime.now(dt.UTC))
+        self.sleep, self.attempts, self.page_size = sleep, attempts, page_size
+        if self._meta("device_id") is None:
+            self._set("device_id", str(uuid.uuid4()))
+
+    # Local store ---------------------------------------------------------------------------
+
+    def _meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def _set(self, key: str, value: str | None) -> None:
+        if value is None:
+            self.db.execute("DELETE FROM meta WHERE key = ?", (key,))
+        else:
+            self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+        self.db.commit()
+
+    @property
+    def device_id(self) -> str:
+        value = self._meta("device_id")
+        assert value is not None
+        return value
+
+    def record(self, name: str, **args: Any) -> int:
+        """Append a mutation to the outbox (works offline); returns its seq."""
+        row = self.db.execute("SELECT coalesce(max(seq), 0) + 1 FROM outbox").fetchone()
+        seq = int(row[0])
+        self.db.execute(
+            "INSERT INTO outbox (seq, id, name, args) VALUES (?, ?, ?, ?)",
+            (seq, str(uuid.uuid4()), name, json.dumps(args, default=str)),
+        )
+        self.db.commit()
+        return seq
+
+    def now(self) -> str:
+        return self.clock().isoformat()
+
+    def add_blob(self, data: bytes) -> str:
+        sha = hashlib.sha256(data).hexdigest()
+        self.db.execute("INSERT OR IGNORE INTO blob (sha256, data, uploaded) VALUES (?, ?, 0)", (sha, data))
+        self.db.commit()
+        return sha
+
+    def pending(self) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            "SELECT id, seq, name, args FROM outbox WHERE status IS NULL ORDER BY seq"
+        ).fetchall()
+        return [{"id": r[0], "seq": r[1], "name": r[2], "args": json.loads(r[3])} for r in rows]
+
+    def acknowledged(self) -> dict[str, tuple[int, str]]:
+        rows = self.db.execute("SELECT id, seq, status FROM outbox WHERE status IS NOT NULL").fetchall()
+        return {r[0]: (int(r[1]), str(r[2])) for r in rows}
+
+    def replica(self) -> dict[str, dict[str, Any]]:
+        return {r[0]: json.loads(r[1]) for r in self.db.execute("SELECT id, data FROM replica")}
+
+    def wipe(self) -> None:
+        for table in ("outbox", "blob", "replica", "meta"):
+            self.db.execute(f"DELETE FROM {table}")  # noqa: S608 (fixed names)
+        self.db.commit()
+
+    # HTTP with retries ---------------------------------------------------------------------
+
+    def _headers(self) -> dict[str, str]:
+        token = self._meta("access_token")
+        return {"Authorization": f"Bearer {token}"} if token else {}
+
+    def _send(self, method: str, url: str, **kwargs: Any) -> Any:
+        delay, renewed = 0.05, False
+        for _attempt in range(self.attempts):
+            try:
+                response = self.http.request(method, url, headers=self._headers(), **kwargs)
+            except (OSError, httpx.TransportError) as exc:  # dropped on the way there or back
+                failure: Exception = exc
+            else:
+                if response.status_code == 401 and not renewed:
+                    # The access token expired while offline: renew it with the device-bound
+                    # refresh token (or sign in again) and resend; the outbox is untouched.
+                    renewed = True
+                    self._renew()
+                    continue
+                if response.status_code < 500:
+                    return response
+                failure = SyncError(f"{method} {url}: {response.status_code}")
+            self.sleep(delay)
+            delay = min(delay * 2, 30.0)
+        raise SyncError(f"{method} {url} failed {self.attempts} times") from failure
+
+    def _renew(self) -> None:
+        refresh = self._meta("refresh_token")
+        if refresh is not None:
+            response = self.http.request("POST", "/api/auth/refresh", json={"refresh_token": refresh})
+            if response.status_code == 200:
+                self._store_tokens(response.json())
+                return
+        self.sign_in()
+
+    def _store_tokens(self, body: dict[str, Any]) -> None:
+        self._set("access_token", body["access_token"])
+        self._set("refresh_token", body["refresh_token"])
+
+    def sign_in(self) -> None:
+        response = self.http.request(
+            "POST",
+            "/api/auth/login",
+            json={"username": self.username, "password": self.password, "device_id": self.device_id},
+        )
+        if response.status_code != 200:
+            raise SyncError(f"sign-in failed: {response.status_code}")
+        self._store_tokens(response.json())
+        registered = self._send(
+            "POST",
+            "/api/sync/devices",
+            json={"device_id": self.device_id, "label": f"{self.username}'s phone"},
+        )
+        self._refused(registered)
+        if registered.status_code != 201:
+            raise SyncError(f"registration failed: {registered.status_code}")
+
+    def _refused(self, response: Any) -> None:
+        if response.status_code == 403:
+            kind = response.json().get("type", "")
+            if kind == "/problems/device-lost":
+                self.wipe()
+                raise DeviceWiped("the device was reported lost; local data wiped")
+            if kind == "/problems/device-suspended":
+                raise DeviceSuspended("the device is suspended; the outbox is kept")
+
+    # Sync ----------------------------------------------------------------------------------
+
+    def upload_blobs(self) -> None:
+        for (sha,) in self.db.execute("SELECT sha256 FROM blob WHERE uploaded = 0").fetchall():
+            if self._send("HEAD", f"/api/sync/blobs/{sha}").status_code != 200:
+                (data,) = self.db.execute("SELECT data FROM blob WHERE sha256 = ?", (sha,)).fetchone()
+                response = self._send("PUT", f"/api/sync/blobs/{sha}", content=bytes(data))
+                if response.status_code != 200:
+                    raise SyncError(f"upload of {sha} failed: {response.status_code}")
+            self.db.execute("UPDATE blob SET uploaded = 1 WHERE sha256 = ?", (sha,))
+            self.db.commit()
+
+    def push(self, batch: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+        batch = self.pending() if batch is None else batch
+        if not batch:
+            return []
+        response = self._send(
+            "POST",
+            "/api/sync/push",
+            json={"device_id": self.device_id, "device_time": self.now(), "mutations": batch},
+        )
+        self._refused(response)
+        if response.status_code != 200:
+            raise SyncError(f"push refused: {response.status_code} {response.json()}")
+        outcomes: list[dict[str, Any]] = response.json()["outcomes"]
+        for outcome in outcomes:
+            if outcome["status"] in FINAL:
+                self.db.execute(
+                    "UPDATE outbox SET status = ?, outcome = ? WHERE seq = ? AND id = ?",
+                    (outcome["status"], json.dumps(outcome), outcome["seq"], outcome["id"]),
+                )
+        self.db.commit()
+        return outcomes
+
+    def pull(self) -> None:
+        cursor = self._meta("cursor")
+        while True:
+            params: dict[str, Any] = {"device_id": self.device_id, "limit": self.page_size}
+            if cursor:
+                params["cursor"] = cursor
+            response = self._send("GET", "/api/sync/pull", params=params)
+            self._refused(response)
+            if response.status_code == 410:
+                # Too far behind: start again from a bootstrap; the outbox is untouched.
+                cursor = None
+                self._set("cursor", None)
+                continue
+            if response.status_code != 200:
+                raise SyncError(f"pull failed: {response.status_code}")
+            page = response.json()
+            if page["bootstrap"] and not cursor:
+                self.db.execute("DELETE FROM replica")
+            for change in page["changes"]:
+                if change["op"] == "upsert":
+                    self.db.execute(
+                        "INSERT OR REPLACE INTO replica (id, data) VALUES (?, ?)",
+                        (change["id"], json.dumps(change["data"])),
+                    )
+                else:
+                    self.db.execute("DELETE FROM replica WHERE id = ?", (change["id"],))
+            cursor = page["cursor"]
+            self._set("cursor", cursor)  # commits the page with its cursor
+            if not page["has_more"]:
+                return
+
+    def sync(self) -> None:
+        if self._meta("access_token") is None:
+            self.sign_in()
+        self.upload_blobs()
+        while self.pending():
+            before = len(self.pending())
+            self.push()
+            if len(self.pending()) == before:
+                break  # a gap the server reports: resend next time
+        self.pull()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m offline_sync.client", description="A simulated engineer phone"
+    )
+    parser.add_argument("--server", default="http://127.0.0.1:8000")
+    parser.add_argument("--user", required=True)
+    parser.add_argument("--password", default="demo-pass")
+    parser.add_argument("--db", default="device.sqlite")
+    parser.add_argument(
+        "command", choices=["sync", "visits", "arrive", "travel", "note", "complete", "outbox"]
+    )
+    parser.add_argument("rest", nargs="*")
+    args = parser.parse_args(argv)
+    with httpx.Client(base_url=args.server, timeout=30) as http:
+        device = DeviceClient(http, args.db, args.user, args.password)
+        if args.command == "sync":
+            device.sync()
+            print(f"synced: {len(device.replica())} work orders, {len(device.pending())} mutations waiting")
+        elif args.command == "visits":
+            for order in device.replica().values():
+                for visit in order["visits"]:
+                    print(visit["id"], visit["status"], order["problem_number"], order["site"]["name"])
+        elif args.command == "outbox":
+            for item in device.pending():
+                print(item["seq"], item["name"], json.dumps(item["args"], ensure_ascii=False))
+        else:
+            visit_id = args.rest[0]
+            if args.command == "travel":
+                device.record("visit.start_travel@1", visit_id=visit_id, at=device.now())
+            elif args.command == "arrive":
+                device.record("visit.arrive@1", visit_id=visit_id, at=device.now())
+            elif args.command == "note":
+                device.record(
+                    "visit.add_note@1",
+                    visit_id=visit_id,
+                    note_id=str(uuid.uuid4()),
+                    body=" ".join(args.rest[1:]),
+                    at=device.now(),
+                )
+            else:
+                device.record("visit.complete@1", visit_id=visit_id, outcome="resolved", at=device.now())
+            print("recorded; run `sync` when the network is back")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
