@@ -371,16 +371,25 @@ async def complete_swap_back(
     return loan
 
 
+ALERT_WORDS = {
+    "loan_overdue": "loan overdue since",
+    "stuck_at_vendor": "at the repair vendor since",
+    "defective_return_due": "defective part due back at the manufacturer (they bill after) by",
+    "defective_return_overdue": "defective part not returned to the manufacturer by its deadline",
+}
+
+
 async def raise_alerts(session: AsyncSession, now: dt.datetime) -> int:
-    """Overdue loans and units stuck at the vendor become notifications (once each)."""
+    """Overdue loans, units stuck at the vendor and defective parts due back become notifications
+    (once each)."""
     count = 0
     for alert in await alerts.due(session, now):
-        what = "loan overdue since" if alert.kind == "loan_overdue" else "at the repair vendor since"
+        what = ALERT_WORDS[alert.kind]
         count += await _notify(
             session,
             now,
             kind=alert.kind,
-            audience="warehouse" if alert.kind == "stuck_at_vendor" else "dispatcher",
+            audience="dispatcher" if alert.kind == "loan_overdue" else "warehouse",
             order_id=alert.work_order_id,
             message=f"Unit {alert.serial}: {what} {alert.since.isoformat()}",
             dedupe_key=f"{alert.record_id}:{alert.kind}",

@@ -69,6 +69,8 @@ class Asset(UUIDPrimaryKey, Timestamps, Versioned, Base):
     )
     model: Mapped[str] = mapped_column(String(100))
     serial: Mapped[str] = mapped_column(String(100), index=True)
+    # A board swap may change it (the MAC of the management port, say).
+    mac: Mapped[str | None] = mapped_column(String(32))
     purchase_date: Mapped[dt.date | None]
     warranty_end: Mapped[dt.date | None]
 

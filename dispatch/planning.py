@@ -20,10 +20,13 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.geo import lonlat
+from core.identity.models import User
 from dispatch.lifecycle import OPEN
 from dispatch.models import EmployerKind, Engineer, Measure, Severity, Site
 from dispatch.order_models import EngineerPosition, Visit, VisitKind, VisitStatus, WorkOrder
 from dispatch.sla import SEVERITY_WEIGHT
+from inventory import shipments
+from inventory.models import Item, Location, LocationKind, StockBalance
 from routing import model as rm
 
 DEADLINE_OF = {
@@ -87,11 +90,24 @@ async def _live_positions(
     return {p.engineer_id: p.point for p in rows.scalars()}
 
 
+async def _van_stock(session: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID, frozenset[str]]:
+    """The SKUs each engineer carries (van or backpack), from the stock ledger's balances."""
+    rows = await session.execute(
+        select(Location.engineer_id, Item.sku)
+        .join(StockBalance, StockBalance.location_id == Location.id)
+        .join(Item, Item.id == StockBalance.item_id)
+        .where(Location.kind == LocationKind.VAN, Location.engineer_id.in_(ids), StockBalance.on_hand > 0)
+    )
+    held: dict[uuid.UUID, set[str]] = {}
+    for engineer_id, sku in rows:
+        if engineer_id is not None:
+            held.setdefault(engineer_id, set()).add(sku)
+    return {k: frozenset(v) for k, v in held.items()}
+
+
 async def _engineers(
     session: AsyncSession, origin: dt.datetime, horizon_s: float, engineer_ids: list[uuid.UUID] | None
 ) -> tuple[list[rm.Engineer], dict[str, str]]:
-    from core.identity.models import User
-
     stmt = (
         select(Engineer, User.username)
         .join(User, User.id == Engineer.id)
@@ -102,6 +118,7 @@ async def _engineers(
         stmt = stmt.where(Engineer.id.in_(engineer_ids))
     rows = (await session.execute(stmt)).all()
     live = await _live_positions(session, [e.id for e, _ in rows], origin)
+    vans = await _van_stock(session, [e.id for e, _ in rows])
     engineers, names = [], {}
     for engineer, username in rows:
         windows = shift_windows(engineer, origin, horizon_s)
@@ -130,6 +147,7 @@ async def _engineers(
                 skills=skills,
                 on_call=engineer.on_call,
                 overtime_cap_s=3 * 3600,
+                parts=vans.get(engineer.id, frozenset()),
             )
         )
         names[str(engineer.id)] = username
@@ -162,6 +180,9 @@ async def build(
         )
     ).all()
     in_scope = {e.id for e in engineers}
+    # Parts on their way to a site (courier, or the manufacturer shipping direct): a visit
+    # needing one cannot start before it arrives, and nobody has to carry it there.
+    arriving = await shipments.arrivals_at_sites(session, list({site.id for _, _, site in rows}))
     visits, versions, orders, sites = [], {}, {}, {}
     for visit, order, site in rows:
         started = visit.status in {VisitStatus.EN_ROUTE, VisitStatus.ON_SITE}
@@ -176,13 +197,16 @@ async def build(
         # With the manufacturer's engineer as partner, only our side is routed, in their window.
         people = 1 if visit.partner_engineer_id in manufacturer else visit.people_needed
         pinned = str(visit.engineer_id) if (visit.pinned or started) and visit.engineer_id else None
+        skus = frozenset(str(p["sku"]) for p in visit.required_parts)
+        etas = [eta for sku, eta in arriving.get(site.id, {}).items() if sku in skus]
         visits.append(
             rm.Visit(
                 id=str(visit.id),
                 point=lonlat(site.point),
                 duration_s=visit.duration_minutes * 60,
                 skills=dict(visit.required_skills),
-                parts=frozenset(str(p["sku"]) for p in visit.required_parts),
+                parts=skus - arriving.get(site.id, {}).keys(),
+                windows=[(max(0.0, _seconds(origin, max(etas))), horizon_s)] if etas and not started else [],
                 people_needed=people,
                 priority=SEVERITY_WEIGHT[order.severity],
                 deadline_s=_seconds(origin, clock.deadline) if clock and clock.deadline else None,

@@ -1,4 +1,5 @@
-"""The background worker: the SLA watch, customer-message delivery and position retention, on a
+"""The background worker: the SLA watch, customer-message delivery, position retention and the
+stock chores (expired reservations, loan and defective-return alerts), on a
 timer and whenever a request pokes it, each pass in its own transaction.
 
 It runs inside every API process (`make up` starts it with the server); an advisory
@@ -18,9 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core import audit
 from core.clock import Clock
+from core.identity.roles import SYSTEM
+from dispatch.backup_flow import raise_alerts
 from dispatch.outbox import LogSender, Sender, deliver_due
 from dispatch.positions import forget_older_than
 from dispatch.watch import WatchReport, WatchSettings, sweep
+from inventory.reservations import expire_due
 from routing.travel import HaversineTravelTime, TravelTimeProvider
 
 log = logging.getLogger("fieldservice.worker")
@@ -60,6 +64,20 @@ class Worker:
             audit.write_trail(
                 session.sync_session,
                 action="worker.sla_watch",
+                actor_id=None,
+                actor_role=None,
+                request_id=None,
+                always=False,
+            )
+        # Stock chores, in their own transaction so that they never hold the watch back: held
+        # stock past its expiry goes back; overdue loans, units stuck at the vendor and defective
+        # parts due back at the manufacturer become notifications.
+        async with self.sessionmaker() as session, session.begin():
+            await expire_due(session, SYSTEM, now)
+            await raise_alerts(session, now)
+            audit.write_trail(
+                session.sync_session,
+                action="worker.stock_chores",
                 actor_id=None,
                 actor_role=None,
                 request_id=None,

@@ -1,4 +1,6 @@
-"""Loans past their return date and units stuck at the repair vendor: what the worker reports."""
+"""Loans past their return date, units stuck at the repair vendor, and defective parts due back
+at the manufacturer (warned `WARN_BEFORE` ahead of the deadline, again once it passed): what the
+worker reports."""
 
 from __future__ import annotations
 
@@ -9,14 +11,16 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inventory.models import Loan, LoanStatus, RepairCase, RepairStatus, Unit
+from inventory.models import Loan, LoanStatus, PartSwap, RepairCase, RepairStatus, SwapDisposition, Unit
+from inventory.swaps import WARN_BEFORE
 
 STUCK_AFTER = dt.timedelta(days=21)
 
 
 @dataclass(frozen=True)
 class Alert:
-    kind: str  # "loan_overdue" | "stuck_at_vendor"
+    # "loan_overdue" | "stuck_at_vendor" | "defective_return_due" | "defective_return_overdue"
+    kind: str
     work_order_id: uuid.UUID | None
     serial: str
     since: dt.datetime | dt.date
@@ -49,4 +53,17 @@ async def due(
         alerts.append(
             Alert("stuck_at_vendor", case.work_order_id, serial, case.shipped_at or case.created_at, case.id)
         )
+    returns = await session.execute(
+        select(PartSwap)
+        .where(
+            PartSwap.disposition == SwapDisposition.RETURN,
+            PartSwap.returned_at.is_(None),
+            PartSwap.return_by <= (now + WARN_BEFORE).date(),
+        )
+        .order_by(PartSwap.return_by, PartSwap.id)
+    )
+    for swap in returns.scalars():
+        assert swap.return_by is not None
+        kind = "defective_return_overdue" if swap.return_by < now.date() else "defective_return_due"
+        alerts.append(Alert(kind, swap.work_order_id, swap.removed_serial, swap.return_by, swap.id))
     return alerts

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import NotFound
 from core.identity.roles import Actor
-from inventory import ledger, reservations
+from inventory import ledger, reservations, swaps
 from inventory.errors import IllegalStockStep, invalid
 from inventory.items import device_item_for_model, locked_unit, set_state, unit_by_serial
 from inventory.models import (
@@ -219,6 +219,8 @@ async def take_in_faulty(
 ) -> Unit:
     """A customer's faulty device enters the books (a unit they own, never lent out)."""
     unit = await unit_by_serial(session, serial, lock=True)
+    if unit is not None:
+        await swaps.refuse_if_retained(session, unit)
     if unit is None:
         item = await device_item_for_model(session, model)
         unit = Unit(
@@ -278,6 +280,7 @@ async def ship_to_vendor(
     case = await locked_case(session, case_id)
     _case_expect(case, RepairStatus.AWAITING_SHIPMENT)
     unit = await locked_unit(session, case.unit_id)
+    await swaps.refuse_if_retained(session, unit)
     vendor = await ledger.vendor_location(session)
     await ledger.record(
         session,

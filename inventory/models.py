@@ -42,6 +42,9 @@ class LocationKind(enum.StrEnum):
     IN_TRANSIT = "in_transit"
     # Where stock the books did not know about is booked: the one kind allowed below zero.
     DISCREPANCY = "discrepancy"
+    # Faulty parts removed in the field, waiting to go back to the manufacturer (per engineer
+    # or per warehouse), each with its return deadline.
+    DEFECTIVE_BIN = "defective_bin"
 
 
 class Location(UUIDPrimaryKey, Timestamps, Base):
@@ -62,6 +65,8 @@ class Location(UUIDPrimaryKey, Timestamps, Base):
     # in_transit: the courier's waybill and the expected arrival (a visit cannot start before it).
     waybill: Mapped[str | None] = mapped_column(String(100))
     eta: Mapped[dt.datetime | None]
+    # in_transit: where the shipment goes (a warehouse, a van, a customer site's location).
+    destination_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("stock_location.id"), index=True)
 
 
 class ItemKind(enum.StrEnum):
@@ -331,3 +336,95 @@ class Wipe(UUIDPrimaryKey, Base):
     method: Mapped[str] = mapped_column(String(100))
     operator: Mapped[str] = mapped_column(String(100))
     actor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))
+
+
+class SwapDisposition(enum.StrEnum):
+    # Into the defective bin, to be returned to the manufacturer by the deadline.
+    RETURN = "return"
+    # A data-bearing part at a site that retains media: handed to the customer, never RMA.
+    CUSTOMER_RETAINED = "customer_retained"
+    # A data-bearing part destroyed (on site or at the warehouse), the destruction recorded.
+    DESTROYED = "destroyed"
+
+
+class PartSwap(UUIDPrimaryKey, Base):
+    """A serialized part swapped on a work order: the new serial in, the faulty serial out."""
+
+    __tablename__ = "stock_part_swap"
+
+    work_order_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    visit_id: Mapped[uuid.UUID | None]
+    at: Mapped[dt.datetime]
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))
+    item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("stock_item.id"))
+    installed_unit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("stock_unit.id"))
+    installed_serial: Mapped[str] = mapped_column(String(100))
+    removed_unit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("stock_unit.id"), index=True)
+    removed_serial: Mapped[str] = mapped_column(String(100))
+    disposition: Mapped[SwapDisposition] = mapped_column(_enum(SwapDisposition, "swap_disposition"))
+    # return: the defective bin it went to and the manufacturer's deadline (they bill after it).
+    bin_location_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("stock_location.id"))
+    return_by: Mapped[dt.date | None] = mapped_column(index=True)
+    returned_at: Mapped[dt.datetime | None]
+    return_waybill: Mapped[str | None] = mapped_column(String(100))
+    # customer_retained: who took the part, signing for its serial.
+    handed_to: Mapped[str | None] = mapped_column(String(100))
+    signature: Mapped[str | None] = mapped_column(Text)
+    # destroyed: how, and who witnessed it.
+    destruction_method: Mapped[str | None] = mapped_column(String(100))
+    destruction_witness: Mapped[str | None] = mapped_column(String(100))
+    destroyed_at: Mapped[dt.datetime | None]
+
+
+class StockLevel(Base):
+    """Replenishment levels of an item at a location: below `min_quantity`, refill to `max_quantity`."""
+
+    __tablename__ = "stock_level"
+    __table_args__ = (
+        CheckConstraint(
+            "min_quantity >= 0 AND max_quantity >= min_quantity AND max_quantity > 0", name="levels"
+        ),
+    )
+
+    item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("stock_item.id"), primary_key=True)
+    location_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("stock_location.id"), primary_key=True)
+    min_quantity: Mapped[int]
+    max_quantity: Mapped[int]
+
+
+class CountStatus(enum.StrEnum):
+    # The engineer enters what they find; book quantities are not shown.
+    OPEN = "open"
+    # Counting finished: book quantities frozen, variances computed.
+    SUBMITTED = "submitted"
+    # Warehouse staff approved: the variances were posted as `adjust` movements.
+    APPROVED = "approved"
+    CANCELLED = "cancelled"
+
+
+class StockCount(UUIDPrimaryKey, Base):
+    """A blind count of one location (an engineer's van or backpack)."""
+
+    __tablename__ = "stock_count"
+
+    location_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("stock_location.id"), index=True)
+    engineer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("engineer.id"), index=True)
+    status: Mapped[CountStatus] = mapped_column(_enum(CountStatus, "count_status"))
+    opened_at: Mapped[dt.datetime]
+    opened_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))
+    submitted_at: Mapped[dt.datetime | None]
+    approved_at: Mapped[dt.datetime | None]
+    approved_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))
+    reason: Mapped[str | None] = mapped_column(String(500))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    __mapper_args__ = {"version_id_col": version}
+
+
+class StockCountLine(Base):
+    __tablename__ = "stock_count_line"
+
+    count_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("stock_count.id"), primary_key=True)
+    item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("stock_item.id"), primary_key=True)
+    counted: Mapped[int] = mapped_column(Integer, default=0)
+    # Frozen when the count is submitted.
+    book: Mapped[int | None]

@@ -15,6 +15,8 @@ from api.routes import (
     people,
     planning,
     stock,
+    stock_ops,
+    sync,
     work_orders,
 )
 
@@ -29,8 +31,10 @@ ROUTE_HANDLERS: list[Any] = [
     *people.ROUTES,
     *inventory.ROUTES,
     *stock.ROUTES,
+    *stock_ops.ROUTES,
     *work_orders.ROUTES,
     *notifications.ROUTES,
     *field.ROUTES,
     *planning.ROUTES,
+    *sync.ROUTES,
 ]

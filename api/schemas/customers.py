@@ -130,6 +130,8 @@ class AssetOut(msgspec.Struct):
     purchase_date: dt.date | None
     warranty_end: dt.date | None
     version: int
+    # Set by a board swap that changed it.
+    mac: str | None = None
 
 
 class AssetPage(msgspec.Struct):

@@ -1,0 +1,148 @@
+"""Replenishment: min/max levels per item and location, reorder suggestions, batch transfers.
+
+A location whose free stock (on hand − reserved) of an item is below its `min_quantity`
+is refilled up to `max_quantity`, minus what is already on its way there (open
+shipments to it): that difference, when positive, is the suggested order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.identity.roles import Actor
+from core.records import get_or_404
+from inventory import ledger, shipments
+from inventory.errors import invalid
+from inventory.models import Item, Location, MoveKind, StockBalance, StockLevel, StockMove
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    item_id: uuid.UUID
+    sku: str
+    location_id: uuid.UUID
+    on_hand: int
+    reserved: int
+    free: int
+    in_transit: int
+    min_quantity: int
+    max_quantity: int
+    order_quantity: int
+
+
+async def set_level(
+    session: AsyncSession, *, item_id: uuid.UUID, location_id: uuid.UUID, min_quantity: int, max_quantity: int
+) -> StockLevel:
+    await get_or_404(session, Item, item_id, "item")
+    await get_or_404(session, Location, location_id, "location")
+    if max_quantity < min_quantity or max_quantity <= 0:
+        raise invalid("max_quantity", "at least min_quantity, and above zero")
+    await session.execute(
+        insert(StockLevel)
+        .values(
+            item_id=item_id, location_id=location_id, min_quantity=min_quantity, max_quantity=max_quantity
+        )
+        .on_conflict_do_update(
+            index_elements=[StockLevel.item_id, StockLevel.location_id],
+            set_={"min_quantity": min_quantity, "max_quantity": max_quantity},
+        )
+    )
+    level = await session.get(StockLevel, (item_id, location_id), populate_existing=True)
+    assert level is not None
+    return level
+
+
+async def levels(session: AsyncSession, location_id: uuid.UUID | None) -> list[StockLevel]:
+    stmt = select(StockLevel).order_by(StockLevel.location_id, StockLevel.item_id)
+    if location_id is not None:
+        stmt = stmt.where(StockLevel.location_id == location_id)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def suggestions(session: AsyncSession, location_id: uuid.UUID | None) -> list[Suggestion]:
+    """What to order (or send) where: below min → up to max, minus what is in transit there."""
+    stmt = (
+        select(StockLevel, Item.sku, StockBalance.on_hand, StockBalance.reserved)
+        .join(Item, Item.id == StockLevel.item_id)
+        .outerjoin(
+            StockBalance,
+            (StockBalance.item_id == StockLevel.item_id)
+            & (StockBalance.location_id == StockLevel.location_id),
+        )
+        .order_by(StockLevel.location_id, Item.sku)
+    )
+    if location_id is not None:
+        stmt = stmt.where(StockLevel.location_id == location_id)
+    rows = (await session.execute(stmt)).all()
+    coming = await shipments.in_transit_to(session, list({level.location_id for level, *_ in rows}))
+    found = []
+    for level, sku, on_hand, reserved in rows:
+        on_hand, reserved = int(on_hand or 0), int(reserved or 0)
+        free = on_hand - reserved
+        if free >= level.min_quantity:
+            continue
+        in_transit = coming.get((level.location_id, level.item_id), 0)
+        order = level.max_quantity - free - in_transit
+        if order <= 0:
+            continue
+        found.append(
+            Suggestion(
+                item_id=level.item_id,
+                sku=sku,
+                location_id=level.location_id,
+                on_hand=on_hand,
+                reserved=reserved,
+                free=free,
+                in_transit=in_transit,
+                min_quantity=level.min_quantity,
+                max_quantity=level.max_quantity,
+                order_quantity=order,
+            )
+        )
+    return found
+
+
+@dataclass(frozen=True)
+class TransferLine:
+    item_id: uuid.UUID
+    quantity: int = 1
+    unit_id: uuid.UUID | None = None
+
+
+async def transfer(
+    session: AsyncSession,
+    actor: Actor,
+    now: dt.datetime,
+    *,
+    from_location_id: uuid.UUID,
+    to_location_id: uuid.UUID,
+    lines: Sequence[TransferLine],
+    reason: str,
+) -> list[StockMove]:
+    """Several ledger transfers at once (a van's restock): all of them or none."""
+    if not lines:
+        raise invalid("lines", "at least one line")
+    return [
+        await ledger.record(
+            session,
+            actor,
+            now,
+            ledger.Movement(
+                MoveKind.TRANSFER,
+                line.item_id,
+                line.quantity,
+                from_location_id=from_location_id,
+                to_location_id=to_location_id,
+                unit_id=line.unit_id,
+                reason=reason,
+            ),
+        )
+        for line in lines
+    ]
