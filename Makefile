@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTEST_WORKERS ?= 2
 
-.PHONY: up setup test lint install postgis db down bench bench-full clean
+.PHONY: up setup test lint install postgis chromium db down bench bench-full clean
 
 ## up: install what is missing, start PostGIS under ./var/, migrate, load the demo data, serve on :8000
 up: setup
@@ -18,7 +18,7 @@ setup: db
 	$(PY) -m dispatch.demo
 
 ## test: ruff, mypy and the whole test suite against a throwaway PostGIS cluster
-test: install postgis lint
+test: install postgis chromium lint
 	HYPOTHESIS_PROFILE=ci $(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile -q
 
 lint: install
@@ -35,6 +35,10 @@ $(STAMP): pyproject.toml
 
 postgis:
 	@bash scripts/ensure-postgis.sh
+
+## chromium: Debian's Chromium (and a CJK font) for the console's browser test
+chromium:
+	@bash scripts/ensure-chromium.sh
 
 db: install postgis
 	$(PY) -m core.localdb up

@@ -121,9 +121,12 @@ export async function signIn(username, password) {
   return store(await response.json(), username);
 }
 
+/** Ends the sign-in on the server too (refreshing first if the access token expired). */
 export async function signOut() {
   try {
-    if (currentSession()) await send("POST", "/api/auth/logout", {});
+    if (currentSession()) await api("POST", "/api/auth/logout");
+  } catch {
+    // Signed out here either way.
   } finally {
     forget();
   }
