@@ -180,6 +180,8 @@ def dbapi_handler(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[
         getattr(exc.orig, "__cause__", None), "sqlstate", None
     )
     if code and str(code).startswith("22"):  # data exceptions: value out of range, bad text
+        # The database's words stay in the log: they may name columns and values.
+        log.warning("data error on %s %s: %s", request.method, request.url.path, exc.orig)
         return problem(
             422,
             "invalid-input",
