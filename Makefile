@@ -47,11 +47,30 @@ db: install postgis
 down:
 	@if [ -x $(PY) ]; then $(PY) -m core.localdb down; fi
 
-## bench: the benchmark samples (about 10 minutes); never part of `make test`
+## bench: the benchmark samples (about 15 minutes, prints tables); never part of `make test`.
+## The textbook baseline runs next to the Solomon sample only (its 200-customer figures are in routing/README.md).
+BENCH := ../shared/benchmarks/vrptw
 bench: install
-	$(PY) -m routing.bench vrptw ../shared/benchmarks/vrptw/solomon/C101.txt ../shared/benchmarks/vrptw/solomon/C201.txt \
-		../shared/benchmarks/vrptw/solomon/R101.txt ../shared/benchmarks/vrptw/solomon/R201.txt \
-		../shared/benchmarks/vrptw/solomon/RC101.txt ../shared/benchmarks/vrptw/solomon/RC201.txt --time-limit 30
+	$(PY) -m routing.bench vrptw $(BENCH)/solomon/C101.txt $(BENCH)/solomon/C201.txt \
+		$(BENCH)/solomon/R101.txt $(BENCH)/solomon/R201.txt \
+		$(BENCH)/solomon/RC101.txt $(BENCH)/solomon/RC201.txt --time-limit 30
+	$(PY) -m routing.bench vrptw $(BENCH)/homberger_200/c1_2_1.txt $(BENCH)/homberger_200/c2_2_1.txt \
+		$(BENCH)/homberger_200/r1_2_1.txt $(BENCH)/homberger_200/r2_2_1.txt \
+		$(BENCH)/homberger_200/rc1_2_1.txt $(BENCH)/homberger_200/rc2_2_1.txt --time-limit 60 --no-baseline
+	$(PY) -m routing.fieldbench --time-limit 60
+
+## bench-full: every instance under ../shared/benchmarks/vrptw, in the background, into bench-results/*.json
+bench-full: install
+	@mkdir -p bench-results
+	@stamp=$$(date +%Y%m%d-%H%M%S); \
+	( for dir in $(BENCH)/*/; do \
+		name=$$(basename $$dir); limit=30; \
+		case $$name in solomon) limit=30;; *) limit=60;; esac; \
+		$(PY) -m routing.bench vrptw $$dir*.txt --time-limit $$limit --json > bench-results/$$name-$$stamp.json; \
+	  done; \
+	  $(PY) -m routing.fieldbench --time-limit 60 --json > bench-results/fieldbench-$$stamp.json ) \
+		> bench-results/bench-full-$$stamp.log 2>&1 & \
+	echo "bench-full running in the background (pid $$!): bench-results/*-$$stamp.json"
 
 clean: down
 	rm -rf $(VENV) var

@@ -218,6 +218,9 @@ async def build(
                 if visit.pinned and visit.planned_start
                 else None,
                 already_started=visit.status is VisitStatus.ON_SITE,
+                # The promise in force, for the churn penalty and count of a re-plan.
+                current_engineer=str(visit.engineer_id) if visit.engineer_id else None,
+                current_start_s=_seconds(origin, visit.planned_start) if visit.planned_start else None,
             )
         )
         versions[str(visit.id)] = visit.version
@@ -293,6 +296,7 @@ def result_of(plan: PlanInput, solution: rm.Solution) -> dict[str, Any]:
         "engineers_used": len({r.engineer_id for r in solution.routes if r.stops}),
         "solve_seconds": round(solution.seconds, 2),
         "status": solution.status,
+        "promises_changed": solution.promises_changed,
     }
     return {
         "routes": routes,

@@ -6,6 +6,7 @@ explanations use the same rules to say why a visit stayed unassigned.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 from routing.model import Engineer, Problem, Visit, Window
@@ -21,6 +22,22 @@ class Vehicle:
     end_s: float
     overtime_cap_s: float
     on_call: bool
+    # Several shifts of an engineer who stays away overnight, as one vehicle:
+    # (shift index, start, end) per day; the nights between are breaks.
+    days: tuple[tuple[int, float, float], ...] = ()
+
+    @property
+    def breaks(self) -> list[Window]:
+        return [(a[2], b[1]) for a, b in itertools.pairwise(self.days)]
+
+
+def day_of(vehicle: Vehicle, start_s: float) -> int:
+    """Which of the vehicle's days a stop starting at `start_s` belongs to."""
+    day = 0
+    for d, (_, lo, _) in enumerate(vehicle.days):
+        if d and start_s >= lo:
+            day = d
+    return day
 
 
 def vehicles_of(problem: Problem) -> list[Vehicle]:
@@ -29,13 +46,39 @@ def vehicles_of(problem: Problem) -> list[Vehicle]:
         periods = [(w, False) for w in engineer.shifts]
         if engineer.on_call:
             periods += [(w, True) for w in engineer.on_call_shifts]
+        days: list[tuple[int, float, float]] = []
+        per_shift = engineer.overtime_cap_s
+        if engineer.overtime_left_month_s is not None:
+            per_shift = min(per_shift, max(0.0, engineer.overtime_left_month_s))
         for s_index, ((start, end), on_call) in enumerate(periods):
             start, end = max(0.0, start), min(problem.horizon_s, end)
             if end <= start:
                 continue
+            if engineer.stays_away and not on_call:
+                days.append((s_index, start, end))
+                continue
             # Overtime past the horizon would be work nobody planned for.
-            cap = max(0.0, min(engineer.overtime_cap_s, problem.horizon_s - end))
+            cap = max(0.0, min(per_shift, problem.horizon_s - end))
             out.append(Vehicle(e_index, s_index, start, end, cap, on_call))
+        if days:
+            days.sort(key=lambda d: d[1])
+            end = days[-1][2]
+            cap = max(0.0, min(per_shift, problem.horizon_s - end))
+            out.append(Vehicle(e_index, days[0][0], days[0][1], end, cap, False, tuple(days)))
+    return out
+
+
+def per_shift(vehicles: list[Vehicle]) -> list[Vehicle]:
+    """Vehicles with nights away split back into one per shift, each from home:
+    for the baseline and the start heuristic, which do not model nights away."""
+    out: list[Vehicle] = []
+    for v in vehicles:
+        if not v.days:
+            out.append(v)
+            continue
+        for d, (shift_index, start, end) in enumerate(v.days):
+            cap = v.overtime_cap_s if d == len(v.days) - 1 else 0.0
+            out.append(Vehicle(v.engineer_index, shift_index, start, end, cap, False))
     return out
 
 
@@ -54,6 +97,13 @@ def skill_problem(engineer: Engineer, visit: Visit, until_s: float) -> str | Non
     return None
 
 
+def engineer_admitted(engineer: Engineer, visit: Visit) -> bool:
+    """The site's whitelist and the list of barred engineers, both hard."""
+    if engineer.id in visit.barred_engineers:
+        return False
+    return visit.allowed_engineers is None or engineer.id in visit.allowed_engineers
+
+
 def missing_parts(engineer: Engineer, visit: Visit) -> frozenset[str]:
     return visit.parts - engineer.parts
 
@@ -61,6 +111,8 @@ def missing_parts(engineer: Engineer, visit: Visit) -> frozenset[str]:
 def can_serve(problem: Problem, vehicle: Vehicle, visit: Visit) -> bool:
     engineer = problem.engineers[vehicle.engineer_index]
     if visit.pinned_engineer is not None and visit.pinned_engineer != engineer.id:
+        return False
+    if not engineer_admitted(engineer, visit):
         return False
     if vehicle.on_call and not visit.critical:
         return False
@@ -84,6 +136,11 @@ def start_windows(problem: Problem, visit: Visit) -> list[Window]:
     if visit.pinned_start_s is not None:
         p = visit.pinned_start_s
         windows = _intersect(windows, [(p, p)])
+    elif not visit.already_started:
+        # A part's ETA, and registration with the site ahead of the visit.
+        not_before = max(visit.earliest_start_s or 0.0, problem.now_s + visit.registration_lead_s)
+        if not_before > 0:
+            windows = _intersect(windows, [(not_before, max(not_before, problem.horizon_s))])
     windows = _intersect(windows, [(0.0, problem.horizon_s)])
     return _merge(windows)
 

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from routing.eligibility import (
     Vehicle,
     can_serve,
+    engineer_admitted,
     missing_parts,
     skill_problem,
     start_windows,
@@ -20,6 +21,13 @@ from routing.travel import format_clock
 
 # (engineer index) -> (travel seconds from their start to the visit, from the visit to their end)
 Reach = Mapping[int, tuple[float, float]]
+
+UNREACHABLE = "no engineer can reach it by road (the road network has no route there)"
+
+
+def never_s(problem: Problem) -> float:
+    """The travel time that stands for "no road": beyond any shift of the horizon."""
+    return 10.0 * max(problem.horizon_s, 1.0)
 
 
 def _first_start(windows: list[Window], not_before: float) -> float | None:
@@ -69,6 +77,14 @@ def why_unassigned(problem: Problem, vehicles: list[Vehicle], visit: Visit, reac
     on_shift = sorted({v.engineer_index for v in usable})
     if not on_shift:
         return "no engineer on shift in the horizon"
+    admitted = [e for e in on_shift if engineer_admitted(problem.engineers[e], visit)]
+    if not admitted:
+        if visit.allowed_engineers is not None:
+            return "the site admits only engineers who are not on shift: " + ", ".join(
+                sorted(visit.allowed_engineers)
+            )
+        return "every engineer on shift is barred from the site"
+    on_shift = admitted
 
     def until(e: int) -> float:
         return max(v.end_s + v.overtime_cap_s for v in usable if v.engineer_index == e)
@@ -105,6 +121,9 @@ def why_unassigned(problem: Problem, vehicles: list[Vehicle], visit: Visit, reac
         return f"part {', '.join(lacking)} not in stock with any qualified engineer"
 
     eligible = [v for v in vehicles if can_serve(problem, v, visit)]
+    never = never_s(problem)
+    if eligible and all(max(reach.get(v.engineer_index, (never, never))) >= never for v in eligible):
+        return UNREACHABLE
     people = len({v.engineer_index for v in eligible})
     if people < visit.people_needed:
         return f"needs {visit.people_needed} engineers at once, only {people} qualified on shift"
@@ -138,6 +157,8 @@ def why_late(
     deadline = visit.deadline_s
     late_min = (planned_start_s - deadline) / 60.0
     best_start, best_arrival = earliest_start(problem, vehicles, visit, reach)
+    if best_arrival is not None and best_arrival >= never_s(problem):
+        return f"no engineer can reach it by road before its deadline {format_clock(deadline)}"
     if best_arrival is not None and best_arrival > deadline:
         return (
             f"no engineer can reach it before its deadline {format_clock(deadline)}: "

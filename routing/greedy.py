@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from routing.eligibility import Vehicle, can_serve, start_windows, vehicles_of
+from routing.eligibility import Vehicle, can_serve, per_shift, start_windows, vehicles_of
 from routing.explain import Reach, why_late, why_unassigned
 from routing.geo import Point
 from routing.model import LateVisit, Problem, Route, Solution, Stop, Unassigned, Visit, Window
@@ -85,7 +85,7 @@ def _first_start(windows: list[Window], arrival: FloatArray) -> FloatArray:
 def greedy_solve(problem: Problem) -> Solution:
     """Plan `problem` with the earliest-deadline-first, cheapest-append rule."""
     started = time.monotonic()
-    vehicles = vehicles_of(problem)
+    vehicles = per_shift(vehicles_of(problem))
     visits = problem.visits
     engineers = problem.engineers
 

@@ -31,7 +31,15 @@ class Engineer:
     # for critical visits.
     on_call_shifts: list[Window] = field(default_factory=list)
     overtime_cap_s: float = 0.0  # per shift
+    # Overtime still allowed this month over all shifts of the plan; None: no monthly cap.
+    overtime_left_month_s: float | None = None
     capacity: int | None = None  # units per shift for the capacity dimension
+    # Away overnight: each shift after the first starts where the previous one
+    # ended (no drive home in between); the route ends at `end` after the last.
+    stays_away: bool = False
+    # After a call-out on an on-call period, no regular shift work starts
+    # sooner than this after the engineer is back.
+    rest_after_call_s: float = 0.0
 
     @property
     def end_point(self) -> Point:
@@ -57,6 +65,21 @@ class Visit:
     pinned_start_s: float | None = None
     already_started: bool = False  # the engineer is on site: first stop, cannot move
     demand: int = 0  # for the capacity dimension
+    # Site whitelist (None: anyone) and barred engineers: both hard.
+    allowed_engineers: frozenset[str] | None = None
+    barred_engineers: frozenset[str] = frozenset()
+    # Soft: the customer's favourites, or whoever did the earlier visits of the
+    # same work order (a follow-up); someone else costs `preference_cost`.
+    preferred_engineers: frozenset[str] = frozenset()
+    # Hard "not before": a part coming by courier (its ETA), for instance.
+    earliest_start_s: float | None = None
+    # The site needs the engineer registered this long ahead: no start before
+    # `Problem.now_s` + this.
+    registration_lead_s: float = 0.0
+    # The promise in force from the current plan, for churn: another engineer,
+    # or a start moved by more than `SolveOptions.churn_tolerance_s`, is a change.
+    current_engineer: str | None = None
+    current_start_s: float | None = None
 
 
 @dataclass
@@ -65,6 +88,7 @@ class Problem:
     visits: list[Visit]
     travel: TravelTimeProvider = field(default_factory=HaversineTravelTime)
     horizon_s: float = DEFAULT_HORIZON_S
+    now_s: float = 0.0  # the moment of planning, in horizon seconds
 
 
 @dataclass
@@ -89,6 +113,10 @@ class Route:
     travel_s: float
     overtime_s: float
     load: int = 0
+    # Where the route begins and ends when that is not the engineer's start /
+    # end (away overnight: day 2 starts where day 1 ended). None: the engineer's.
+    start_point: Point | None = None
+    end_point: Point | None = None
 
 
 @dataclass
@@ -116,10 +144,17 @@ class Solution:
     status: str
     seconds: float
     solutions_found: int = 0
+    # Visits whose current promise (engineer, or start within the churn
+    # tolerance) this plan breaks, dropped ones included.
+    changed: list[str] = field(default_factory=list)
 
     @property
     def assigned_visit_ids(self) -> set[str]:
         return {s.visit_id for r in self.routes for s in r.stops}
+
+    @property
+    def promises_changed(self) -> int:
+        return len(self.changed)
 
     @property
     def total_travel_s(self) -> float:

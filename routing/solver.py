@@ -19,9 +19,11 @@ import numpy as np
 from numpy.typing import NDArray
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
-from routing.eligibility import Vehicle, can_serve, start_windows, vehicles_of
-from routing.explain import Reach, why_late, why_unassigned
+from routing.construct import insertion_start
+from routing.eligibility import Vehicle, can_serve, day_of, start_windows, vehicles_of
+from routing.explain import Reach, never_s, why_late, why_unassigned
 from routing.geo import Point
+from routing.greedy import greedy_solve
 from routing.model import (
     LateVisit,
     Problem,
@@ -35,14 +37,18 @@ from routing.model import (
 
 IntMatrix = NDArray[np.int64]
 
+# RoutingModel.status() in OR-Tools 9.15 (RoutingSearchStatus): 2 is a good
+# plan whose local search was stopped before a local optimum (the usual end
+# of a time-limited run), 4 a time-out without any plan.
 _STATUS = {
     0: "not_solved",
     1: "success",
-    2: "no_solution",
-    3: "timeout",
-    4: "invalid",
-    5: "infeasible",
-    6: "optimal",
+    2: "success",
+    3: "no_solution",
+    4: "timeout",
+    5: "invalid",
+    6: "infeasible",
+    7: "optimal",
 }
 
 
@@ -58,9 +64,23 @@ class SolveOptions:
     # so a plan feasible in units is feasible in reality).
     time_scale: int = 1
     # Costs in seconds of travel, so that they read the same at any scale.
-    lateness_cost_per_minute: float = 600.0
+    # Steep next to travel (1 s late at priority 1 = 100 s of travel), so that
+    # local search does not buy travel with SLA breaches.
+    lateness_cost_per_minute: float = 6000.0
     drop_cost: float = 1_000_000.0
     overtime_cost_per_minute: float = 120.0
+    # Churn: a visit moved to another engineer than its current one costs this
+    # (seconds of travel); a start moved by more than the tolerance costs the
+    # lateness price per minute beyond it.
+    churn_engineer_cost: float = 3600.0
+    churn_tolerance_s: float = 1800.0
+    # Served by someone other than a preferred engineer (or the one of earlier
+    # visits of the same work order).
+    preference_cost: float = 900.0
+    # Start the search from the greedy baseline's plan (`routing.greedy`):
+    # None means only for large problems, where the insertion heuristics take
+    # most of the time limit and end up with more late visits than greedy.
+    warm_start_from_greedy: bool | None = None
     # None: on when any visit has a demand or any engineer a capacity.
     capacity: bool | None = None
     progress: Callable[[Progress], None] | None = None
@@ -119,7 +139,11 @@ class _Model:
         # out of the model, whose explanations need travel times too.
         points = list(dict.fromkeys([n.point for n in self.nodes] + [v.point for v in problem.visits]))
         self.point_index = {p: k for k, p in enumerate(points)}
-        self.seconds = np.asarray(problem.travel.matrix(points, points), dtype=np.float64)
+        seconds = np.asarray(problem.travel.matrix(points, points), dtype=np.float64)
+        # No road at all (inf or NaN from a road network): a finite time no
+        # shift can absorb, so the arc is never usable and nothing overflows.
+        self.never_s = never_s(problem)
+        self.seconds = np.where(np.isfinite(seconds), np.minimum(seconds, self.never_s), self.never_s)
         idx = np.array([self.point_index[n.point] for n in self.nodes], dtype=np.int64)
         self.travel_units: IntMatrix = np.ceil(self.seconds[np.ix_(idx, idx)] * self.scale).astype(np.int64)
         self.service_units = np.array(
@@ -155,6 +179,15 @@ class _Model:
         return out
 
 
+# Lateness of a visit that the greedy baseline serves on time costs this many
+# times more (large problems, started from the baseline's plan).
+PROTECTED_LATENESS_FACTOR = 20
+
+SAVINGS_MEMORY_BYTES = 512 * 1024 * 1024
+
+# From this many nodes on, a problem counts as large (see `warm_start_from_greedy`).
+LARGE_NODES = 400
+
 # (engineer id, shift index) -> visit ids in order; a joint visit appears in
 # the route of each of its engineers.
 InitialRoutes = Mapping[tuple[str, int], Sequence[str]]
@@ -164,12 +197,30 @@ def solve(
     problem: Problem, options: SolveOptions | None = None, initial_routes: InitialRoutes | None = None
 ) -> Solution:
     """Plan the problem. `initial_routes` (e.g. the current plan when re-planning)
-    is where the search starts; stops that no longer fit are left for it to place."""
+    is where the search starts; stops that no longer fit are left for it to place.
+
+    `options.time_limit_s` bounds the whole call: building the model (and the
+    greedy start of a large problem) counts against it."""
     options = options or SolveOptions()
     started = time.monotonic()
+    deadline = started + options.time_limit_s
     m = _Model(problem, options)
     if not m.vehicles or not m.modelled:
         return _finish(m, None, None, None, "success" if not problem.visits else "no_solution", started, 0)
+    large = len(m.nodes) >= LARGE_NODES
+    warm = options.warm_start_from_greedy
+    if warm is None:
+        warm = (
+            large and options.solution_limit is None and any(v.deadline_s is not None for v in problem.visits)
+        )
+    protected: set[str] = set()
+    if initial_routes is None and warm:
+        baseline = greedy_solve(problem)
+        initial_routes = insertion_start(problem, baseline)
+        # What the rule of thumb keeps on time, the plan must not give up for
+        # travel: steeper lateness, and a hard deadline where the start keeps it.
+        late_ids = {lv.visit_id for lv in baseline.late}
+        protected = {s.visit_id for r in baseline.routes for s in r.stops if s.visit_id not in late_ids}
 
     manager = pywrapcp.RoutingIndexManager(
         len(m.nodes),
@@ -178,21 +229,46 @@ def solve(
         [m.end_node(v) for v in m.vehicles],
     )
     routing = pywrapcp.RoutingModel(manager)
+    starts: list[list[list[int]]] = []
+    on_time_in_start: set[int] = set()
+    if initial_routes:
+        starts, on_time_in_start = _initial_indices(m, manager, initial_routes)
     travel_cb = routing.RegisterTransitMatrix(m.travel_units.tolist())
     routing.SetArcCostEvaluatorOfAllVehicles(travel_cb)
     time_matrix = m.travel_units + m.service_units[:, None]
     time_cb = routing.RegisterTransitMatrix(time_matrix.tolist())
+    del time_matrix
     routing.AddDimension(time_cb, m.horizon_units, m.horizon_units, False, "Time")
     time_dim = routing.GetDimensionOrDie("Time")
+    solver = routing.solver()
 
     overtime_coeff = max(0, round(options.overtime_cost_per_minute / 60.0))
+    end_caps = _end_caps(m)
+    visit_transits: list[int] | None = None
     for k, veh in enumerate(m.vehicles):
         lo, hi = m.units_up(veh.start_s), m.units_down(veh.end_s)
-        cap = m.units_down(veh.end_s + veh.overtime_cap_s)
+        cap = end_caps[k]
         time_dim.CumulVar(routing.Start(k)).SetRange(lo, hi)
         time_dim.CumulVar(routing.End(k)).SetRange(lo, cap)
         if cap > hi and overtime_coeff:
             time_dim.SetCumulVarSoftUpperBound(routing.End(k), hi, overtime_coeff)
+        if veh.breaks:
+            # Nights away: no work between the shifts. A drive may straddle
+            # the night (begun in the evening, finished in the morning).
+            if visit_transits is None:
+                visit_transits = [0] * (routing.Size() + len(m.vehicles))
+                for index in range(routing.Size()):
+                    if not routing.IsStart(index):
+                        visit_transits[index] = int(m.service_units[manager.IndexToNode(index)])
+            nights = [
+                solver.FixedDurationIntervalVar(
+                    m.units_down(a), m.units_down(a), m.units_up(b) - m.units_down(a), False, f"night-{k}-{d}"
+                )
+                for d, (a, b) in enumerate(veh.breaks)
+            ]
+            time_dim.SetBreakIntervalsOfVehicle(nights, k, visit_transits)
+    _monthly_overtime(m, solver, routing, time_dim)
+    _rest_after_calls(m, solver, routing, time_dim)
 
     use_capacity = options.capacity
     if use_capacity is None:
@@ -209,14 +285,18 @@ def solve(
             for v in m.vehicles
         ]
         routing.AddDimensionWithVehicleCapacity(demand_cb, 0, caps, True, "Load")
+    _affinity(m, routing)
+    _eligibility_dimension(m, routing)
 
     late_per_unit = options.lateness_cost_per_minute / 60.0
-    solver = routing.solver()
     all_vehicles = len(m.vehicles)
+    tolerance = options.churn_tolerance_s
     for i in m.modelled:
         visit = problem.visits[i]
         weight = max(1, visit.priority)
         late_coeff = max(1, round(late_per_unit * weight))
+        if visit.id in protected:
+            late_coeff *= PROTECTED_LATENESS_FACTOR
         penalty = int(
             weight * options.drop_cost * m.scale
             # Serving late must always beat not serving at all.
@@ -234,19 +314,27 @@ def solve(
                 routing.VehicleVar(index).SetValues([-1, *m.allowed[i]])
             routing.AddDisjunction([index], penalty)
             cumul = time_dim.CumulVar(index)
+            if visit.id in protected and i in on_time_in_start and visit.deadline_s is not None:
+                # On time for the rule of thumb and in the start plan: keep it so.
+                cumul.SetMax(m.units_down(visit.deadline_s))
             if windows:
                 cumul.SetRange(windows[0][0], windows[-1][1])
                 for (_, prev_hi), (next_lo, _) in itertools.pairwise(windows):
                     if next_lo - prev_hi > 1:
                         cumul.RemoveInterval(prev_hi + 1, next_lo - 1)
-            # A cumul holds one soft upper bound: the deadline and the end of a
-            # tentative appointment share it, at the same price per minute.
+            # A cumul holds one soft upper bound: the deadline, the end of a
+            # tentative appointment and the churn tolerance share it, at the
+            # same price per minute.
             soft_ends = [visit.deadline_s] if visit.deadline_s is not None else []
+            soft_start = _soft_start(visit, options)
             if visit.appointment is not None and not visit.confirmed:
-                time_dim.SetCumulVarSoftLowerBound(index, m.units_up(visit.appointment[0]), late_coeff)
                 soft_ends.append(visit.appointment[1])
+            if visit.current_start_s is not None and not visit.already_started:
+                soft_ends.append(visit.current_start_s + tolerance)
+            if soft_start is not None and soft_start > 0:
+                time_dim.SetCumulVarSoftLowerBound(index, m.units_up(soft_start), late_coeff)
             if soft_ends:
-                time_dim.SetCumulVarSoftUpperBound(index, m.units_down(min(soft_ends)), late_coeff)
+                time_dim.SetCumulVarSoftUpperBound(index, max(0, m.units_down(min(soft_ends))), late_coeff)
         copies = [manager.NodeToIndex(n) for n in m.copies[i]]
         if len(copies) > 1:
             _synchronise(solver, routing, time_dim, m, copies)
@@ -259,7 +347,9 @@ def solve(
         # there is nothing left for it to find after plain descent.
         metaheuristic = "GREEDY_DESCENT"
     params.local_search_metaheuristic = getattr(routing_enums_pb2.LocalSearchMetaheuristic, metaheuristic)
-    params.time_limit.FromMilliseconds(max(1, int(options.time_limit_s * 1000)))
+    # The savings heuristic reserves up to 6 GB by default: a thousand visits
+    # in two processes ran out of memory. A quarter of the 2 GiB budget each.
+    params.savings_parameters.max_memory_usage_bytes = SAVINGS_MEMORY_BYTES
     if options.solution_limit is not None:
         params.solution_limit = options.solution_limit
     if options.guided_local_search_lambda is not None:
@@ -274,7 +364,6 @@ def solve(
         sisr.max_removed_sequence_size = 10
         sisr.avg_num_removed_visits = 10
         sisr.bypass_factor = 0.01
-
     for path, value in options.search_parameters.items():
         *parents, leaf = path.split(".")
         target = params
@@ -297,16 +386,148 @@ def solve(
                 options.progress(Progress(value, time.monotonic() - started, found))
 
     routing.AddAtSolutionCallback(on_solution)
+
+    def set_time_limit() -> None:
+        # What is left of the caller's limit, less a reserve for reading the plan.
+        reserve = min(2.0, 0.02 * options.time_limit_s + 0.002 * len(m.nodes))
+        left = deadline - time.monotonic() - reserve
+        params.time_limit.FromMilliseconds(max(100, int(left * 1000)))
+
     assignment = None
     if initial_routes:
+        set_time_limit()
         routing.CloseModelWithParameters(params)
-        start = routing.ReadAssignmentFromRoutes(_initial_indices(m, manager, initial_routes), True)
-        if start is not None:
+        for routes in starts:
+            # Only the successors are set here; the search restores the rest
+            # (ReadAssignmentFromRoutes would do that in a search of its own,
+            # seconds at a thousand visits).
+            start = routing.solver().Assignment()
+            if not routing.RoutesToAssignment(routes, True, True, start):
+                continue
+            set_time_limit()
             assignment = routing.SolveFromAssignmentWithParameters(start, params)
+            if assignment is not None:
+                break
     if assignment is None:
+        set_time_limit()
         assignment = routing.SolveWithParameters(params)
     status = _STATUS.get(routing.status(), str(routing.status()))
+    if assignment is not None and status not in ("success", "optimal"):
+        status = "success"  # a plan was found; the search only ran out of time
     return _finish(m, routing, manager, assignment, status, started, found)
+
+
+def _end_caps(m: _Model) -> list[int]:
+    """Latest return (units) per vehicle: shift end plus overtime cap, or later when
+    critical work already on site runs past it (the shift end is soft for it)."""
+    caps = [m.units_down(v.end_s + v.overtime_cap_s) for v in m.vehicles]
+    for i in m.modelled:
+        visit = m.problem.visits[i]
+        if not (visit.critical and visit.already_started and visit.pinned_start_s is not None):
+            continue
+        for k in m.allowed[i]:
+            veh = m.vehicles[k]
+            node = m.copies[i][0]
+            done = m.units_up(visit.pinned_start_s) + int(m.service_units[node])
+            caps[k] = min(m.horizon_units, max(caps[k], done + int(m.travel_units[node, m.end_node(veh)])))
+    return caps
+
+
+def _monthly_overtime(m: _Model, solver: Any, routing: Any, time_dim: Any) -> None:
+    """The overtime left this month bounds the sum over the engineer's shifts."""
+    for e_index, engineer in enumerate(m.problem.engineers):
+        if engineer.overtime_left_month_s is None:
+            continue
+        terms = [
+            solver.Max(time_dim.CumulVar(routing.End(k)) - m.units_down(v.end_s), 0)
+            for k, v in enumerate(m.vehicles)
+            if v.engineer_index == e_index and v.overtime_cap_s > 0
+        ]
+        if len(terms) > 1:
+            solver.Add(solver.Sum(terms) <= m.units_down(max(0.0, engineer.overtime_left_month_s)))
+
+
+def _rest_pairs(m: _Model) -> list[tuple[int, int, int]]:
+    """(on-call vehicle, regular vehicle after it, rest in units) of engineers with rest rules."""
+    out = []
+    for c, call in enumerate(m.vehicles):
+        engineer = m.problem.engineers[call.engineer_index]
+        if not call.on_call or engineer.rest_after_call_s <= 0:
+            continue
+        rest = m.units_up(engineer.rest_after_call_s)
+        latest_back = m.units_down(call.end_s + call.overtime_cap_s)
+        for r, shift in enumerate(m.vehicles):
+            if shift.engineer_index != call.engineer_index or shift.on_call or shift.start_s < call.start_s:
+                continue
+            if m.units_up(shift.start_s) < latest_back + rest:
+                out.append((c, r, rest))
+    return out
+
+
+def _rest_after_calls(m: _Model, solver: Any, routing: Any, time_dim: Any) -> None:
+    """After a call-out, the next shift starts no sooner than `rest_after_call_s` after
+    the engineer is back from it."""
+    for c, r, rest in _rest_pairs(m):
+        solver.Add(
+            time_dim.CumulVar(routing.Start(r))
+            >= time_dim.CumulVar(routing.End(c)) + rest * routing.ActiveVehicleVar(c)
+        )
+
+
+def _eligibility_dimension(m: _Model, routing: Any) -> None:
+    """Who may serve what, where the local-search filters see it.
+
+    Restricted vehicle variables alone are checked only by the constraint
+    solver, after the filters, so that most moves of a large problem failed
+    there (skills and stock rule out most engineers for most visits). A
+    dimension that must stay at 0, with 1 for every stop a vehicle may not
+    serve, is rejected by the filters at once.
+    """
+    restricted = [i for i in m.modelled if len(m.allowed[i]) < len(m.vehicles)]
+    if not restricted:
+        return
+    allowed = [set(a) for a in m.allowed]
+    callbacks: dict[bytes, int] = {}
+    evaluators = []
+    for k in range(len(m.vehicles)):
+        vector = np.zeros(len(m.nodes), dtype=np.int64)
+        for i in restricted:
+            if k not in allowed[i]:
+                vector[m.copies[i]] = 1
+        key = vector.tobytes()
+        if key not in callbacks:
+            callbacks[key] = routing.RegisterUnaryTransitVector(vector.tolist())
+        evaluators.append(callbacks[key])
+    routing.AddDimensionWithVehicleTransits(evaluators, 0, 0, True, "Eligible")
+
+
+def _affinity(m: _Model, routing: Any) -> None:
+    """Soft engineer choice: churn (another engineer than the current one) and
+    preferred / follow-up engineers, as a per-vehicle dimension priced by its span."""
+    opts = m.options
+    costs: dict[int, list[int]] = {}
+    for e_index, engineer in enumerate(m.problem.engineers):
+        vector = [0] * len(m.nodes)
+        for node, n in enumerate(m.nodes):
+            if n.visit_index < 0:
+                continue
+            visit = m.problem.visits[n.visit_index]
+            cost = 0.0
+            if visit.current_engineer is not None and visit.current_engineer != engineer.id:
+                cost += opts.churn_engineer_cost
+            if visit.preferred_engineers and engineer.id not in visit.preferred_engineers:
+                cost += opts.preference_cost
+            vector[node] = round(cost * m.scale)
+        if any(vector):
+            costs[e_index] = vector
+    if not costs:
+        return
+    zero = routing.RegisterUnaryTransitVector([0] * len(m.nodes))
+    callbacks = {e: routing.RegisterUnaryTransitVector(v) for e, v in costs.items()}
+    evaluators = [callbacks.get(v.engineer_index, zero) for v in m.vehicles]
+    total = sum(sum(v) for v in costs.values()) + 1
+    routing.AddDimensionWithVehicleTransits(evaluators, 0, total, True, "Affinity")
+    routing.GetDimensionOrDie("Affinity").SetSpanCostCoefficientForAllVehicles(1)
 
 
 def _synchronise(solver: Any, routing: Any, time_dim: Any, m: _Model, copies: list[int]) -> None:
@@ -327,22 +548,76 @@ def _synchronise(solver: Any, routing: Any, time_dim: Any, m: _Model, copies: li
     solver.Add(solver.AllDifferent(engineer_vars))
 
 
-def _initial_indices(m: _Model, manager: Any, initial: InitialRoutes) -> list[list[int]]:
-    vehicle_of = {
-        (m.problem.engineers[v.engineer_index].id, v.shift_index): k for k, v in enumerate(m.vehicles)
-    }
+def _initial_indices(
+    m: _Model, manager: Any, initial: InitialRoutes
+) -> tuple[list[list[list[int]]], set[int]]:
+    """Start routes for the search, most complete first: the given routes less
+    the stops that do not fit in solver units (times are rounded there), then
+    the same without joint visits, whose synchronisation may still fail.
+
+    Also the visits that start on time in these routes, counted only before a
+    route's first joint stop (waiting for a partner may delay what follows)."""
+    vehicle_of: dict[tuple[str, int], int] = {}
+    for k, v in enumerate(m.vehicles):
+        engineer_id = m.problem.engineers[v.engineer_index].id
+        for shift_index in [v.shift_index, *(d[0] for d in v.days)]:
+            vehicle_of[(engineer_id, shift_index)] = k
     visit_of = {visit.id: i for i, visit in enumerate(m.problem.visits)}
     unused = {i: list(nodes) for i, nodes in m.copies.items()}
     routes: list[list[int]] = [[] for _ in m.vehicles]
     for key, visit_ids in initial.items():
-        k = vehicle_of.get(key)
-        if k is None:
+        vehicle = vehicle_of.get(key)
+        if vehicle is None:
             continue
         for visit_id in visit_ids:
             i = visit_of.get(visit_id, -1)
-            if unused.get(i) and k in m.allowed[i]:
-                routes[k].append(int(manager.NodeToIndex(unused[i].pop(0))))
-    return routes
+            if unused.get(i) and vehicle in m.allowed[i]:
+                routes[vehicle].append(unused[i].pop(0))
+    caps = _end_caps(m)
+    windows = {i: [(m.units_up(a), m.units_down(b)) for a, b in m.windows[i]] for i in m.modelled}
+    fitted: list[list[int]] = []
+    on_time: set[int] = set()
+    for k, seq in enumerate(routes):
+        veh = m.vehicles[k]
+        if veh.breaks:
+            fitted.append(seq)
+            continue
+        kept: list[int] = []
+        joint_seen = False
+        prev, clock = m.start_node(veh), m.units_up(veh.start_s)
+        for node in seq:
+            arrival = clock + int(m.travel_units[prev, node])
+            start = next(
+                (max(lo, arrival) for lo, hi in windows[m.nodes[node].visit_index] if hi >= arrival), None
+            )
+            if start is None:
+                continue
+            done = start + int(m.service_units[node])
+            if done + int(m.travel_units[node, m.end_node(veh)]) > caps[k]:
+                continue
+            kept.append(node)
+            prev, clock = node, done
+            vi = m.nodes[node].visit_index
+            if len(m.copies[vi]) > 1:
+                joint_seen = True
+            deadline = m.problem.visits[vi].deadline_s
+            if not joint_seen and deadline is not None and start <= m.units_down(deadline):
+                on_time.add(vi)
+        fitted.append(kept)
+    count: dict[int, int] = {}
+    for seq in fitted:
+        for node in seq:
+            count[m.nodes[node].visit_index] = count.get(m.nodes[node].visit_index, 0) + 1
+    whole = [
+        [n for n in seq if count[m.nodes[n].visit_index] == len(m.copies[m.nodes[n].visit_index])]
+        for seq in fitted
+    ]
+    solo = [[n for n in seq if len(m.copies[m.nodes[n].visit_index]) == 1] for seq in whole]
+
+    def indices(seqs: list[list[int]]) -> list[list[int]]:
+        return [[int(manager.NodeToIndex(n)) for n in seq] for seq in seqs]
+
+    return [indices(whole), indices(solo)], on_time
 
 
 def _finish(
@@ -372,49 +647,75 @@ def _finish(
     partial = {vi for vi, n in active.items() if n < len(m.copies[vi])}
     sequences = [[n for n in seq if m.nodes[n].visit_index not in partial] for seq in sequences]
 
-    starts = _earliest_schedule(m, sequences)
+    # Soft "not before" times (a tentative appointment, the current start of a
+    # promise) are kept as far as the solver's own schedule kept them.
+    soft_floor: dict[int, int] = {}
+    if assignment is not None:
+        time_dim = routing.GetDimensionOrDie("Time")
+        for seq in sequences:
+            for node in seq:
+                lo = _soft_start(m.problem.visits[m.nodes[node].visit_index], m.options)
+                if lo is not None:
+                    cumul = assignment.Value(time_dim.CumulVar(manager.NodeToIndex(node)))
+                    soft_floor[node] = min(m.units_up(lo), int(cumul))
+    starts, floors = _earliest_schedule(m, sequences, soft_floor)
     routes: list[Route] = []
-    late: list[LateVisit] = []
     late_engineers: dict[int, list[str]] = {}
     for k, seq in enumerate(sequences):
         if not seq:
             continue
         veh = m.vehicles[k]
         engineer = problem.engineers[veh.engineer_index]
+        days = veh.days or ((veh.shift_index, veh.start_s, veh.end_s),)
+        by_day: list[list[int]] = [[] for _ in days]
+        for node in seq:
+            by_day[day_of(veh, starts[node] / m.scale)].append(node)
         prev_point = engineer.start
-        stops: list[Stop] = []
-        clock = veh.start_s
-        depart = veh.start_s
-        for pos, node in enumerate(seq):
-            visit = problem.visits[m.nodes[node].visit_index]
-            leg = m.seconds[m.point_index[prev_point], m.point_index[visit.point]]
-            start = starts[node] / m.scale
-            if pos == 0:
-                depart = max(veh.start_s, start - leg)
-                clock = depart
-            arrival = clock + leg
-            late_s = max(0.0, start - visit.deadline_s) if visit.deadline_s is not None else 0.0
-            stops.append(Stop(visit.id, float(arrival), start, start + visit.duration_s, float(leg), late_s))
-            clock = start + visit.duration_s
-            prev_point = visit.point
-            if late_s > 0:
-                late_engineers.setdefault(m.nodes[node].visit_index, []).append(engineer.id)
-        back = float(m.seconds[m.point_index[prev_point], m.point_index[engineer.end_point]])
-        ret = clock + back
-        routes.append(
-            Route(
-                engineer_id=engineer.id,
-                shift_index=veh.shift_index,
-                shift=(veh.start_s, veh.end_s),
-                on_call=veh.on_call,
-                depart_s=depart,
-                return_s=ret,
-                stops=stops,
-                travel_s=sum(s.travel_s for s in stops) + back,
-                overtime_s=max(0.0, ret - veh.end_s),
-                load=sum(problem.visits[m.nodes[n].visit_index].demand for n in seq),
+        last_day = max(d for d, nodes in enumerate(by_day) if nodes)
+        for d, nodes in enumerate(by_day):
+            if not nodes:
+                continue
+            shift_index, day_start, day_end = days[d]
+            day_start = max(day_start, floors.get(k, 0) / m.scale)
+            first_point = prev_point
+            stops: list[Stop] = []
+            clock = depart = day_start
+            for pos, node in enumerate(nodes):
+                visit = problem.visits[m.nodes[node].visit_index]
+                leg = float(m.seconds[m.point_index[prev_point], m.point_index[visit.point]])
+                start = starts[node] / m.scale
+                if pos == 0:
+                    # Leave home (or the last stop of the day before) just in time.
+                    depart = max(day_start, start - leg)
+                    clock = depart
+                arrival = clock + leg
+                late_s = max(0.0, start - visit.deadline_s) if visit.deadline_s is not None else 0.0
+                stops.append(Stop(visit.id, arrival, start, start + visit.duration_s, leg, late_s))
+                clock = start + visit.duration_s
+                prev_point = visit.point
+                if late_s > 0:
+                    late_engineers.setdefault(m.nodes[node].visit_index, []).append(engineer.id)
+            # Away overnight, the day ends at its last stop; home comes after the last day.
+            back = 0.0
+            if d == last_day:
+                back = float(m.seconds[m.point_index[prev_point], m.point_index[engineer.end_point]])
+            ret = clock + back
+            routes.append(
+                Route(
+                    engineer_id=engineer.id,
+                    shift_index=shift_index,
+                    shift=(days[d][1], day_end),
+                    on_call=veh.on_call,
+                    depart_s=depart,
+                    return_s=ret,
+                    stops=stops,
+                    travel_s=sum(s.travel_s for s in stops) + back,
+                    overtime_s=max(0.0, ret - day_end),
+                    load=sum(problem.visits[m.nodes[n].visit_index].demand for n in nodes),
+                    start_point=first_point,
+                    end_point=engineer.end_point if d == last_day else prev_point,
+                )
             )
-        )
 
     assigned = {m.nodes[n].visit_index for seq in sequences for n in seq}
     unassigned: list[Unassigned] = []
@@ -426,6 +727,7 @@ def _finish(
         else:
             reason = why_unassigned(problem, m.vehicles, visit, m.reach(visit))
         unassigned.append(Unassigned(visit.id, reason))
+    late: list[LateVisit] = []
     for vi, engineer_ids in late_engineers.items():
         visit = problem.visits[vi]
         assert visit.deadline_s is not None
@@ -448,38 +750,92 @@ def _finish(
         status=status,
         seconds=time.monotonic() - started,
         solutions_found=found,
+        changed=changed_promises(problem, routes, m.options.churn_tolerance_s),
     )
 
 
-def _earliest_schedule(m: _Model, sequences: list[list[int]]) -> dict[int, int]:
-    """Earliest start (in units) of every routed node, joint copies together.
+def changed_promises(problem: Problem, routes: Sequence[Route], tolerance_s: float) -> list[str]:
+    """Visits with a current promise (engineer and/or start) that the routes break:
+    dropped, given to another engineer, or moved by more than `tolerance_s`."""
+    served: dict[str, list[tuple[str, float]]] = {}
+    for route in routes:
+        for stop in route.stops:
+            served.setdefault(stop.visit_id, []).append((route.engineer_id, stop.start_s))
+    out = []
+    for visit in problem.visits:
+        if visit.current_engineer is None and visit.current_start_s is None:
+            continue
+        stops = served.get(visit.id, [])
+        kept = bool(stops)
+        if kept and visit.current_engineer is not None:
+            kept = visit.current_engineer in {e for e, _ in stops}
+        if kept and visit.current_start_s is not None:
+            kept = abs(stops[0][1] - visit.current_start_s) <= tolerance_s
+        if not kept:
+            out.append(visit.id)
+    return out
+
+
+def _soft_start(visit: Visit, options: SolveOptions) -> float | None:
+    """The soft lower bound on the start: a tentative appointment, else the current promise."""
+    if visit.appointment is not None and not visit.confirmed:
+        return visit.appointment[0]
+    if visit.current_start_s is not None and not visit.already_started:
+        return visit.current_start_s - options.churn_tolerance_s
+    return None
+
+
+def _earliest_schedule(
+    m: _Model, sequences: list[list[int]], soft_floor: Mapping[int, int] | None = None
+) -> tuple[dict[int, int], dict[int, int]]:
+    """Earliest start (in units) of every routed node, joint copies together, and
+    the earliest route start of vehicles held back by rest after a call-out.
 
     Start times are recomputed rather than read from the solver's cumuls,
     which may sit anywhere in their feasible range. Starting every stop as
-    early as its arrival, window and joint partners allow is monotone, so the
-    iteration reaches the least schedule, which is no later than the solver's
-    feasible one and hence feasible.
+    early as its arrival, window, joint partners, nights away and rest allow
+    is monotone, so the iteration reaches the least schedule, which is no
+    later than the solver's feasible one and hence feasible.
     """
     windows = {i: [(m.units_up(a), m.units_down(b)) for a, b in m.windows[i]] for i in m.modelled}
-    floor: dict[int, int] = {}
+    nights = [[(m.units_down(a), m.units_up(b)) for a, b in veh.breaks] for veh in m.vehicles]
+    rests = _rest_pairs(m)
+    floor: dict[int, int] = dict(soft_floor or {})
+    vehicle_floor: dict[int, int] = {}
     starts: dict[int, int] = {}
+    returns: dict[int, int] = {}
     for _ in range(4 * len(m.nodes) + 4):
         for k, seq in enumerate(sequences):
             veh = m.vehicles[k]
             prev = m.start_node(veh)
-            clock = m.units_up(veh.start_s)
+            clock = max(m.units_up(veh.start_s), vehicle_floor.get(k, 0))
             for node in seq:
-                arrival = clock + int(m.travel_units[prev, node])
-                start = max(arrival, floor.get(node, 0))
+                leg = int(m.travel_units[prev, node])
+                start = max(clock + leg, floor.get(node, 0))
+                service = int(m.service_units[node])
                 vi = m.nodes[node].visit_index
-                for lo, hi in windows[vi]:
-                    if hi >= start:
-                        start = max(lo, start)
+                for a, b in nights[k]:
+                    if clock <= a < clock + leg:
+                        start = max(start, clock + leg + b - a)  # the drive straddles the night
+                for _ in range(len(nights[k]) + 1):
+                    for lo, hi in windows[vi]:
+                        if hi >= start:
+                            start = max(lo, start)
+                            break
+                    # No work through a night: wait for the morning.
+                    pushed = next((b for a, b in nights[k] if start < b and a < start + service), None)
+                    if pushed is None or pushed <= start:
                         break
+                    start = pushed
                 starts[node] = start
-                clock = start + int(m.service_units[node])
+                clock = start + service
                 prev = node
+            returns[k] = clock + int(m.travel_units[prev, m.end_node(veh)])
         changed = False
+        for c, r, rest in _rest_pairs(m) if rests else ():
+            if sequences[c] and sequences[r] and returns[c] + rest > vehicle_floor.get(r, 0):
+                vehicle_floor[r] = returns[c] + rest
+                changed = True
         for copies in m.copies.values():
             routed = [c for c in copies if c in starts]
             if len(routed) < 2:
@@ -491,4 +847,4 @@ def _earliest_schedule(m: _Model, sequences: list[list[int]]) -> dict[int, int]:
                     changed = True
         if not changed:
             break
-    return starts
+    return starts, vehicle_floor

@@ -185,6 +185,8 @@ def _as_points(points: Sequence[Point]) -> FloatMatrix:
 
 def format_clock(seconds: float) -> str:
     """Horizon seconds as HH:MM, with the day when past the first one (`day 2 08:15`)."""
+    if not math.isfinite(seconds):
+        return "never"
     total_minutes = math.floor(seconds / 60.0)
     day, minute_of_day = divmod(total_minutes, 24 * 60)
     hh, mm = divmod(minute_of_day, 60)
