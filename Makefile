@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTEST_WORKERS ?= 2
 
-.PHONY: up setup test lint install postgis chromium db down bench bench-full clean
+.PHONY: up setup test lint install postgis chromium db down bench bench-sync bench-full clean
 
 ## up: install what is missing, start PostGIS under ./var/, migrate, load the demo data, serve on :8000
 up: setup
@@ -58,6 +58,13 @@ bench: install
 		$(BENCH)/homberger_200/r1_2_1.txt $(BENCH)/homberger_200/r2_2_1.txt \
 		$(BENCH)/homberger_200/rc1_2_1.txt $(BENCH)/homberger_200/rc2_2_1.txt --time-limit 60 --no-baseline
 	$(PY) -m routing.fieldbench --time-limit 60
+	$(MAKE) bench-sync
+
+## bench-sync: sync push/pull against in-process baselines, then the sync state machine with
+## the `long` hypothesis profile (10,000 examples of 30 steps; it prints the count)
+bench-sync: install postgis
+	$(PY) -m offline_sync.bench
+	HYPOTHESIS_PROFILE=long $(PY) -m pytest tests/offline_sync -q -s -p no:cacheprovider
 
 ## bench-full: every instance under ../shared/benchmarks/vrptw, in the background, into bench-results/*.json
 bench-full: install

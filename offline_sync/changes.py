@@ -1,11 +1,13 @@
 """Change capture and pull: what a device learns, in one snapshot, without ever skipping a change.
 
 Capture: every flush that writes a work order, a visit, a note or an attachment adds a
-`sync_change` row (an ORM hook, so no service can forget) stamped with the writing
-transaction's id.
+`sync_change` row (a changed site or asset, one for each open order there; a stock move in
+or out of a van, one for the van; a changed item, one for the catalogue; an ORM hook, so no
+service can forget) stamped with the writing transaction's id.
 
 Pull: the unit a device receives is the *work-order document* (the order, its site and
-asset, the device user's visits on it with their notes and attachments), always in its
+asset, the device user's visits on it with their notes and attachments) — plus two more, the
+user's van stock and the parts catalogue, sent at bootstrap and when they change — always in its
 current state, or a removal when it left the user's scope. Sending current state instead
 of replaying field edits makes duplicates harmless and ordering irrelevant.
 
@@ -36,10 +38,15 @@ from core.geo import lonlat
 from core.jsonable import jsonable
 from dispatch.models import Asset, Site
 from dispatch.order_models import Status, Visit, VisitNote, VisitStatus, WorkOrder
+from inventory.models import Item, LocationKind, StockBalance, StockMove
+from inventory.models import Location as StockLocation
 from offline_sync.models import SyncChange, SyncRetention, VisitAttachment
 
 CLOSED_ORDERS = (Status.CLOSED, Status.CANCELLED)
 ENTITY = "work_order"
+# Two more documents per device: the user's van stock and the parts catalogue. Their change
+# rows carry the van's location id / the item id in `work_order_id` (the column only groups).
+VAN_STOCK, CATALOGUE = "van_stock", "catalogue"
 
 
 class CursorExpired(DomainError):
@@ -75,9 +82,43 @@ def _crew_before_and_after(visit: Visit) -> list[uuid.UUID]:
     return sorted(people)
 
 
+def _open_orders_at(session: Session, obj: Site | Asset) -> list[uuid.UUID]:
+    column = WorkOrder.site_id if isinstance(obj, Site) else WorkOrder.asset_id
+    return list(
+        session.connection()
+        .execute(select(WorkOrder.id).where(column == obj.id, WorkOrder.status.not_in(CLOSED_ORDERS)))
+        .scalars()
+    )
+
+
+def _vans(session: Session, location_ids: list[uuid.UUID | None]) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    ids = [i for i in location_ids if i is not None]
+    if not ids:
+        return []
+    rows = session.connection().execute(
+        select(StockLocation.id, StockLocation.engineer_id).where(
+            StockLocation.id.in_(ids),
+            StockLocation.kind == LocationKind.VAN,
+            StockLocation.engineer_id.is_not(None),
+        )
+    )
+    return [(r[0], r[1]) for r in rows if r[1] is not None]
+
+
+def _row(entity: str, entity_id: uuid.UUID, order_id: uuid.UUID, users: list[uuid.UUID]) -> dict[str, Any]:
+    return {
+        "xact_id": _current_xact(),
+        "entity": entity,
+        "entity_id": entity_id,
+        "work_order_id": order_id,
+        "users": users,
+        "at": func.now(),
+    }
+
+
 @event.listens_for(Session, "after_flush")
 def _capture(session: Session, _context: Any) -> None:
-    rows: dict[tuple[str, uuid.UUID], dict[str, Any]] = {}
+    rows: dict[tuple[str, uuid.UUID, uuid.UUID], dict[str, Any]] = {}
     for obj in chain(session.new, session.dirty, session.deleted):
         if obj in session.dirty and not session.is_modified(obj, include_collections=False):
             continue
@@ -89,19 +130,30 @@ def _capture(session: Session, _context: Any) -> None:
             order_id, users = obj.work_order_id, _crew_before_and_after(obj)
         elif isinstance(obj, VisitNote | VisitAttachment):
             order_id = _visit_order(session, obj.visit_id)
+        elif isinstance(obj, StockMove) and obj in session.new:
+            # A move in or out of an engineer's van changes that engineer's van-stock document.
+            for van_id, engineer_id in _vans(session, [obj.from_location_id, obj.to_location_id]):
+                rows[(VAN_STOCK, van_id, van_id)] = _row(VAN_STOCK, van_id, van_id, [engineer_id])
+            continue
+        elif isinstance(obj, Item):
+            rows[(CATALOGUE, obj.id, obj.id)] = _row(CATALOGUE, obj.id, obj.id, [])
+            continue
+        elif isinstance(obj, Site | Asset) and obj not in session.new:
+            # A site or asset is part of the document of every open order there: each of them
+            # changes, so every phone with a visit on one learns the new address, access
+            # notes or asset details.
+            for other in _open_orders_at(session, obj):
+                rows[(type(obj).__tablename__, obj.id, other)] = _row(
+                    type(obj).__tablename__, obj.id, other, []
+                )
+            continue
         else:
             continue
         if order_id is None:
             continue
-        key = (type(obj).__tablename__, obj.id)
-        rows[key] = {
-            "xact_id": _current_xact(),
-            "entity": key[0],
-            "entity_id": obj.id,
-            "work_order_id": order_id,
-            "users": users,
-            "at": func.now(),
-        }
+        rows[(type(obj).__tablename__, obj.id, order_id)] = _row(
+            type(obj).__tablename__, obj.id, order_id, users
+        )
     if rows:
         # One multi-row VALUES statement: the SQL expressions (transaction id, now) render per row.
         session.connection().execute(insert(SyncChange).values(list(rows.values())))
@@ -316,6 +368,43 @@ async def documents(
 # Pull ---------------------------------------------------------------------------------------------
 
 
+async def van_stock_document(session: AsyncSession, user_id: uuid.UUID) -> dict[str, Any]:
+    """What the user's van (or backpack) holds, as the balances show it now."""
+    van = (
+        await session.execute(
+            select(StockLocation)
+            .where(StockLocation.kind == LocationKind.VAN, StockLocation.engineer_id == user_id)
+            .order_by(StockLocation.code)
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    items: list[dict[str, Any]] = []
+    if van is not None:
+        rows = await session.execute(
+            select(Item.id, Item.sku, Item.name, StockBalance.on_hand, StockBalance.reserved)
+            .join(Item, Item.id == StockBalance.item_id)
+            .where(StockBalance.location_id == van.id)
+            .where((StockBalance.on_hand != 0) | (StockBalance.reserved != 0))
+            .order_by(Item.sku)
+        )
+        items = [
+            {"item_id": str(r.id), "sku": r.sku, "name": r.name, "on_hand": r.on_hand, "reserved": r.reserved}
+            for r in rows
+        ]
+    data = {"location_id": str(van.id) if van else None, "items": items}
+    return {"entity": VAN_STOCK, "id": VAN_STOCK, "op": "upsert", "data": data}
+
+
+async def catalogue_document(session: AsyncSession) -> dict[str, Any]:
+    """The items and parts catalogue (reference data: small, sent whole when any item changes)."""
+    rows = await session.execute(select(Item).order_by(Item.sku))
+    items = [
+        {"id": str(i.id), "sku": i.sku, "name": i.name, "kind": i.kind.value, "model": i.model}
+        for i in rows.scalars()
+    ]
+    return {"entity": CATALOGUE, "id": CATALOGUE, "op": "upsert", "data": {"items": items}}
+
+
 @dataclass
 class PullPage:
     changes: list[dict[str, Any]] = field(default_factory=list)
@@ -357,6 +446,7 @@ async def pull(session: AsyncSession, user_id: uuid.UUID, cursor_text: str | Non
         if more:
             page.cursor = Cursor(low=cursor.low, booting=True, boot_after=str(ids[-1])).encode()
         else:
+            page.changes += [await van_stock_document(session, user_id), await catalogue_document(session)]
             page.cursor = Cursor(low=cursor.low).encode()
         # After the last bootstrap page, the changes since its snapshot follow.
         page.has_more = True
@@ -364,9 +454,15 @@ async def pull(session: AsyncSession, user_id: uuid.UUID, cursor_text: str | Non
     high = cursor.high if cursor.high is not None else max(xmin, cursor.low)
     crew_orders = select(Visit.work_order_id).where(_mine(user_id))
     stmt = (
-        select(SyncChange.xact_id, SyncChange.id, SyncChange.work_order_id)
+        select(SyncChange.xact_id, SyncChange.id, SyncChange.work_order_id, SyncChange.entity)
         .where(SyncChange.xact_id >= cursor.low, SyncChange.xact_id < high)
-        .where(or_(SyncChange.users.contains([user_id]), SyncChange.work_order_id.in_(crew_orders)))
+        .where(
+            or_(
+                SyncChange.users.contains([user_id]),
+                SyncChange.work_order_id.in_(crew_orders),
+                SyncChange.entity == CATALOGUE,
+            )
+        )
         .order_by(SyncChange.xact_id, SyncChange.id)
         .limit(limit + 1)
     )
@@ -377,8 +473,13 @@ async def pull(session: AsyncSession, user_id: uuid.UUID, cursor_text: str | Non
     rows = list((await session.execute(stmt)).all())
     more = len(rows) > limit
     rows = rows[:limit]
-    order_ids = list(dict.fromkeys(r.work_order_id for r in rows))
+    entities = {r.entity for r in rows}
+    order_ids = list(dict.fromkeys(r.work_order_id for r in rows if r.entity not in {VAN_STOCK, CATALOGUE}))
     page = PullPage(changes=await documents(session, user_id, order_ids))
+    if VAN_STOCK in entities:
+        page.changes.append(await van_stock_document(session, user_id))
+    if CATALOGUE in entities:
+        page.changes.append(await catalogue_document(session))
     if more:
         last = rows[-1]
         page.cursor = Cursor(low=cursor.low, high=high, after=(int(last.xact_id), int(last.id))).encode()

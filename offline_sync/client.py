@@ -67,6 +67,7 @@ class DeviceClient:
         sleep: Callable[[float], None] = time.sleep,
         attempts: int = 5,
         page_size: int = 100,
+        chunk_size: int = 256 * 1024,
     ) -> None:
         self.http = transport
         self.db = sqlite3.connect(db_path)
@@ -74,6 +75,7 @@ class DeviceClient:
         self.username, self.password = username, password
         self.clock = device_clock or (lambda: dt.datetime.now(dt.UTC))
         self.sleep, self.attempts, self.page_size = sleep, attempts, page_size
+        self.chunk_size = chunk_size
         if self._meta("device_id") is None:
             self._set("device_id", str(uuid.uuid4()))
 
@@ -142,9 +144,10 @@ class DeviceClient:
 
     def _send(self, method: str, url: str, **kwargs: Any) -> Any:
         delay, renewed = 0.05, False
+        extra = kwargs.pop("headers", {})
         for _attempt in range(self.attempts):
             try:
-                response = self.http.request(method, url, headers=self._headers(), **kwargs)
+                response = self.http.request(method, url, headers={**self._headers(), **extra}, **kwargs)
             except (OSError, httpx.TransportError) as exc:  # dropped on the way there or back
                 failure: Exception = exc
             else:
@@ -205,13 +208,34 @@ class DeviceClient:
 
     def upload_blobs(self) -> None:
         for (sha,) in self.db.execute("SELECT sha256 FROM blob WHERE uploaded = 0").fetchall():
-            if self._send("HEAD", f"/api/sync/blobs/{sha}").status_code != 200:
+            head = self._send("HEAD", f"/api/sync/blobs/{sha}")
+            if head.status_code != 200:
                 (data,) = self.db.execute("SELECT data FROM blob WHERE sha256 = ?", (sha,)).fetchone()
-                response = self._send("PUT", f"/api/sync/blobs/{sha}", content=bytes(data))
+                data = bytes(data)
+                if len(data) <= self.chunk_size:
+                    response = self._send("PUT", f"/api/sync/blobs/{sha}", content=data)
+                else:
+                    response = self._upload_chunks(sha, data, int(head.headers.get("x-blob-received", 0)))
                 if response.status_code != 200:
                     raise SyncError(f"upload of {sha} failed: {response.status_code}")
             self.db.execute("UPDATE blob SET uploaded = 1 WHERE sha256 = ?", (sha,))
             self.db.commit()
+
+    def _upload_chunks(self, sha: str, data: bytes, start: int) -> Any:
+        """Send the blob from `start` in chunks; after a dropped connection the server says how
+        much it holds (HEAD, or a 409 on a misplaced chunk) and the upload goes on from there."""
+        while True:
+            end = min(start + self.chunk_size, len(data))
+            response = self._send(
+                "PUT",
+                f"/api/sync/blobs/{sha}",
+                content=data[start:end],
+                headers={"Content-Range": f"bytes {start}-{end - 1}/{len(data)}"},
+            )
+            if response.status_code == 202 or (response.status_code == 409 and "received" in response.json()):
+                start = int(response.json()["received"])
+                continue
+            return response
 
     def push(self, batch: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
         batch = self.pending() if batch is None else batch
@@ -295,10 +319,11 @@ def main(argv: list[str] | None = None) -> int:
         device = DeviceClient(http, args.db, args.user, args.password)
         if args.command == "sync":
             device.sync()
-            print(f"synced: {len(device.replica())} work orders, {len(device.pending())} mutations waiting")
+            orders = sum("visits" in d for d in device.replica().values())
+            print(f"synced: {orders} work orders, {len(device.pending())} mutations waiting")
         elif args.command == "visits":
             for order in device.replica().values():
-                for visit in order["visits"]:
+                for visit in order.get("visits", []):  # the van stock and catalogue have none
                     print(visit["id"], visit["status"], order["problem_number"], order["site"]["name"])
         elif args.command == "outbox":
             for item in device.pending():

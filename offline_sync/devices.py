@@ -161,6 +161,13 @@ async def revoke(
     return device
 
 
+async def by_pk(session: AsyncSession, device_pk: uuid.UUID) -> SyncDevice:
+    device = await session.get(SyncDevice, device_pk)
+    if device is None:
+        raise NotFound(f"No device with id {device_pk}")
+    return device
+
+
 async def reinstate(session: AsyncSession, device_pk: uuid.UUID) -> SyncDevice:
     device = await _by_pk(session, device_pk)
     if device.status != "suspended":

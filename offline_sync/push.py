@@ -262,3 +262,69 @@ def _seq_reused(m: Pushed) -> dict[str, Any]:
             "detail": "A seq identifies one mutation for good; this one was never stored",
         },
     }
+
+
+async def review_held(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    request_id: str,
+    device_pk: uuid.UUID,
+    *,
+    reviewer: Actor,
+    apply: bool,
+) -> list[dict[str, Any]]:
+    """After reinstatement: apply the pushes held while the device was suspended, oldest first,
+    through `push` (so seqs already applied are replays and nothing runs twice), or discard them.
+    The held rows are removed either way; the outcomes of applied ones are returned."""
+    from sqlalchemy import delete, select
+
+    from core.identity.models import User
+    from core.identity.roles import Role
+    from offline_sync.models import SyncHeldPush
+
+    async with sessionmaker() as session, session.begin():
+        device = await session.get(SyncDevice, device_pk)
+        assert device is not None
+        held = (
+            (
+                await session.execute(
+                    select(SyncHeldPush)
+                    .where(SyncHeldPush.device_pk == device_pk)
+                    .order_by(SyncHeldPush.received_at)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        batches = [list(h.mutations) for h in held]
+        await session.execute(delete(SyncHeldPush).where(SyncHeldPush.device_pk == device_pk))
+        owner = await session.get(User, device.user_id)
+        assert owner is not None
+        device_id = device.device_id
+        audit.write_trail(
+            session.sync_session,
+            action=f"sync.held pushes {'applied' if apply else 'discarded'} on reinstatement",
+            actor_id=reviewer.user_id,
+            actor_role=reviewer.role.value if reviewer.role else None,
+            request_id=request_id,
+            always=bool(batches),
+        )
+    if not apply or not batches:
+        return []
+    actor = Actor(user_id=owner.id, role=Role(owner.role), username=owner.username)
+    outcomes: list[dict[str, Any]] = []
+    for batch in batches:
+        result = await push(
+            sessionmaker,
+            clock,
+            actor,
+            request_id,
+            device_id=device_id,
+            device_now=clock.now(),  # no device clock to measure: device times are clamped to now
+            batch=[
+                Pushed(id=uuid.UUID(m["id"]), seq=int(m["seq"]), name=m["name"], args=m["args"])
+                for m in batch
+            ],
+        )
+        outcomes.extend(result.outcomes)
+    return outcomes

@@ -26,6 +26,7 @@ from api.schemas.sync import (
     PullOut,
     PushIn,
     PushOut,
+    ReinstateIn,
     ResolveIn,
     RevokeIn,
 )
@@ -43,7 +44,8 @@ PullLimit = Annotated[int, QueryParameter(ge=1, le=1000, description="work-order
 
 
 def _device_out(device: SyncDevice, **extra: Any) -> DeviceOut:
-    return out(DeviceOut, device, **{"username": None, "held_pushes": 0, "open_conflicts": 0, **extra})
+    defaults = {"username": None, "held_pushes": 0, "open_conflicts": 0, "held_outcomes": None}
+    return out(DeviceOut, device, **{**defaults, **extra})
 
 
 @post("/api/sync/devices", roles=ENGINEERS, tags=["sync"], summary="Register this phone for my outbox")
@@ -102,12 +104,40 @@ async def revoke_device(
 @post(
     "/api/sync/devices/{device_pk:uuid}/reinstate",
     roles=DESK,
+    own_transactions=True,
     tags=["sync"],
     status_code=200,
-    summary="Let a suspended device push again",
+    summary="Let a suspended device push again; apply (default) or discard the pushes held meanwhile",
 )
-async def reinstate_device(session: Session, device_pk: FromPath[uuid.UUID]) -> DeviceOut:
-    return _device_out(await devices.reinstate(session, device_pk))
+async def reinstate_device(
+    request: Request[Any, Any, Any],
+    actor: CurrentActor,
+    device_pk: FromPath[uuid.UUID],
+    data: JSONBody[ReinstateIn | None] = None,
+) -> DeviceOut:
+    context = app_context(request)
+    request_id = request_context(request.scope).request_id
+    async with context.sessionmaker() as session, session.begin():
+        device = await devices.reinstate(session, device_pk)
+        audit.write_trail(
+            session.sync_session,
+            action="sync.device reinstated",
+            actor_id=actor.user_id,
+            actor_role=actor.role.value if actor.role else None,
+            request_id=request_id,
+            always=True,
+        )
+    outcomes = await pushing.review_held(
+        context.sessionmaker,
+        context.clock,
+        request_id,
+        device_pk,
+        reviewer=actor,
+        apply=(data or ReinstateIn()).held == "apply",
+    )
+    async with context.sessionmaker() as session:
+        device = await devices.by_pk(session, device_pk)
+        return _device_out(device, held_outcomes=outcomes)
 
 
 @post(
@@ -179,10 +209,15 @@ def _sha(value: str) -> str:
 @head(
     "/api/sync/blobs/{sha256:str}", roles=BLOB_USERS, tags=["sync"], summary="Is this blob stored? (200/404)"
 )
-async def blob_exists(session: Session, sha256: FromPath[str]) -> Response[None]:
-    size = await blobs.size_of(session, _sha(sha256))
+async def blob_exists(
+    request: Request[Any, Any, Any], session: Session, actor: CurrentActor, sha256: FromPath[str]
+) -> Response[None]:
+    sha = _sha(sha256)
+    size = await blobs.size_of(session, sha)
     if size is None:
-        return Response(content=None, status_code=404)
+        # Not stored yet: how much of the caller's chunked upload arrived (resume from there).
+        have = blobs.received(app_context(request).settings.var_dir, actor.user_id, sha)
+        return Response(content=None, status_code=404, headers={"x-blob-received": str(have)})
     return Response(content=None, status_code=200, headers={"x-blob-size": str(size)})
 
 
@@ -192,13 +227,24 @@ async def blob_exists(session: Session, sha256: FromPath[str]) -> Response[None]
     own_transactions=True,
     request_max_body_size=blobs.MAX_BLOB_BYTES,
     tags=["sync"],
-    summary="Upload a photo or signature by its SHA-256 (verified); applies the mutations waiting for it",
+    summary="Upload a photo or signature by its SHA-256 (verified), whole or in resumable chunks "
+    "(Content-Range); applies the mutations waiting for it",
 )
-async def put_blob(request: Request[Any, Any, Any], actor: CurrentActor, sha256: FromPath[str]) -> BlobOut:
+async def put_blob(
+    request: Request[Any, Any, Any], actor: CurrentActor, sha256: FromPath[str]
+) -> BlobOut | Response[dict[str, Any]]:
     context = app_context(request)
     sha = _sha(sha256)
     data = await request.body()
     content_type = request.headers.get("content-type", "application/octet-stream")
+    content_range = request.headers.get("content-range")
+    if content_range is not None:
+        var_dir = context.settings.var_dir
+        whole = blobs.append_chunk(var_dir, actor.user_id, sha, content_range, data)
+        if whole is None:
+            have = blobs.received(var_dir, actor.user_id, sha)
+            return Response(content={"sha256": sha, "received": have}, status_code=202)
+        data = whole
     async with context.sessionmaker() as session, session.begin():
         stored = await blobs.store(session, actor, context.clock.now(), sha, data, content_type)
         audit.write_trail(

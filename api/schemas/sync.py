@@ -36,12 +36,20 @@ class DeviceOut(msgspec.Struct):
     username: str | None = None
     held_pushes: int = 0
     open_conflicts: int = 0
+    # On reinstatement: what became of the pushes held while suspended.
+    held_outcomes: list[dict[str, Any]] | None = None
 
 
 class RevokeIn(Input):
     # suspend: refused and held for review, reinstatable; lost: refused for good, told to wipe.
     mode: Literal["suspend", "lost"]
     reason: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+
+
+class ReinstateIn(Input):
+    # apply: the held pushes are applied now, in the order received (exactly once, as any push);
+    # discard: they are dropped (the device still holds its outbox and may push it again).
+    held: Literal["apply", "discard"] = "apply"
 
 
 class MutationIn(Input):

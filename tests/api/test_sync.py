@@ -296,6 +296,33 @@ async def test_completion_of_a_reassigned_visit_is_kept_as_a_conflict(client, di
     assert resolved.json()["resolved_at"] is not None
 
 
+async def test_pushes_held_while_suspended_can_be_discarded_on_reinstatement(
+    client, dispatcher, setting, clock, db
+):
+    phone = await Phone(client, "engineer02").start()
+    _, visit = await _visit(client, dispatcher, setting, "engineer02")
+    arrive = phone.mutation("visit.arrive@1", visit_id=visit["id"], at=_at(clock))
+    await client.post(
+        f"/api/sync/devices/{phone.pk}/revoke", headers=dispatcher, json={"mode": "suspend", "reason": "核查"}
+    )
+    assert_problem(await phone.push(arrive), 403, "device-suspended")
+    reinstated = await client.post(
+        f"/api/sync/devices/{phone.pk}/reinstate", headers=dispatcher, json={"held": "discard"}
+    )
+    assert reinstated.status_code == 200, reinstated.text
+    assert reinstated.json()["held_outcomes"] == []
+    listed = (await client.get("/api/sync/devices", headers=dispatcher)).json()
+    assert next(d for d in listed if d["id"] == phone.pk)["held_pushes"] == 0
+    after = (await client.get(f"/api/work-orders/{visit['work_order_id']}", headers=dispatcher)).json()
+    assert after["visits"][0]["status"] == "assigned"  # nothing applied
+    discarded = "sync.held pushes discarded on reinstatement"
+    assert await _count(db, "SELECT count(*) FROM audit_log WHERE action = :a", a=discarded) == 1
+    bad = await client.post(
+        f"/api/sync/devices/{phone.pk}/reinstate", headers=dispatcher, json={"held": "maybe"}
+    )
+    assert bad.status_code in {400, 409, 422}
+
+
 async def test_suspended_device_is_held_then_reinstated_and_lost_device_is_told_to_wipe(
     client, dispatcher, setting, clock
 ):
@@ -313,10 +340,13 @@ async def test_suspended_device_is_held_then_reinstated_and_lost_device_is_told_
     listed = (await client.get("/api/sync/devices", headers=dispatcher)).json()
     assert next(d for d in listed if d["id"] == phone.pk)["held_pushes"] == 1
 
-    assert (
-        await client.post(f"/api/sync/devices/{phone.pk}/reinstate", headers=dispatcher)
-    ).status_code == 200
-    assert [o["status"] for o in (await phone.push(arrive)).json()["outcomes"]] == ["applied"]
+    # Reinstated after review: the held push is applied now, and the phone's resend is a replay.
+    reinstated = await client.post(f"/api/sync/devices/{phone.pk}/reinstate", headers=dispatcher)
+    assert reinstated.status_code == 200, reinstated.text
+    assert [o["status"] for o in reinstated.json()["held_outcomes"]] == ["applied"]
+    assert reinstated.json()["held_pushes"] == 0
+    again = (await phone.push(arrive)).json()["outcomes"]
+    assert [(o["status"], o.get("replayed")) for o in again] == [("applied", True)]
 
     lost = await client.post(
         f"/api/sync/devices/{phone.pk}/revoke", headers=dispatcher, json={"mode": "lost", "reason": "丢失"}
@@ -387,6 +417,44 @@ async def test_a_photo_waits_for_its_blob_then_is_applied(client, dispatcher, se
     again = await client.put(f"/api/sync/blobs/{sha}", headers=phone.headers, content=image)
     assert again.json()["stored"] is False
     assert again.json()["applied_waiting"] == 0
+
+
+async def test_a_large_photo_uploads_in_chunks_and_resumes(client):
+    phone = await Phone(client, "engineer03").start()
+    data = bytes(range(256)) * 1000
+    sha = hashlib.sha256(data).hexdigest()
+    url = f"/api/sync/blobs/{sha}"
+
+    async def chunk(start: int, end: int, body: bytes = data, address: str = url) -> Any:
+        headers = {**phone.headers, "Content-Range": f"bytes {start}-{end - 1}/{len(body)}"}
+        return await client.put(address, headers=headers, content=body[start:end])
+
+    first = await chunk(0, 100_000)
+    assert first.status_code == 202, first.text
+    assert first.json()["received"] == 100_000
+    # The connection dropped: the phone asks how much arrived.
+    head = await client.head(url, headers=phone.headers)
+    assert (head.status_code, head.headers["x-blob-received"]) == (404, "100000")
+    # A retry of a chunk whose answer was lost changes nothing.
+    assert (await chunk(0, 100_000)).json()["received"] == 100_000
+    # A chunk from the wrong place is refused, with where to go on from.
+    assert assert_problem(await chunk(150_000, 200_000), 409, "upload-offset-mismatch")["received"] == 100_000
+    assert_problem(
+        await client.put(url, headers={**phone.headers, "Content-Range": "bytes 5-1/9"}, content=b"x"),
+        422,
+        "invalid-input",
+    )
+    done = await chunk(100_000, len(data))
+    assert done.status_code == 200, done.text
+    assert (done.json()["stored"], done.json()["size"]) == (True, len(data))
+    assert (await client.head(url, headers=phone.headers)).headers["x-blob-size"] == str(len(data))
+    # Chunks that do not hash to their address are discarded when the last one arrives.
+    other = hashlib.sha256(b"something else").hexdigest()
+    bad = bytes(300)
+    assert (await chunk(0, 150, bad, f"/api/sync/blobs/{other}")).status_code == 202
+    assert_problem(await chunk(150, 300, bad, f"/api/sync/blobs/{other}"), 422, "invalid-input")
+    head = await client.head(f"/api/sync/blobs/{other}", headers=phone.headers)
+    assert (head.status_code, head.headers["x-blob-received"]) == (404, "0")
 
 
 async def test_parts_used_offline_reach_the_ledger_once(client, dispatcher, setting, clock, db):
@@ -462,6 +530,48 @@ async def test_a_cursor_older_than_the_log_is_410_and_bootstrap_recovers(
         "/api/sync/pull", headers=phone.headers, params={"device_id": phone.device_id, "cursor": "garbage"}
     )
     assert_problem(bad, 422, "invalid-input")
+
+
+async def test_van_stock_and_the_catalogue_reach_the_phone(client, dispatcher, setting, clock, db):
+    phone = await Phone(client, "engineer06").start()
+    _, visit = await _visit(client, dispatcher, setting, "engineer06")
+    docs, cursor, _ = await phone.pull_all()
+    assert {"van_stock", "catalogue"} <= set(docs)
+    sessions = make_sessionmaker(db)
+    async with sessions() as session, session.begin():
+        item = Item(
+            id=uuid.uuid4(), sku=f"V-{uuid.uuid4().hex[:12]}", name="风扇", kind=ItemKind.PART, version=1
+        )
+        session.add(item)
+    docs, cursor, _ = await phone.pull_all(cursor)
+    assert str(item.id) in {i["id"] for i in docs["catalogue"]["items"]}
+    use = phone.mutation(
+        "visit.consume_part@1", visit_id=visit["id"], item_id=str(item.id), quantity=1, at=_at(clock)
+    )
+    assert (await phone.push(use)).json()["outcomes"][0]["status"] == "applied"
+    docs, cursor, _ = await phone.pull_all(cursor)
+    # Used in the field without being on the books: booked in from the discrepancy location and
+    # consumed, so the van is back at zero for it and the document no longer lists it.
+    assert "van_stock" in docs
+    assert str(item.id) not in {i["item_id"] for i in docs["van_stock"]["items"]}
+    fresh, _, _ = await (await Phone(client, "engineer06").start()).pull_all()
+    assert fresh["van_stock"] == docs["van_stock"]
+    assert fresh["van_stock"]["location_id"] is not None
+
+
+async def test_a_site_change_reaches_phones_with_visits_there(client, admin, dispatcher, clock):
+    phone = await Phone(client, "engineer09").start()
+    customer, site = await customer_with_site(client, admin)
+    unit = await asset(client, admin, site, await contract(client, admin, customer, kind="7x24"))
+    order = await report(client, dispatcher, site, unit)
+    await planned_visit(client, dispatcher, order, await engineer_id(client, dispatcher, "engineer09"))
+    _, cursor, _ = await phone.pull_all()
+    changed = await client.patch(
+        f"/api/sites/{site['id']}", headers=admin, json={"version": site["version"], "access_notes": "走北门"}
+    )
+    assert changed.status_code == 200, changed.text
+    docs, _, _ = await phone.pull_all(cursor)
+    assert docs[order["id"]]["site"]["access_notes"] == "走北门"
 
 
 async def test_a_change_committed_late_with_a_lower_number_still_arrives(
