@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,7 +29,8 @@ from core.geo import LonLat, lonlat
 from core.identity.roles import SYSTEM, Actor, Role
 from dispatch.lifecycle import OPEN
 from dispatch.models import Engineer, Measure, Site
-from dispatch.order_models import EngineerPosition, Notification, Visit, VisitKind, VisitStatus, WorkOrder
+from dispatch.order_models import Notification, Visit, VisitKind, VisitStatus, WorkOrder
+from dispatch.positions import latest_positions
 from dispatch.visits import Outcome, finish
 from dispatch.work_orders import add_event, visible
 from inventory import alerts, items, ledger, loans, nearest
@@ -59,19 +60,7 @@ class Proposal:
 async def van_points(session: AsyncSession, engineer_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, LonLat]:
     """Where each engineer's stock is: their latest position, else their home base."""
     engineers = list((await session.execute(select(Engineer).where(Engineer.id.in_(engineer_ids)))).scalars())
-    latest = (
-        select(EngineerPosition.engineer_id, func.max(EngineerPosition.at).label("at"))
-        .where(EngineerPosition.engineer_id.in_(engineer_ids))
-        .group_by(EngineerPosition.engineer_id)
-        .subquery()
-    )
-    rows = await session.execute(
-        select(EngineerPosition).join(
-            latest,
-            (EngineerPosition.engineer_id == latest.c.engineer_id) & (EngineerPosition.at == latest.c.at),
-        )
-    )
-    live = {p.engineer_id: lonlat(p.point) for p in rows.scalars()}
+    live = await latest_positions(session, engineer_ids)
     return {e.id: live.get(e.id) or lonlat(e.home_base) for e in engineers}
 
 

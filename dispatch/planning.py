@@ -16,14 +16,15 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.geo import lonlat
 from core.identity.models import User
 from dispatch.lifecycle import OPEN
 from dispatch.models import EmployerKind, Engineer, Measure, Severity, Site
-from dispatch.order_models import EngineerPosition, Visit, VisitKind, VisitStatus, WorkOrder
+from dispatch.order_models import Visit, VisitKind, VisitStatus, WorkOrder
+from dispatch.positions import latest_positions
 from dispatch.sla import SEVERITY_WEIGHT
 from inventory import shipments
 from inventory.models import Item, Location, LocationKind, StockBalance
@@ -72,24 +73,6 @@ def shift_windows(engineer: Engineer, origin: dt.datetime, horizon_s: float) -> 
     return sorted(windows)
 
 
-async def _live_positions(
-    session: AsyncSession, ids: list[uuid.UUID], now: dt.datetime
-) -> dict[uuid.UUID, Any]:
-    latest = (
-        select(EngineerPosition.engineer_id, func.max(EngineerPosition.at).label("at"))
-        .where(EngineerPosition.engineer_id.in_(ids), EngineerPosition.at >= now - LIVE_POSITION_AGE)
-        .group_by(EngineerPosition.engineer_id)
-        .subquery()
-    )
-    rows = await session.execute(
-        select(EngineerPosition).join(
-            latest,
-            (EngineerPosition.engineer_id == latest.c.engineer_id) & (EngineerPosition.at == latest.c.at),
-        )
-    )
-    return {p.engineer_id: p.point for p in rows.scalars()}
-
-
 async def _van_stock(session: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID, frozenset[str]]:
     """The SKUs each engineer carries (van or backpack), from the stock ledger's balances."""
     rows = await session.execute(
@@ -117,15 +100,13 @@ async def _engineers(
     if engineer_ids:
         stmt = stmt.where(Engineer.id.in_(engineer_ids))
     rows = (await session.execute(stmt)).all()
-    live = await _live_positions(session, [e.id for e, _ in rows], origin)
+    live = await latest_positions(session, [e.id for e, _ in rows], since=origin - LIVE_POSITION_AGE)
     vans = await _van_stock(session, [e.id for e, _ in rows])
     engineers, names = [], {}
     for engineer, username in rows:
         windows = shift_windows(engineer, origin, horizon_s)
         on_shift_now = any(a <= 0 < b or a == 0 for a, b in windows)
-        start = (
-            lonlat(live[engineer.id]) if engineer.id in live and on_shift_now else lonlat(engineer.home_base)
-        )
+        start = live[engineer.id] if engineer.id in live and on_shift_now else lonlat(engineer.home_base)
         tz = ZoneInfo(engineer.time_zone)
         skills = {
             s.skill: (

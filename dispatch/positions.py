@@ -7,15 +7,16 @@ and are converted here, at the edge. The latest position feeds predictions.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import Forbidden, NotFound
-from core.geo import LonLat, to_geography
+from core.geo import LonLat, lonlat, to_geography
 from core.identity.roles import Actor
 from dispatch.models import Engineer
 from dispatch.order_models import EngineerPosition, PositionConsent
@@ -84,6 +85,25 @@ async def record(
         accepted += 1
     await session.flush()
     return accepted, ignored
+
+
+async def latest_positions(
+    session: AsyncSession, engineer_ids: Sequence[uuid.UUID], since: dt.datetime | None = None
+) -> dict[uuid.UUID, LonLat]:
+    """Each engineer's most recent reported position (taken at or after `since`, when given)."""
+    latest = select(EngineerPosition.engineer_id, func.max(EngineerPosition.at).label("at")).where(
+        EngineerPosition.engineer_id.in_(engineer_ids)
+    )
+    if since is not None:
+        latest = latest.where(EngineerPosition.at >= since)
+    newest = latest.group_by(EngineerPosition.engineer_id).subquery()
+    rows = await session.execute(
+        select(EngineerPosition).join(
+            newest,
+            (EngineerPosition.engineer_id == newest.c.engineer_id) & (EngineerPosition.at == newest.c.at),
+        )
+    )
+    return {p.engineer_id: lonlat(p.point) for p in rows.scalars()}
 
 
 async def forget_older_than(session: AsyncSession, cutoff: dt.datetime) -> int:

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,7 +24,8 @@ from dispatch import backup_flow
 from dispatch.customer_messages import late_arrival_notice
 from dispatch.lifecycle import OPEN
 from dispatch.models import Contract, Engineer, EngineerSkill, Measure, Site
-from dispatch.order_models import EngineerPosition, Notification, SlaPause, VisitStatus, WorkOrder
+from dispatch.order_models import Notification, SlaPause, VisitStatus, WorkOrder
+from dispatch.positions import latest_positions
 from dispatch.sla import refresh_deadlines, share_used, update_due
 from dispatch.work_orders import resume
 from routing.travel import HaversineTravelTime, TravelTimeProvider
@@ -104,22 +105,7 @@ async def _suitable_origins(
     engineers = list((await session.execute(stmt)).scalars())
     if not engineers:
         return []
-    latest = (
-        select(EngineerPosition.engineer_id, func.max(EngineerPosition.at).label("at"))
-        .where(
-            EngineerPosition.engineer_id.in_([e.id for e in engineers]),
-            EngineerPosition.at >= now - settings.position_fresh_for,
-        )
-        .group_by(EngineerPosition.engineer_id)
-        .subquery()
-    )
-    rows = await session.execute(
-        select(EngineerPosition).join(
-            latest,
-            (EngineerPosition.engineer_id == latest.c.engineer_id) & (EngineerPosition.at == latest.c.at),
-        )
-    )
-    live = {p.engineer_id: lonlat(p.point) for p in rows.scalars()}
+    live = await latest_positions(session, [e.id for e in engineers], since=now - settings.position_fresh_for)
     return [live.get(e.id) or lonlat(e.home_base) for e in engineers]
 
 
