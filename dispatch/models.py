@@ -56,6 +56,8 @@ class Site(UUIDPrimaryKey, Timestamps, Versioned, Base):
     # Faulty disks stay with the customer at such sites (REQUIREMENTS: data-bearing parts).
     retains_media: Mapped[bool] = mapped_column(server_default=text("false"), default=False)
     no_photography: Mapped[bool] = mapped_column(server_default=text("false"), default=False)
+    # What the QR code at reception holds: an arrival proven by scanning it must match.
+    reception_code: Mapped[str | None] = mapped_column(String(200))
 
 
 class Asset(UUIDPrimaryKey, Timestamps, Versioned, Base):

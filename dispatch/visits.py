@@ -11,10 +11,11 @@ import enum
 import uuid
 from dataclasses import dataclass, field
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import Clock
-from core.errors import Conflict, Forbidden, InvalidInput, NotFound, VersionConflict
+from core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, VersionConflict
 from core.geo import LonLat, to_geography
 from core.identity.roles import Actor, Role
 from dispatch.customer_messages import appointment_confirmation
@@ -37,6 +38,23 @@ class Outcome(enum.StrEnum):
 class IllegalVisitStep(Conflict):
     slug = "illegal-visit-step"
     title = "That step does not fit the visit's state"
+
+
+class PhotoRequired(DomainError):
+    slug = "photo-required"
+    status = 422
+    title = "A resolved repair needs a photo"
+
+
+class ProofMismatch(DomainError):
+    slug = "proof-mismatch"
+    status = 422
+    title = "The arrival proof does not match the site"
+
+
+# How an arrival is proven where there is no GPS fix: the QR code at the site's reception
+# (its content is the site's reception code) or the customer's confirmation (their name).
+PROOFS = frozenset({"gps", "qr_code", "customer_confirmation", "none"})
 
 
 def _invalid(name: str, message: str) -> InvalidInput:
@@ -246,14 +264,20 @@ async def arrive(
     *,
     location: LonLat | None,
     at: dt.datetime | None = None,
+    proof: str = "gps",
+    proof_reference: str | None = None,
 ) -> Visit:
-    """Check-in at the site (gate or reception): meets the on-site target."""
+    """Check-in at the site (gate or reception): meets the on-site target.
+
+    Proof `qr_code` carries the scanned code, which must be the site's reception code;
+    `customer_confirmation` carries the name of the customer who confirmed."""
     visit, order, now, when = await _engineer_step(session, actor, clock, visit_id, at)
     if visit.status not in {VisitStatus.ASSIGNED, VisitStatus.EN_ROUTE}:
         raise IllegalVisitStep(
             f"Arrival follows assignment or travel, not {visit.status.value}",
             current_status=visit.status.value,
         )
+    await _check_proof(session, order, proof, proof_reference)
     visit.status, visit.arrived_at = VisitStatus.ON_SITE, when
     visit.arrival_point = to_geography(location) if location else None
     if order.status in {Status.SCHEDULED, Status.EN_ROUTE, Status.BACKUP_INSTALLED}:
@@ -269,6 +293,32 @@ async def arrive(
     meet(order, Measure.ON_SITE, when)
     await session.flush()
     return visit
+
+
+async def _check_proof(session: AsyncSession, order: WorkOrder, proof: str, reference: str | None) -> None:
+    if proof not in PROOFS:
+        raise _invalid("proof", f"one of {', '.join(sorted(PROOFS))}")
+    reference = (reference or "").strip() or None
+    if proof == "customer_confirmation" and reference is None:
+        raise _invalid("proof_reference", "the name of the customer who confirmed the arrival")
+    if proof == "qr_code":
+        if reference is None:
+            raise _invalid("proof_reference", "the code scanned at reception")
+        site = await session.get(Site, order.site_id)
+        assert site is not None
+        if site.reception_code is None or reference != site.reception_code:
+            raise ProofMismatch(
+                "The scanned code is not this site's reception code"
+                if site.reception_code
+                else "This site has no reception code on file; prove arrival another way"
+            )
+
+
+async def _photos(session: AsyncSession, visit_id: uuid.UUID) -> int:
+    # Attachments are stored by the offline sync (table visit_attachment); read by name so
+    # dispatch does not depend on that package.
+    query = text("SELECT count(*) FROM visit_attachment WHERE visit_id = :id AND kind = 'photo'")
+    return int((await session.execute(query, {"id": visit_id})).scalar_one())
 
 
 async def add_note(
@@ -314,6 +364,15 @@ async def finish(
         visit.arrived_at is None or not visit.arrived_at <= restored <= when
     ):
         raise _invalid("restored_at", "between arrival and the end of the visit")
+    if visit.kind is VisitKind.REPAIR and outcome is Outcome.RESOLVED:
+        site = await session.get(Site, order.site_id)
+        assert site is not None
+        # Secure rooms and banks ban cameras: there the photo is waived.
+        if not site.no_photography and await _photos(session, visit.id) == 0:
+            raise PhotoRequired(
+                "A resolved repair needs at least one photo attached to the visit "
+                "(visit.attach_photo@1) unless the site is flagged no_photography"
+            )
     visit.status, visit.finished_at, visit.outcome = VisitStatus.DONE, when, outcome.value
     if note:
         session.add(VisitNote(visit_id=visit.id, at=when, author_id=actor.user_id, body=note))

@@ -43,6 +43,22 @@ CREATE TABLE IF NOT EXISTS replica (id TEXT PRIMARY KEY, data TEXT NOT NULL);
 FINAL = frozenset({"applied", "rejected", "conflict", "pending_blob"})
 
 
+# Images above this size are re-encoded on the device before they are hashed and uploaded.
+COMPRESS_ABOVE = 1024 * 1024
+_IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"BM")
+
+
+def is_image(data: bytes) -> bool:
+    return data.startswith(_IMAGE_MAGIC) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP")
+
+
+def keep_as_is(data: bytes) -> bytes:
+    """The default compressor: bytes unchanged. The mobile app re-encodes large photos with the
+    platform's codec; a Python device can pass e.g. a Pillow-based function. Whatever is
+    passed sees only images over COMPRESS_ABOVE; anything else is stored unchanged."""
+    return data
+
+
 class SyncError(Exception):
     pass
 
@@ -68,6 +84,7 @@ class DeviceClient:
         attempts: int = 5,
         page_size: int = 100,
         chunk_size: int = 256 * 1024,
+        image_compressor: Callable[[bytes], bytes] | None = None,
     ) -> None:
         self.http = transport
         self.db = sqlite3.connect(db_path)
@@ -76,6 +93,7 @@ class DeviceClient:
         self.clock = device_clock or (lambda: dt.datetime.now(dt.UTC))
         self.sleep, self.attempts, self.page_size = sleep, attempts, page_size
         self.chunk_size = chunk_size
+        self.image_compressor = image_compressor or keep_as_is
         if self._meta("device_id") is None:
             self._set("device_id", str(uuid.uuid4()))
 
@@ -113,6 +131,10 @@ class DeviceClient:
         return self.clock().isoformat()
 
     def add_blob(self, data: bytes) -> str:
+        """Keep bytes for upload; returns the hash to reference them by. A large image is
+        compressed first, so the hash (and the upload) is of the compressed bytes."""
+        if len(data) > COMPRESS_ABOVE and is_image(data):
+            data = self.image_compressor(data)
         sha = hashlib.sha256(data).hexdigest()
         self.db.execute("INSERT OR IGNORE INTO blob (sha256, data, uploaded) VALUES (?, ?, 0)", (sha, data))
         self.db.commit()

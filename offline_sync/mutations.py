@@ -80,7 +80,8 @@ class Arrive(Args):
     at: Instant
     # [longitude, latitude] when the phone had a fix; indoors there often is none.
     location: tuple[float, float] | None = None
-    # How arrival is proven where there is no GPS: the site's QR code at reception or the customer.
+    # How arrival is proven where there is no GPS: the site's QR code at reception (proof_reference
+    # is the scanned code, checked against the site's) or the customer (proof_reference: their name).
     proof: Literal["gps", "qr_code", "customer_confirmation", "none"] = "gps"
     proof_reference: Short | None = None
 
@@ -149,7 +150,14 @@ async def _arrive(ctx: Context, a: Arrive) -> dict[str, Any]:
             "location: not a WGS-84 point", errors=[{"field": "location", "message": "lon, lat"}]
         )
     visit = await visits.arrive(
-        ctx.session, ctx.actor, ctx.clock, a.visit_id, location=a.location, at=ctx.when(a.at)
+        ctx.session,
+        ctx.actor,
+        ctx.clock,
+        a.visit_id,
+        location=a.location,
+        at=ctx.when(a.at),
+        proof=a.proof,
+        proof_reference=a.proof_reference,
     )
     return {"visit_id": str(visit.id), "visit_status": visit.status.value, "proof": a.proof}
 

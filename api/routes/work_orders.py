@@ -446,7 +446,14 @@ async def arrive(
 ) -> VisitOut:
     location = data.location.lonlat if data.location else None
     visit = await visits.arrive(
-        session, actor, app_context(request).clock, visit_id, location=location, at=data.at
+        session,
+        actor,
+        app_context(request).clock,
+        visit_id,
+        location=location,
+        at=data.at,
+        proof=data.proof,
+        proof_reference=data.proof_reference,
     )
     return visit_out(visit)
 

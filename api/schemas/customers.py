@@ -52,6 +52,8 @@ class SiteIn(Input):
     access_notes: LongText | None = None
     retains_media: bool = False
     no_photography: bool = False
+    # The content of the QR code at reception; never sent to engineers' phones.
+    reception_code: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
 
 
 class SitePatch(Input):
@@ -65,6 +67,7 @@ class SitePatch(Input):
     access_notes: LongText | UnsetType | None = UNSET
     retains_media: bool | UnsetType = UNSET
     no_photography: bool | UnsetType = UNSET
+    reception_code: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | UnsetType | None = UNSET
 
 
 class SiteOut(msgspec.Struct):
@@ -79,6 +82,7 @@ class SiteOut(msgspec.Struct):
     access_notes: str | None
     retains_media: bool
     no_photography: bool
+    reception_code: str | None
     version: int
 
 

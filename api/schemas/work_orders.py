@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -111,6 +111,9 @@ class TravelIn(Input):
 class ArriveIn(Input):
     location: GeoPoint | None = None
     at: dt.datetime | None = None
+    # qr_code: the code scanned at reception; customer_confirmation: the customer's name.
+    proof: Literal["gps", "qr_code", "customer_confirmation", "none"] = "gps"
+    proof_reference: Annotated[str, msgspec.Meta(min_length=1, max_length=500)] | None = None
 
 
 class NoteIn(Input):

@@ -140,12 +140,26 @@ async def test_each_outcome_and_replay_applies_nothing_twice(client, dispatcher,
     _, visit = await _visit(client, dispatcher, setting, "engineer01")
     vid = visit["id"]
     note_id = str(uuid.uuid4())
+    image = b"\xff\xd8\xff photo " + uuid.uuid4().bytes
+    sha = hashlib.sha256(image).hexdigest()
+    assert (
+        await client.put(f"/api/sync/blobs/{sha}", headers=phone.headers, content=image)
+    ).status_code == 200
     batch = [
         phone.mutation("visit.start_travel@1", visit_id=vid, at=_at(clock, -30)),
-        phone.mutation("visit.arrive@1", visit_id=vid, at=_at(clock, -10), proof="qr_code"),
+        phone.mutation(
+            "visit.arrive@1",
+            visit_id=vid,
+            at=_at(clock, -10),
+            proof="customer_confirmation",
+            proof_reference="王女士",
+        ),
         phone.mutation("visit.add_note@1", visit_id=vid, note_id=note_id, body="更换电源", at=_at(clock, -5)),
         phone.mutation("visit.arrive@1", visit_id=vid, at=_at(clock, -4)),
         phone.mutation("visit.no_such_thing@1", visit_id=vid),
+        phone.mutation(
+            "visit.attach_photo@1", visit_id=vid, photo_id=str(uuid.uuid4()), sha256=sha, at=_at(clock, -2)
+        ),
         phone.mutation("visit.complete@1", visit_id=vid, outcome="resolved", at=_at(clock, -1)),
     ]
     response = await phone.push(*batch)
@@ -158,16 +172,17 @@ async def test_each_outcome_and_replay_applies_nothing_twice(client, dispatcher,
         "rejected",
         "rejected",
         "applied",
+        "applied",
     ]
     assert outcomes[3]["problem"]["type"] == "/problems/illegal-visit-step"
     assert outcomes[4]["problem"]["type"] == "/problems/invalid-input"
-    assert response.json()["next_seq"] == 7
+    assert response.json()["next_seq"] == 8
 
     # The response was lost: the phone sends the same batch again, reordered and duplicated.
     again = await phone.push(*reversed(batch), batch[0])
     assert again.status_code == 200
     replayed = again.json()["outcomes"]
-    assert [o["seq"] for o in replayed] == [1, 2, 3, 4, 5, 6]
+    assert [o["seq"] for o in replayed] == [1, 2, 3, 4, 5, 6, 7]
     assert all(o["replayed"] for o in replayed)
     assert [o["status"] for o in replayed] == [o["status"] for o in outcomes]
     assert await _count(db, "SELECT count(*) FROM visit_note WHERE id = :id", id=note_id) == 1

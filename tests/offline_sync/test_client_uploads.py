@@ -45,3 +45,34 @@ def test_a_photo_upload_resumes_after_a_dropped_chunk(http: TestClient[Any]) -> 
     head = http.head(f"/api/sync/blobs/{sha}", headers=phone._headers())
     assert (head.status_code, head.headers["x-blob-size"]) == (200, str(len(data)))
     assert hashlib.sha256(data).hexdigest() == sha
+
+
+def test_a_large_image_is_compressed_before_it_is_hashed_and_uploaded(http: TestClient[Any]) -> None:
+    seen: list[int] = []
+
+    def shrink(data: bytes) -> bytes:
+        seen.append(len(data))
+        return data[:1000]
+
+    phone = DeviceClient(
+        http, ":memory:", "engineer05", "demo-pass", sleep=lambda _s: None, image_compressor=shrink
+    )
+    phone.sign_in()
+    jpeg = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 5000  # over 1 MB
+    sha = phone.add_blob(jpeg)
+    assert seen == [len(jpeg)]
+    assert sha == hashlib.sha256(jpeg[:1000]).hexdigest()
+    # Small images and other large files are stored as they are.
+    assert phone.add_blob(jpeg[:5000]) == hashlib.sha256(jpeg[:5000]).hexdigest()
+    log = b"not an image " * 100_000
+    assert phone.add_blob(log) == hashlib.sha256(log).hexdigest()
+    assert seen == [len(jpeg)]
+    phone.upload_blobs()
+    head = http.head(f"/api/sync/blobs/{sha}", headers=phone._headers())
+    assert (head.status_code, head.headers["x-blob-size"]) == (200, "1000")
+
+
+def test_the_default_compressor_leaves_bytes_unchanged(http: TestClient[Any]) -> None:
+    phone = DeviceClient(http, ":memory:", "engineer05", "demo-pass")
+    jpeg = b"\xff\xd8\xff\xe0" + bytes(2_000_000)
+    assert phone.add_blob(jpeg) == hashlib.sha256(jpeg).hexdigest()

@@ -183,6 +183,8 @@ def test_sync_state_machine(
                 "address": "郑州",
                 "point": {"type": "Point", "coordinates": [113.66, 34.76]},
                 "time_zone": "Asia/Shanghai",
+                # A secure room: completions need no photo, so phones can resolve offline.
+                "no_photography": True,
             },
         ),
         201,
@@ -284,7 +286,13 @@ def test_sync_state_machine(
             if action == "travel":
                 device.record("visit.start_travel@1", visit_id=vid, at=at)
             elif action == "arrive":
-                device.record("visit.arrive@1", visit_id=vid, at=at, proof="qr_code")
+                device.record(
+                    "visit.arrive@1",
+                    visit_id=vid,
+                    at=at,
+                    proof="customer_confirmation",
+                    proof_reference="张工",
+                )
             elif action == "note":
                 device.record("visit.add_note@1", visit_id=vid, note_id=str(uuid.uuid4()), body="记录", at=at)
             elif action == "part":
