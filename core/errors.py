@@ -29,6 +29,11 @@ class InvalidInput(DomainError):
         super().__init__(detail, errors=errors or [], **extra)
 
 
+def field_error(field: str, message: str) -> InvalidInput:
+    """One bad field, named in `errors` so that a form can point at it."""
+    return InvalidInput(f"{field}: {message}", errors=[{"field": field, "message": message}])
+
+
 class NotFound(DomainError):
     slug = "not-found"
     status = 404

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import flag_modified
 
-from core.errors import InvalidInput
+from core.errors import field_error
 from core.identity.roles import Actor
 from core.pagination import Page, keyset_page
 from core.records import apply_changes, get_or_404, get_versioned
@@ -22,25 +22,21 @@ from dispatch.targets import WEEKDAY_KEYS, TargetSpec, default_targets
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
-def _invalid(field: str, message: str) -> InvalidInput:
-    return InvalidInput(f"{field}: {message}", errors=[{"field": field, "message": message}])
-
-
 def validate_business_hours(kind: CalendarKind, hours: dict[str, list[list[str]]]) -> None:
     """Each weekday: ordered, non-overlapping HH:MM intervals; a business-hours contract needs some."""
     for day, intervals in hours.items():
         if day not in WEEKDAY_KEYS:
-            raise _invalid("business_hours", f"unknown weekday {day!r} (use {', '.join(WEEKDAY_KEYS)})")
+            raise field_error("business_hours", f"unknown weekday {day!r} (use {', '.join(WEEKDAY_KEYS)})")
         previous_end = "00:00"
         for interval in intervals:
             if len(interval) != 2 or not all(_HHMM.match(t) for t in interval):
-                raise _invalid("business_hours", f'{day}: intervals are ["HH:MM", "HH:MM"]')
+                raise field_error("business_hours", f'{day}: intervals are ["HH:MM", "HH:MM"]')
             start, end = interval
             if not previous_end <= start < end:
-                raise _invalid("business_hours", f"{day}: intervals must be ordered and not overlap")
+                raise field_error("business_hours", f"{day}: intervals must be ordered and not overlap")
             previous_end = end
     if kind is CalendarKind.BUSINESS_HOURS and not any(hours.values()):
-        raise _invalid("business_hours", "a business-hours contract needs at least one working interval")
+        raise field_error("business_hours", "a business-hours contract needs at least one working interval")
 
 
 def _targets(specs: list[TargetSpec]) -> list[ContractTarget]:
@@ -49,7 +45,7 @@ def _targets(specs: list[TargetSpec]) -> list[ContractTarget]:
     for spec in specs:
         key = (spec.severity.value, spec.measure.value)
         if key in seen:
-            raise _invalid("targets", f"{spec.severity} / {spec.measure} is given twice")
+            raise field_error("targets", f"{spec.severity} / {spec.measure} is given twice")
         seen.add(key)
         rows.append(
             ContractTarget(
@@ -93,7 +89,7 @@ async def _check_refs(session: AsyncSession, values: dict[str, Any]) -> None:
 
 def _check_dates(starts_on: dt.date, ends_on: dt.date) -> None:
     if ends_on < starts_on:
-        raise _invalid("ends_on", "the contract ends before it starts")
+        raise field_error("ends_on", "the contract ends before it starts")
 
 
 async def create_contract(
@@ -156,9 +152,9 @@ async def publish_year(
     calendar = await get_or_404(session, HolidayCalendar, calendar_id, "holiday calendar")
     for day in days:
         if day.day.year != year:
-            raise _invalid("days", f"{day.day} is not in {year}")
+            raise field_error("days", f"{day.day} is not in {year}")
     if len({d.day for d in days}) != len(days):
-        raise _invalid("days", "a date is listed twice")
+        raise field_error("days", "a date is listed twice")
     calendar.days = [d for d in calendar.days if d.day.year != year] + days
     calendar.years = sorted({*calendar.years, year})
     await session.flush()

@@ -17,14 +17,13 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import Clock
-from core.errors import Conflict, Forbidden, NotFound
+from core.errors import Conflict, Forbidden, NotFound, field_error
 from core.identity.models import User
 from core.identity.roles import Actor, Role
 from dispatch.models import Asset, Engineer, Site
 from dispatch.order_models import Visit, VisitStatus, WorkOrder
 from dispatch.work_orders import add_event, visible
 from inventory import ledger, shipments, swaps
-from inventory.errors import invalid
 from inventory.models import (
     Item,
     Loan,
@@ -65,7 +64,7 @@ class SwapInput:
 async def site_stock(session: AsyncSession, site_id: uuid.UUID) -> Location:
     site = await session.get(Site, site_id)
     if site is None:
-        raise invalid("site_id", "no such site")
+        raise field_error("site_id", "no such site")
     return await ledger.site_location(session, site.id, site.name, site.point)
 
 
@@ -104,7 +103,7 @@ async def record_part_swap(session: AsyncSession, actor: Actor, clock: Clock, da
     changed: dict[str, list[str | None]] = {}
     if data.asset_serial or data.asset_mac:
         if order.asset_id is None:
-            raise invalid("asset_serial", "the work order names no registered asset to update")
+            raise field_error("asset_serial", "the work order names no registered asset to update")
         asset = await session.get(Asset, order.asset_id, with_for_update=True)
         assert asset is not None
         if data.asset_serial and data.asset_serial != asset.serial:

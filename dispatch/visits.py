@@ -15,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import Clock
-from core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, VersionConflict
+from core.errors import Conflict, DomainError, Forbidden, NotFound, VersionConflict, field_error
 from core.geo import LonLat, to_geography
 from core.identity.roles import Actor, Role
 from dispatch.customer_messages import appointment_confirmation
@@ -57,10 +57,6 @@ class ProofMismatch(DomainError):
 PROOFS = frozenset({"gps", "qr_code", "customer_confirmation", "none"})
 
 
-def _invalid(name: str, message: str) -> InvalidInput:
-    return InvalidInput(f"{name}: {message}", errors=[{"field": name, "message": message}])
-
-
 @dataclass(frozen=True)
 class VisitPlan:
     kind: VisitKind
@@ -80,11 +76,11 @@ async def create_visit(
     if order.status not in OPEN:
         raise Conflict("A closed or cancelled work order gets no new visits")
     if (plan.window_start is None) != (plan.window_end is None):
-        raise _invalid("window_end", "give both ends of the window or neither")
+        raise field_error("window_end", "give both ends of the window or neither")
     if plan.window_start and plan.window_end and plan.window_start >= plan.window_end:
-        raise _invalid("window_end", "the window must end after it starts")
+        raise field_error("window_end", "the window must end after it starts")
     if plan.window_confirmed and plan.window_start is None:
-        raise _invalid("window_confirmed", "only a window can be confirmed")
+        raise field_error("window_confirmed", "only a window can be confirmed")
     visit = Visit(
         id=uuid.uuid4(),
         work_order_id=order.id,
@@ -138,7 +134,7 @@ def _at_version(visit: Visit, version: int) -> None:
 async def _engineer(session: AsyncSession, engineer_id: uuid.UUID, name: str) -> Engineer:
     engineer = await session.get(Engineer, engineer_id)
     if engineer is None or not engineer.active:
-        raise _invalid(name, "no active engineer with that id")
+        raise field_error(name, "no active engineer with that id")
     return engineer
 
 
@@ -170,10 +166,10 @@ async def assign(
     else:
         await _engineer(session, engineer_id, "engineer_id")
         if visit.people_needed > 1 and partner_engineer_id is None:
-            raise _invalid("partner_engineer_id", "a joint visit needs its second engineer")
+            raise field_error("partner_engineer_id", "a joint visit needs its second engineer")
         if partner_engineer_id is not None:
             if partner_engineer_id == engineer_id:
-                raise _invalid("partner_engineer_id", "the partner must be another engineer")
+                raise field_error("partner_engineer_id", "the partner must be another engineer")
             await _engineer(session, partner_engineer_id, "partner_engineer_id")
         if (
             planned_start is not None
@@ -182,7 +178,7 @@ async def assign(
             and visit.window_end
             and not (visit.window_start <= planned_start <= visit.window_end)
         ):
-            raise _invalid("planned_start", "outside the window the customer confirmed")
+            raise field_error("planned_start", "outside the window the customer confirmed")
         visit.engineer_id, visit.partner_engineer_id = engineer_id, partner_engineer_id
         visit.planned_start, visit.pinned = planned_start, pinned
         visit.status = VisitStatus.ASSIGNED
@@ -216,9 +212,9 @@ def _require_engineer(actor: Actor, visit: Visit) -> None:
 
 def _check_time(at: dt.datetime, order: WorkOrder, now: dt.datetime) -> None:
     if at > now + dt.timedelta(minutes=5):
-        raise _invalid("at", "lies in the future")
+        raise field_error("at", "lies in the future")
     if at < order.reported_at:
-        raise _invalid("at", "before the fault was reported")
+        raise field_error("at", "before the fault was reported")
 
 
 async def _engineer_step(
@@ -297,13 +293,13 @@ async def arrive(
 
 async def _check_proof(session: AsyncSession, order: WorkOrder, proof: str, reference: str | None) -> None:
     if proof not in PROOFS:
-        raise _invalid("proof", f"one of {', '.join(sorted(PROOFS))}")
+        raise field_error("proof", f"one of {', '.join(sorted(PROOFS))}")
     reference = (reference or "").strip() or None
     if proof == "customer_confirmation" and reference is None:
-        raise _invalid("proof_reference", "the name of the customer who confirmed the arrival")
+        raise field_error("proof_reference", "the name of the customer who confirmed the arrival")
     if proof == "qr_code":
         if reference is None:
-            raise _invalid("proof_reference", "the code scanned at reception")
+            raise field_error("proof_reference", "the code scanned at reception")
         site = await session.get(Site, order.site_id)
         assert site is not None
         if site.reception_code is None or reference != site.reception_code:
@@ -363,7 +359,7 @@ async def finish(
     if outcome is not Outcome.FOLLOW_UP and (
         visit.arrived_at is None or not visit.arrived_at <= restored <= when
     ):
-        raise _invalid("restored_at", "between arrival and the end of the visit")
+        raise field_error("restored_at", "between arrival and the end of the visit")
     if visit.kind is VisitKind.REPAIR and outcome is Outcome.RESOLVED:
         site = await session.get(Site, order.site_id)
         assert site is not None

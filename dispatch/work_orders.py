@@ -12,7 +12,7 @@ from sqlalchemy import Sequence, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import Clock
-from core.errors import Conflict, Forbidden, InvalidInput, NotFound, VersionConflict
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound, VersionConflict, field_error
 from core.geo import LonLat, to_geography
 from core.identity.roles import Actor, Role
 from dispatch.access import customer_scope
@@ -57,10 +57,6 @@ class Intake:
     purchase_date: dt.date | None = None
     impact_scope: str | None = None
     reported_at: dt.datetime | None = None
-
-
-def _invalid(field: str, message: str) -> InvalidInput:
-    return InvalidInput(f"{field}: {message}", errors=[{"field": field, "message": message}])
 
 
 def add_event(
@@ -109,15 +105,15 @@ async def create(session: AsyncSession, actor: Actor, clock: Clock, intake: Inta
     now = clock.now()
     reported_at = intake.reported_at or now
     if reported_at > now + CLOCK_TOLERANCE:
-        raise _invalid("reported_at", "lies in the future")
+        raise field_error("reported_at", "lies in the future")
     if reported_at < now - MAX_BACKDATE:
-        raise _invalid("reported_at", "more than 30 days ago")
+        raise field_error("reported_at", "more than 30 days ago")
     site = await session.get(Site, intake.site_id)
     scope = customer_scope(actor)
     if site is None or (scope is not None and site.customer_id != scope):
         raise NotFound(f"No site with id {intake.site_id}")
     if intake.customer_id is not None and intake.customer_id != site.customer_id:
-        raise _invalid("customer_id", "the site belongs to another customer")
+        raise field_error("customer_id", "the site belongs to another customer")
     customer = await session.get(Customer, site.customer_id)
     assert customer is not None
     asset = await _asset(session, intake, site)
@@ -172,10 +168,10 @@ async def _asset(session: AsyncSession, intake: Intake, site: Site) -> Asset | N
     if intake.asset_id is not None:
         asset = await session.get(Asset, intake.asset_id)
         if asset is None:
-            raise _invalid("asset_id", "no such asset")
+            raise field_error("asset_id", "no such asset")
         owner = await session.get(Site, asset.site_id)
         if owner is None or owner.customer_id != site.customer_id:
-            raise _invalid("asset_id", "the asset belongs to another customer")
+            raise field_error("asset_id", "the asset belongs to another customer")
         return asset
     if intake.asset_serial:
         # Known serial at this customer: link it, so warranty and contract come from the register.
@@ -188,7 +184,7 @@ async def _asset(session: AsyncSession, intake: Intake, site: Site) -> Asset | N
         if found is not None:
             return found
     if not (intake.asset_model and intake.asset_serial):
-        raise _invalid("asset_id", "give the asset, or its model and serial number")
+        raise field_error("asset_id", "give the asset, or its model and serial number")
     return None
 
 
@@ -297,7 +293,7 @@ async def transition(
         return order
     if target is Status.SIGNED:
         if not (confirmed_by and confirmation_channel):
-            raise _invalid(
+            raise field_error(
                 "confirmed_by", "signing needs the customer's name and the channel of confirmation"
             )
         order.confirmed_by, order.confirmed_at, order.confirmed_channel = (
@@ -355,7 +351,7 @@ async def record_contact(
     now = clock.now()
     when = at or now
     if when > now + CLOCK_TOLERANCE or when < order.reported_at:
-        raise _invalid("at", "between the report and now")
+        raise field_error("at", "between the report and now")
     contact = ContactRecord(
         work_order_id=order.id,
         at=when,
@@ -399,7 +395,7 @@ async def pause(
     order = await locked_at_version(session, actor, order_id, version)
     now = clock.now()
     if until is not None and until <= now:
-        raise _invalid("until", "must lie in the future")
+        raise field_error("until", "must lie in the future")
     if order.status not in OPEN:
         raise IllegalTransition("A closed or cancelled work order has no running clock")
     running = await session.execute(
@@ -482,7 +478,7 @@ async def record_backup_offer(
     order = await visible(session, actor, order_id, lock=True)
     now = clock.now()
     if declined and not (declined_by and evidence):
-        raise _invalid("declined_by", "a declined offer needs who declined and a signature or call record")
+        raise field_error("declined_by", "a declined offer needs who declined and a signature or call record")
     offer = BackupOffer(
         work_order_id=order.id,
         offered_at=now,
@@ -526,7 +522,7 @@ async def restore_degraded(
     now = clock.now()
     order_rank = list(Severity)
     if order_rank.index(new_severity) <= order_rank.index(order.severity):
-        raise _invalid("severity", "a degraded restoration lowers the severity")
+        raise field_error("severity", "a degraded restoration lowers the severity")
     previous = order.severity
     order.restored_at = now
     meet(order, Measure.RESTORE, now)

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.errors import NotFound
+from core.errors import NotFound, field_error
 from core.identity.roles import Actor
 from inventory import ledger, reservations, swaps
-from inventory.errors import IllegalStockStep, invalid
+from inventory.errors import IllegalStockStep
 from inventory.models import (
     CountStatus,
     Item,
@@ -99,9 +99,9 @@ async def enter(
     for item_id, quantity in counted.items():
         item = await session.get(Item, item_id)
         if item is None or item.kind is not ItemKind.PART:
-            raise invalid("lines", "count counted parts; serialized units are traced by serial")
+            raise field_error("lines", "count counted parts; serialized units are traced by serial")
         if quantity < 0:
-            raise invalid("lines", "a count is zero or more")
+            raise field_error("lines", "a count is zero or more")
         line = await session.get(StockCountLine, (count.id, item_id))
         if line is None:
             session.add(StockCountLine(count_id=count.id, item_id=item_id, counted=quantity))
@@ -187,7 +187,7 @@ async def hand_in(
     warehouse's (return deadlines kept)."""
     warehouse = await session.get(Location, warehouse_id)
     if warehouse is None or warehouse.kind is not LocationKind.WAREHOUSE:
-        raise invalid("warehouse_id", "no warehouse with that id")
+        raise field_error("warehouse_id", "no warehouse with that id")
     van = (
         await session.execute(
             select(Location).where(Location.kind == LocationKind.VAN, Location.engineer_id == engineer_id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.errors import Conflict, InvalidInput
+from core.errors import Conflict
 
 
 class OutOfStock(Conflict):
@@ -18,7 +18,3 @@ class UnitUnavailable(Conflict):
 class IllegalStockStep(Conflict):
     slug = "illegal-stock-step"
     title = "That step does not fit the current state"
-
-
-def invalid(field: str, message: str) -> InvalidInput:
-    return InvalidInput(f"{field}: {message}", errors=[{"field": field, "message": message}])

@@ -9,11 +9,11 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.errors import field_error
 from core.identity.roles import Actor
 from core.pagination import Page, keyset_page
 from core.records import get_or_404
 from inventory import ledger
-from inventory.errors import invalid
 from inventory.models import Compatibility, Item, ItemKind, MoveKind, Unit, UnitEvent, UnitState
 
 
@@ -43,7 +43,7 @@ async def add_compatibility(
 ) -> Compatibility:
     item = await get_or_404(session, Item, backup_item_id, "item")
     if item.kind is not ItemKind.DEVICE:
-        raise invalid("backup_item_id", "only a device model can stand in for a customer's device")
+        raise field_error("backup_item_id", "only a device model can stand in for a customer's device")
     found = await session.get(Compatibility, (backup_item_id, customer_model))
     if found is not None:
         return found
@@ -125,7 +125,7 @@ def set_state(
 async def locked_unit(session: AsyncSession, unit_id: uuid.UUID) -> Unit:
     unit = await session.get(Unit, unit_id, with_for_update=True, populate_existing=True)
     if unit is None:
-        raise invalid("unit_id", "no such unit")
+        raise field_error("unit_id", "no such unit")
     return unit
 
 
@@ -154,9 +154,9 @@ async def register_unit(
     """A new serialized unit received into stock (available)."""
     item = await get_or_404(session, Item, item_id, "item")
     if item.kind is not ItemKind.DEVICE:
-        raise invalid("item_id", "counted parts are received as a quantity, not as units")
+        raise field_error("item_id", "counted parts are received as a quantity, not as units")
     if await unit_by_serial(session, serial) is not None:
-        raise invalid("serial", "a unit with this serial number exists")
+        raise field_error("serial", "a unit with this serial number exists")
     unit = Unit(
         id=uuid.uuid4(),
         item_id=item.id,

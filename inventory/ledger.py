@@ -20,8 +20,9 @@ from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.errors import field_error
 from core.identity.roles import Actor
-from inventory.errors import IllegalStockStep, OutOfStock, invalid
+from inventory.errors import IllegalStockStep, OutOfStock
 from inventory.models import (
     Item,
     ItemKind,
@@ -63,34 +64,34 @@ def _sqlstate(exc: IntegrityError) -> str | None:
 async def _location(session: AsyncSession, location_id: uuid.UUID, field: str) -> Location:
     location = await session.get(Location, location_id)
     if location is None:
-        raise invalid(field, "no such location")
+        raise field_error(field, "no such location")
     return location
 
 
 def _check_shape(m: Movement) -> None:
     if m.quantity <= 0:
-        raise invalid("quantity", "must be at least 1")
+        raise field_error("quantity", "must be at least 1")
     if m.kind in {MoveKind.RESERVE, MoveKind.RELEASE}:
         if m.from_location_id is None or m.to_location_id is not None:
-            raise invalid("from_location_id", "a reservation names its location as from_location_id only")
+            raise field_error("from_location_id", "a reservation names its location as from_location_id only")
         return
     if m.from_location_id is None and m.to_location_id is None:
-        raise invalid("to_location_id", "a movement needs at least one location")
+        raise field_error("to_location_id", "a movement needs at least one location")
     if m.from_location_id is not None and m.from_location_id == m.to_location_id:
-        raise invalid("to_location_id", "a movement goes between two different locations")
+        raise field_error("to_location_id", "a movement goes between two different locations")
     needs_from = {MoveKind.TRANSFER, MoveKind.PICK, MoveKind.CONSUME, MoveKind.SCRAP, MoveKind.RETURN}
     needs_to = {MoveKind.RECEIVE, MoveKind.TRANSFER, MoveKind.PICK, MoveKind.RETURN}
     if m.kind in needs_from and m.from_location_id is None:
-        raise invalid("from_location_id", f"a {m.kind.value} takes stock from a location")
+        raise field_error("from_location_id", f"a {m.kind.value} takes stock from a location")
     if m.kind in needs_to and m.to_location_id is None:
-        raise invalid("to_location_id", f"a {m.kind.value} puts stock into a location")
+        raise field_error("to_location_id", f"a {m.kind.value} puts stock into a location")
     if m.kind in {MoveKind.CONSUME, MoveKind.SCRAP} and m.to_location_id is not None:
-        raise invalid("to_location_id", f"a {m.kind.value} takes stock out of the books")
+        raise field_error("to_location_id", f"a {m.kind.value} takes stock out of the books")
     if m.kind is MoveKind.RECEIVE and m.from_location_id is not None:
-        raise invalid("from_location_id", "a receipt comes from outside the books")
+        raise field_error("from_location_id", "a receipt comes from outside the books")
     if m.kind is MoveKind.ADJUST and not m.reason:
         # After a count (one side), or booking a shortfall against a discrepancy location (two).
-        raise invalid("reason", "an adjustment gives its reason")
+        raise field_error("reason", "an adjustment gives its reason")
 
 
 async def record(session: AsyncSession, actor: Actor, now: dt.datetime, m: Movement) -> StockMove:
@@ -98,26 +99,26 @@ async def record(session: AsyncSession, actor: Actor, now: dt.datetime, m: Movem
     _check_shape(m)
     item = await session.get(Item, m.item_id)
     if item is None:
-        raise invalid("item_id", "no such item")
+        raise field_error("item_id", "no such item")
     source = await _location(session, m.from_location_id, "from_location_id") if m.from_location_id else None
     if m.to_location_id:
         await _location(session, m.to_location_id, "to_location_id")
     unit: Unit | None = None
     if item.kind is ItemKind.DEVICE:
         if m.unit_id is None:
-            raise invalid("unit_id", "a device moves as one serialized unit")
+            raise field_error("unit_id", "a device moves as one serialized unit")
         if m.quantity != 1:
-            raise invalid("quantity", "a serialized unit moves one at a time")
+            raise field_error("quantity", "a serialized unit moves one at a time")
         unit = await session.get(Unit, m.unit_id, with_for_update=True, populate_existing=True)
         if unit is None or unit.item_id != item.id:
-            raise invalid("unit_id", "no unit of this item with that id")
+            raise field_error("unit_id", "no unit of this item with that id")
         if unit.location_id != m.from_location_id and m.kind not in {MoveKind.RESERVE, MoveKind.RELEASE}:
             raise IllegalStockStep(
                 "The unit is not at the location it would leave",
                 current_location_id=str(unit.location_id) if unit.location_id else None,
             )
     elif m.unit_id is not None:
-        raise invalid("unit_id", "counted parts have no units")
+        raise field_error("unit_id", "counted parts have no units")
     line = StockMove(
         at=now,
         kind=m.kind,

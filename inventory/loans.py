@@ -17,10 +17,10 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.errors import NotFound
+from core.errors import NotFound, field_error
 from core.identity.roles import Actor
 from inventory import ledger, reservations, swaps
-from inventory.errors import IllegalStockStep, invalid
+from inventory.errors import IllegalStockStep
 from inventory.items import device_item_for_model, locked_unit, set_state, unit_by_serial
 from inventory.models import (
     Loan,
@@ -142,9 +142,9 @@ async def install(
     _expect(loan, LoanStatus.APPROVED)
     unit = await locked_unit(session, loan.unit_id)
     if unit.serial != serial:
-        raise invalid("serial", f"the loan is for unit {unit.serial}, not {serial}")
+        raise field_error("serial", f"the loan is for unit {unit.serial}, not {serial}")
     if return_by <= now.date():
-        raise invalid("return_by", "the return date lies in the future")
+        raise field_error("return_by", "the return date lies in the future")
     assert loan.reservation_id is not None
     assert unit.location_id is not None
     await ledger.record(
@@ -182,7 +182,7 @@ async def install(
     loan.configuration, loan.return_by, loan.site_location_id = configuration, return_by, site.id
     if faulty_serial:
         if taken_to is None or not faulty_model:
-            raise invalid("faulty_serial", "the faulty unit needs its model and where it goes")
+            raise field_error("faulty_serial", "the faulty unit needs its model and where it goes")
         faulty = await take_in_faulty(
             session,
             actor,
@@ -236,7 +236,7 @@ async def take_in_faulty(
         await session.flush()
         set_state(session, unit, actor, now, "taken_in", UnitState.FAULTY, work_order_id=work_order_id)
     elif unit.location_id is not None:
-        raise invalid("faulty_serial", "a unit with that serial is already in stock")
+        raise field_error("faulty_serial", "a unit with that serial is already in stock")
     await ledger.record(
         session,
         actor,
@@ -334,7 +334,7 @@ async def returned_from_vendor(
     _case_expect(case, RepairStatus.SHIPPED, RepairStatus.AT_VENDOR)
     warehouse = await session.get(Location, warehouse_id)
     if warehouse is None or warehouse.kind is not LocationKind.WAREHOUSE:
-        raise invalid("warehouse_id", "no warehouse with that id")
+        raise field_error("warehouse_id", "no warehouse with that id")
     unit = await locked_unit(session, case.unit_id)
     await ledger.record(
         session,
@@ -471,7 +471,7 @@ async def back_in_stock(
     unit = await locked_unit(session, unit_id)
     warehouse = await session.get(Location, warehouse_id)
     if warehouse is None or warehouse.kind is not LocationKind.WAREHOUSE:
-        raise invalid("warehouse_id", "no warehouse with that id")
+        raise field_error("warehouse_id", "no warehouse with that id")
     if unit.location_id == warehouse.id:
         return unit
     if unit.state is not UnitState.QUARANTINED:

@@ -26,11 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.database import Base, Timestamps, UUIDPrimaryKey, point_column
-
-
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(cls, name=name, values_callable=lambda e: [m.value for m in e])
+from core.database import Base, Timestamps, UUIDPrimaryKey, pg_enum, point_column
 
 
 class LocationKind(enum.StrEnum):
@@ -81,7 +77,7 @@ class Item(UUIDPrimaryKey, Timestamps, Base):
 
     sku: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[ItemKind] = mapped_column(_enum(ItemKind, "item_kind"))
+    kind: Mapped[ItemKind] = mapped_column(pg_enum(ItemKind, "item_kind"))
     # The model name as it appears on customers' assets ("PowerEdge R750"), for devices.
     model: Mapped[str | None] = mapped_column(String(100), index=True)
     # Disks and the like: at sites that retain media the faulty one stays with the customer.
@@ -119,7 +115,7 @@ class Unit(UUIDPrimaryKey, Timestamps, Base):
 
     item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("stock_item.id"), index=True)
     serial: Mapped[str] = mapped_column(String(100), unique=True)
-    state: Mapped[UnitState] = mapped_column(_enum(UnitState, "unit_state"), index=True)
+    state: Mapped[UnitState] = mapped_column(pg_enum(UnitState, "unit_state"), index=True)
     location_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("stock_location.id"), index=True)
     # A customer's own device taken in for repair: tracked, never lent out.
     customer_owned: Mapped[bool] = mapped_column(default=False)
@@ -185,7 +181,7 @@ class StockMove(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     at: Mapped[dt.datetime]
-    kind: Mapped[MoveKind] = mapped_column(_enum(MoveKind, "stock_move_kind"))
+    kind: Mapped[MoveKind] = mapped_column(pg_enum(MoveKind, "stock_move_kind"))
     item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("stock_item.id"))
     quantity: Mapped[int]
     from_location_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("stock_location.id"))
@@ -245,7 +241,7 @@ class Reservation(UUIDPrimaryKey, Base):
     quantity: Mapped[int]
     work_order_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     visit_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
-    status: Mapped[ReservationStatus] = mapped_column(_enum(ReservationStatus, "reservation_status"))
+    status: Mapped[ReservationStatus] = mapped_column(pg_enum(ReservationStatus, "reservation_status"))
     created_at: Mapped[dt.datetime]
     expires_at: Mapped[dt.datetime]
     closed_at: Mapped[dt.datetime | None]
@@ -283,7 +279,7 @@ class Loan(UUIDPrimaryKey, Timestamps, Base):
     delivery_visit_id: Mapped[uuid.UUID | None]
     swap_back_visit_id: Mapped[uuid.UUID | None]
     site_location_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("stock_location.id"))
-    status: Mapped[LoanStatus] = mapped_column(_enum(LoanStatus, "loan_status"), index=True)
+    status: Mapped[LoanStatus] = mapped_column(pg_enum(LoanStatus, "loan_status"), index=True)
     # Why the loan was needed: "restore clock at risk", "engineer: repair cannot finish in time".
     cause: Mapped[str] = mapped_column(String(200))
     approved_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))
@@ -316,7 +312,7 @@ class RepairCase(UUIDPrimaryKey, Timestamps, Base):
     unit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("stock_unit.id"), index=True)
     work_order_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     loan_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("stock_loan.id"))
-    status: Mapped[RepairStatus] = mapped_column(_enum(RepairStatus, "repair_status"), index=True)
+    status: Mapped[RepairStatus] = mapped_column(pg_enum(RepairStatus, "repair_status"), index=True)
     waybill: Mapped[str | None] = mapped_column(String(100))
     shipped_at: Mapped[dt.datetime | None]
     at_vendor_since: Mapped[dt.datetime | None]
@@ -361,7 +357,7 @@ class PartSwap(UUIDPrimaryKey, Base):
     installed_serial: Mapped[str] = mapped_column(String(100))
     removed_unit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("stock_unit.id"), index=True)
     removed_serial: Mapped[str] = mapped_column(String(100))
-    disposition: Mapped[SwapDisposition] = mapped_column(_enum(SwapDisposition, "swap_disposition"))
+    disposition: Mapped[SwapDisposition] = mapped_column(pg_enum(SwapDisposition, "swap_disposition"))
     # return: the defective bin it went to and the manufacturer's deadline (they bill after it).
     bin_location_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("stock_location.id"))
     return_by: Mapped[dt.date | None] = mapped_column(index=True)
@@ -409,7 +405,7 @@ class StockCount(UUIDPrimaryKey, Base):
 
     location_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("stock_location.id"), index=True)
     engineer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("engineer.id"), index=True)
-    status: Mapped[CountStatus] = mapped_column(_enum(CountStatus, "count_status"))
+    status: Mapped[CountStatus] = mapped_column(pg_enum(CountStatus, "count_status"))
     opened_at: Mapped[dt.datetime]
     opened_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))
     submitted_at: Mapped[dt.datetime | None]

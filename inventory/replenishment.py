@@ -16,10 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.errors import field_error
 from core.identity.roles import Actor
 from core.records import get_or_404
 from inventory import ledger, shipments
-from inventory.errors import invalid
 from inventory.models import Item, Location, MoveKind, StockBalance, StockLevel, StockMove
 
 
@@ -43,7 +43,7 @@ async def set_level(
     await get_or_404(session, Item, item_id, "item")
     await get_or_404(session, Location, location_id, "location")
     if max_quantity < min_quantity or max_quantity <= 0:
-        raise invalid("max_quantity", "at least min_quantity, and above zero")
+        raise field_error("max_quantity", "at least min_quantity, and above zero")
     await session.execute(
         insert(StockLevel)
         .values(
@@ -128,7 +128,7 @@ async def transfer(
 ) -> list[StockMove]:
     """Several ledger transfers at once (a van's restock): all of them or none."""
     if not lines:
-        raise invalid("lines", "at least one line")
+        raise field_error("lines", "at least one line")
     return [
         await ledger.record(
             session,

@@ -14,10 +14,11 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.errors import field_error
 from core.identity.roles import Actor
 from core.records import get_or_404
 from inventory import ledger
-from inventory.errors import IllegalStockStep, OutOfStock, UnitUnavailable, invalid
+from inventory.errors import IllegalStockStep, OutOfStock, UnitUnavailable
 from inventory.items import locked_unit, set_state
 from inventory.models import (
     Item,
@@ -47,7 +48,7 @@ async def reserve_part(
 ) -> Reservation:
     item = await get_or_404(session, Item, item_id, "item")
     if item.kind is not ItemKind.PART:
-        raise invalid("item_id", "reserve a device by its unit")
+        raise field_error("item_id", "reserve a device by its unit")
     reservation = Reservation(
         id=uuid.uuid4(),
         item_id=item_id,
@@ -142,7 +143,7 @@ async def reserve_unit(
 async def active_reservation(session: AsyncSession, reservation_id: uuid.UUID) -> Reservation:
     reservation = await session.get(Reservation, reservation_id, with_for_update=True, populate_existing=True)
     if reservation is None:
-        raise invalid("reservation_id", "no such reservation")
+        raise field_error("reservation_id", "no such reservation")
     if reservation.status is not ReservationStatus.ACTIVE:
         raise IllegalStockStep(
             f"The reservation is {reservation.status.value}", current_status=reservation.status.value
@@ -282,9 +283,9 @@ async def consume(
     """
     item = await get_or_404(session, Item, item_id, "item")
     if item.kind is not ItemKind.PART:
-        raise invalid("item_id", "devices are installed through the loan and swap services, not consumed")
+        raise field_error("item_id", "devices are installed through the loan and swap services, not consumed")
     if quantity <= 0:
-        raise invalid("quantity", "must be at least 1")
+        raise field_error("quantity", "must be at least 1")
     van = await ledger.van_of(session, engineer_id)
     when = at or now
     lines: list[StockMove] = []
@@ -293,7 +294,7 @@ async def consume(
     if reservation_id is not None:
         reservation = await active_reservation(session, reservation_id)
         if reservation.item_id != item_id or reservation.location_id != van.id:
-            raise invalid("reservation_id", "not a reservation of this part in your stock")
+            raise field_error("reservation_id", "not a reservation of this part in your stock")
         from_reserved = min(quantity, reservation.quantity)
     free_needed = quantity - from_reserved
     if from_device and free_needed > 0:

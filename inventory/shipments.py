@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.errors import NotFound
+from core.errors import NotFound, field_error
 from core.identity.roles import Actor
 from inventory import ledger
-from inventory.errors import IllegalStockStep, UnitUnavailable, invalid
+from inventory.errors import IllegalStockStep, UnitUnavailable
 from inventory.items import locked_unit, set_state
 from inventory.models import Item, ItemKind, Location, LocationKind, MoveKind, StockBalance, Unit, UnitState
 
@@ -47,13 +47,13 @@ async def send(
     unit_ids: Sequence[uuid.UUID],
 ) -> Location:
     if destination.kind not in DESTINATIONS:
-        raise invalid("destination", "a shipment goes to a warehouse, a van or a customer site")
+        raise field_error("destination", "a shipment goes to a warehouse, a van or a customer site")
     if not lines and not unit_ids:
-        raise invalid("lines", "a shipment carries at least one part or unit")
+        raise field_error("lines", "a shipment carries at least one part or unit")
     if unit_ids and from_location_id is None:
-        raise invalid("unit_ids", "register new units first, then ship them from where they are")
+        raise field_error("unit_ids", "register new units first, then ship them from where they are")
     if from_location_id == destination.id:
-        raise invalid("from_location_id", "the shipment goes somewhere else")
+        raise field_error("from_location_id", "the shipment goes somewhere else")
     transit = Location(
         code=f"TRANSIT-{uuid.uuid4().hex[:24]}",
         name=f"在途 {waybill}"[:200],
@@ -69,7 +69,7 @@ async def send(
     for line in lines:
         item = await session.get(Item, line.item_id)
         if item is None or item.kind is not ItemKind.PART:
-            raise invalid("lines", "counted parts only; serialized units go in unit_ids")
+            raise field_error("lines", "counted parts only; serialized units go in unit_ids")
         await ledger.record(
             session,
             actor,

@@ -22,10 +22,10 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.errors import Conflict, NotFound
+from core.errors import Conflict, NotFound, field_error
 from core.identity.roles import Actor
 from inventory import ledger
-from inventory.errors import IllegalStockStep, invalid
+from inventory.errors import IllegalStockStep
 from inventory.items import locked_unit, set_state, unit_by_serial
 from inventory.models import (
     Item,
@@ -160,7 +160,7 @@ async def _removed_unit(session: AsyncSession, item: Item, serial: str, site: Lo
         await session.flush()
         return unit
     if unit.location_id not in (None, site.id) or unit.state in {UnitState.AVAILABLE, UnitState.RESERVED}:
-        raise invalid(
+        raise field_error(
             "removed_serial", "a unit with that serial is in stock, not in the customer's equipment"
         )
     return unit
@@ -177,13 +177,15 @@ def _disposition(
                 required_disposition=SwapDisposition.CUSTOMER_RETAINED.value,
             )
         if not handed_to:
-            raise invalid("handed_to", "the customer who takes the part signs for it")
+            raise field_error("handed_to", "the customer who takes the part signs for it")
         return SwapDisposition.CUSTOMER_RETAINED
     chosen = asked or SwapDisposition.RETURN
     if chosen is SwapDisposition.CUSTOMER_RETAINED:
-        raise invalid("disposition", "only a data-bearing part at a site that retains media stays there")
+        raise field_error("disposition", "only a data-bearing part at a site that retains media stays there")
     if chosen is SwapDisposition.DESTROYED and not item.data_bearing:
-        raise invalid("disposition", "only data-bearing parts are destroyed in the field; return this one")
+        raise field_error(
+            "disposition", "only data-bearing parts are destroyed in the field; return this one"
+        )
     return chosen
 
 
@@ -208,19 +210,19 @@ async def record_swap(
 ) -> PartSwap:
     """A serialized part swapped on a work order, both serials recorded."""
     if installed_serial == removed_serial:
-        raise invalid("removed_serial", "the removed part has another serial than the new one")
+        raise field_error("removed_serial", "the removed part has another serial than the new one")
     installed = await unit_by_serial(session, installed_serial, lock=True)
     if installed is None:
-        raise invalid("installed_serial", "no unit with that serial in the books")
+        raise field_error("installed_serial", "no unit with that serial in the books")
     item = await session.get(Item, installed.item_id)
     assert item is not None
     if item.kind is not ItemKind.DEVICE:
-        raise invalid("installed_serial", "not a serialized part")
+        raise field_error("installed_serial", "not a serialized part")
     chosen = _disposition(item, retains_media, disposition, handed_to)
     if chosen is SwapDisposition.DESTROYED and not (destruction_method and destruction_witness):
-        raise invalid("destruction_method", "a destruction names its method and its witness")
+        raise field_error("destruction_method", "a destruction names its method and its witness")
     if return_by is not None and return_by <= now.date():
-        raise invalid("return_by", "the return deadline lies in the future")
+        raise field_error("return_by", "the return deadline lies in the future")
     van = await ledger.van_of(session, engineer_id)
     await _install(
         session,
@@ -403,7 +405,7 @@ async def destroy_defective(
     unit = await locked_unit(session, swap.removed_unit_id)
     item = await session.get(Item, unit.item_id)
     if item is None or not item.data_bearing:
-        raise invalid("swap_id", "only data-bearing parts are destroyed; return this one")
+        raise field_error("swap_id", "only data-bearing parts are destroyed; return this one")
     await _destroy(session, actor, now, unit, swap, method, witness)
     await session.flush()
     return swap

@@ -43,11 +43,10 @@ from api.schemas.stock_ops import (
     SuggestionOut,
     TransferIn,
 )
-from core.errors import NotFound
+from core.errors import NotFound, field_error
 from core.identity.roles import Actor, Role
 from dispatch import stock_flow
 from inventory import counts, replenishment, shipments, swaps
-from inventory.errors import invalid
 from inventory.models import CountStatus, Location, StockCount
 
 WAREHOUSE = frozenset({Role.ADMIN, Role.WAREHOUSE})
@@ -147,14 +146,14 @@ async def send_shipment(
     request: Request[Any, Any, Any], session: Session, actor: CurrentActor, data: JSONBody[ShipmentIn]
 ) -> ShipmentOut:
     if (data.to_location_id is None) == (data.site_id is None):
-        raise invalid("to_location_id", "name either a destination location or a site")
+        raise field_error("to_location_id", "name either a destination location or a site")
     if data.site_id is not None:
         destination = await stock_flow.site_stock(session, data.site_id)
     else:
         assert data.to_location_id is not None
         found = await session.get(Location, data.to_location_id)
         if found is None:
-            raise invalid("to_location_id", "no such location")
+            raise field_error("to_location_id", "no such location")
         destination = found
     transit = await shipments.send(
         session,
