@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,7 +27,7 @@ from dispatch.order_models import Visit, VisitKind, VisitStatus, WorkOrder
 from dispatch.positions import latest_positions
 from dispatch.sla import SEVERITY_WEIGHT
 from inventory import shipments
-from inventory.models import Item, Location, LocationKind, StockBalance
+from inventory.models import Item, Location, LocationKind, Reservation, ReservationStatus, StockBalance
 from routing import model as rm
 
 DEADLINE_OF = {
@@ -47,6 +47,8 @@ class PlanInput:
     names: dict[str, str]
     orders: dict[str, tuple[str, str]]  # visit id -> (work order id, problem number)
     sites: dict[str, tuple[float, float]]  # visit id -> site point
+    warehouses: dict[str, str] = field(default_factory=dict)  # warehouse id -> name
+    skus: dict[str, list[str]] = field(default_factory=dict)  # visit id -> the SKUs it needs
 
     def inputs_hash(self) -> str:
         return hashlib.sha256(json.dumps(self.visit_versions, sort_keys=True).encode()).hexdigest()
@@ -73,24 +75,85 @@ def shift_windows(engineer: Engineer, origin: dt.datetime, horizon_s: float) -> 
     return sorted(windows)
 
 
-async def _van_stock(session: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID, frozenset[str]]:
-    """The SKUs each engineer carries (van or backpack), from the stock ledger's balances."""
+Stock = dict[str, int]  # SKU -> quantity
+
+
+def part_token(sku: str, quantity: int) -> str:
+    """The routing model knows parts as names held or not: "so many of a SKU" is a name of its own."""
+    return sku if quantity <= 1 else f"{sku}×{quantity}"
+
+
+def _tokens(stock: Stock, wanted: dict[str, set[int]]) -> frozenset[str]:
+    """What a van or warehouse can supply, as the tokens the visits ask for."""
+    return frozenset(
+        part_token(sku, q) for sku, have in stock.items() for q in wanted.get(sku, set()) | {1} if q <= have
+    )
+
+
+async def _van_stock(session: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID, Stock]:
+    """What each engineer carries (van or backpack), from the stock ledger's balances."""
     rows = await session.execute(
-        select(Location.engineer_id, Item.sku)
+        select(Location.engineer_id, Item.sku, StockBalance.on_hand)
         .join(StockBalance, StockBalance.location_id == Location.id)
         .join(Item, Item.id == StockBalance.item_id)
         .where(Location.kind == LocationKind.VAN, Location.engineer_id.in_(ids), StockBalance.on_hand > 0)
     )
-    held: dict[uuid.UUID, set[str]] = {}
-    for engineer_id, sku in rows:
+    held: dict[uuid.UUID, Stock] = {}
+    for engineer_id, sku, on_hand in rows:
         if engineer_id is not None:
-            held.setdefault(engineer_id, set()).add(sku)
-    return {k: frozenset(v) for k, v in held.items()}
+            held.setdefault(engineer_id, {})[sku] = on_hand
+    return held
+
+
+async def _warehouses(session: AsyncSession) -> tuple[list[rm.Warehouse], dict[str, str], dict[str, Stock]]:
+    """Warehouses with a position, and what each has free (on hand, not reserved)."""
+    places = (
+        await session.execute(
+            select(Location)
+            .where(Location.kind == LocationKind.WAREHOUSE, Location.point.is_not(None))
+            .order_by(Location.code)
+        )
+    ).scalars()
+    rows = await session.execute(
+        select(StockBalance.location_id, Item.sku, StockBalance.on_hand - StockBalance.reserved)
+        .join(Item, Item.id == StockBalance.item_id)
+        .join(Location, Location.id == StockBalance.location_id)
+        .where(Location.kind == LocationKind.WAREHOUSE, StockBalance.on_hand > StockBalance.reserved)
+    )
+    free: dict[str, Stock] = {}
+    for location_id, sku, quantity in rows:
+        free.setdefault(str(location_id), {})[sku] = quantity
+    houses, names = [], {}
+    for place in places:
+        houses.append(rm.Warehouse(str(place.id), lonlat(place.point), frozenset()))
+        names[str(place.id)] = place.name
+    return houses, names, free
+
+
+async def _reserved_at_warehouses(
+    session: AsyncSession, visit_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, dict[str, set[str]]]:
+    """Visit → warehouse id → SKUs held there for it (by an earlier plan's pick-up, or by hand)."""
+    rows = await session.execute(
+        select(Reservation.visit_id, Reservation.location_id, Item.sku)
+        .join(Item, Item.id == Reservation.item_id)
+        .join(Location, Location.id == Reservation.location_id)
+        .where(
+            Reservation.visit_id.in_(visit_ids),
+            Reservation.status == ReservationStatus.ACTIVE,
+            Location.kind == LocationKind.WAREHOUSE,
+        )
+    )
+    held: dict[uuid.UUID, dict[str, set[str]]] = {}
+    for visit_id, location_id, sku in rows:
+        if visit_id is not None:
+            held.setdefault(visit_id, {}).setdefault(str(location_id), set()).add(sku)
+    return held
 
 
 async def _engineers(
     session: AsyncSession, origin: dt.datetime, horizon_s: float, engineer_ids: list[uuid.UUID] | None
-) -> tuple[list[rm.Engineer], dict[str, str]]:
+) -> tuple[list[rm.Engineer], dict[str, str], dict[str, Stock]]:
     stmt = (
         select(Engineer, User.username)
         .join(User, User.id == Engineer.id)
@@ -128,17 +191,18 @@ async def _engineers(
                 skills=skills,
                 on_call=engineer.on_call,
                 overtime_cap_s=3 * 3600,
-                parts=vans.get(engineer.id, frozenset()),
+                # Tokens set once the visits' needs are known (see `build`).
+                parts=frozenset(),
             )
         )
         names[str(engineer.id)] = username
-    return engineers, names
+    return engineers, names, {str(k): v for k, v in vans.items()}
 
 
 async def build(
     session: AsyncSession, origin: dt.datetime, horizon_s: float, engineer_ids: list[uuid.UUID] | None = None
 ) -> PlanInput:
-    engineers, names = await _engineers(session, origin, horizon_s, engineer_ids)
+    engineers, names, van_stock = await _engineers(session, origin, horizon_s, engineer_ids)
     manufacturer = set(
         (
             await session.execute(
@@ -164,7 +228,13 @@ async def build(
     # Parts on their way to a site (courier, or the manufacturer shipping direct): a visit
     # needing one cannot start before it arrives, and nobody has to carry it there.
     arriving = await shipments.arrivals_at_sites(session, list({site.id for _, _, site in rows}))
+    warehouses, warehouse_names, free = await _warehouses(session)
+    by_id = {w.id: w for w in warehouses}
+    held = await _reserved_at_warehouses(session, [visit.id for visit, _, _ in rows])
     visits, versions, orders, sites = [], {}, {}, {}
+    skus_of: dict[str, list[str]] = {}
+    wanted: dict[str, set[int]] = {}  # SKU -> the quantities visits ask for
+    held_tokens: dict[str, frozenset[str]] = {}  # "held:<visit>" -> what a van needs to do it instead
     for visit, order, site in rows:
         started = visit.status in {VisitStatus.EN_ROUTE, VisitStatus.ON_SITE}
         if started and str(visit.engineer_id) not in in_scope:
@@ -178,15 +248,31 @@ async def build(
         # With the manufacturer's engineer as partner, only our side is routed, in their window.
         people = 1 if visit.partner_engineer_id in manufacturer else visit.people_needed
         pinned = str(visit.engineer_id) if (visit.pinned or started) and visit.engineer_id else None
-        skus = frozenset(str(p["sku"]) for p in visit.required_parts)
+        need = {str(p["sku"]): int(p.get("quantity", 1)) for p in visit.required_parts}
+        skus = frozenset(need)
         etas = [eta for sku, eta in arriving.get(site.id, {}).items() if sku in skus]
+        parts = frozenset(
+            part_token(sku, q) for sku, q in need.items() if sku not in arriving.get(site.id, {})
+        )
+        for sku, q in need.items():
+            wanted.setdefault(sku, set()).add(q)
+        for warehouse_id, reserved in held.get(visit.id, {}).items():
+            if parts and skus <= reserved and warehouse_id in by_id:
+                # Held for this visit: a pick-up there is its way, even when
+                # nothing of that kind is left free; a van holding it still wins.
+                token = f"held:{visit.id}"
+                by_id[warehouse_id].stock |= {token}
+                held_tokens[token] = parts
+                parts = frozenset({token})
+                break
+        skus_of[str(visit.id)] = sorted(skus)
         visits.append(
             rm.Visit(
                 id=str(visit.id),
                 point=lonlat(site.point),
                 duration_s=visit.duration_minutes * 60,
                 skills=dict(visit.required_skills),
-                parts=skus - arriving.get(site.id, {}).keys(),
+                parts=parts,
                 windows=[(max(0.0, _seconds(origin, max(etas))), horizon_s)] if etas and not started else [],
                 people_needed=people,
                 priority=SEVERITY_WEIGHT[order.severity],
@@ -207,8 +293,13 @@ async def build(
         versions[str(visit.id)] = visit.version
         orders[str(visit.id)] = (str(order.id), order.problem_number)
         sites[str(visit.id)] = lonlat(site.point)
-    problem = rm.Problem(engineers=engineers, visits=visits, horizon_s=horizon_s)
-    return PlanInput(problem, origin, versions, names, orders, sites)
+    for house in warehouses:
+        house.stock |= _tokens(free.get(house.id, {}), wanted)
+    for engineer in engineers:
+        engineer.parts = _tokens(van_stock.get(engineer.id, {}), wanted)
+        engineer.parts |= {t for t, parts in held_tokens.items() if parts <= engineer.parts}
+    problem = rm.Problem(engineers=engineers, visits=visits, horizon_s=horizon_s, warehouses=warehouses)
+    return PlanInput(problem, origin, versions, names, orders, sites, warehouse_names, skus_of)
 
 
 def _at(origin: dt.datetime, seconds: float) -> str:
@@ -222,8 +313,10 @@ def result_of(plan: PlanInput, solution: rm.Solution) -> dict[str, Any]:
     late_ids = {lv.visit_id for lv in solution.late}
     routes, features = [], []
     for route in solution.routes:
+        van = engineers[route.engineer_id].parts
         stops = [
             {
+                "kind": s.kind,
                 "visit_id": s.visit_id,
                 "work_order_id": plan.orders[s.visit_id][0],
                 "problem_number": plan.orders[s.visit_id][1],
@@ -232,6 +325,16 @@ def result_of(plan: PlanInput, solution: rm.Solution) -> dict[str, Any]:
                 "end": _at(origin, s.end_s),
                 "travel_minutes": round(s.travel_s / 60, 1),
                 "late_minutes": round(s.late_s / 60, 1),
+                **(
+                    {
+                        "warehouse_id": s.warehouse_id,
+                        "warehouse": plan.warehouses.get(s.warehouse_id or ""),
+                        # Parts held for the visit stand in the problem as one token.
+                        "parts": [sku for sku in plan.skus.get(s.visit_id, []) if sku not in van],
+                    }
+                    if s.kind == "pickup"
+                    else {}
+                ),
             }
             for s in route.stops
         ]
@@ -251,7 +354,7 @@ def result_of(plan: PlanInput, solution: rm.Solution) -> dict[str, Any]:
         engineer = engineers[route.engineer_id]
         line = [
             list(engineer.start),
-            *[list(plan.sites[s.visit_id]) for s in route.stops],
+            *[list(s.point or plan.sites[s.visit_id]) for s in route.stops],
             list(engineer.end_point),
         ]
         features.append(
@@ -261,7 +364,7 @@ def result_of(plan: PlanInput, solution: rm.Solution) -> dict[str, Any]:
                 "properties": {
                     "engineer_id": route.engineer_id,
                     "username": plan.names.get(route.engineer_id),
-                    "stops": len(route.stops),
+                    "stops": sum(1 for s in route.stops if s.is_visit),
                 },
             }
         )

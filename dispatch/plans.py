@@ -22,10 +22,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.clock import Clock
 from core.errors import Conflict, NotFound
 from core.identity.roles import Actor
+from dispatch import stock_flow
 from dispatch import visits as visit_service
 from dispatch.order_models import Visit, VisitStatus
 from dispatch.plan_models import Plan, PlanStatus
 from dispatch.planning import PlanInput, build, result_of
+from inventory.errors import OutOfStock
 from routing import model as rm
 from routing.solver import SolveOptions, solve
 
@@ -174,8 +176,12 @@ async def apply(session: AsyncSession, actor: Actor, clock: Clock, plan_id: uuid
     # A joint visit appears once per engineer: group the crews by visit.
     crews: dict[str, list[str]] = {}
     starts: dict[str, dict[str, Any]] = {}
+    pickups: list[dict[str, Any]] = []
     for route in plan.result["routes"]:
         for stop in route["stops"]:
+            if stop.get("kind") == "pickup":
+                pickups.append(stop)
+                continue
             crews.setdefault(stop["visit_id"], []).append(route["engineer_id"])
             starts.setdefault(stop["visit_id"], stop)
     changed = []
@@ -204,6 +210,26 @@ async def apply(session: AsyncSession, actor: Actor, clock: Clock, plan_id: uuid
             planned_start=dt.datetime.fromisoformat(starts[visit_id]["start"]),
             pinned=visit.pinned,
         )
+    # Pick-ups reserve their parts at the warehouse. The plan counts stock per
+    # visit, so two visits may count on one last unit: what cannot be held is
+    # listed on the plan (the next plan sees the smaller stock) instead of
+    # refusing the assignments.
+    short: list[str] = []
+    for stop in pickups:
+        try:
+            async with session.begin_nested():
+                await stock_flow.hold_for_pickup(
+                    session,
+                    actor,
+                    clock.now(),
+                    visit_id=uuid.UUID(stop["visit_id"]),
+                    warehouse_id=uuid.UUID(stop["warehouse_id"]),
+                    until=dt.datetime.fromisoformat(stop["start"]),
+                )
+        except OutOfStock:
+            short.append(stop["problem_number"])
+    if short:
+        plan.result = {**plan.result, "pickups_not_held": sorted(set(short))}
     plan.status, plan.applied_at, plan.applied_by = PlanStatus.APPLIED, clock.now(), actor.user_id
     await session.flush()
     return plan

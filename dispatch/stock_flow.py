@@ -23,7 +23,7 @@ from core.identity.roles import Actor, Role
 from dispatch.models import Asset, Engineer, Site
 from dispatch.order_models import Visit, VisitStatus, WorkOrder
 from dispatch.work_orders import add_event, visible
-from inventory import ledger, shipments, swaps
+from inventory import ledger, reservations, shipments, swaps
 from inventory.models import (
     Item,
     Loan,
@@ -166,6 +166,55 @@ class RestockList:
     van_location_id: uuid.UUID | None
     visit_ids: list[uuid.UUID] = field(default_factory=list)
     lines: list[RestockLine] = field(default_factory=list)
+
+
+async def hold_for_pickup(
+    session: AsyncSession,
+    actor: Actor,
+    now: dt.datetime,
+    *,
+    visit_id: uuid.UUID,
+    warehouse_id: uuid.UUID,
+    until: dt.datetime,
+) -> list[Reservation]:
+    """Reserve at the warehouse what a planned pick-up collects for the visit: its parts
+    not already held for it anywhere. Held until a day after the pick-up; short stock
+    refuses (the plan is stale)."""
+    visit = await session.get(Visit, visit_id)
+    if visit is None or not visit.required_parts:
+        return []
+    already = set(
+        (
+            await session.execute(
+                select(Reservation.item_id).where(
+                    Reservation.visit_id == visit_id, Reservation.status == ReservationStatus.ACTIVE
+                )
+            )
+        ).scalars()
+    )
+    skus = {str(p["sku"]): int(p.get("quantity", 1)) for p in visit.required_parts}
+    items = {
+        row.sku: row.id for row in await session.execute(select(Item.sku, Item.id).where(Item.sku.in_(skus)))
+    }
+    held = []
+    for sku, quantity in sorted(skus.items()):
+        item_id = items.get(sku)
+        if item_id is None or item_id in already:
+            continue
+        held.append(
+            await reservations.reserve_part(
+                session,
+                actor,
+                now,
+                item_id=item_id,
+                location_id=warehouse_id,
+                quantity=quantity,
+                work_order_id=visit.work_order_id,
+                visit_id=visit_id,
+                hold=max(dt.timedelta(hours=1), until + dt.timedelta(days=1) - now),
+            )
+        )
+    return held
 
 
 async def restock_lists(

@@ -108,7 +108,27 @@ def missing_parts(engineer: Engineer, visit: Visit) -> frozenset[str]:
     return visit.parts - engineer.parts
 
 
-def can_serve(problem: Problem, vehicle: Vehicle, visit: Visit) -> bool:
+def stocking_warehouses(problem: Problem, visit: Visit) -> list[int]:
+    """Warehouses that hold every part of the visit (one pick-up covers them all)."""
+    if not visit.parts:
+        return []
+    return [w for w, house in enumerate(problem.warehouses) if visit.parts <= house.stock]
+
+
+def pickup_possible(problem: Problem, visit: Visit) -> bool:
+    """Whether a van short of the visit's parts may fetch them on the way: single-engineer
+    visits not yet started, with a warehouse that has them all."""
+    return (
+        bool(visit.parts)
+        and visit.people_needed <= 1
+        and not visit.already_started
+        and bool(stocking_warehouses(problem, visit))
+    )
+
+
+def can_serve(problem: Problem, vehicle: Vehicle, visit: Visit, *, via_pickup: bool = False) -> bool:
+    """Whether the vehicle may serve the visit; with `via_pickup`, parts missing from
+    the van do not rule it out (they are fetched from a warehouse on the way)."""
     engineer = problem.engineers[vehicle.engineer_index]
     if visit.pinned_engineer is not None and visit.pinned_engineer != engineer.id:
         return False
@@ -118,7 +138,7 @@ def can_serve(problem: Problem, vehicle: Vehicle, visit: Visit) -> bool:
         return False
     if skill_problem(engineer, visit, vehicle.end_s + vehicle.overtime_cap_s) is not None:
         return False
-    if missing_parts(engineer, visit):
+    if missing_parts(engineer, visit) and not via_pickup:
         return False
     if visit.already_started and visit.pinned_start_s is not None:
         return vehicle.start_s <= visit.pinned_start_s <= vehicle.end_s + vehicle.overtime_cap_s

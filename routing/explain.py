@@ -13,6 +13,7 @@ from routing.eligibility import (
     can_serve,
     engineer_admitted,
     missing_parts,
+    pickup_possible,
     skill_problem,
     start_windows,
 )
@@ -48,8 +49,10 @@ def earliest_start(
     windows = start_windows(problem, visit)
     best_start: float | None = None
     best_arrival: float | None = None
+    via_pickup = pickup_possible(problem, visit)
     for v in vehicles:
-        if not can_serve(problem, v, visit):
+        # With a pick-up the detour to the warehouse comes on top: a lower bound.
+        if not can_serve(problem, v, visit, via_pickup=via_pickup):
             continue
         to_s, back_s = reach[v.engineer_index]
         arrival = v.start_s + to_s
@@ -114,13 +117,19 @@ def why_unassigned(problem: Problem, vehicles: list[Vehicle], visit: Visit, reac
             f"{n}>={lv}" for n, lv in sorted(visit.skills.items())
         )
     stocked = [e for e in skilled if not missing_parts(problem.engineers[e], visit)]
-    if not stocked:
+    via_pickup = pickup_possible(problem, visit)
+    if not stocked and not via_pickup:
         lacking = sorted(
             set.intersection(*(set(missing_parts(problem.engineers[e], visit)) for e in skilled))
         ) or sorted(visit.parts)
-        return f"part {', '.join(lacking)} not in stock with any qualified engineer"
+        where = "with any qualified engineer"
+        if problem.warehouses:
+            where = "within reach: in no qualified engineer's van and no warehouse has " + (
+                "it" if len(lacking) == 1 else "them all"
+            )
+        return f"part {', '.join(lacking)} not in stock {where}"
 
-    eligible = [v for v in vehicles if can_serve(problem, v, visit)]
+    eligible = [v for v in vehicles if can_serve(problem, v, visit, via_pickup=via_pickup)]
     never = never_s(problem)
     if eligible and all(max(reach.get(v.engineer_index, (never, never))) >= never for v in eligible):
         return UNREACHABLE

@@ -83,22 +83,43 @@ class Visit:
 
 
 @dataclass
+class Warehouse:
+    """Where an engineer whose van lacks a visit's parts can pick them up on the way."""
+
+    id: str
+    point: Point
+    stock: frozenset[str]  # parts free to take (on hand, not reserved)
+    hours: list[Window] = field(default_factory=list)  # open for pick-up; empty: any time
+    pickup_s: float = 600.0  # time at the counter
+
+
+@dataclass
 class Problem:
     engineers: list[Engineer]
     visits: list[Visit]
     travel: TravelTimeProvider = field(default_factory=HaversineTravelTime)
     horizon_s: float = DEFAULT_HORIZON_S
     now_s: float = 0.0  # the moment of planning, in horizon seconds
+    warehouses: list[Warehouse] = field(default_factory=list)
 
 
 @dataclass
 class Stop:
-    visit_id: str
+    visit_id: str  # for a pick-up: the visit the parts are for
     arrival_s: float
     start_s: float
     end_s: float
     travel_s: float  # from the previous stop or the route start
     late_s: float = 0.0  # past the visit's deadline
+    # "visit", or "pickup": parts collected at a warehouse before the visit.
+    kind: str = "visit"
+    warehouse_id: str | None = None
+    parts: tuple[str, ...] = ()  # what is picked up
+    point: Point | None = None  # where the stop is (a pick-up: the warehouse)
+
+    @property
+    def is_visit(self) -> bool:
+        return self.kind == "visit"
 
 
 @dataclass
@@ -150,7 +171,7 @@ class Solution:
 
     @property
     def assigned_visit_ids(self) -> set[str]:
-        return {s.visit_id for r in self.routes for s in r.stops}
+        return {s.visit_id for r in self.routes for s in r.stops if s.is_visit}
 
     @property
     def promises_changed(self) -> int:

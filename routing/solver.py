@@ -12,7 +12,7 @@ import itertools
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -20,7 +20,15 @@ from numpy.typing import NDArray
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from routing.construct import insertion_start
-from routing.eligibility import Vehicle, can_serve, day_of, start_windows, vehicles_of
+from routing.eligibility import (
+    Vehicle,
+    can_serve,
+    day_of,
+    pickup_possible,
+    start_windows,
+    stocking_warehouses,
+    vehicles_of,
+)
 from routing.explain import Reach, never_s, why_late, why_unassigned
 from routing.geo import Point
 from routing.greedy import greedy_solve
@@ -83,6 +91,9 @@ class SolveOptions:
     warm_start_from_greedy: bool | None = None
     # None: on when any visit has a demand or any engineer a capacity.
     capacity: bool | None = None
+    # A visit whose parts are in no qualified engineer's van may be served via a
+    # pick-up at one of this many nearest warehouses that hold them.
+    pickup_warehouses: int = 3
     progress: Callable[[Progress], None] | None = None
     log_search: bool = False
     guided_local_search_lambda: float | None = None
@@ -95,9 +106,13 @@ class SolveOptions:
 
 @dataclass
 class _Node:
-    visit_index: int  # -1 for route start/end points
+    visit_index: int  # -1 for route start/end points; a pick-up: the visit it is for
     copy: int
     point: Point
+    kind: str = "visit"  # or "pickup"
+    # A pick-up: its warehouse; a visit node: the warehouse of the pick-up it
+    # is paired with (served "via" it), -1 for a visit served from the van.
+    warehouse: int = -1
 
 
 class _Model:
@@ -113,10 +128,25 @@ class _Model:
             [k for k, veh in enumerate(self.vehicles) if can_serve(problem, veh, visit)]
             for visit in problem.visits
         ]
+        # Vehicles that may serve a visit only by fetching its parts first.
+        self.via_allowed: dict[int, list[int]] = {}
+        for i, visit in enumerate(problem.visits):
+            if self.windows[i] and pickup_possible(problem, visit):
+                direct = set(self.allowed[i])
+                ks = [
+                    k
+                    for k, veh in enumerate(self.vehicles)
+                    if k not in direct and can_serve(problem, veh, visit, via_pickup=True)
+                ]
+                if ks:
+                    self.via_allowed[i] = ks
         self.modelled: list[int] = []
+        direct_ok: set[int] = set()
         for i, visit in enumerate(problem.visits):
             engineers = {self.vehicles[k].engineer_index for k in self.allowed[i]}
             if self.windows[i] and len(engineers) >= max(1, visit.people_needed):
+                direct_ok.add(i)
+            if i in direct_ok or i in self.via_allowed:
                 self.modelled.append(i)
 
         depot_points: list[Point] = []
@@ -131,9 +161,18 @@ class _Model:
         for i in self.modelled:
             visit = problem.visits[i]
             self.copies[i] = []
-            for c in range(max(1, visit.people_needed)):
+            for c in range(max(1, visit.people_needed) if i in direct_ok else 0):
                 self.copies[i].append(len(self.nodes))
                 self.nodes.append(_Node(i, c, visit.point))
+        # (pick-up node, visit node served via it) per visit, nearest warehouses first.
+        self.vias: dict[int, list[tuple[int, int]]] = {}
+        for i, houses in self._pickup_sources().items():
+            visit = problem.visits[i]
+            for w in houses:
+                self.vias.setdefault(i, []).append((len(self.nodes), len(self.nodes) + 1))
+                self.nodes.append(_Node(i, 0, problem.warehouses[w].point, "pickup", w))
+                self.nodes.append(_Node(i, 0, visit.point, "visit", w))
+        self.modelled = [i for i in self.modelled if self.copies[i] or i in self.vias]
 
         # One provider call over the distinct points, also covering visits left
         # out of the model, whose explanations need travel times too.
@@ -148,12 +187,62 @@ class _Model:
         self.travel_units: IntMatrix = np.ceil(self.seconds[np.ix_(idx, idx)] * self.scale).astype(np.int64)
         self.service_units = np.array(
             [
-                0 if n.visit_index < 0 else self.units_up(problem.visits[n.visit_index].duration_s)
+                0
+                if n.visit_index < 0
+                else self.units_up(
+                    problem.warehouses[n.warehouse].pickup_s
+                    if n.kind == "pickup"
+                    else problem.visits[n.visit_index].duration_s
+                )
                 for n in self.nodes
             ],
             dtype=np.int64,
         )
         self.horizon_units = self.units_down(problem.horizon_s)
+        # Per node: the vehicles that may serve it and its start windows in units.
+        self.node_allowed: list[list[int]] = [[] for _ in self.nodes]
+        self.node_windows: list[list[tuple[int, int]]] = [[] for _ in self.nodes]
+        for i in self.modelled:
+            visit_windows = self.to_units(self.windows[i])
+            for node in self.copies[i]:
+                self.node_allowed[node] = self.allowed[i]
+                self.node_windows[node] = visit_windows
+            for pickup, via in self.vias.get(i, []):
+                hours = problem.warehouses[self.nodes[pickup].warehouse].hours
+                self.node_allowed[pickup] = self.node_allowed[via] = self.via_allowed[i]
+                self.node_windows[via] = visit_windows
+                self.node_windows[pickup] = self.to_units(hours or [(0.0, problem.horizon_s)])
+
+    def to_units(self, windows: Sequence[tuple[float, float]]) -> list[tuple[int, int]]:
+        units = [(self.units_up(a), self.units_down(b)) for a, b in windows]
+        return [(a, b) for a, b in units if a <= b]
+
+    def _pickup_sources(self) -> dict[int, list[int]]:
+        """The few nearest warehouses (by travel time to the site) holding each via-visit's parts."""
+        problem = self.problem
+        wanted = {i: stocking_warehouses(problem, problem.visits[i]) for i in self.via_allowed}
+        if not wanted or self.options.pickup_warehouses <= 0:
+            return {}
+        houses = sorted({w for ws in wanted.values() for w in ws})
+        ids = list(wanted)
+        seconds = np.asarray(
+            problem.travel.matrix(
+                [problem.warehouses[w].point for w in houses], [problem.visits[i].point for i in ids]
+            ),
+            dtype=np.float64,
+        )
+        row = {w: r for r, w in enumerate(houses)}
+        out: dict[int, list[int]] = {}
+        for col, i in enumerate(ids):
+            reachable = [w for w in wanted[i] if np.isfinite(seconds[row[w], col])]
+            reachable.sort(key=lambda w: (seconds[row[w], col], w))
+            if reachable:
+                out[i] = reachable[: self.options.pickup_warehouses]
+        return out
+
+    def service_nodes(self, i: int) -> list[int]:
+        """The nodes that stand for serving visit i: its copies and its via-pick-up variants."""
+        return self.copies.get(i, []) + [via for _, via in self.vias.get(i, [])]
 
     def units_up(self, seconds: float) -> int:
         return math.ceil(seconds * self.scale - 1e-9)
@@ -221,6 +310,9 @@ def solve(
         # travel: steeper lateness, and a hard deadline where the start keeps it.
         late_ids = {lv.visit_id for lv in baseline.late}
         protected = {s.visit_id for r in baseline.routes for s in r.stops if s.visit_id not in late_ids}
+
+    if initial_routes is None and m.vias:
+        return _solve_with_pickups(problem, options, started, deadline)
 
     manager = pywrapcp.RoutingIndexManager(
         len(m.nodes),
@@ -304,24 +396,30 @@ def solve(
         )
         if visit.already_started:
             penalty *= 100  # leaving started work is a last resort, kept only to stay feasible
-        windows = [(m.units_up(a), m.units_down(b)) for a, b in m.windows[i]]
-        windows = [(a, b) for a, b in windows if a <= b]
-        for node in m.copies[i]:
+        vias = m.vias.get(i, [])
+        if vias:
+            # Served from the van or via one pick-up (a single-engineer visit):
+            # one of these nodes, or the drop penalty.
+            routing.AddDisjunction([manager.NodeToIndex(n) for n in m.service_nodes(i)], penalty, 1)
+            for pickup, via in vias:
+                p_index, v_index = manager.NodeToIndex(pickup), manager.NodeToIndex(via)
+                routing.AddDisjunction([p_index], 0)  # optional, tied to its visit by the pair
+                # Same engineer (an inactive node has vehicle -1: both or neither),
+                # pick-up first. The pair declaration only guides the search.
+                solver.Add(routing.VehicleVar(p_index) == routing.VehicleVar(v_index))
+                solver.Add(time_dim.CumulVar(p_index) <= time_dim.CumulVar(v_index))
+                routing.AddPickupAndDelivery(p_index, v_index)
+                _restrict(
+                    routing, time_dim, p_index, m.node_allowed[pickup], m.node_windows[pickup], all_vehicles
+                )
+        for node in m.service_nodes(i):
             index = manager.NodeToIndex(node)
-            if len(m.allowed[i]) < all_vehicles:
-                # -1 keeps the visit droppable (SetAllowedVehiclesForIndex
-                # rejects Python lists in this OR-Tools build).
-                routing.VehicleVar(index).SetValues([-1, *m.allowed[i]])
-            routing.AddDisjunction([index], penalty)
-            cumul = time_dim.CumulVar(index)
+            if not vias:
+                routing.AddDisjunction([index], penalty)
+            _restrict(routing, time_dim, index, m.node_allowed[node], m.node_windows[node], all_vehicles)
             if visit.id in protected and i in on_time_in_start and visit.deadline_s is not None:
                 # On time for the rule of thumb and in the start plan: keep it so.
-                cumul.SetMax(m.units_down(visit.deadline_s))
-            if windows:
-                cumul.SetRange(windows[0][0], windows[-1][1])
-                for (_, prev_hi), (next_lo, _) in itertools.pairwise(windows):
-                    if next_lo - prev_hi > 1:
-                        cumul.RemoveInterval(prev_hi + 1, next_lo - 1)
+                time_dim.CumulVar(index).SetMax(m.units_down(visit.deadline_s))
             # A cumul holds one soft upper bound: the deadline, the end of a
             # tentative appointment and the churn tolerance share it, at the
             # same price per minute.
@@ -355,6 +453,10 @@ def solve(
     if options.guided_local_search_lambda is not None:
         params.guided_local_search_lambda_coefficient = options.guided_local_search_lambda
     params.log_search = options.log_search
+    if m.vias:
+        # Trades a visit served from the van for a pick-up pair and back, which
+        # plain make-active / make-inactive moves cannot do in one step.
+        params.local_search_operators.use_node_pair_swap_active = 3  # BOOL_TRUE
     if options.iterated_local_search:
         params.use_iterated_local_search = True
         ruin = params.iterated_local_search_parameters.ruin_recreate_parameters
@@ -415,6 +517,57 @@ def solve(
     if assignment is not None and status not in ("success", "optimal"):
         status = "success"  # a plan was found; the search only ran out of time
     return _finish(m, routing, manager, assignment, status, started, found)
+
+
+def _solve_with_pickups(problem: Problem, options: SolveOptions, started: float, deadline: float) -> Solution:
+    """Two starts, the better plan kept.
+
+    Insertion heuristics place pick-up pairs before single visits, so they send
+    an engineer to a warehouse for a part another van holds, and no single
+    move of the local search undoes that. Started from the plan without
+    pick-ups instead, the search adds the pick-ups that rescue visits nobody
+    could do, but rarely trades a stocked van that is late for a pick-up on
+    time. Each start gets about half of the time."""
+    best: list[int] = []
+    user_progress = options.progress
+
+    def progress(p: Progress) -> None:
+        if user_progress is not None and (not best or p.objective < best[0]):
+            best[:] = [p.objective]
+            user_progress(Progress(p.objective, time.monotonic() - started, p.solutions))
+
+    def budget(share: float) -> float:
+        return max(0.1, share * (deadline - time.monotonic()))
+
+    pairs_first = solve(problem, replace(options, time_limit_s=budget(0.5), progress=progress), {})
+    direct = solve(replace(problem, warehouses=[]), replace(options, time_limit_s=budget(0.3), progress=None))
+    start = {(r.engineer_id, r.shift_index): [s.visit_id for s in r.stops] for r in direct.routes}
+    direct_first = solve(problem, replace(options, time_limit_s=budget(1.0), progress=progress), start)
+    chosen = min(
+        (pairs_first, direct_first),
+        key=lambda sol: (len(sol.unassigned), sol.objective if sol.objective is not None else 2**62),
+    )
+    return replace(
+        chosen,
+        seconds=time.monotonic() - started,
+        solutions_found=pairs_first.solutions_found + direct_first.solutions_found,
+    )
+
+
+def _restrict(
+    routing: Any, time_dim: Any, index: int, allowed: list[int], windows: list[tuple[int, int]], vehicles: int
+) -> None:
+    """Who may serve a node, and when it may start."""
+    if len(allowed) < vehicles:
+        # -1 keeps the node droppable (SetAllowedVehiclesForIndex rejects
+        # Python lists in this OR-Tools build).
+        routing.VehicleVar(index).SetValues([-1, *allowed])
+    if windows:
+        cumul = time_dim.CumulVar(index)
+        cumul.SetRange(windows[0][0], windows[-1][1])
+        for (_, prev_hi), (next_lo, _) in itertools.pairwise(windows):
+            if next_lo - prev_hi > 1:
+                cumul.RemoveInterval(prev_hi + 1, next_lo - 1)
 
 
 def _end_caps(m: _Model) -> list[int]:
@@ -483,17 +636,21 @@ def _eligibility_dimension(m: _Model, routing: Any) -> None:
     dimension that must stay at 0, with 1 for every stop a vehicle may not
     serve, is rejected by the filters at once.
     """
-    restricted = [i for i in m.modelled if len(m.allowed[i]) < len(m.vehicles)]
+    restricted = [
+        node
+        for node, n in enumerate(m.nodes)
+        if n.visit_index >= 0 and len(m.node_allowed[node]) < len(m.vehicles)
+    ]
     if not restricted:
         return
-    allowed = [set(a) for a in m.allowed]
+    allowed = [set(a) for a in m.node_allowed]
     callbacks: dict[bytes, int] = {}
     evaluators = []
     for k in range(len(m.vehicles)):
         vector = np.zeros(len(m.nodes), dtype=np.int64)
-        for i in restricted:
-            if k not in allowed[i]:
-                vector[m.copies[i]] = 1
+        for node in restricted:
+            if k not in allowed[node]:
+                vector[node] = 1
         key = vector.tobytes()
         if key not in callbacks:
             callbacks[key] = routing.RegisterUnaryTransitVector(vector.tolist())
@@ -509,7 +666,7 @@ def _affinity(m: _Model, routing: Any) -> None:
     for e_index, engineer in enumerate(m.problem.engineers):
         vector = [0] * len(m.nodes)
         for node, n in enumerate(m.nodes):
-            if n.visit_index < 0:
+            if n.visit_index < 0 or n.kind == "pickup":
                 continue
             visit = m.problem.visits[n.visit_index]
             cost = 0.0
@@ -574,7 +731,6 @@ def _initial_indices(
             if unused.get(i) and vehicle in m.allowed[i]:
                 routes[vehicle].append(unused[i].pop(0))
     caps = _end_caps(m)
-    windows = {i: [(m.units_up(a), m.units_down(b)) for a, b in m.windows[i]] for i in m.modelled}
     fitted: list[list[int]] = []
     on_time: set[int] = set()
     for k, seq in enumerate(routes):
@@ -587,9 +743,7 @@ def _initial_indices(
         prev, clock = m.start_node(veh), m.units_up(veh.start_s)
         for node in seq:
             arrival = clock + int(m.travel_units[prev, node])
-            start = next(
-                (max(lo, arrival) for lo, hi in windows[m.nodes[node].visit_index] if hi >= arrival), None
-            )
+            start = next((max(lo, arrival) for lo, hi in m.node_windows[node] if hi >= arrival), None)
             if start is None:
                 continue
             done = start + int(m.service_units[node])
@@ -642,9 +796,10 @@ def _finish(
     active: dict[int, int] = {}
     for seq in sequences:
         for node in seq:
-            vi = m.nodes[node].visit_index
-            active[vi] = active.get(vi, 0) + 1
-    partial = {vi for vi, n in active.items() if n < len(m.copies[vi])}
+            if m.nodes[node].kind == "visit":
+                vi = m.nodes[node].visit_index
+                active[vi] = active.get(vi, 0) + 1
+    partial = {vi for vi, n in active.items() if n < max(1, problem.visits[vi].people_needed)}
     sequences = [[n for n in seq if m.nodes[n].visit_index not in partial] for seq in sequences]
 
     # Soft "not before" times (a tentative appointment, the current start of a
@@ -654,6 +809,8 @@ def _finish(
         time_dim = routing.GetDimensionOrDie("Time")
         for seq in sequences:
             for node in seq:
+                if m.nodes[node].kind != "visit":
+                    continue
                 lo = _soft_start(m.problem.visits[m.nodes[node].visit_index], m.options)
                 if lo is not None:
                     cumul = assignment.Value(time_dim.CumulVar(manager.NodeToIndex(node)))
@@ -681,20 +838,30 @@ def _finish(
             stops: list[Stop] = []
             clock = depart = day_start
             for pos, node in enumerate(nodes):
-                visit = problem.visits[m.nodes[node].visit_index]
-                leg = float(m.seconds[m.point_index[prev_point], m.point_index[visit.point]])
+                n = m.nodes[node]
+                visit = problem.visits[n.visit_index]
+                leg = float(m.seconds[m.point_index[prev_point], m.point_index[n.point]])
                 start = starts[node] / m.scale
                 if pos == 0:
                     # Leave home (or the last stop of the day before) just in time.
                     depart = max(day_start, start - leg)
                     clock = depart
                 arrival = clock + leg
-                late_s = max(0.0, start - visit.deadline_s) if visit.deadline_s is not None else 0.0
-                stops.append(Stop(visit.id, arrival, start, start + visit.duration_s, leg, late_s))
-                clock = start + visit.duration_s
-                prev_point = visit.point
-                if late_s > 0:
-                    late_engineers.setdefault(m.nodes[node].visit_index, []).append(engineer.id)
+                if n.kind == "pickup":
+                    house = problem.warehouses[n.warehouse]
+                    parts = tuple(sorted(visit.parts - engineer.parts))
+                    end = start + house.pickup_s
+                    stops.append(
+                        Stop(visit.id, arrival, start, end, leg, 0.0, "pickup", house.id, parts, n.point)
+                    )
+                else:
+                    late_s = max(0.0, start - visit.deadline_s) if visit.deadline_s is not None else 0.0
+                    end = start + visit.duration_s
+                    stops.append(Stop(visit.id, arrival, start, end, leg, late_s, point=n.point))
+                    if late_s > 0:
+                        late_engineers.setdefault(n.visit_index, []).append(engineer.id)
+                clock = end
+                prev_point = n.point
             # Away overnight, the day ends at its last stop; home comes after the last day.
             back = 0.0
             if d == last_day:
@@ -711,13 +878,20 @@ def _finish(
                     stops=stops,
                     travel_s=sum(s.travel_s for s in stops) + back,
                     overtime_s=max(0.0, ret - day_end),
-                    load=sum(problem.visits[m.nodes[n].visit_index].demand for n in nodes),
+                    load=sum(
+                        problem.visits[m.nodes[n].visit_index].demand
+                        for n in nodes
+                        if m.nodes[n].kind == "visit"
+                    ),
                     start_point=first_point,
                     end_point=engineer.end_point if d == last_day else prev_point,
                 )
             )
 
-    assigned = {m.nodes[n].visit_index for seq in sequences for n in seq}
+    assigned = {m.nodes[n].visit_index for seq in sequences for n in seq if m.nodes[n].kind == "visit"}
+    start_of = {
+        m.nodes[n].visit_index: starts[n] for seq in sequences for n in seq if m.nodes[n].kind == "visit"
+    }
     unassigned: list[Unassigned] = []
     for i, visit in enumerate(problem.visits):
         if i in assigned:
@@ -731,7 +905,7 @@ def _finish(
     for vi, engineer_ids in late_engineers.items():
         visit = problem.visits[vi]
         assert visit.deadline_s is not None
-        start = starts[m.copies[vi][0]] / m.scale
+        start = start_of[vi] / m.scale
         late.append(
             LateVisit(
                 visit.id,
@@ -797,7 +971,6 @@ def _earliest_schedule(
     is monotone, so the iteration reaches the least schedule, which is no
     later than the solver's feasible one and hence feasible.
     """
-    windows = {i: [(m.units_up(a), m.units_down(b)) for a, b in m.windows[i]] for i in m.modelled}
     nights = [[(m.units_down(a), m.units_up(b)) for a, b in veh.breaks] for veh in m.vehicles]
     rests = _rest_pairs(m)
     floor: dict[int, int] = dict(soft_floor or {})
@@ -813,12 +986,11 @@ def _earliest_schedule(
                 leg = int(m.travel_units[prev, node])
                 start = max(clock + leg, floor.get(node, 0))
                 service = int(m.service_units[node])
-                vi = m.nodes[node].visit_index
                 for a, b in nights[k]:
                     if clock <= a < clock + leg:
                         start = max(start, clock + leg + b - a)  # the drive straddles the night
                 for _ in range(len(nights[k]) + 1):
-                    for lo, hi in windows[vi]:
+                    for lo, hi in m.node_windows[node]:
                         if hi >= start:
                             start = max(lo, start)
                             break

@@ -75,18 +75,26 @@ export function renderResult(el, plan, { timeZone, onApply }) {
           return h(
             "li",
             { class: "route" },
-            h("div", { class: "route-head" }, swatch, h("strong", {}, route.username || "engineer"), h("span", { class: "muted" }, `${route.stops.length} stops · ${route.travel_minutes} min travel${route.on_call ? " · on call" : ""}`)),
+            h("div", { class: "route-head" }, swatch, h("strong", {}, route.username || "engineer"), h("span", { class: "muted" }, `${route.stops.filter((s) => s.kind !== "pickup").length} stops · ${route.travel_minutes} min travel${route.on_call ? " · on call" : ""}`)),
             h(
               "ol",
               { class: "stops" },
               route.stops.map((s) =>
-                h(
-                  "li",
-                  {},
-                  h("span", { class: "problem-number" }, s.problem_number),
-                  ` ${localTime(s.start, timeZone)}–${localTime(s.end, timeZone, false)}`,
-                  s.late_minutes > 0 ? h("span", { class: "pill state-breached" }, `late ${s.late_minutes} min`) : null,
-                ),
+                s.kind === "pickup"
+                  ? h(
+                      "li",
+                      { class: "pickup" },
+                      h("span", { class: "muted" }, `Pick up ${s.parts.join(", ")} at ${s.warehouse || "warehouse"} for `),
+                      h("span", { class: "problem-number" }, s.problem_number),
+                      ` ${localTime(s.start, timeZone)}–${localTime(s.end, timeZone, false)}`,
+                    )
+                  : h(
+                      "li",
+                      {},
+                      h("span", { class: "problem-number" }, s.problem_number),
+                      ` ${localTime(s.start, timeZone)}–${localTime(s.end, timeZone, false)}`,
+                      s.late_minutes > 0 ? h("span", { class: "pill state-breached" }, `late ${s.late_minutes} min`) : null,
+                    ),
               ),
             ),
           );

@@ -623,3 +623,62 @@ async def test_the_worker_expires_reservations_and_warns_before_the_manufacturer
         409,
         "illegal-stock-step",
     )
+
+
+async def test_a_part_only_in_a_warehouse_is_picked_up_on_the_way_and_held_when_applied(client, clock):
+    # Fresh sign-ins: earlier tests of the module move the clock past the module's tokens.
+    h = {name: await auth_headers(client, name) for name in ("admin", "dispatcher", "warehouse")}
+    admin, dispatcher = h["admin"], h["dispatcher"]
+    part = await _item(client, h)
+    house = (await _warehouses(client, h))[0]
+    await _receive(client, h, part, house["id"], 1)
+    customer, site = await customer_with_site(client, admin, point=(113.64, 34.76))
+    row = await contract(client, admin, customer, kind="7x24")
+    device = await asset(client, admin, site, row)
+    order = await report(client, dispatcher, site, device)
+    visit = await _ok(
+        await client.post(
+            f"/api/work-orders/{order['id']}/visits",
+            headers=dispatcher,
+            json={"kind": "repair", "duration_minutes": 60, "required_parts": [{"sku": part["sku"]}]},
+        )
+    )
+    engineers = [await engineer_id(client, dispatcher, f"engineer{n:02d}") for n in (5, 6, 7)]
+    body = {"time_limit_seconds": 3, "horizon_hours": 72, "engineer_ids": engineers}
+
+    def pickup_then_visit(plan: dict[str, Any]) -> dict[str, Any]:
+        assert plan["status"] == "done", plan
+        route = next(
+            (r for r in plan["result"]["routes"] for s in r["stops"] if s["visit_id"] == visit["id"]), None
+        )
+        assert route is not None, plan["result"]["unassigned"]
+        mine = [s for s in route["stops"] if s["visit_id"] == visit["id"]]
+        assert [s["kind"] for s in mine] == ["pickup", "visit"]
+        pickup: dict[str, Any] = mine[0]
+        served = mine[1]
+        assert pickup["warehouse_id"] == house["id"]
+        assert pickup["warehouse"] == house["name"]
+        assert pickup["parts"] == [part["sku"]]
+        assert pickup["end"] <= served["arrival"]
+        return pickup
+
+    plan = await _plan(client, h, body)
+    pickup_then_visit(plan)
+    line = next(
+        f for f in plan["result"]["geometry"]["features"] if f["properties"]["engineer_id"] in engineers
+    )
+    assert line["geometry"]["type"] == "LineString"
+
+    await _ok(await client.post(f"/api/dispatch/plans/{plan['id']}/apply", headers=dispatcher), 200)
+    balances = await _ok(
+        await client.get(
+            "/api/stock/balances",
+            headers=h["warehouse"],
+            params={"item_id": part["id"], "location_id": house["id"]},
+        ),
+        200,
+    )
+    assert [(b["on_hand"], b["reserved"]) for b in balances] == [(1, 1)]
+
+    # The last unit is now held for this visit: a new plan still fetches it there.
+    pickup_then_visit(await _plan(client, h, body))

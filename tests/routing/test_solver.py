@@ -34,7 +34,7 @@ def problem(engineers: list[Engineer], visits: list[Visit], **kw: object) -> Pro
 def stop_of(sol: Solution, visit_id: str) -> tuple[str, float]:
     for r in sol.routes:
         for s in r.stops:
-            if s.visit_id == visit_id:
+            if s.visit_id == visit_id and s.is_visit:
                 return r.engineer_id, s.start_s
     raise AssertionError(f"{visit_id} not routed")
 
@@ -51,7 +51,7 @@ def assert_shifts_and_windows(p: Problem, sol: Solution) -> None:
             v = by_id[s.visit_id]
             assert s.arrival_s >= prev_end - 1e-6
             assert s.start_s >= s.arrival_s - 1e-6
-            if v.windows:
+            if v.windows and s.is_visit:
                 assert any(a - 1e-6 <= s.start_s <= b + 1e-6 for a, b in v.windows)
             prev_end = s.end_s
 
