@@ -42,6 +42,7 @@ from routing.model import (
     Unassigned,
     Visit,
 )
+from routing.travel import has_speed_profile, speed_factor
 
 IntMatrix = NDArray[np.int64]
 
@@ -91,6 +92,10 @@ class SolveOptions:
     warm_start_from_greedy: bool | None = None
     # None: on when any visit has a demand or any engineer a capacity.
     capacity: bool | None = None
+    # Vehicles (engineer id, shift index) planned with the slowest traffic of their
+    # shift instead of its average: set by the solver itself when rush hours
+    # made a route miss a hard window or its shift end.
+    slowest_travel: frozenset[tuple[str, int]] = frozenset()
     # A visit whose parts are in no qualified engineer's van may be served via a
     # pick-up at one of this many nearest warehouses that hold them.
     pickup_warehouses: int = 3
@@ -184,7 +189,15 @@ class _Model:
         self.never_s = never_s(problem)
         self.seconds = np.where(np.isfinite(seconds), np.minimum(seconds, self.never_s), self.never_s)
         idx = np.array([self.point_index[n.point] for n in self.nodes], dtype=np.int64)
+        self.node_point = idx
+        # Free-flow travel: the arc cost, and the time of vehicles without traffic.
         self.travel_units: IntMatrix = np.ceil(self.seconds[np.ix_(idx, idx)] * self.scale).astype(np.int64)
+        # Time-of-day speeds: each vehicle's time dimension runs at its shift's
+        # average speed (or its slowest, see `slowest_travel`); stop times are
+        # then recomputed with the speed of each departure.
+        self.timed = has_speed_profile(problem.travel)
+        self.vehicle_factor = [self._shift_factor(v) for v in self.vehicles]
+        self._units_at: dict[float, IntMatrix] = {1.0: self.travel_units}
         self.service_units = np.array(
             [
                 0
@@ -212,6 +225,40 @@ class _Model:
                 self.node_allowed[pickup] = self.node_allowed[via] = self.via_allowed[i]
                 self.node_windows[via] = visit_windows
                 self.node_windows[pickup] = self.to_units(hours or [(0.0, problem.horizon_s)])
+
+    def _shift_factor(self, veh: Vehicle) -> float:
+        if not self.timed:
+            return 1.0
+        samples = [
+            speed_factor(self.problem.travel, t) for t in np.arange(veh.start_s, veh.end_s + 1.0, 300.0)
+        ]
+        engineer_id = self.problem.engineers[veh.engineer_index].id
+        keys = {(engineer_id, veh.shift_index), *((engineer_id, d[0]) for d in veh.days)}
+        if keys & self.options.slowest_travel:
+            return round(min(samples), 2)
+        # Travel time scales with 1 / factor: its mean is the harmonic mean's inverse.
+        return round(len(samples) / sum(1.0 / f for f in samples), 2)
+
+    def units_at(self, factor: float) -> IntMatrix:
+        """Travel in units at `factor` × free-flow speed."""
+        if factor not in self._units_at:
+            nodes = np.ix_(self.node_point, self.node_point)
+            self._units_at[factor] = np.ceil(self.seconds[nodes] / factor * self.scale).astype(np.int64)
+        return self._units_at[factor]
+
+    def vehicle_units(self, k: int) -> IntMatrix:
+        return self.units_at(self.vehicle_factor[k])
+
+    def leg_units(self, k: int, a: int, b: int, depart: int) -> int:
+        """Travel from node a to node b in units, leaving at `depart` (units)."""
+        if not self.timed:
+            return int(self.travel_units[a, b])
+        return self.units_up(self.leg_seconds(self.node_point[a], self.node_point[b], depart / self.scale))
+
+    def leg_seconds(self, a: int, b: int, depart_s: float) -> float:
+        """Travel between point indexes a and b, leaving at horizon second `depart_s`."""
+        free = float(self.seconds[a, b])
+        return free / speed_factor(self.problem.travel, depart_s) if self.timed else free
 
     def to_units(self, windows: Sequence[tuple[float, float]]) -> list[tuple[int, int]]:
         units = [(self.units_up(a), self.units_down(b)) for a, b in windows]
@@ -327,10 +374,17 @@ def solve(
         starts, on_time_in_start = _initial_indices(m, manager, initial_routes)
     travel_cb = routing.RegisterTransitMatrix(m.travel_units.tolist())
     routing.SetArcCostEvaluatorOfAllVehicles(travel_cb)
-    time_matrix = m.travel_units + m.service_units[:, None]
-    time_cb = routing.RegisterTransitMatrix(time_matrix.tolist())
-    del time_matrix
-    routing.AddDimension(time_cb, m.horizon_units, m.horizon_units, False, "Time")
+    time_cbs: dict[float, int] = {}
+    for factor in dict.fromkeys(m.vehicle_factor):
+        time_matrix = m.units_at(factor) + m.service_units[:, None]
+        time_cbs[factor] = routing.RegisterTransitMatrix(time_matrix.tolist())
+        del time_matrix
+    if len(time_cbs) == 1:
+        routing.AddDimension(next(iter(time_cbs.values())), m.horizon_units, m.horizon_units, False, "Time")
+    else:
+        routing.AddDimensionWithVehicleTransits(
+            [time_cbs[f] for f in m.vehicle_factor], m.horizon_units, m.horizon_units, False, "Time"
+        )
     time_dim = routing.GetDimensionOrDie("Time")
     solver = routing.solver()
 
@@ -516,7 +570,44 @@ def solve(
     status = _STATUS.get(routing.status(), str(routing.status()))
     if assignment is not None and status not in ("success", "optimal"):
         status = "success"  # a plan was found; the search only ran out of time
-    return _finish(m, routing, manager, assignment, status, started, found)
+    solution = _finish(m, routing, manager, assignment, status, started, found)
+    broken = _broken_by_traffic(m, solution) - options.slowest_travel if m.timed else set()
+    if broken and deadline - time.monotonic() > 0.5:
+        # Rush hours made these routes miss a hard window or their shift end:
+        # plan them again at the slowest speed of their shift, from this plan.
+        retry = solve(
+            problem,
+            replace(
+                options,
+                slowest_travel=options.slowest_travel | broken,
+                time_limit_s=deadline - time.monotonic(),
+            ),
+            {
+                (r.engineer_id, r.shift_index): [s.visit_id for s in r.stops if s.is_visit]
+                for r in solution.routes
+            },
+        )
+        return replace(
+            retry, seconds=time.monotonic() - started, solutions_found=found + retry.solutions_found
+        )
+    return solution
+
+
+def _broken_by_traffic(m: _Model, solution: Solution) -> set[tuple[str, int]]:
+    """Routes whose stop times at the speed of each departure break a hard window
+    or run past the shift end plus overtime (the solver saw the shift's average speed)."""
+    visits = {v.id: i for i, v in enumerate(m.problem.visits)}
+    engineers = {e.id: e for e in m.problem.engineers}
+    broken: set[tuple[str, int]] = set()
+    for route in solution.routes:
+        key = (route.engineer_id, route.shift_index)
+        if route.return_s > route.shift[1] + engineers[route.engineer_id].overtime_cap_s + 1.0:
+            broken.add(key)
+        for stop in route.stops:
+            windows = m.windows[visits[stop.visit_id]] if stop.is_visit else []
+            if windows and not any(lo - 1.0 <= stop.start_s <= hi + 1.0 for lo, hi in windows):
+                broken.add(key)
+    return broken
 
 
 def _solve_with_pickups(problem: Problem, options: SolveOptions, started: float, deadline: float) -> Solution:
@@ -582,7 +673,8 @@ def _end_caps(m: _Model) -> list[int]:
             veh = m.vehicles[k]
             node = m.copies[i][0]
             done = m.units_up(visit.pinned_start_s) + int(m.service_units[node])
-            caps[k] = min(m.horizon_units, max(caps[k], done + int(m.travel_units[node, m.end_node(veh)])))
+            back = int(m.vehicle_units(k)[node, m.end_node(veh)])
+            caps[k] = min(m.horizon_units, max(caps[k], done + back))
     return caps
 
 
@@ -742,12 +834,12 @@ def _initial_indices(
         joint_seen = False
         prev, clock = m.start_node(veh), m.units_up(veh.start_s)
         for node in seq:
-            arrival = clock + int(m.travel_units[prev, node])
+            arrival = clock + int(m.vehicle_units(k)[prev, node])
             start = next((max(lo, arrival) for lo, hi in m.node_windows[node] if hi >= arrival), None)
             if start is None:
                 continue
             done = start + int(m.service_units[node])
-            if done + int(m.travel_units[node, m.end_node(veh)]) > caps[k]:
+            if done + int(m.vehicle_units(k)[node, m.end_node(veh)]) > caps[k]:
                 continue
             kept.append(node)
             prev, clock = node, done
@@ -840,12 +932,15 @@ def _finish(
             for pos, node in enumerate(nodes):
                 n = m.nodes[node]
                 visit = problem.visits[n.visit_index]
-                leg = float(m.seconds[m.point_index[prev_point], m.point_index[n.point]])
                 start = starts[node] / m.scale
+                a, b = m.point_index[prev_point], m.point_index[n.point]
                 if pos == 0:
                     # Leave home (or the last stop of the day before) just in time.
-                    depart = max(day_start, start - leg)
+                    depart = max(
+                        day_start, start - m.leg_seconds(a, b, max(day_start, start - m.seconds[a, b]))
+                    )
                     clock = depart
+                leg = m.leg_seconds(a, b, clock)
                 arrival = clock + leg
                 if n.kind == "pickup":
                     house = problem.warehouses[n.warehouse]
@@ -865,7 +960,7 @@ def _finish(
             # Away overnight, the day ends at its last stop; home comes after the last day.
             back = 0.0
             if d == last_day:
-                back = float(m.seconds[m.point_index[prev_point], m.point_index[engineer.end_point]])
+                back = m.leg_seconds(m.point_index[prev_point], m.point_index[engineer.end_point], clock)
             ret = clock + back
             routes.append(
                 Route(
@@ -983,7 +1078,7 @@ def _earliest_schedule(
             prev = m.start_node(veh)
             clock = max(m.units_up(veh.start_s), vehicle_floor.get(k, 0))
             for node in seq:
-                leg = int(m.travel_units[prev, node])
+                leg = m.leg_units(k, prev, node, clock)
                 start = max(clock + leg, floor.get(node, 0))
                 service = int(m.service_units[node])
                 for a, b in nights[k]:
@@ -1002,7 +1097,7 @@ def _earliest_schedule(
                 starts[node] = start
                 clock = start + service
                 prev = node
-            returns[k] = clock + int(m.travel_units[prev, m.end_node(veh)])
+            returns[k] = clock + m.leg_units(k, prev, m.end_node(veh), clock)
         changed = False
         for c, r, rest in _rest_pairs(m) if rests else ():
             if sequences[c] and sequences[r] and returns[c] + rest > vehicle_floor.get(r, 0):

@@ -98,8 +98,11 @@ class HaversineTravelTime:
         The speed of the departure hour holds for the whole trip: field trips
         are short next to the width of a traffic band.
         """
-        factor = self.profile.factor_at(self.epoch_second_of_day + depart_s)
-        return self.matrix(origins, destinations) / factor
+        return self.matrix(origins, destinations) / self.factor_at(depart_s)
+
+    def factor_at(self, depart_s: float) -> float:
+        """The speed factor (below 1: slower) when leaving at horizon second `depart_s`."""
+        return self.profile.factor_at(self.epoch_second_of_day + depart_s)
 
     def travel_seconds(self, origin: Point, destination: Point, depart_s: float) -> float:
         return float(self.matrix_at([origin], [destination], depart_s)[0, 0])
@@ -145,6 +148,9 @@ class CachedTravelTime:
     def matrix(self, origins: Sequence[Point], destinations: Sequence[Point]) -> FloatMatrix:
         return self._get("seconds", origins, destinations)
 
+    def factor_at(self, depart_s: float) -> float:
+        return speed_factor(self.provider, depart_s)
+
     def distances(self, origins: Sequence[Point], destinations: Sequence[Point]) -> FloatMatrix:
         return self._get("metres", origins, destinations)
 
@@ -166,6 +172,19 @@ class CachedTravelTime:
         if len(self._entries) > self.maxsize:
             self._entries.popitem(last=False)
         return value
+
+
+def speed_factor(provider: TravelTimeProvider, depart_s: float) -> float:
+    """The provider's time-of-day speed factor, 1 for providers without one (a
+    road network's durations already are typical times)."""
+    factor_at = getattr(provider, "factor_at", None)
+    return float(factor_at(depart_s)) if callable(factor_at) else 1.0
+
+
+def has_speed_profile(provider: TravelTimeProvider) -> bool:
+    inner = getattr(provider, "provider", provider)
+    profile = getattr(inner, "profile", None)
+    return bool(getattr(profile, "bands", ()))
 
 
 def _point_key(points: Sequence[Point]) -> tuple[Point, ...]:

@@ -682,3 +682,52 @@ async def test_a_part_only_in_a_warehouse_is_picked_up_on_the_way_and_held_when_
 
     # The last unit is now held for this visit: a new plan still fetches it there.
     pickup_then_visit(await _plan(client, h, body))
+
+
+async def test_two_pickups_of_one_last_unit_hold_it_once_and_the_next_plan_knows(client, clock):
+    h = {name: await auth_headers(client, name) for name in ("admin", "dispatcher", "warehouse")}
+    admin, dispatcher = h["admin"], h["dispatcher"]
+    part = await _item(client, h)
+    house = (await _warehouses(client, h))[0]
+    await _receive(client, h, part, house["id"], 1)
+    made = []
+    for point in ((113.60, 34.74), (113.70, 34.79)):
+        customer, site = await customer_with_site(client, admin, point=point)
+        row = await contract(client, admin, customer, kind="7x24")
+        device = await asset(client, admin, site, row)
+        order = await report(client, dispatcher, site, device)
+        visit = await _ok(
+            await client.post(
+                f"/api/work-orders/{order['id']}/visits",
+                headers=dispatcher,
+                json={"kind": "repair", "duration_minutes": 45, "required_parts": [{"sku": part["sku"]}]},
+            )
+        )
+        made.append((order, visit))
+    engineers = [await engineer_id(client, dispatcher, f"engineer{n:02d}") for n in (8, 9, 10)]
+    body = {"time_limit_seconds": 3, "horizon_hours": 72, "engineer_ids": engineers}
+
+    plan = await _plan(client, h, body)
+    assert plan["status"] == "done", plan
+    pickups = {s["visit_id"] for r in plan["result"]["routes"] for s in r["stops"] if s["kind"] == "pickup"}
+    assert {v["id"] for _, v in made} <= pickups, "the plan counts the unit for each visit"
+    applied = await _ok(await client.post(f"/api/dispatch/plans/{plan['id']}/apply", headers=dispatcher), 200)
+    short = applied["result"]["pickups_not_held"]
+    assert len(short) == 1
+    assert short[0] in {o["problem_number"] for o, _ in made}
+    balances = await _ok(
+        await client.get(
+            "/api/stock/balances",
+            headers=h["warehouse"],
+            params={"item_id": part["id"], "location_id": house["id"]},
+        ),
+        200,
+    )
+    assert [(b["on_hand"], b["reserved"]) for b in balances] == [(1, 1)]
+
+    # The next plan sees the unit held for one visit; the other has nowhere to get it.
+    again = await _plan(client, h, body)
+    unassigned = {u["problem_number"]: u["reason"] for u in again["result"]["unassigned"]}
+    assert unassigned[short[0]].startswith(f"part {part['sku']} not in stock within reach")
+    held_for = next(o["problem_number"] for o, _ in made if o["problem_number"] != short[0])
+    assert held_for not in unassigned

@@ -3,7 +3,10 @@ import time
 import numpy as np
 import pytest
 
+from routing.model import Engineer, Problem, Visit
+from routing.solver import SolveOptions, solve
 from routing.travel import (
+    RUSH_HOURS,
     CachedTravelTime,
     EuclideanTravelTime,
     HaversineTravelTime,
@@ -84,3 +87,34 @@ def test_format_clock() -> None:
     assert format_clock(0) == "00:00"
     assert format_clock(9 * 3600 + 5 * 60 + 59) == "09:05"
     assert format_clock(86_400 + 3600) == "day 2 01:00"
+
+
+def _rush_problem(visits: list[Visit]) -> Problem:
+    # Second 0 of the horizon is midnight; rush hour 07:00-09:30 at 0.7 × speed.
+    travel = HaversineTravelTime(profile=SpeedProfile(RUSH_HOURS), epoch_second_of_day=0)
+    engineer = Engineer("a", (113.0, 34.0), [(8 * 3600.0, 17 * 3600.0)])
+    return Problem([engineer], visits, travel=travel)
+
+
+FREE_FLOW_S = float(HaversineTravelTime().matrix([(113.0, 34.0)], [(113.1, 34.0)])[0, 0])
+
+
+def test_plans_drive_at_the_speed_of_the_hour() -> None:
+    # About 16 minutes free-flow; leaving at 08:00 in the rush it takes 1 / 0.7 as long.
+    problem = _rush_problem([Visit("v", (113.1, 34.0), 2 * 3600)])
+    sol = solve(problem, SolveOptions(time_limit_s=10, solution_limit=50))
+    (stop,) = sol.routes[0].stops
+    assert stop.travel_s == pytest.approx(FREE_FLOW_S / 0.7, rel=1e-3)
+    assert stop.arrival_s == pytest.approx(8 * 3600 + FREE_FLOW_S / 0.7, abs=2)
+    # Home after 10:00, past the rush, at free-flow speed.
+    assert sol.routes[0].return_s == pytest.approx(stop.end_s + FREE_FLOW_S, abs=2)
+
+
+def test_a_window_only_free_flow_could_make_is_not_planned() -> None:
+    # Free-flow arrival 08:16 would fit a 08:00-08:20 window; in the rush it is 08:23.
+    window = (8 * 3600.0, 8 * 3600.0 + 20 * 60)
+    assert 8 * 3600 + FREE_FLOW_S < window[1] < 8 * 3600 + FREE_FLOW_S / 0.7
+    problem = _rush_problem([Visit("v", (113.1, 34.0), 1800, windows=[window])])
+    sol = solve(problem, SolveOptions(time_limit_s=10, solution_limit=50))
+    assert [u.visit_id for u in sol.unassigned] == ["v"]
+    assert not sol.routes
