@@ -43,6 +43,9 @@ class Settings:
     # The console's map tiles, e.g. "https://tiles.example.com/{z}/{x}/{y}.png"; empty: no tiles
     # (a plain background with a graticule), so the console works without any tile server.
     map_tile_url: str = ""
+    # An OSRM server for road travel times in plans (its /table service), e.g.
+    # "http://osrm.internal:5000"; empty: great-circle distance × detour at an average speed.
+    osrm_url: str = ""
     var_dir: Path = PROJECT_ROOT / "var"
 
 
@@ -87,6 +90,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         values["smtp_from"] = env.get("FSD_SMTP_FROM", "service@fieldservice.local")
     if "FSD_MAP_TILE_URL" in env:
         values["map_tile_url"] = env["FSD_MAP_TILE_URL"].strip()
+    if "FSD_OSRM_URL" in env:
+        values["osrm_url"] = env["FSD_OSRM_URL"].strip()
     if "FSD_WATCH_INTERVAL_SECONDS" in env:
         values["watch_interval_seconds"] = float(env["FSD_WATCH_INTERVAL_SECONDS"])
     values.update(overrides)

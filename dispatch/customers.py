@@ -11,13 +11,13 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import audit
-from core.errors import InvalidInput
+from core.errors import InvalidInput, field_error
 from core.geo import LonLat, to_geography
 from core.identity.roles import Actor
 from core.pagination import Page, keyset_page
 from core.records import apply_changes, get_or_404, get_versioned
 from dispatch.access import customer_scope, ensure_customer_visible
-from dispatch.models import Asset, Contract, Customer, Site
+from dispatch.models import Asset, Contract, Customer, Engineer, Site
 
 
 @dataclass(frozen=True)
@@ -139,8 +139,25 @@ async def get_site(session: AsyncSession, actor: Actor, site_id: uuid.UUID) -> S
     return site
 
 
+ENGINEER_LISTS = ("allowed_engineer_ids", "barred_engineer_ids", "preferred_engineer_ids")
+
+
+async def _check_rules(session: AsyncSession, values: dict[str, Any]) -> None:
+    """Access windows that close after they open, and engineer lists that name engineers."""
+    for window in values.get("access_windows", []):
+        if window["from"] >= window["until"]:
+            raise field_error("access_windows", "a window must close after it opens (from < until)")
+    for name in ENGINEER_LISTS:
+        ids = set(values.get(name) or [])
+        if ids:
+            known = set((await session.execute(select(Engineer.id).where(Engineer.id.in_(ids)))).scalars())
+            if ids - known:
+                raise field_error(name, f"no engineer with id {min(ids - known)}")
+
+
 async def create_site(session: AsyncSession, actor: Actor, values: dict[str, Any], point: LonLat) -> Site:
     await get_or_404(session, Customer, values["customer_id"], "customer")
+    await _check_rules(session, values)
     site = Site(**values, point=to_geography(point))
     session.add(site)
     await session.flush()
@@ -158,6 +175,7 @@ async def update_site(
     site = await get_versioned(session, Site, site_id, version, "site")
     if "customer_id" in changes:
         await get_or_404(session, Customer, changes["customer_id"], "customer")
+    await _check_rules(session, changes)
     apply_changes(site, changes)
     if point is not None:
         site.point = to_geography(point)

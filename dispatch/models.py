@@ -15,9 +15,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    Uuid,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.database import Base, Timestamps, UUIDPrimaryKey, pg_enum, point_column
@@ -42,6 +43,7 @@ class Customer(UUIDPrimaryKey, Timestamps, Versioned, Base):
 class Site(UUIDPrimaryKey, Timestamps, Versioned, Base):
     __tablename__ = "site"
     __mapper_args__ = {"version_id_col": Versioned.version}
+    __table_args__ = (CheckConstraint("registration_lead_minutes >= 0", name="registration_lead"),)
 
     customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customer.id", ondelete="RESTRICT"), index=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -58,6 +60,21 @@ class Site(UUIDPrimaryKey, Timestamps, Versioned, Base):
     no_photography: Mapped[bool] = mapped_column(server_default=text("false"), default=False)
     # What the QR code at reception holds: an arrival proven by scanning it must match.
     reception_code: Mapped[str | None] = mapped_column(String(200))
+    # When engineers may start work there, in the site's time zone:
+    # [{"weekday": 0-6 or null (every day), "from": "HH:MM", "until": "HH:MM"}]; empty: any time.
+    access_windows: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSONB, server_default=text("'[]'::jsonb"), default=list
+    )
+    # Engineers must be registered with the site this long before they come.
+    registration_lead_minutes: Mapped[int] = mapped_column(server_default=text("0"), default=0)
+    # The site's whitelist (NULL: anyone may go), engineers it refuses, and its favourites.
+    allowed_engineer_ids: Mapped[list[uuid.UUID] | None] = mapped_column(ARRAY(Uuid))
+    barred_engineer_ids: Mapped[list[uuid.UUID]] = mapped_column(
+        ARRAY(Uuid), server_default=text("'{}'::uuid[]"), default=list
+    )
+    preferred_engineer_ids: Mapped[list[uuid.UUID]] = mapped_column(
+        ARRAY(Uuid), server_default=text("'{}'::uuid[]"), default=list
+    )
 
 
 class Asset(UUIDPrimaryKey, Timestamps, Versioned, Base):
@@ -192,6 +209,11 @@ class EmployerKind(enum.StrEnum):
 class Engineer(Timestamps, Versioned, Base):
     __tablename__ = "engineer"
     __mapper_args__ = {"version_id_col": Versioned.version}
+    __table_args__ = (
+        CheckConstraint(
+            "overtime_cap_minutes_day >= 0 AND rest_after_call_minutes >= 0", name="rule_minutes"
+        ),
+    )
 
     # An engineer's record shares its id with their user account.
     id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True)
@@ -202,6 +224,13 @@ class Engineer(Timestamps, Versioned, Base):
     time_zone: Mapped[str] = mapped_column(String(64))
     on_call: Mapped[bool] = mapped_column(server_default=text("false"), default=False)
     active: Mapped[bool] = mapped_column(server_default=text("true"), default=True)
+    overtime_cap_minutes_day: Mapped[int] = mapped_column(server_default=text("180"), default=180)
+    # What this month's timesheets still allow (NULL: no monthly cap); kept by whoever keeps them.
+    overtime_left_month_minutes: Mapped[int | None]
+    # Away overnight between shifts (a hotel near the work): no drive home in between.
+    stays_away_overnight: Mapped[bool] = mapped_column(server_default=text("false"), default=False)
+    # Rest before regular work after an on-call call-out.
+    rest_after_call_minutes: Mapped[int] = mapped_column(server_default=text("0"), default=0)
     skills: Mapped[list[EngineerSkill]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", order_by="EngineerSkill.skill"
     )

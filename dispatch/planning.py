@@ -3,7 +3,9 @@
 Times in the problem are seconds after the plan's origin (now). Engineers are our
 own (the manufacturer's engineers are not ours to route: a joint visit with one
 keeps the window they committed to). Each engineer-shift in the horizon is one
-vehicle; the running shift starts from the engineer's live position.
+vehicle; the running shift starts from the engineer's live position. The dispatcher's
+rules kept with sites (access hours, registration lead, whitelisted, barred and preferred
+engineers) and engineers (overtime caps, nights away, rest after a call-out) go in as they are.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import datetime as dt
 import hashlib
 import json
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,6 +32,8 @@ from dispatch.sla import SEVERITY_WEIGHT
 from inventory import shipments
 from inventory.models import Item, Location, LocationKind, Reservation, ReservationStatus, StockBalance
 from routing import model as rm
+from routing.osrm import OsrmTravelTime
+from routing.travel import RUSH_HOURS, CachedTravelTime, HaversineTravelTime, SpeedProfile, TravelTimeProvider
 
 DEADLINE_OF = {
     VisitKind.REPAIR: Measure.ON_SITE,
@@ -37,6 +42,7 @@ DEADLINE_OF = {
     VisitKind.SWAP_BACK: Measure.PERMANENT_FIX,
 }
 LIVE_POSITION_AGE = dt.timedelta(minutes=30)
+DEFAULT_TIME_ZONE = "Asia/Shanghai"
 
 
 @dataclass
@@ -73,6 +79,40 @@ def shift_windows(engineer: Engineer, origin: dt.datetime, horizon_s: float) -> 
             if end > 0 and start < horizon_s:
                 windows.append((max(0.0, start), min(horizon_s, end)))
     return sorted(windows)
+
+
+def access_windows(site: Site, origin: dt.datetime, horizon_s: float) -> list[rm.Window]:
+    """The site's weekly access hours laid over the horizon (in its time zone), clipped to it."""
+    tz = ZoneInfo(site.time_zone)
+    first = origin.astimezone(tz).date() - dt.timedelta(days=1)
+    windows: list[rm.Window] = []
+    for offset in range(int(horizon_s // 86400) + 3):
+        day = first + dt.timedelta(days=offset)
+        for hours in site.access_windows:
+            if hours.get("weekday") not in (None, day.weekday()):
+                continue
+            start = _seconds(origin, dt.datetime.combine(day, dt.time.fromisoformat(hours["from"]), tz))
+            end = _seconds(origin, dt.datetime.combine(day, dt.time.fromisoformat(hours["until"]), tz))
+            if end > 0 and start < horizon_s:
+                windows.append((max(0.0, start), min(horizon_s, end)))
+    return sorted(windows)
+
+
+def visit_windows(site: Site, origin: dt.datetime, horizon_s: float, eta: float | None) -> list[rm.Window]:
+    """Hard start windows of a visit at the site: its access hours, from a part's ETA on.
+
+    To the routing model an empty list means "any time": a site whose hours leave no
+    start in the horizon gets a window past its end, which no start can meet."""
+    windows = access_windows(site, origin, horizon_s) if site.access_windows else None
+    if eta is not None:
+        after = max(0.0, eta)
+        if windows is None:
+            windows = [(after, horizon_s)]
+        else:
+            windows = [(max(start, after), end) for start, end in windows if end >= after]
+    if windows is None:
+        return []
+    return windows or [(horizon_s + 1, horizon_s + 1)]
 
 
 Stock = dict[str, int]  # SKU -> quantity
@@ -190,7 +230,12 @@ async def _engineers(
                 shifts=windows,
                 skills=skills,
                 on_call=engineer.on_call,
-                overtime_cap_s=3 * 3600,
+                overtime_cap_s=engineer.overtime_cap_minutes_day * 60,
+                overtime_left_month_s=None
+                if engineer.overtime_left_month_minutes is None
+                else engineer.overtime_left_month_minutes * 60,
+                stays_away=engineer.stays_away_overnight,
+                rest_after_call_s=engineer.rest_after_call_minutes * 60,
                 # Tokens set once the visits' needs are known (see `build`).
                 parts=frozenset(),
             )
@@ -199,8 +244,44 @@ async def _engineers(
     return engineers, names, {str(k): v for k, v in vans.items()}
 
 
+def _ids(values: list[uuid.UUID]) -> frozenset[str]:
+    return frozenset(str(v) for v in values)
+
+
+async def _done_by(
+    session: AsyncSession, order_ids: list[uuid.UUID], manufacturer: set[uuid.UUID]
+) -> dict[uuid.UUID, set[str]]:
+    """Work order → our engineers who did its finished visits: a follow-up goes to them if it can."""
+    rows = await session.execute(
+        select(Visit.work_order_id, Visit.engineer_id, Visit.partner_engineer_id).where(
+            Visit.work_order_id.in_(order_ids), Visit.status == VisitStatus.DONE
+        )
+    )
+    done: dict[uuid.UUID, set[str]] = {}
+    for order_id, *people in rows:
+        done.setdefault(order_id, set()).update(
+            str(p) for p in people if p is not None and p not in manufacturer
+        )
+    return done
+
+
+def travel_provider(origin: dt.datetime, time_zone: str, osrm_url: str = "") -> TravelTimeProvider:
+    """Road times from OSRM when configured, else the great-circle estimate; rush hours either way."""
+    local = origin.astimezone(ZoneInfo(time_zone))
+    epoch = local.hour * 3600 + local.minute * 60 + local.second
+    profile = SpeedProfile(RUSH_HOURS)
+    if osrm_url:
+        return CachedTravelTime(OsrmTravelTime(osrm_url, speed_profile=profile, epoch_second_of_day=epoch))
+    return HaversineTravelTime(profile=profile, epoch_second_of_day=epoch)
+
+
 async def build(
-    session: AsyncSession, origin: dt.datetime, horizon_s: float, engineer_ids: list[uuid.UUID] | None = None
+    session: AsyncSession,
+    origin: dt.datetime,
+    horizon_s: float,
+    engineer_ids: list[uuid.UUID] | None = None,
+    *,
+    osrm_url: str = "",
 ) -> PlanInput:
     engineers, names, van_stock = await _engineers(session, origin, horizon_s, engineer_ids)
     manufacturer = set(
@@ -231,6 +312,7 @@ async def build(
     warehouses, warehouse_names, free = await _warehouses(session)
     by_id = {w.id: w for w in warehouses}
     held = await _reserved_at_warehouses(session, [visit.id for visit, _, _ in rows])
+    done_by = await _done_by(session, list({order.id for _, order, _ in rows}), manufacturer)
     visits, versions, orders, sites = [], {}, {}, {}
     skus_of: dict[str, list[str]] = {}
     wanted: dict[str, set[int]] = {}  # SKU -> the quantities visits ask for
@@ -266,6 +348,8 @@ async def build(
                 parts = frozenset({token})
                 break
         skus_of[str(visit.id)] = sorted(skus)
+        eta = _seconds(origin, max(etas)) if etas else None
+        allowed = site.allowed_engineer_ids
         visits.append(
             rm.Visit(
                 id=str(visit.id),
@@ -273,7 +357,12 @@ async def build(
                 duration_s=visit.duration_minutes * 60,
                 skills=dict(visit.required_skills),
                 parts=parts,
-                windows=[(max(0.0, _seconds(origin, max(etas))), horizon_s)] if etas and not started else [],
+                # Work under way already got in: the site's rules on who and when are behind it.
+                windows=[] if started else visit_windows(site, origin, horizon_s, eta),
+                registration_lead_s=0 if started else site.registration_lead_minutes * 60,
+                allowed_engineers=None if started or allowed is None else _ids(allowed),
+                barred_engineers=frozenset() if started else _ids(site.barred_engineer_ids),
+                preferred_engineers=_ids(site.preferred_engineer_ids) | done_by.get(order.id, set()),
                 people_needed=people,
                 priority=SEVERITY_WEIGHT[order.severity],
                 deadline_s=_seconds(origin, clock.deadline) if clock and clock.deadline else None,
@@ -298,7 +387,16 @@ async def build(
     for engineer in engineers:
         engineer.parts = _tokens(van_stock.get(engineer.id, {}), wanted)
         engineer.parts |= {t for t, parts in held_tokens.items() if parts <= engineer.parts}
-    problem = rm.Problem(engineers=engineers, visits=visits, horizon_s=horizon_s, warehouses=warehouses)
+    # Rush hours run on the clock of where the work is.
+    zones = Counter(site.time_zone for _, _, site in rows)
+    zone = zones.most_common(1)[0][0] if zones else DEFAULT_TIME_ZONE
+    problem = rm.Problem(
+        engineers=engineers,
+        visits=visits,
+        horizon_s=horizon_s,
+        warehouses=warehouses,
+        travel=travel_provider(origin, zone, osrm_url),
+    )
     return PlanInput(problem, origin, versions, names, orders, sites, warehouse_names, skus_of)
 
 

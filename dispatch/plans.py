@@ -138,8 +138,9 @@ async def create(
     horizon_s: int,
     engineer_ids: list[uuid.UUID] | None,
     time_limit_s: float,
+    osrm_url: str = "",
 ) -> tuple[Plan, PlanInput]:
-    plan_input = await build(session, now, horizon_s, engineer_ids)
+    plan_input = await build(session, now, horizon_s, engineer_ids, osrm_url=osrm_url)
     plan = Plan(
         id=uuid.uuid4(),
         created_at=now,

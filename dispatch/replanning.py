@@ -6,6 +6,7 @@ keeping everything started and pinned where it is.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from core.identity.roles import Actor, Role
 from dispatch import visits as visit_service
 from dispatch.order_models import Visit, VisitStatus
 from dispatch.planning import PlanInput, build
+from routing.eligibility import engineer_admitted, start_windows
 from routing.insertion import CurrentRoute, Insertion, PlannedStop, best_insertion
 from routing.travel import HaversineTravelTime, TravelTimeProvider
 
@@ -95,7 +97,16 @@ async def emergency_insertion(
             )
         ).scalars()
     )
-    routes = [r for r in _routes(plan, assigned) if r.engineer.id not in exclude]
+    # The site's whitelist, barred engineers and registration lead hold here too.
+    routes = [
+        r
+        for r in _routes(plan, assigned)
+        if r.engineer.id not in exclude and engineer_admitted(r.engineer, modelled)
+    ]
+    windows = start_windows(plan.problem, modelled)
+    if not windows:
+        raise Conflict("No start time meets the site's access windows, registration lead and appointment")
+    modelled = dataclasses.replace(modelled, windows=windows)
     best: Insertion | None = best_insertion(routes, modelled, travel or HaversineTravelTime())
     if best is None:
         raise Conflict("No engineer on shift can take this visit (skills, licences, parts or shifts)")

@@ -92,8 +92,10 @@ class OsrmTravelTime:
         self, origins: Sequence[Point], destinations: Sequence[Point], depart_s: float
     ) -> FloatMatrix:
         """Travel seconds when leaving at horizon second `depart_s` (speed of the departure hour)."""
-        factor = self.speed_profile.factor_at(self.epoch_second_of_day + depart_s)
-        return self.matrix(origins, destinations) / factor
+        return self.matrix(origins, destinations) / self.factor_at(depart_s)
+
+    def factor_at(self, depart_s: float) -> float:
+        return self.speed_profile.factor_at(self.epoch_second_of_day + depart_s)
 
     def travel_seconds(self, origin: Point, destination: Point, depart_s: float) -> float:
         return float(self.matrix_at([origin], [destination], depart_s)[0, 0])

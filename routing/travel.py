@@ -175,16 +175,14 @@ class CachedTravelTime:
 
 
 def speed_factor(provider: TravelTimeProvider, depart_s: float) -> float:
-    """The provider's time-of-day speed factor, 1 for providers without one (a
-    road network's durations already are typical times)."""
+    """The provider's time-of-day speed factor; 1 for providers without one."""
     factor_at = getattr(provider, "factor_at", None)
     return float(factor_at(depart_s)) if callable(factor_at) else 1.0
 
 
 def has_speed_profile(provider: TravelTimeProvider) -> bool:
-    inner = getattr(provider, "provider", provider)
-    profile = getattr(inner, "profile", None)
-    return bool(getattr(profile, "bands", ()))
+    """Whether speeds change over the day (sampled every quarter hour of one day)."""
+    return any(speed_factor(provider, t) != 1.0 for t in range(0, SECONDS_PER_DAY, 900))
 
 
 def _point_key(points: Sequence[Point]) -> tuple[Point, ...]:

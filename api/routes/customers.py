@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
+import msgspec
 from litestar import delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
@@ -12,6 +13,7 @@ from api.auth import ADMIN, CUSTOMER_READERS
 from api.params import BBoxParam, CurrentActor, Cursor, Limit, Search, Session
 from api.schemas.common import GeoPoint, fields_of, given, out
 from api.schemas.customers import (
+    AccessWindow,
     AssetIn,
     AssetOut,
     AssetPage,
@@ -33,7 +35,12 @@ from dispatch.models import Asset, Customer, Site
 
 
 def site_out(site: Site) -> SiteOut:
-    return out(SiteOut, site, point=GeoPoint.of(site.point))
+    windows = msgspec.convert(site.access_windows, list[AccessWindow])
+    return out(SiteOut, site, point=GeoPoint.of(site.point), access_windows=windows)
+
+
+def _windows(items: list[AccessWindow]) -> list[dict[str, object]]:
+    return [msgspec.to_builtins(w) for w in items]
 
 
 # Customers ------------------------------------------------------------------------------------------
@@ -144,7 +151,9 @@ async def get_site(session: Session, actor: CurrentActor, site_id: FromPath[uuid
 
 @post("/api/sites", roles=ADMIN, tags=["sites"], summary="Create a site")
 async def create_site(session: Session, actor: CurrentActor, data: JSONBody[SiteIn]) -> SiteOut:
-    site = await service.create_site(session, actor, fields_of(data, skip=("point",)), data.point.lonlat)
+    values = fields_of(data, skip=("point",))
+    values["access_windows"] = _windows(data.access_windows)
+    site = await service.create_site(session, actor, values, data.point.lonlat)
     return site_out(site)
 
 
@@ -153,9 +162,10 @@ async def update_site(
     session: Session, actor: CurrentActor, site_id: FromPath[uuid.UUID], data: JSONBody[SitePatch]
 ) -> SiteOut:
     point = data.point.lonlat if isinstance(data.point, GeoPoint) else None
-    site = await service.update_site(
-        session, actor, site_id, data.version, given(data, skip=("version", "point")), point
-    )
+    changes = given(data, skip=("version", "point"))
+    if isinstance(data.access_windows, list):
+        changes["access_windows"] = _windows(data.access_windows)
+    site = await service.update_site(session, actor, site_id, data.version, changes, point)
     return site_out(site)
 
 

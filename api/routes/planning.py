@@ -115,6 +115,7 @@ async def create_plan(
         horizon_s=data.horizon_hours * 3600,
         engineer_ids=data.engineer_ids,
         time_limit_s=data.time_limit_seconds,
+        osrm_url=context.settings.osrm_url,
     )
     # The solver writes its progress to the plan row: start it once that row is committed.
     after_commit(

@@ -11,6 +11,22 @@ from api.schemas.common import GeoPoint, Input, LongText, Phone, ShortText, Time
 
 CustomerNumber = Annotated[str, msgspec.Meta(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9\-]+$")]
 Serial = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+HourMinute = Annotated[str, msgspec.Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+LeadMinutes = Annotated[int, msgspec.Meta(ge=0, le=30 * 24 * 60)]
+EngineerIds = Annotated[list[uuid.UUID], msgspec.Meta(max_length=500)]
+# A whitelist of nobody would leave the site unservable: null lets anyone go.
+Whitelist = Annotated[list[uuid.UUID], msgspec.Meta(min_length=1, max_length=500)]
+
+
+class AccessWindow(Input):
+    """When engineers may start work at the site, in its time zone; weekday 0 = Monday."""
+
+    from_: HourMinute = msgspec.field(name="from")
+    until: HourMinute
+    weekday: Annotated[int, msgspec.Meta(ge=0, le=6)] | None = None  # null: every day
+
+
+AccessWindows = Annotated[list[AccessWindow], msgspec.Meta(max_length=50)]
 
 
 class CustomerIn(Input):
@@ -54,6 +70,12 @@ class SiteIn(Input):
     no_photography: bool = False
     # The content of the QR code at reception; never sent to engineers' phones.
     reception_code: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
+    # Empty: any time.
+    access_windows: AccessWindows = []
+    registration_lead_minutes: LeadMinutes = 0
+    allowed_engineer_ids: Whitelist | None = None
+    barred_engineer_ids: EngineerIds = []
+    preferred_engineer_ids: EngineerIds = []
 
 
 class SitePatch(Input):
@@ -68,6 +90,11 @@ class SitePatch(Input):
     retains_media: bool | UnsetType = UNSET
     no_photography: bool | UnsetType = UNSET
     reception_code: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | UnsetType | None = UNSET
+    access_windows: AccessWindows | UnsetType = UNSET
+    registration_lead_minutes: LeadMinutes | UnsetType = UNSET
+    allowed_engineer_ids: Whitelist | UnsetType | None = UNSET
+    barred_engineer_ids: EngineerIds | UnsetType = UNSET
+    preferred_engineer_ids: EngineerIds | UnsetType = UNSET
 
 
 class SiteOut(msgspec.Struct):
@@ -83,6 +110,11 @@ class SiteOut(msgspec.Struct):
     retains_media: bool
     no_photography: bool
     reception_code: str | None
+    access_windows: list[AccessWindow]
+    registration_lead_minutes: int
+    allowed_engineer_ids: list[uuid.UUID] | None
+    barred_engineer_ids: list[uuid.UUID]
+    preferred_engineer_ids: list[uuid.UUID]
     version: int
 
 

@@ -24,6 +24,10 @@ from dispatch.models import (
 
 Hours = dict[str, list[list[str]]]
 Minutes = Annotated[int, msgspec.Meta(gt=0, le=366 * 24 * 60)]
+# Per-shift overtime up to 12 h; what is left of a month's up to a month.
+DayOvertime = Annotated[int, msgspec.Meta(ge=0, le=12 * 60)]
+MonthOvertime = Annotated[int, msgspec.Meta(ge=0, le=31 * 24 * 60)]
+RestMinutes = Annotated[int, msgspec.Meta(ge=0, le=24 * 60)]
 SkillName = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[a-z0-9_\-]+$")]
 
 
@@ -148,6 +152,11 @@ class EngineerIn(Input):
     on_call: bool = False
     skills: list[SkillIO] = []
     shifts: list[ShiftIO] = []
+    overtime_cap_minutes_day: DayOvertime = 180
+    # Null: no monthly cap.
+    overtime_left_month_minutes: MonthOvertime | None = None
+    stays_away_overnight: bool = False
+    rest_after_call_minutes: RestMinutes = 0
 
 
 class EngineerPatch(Input):
@@ -161,6 +170,10 @@ class EngineerPatch(Input):
     active: bool | UnsetType = UNSET
     skills: list[SkillIO] | UnsetType = UNSET
     shifts: list[ShiftIO] | UnsetType = UNSET
+    overtime_cap_minutes_day: DayOvertime | UnsetType = UNSET
+    overtime_left_month_minutes: MonthOvertime | UnsetType | None = UNSET
+    stays_away_overnight: bool | UnsetType = UNSET
+    rest_after_call_minutes: RestMinutes | UnsetType = UNSET
 
 
 class EngineerOut(msgspec.Struct):
@@ -176,6 +189,10 @@ class EngineerOut(msgspec.Struct):
     active: bool
     skills: list[SkillIO]
     shifts: list[ShiftIO]
+    overtime_cap_minutes_day: int
+    overtime_left_month_minutes: int | None
+    stays_away_overnight: bool
+    rest_after_call_minutes: int
     version: int
 
 
