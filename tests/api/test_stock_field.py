@@ -122,20 +122,28 @@ async def _plan(client, h, body: dict[str, Any]) -> dict[str, Any]:
         await asyncio.sleep(0.1)
 
 
-async def test_a_part_in_transit_to_the_site_is_the_visits_earliest_start(client, clock, h, demo_db):
-    admin, dispatcher = h["admin"], h["dispatcher"]
-    part = await _item(client, h)
-    customer, site = await customer_with_site(client, admin, point=(113.66, 34.77))
-    row = await contract(client, admin, customer, kind="7x24")
-    device = await asset(client, admin, site, row)
-    order = await report(client, dispatcher, site, device)
+async def _needing(
+    client, h, part: dict[str, Any], point: tuple[float, float], minutes: int = 60
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """A new customer site at `point` with a repair visit needing one of the part: (site, order, visit)."""
+    customer, site = await customer_with_site(client, h["admin"], point=point)
+    row = await contract(client, h["admin"], customer, kind="7x24")
+    device = await asset(client, h["admin"], site, row)
+    order = await report(client, h["dispatcher"], site, device)
     visit = await _ok(
         await client.post(
             f"/api/work-orders/{order['id']}/visits",
-            headers=dispatcher,
-            json={"kind": "repair", "duration_minutes": 60, "required_parts": [{"sku": part["sku"]}]},
+            headers=h["dispatcher"],
+            json={"kind": "repair", "duration_minutes": minutes, "required_parts": [{"sku": part["sku"]}]},
         )
     )
+    return site, order, visit
+
+
+async def test_a_part_in_transit_to_the_site_is_the_visits_earliest_start(client, clock, h, demo_db):
+    dispatcher = h["dispatcher"]
+    part = await _item(client, h)
+    site, _, visit = await _needing(client, h, part, (113.66, 34.77))
     # The manufacturer ships the part straight to the site; it lands in 4 hours (13:00 local).
     eta = clock.now() + timedelta(hours=4)
     shipment = await _ok(
@@ -628,21 +636,11 @@ async def test_the_worker_expires_reservations_and_warns_before_the_manufacturer
 async def test_a_part_only_in_a_warehouse_is_picked_up_on_the_way_and_held_when_applied(client, clock):
     # Fresh sign-ins: earlier tests of the module move the clock past the module's tokens.
     h = {name: await auth_headers(client, name) for name in ("admin", "dispatcher", "warehouse")}
-    admin, dispatcher = h["admin"], h["dispatcher"]
+    dispatcher = h["dispatcher"]
     part = await _item(client, h)
     house = (await _warehouses(client, h))[0]
     await _receive(client, h, part, house["id"], 1)
-    customer, site = await customer_with_site(client, admin, point=(113.64, 34.76))
-    row = await contract(client, admin, customer, kind="7x24")
-    device = await asset(client, admin, site, row)
-    order = await report(client, dispatcher, site, device)
-    visit = await _ok(
-        await client.post(
-            f"/api/work-orders/{order['id']}/visits",
-            headers=dispatcher,
-            json={"kind": "repair", "duration_minutes": 60, "required_parts": [{"sku": part["sku"]}]},
-        )
-    )
+    _, _, visit = await _needing(client, h, part, (113.64, 34.76))
     engineers = [await engineer_id(client, dispatcher, f"engineer{n:02d}") for n in (5, 6, 7)]
     body = {"time_limit_seconds": 3, "horizon_hours": 72, "engineer_ids": engineers}
 
@@ -686,24 +684,16 @@ async def test_a_part_only_in_a_warehouse_is_picked_up_on_the_way_and_held_when_
 
 async def test_two_pickups_of_one_last_unit_hold_it_once_and_the_next_plan_knows(client, clock):
     h = {name: await auth_headers(client, name) for name in ("admin", "dispatcher", "warehouse")}
-    admin, dispatcher = h["admin"], h["dispatcher"]
+    dispatcher = h["dispatcher"]
     part = await _item(client, h)
     house = (await _warehouses(client, h))[0]
     await _receive(client, h, part, house["id"], 1)
-    made = []
-    for point in ((113.60, 34.74), (113.70, 34.79)):
-        customer, site = await customer_with_site(client, admin, point=point)
-        row = await contract(client, admin, customer, kind="7x24")
-        device = await asset(client, admin, site, row)
-        order = await report(client, dispatcher, site, device)
-        visit = await _ok(
-            await client.post(
-                f"/api/work-orders/{order['id']}/visits",
-                headers=dispatcher,
-                json={"kind": "repair", "duration_minutes": 45, "required_parts": [{"sku": part["sku"]}]},
-            )
-        )
-        made.append((order, visit))
+    made = [
+        (order, visit)
+        for _, order, visit in [
+            await _needing(client, h, part, p, 45) for p in ((113.60, 34.74), (113.70, 34.79))
+        ]
+    ]
     engineers = [await engineer_id(client, dispatcher, f"engineer{n:02d}") for n in (8, 9, 10)]
     body = {"time_limit_seconds": 3, "horizon_hours": 72, "engineer_ids": engineers}
 
