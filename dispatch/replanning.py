@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.clock import Clock
 from core.errors import Conflict, NotFound
 from core.identity.roles import Actor, Role
+from dispatch import stock_flow
 from dispatch import visits as visit_service
 from dispatch.order_models import Visit, VisitStatus
 from dispatch.planning import PlanInput, build
@@ -39,6 +40,9 @@ class Proposal:
     added_travel_minutes: float
     shifted: list[tuple[uuid.UUID, dt.datetime]]
     applied: bool
+    # Parts the engineer's van lacks, fetched from this warehouse on the way.
+    pickup_warehouse_id: uuid.UUID | None = None
+    pickup_at: dt.datetime | None = None
 
 
 def _routes(plan: PlanInput, assigned: list[Visit]) -> list[CurrentRoute]:
@@ -107,7 +111,9 @@ async def emergency_insertion(
     if not windows:
         raise Conflict("No start time meets the site's access windows, registration lead and appointment")
     modelled = dataclasses.replace(modelled, windows=windows)
-    best: Insertion | None = best_insertion(routes, modelled, travel or HaversineTravelTime())
+    best: Insertion | None = best_insertion(
+        routes, modelled, travel or HaversineTravelTime(), warehouses=plan.problem.warehouses
+    )
     if best is None:
         raise Conflict("No engineer on shift can take this visit (skills, licences, parts or shifts)")
     at = plan.origin + dt.timedelta(seconds=best.start_s)
@@ -128,6 +134,16 @@ async def emergency_insertion(
             other = await session.get(Visit, other_id, with_for_update=True)
             if other is not None and other.status is VisitStatus.ASSIGNED:
                 other.planned_start = new_start
+        if best.pickup_warehouse_id is not None and best.pickup_s is not None:
+            # The parts wait at the warehouse for this visit (short stock refuses the whole call).
+            await stock_flow.hold_for_pickup(
+                session,
+                actor,
+                clock.now(),
+                visit_id=target.id,
+                warehouse_id=uuid.UUID(best.pickup_warehouse_id),
+                until=plan.origin + dt.timedelta(seconds=best.pickup_s),
+            )
         await session.flush()
     return Proposal(
         visit_id=visit_id,
@@ -139,6 +155,8 @@ async def emergency_insertion(
         added_travel_minutes=round(best.added_travel_s / 60, 1),
         shifted=shifted,
         applied=apply,
+        pickup_warehouse_id=uuid.UUID(best.pickup_warehouse_id) if best.pickup_warehouse_id else None,
+        pickup_at=plan.origin + dt.timedelta(seconds=best.pickup_s) if best.pickup_s is not None else None,
     )
 
 

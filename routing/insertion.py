@@ -9,14 +9,15 @@ milliseconds. A full re-optimisation may follow in the background.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from routing.eligibility import missing_parts, skill_problem
 from routing.geo import Point
-from routing.model import Engineer, Visit, Window
-from routing.travel import TravelTimeProvider
+from routing.model import Engineer, Visit, Warehouse, Window
+from routing.travel import FloatMatrix, TravelTimeProvider
 
 
 @dataclass
@@ -50,6 +51,9 @@ class Insertion:
     # Later stops and their new starts.
     shifted: list[tuple[str, float]]
     cost: float
+    # The engineer's van lacks the parts: fetched here on the way, from `pickup_s`.
+    pickup_warehouse_id: str | None = None
+    pickup_s: float | None = None
 
 
 def _window_start(windows: list[Window], not_before: float) -> float | None:
@@ -70,14 +74,19 @@ def best_insertion(
     travel: TravelTimeProvider,
     now_s: float = 0.0,
     lateness_weight: float = 10.0,
+    warehouses: Sequence[Warehouse] = (),
 ) -> Insertion | None:
-    """The cheapest feasible insertion (lateness × weight + added travel + delay of others), or None."""
+    """The cheapest feasible insertion (lateness × weight + added travel + delay of others), or None.
+
+    An engineer whose van lacks the visit's parts may fetch them on the way from one
+    of `warehouses` holding them all (the detour through the best one counts)."""
+    stocking = [w for w in warehouses if visit.parts and visit.parts <= w.stock]
     eligible = [
         r
         for r in routes
         if (visit.pinned_engineer in (None, r.engineer.id))
         and skill_problem(r.engineer, visit, now_s) is None
-        and not missing_parts(r.engineer, visit)
+        and (not missing_parts(r.engineer, visit) or (stocking and visit.people_needed <= 1))
     ]
     if not eligible:
         return None
@@ -87,6 +96,9 @@ def best_insertion(
         points.extend(stop.point for stop in route.stops)
     to_visit = travel.matrix(points, [visit.point])[:, 0]
     from_visit = travel.matrix([visit.point], points)[0]
+    if stocking:
+        to_house = travel.matrix(points, [w.point for w in stocking])
+        house_to_visit = travel.matrix([w.point for w in stocking], [visit.point])[:, 0]
     if visit.appointment is not None and visit.confirmed:
         windows = [visit.appointment]
     else:
@@ -97,6 +109,7 @@ def best_insertion(
         n = len(route.stops)
         legs = _legs(travel, route)
         first_free = max((i + 1 for i, s in enumerate(route.stops) if s.locked), default=0)
+        fetch = bool(missing_parts(route.engineer, visit))
         for position in range(first_free, n + 1):
             prev = offset + position  # index of the previous point: the position or stop position-1
             if position == 0:
@@ -104,7 +117,18 @@ def best_insertion(
             else:
                 before = route.stops[position - 1]
                 ready = max(now_s, before.start_s + before.duration_s)
-            arrival = ready + float(to_visit[prev])
+            leg_in = float(to_visit[prev])
+            house: Warehouse | None = None
+            pickup_at: float | None = None
+            if fetch:
+                via = _via_warehouse(stocking, ready, to_house[prev], house_to_visit)
+                if via is None:
+                    continue
+                arrival, k, pickup_at = via
+                house = stocking[k]
+                leg_in = float(to_house[prev, k]) + float(house_to_visit[k])
+            else:
+                arrival = ready + leg_in
             start = _window_start(windows, arrival)
             if start is None or not _in_shift(route.engineer, start, start + visit.duration_s):
                 continue
@@ -115,7 +139,7 @@ def best_insertion(
             delay_total = 0.0
             feasible = True
             t, leg_from_new = end, float(from_visit[offset + position + 1]) if position < n else 0.0
-            added = float(to_visit[prev]) + leg_from_new
+            added = leg_in + leg_from_new
             if position < n:
                 added -= legs[position]
             for k in range(position, n):
@@ -133,8 +157,35 @@ def best_insertion(
                 continue
             cost = lateness_weight * late + added + 0.5 * delay_total
             if best is None or cost < best.cost:
-                best = Insertion(route.engineer.id, position, arrival, start, late, added, shifted, cost)
+                best = Insertion(
+                    route.engineer.id,
+                    position,
+                    arrival,
+                    start,
+                    late,
+                    added,
+                    shifted,
+                    cost,
+                    house.id if house else None,
+                    pickup_at,
+                )
         offset += n + 1
+    return best
+
+
+def _via_warehouse(
+    stocking: Sequence[Warehouse], ready: float, to_house: FloatMatrix, house_to_visit: FloatMatrix
+) -> tuple[float, int, float] | None:
+    """Through the warehouse that gets the engineer to the site soonest (open when they
+    get there): (arrival at the site, warehouse index, pick-up start), or None."""
+    best: tuple[float, int, float] | None = None
+    for k, house in enumerate(stocking):
+        at = _window_start(house.hours or [(0.0, float("inf"))], ready + float(to_house[k]))
+        if at is None:
+            continue
+        there = at + house.pickup_s + float(house_to_visit[k])
+        if best is None or there < best[0]:
+            best = (there, k, at)
     return best
 
 

@@ -61,6 +61,9 @@ class ProposalOut(msgspec.Struct):
     added_travel_minutes: float
     shifted: list[dict[str, Any]]
     applied: bool
+    # The van lacks the visit's parts: picked up here on the way.
+    pickup_warehouse_id: uuid.UUID | None = None
+    pickup_at: dt.datetime | None = None
 
 
 class OverrunIn(Input):
@@ -94,6 +97,8 @@ def _proposal_out(p: replanning.Proposal) -> ProposalOut:
         p.added_travel_minutes,
         [{"visit_id": str(v), "planned_start": s.isoformat()} for v, s in p.shifted],
         p.applied,
+        p.pickup_warehouse_id,
+        p.pickup_at,
     )
 
 

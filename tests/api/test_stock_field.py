@@ -721,3 +721,32 @@ async def test_two_pickups_of_one_last_unit_hold_it_once_and_the_next_plan_knows
     assert unassigned[short[0]].startswith(f"part {part['sku']} not in stock within reach")
     held_for = next(o["problem_number"] for o, _ in made if o["problem_number"] != short[0])
     assert held_for not in unassigned
+
+
+async def test_an_emergency_visit_needing_a_part_no_van_holds_fetches_it_from_the_warehouse(client, clock):
+    h = {name: await auth_headers(client, name) for name in ("admin", "dispatcher", "warehouse")}
+    part = await _item(client, h)
+    house = (await _warehouses(client, h))[0]
+    await _receive(client, h, part, house["id"], 2)
+    _, order, visit = await _needing(client, h, part, (113.65, 34.75))
+    proposal = await _ok(
+        await client.post(
+            "/api/dispatch/emergency-insertion",
+            headers=h["dispatcher"],
+            json={"visit_id": visit["id"], "apply": True},
+        ),
+        200,
+    )
+    assert proposal["pickup_warehouse_id"] == house["id"]
+    assert proposal["pickup_at"] < proposal["arrival"] <= proposal["planned_start"]
+    balances = await _ok(
+        await client.get(
+            "/api/stock/balances",
+            headers=h["warehouse"],
+            params={"item_id": part["id"], "location_id": house["id"]},
+        ),
+        200,
+    )
+    assert [(b["on_hand"], b["reserved"]) for b in balances] == [(2, 1)]
+    body = await _ok(await client.get(f"/api/work-orders/{order['id']}", headers=h["dispatcher"]), 200)
+    assert body["visits"][0]["engineer_id"] == proposal["engineer_id"]

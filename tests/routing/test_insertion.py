@@ -1,0 +1,89 @@
+"""Emergency insertion: one urgent visit into the current routes, at once."""
+
+from __future__ import annotations
+
+import pytest
+
+from routing.insertion import CurrentRoute, PlannedStop, best_insertion
+from routing.model import Engineer, Visit, Warehouse
+from routing.travel import EuclideanTravelTime
+
+H = 3600.0
+PLANE = EuclideanTravelTime(speed=10.0)  # metres, 10 m/s
+DAY = [(8 * H, 18 * H)]
+PUMP = frozenset({"pump"})
+
+
+def route(engineer: Engineer, *stops: PlannedStop) -> CurrentRoute:
+    return CurrentRoute(engineer=engineer, position=engineer.start, stops=list(stops))
+
+
+def line_route(engineer: Engineer, *, locked: bool = False, promise: bool = False) -> CurrentRoute:
+    # Stops at 1 km (09:00) and 3 km (10:00), 10 minutes each, on the x axis.
+    return route(
+        engineer,
+        PlannedStop("a", (1_000.0, 0.0), 9 * H, 600, locked=locked),
+        PlannedStop("b", (3_000.0, 0.0), 10 * H, 600, latest_start_s=10 * H if promise else None),
+    )
+
+
+def test_the_visit_goes_where_the_route_grows_least() -> None:
+    eng = Engineer("e", (0.0, 0.0), DAY)
+    found = best_insertion([line_route(eng)], Visit("new", (2_000.0, 0.0), 600), PLANE, now_s=8 * H)
+    assert found is not None
+    assert (found.engineer_id, found.position) == ("e", 1)
+    assert found.added_travel_s == pytest.approx(0.0)  # on the way from a to b
+    assert found.start_s == pytest.approx(9 * H + 600 + 100)
+    assert found.shifted == []  # b still starts at 10:00
+
+
+def test_locked_work_stays_first() -> None:
+    eng = Engineer("e", (0.0, 0.0), DAY)
+    visit = Visit("new", (100.0, 0.0), 600)  # next to home: best first, were a not locked
+    free = best_insertion([line_route(eng)], visit, PLANE, now_s=8 * H)
+    locked = best_insertion([line_route(eng, locked=True)], visit, PLANE, now_s=8 * H)
+    assert free is not None
+    assert locked is not None
+    assert free.position == 0
+    assert locked.position >= 1
+
+
+def test_a_confirmed_promise_is_not_pushed() -> None:
+    # Two hours of work before b would push b past its promised 10:00.
+    eng = Engineer("e", (0.0, 0.0), DAY)
+    visit = Visit("new", (2_000.0, 0.0), 2 * H)
+    found = best_insertion([line_route(eng, promise=True)], visit, PLANE, now_s=8 * H)
+    assert found is not None
+    assert found.position == 2
+    assert found.start_s >= 10 * H + 600
+
+
+def test_only_qualified_engineers_are_considered() -> None:
+    near = Engineer("near", (2_000.0, 0.0), DAY)
+    far = Engineer("far", (50_000.0, 0.0), DAY, skills={"hv": (2, None)})
+    visit = Visit("new", (2_000.0, 0.0), 600, skills={"hv": 2})
+    found = best_insertion([route(near), route(far)], visit, PLANE, now_s=8 * H)
+    assert found is not None
+    assert found.engineer_id == "far"
+
+
+def test_a_van_without_the_part_fetches_it_on_the_way() -> None:
+    # The stocked engineer is 50 km away; the near one passes a warehouse 0.5 km from home.
+    near = Engineer("near", (0.0, 0.0), DAY)
+    stocked = Engineer("stocked", (50_000.0, 0.0), DAY, parts=PUMP)
+    house = Warehouse("w", (500.0, 0.0), PUMP, pickup_s=600)
+    visit = Visit("new", (2_000.0, 0.0), 600, parts=PUMP, deadline_s=9 * H)
+    found = best_insertion([route(near), route(stocked)], visit, PLANE, now_s=8 * H, warehouses=[house])
+    assert found is not None
+    assert found.engineer_id == "near"
+    assert found.pickup_warehouse_id == "w"
+    assert found.pickup_s == pytest.approx(8 * H + 50)
+    assert found.arrival_s == pytest.approx(8 * H + 50 + 600 + 150)
+    assert found.late_s == 0.0
+
+
+def test_no_van_and_no_warehouse_with_the_part_means_no_insertion() -> None:
+    eng = Engineer("e", (0.0, 0.0), DAY)
+    house = Warehouse("w", (500.0, 0.0), frozenset({"fan"}))
+    visit = Visit("new", (2_000.0, 0.0), 600, parts=PUMP)
+    assert best_insertion([route(eng)], visit, PLANE, now_s=8 * H, warehouses=[house]) is None
