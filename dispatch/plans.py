@@ -29,7 +29,8 @@ from dispatch.plan_models import Plan, PlanStatus
 from dispatch.planning import PlanInput, build, result_of
 from inventory.errors import OutOfStock
 from routing import model as rm
-from routing.solver import SolveOptions, solve
+from routing.options import SolveOptions
+from routing.solver import solve
 
 log = logging.getLogger("fieldservice.plans")
 

@@ -4,7 +4,8 @@ Plain data in, plain data out; nothing here knows about databases or HTTP.
 """
 
 from routing.model import Engineer, LateVisit, Problem, Progress, Route, Solution, Stop, Unassigned, Visit
-from routing.solver import SolveOptions, solve
+from routing.options import SolveOptions
+from routing.solver import solve
 from routing.travel import CachedTravelTime, EuclideanTravelTime, HaversineTravelTime, TravelTimeProvider
 
 __all__ = [

@@ -20,8 +20,8 @@ from pathlib import Path
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from routing.checker import check_vrptw
+from routing.options import SolveOptions
 from routing.portfolio import VARIANTS, solve_portfolio
-from routing.solver import SolveOptions
 from routing.vrptw import VrptwInstance, read_vrptw, to_problem
 
 

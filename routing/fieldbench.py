@@ -40,9 +40,10 @@ from routing.geo import Point
 from routing.greedy import greedy_solve
 from routing.insertion import CurrentRoute, PlannedStop, best_insertion
 from routing.model import Problem, Solution, Window
+from routing.options import SolveOptions
 from routing.portfolio import solve_portfolio
 from routing.scenario import EPOCH_SECOND_OF_DAY, field_scenario, urgent_visits
-from routing.solver import SolveOptions, solve
+from routing.solver import solve
 from routing.travel import format_clock
 
 TOLERANCE_S = 1.0  # the solver rounds travel up to whole seconds

@@ -13,7 +13,8 @@ from dataclasses import replace
 from typing import Any
 
 from routing.model import Problem, Solution
-from routing.solver import SolveOptions, solve
+from routing.options import SolveOptions
+from routing.solver import solve
 
 # (first-solution strategy, raw search-parameter overrides), in order of use.
 # Insertion starts win on short, tightly windowed routes (Solomon R1/RC1);

@@ -12,8 +12,9 @@ import pytest
 
 from routing.geo import haversine_m
 from routing.model import Engineer, Problem, Visit
+from routing.options import SolveOptions
 from routing.osrm import OsrmError, OsrmTravelTime
-from routing.solver import SolveOptions, solve
+from routing.solver import solve
 from routing.travel import HaversineTravelTime, SpeedBand, SpeedProfile, TravelTimeProvider
 from tests.routing.fake_osrm import ISLAND, SIZE, FakeOsrm, fake_osrm, node_point
 

@@ -1,6 +1,6 @@
 from routing.model import Engineer, Problem, Visit
+from routing.options import SolveOptions
 from routing.portfolio import VARIANTS, solve_portfolio, variant_options
-from routing.solver import SolveOptions
 from routing.travel import EuclideanTravelTime
 
 

@@ -14,7 +14,8 @@ import pytest
 
 from routing.geo import Point
 from routing.model import Engineer, Problem, Solution, Visit
-from routing.solver import _STATUS, SolveOptions, solve
+from routing.options import SolveOptions
+from routing.solver import _STATUS, solve
 from routing.travel import EuclideanTravelTime, FloatMatrix, format_clock
 
 H = 3600.0

@@ -12,7 +12,8 @@ import pytest
 
 from routing.checker import check_vrptw
 from routing.model import Engineer, Problem, Progress, Solution, Visit
-from routing.solver import SolveOptions, solve
+from routing.options import SolveOptions
+from routing.solver import solve
 from routing.travel import EuclideanTravelTime
 from routing.vrptw import read_vrptw, to_problem
 

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from routing.model import Engineer, Problem, Visit
-from routing.solver import SolveOptions, solve
+from routing.options import SolveOptions
+from routing.solver import solve
 from routing.travel import (
     RUSH_HOURS,
     CachedTravelTime,

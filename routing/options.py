@@ -1,0 +1,57 @@
+"""How a solve runs: time and solution limits, search set-up, penalty prices."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from routing.model import Progress
+
+
+@dataclass
+class SolveOptions:
+    time_limit_s: float = 10.0
+    # Stop after this many improving-or-not solutions: deterministic runs for tests.
+    solution_limit: int | None = None
+    first_solution: str = "PARALLEL_CHEAPEST_INSERTION"
+    metaheuristic: str = "GUIDED_LOCAL_SEARCH"
+    # Solver time units per second. Seconds are exact enough for field work;
+    # abstract benchmark coordinates need finer units (travel is rounded up,
+    # so a plan feasible in units is feasible in reality).
+    time_scale: int = 1
+    # Costs in seconds of travel, so that they read the same at any scale.
+    # Steep next to travel (1 s late at priority 1 = 100 s of travel), so that
+    # local search does not buy travel with SLA breaches.
+    lateness_cost_per_minute: float = 6000.0
+    drop_cost: float = 1_000_000.0
+    overtime_cost_per_minute: float = 120.0
+    # Churn: a visit moved to another engineer than its current one costs this
+    # (seconds of travel); a start moved by more than the tolerance costs the
+    # lateness price per minute beyond it.
+    churn_engineer_cost: float = 3600.0
+    churn_tolerance_s: float = 1800.0
+    # Served by someone other than a preferred engineer (or the one of earlier
+    # visits of the same work order).
+    preference_cost: float = 900.0
+    # Start the search from the greedy baseline's plan (`routing.greedy`):
+    # None means only for large problems, where the insertion heuristics take
+    # most of the time limit and end up with more late visits than greedy.
+    warm_start_from_greedy: bool | None = None
+    # None: on when any visit has a demand or any engineer a capacity.
+    capacity: bool | None = None
+    # Vehicles (engineer id, shift index) planned with the slowest traffic of their
+    # shift instead of its average: set by the solver itself when rush hours
+    # made a route miss a hard window or its shift end.
+    slowest_travel: frozenset[tuple[str, int]] = frozenset()
+    # A visit whose parts are in no qualified engineer's van may be served via a
+    # pick-up at one of this many nearest warehouses that hold them.
+    pickup_warehouses: int = 3
+    progress: Callable[[Progress], None] | None = None
+    log_search: bool = False
+    guided_local_search_lambda: float | None = None
+    # Ruin-and-recreate (SISR) around the local search instead of a metaheuristic.
+    iterated_local_search: bool = False
+    # Raw RoutingSearchParameters fields by dotted path, for tuning, e.g.
+    # {"local_search_operators.use_cross_exchange": True}.
+    search_parameters: dict[str, Any] = field(default_factory=dict)
