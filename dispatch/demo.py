@@ -256,6 +256,11 @@ def _users_and_engineers(
         start = dt.time(8, 30) if n % 3 else dt.time(9, 0)
         end = dt.time(17, 30) if n % 3 else dt.time(18, 0)
         engineer.shifts = [EngineerShift(weekday=d, starts=start, ends=end) for d in weekdays]
+        if n in (14, 21, 28):  # on call, with standby the nights after their working days
+            engineer.shifts += [
+                EngineerShift(weekday=d, starts=dt.time(18, 0), ends=dt.time(8, 0), on_call=True)
+                for d in weekdays
+            ]
         engineers.append(engineer)
     return users, engineers
 

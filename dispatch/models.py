@@ -255,12 +255,14 @@ class EngineerSkill(Base):
 
 
 class EngineerShift(Base):
-    """A weekly working pattern, in the engineer's time zone; weekday 0 = Monday."""
+    """A weekly working pattern, in the engineer's time zone; weekday 0 = Monday.
+
+    `ends` before `starts` runs past midnight: Monday 18:00 → 08:00 ends on Tuesday."""
 
     __tablename__ = "engineer_shift"
     __table_args__ = (
         CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday_range"),
-        CheckConstraint("starts < ends", name="ordered"),
+        CheckConstraint("starts <> ends", name="not_empty"),
     )
 
     engineer_id: Mapped[uuid.UUID] = mapped_column(
@@ -269,3 +271,9 @@ class EngineerShift(Base):
     weekday: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     starts: Mapped[dt.time] = mapped_column(primary_key=True)
     ends: Mapped[dt.time]
+    # A standby period (nights, weekends): only critical work, and only while the engineer is on call.
+    on_call: Mapped[bool] = mapped_column(server_default=text("false"), default=False)
+
+    @property
+    def overnight(self) -> bool:
+        return self.ends < self.starts

@@ -3,7 +3,8 @@
 Times in the problem are seconds after the plan's origin (now). Engineers are our
 own (the manufacturer's engineers are not ours to route: a joint visit with one
 keeps the window they committed to). Each engineer-shift in the horizon is one
-vehicle; the running shift starts from the engineer's live position. The dispatcher's
+vehicle, and so is each standby period of an engineer on call (critical work only);
+the running shift starts from the engineer's live position. The dispatcher's
 rules kept with sites (access hours, registration lead, whitelisted, barred and preferred
 engineers) and engineers (overtime caps, nights away, rest after a call-out) go in as they are.
 """
@@ -15,6 +16,7 @@ import hashlib
 import json
 import uuid
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -64,38 +66,46 @@ def _seconds(origin: dt.datetime, at: dt.datetime) -> float:
     return (at - origin).total_seconds()
 
 
-def shift_windows(engineer: Engineer, origin: dt.datetime, horizon_s: float) -> list[rm.Window]:
-    """The engineer's weekly shifts laid over the horizon, clipped to it."""
-    tz = ZoneInfo(engineer.time_zone)
+WeeklyEntry = tuple[int | None, dt.time, dt.time]  # weekday (None: every day), from, until
+
+
+def weekly_windows(
+    time_zone: str, entries: Sequence[WeeklyEntry], origin: dt.datetime, horizon_s: float
+) -> list[rm.Window]:
+    """Weekly hours laid over every local day that touches the horizon, clipped to it.
+    An entry ending before it starts ends the next day (a night shift)."""
+    tz = ZoneInfo(time_zone)
     first = origin.astimezone(tz).date() - dt.timedelta(days=1)
     windows: list[rm.Window] = []
     for offset in range(int(horizon_s // 86400) + 3):
         day = first + dt.timedelta(days=offset)
-        for shift in engineer.shifts:
-            if shift.weekday != day.weekday():
+        for weekday, starts, ends in entries:
+            if weekday not in (None, day.weekday()):
                 continue
-            start = _seconds(origin, dt.datetime.combine(day, shift.starts, tz))
-            end = _seconds(origin, dt.datetime.combine(day, shift.ends, tz))
+            last = day + dt.timedelta(days=1) if ends <= starts else day
+            start = _seconds(origin, dt.datetime.combine(day, starts, tz))
+            end = _seconds(origin, dt.datetime.combine(last, ends, tz))
             if end > 0 and start < horizon_s:
                 windows.append((max(0.0, start), min(horizon_s, end)))
     return sorted(windows)
+
+
+def shift_windows(
+    engineer: Engineer, origin: dt.datetime, horizon_s: float, *, on_call: bool = False
+) -> list[rm.Window]:
+    """The engineer's weekly shifts (with `on_call`: their standby periods instead) over the horizon."""
+    # bool(): a shift not yet saved holds None until the insert's default.
+    entries = [(s.weekday, s.starts, s.ends) for s in engineer.shifts if bool(s.on_call) == on_call]
+    return weekly_windows(engineer.time_zone, entries, origin, horizon_s)
 
 
 def access_windows(site: Site, origin: dt.datetime, horizon_s: float) -> list[rm.Window]:
-    """The site's weekly access hours laid over the horizon (in its time zone), clipped to it."""
-    tz = ZoneInfo(site.time_zone)
-    first = origin.astimezone(tz).date() - dt.timedelta(days=1)
-    windows: list[rm.Window] = []
-    for offset in range(int(horizon_s // 86400) + 3):
-        day = first + dt.timedelta(days=offset)
-        for hours in site.access_windows:
-            if hours.get("weekday") not in (None, day.weekday()):
-                continue
-            start = _seconds(origin, dt.datetime.combine(day, dt.time.fromisoformat(hours["from"]), tz))
-            end = _seconds(origin, dt.datetime.combine(day, dt.time.fromisoformat(hours["until"]), tz))
-            if end > 0 and start < horizon_s:
-                windows.append((max(0.0, start), min(horizon_s, end)))
-    return sorted(windows)
+    """The site's weekly access hours over the horizon (in its time zone)."""
+    entries: list[WeeklyEntry] = [
+        (w.get("weekday"), dt.time.fromisoformat(w["from"]), dt.time.fromisoformat(w["until"]))
+        for w in site.access_windows
+    ]
+    return weekly_windows(site.time_zone, entries, origin, horizon_s)
 
 
 def visit_windows(site: Site, origin: dt.datetime, horizon_s: float, eta: float | None) -> list[rm.Window]:
@@ -229,7 +239,11 @@ async def _engineers(
                 end=lonlat(engineer.home_base),
                 shifts=windows,
                 skills=skills,
+                # The standby periods are the weekly pattern; the engineer's flag says whether
+                # they are on the rota at present (rotas go by turns), so it switches them all
+                # on or off without editing the week.
                 on_call=engineer.on_call,
+                on_call_shifts=shift_windows(engineer, origin, horizon_s, on_call=True),
                 overtime_cap_s=engineer.overtime_cap_minutes_day * 60,
                 overtime_left_month_s=None
                 if engineer.overtime_left_month_minutes is None

@@ -57,8 +57,16 @@ async def set_consent(
 
 
 def on_shift(engineer: Engineer, at: dt.datetime) -> bool:
+    """On a regular shift, one begun the day before included. Standby periods are spent
+    mostly at home: no tracking there."""
     local = at.astimezone(ZoneInfo(engineer.time_zone))
-    return any(s.weekday == local.weekday() and s.starts <= local.time() < s.ends for s in engineer.shifts)
+    today, yesterday, now = local.weekday(), (local.weekday() - 1) % 7, local.time()
+    return any(
+        (s.weekday == today and s.starts <= now and (s.overnight or now < s.ends))
+        or (s.weekday == yesterday and s.overnight and now < s.ends)
+        for s in engineer.shifts
+        if not s.on_call
+    )
 
 
 async def record(

@@ -40,7 +40,9 @@ async def engineers_out(session: Session, engineers: list[Engineer]) -> list[Eng
             display_name=names[e.id][1],
             home_base=GeoPoint.of(e.home_base),
             skills=[SkillIO(skill=s.skill, level=s.level, valid_until=s.valid_until) for s in e.skills],
-            shifts=[ShiftIO(weekday=s.weekday, starts=s.starts, ends=s.ends) for s in e.shifts],
+            shifts=[
+                ShiftIO(weekday=s.weekday, starts=s.starts, ends=s.ends, on_call=s.on_call) for s in e.shifts
+            ],
         )
         for e in engineers
     ]
@@ -51,7 +53,7 @@ def _skills(items: list[SkillIO]) -> list[EngineerSkill]:
 
 
 def _shifts(items: list[ShiftIO]) -> list[EngineerShift]:
-    return [EngineerShift(weekday=s.weekday, starts=s.starts, ends=s.ends) for s in items]
+    return [EngineerShift(weekday=s.weekday, starts=s.starts, ends=s.ends, on_call=s.on_call) for s in items]
 
 
 @get(

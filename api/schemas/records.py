@@ -28,6 +28,8 @@ Minutes = Annotated[int, msgspec.Meta(gt=0, le=366 * 24 * 60)]
 DayOvertime = Annotated[int, msgspec.Meta(ge=0, le=12 * 60)]
 MonthOvertime = Annotated[int, msgspec.Meta(ge=0, le=31 * 24 * 60)]
 RestMinutes = Annotated[int, msgspec.Meta(ge=0, le=24 * 60)]
+# In the engineer's time zone: a time with an offset of its own is refused.
+WallTime = Annotated[dt.time, msgspec.Meta(tz=False)]
 SkillName = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[a-z0-9_\-]+$")]
 
 
@@ -137,8 +139,10 @@ class SkillIO(Input):
 
 class ShiftIO(Input):
     weekday: Annotated[int, msgspec.Meta(ge=0, le=6)]
-    starts: dt.time
-    ends: dt.time
+    starts: WallTime
+    ends: WallTime  # before `starts`: the next day
+    # A standby period: only critical work, and only while the engineer is on call.
+    on_call: bool = False
 
 
 class EngineerIn(Input):
