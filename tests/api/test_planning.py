@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -203,3 +203,48 @@ async def test_progress_streams_until_the_plan_is_done(client, admin, dispatcher
         ),
         404,
     )
+
+
+async def test_a_plan_keeps_pins_and_confirmed_appointments(client, admin, dispatcher, clock):
+    engineers = [await engineer_id(client, dispatcher, f"engineer{n:02d}") for n in (12, 13, 15)]
+    (_, pinned), (_, promised) = await _open_visits(client, admin, dispatcher, 2)
+    # Pinned to the third engineer (not the nearest) at 14:00 local (06:00 UTC).
+    pin_at = clock.now().replace(hour=6, minute=0, second=0, microsecond=0)
+    done = await client.put(
+        f"/api/visits/{pinned['id']}/assignment",
+        headers=dispatcher,
+        json={
+            "version": pinned["version"],
+            "engineer_id": engineers[2],
+            "planned_start": pin_at.isoformat(),
+            "pinned": True,
+        },
+    )
+    assert done.status_code == 200, done.text
+    # The customer confirmed 16:00-17:00 local tomorrow for the other one.
+    window = (clock.now() + timedelta(days=1)).replace(hour=8, minute=0, second=0, microsecond=0)
+    confirmed = await client.post(
+        f"/api/work-orders/{promised['work_order_id']}/visits",
+        headers=dispatcher,
+        json={
+            "kind": "repair",
+            "duration_minutes": 30,
+            "window_start": window.isoformat(),
+            "window_end": (window + timedelta(hours=1)).isoformat(),
+            "window_confirmed": True,
+        },
+    )
+    assert confirmed.status_code == 201, confirmed.text
+    body = {"time_limit_seconds": 2, "horizon_hours": 48, "engineer_ids": engineers}
+    for _ in range(2):  # planned, applied, and planned again: neither moves
+        started = (await client.post("/api/dispatch/plans", headers=dispatcher, json=body)).json()
+        plan = await _wait_done(client, dispatcher, started["id"])
+        assert plan["status"] == "done", plan
+        stops = {s["visit_id"]: (r, s) for r in plan["result"]["routes"] for s in r["stops"]}
+        route, stop = stops[pinned["id"]]
+        assert route["engineer_id"] == engineers[2]
+        assert datetime.fromisoformat(stop["start"]) == pin_at
+        _, kept = stops[confirmed.json()["id"]]
+        assert window <= datetime.fromisoformat(kept["start"]) <= window + timedelta(hours=1)
+        applied = await client.post(f"/api/dispatch/plans/{plan['id']}/apply", headers=dispatcher)
+        assert applied.status_code == 200, applied.text
