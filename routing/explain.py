@@ -18,7 +18,7 @@ from routing.eligibility import (
     start_windows,
 )
 from routing.model import Problem, Visit, Window
-from routing.travel import format_clock
+from routing.travel import format_clock, speed_factor
 
 # (engineer index) -> (travel seconds from their start to the visit, from the visit to their end)
 Reach = Mapping[int, tuple[float, float]]
@@ -55,7 +55,8 @@ def earliest_start(
         if not can_serve(problem, v, visit, via_pickup=via_pickup):
             continue
         to_s, back_s = reach[v.engineer_index]
-        arrival = v.start_s + to_s
+        # Leaving at the start of the shift, at that hour's speed (rush hours).
+        arrival = v.start_s + to_s / speed_factor(problem.travel, v.start_s)
         best_arrival = arrival if best_arrival is None else min(best_arrival, arrival)
         start = _first_start(windows, arrival)
         if start is None or start + visit.duration_s + back_s > v.end_s + v.overtime_cap_s:

@@ -119,3 +119,13 @@ def test_a_window_only_free_flow_could_make_is_not_planned() -> None:
     sol = solve(problem, SolveOptions(time_limit_s=10, solution_limit=50))
     assert [u.visit_id for u in sol.unassigned] == ["v"]
     assert not sol.routes
+
+
+def test_the_reason_for_a_late_visit_counts_the_rush() -> None:
+    # Deadline 08:20: free flow would make it (08:16), the rush does not (08:23).
+    problem = _rush_problem([Visit("v", (113.1, 34.0), 1800, deadline_s=8 * 3600 + 20 * 60)])
+    sol = solve(problem, SolveOptions(time_limit_s=10, solution_limit=50))
+    (late,) = sol.late
+    assert late.reason.startswith(
+        "no engineer can reach it before its deadline 08:20: nearest could arrive at 08:2"
+    )
