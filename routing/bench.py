@@ -76,7 +76,7 @@ def solve_product(
     routes = [[int(s.visit_id) for s in r.stops] for r in solution.routes]
     if solution.unassigned:
         routes.append([-1])  # makes the checker report the instance infeasible
-    return routes, time.monotonic() - started, solution.strategy or VARIANTS[variant][0]
+    return routes, time.monotonic() - started, VARIANTS[variant][0]
 
 
 def solve_textbook(instance: VrptwInstance, time_limit_s: float) -> list[list[int]]:

@@ -165,8 +165,6 @@ class Solution:
     status: str
     seconds: float
     solutions_found: int = 0
-    # The first-solution strategy the search started from (a warm start: "initial routes").
-    strategy: str = ""
     # Visits whose current promise (engineer, or start within the churn
     # tolerance) this plan breaks, dropped ones included.
     changed: list[str] = field(default_factory=list)

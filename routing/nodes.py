@@ -209,25 +209,6 @@ class SolverModel:
                 out[i] = reachable[: self.options.pickup_warehouses]
         return out
 
-    def stops_per_route(self) -> float:
-        """How many visits a route will roughly hold: the visits over the fewest vehicles
-        that their total demand, and their total service plus one hop to the nearest other
-        visit each, need."""
-        visits = [self.problem.visits[i] for i in self.modelled]
-        if len(visits) < 2 or not self.vehicles:
-            return float(len(visits))
-        at = [self.point_index[v.point] for v in visits]
-        hops = self.seconds[np.ix_(at, at)].copy()
-        np.fill_diagonal(hops, np.inf)
-        nearest = np.where(np.isfinite(hops.min(axis=1)), hops.min(axis=1), 0.0)
-        work = sum(v.duration_s for v in visits) + float(nearest.sum())
-        period = sum(v.end_s - v.start_s for v in self.vehicles) / len(self.vehicles)
-        needed = work / max(period, 1.0)
-        capacities = [e.capacity for e in self.problem.engineers if e.capacity]
-        if capacities:
-            needed = max(needed, sum(v.demand for v in visits) / max(capacities))
-        return len(visits) / max(1, math.ceil(needed))
-
     def service_nodes(self, i: int) -> list[int]:
         """The nodes that stand for serving visit i: its copies and its via-pick-up variants."""
         return self.copies.get(i, []) + [via for _, via in self.vias.get(i, [])]

@@ -14,9 +14,7 @@ class SolveOptions:
     time_limit_s: float = 10.0
     # Stop after this many improving-or-not solutions: deterministic runs for tests.
     solution_limit: int | None = None
-    # An OR-Tools FirstSolutionStrategy name, or "AUTO": savings for long routes
-    # (`LONG_ROUTE_STOPS` or more visits each), parallel cheapest insertion otherwise.
-    first_solution: str = "AUTO"
+    first_solution: str = "PARALLEL_CHEAPEST_INSERTION"
     metaheuristic: str = "GUIDED_LOCAL_SEARCH"
     # Solver time units per second. Seconds are exact enough for field work;
     # abstract benchmark coordinates need finer units (travel is rounded up,

@@ -46,10 +46,7 @@ def _rank(solution: Solution) -> tuple[int, int, float]:
 def solve_portfolio(
     problem: Problem, options: SolveOptions, workers: int = 2, variants: Sequence[int] | None = None
 ) -> tuple[Solution, int]:
-    """Solve with one variant per worker process; return the best and its index into VARIANTS
-    (-1: one worker with the solver's own strategy choice)."""
-    if not variants and workers <= 1:
-        return solve(problem, replace(options, progress=None)), -1  # the product's own choice
+    """Solve with one variant per worker process; return the best and its index into VARIANTS."""
     chosen = list(variants) if variants else list(range(max(1, workers)))
     if len(chosen) == 1:
         return solve(problem, variant_options(options, chosen[0])), chosen[0]

@@ -46,9 +46,6 @@ PROTECTED_LATENESS_FACTOR = 20
 
 SAVINGS_MEMORY_BYTES = 512 * 1024 * 1024
 
-# Routes expected to hold this many visits or more start from the savings heuristic.
-LONG_ROUTE_STOPS = 25
-
 # From this many nodes on, a problem counts as large (see `warm_start_from_greedy`).
 LARGE_NODES = 400
 
@@ -222,13 +219,7 @@ def solve(
             _synchronise(solver, routing, time_dim, m, copies)
 
     params = pywrapcp.DefaultRoutingSearchParameters()
-    strategy = options.first_solution
-    if strategy == "AUTO":
-        # Insertion starts suit short, tightly windowed routes; on long ones (a few
-        # vehicles doing 30-50 visits each) the savings start leaves guided local
-        # search far less to repair (Gehring-Homberger r2/rc2: 2-3 % gap instead of 6-8 %).
-        strategy = "SAVINGS" if m.stops_per_route() >= LONG_ROUTE_STOPS else "PARALLEL_CHEAPEST_INSERTION"
-    params.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, strategy)
+    params.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, options.first_solution)
     metaheuristic = options.metaheuristic
     if sum(len(c) for c in m.copies.values()) <= 3:
         # A metaheuristic never stops by itself, and with a handful of stops
@@ -299,7 +290,6 @@ def solve(
             set_time_limit()
             assignment = routing.SolveFromAssignmentWithParameters(start, params)
             if assignment is not None:
-                strategy = "initial routes"
                 break
     if assignment is None:
         set_time_limit()
@@ -308,7 +298,6 @@ def solve(
     if assignment is not None and status not in ("success", "optimal"):
         status = "success"  # a plan was found; the search only ran out of time
     solution = read_solution(m, routing, manager, assignment, status, started, found)
-    solution.strategy = strategy
     broken = broken_by_traffic(m, solution) - options.slowest_travel if m.timed else set()
     if broken and deadline - time.monotonic() > 0.5:
         # Rush hours made these routes miss a hard window or their shift end:

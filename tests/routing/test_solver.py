@@ -356,14 +356,3 @@ def test_joint_visit_with_no_common_time_is_not_half_planned() -> None:
     (left,) = sol.unassigned
     assert left.visit_id == "lift"
     assert left.reason.startswith("needs 2 engineers at the same time")
-
-
-def test_long_routes_start_from_savings_short_ones_from_insertion() -> None:
-    # Sixty 5-minute visits a few hundred metres apart: one engineer's day holds them all.
-    many = [Visit(f"v{k}", (100.0 * (k % 8), 100.0 * (k // 8)), 300) for k in range(60)]
-    long_routes = problem([Engineer(f"e{k}", (0.0, 0.0), [DAY]) for k in range(3)], many)
-    # Twenty 2-hour jobs: four to a day at most.
-    jobs = [Visit(f"j{k}", (100.0 * k, 0.0), 2 * H) for k in range(20)]
-    short_routes = problem([Engineer(f"e{k}", (0.0, 0.0), [DAY]) for k in range(8)], jobs)
-    assert solve(long_routes, opts(solution_limit=3)).strategy == "SAVINGS"
-    assert solve(short_routes, opts(solution_limit=3)).strategy == "PARALLEL_CHEAPEST_INSERTION"
