@@ -139,8 +139,16 @@ class LocalCluster:
         return result.returncode == 0
 
     def start(self) -> None:
-        if self.running():
-            return
+        if not self.running():
+            self._start_server()
+        self._ensure_database()
+        # The password on record (var/db-password) is the one that counts: a data
+        # directory outliving its checkout (kept under /var/tmp for a clone under
+        # /root) would otherwise refuse the new clone's password. Local socket
+        # connections are trusted, so this always gets through.
+        self._psql(f"ALTER ROLE \"{DB_USER}\" PASSWORD '{self.password}'")
+
+    def _start_server(self) -> None:
         log = self.datadir / "server.log"
         result = self._run(
             str(pg_bindir() / "pg_ctl"),
@@ -157,7 +165,6 @@ class LocalCluster:
         if result.returncode != 0:
             tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
             raise RuntimeError(f"PostgreSQL did not start: {result.stderr}\n{tail}")
-        self._ensure_database()
 
     def _psql(self, sql: str, database: str = "postgres") -> str:
         result = self._run(
