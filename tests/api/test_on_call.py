@@ -5,8 +5,6 @@ no position tracking on standby."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -23,6 +21,7 @@ from dispatch.models import Engineer, EngineerShift
 from dispatch.positions import on_shift
 from routing.eligibility import vehicles_of
 from tests.support.api import assert_problem, auth_headers
+from tests.support.plans import cancel_order, run_plan
 from tests.support.scenario import asset, contract, customer_with_site, engineer_id, report
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -84,32 +83,6 @@ async def _order(
         201,
     )
     return order, visit
-
-
-async def _cancel(client, h, order: dict[str, Any]) -> None:
-    """Out of later plans of the module."""
-    current = await _ok(await client.get(f"/api/work-orders/{order['id']}", headers=h["dispatcher"]))
-    await _ok(
-        await client.post(
-            f"/api/work-orders/{order['id']}/transitions",
-            headers=h["dispatcher"],
-            json={"version": current["version"], "to": "cancelled"},
-        )
-    )
-
-
-async def _plan(client, h, engineers: list[str], horizon_hours: int = 24) -> dict[str, Any]:
-    body = {"time_limit_seconds": 3, "horizon_hours": horizon_hours, "engineer_ids": engineers}
-    started = await _ok(await client.post("/api/dispatch/plans", headers=h["dispatcher"], json=body), 202)
-    deadline = time.monotonic() + 60
-    while True:
-        plan: dict[str, Any] = await _ok(
-            await client.get(f"/api/dispatch/plans/{started['id']}", headers=h["dispatcher"])
-        )
-        if plan["status"] not in {"queued", "running"} or time.monotonic() > deadline:
-            assert plan["status"] == "done", plan
-            return plan
-        await asyncio.sleep(0.1)
 
 
 def _served(plan: dict[str, Any], visit: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -305,3 +278,15 @@ def test_positions_are_kept_on_a_night_shift_not_on_standby():
     assert [on_shift(engineer, at(0, hour)) for hour in (21, 22, 23)] == [False, True, True]
     assert [on_shift(engineer, at(1, hour)) for hour in (0, 5, 6)] == [True, True, False]
     assert not any(on_shift(engineer, at(d, hour)) for d, hour in ((2, 20), (3, 2), (3, 7)))
+
+
+async def _plan(client, h, engineers: list[str], horizon_hours: int = 24) -> dict[str, Any]:
+    body = {"time_limit_seconds": 3, "horizon_hours": horizon_hours, "engineer_ids": engineers}
+    plan = await run_plan(client, h["dispatcher"], body)
+    assert plan["status"] == "done", plan
+    return plan
+
+
+async def _cancel(client, h, order: dict[str, Any]) -> None:
+    """Out of later plans of the module."""
+    await cancel_order(client, h["dispatcher"], order)

@@ -3,8 +3,6 @@ whitelists, barred and preferred engineers, registration lead, access hours, ove
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,6 +15,7 @@ from dispatch import planning
 from dispatch.models import Site
 from routing.travel import speed_factor
 from tests.support.api import assert_problem, auth_headers
+from tests.support.plans import cancel_order, run_plan
 from tests.support.scenario import asset, contract, customer_with_site, engineer_id, planned_visit, report
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -77,32 +76,6 @@ async def _visit(client, h, order: dict[str, Any], minutes: int = 60) -> dict[st
         201,
     )
     return visit
-
-
-async def _cancel(client, h, order: dict[str, Any]) -> None:
-    """Out of later plans of the module."""
-    current = await _ok(await client.get(f"/api/work-orders/{order['id']}", headers=h["dispatcher"]))
-    await _ok(
-        await client.post(
-            f"/api/work-orders/{order['id']}/transitions",
-            headers=h["dispatcher"],
-            json={"version": current["version"], "to": "cancelled"},
-        )
-    )
-
-
-async def _plan(client, h, engineers: list[str], horizon_hours: int = 48) -> dict[str, Any]:
-    body = {"time_limit_seconds": 2, "horizon_hours": horizon_hours, "engineer_ids": engineers}
-    started = await _ok(await client.post("/api/dispatch/plans", headers=h["dispatcher"], json=body), 202)
-    deadline = time.monotonic() + 60
-    while True:
-        plan: dict[str, Any] = (
-            await client.get(f"/api/dispatch/plans/{started['id']}", headers=h["dispatcher"])
-        ).json()
-        if plan["status"] not in {"queued", "running"} or time.monotonic() > deadline:
-            assert plan["status"] == "done", plan
-            return plan
-        await asyncio.sleep(0.1)
 
 
 def _served(plan: dict[str, Any], visit: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -462,3 +435,15 @@ async def test_plans_drive_through_the_local_rush_hours(clock, demo_db):
     assert speed_factor(travel, 0) == 0.7
     assert speed_factor(travel, 3600) == 1.0
     assert speed_factor(travel, 13 * 3600) == 1.2  # 22:00, the night
+
+
+async def _plan(client, h, engineers: list[str], horizon_hours: int = 48) -> dict[str, Any]:
+    body = {"time_limit_seconds": 2, "horizon_hours": horizon_hours, "engineer_ids": engineers}
+    plan = await run_plan(client, h["dispatcher"], body)
+    assert plan["status"] == "done", plan
+    return plan
+
+
+async def _cancel(client, h, order: dict[str, Any]) -> None:
+    """Out of later plans of the module."""
+    await cancel_order(client, h["dispatcher"], order)

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tests.support.api import assert_problem, auth_headers
+from tests.support.plans import wait_for_plan
 from tests.support.scenario import asset, contract, customer_with_site, engineer_id, report
 
 
@@ -42,15 +43,6 @@ async def _open_visits(
     return made
 
 
-async def _wait_done(client, headers, plan_id: str, patience: float = 90.0) -> dict[str, Any]:
-    deadline = time.monotonic() + patience
-    while True:
-        plan: dict[str, Any] = (await client.get(f"/api/dispatch/plans/{plan_id}", headers=headers)).json()
-        if plan["status"] not in {"queued", "running"} or time.monotonic() > deadline:
-            return plan
-        await asyncio.sleep(0.2)
-
-
 async def test_plan_apply_schedules_work_orders_with_etas(client, admin, dispatcher):
     made = await _open_visits(client, admin, dispatcher, 3)
     started = await client.post(
@@ -58,7 +50,7 @@ async def test_plan_apply_schedules_work_orders_with_etas(client, admin, dispatc
     )
     assert started.status_code == 202, started.text
     assert started.json()["status"] == "queued"
-    plan = await _wait_done(client, dispatcher, started.json()["id"])
+    plan = await wait_for_plan(client, dispatcher, started.json()["id"])
     assert plan["status"] == "done", plan
     result = plan["result"]
     ours = {v["id"] for _, v in made}
@@ -90,7 +82,7 @@ async def test_a_stale_plan_is_refused(client, admin, dispatcher):
             "/api/dispatch/plans", headers=dispatcher, json={"time_limit_seconds": 1, "horizon_hours": 24}
         )
     ).json()
-    plan = await _wait_done(client, dispatcher, started["id"])
+    plan = await wait_for_plan(client, dispatcher, started["id"])
     order, visit = made[0]
     engineer = await engineer_id(client, dispatcher, "engineer09")
     moved = await client.put(
@@ -126,7 +118,7 @@ async def test_solving_never_blocks_the_event_loop(client, admin, dispatcher):
     still = (await client.get(f"/api/dispatch/plans/{started['id']}", headers=dispatcher)).json()
     assert still["status"] == "running", "the health check must answer while the solve is still going"
     assert elapsed < 2.0
-    done = await _wait_done(client, dispatcher, started["id"])
+    done = await wait_for_plan(client, dispatcher, started["id"])
     assert done["status"] == "done"
 
 
@@ -238,7 +230,7 @@ async def test_a_plan_keeps_pins_and_confirmed_appointments(client, admin, dispa
     body = {"time_limit_seconds": 2, "horizon_hours": 48, "engineer_ids": engineers}
     for _ in range(2):  # planned, applied, and planned again: neither moves
         started = (await client.post("/api/dispatch/plans", headers=dispatcher, json=body)).json()
-        plan = await _wait_done(client, dispatcher, started["id"])
+        plan = await wait_for_plan(client, dispatcher, started["id"])
         assert plan["status"] == "done", plan
         stops = {s["visit_id"]: (r, s) for r in plan["result"]["routes"] for s in r["stops"]}
         route, stop = stops[pinned["id"]]
