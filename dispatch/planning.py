@@ -155,8 +155,11 @@ async def _van_stock(session: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.U
     return held
 
 
-async def _warehouses(session: AsyncSession) -> tuple[list[rm.Warehouse], dict[str, str], dict[str, Stock]]:
-    """Warehouses with a position, and what each has free (on hand, not reserved)."""
+async def _warehouses(
+    session: AsyncSession, zone: str, origin: dt.datetime, horizon_s: float
+) -> tuple[list[rm.Warehouse], dict[str, str], dict[str, Stock]]:
+    """Warehouses with a position, their opening hours (daily, in `zone`), and what each has
+    free (on hand, not reserved)."""
     places = (
         await session.execute(
             select(Location)
@@ -175,7 +178,10 @@ async def _warehouses(session: AsyncSession) -> tuple[list[rm.Warehouse], dict[s
         free.setdefault(str(location_id), {})[sku] = quantity
     houses, names = [], {}
     for place in places:
-        houses.append(rm.Warehouse(str(place.id), lonlat(place.point), frozenset()))
+        hours: list[rm.Window] = []  # none on record: open any time
+        if place.opens is not None and place.closes is not None:
+            hours = weekly_windows(zone, [(None, place.opens, place.closes)], origin, horizon_s)
+        houses.append(rm.Warehouse(str(place.id), lonlat(place.point), frozenset(), hours=hours))
         names[str(place.id)] = place.name
     return houses, names, free
 
@@ -323,7 +329,10 @@ async def build(
     # Parts on their way to a site (courier, or the manufacturer shipping direct): a visit
     # needing one cannot start before it arrives, and nobody has to carry it there.
     arriving = await shipments.arrivals_at_sites(session, list({site.id for _, _, site in rows}))
-    warehouses, warehouse_names, free = await _warehouses(session)
+    # Rush hours and warehouse hours run on the clock of where the work is.
+    zones = Counter(site.time_zone for _, _, site in rows)
+    zone = zones.most_common(1)[0][0] if zones else DEFAULT_TIME_ZONE
+    warehouses, warehouse_names, free = await _warehouses(session, zone, origin, horizon_s)
     by_id = {w.id: w for w in warehouses}
     held = await _reserved_at_warehouses(session, [visit.id for visit, _, _ in rows])
     done_by = await _done_by(session, list({order.id for _, order, _ in rows}), manufacturer)
@@ -401,9 +410,6 @@ async def build(
     for engineer in engineers:
         engineer.parts = _tokens(van_stock.get(engineer.id, {}), wanted)
         engineer.parts |= {t for t, parts in held_tokens.items() if parts <= engineer.parts}
-    # Rush hours run on the clock of where the work is.
-    zones = Counter(site.time_zone for _, _, site in rows)
-    zone = zones.most_common(1)[0][0] if zones else DEFAULT_TIME_ZONE
     problem = rm.Problem(
         engineers=engineers,
         visits=visits,

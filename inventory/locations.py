@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.errors import NotFound, field_error
 from inventory.models import Location, LocationKind
 
 
@@ -13,3 +17,23 @@ async def list_locations(session: AsyncSession, kind: LocationKind | None) -> li
     if kind is not None:
         stmt = stmt.where(Location.kind == kind)
     return list((await session.execute(stmt)).scalars())
+
+
+async def set_hours(
+    session: AsyncSession, location_id: uuid.UUID, opens: dt.time | None, closes: dt.time | None
+) -> Location:
+    """A warehouse's daily opening hours (both None: any time; `closes` before `opens`: the next day)."""
+    location = await session.get(Location, location_id, with_for_update=True)
+    if location is None:
+        raise NotFound(f"No stock location with id {location_id}")
+    if location.kind is not LocationKind.WAREHOUSE:
+        raise field_error("opens", "only warehouses have opening hours")
+    if (opens is None) != (closes is None):
+        raise field_error(
+            "closes" if closes is None else "opens", "give both opening and closing times, or neither"
+        )
+    if opens is not None and opens == closes:
+        raise field_error("closes", "must differ from the opening time")
+    location.opens, location.closes = opens, closes
+    await session.flush()
+    return location

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    Time,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -45,6 +46,10 @@ class LocationKind(enum.StrEnum):
 
 class Location(UUIDPrimaryKey, Timestamps, Base):
     __tablename__ = "stock_location"
+    __table_args__ = (
+        CheckConstraint("(opens IS NULL) = (closes IS NULL)", name="hours_paired"),
+        CheckConstraint("opens <> closes", name="hours_not_empty"),
+    )
 
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -63,6 +68,10 @@ class Location(UUIDPrimaryKey, Timestamps, Base):
     eta: Mapped[dt.datetime | None]
     # in_transit: where the shipment goes (a warehouse, a van, a customer site's location).
     destination_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("stock_location.id"), index=True)
+    # warehouse: daily opening hours in the planning time zone, for pick-ups (both null: any time;
+    # `closes` before `opens`: the next day).
+    opens: Mapped[dt.time | None] = mapped_column(Time)
+    closes: Mapped[dt.time | None] = mapped_column(Time)
 
 
 class ItemKind(enum.StrEnum):

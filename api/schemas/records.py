@@ -254,3 +254,12 @@ class LocationOut(msgspec.Struct):
     address: str | None
     point: GeoPoint | None
     engineer_id: uuid.UUID | None
+    # warehouse: daily opening hours (both null: any time; `closes` before `opens`: the next day).
+    opens: dt.time | None
+    closes: dt.time | None
+
+
+class LocationHoursIn(Input):
+    # Local wall-clock times in the planning time zone; both null: open any time.
+    opens: WallTime | None
+    closes: WallTime | None

@@ -59,6 +59,7 @@ ROLE_TABLE: dict[tuple[str, str], set[str] | None] = {
     ("GET", "/api/users/{user_id}"): ADMIN,
     ("PATCH", "/api/users/{user_id}"): ADMIN,
     ("GET", "/api/locations"): STAFF | {"engineer"},
+    ("PUT", "/api/locations/{location_id}/hours"): {"admin", "warehouse"},
     ("POST", "/api/work-orders"): DESK | {"customer_contact"},
     ("GET", "/api/work-orders"): DESK | {"engineer", "customer_contact"},
     ("GET", "/api/work-orders/{order_id}"): DESK | {"engineer", "customer_contact"},
