@@ -5,8 +5,6 @@ the worker's stock chores."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,6 +16,7 @@ from core.database import make_engine, make_sessionmaker
 from dispatch import planning
 from dispatch.worker import Worker, WorkerConfig
 from tests.support.api import assert_problem, auth_headers
+from tests.support.plans import run_plan
 from tests.support.scenario import asset, contract, customer_with_site, engineer_id, planned_visit, report
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -111,15 +110,7 @@ async def _on_site(client, h, engineer_name: str, *, retains_media: bool = False
 
 
 async def _plan(client, h, body: dict[str, Any]) -> dict[str, Any]:
-    started = await _ok(await client.post("/api/dispatch/plans", headers=h["dispatcher"], json=body), 202)
-    deadline = time.monotonic() + 60
-    while True:
-        plan: dict[str, Any] = (
-            await client.get(f"/api/dispatch/plans/{started['id']}", headers=h["dispatcher"])
-        ).json()
-        if plan["status"] not in {"queued", "running"} or time.monotonic() > deadline:
-            return plan
-        await asyncio.sleep(0.1)
+    return await run_plan(client, h["dispatcher"], body, patience=60)
 
 
 async def _needing(

@@ -3,8 +3,6 @@ and a plan's pick-up waiting for the warehouse to open."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
 from datetime import datetime, timedelta
 from datetime import time as wall
@@ -14,6 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.support.api import assert_problem, auth_headers
+from tests.support.plans import run_plan
 from tests.support.scenario import asset, contract, customer_with_site, engineer_id, report
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -77,15 +76,7 @@ async def _needing(client, h, part: dict[str, Any], point: tuple[float, float]) 
 
 
 async def _plan(client, h, body: dict[str, Any]) -> dict[str, Any]:
-    started = await _ok(await client.post("/api/dispatch/plans", headers=h["dispatcher"], json=body), 202)
-    deadline = time.monotonic() + 60
-    while True:
-        plan: dict[str, Any] = (
-            await client.get(f"/api/dispatch/plans/{started['id']}", headers=h["dispatcher"])
-        ).json()
-        if plan["status"] not in {"queued", "running"} or time.monotonic() > deadline:
-            return plan
-        await asyncio.sleep(0.1)
+    return await run_plan(client, h["dispatcher"], body, patience=60)
 
 
 async def test_opening_hours_round_trip_and_bad_input_changes_nothing(client, h, demo_db):
