@@ -23,7 +23,7 @@ from dispatch.order_models import Visit, VisitStatus
 from dispatch.planning import PlanInput, build
 from routing.eligibility import engineer_admitted, start_windows
 from routing.insertion import CurrentRoute, Insertion, PlannedStop, best_insertion
-from routing.travel import HaversineTravelTime, TravelTimeProvider
+from routing.travel import TravelTimeProvider
 
 HORIZON_S = 48 * 3600
 UNDER_WAY = {VisitStatus.ASSIGNED, VisitStatus.EN_ROUTE, VisitStatus.ON_SITE}
@@ -112,7 +112,7 @@ async def emergency_insertion(
         raise Conflict("No start time meets the site's access windows, registration lead and appointment")
     modelled = dataclasses.replace(modelled, windows=windows)
     best: Insertion | None = best_insertion(
-        routes, modelled, travel or HaversineTravelTime(), warehouses=plan.problem.warehouses
+        routes, modelled, travel or plan.problem.travel, warehouses=plan.problem.warehouses
     )
     if best is None:
         raise Conflict("No engineer on shift can take this visit (skills, licences, parts or shifts)")

@@ -24,6 +24,7 @@ from dispatch.models import Asset, Engineer, Site
 from dispatch.order_models import Visit, VisitStatus, WorkOrder
 from dispatch.work_orders import add_event, visible
 from inventory import ledger, reservations, shipments, swaps
+from inventory.items import item_ids_by_sku
 from inventory.models import (
     Item,
     Loan,
@@ -193,9 +194,7 @@ async def hold_for_pickup(
         ).scalars()
     )
     skus = {str(p["sku"]): int(p.get("quantity", 1)) for p in visit.required_parts}
-    items = {
-        row.sku: row.id for row in await session.execute(select(Item.sku, Item.id).where(Item.sku.in_(skus)))
-    }
+    items = await item_ids_by_sku(session, skus)
     held = []
     for sku, quantity in sorted(skus.items()):
         item_id = items.get(sku)
@@ -256,8 +255,7 @@ async def restock_lists(
     if not lists:
         return []
     skus = {sku for need in needs.values() for sku in need}
-    found = await session.execute(select(Item.sku, Item.id).where(Item.sku.in_(skus)))
-    items: dict[str, uuid.UUID] = {row.sku: row.id for row in found}
+    items = await item_ids_by_sku(session, skus)
     vans = {
         loc.engineer_id: loc
         for loc in (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -15,6 +16,12 @@ from core.pagination import Page, keyset_page
 from core.records import get_or_404
 from inventory import ledger
 from inventory.models import Compatibility, Item, ItemKind, MoveKind, Unit, UnitEvent, UnitState
+
+
+async def item_ids_by_sku(session: AsyncSession, skus: Iterable[str]) -> dict[str, uuid.UUID]:
+    """SKU → item id for the SKUs that exist."""
+    rows = await session.execute(select(Item.sku, Item.id).where(Item.sku.in_(list(skus))))
+    return {row.sku: row.id for row in rows}
 
 
 async def create_item(session: AsyncSession, actor: Actor, values: dict[str, Any]) -> Item:

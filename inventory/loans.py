@@ -280,22 +280,8 @@ async def ship_to_vendor(
     case = await locked_case(session, case_id)
     _case_expect(case, RepairStatus.AWAITING_SHIPMENT)
     unit = await locked_unit(session, case.unit_id)
-    await swaps.refuse_if_retained(session, unit)
-    vendor = await ledger.vendor_location(session)
-    await ledger.record(
-        session,
-        actor,
-        now,
-        ledger.Movement(
-            MoveKind.TRANSFER,
-            unit.item_id,
-            1,
-            from_location_id=unit.location_id,
-            to_location_id=vendor.id,
-            unit_id=unit.id,
-            work_order_id=case.work_order_id,
-            reason=f"RMA waybill {waybill}",
-        ),
+    await swaps.send_to_vendor(
+        session, actor, now, unit, work_order_id=case.work_order_id, reason=f"RMA waybill {waybill}"
     )
     set_state(
         session,

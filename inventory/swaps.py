@@ -357,13 +357,16 @@ def _in_bin(swap: PartSwap) -> None:
         )
 
 
-async def return_defective(
-    session: AsyncSession, actor: Actor, now: dt.datetime, swap_id: uuid.UUID, *, waybill: str
-) -> PartSwap:
-    """The faulty part is shipped back to the manufacturer (before their deadline, one hopes)."""
-    swap = await locked_swap(session, swap_id)
-    _in_bin(swap)
-    unit = await locked_unit(session, swap.removed_unit_id)
+async def send_to_vendor(
+    session: AsyncSession,
+    actor: Actor,
+    now: dt.datetime,
+    unit: Unit,
+    *,
+    work_order_id: uuid.UUID | None,
+    reason: str,
+) -> None:
+    """Book a unit out to the manufacturer / repair vendor; retained media never leave."""
     await refuse_if_retained(session, unit)
     vendor = await ledger.vendor_location(session)
     await ledger.record(
@@ -377,9 +380,26 @@ async def return_defective(
             from_location_id=unit.location_id,
             to_location_id=vendor.id,
             unit_id=unit.id,
-            work_order_id=swap.work_order_id,
-            reason=f"defective part returned to the manufacturer, waybill {waybill}"[:500],
+            work_order_id=work_order_id,
+            reason=reason[:500],
         ),
+    )
+
+
+async def return_defective(
+    session: AsyncSession, actor: Actor, now: dt.datetime, swap_id: uuid.UUID, *, waybill: str
+) -> PartSwap:
+    """The faulty part is shipped back to the manufacturer (before their deadline, one hopes)."""
+    swap = await locked_swap(session, swap_id)
+    _in_bin(swap)
+    unit = await locked_unit(session, swap.removed_unit_id)
+    await send_to_vendor(
+        session,
+        actor,
+        now,
+        unit,
+        work_order_id=swap.work_order_id,
+        reason=f"defective part returned to the manufacturer, waybill {waybill}",
     )
     set_state(
         session,
