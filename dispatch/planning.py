@@ -355,10 +355,9 @@ async def build(
         pinned = str(visit.engineer_id) if (visit.pinned or started) and visit.engineer_id else None
         need = {str(p["sku"]): int(p.get("quantity", 1)) for p in visit.required_parts}
         skus = frozenset(need)
-        etas = [eta for sku, eta in arriving.get(site.id, {}).items() if sku in skus]
-        parts = frozenset(
-            part_token(sku, q) for sku, q in need.items() if sku not in arriving.get(site.id, {})
-        )
+        coming = arriving.get(site.id, {})
+        etas = [eta for sku, eta in coming.items() if sku in skus]
+        parts = frozenset(part_token(sku, q) for sku, q in need.items() if sku not in coming)
         for sku, q in need.items():
             wanted.setdefault(sku, set()).add(q)
         for warehouse_id, reserved in held.get(visit.id, {}).items():
@@ -373,10 +372,11 @@ async def build(
         skus_of[str(visit.id)] = sorted(skus)
         eta = _seconds(origin, max(etas)) if etas else None
         allowed = site.allowed_engineer_ids
+        point = lonlat(site.point)
         visits.append(
             rm.Visit(
                 id=str(visit.id),
-                point=lonlat(site.point),
+                point=point,
                 duration_s=visit.duration_minutes * 60,
                 skills=dict(visit.required_skills),
                 parts=parts,
@@ -404,7 +404,7 @@ async def build(
         )
         versions[str(visit.id)] = visit.version
         orders[str(visit.id)] = (str(order.id), order.problem_number)
-        sites[str(visit.id)] = lonlat(site.point)
+        sites[str(visit.id)] = point
     for house in warehouses:
         house.stock |= _tokens(free.get(house.id, {}), wanted)
     for engineer in engineers:
