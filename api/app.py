@@ -15,6 +15,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from api.auth import provide_actor, provide_session, role_guard
+from api.client_address import TrustedProxies
 from api.console import console_router
 from api.context import AppContext
 from api.problems import EXCEPTION_HANDLERS
@@ -22,6 +23,7 @@ from api.routes import ROUTE_HANDLERS
 from api.unit_of_work import UnitOfWorkMiddleware
 from core.clock import Clock, SystemClock
 from core.database import make_engine, make_sessionmaker
+from core.identity.passwords import HashingPool
 from core.identity.sessions import ThrottleLimits
 from core.identity.tokens import TokenConfig
 from core.settings import Settings, load_settings
@@ -47,10 +49,15 @@ def build_context(settings: Settings, clock: Clock) -> AppContext:
             refresh_ttl=timedelta(seconds=settings.refresh_token_seconds),
         ),
         throttle=ThrottleLimits(
-            per_account=settings.login_failures_per_account,
+            per_pair=settings.login_failures_per_account,
+            pair_cap_seconds=settings.login_pair_delay_cap_seconds,
             per_address=settings.login_failures_per_address,
+            per_account=settings.login_failures_account_wide,
+            account_cap_seconds=settings.login_account_delay_cap_seconds,
             window_seconds=settings.login_window_seconds,
         ),
+        hashing=HashingPool(settings.password_hash_threads, settings.password_hash_max_waiting),
+        trusted_proxies=TrustedProxies.parse(settings.trusted_proxies),
     )
 
 
@@ -85,6 +92,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             if worker is not None:
                 await worker.stop()
             await context.plans.stop()
+            context.hashing.close()
             await context.engine.dispose()
 
     api = Router(

@@ -7,7 +7,9 @@ from typing import Any, cast
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from api.client_address import TrustedProxies
 from core.clock import Clock
+from core.identity.passwords import HashingPool
 from core.identity.roles import Actor
 from core.identity.sessions import ThrottleLimits
 from core.identity.tokens import TokenConfig
@@ -24,6 +26,10 @@ class AppContext:
     sessionmaker: async_sessionmaker[AsyncSession]
     tokens: TokenConfig
     throttle: ThrottleLimits
+    # Password hashing, off the event loop and bounded.
+    hashing: HashingPool
+    # Whose X-Forwarded-For names the client.
+    trusted_proxies: TrustedProxies
     # Solves plans in worker processes and records their progress.
     plans: PlanRunner
     # The in-process background worker, when this process runs one (requests poke it).

@@ -43,6 +43,7 @@ CATALOGUE: dict[str, str] = {
     "invalid-reference": "The request refers to a record that does not exist.",
     "in-use": "Other records still refer to this one; remove or move them first.",
     "rate-limited": "Too many attempts; wait `retry_after` seconds.",
+    "busy": "Too much work at once (e.g. sign-ins checking passwords); retry after `retry_after` seconds.",
     "idempotency-key-reused": "The Idempotency-Key was first used for a different request.",
     "internal-error": "Something failed on the server; the request changed nothing.",
 }

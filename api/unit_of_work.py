@@ -123,16 +123,23 @@ class UnitOfWorkMiddleware:
         method = scope["method"]
         await self._authenticate(scope, app, ctx)
         key = _header(scope, b"idempotency-key") if method == "POST" else None
+        if key is not None and not 1 <= len(key) <= 200:
+            return _problem_messages(
+                422,
+                "invalid-input",
+                "Some fields are invalid",
+                "Idempotency-Key must be 1 to 200 characters",
+                errors=[{"field": "Idempotency-Key", "message": "1 to 200 characters"}],
+            )
+        handler = scope.get("route_handler")
+        if handler is not None and handler.opt.get("idempotency") == "none":
+            # Routes whose answers hold secrets (tokens) handle retries themselves; nothing is stored.
+            key = None
+        # The key belongs to whoever presented it: the caller as authenticated before the handler
+        # (a sign-in handler changes the request's actor, which must not move the key).
+        owner = ctx.actor.user_id if ctx.actor else None
         fingerprint = ""
         if key is not None:
-            if not 1 <= len(key) <= 200:
-                return _problem_messages(
-                    422,
-                    "invalid-input",
-                    "Some fields are invalid",
-                    "Idempotency-Key must be 1 to 200 characters",
-                    errors=[{"field": "Idempotency-Key", "message": "1 to 200 characters"}],
-                )
             body = await _read_body(receive, app.settings.max_body_bytes)
             if body is None:
                 return _problem_messages(
@@ -145,11 +152,10 @@ class UnitOfWorkMiddleware:
             fingerprint = idempotency.request_fingerprint(
                 method, scope["path"], scope.get("query_string", b""), body
             )
-            user_id = ctx.actor.user_id if ctx.actor else None
             try:
                 stored = await idempotency.lock_and_find(
                     session,
-                    user_id,
+                    owner,
                     key,
                     fingerprint,
                     timedelta(seconds=app.settings.idempotency_ttl_seconds),
@@ -192,7 +198,6 @@ class UnitOfWorkMiddleware:
             return messages
         try:
             await session.flush()
-            handler = scope.get("route_handler")
             path = getattr(scope.get("route_handler"), "paths", None)
             template = sorted(path)[0] if path else scope["path"]
             audit.write_trail(
@@ -210,7 +215,7 @@ class UnitOfWorkMiddleware:
                 start = next(m for m in messages if m["type"] == "http.response.start")
                 await idempotency.store(
                     session,
-                    ctx.actor.user_id if ctx.actor else None,
+                    owner,
                     key,
                     fingerprint,
                     idempotency.StoredResponse(

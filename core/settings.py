@@ -27,9 +27,25 @@ class Settings:
     port: int = 8000
     # Requests larger than this are refused before they reach a handler.
     max_body_bytes: int = 1_000_000
+    # Failed sign-ins: free attempts per (account, address) before delays of 1 s, 2 s, 4 s …
+    # (at most the cap); per address over all names; per account from everywhere, where the
+    # delay stays short so that nobody can lock the owner out. Counters are forgotten after
+    # `login_window_seconds` without a failure.
     login_failures_per_account: int = 5
+    login_pair_delay_cap_seconds: int = 15 * 60
     login_failures_per_address: int = 30
-    login_window_seconds: int = 15 * 60
+    login_failures_account_wide: int = 20
+    login_account_delay_cap_seconds: int = 30
+    login_window_seconds: int = 3600
+    # A retried refresh (same refresh token, same Idempotency-Key) within this many seconds
+    # gets a fresh pair instead of ending the sign-in as a stolen token would.
+    refresh_retry_grace_seconds: int = 30
+    # Password hashes run in this many threads; beyond that many waiting, sign-ins get 503.
+    password_hash_threads: int = 2
+    password_hash_max_waiting: int = 8
+    # Peers (CIDRs) whose X-Forwarded-For is believed, e.g. the reverse proxy's address;
+    # empty: the TCP peer is the client.
+    trusted_proxies: tuple[str, ...] = ()
     idempotency_ttl_seconds: int = 24 * 3600
     db_pool_size: int = 10
     # The SLA watch runs in the API process every this many seconds (0: not at all).
@@ -81,6 +97,9 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         ("max_body_bytes", "FSD_MAX_BODY_BYTES"),
         ("db_pool_size", "FSD_DB_POOL_SIZE"),
         ("position_retention_days", "FSD_POSITION_RETENTION_DAYS"),
+        ("password_hash_threads", "FSD_PASSWORD_HASH_THREADS"),
+        ("password_hash_max_waiting", "FSD_PASSWORD_HASH_MAX_WAITING"),
+        ("refresh_retry_grace_seconds", "FSD_REFRESH_RETRY_GRACE_SECONDS"),
     ):
         if field in env:
             values[name] = int(env[field])
@@ -92,6 +111,10 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         values["map_tile_url"] = env["FSD_MAP_TILE_URL"].strip()
     if "FSD_OSRM_URL" in env:
         values["osrm_url"] = env["FSD_OSRM_URL"].strip()
+    if "FSD_TRUSTED_PROXIES" in env:
+        values["trusted_proxies"] = tuple(
+            part.strip() for part in env["FSD_TRUSTED_PROXIES"].split(",") if part.strip()
+        )
     if "FSD_WATCH_INTERVAL_SECONDS" in env:
         values["watch_interval_seconds"] = float(env["FSD_WATCH_INTERVAL_SECONDS"])
     values.update(overrides)

@@ -1,7 +1,13 @@
-"""Sign-in, token refresh and sign-out."""
+"""Sign-in, token refresh and sign-out.
+
+Login and refresh keep nothing in the Idempotency-Key store (their answers hold
+tokens): a retried login signs in again, and a retried refresh is recognised by
+its refresh token and key (see core/identity/sessions.py).
+"""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from litestar import Request, post
@@ -35,17 +41,24 @@ def _out(pair: sessions.TokenPair) -> TokenOut:
     )
 
 
-@post("/api/auth/login", roles=PUBLIC, status_code=HTTP_200_OK, tags=["auth"], summary="Sign in")
+@post(
+    "/api/auth/login",
+    roles=PUBLIC,
+    status_code=HTTP_200_OK,
+    tags=["auth"],
+    summary="Sign in",
+    idempotency="none",
+)
 async def login(request: Request[Any, Any, Any], data: JSONBody[LoginIn]) -> TokenOut:
     app = app_context(request)
-    address = request.client.host if request.client else "unknown"
     pair = await sessions.login(
         request_context(request.scope).session,
         app.tokens,
         app.throttle,
+        app.hashing,
         username=data.username,
         password=data.password,
-        address=address,
+        address=app.trusted_proxies.client(request.scope),
         now=app.clock.now(),
         device_id=data.device_id,
     )
@@ -58,6 +71,12 @@ async def login(request: Request[Any, Any, Any], data: JSONBody[LoginIn]) -> Tok
     status_code=HTTP_200_OK,
     tags=["auth"],
     summary="Exchange a refresh token for a new pair (the old one stops working)",
+    description=(
+        "Send an `Idempotency-Key`: if the answer is lost, the same refresh token with the same key "
+        "within the grace window gets a new pair of the same sign-in. Without the key, a second use "
+        "of a refresh token ends the sign-in."
+    ),
+    idempotency="none",
 )
 async def refresh(request: Request[Any, Any, Any], data: JSONBody[RefreshIn]) -> TokenOut:
     app = app_context(request)
@@ -66,6 +85,8 @@ async def refresh(request: Request[Any, Any, Any], data: JSONBody[RefreshIn]) ->
         app.tokens,
         refresh_token=data.refresh_token,
         now=app.clock.now(),
+        retry_key=request.headers.get("idempotency-key"),
+        grace=timedelta(seconds=app.settings.refresh_retry_grace_seconds),
     )
     return _signed_in(request, pair)
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from litestar import get, patch, post
+from litestar import Request, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.status_codes import HTTP_204_NO_CONTENT
 
-from api.auth import ADMIN, SIGNED_IN, STAFF_ROLES
+from api.auth import ADMIN, SIGNED_IN, STAFF_ROLES, app_context
 from api.params import CurrentActor, Cursor, Limit, Session
 from api.schemas.common import GeoPoint, fields_of, given, out
 from api.schemas.records import (
@@ -15,6 +17,7 @@ from api.schemas.records import (
     EngineerOut,
     EngineerPage,
     EngineerPatch,
+    PasswordChangeIn,
     ShiftIO,
     SkillIO,
     UserIn,
@@ -22,7 +25,7 @@ from api.schemas.records import (
     UserPage,
     UserPatch,
 )
-from core.identity import users
+from core.identity import sessions, users
 from core.identity.roles import Role
 from dispatch import engineers as service
 from dispatch.models import EmployerKind, Engineer, EngineerShift, EngineerSkill
@@ -158,24 +161,64 @@ async def get_user(session: Session, actor: CurrentActor, user_id: FromPath[uuid
 
 
 @post("/api/users", roles=ADMIN, tags=["users"], summary="Create a user")
-async def create_user(session: Session, actor: CurrentActor, data: JSONBody[UserIn]) -> UserOut:
-    return out(
-        UserOut, await users.create_user(session, actor, fields_of(data, skip=("password",)), data.password)
+async def create_user(
+    request: Request[Any, Any, Any], session: Session, actor: CurrentActor, data: JSONBody[UserIn]
+) -> UserOut:
+    hashing = app_context(request).hashing
+    user = await users.create_user(
+        session, actor, hashing, fields_of(data, skip=("password",)), data.password
     )
+    return out(UserOut, user)
 
 
 @patch(
     "/api/users/{user_id:uuid}",
     roles=ADMIN,
     tags=["users"],
-    summary="Change a user (role, password, disable)",
+    summary="Change a user (role, password, disable); a change of role, organisation, password or "
+    "active flag ends the user's sign-ins",
 )
 async def update_user(
-    session: Session, actor: CurrentActor, user_id: FromPath[uuid.UUID], data: JSONBody[UserPatch]
+    request: Request[Any, Any, Any],
+    session: Session,
+    actor: CurrentActor,
+    user_id: FromPath[uuid.UUID],
+    data: JSONBody[UserPatch],
 ) -> UserOut:
+    app = app_context(request)
     password = data.password if isinstance(data.password, str) else None
-    user = await users.update_user(session, actor, user_id, given(data, skip=("password",)), password)
+    user = await users.update_user(
+        session, actor, app.hashing, user_id, given(data, skip=("password",)), password, app.clock.now()
+    )
     return out(UserOut, user)
+
+
+@post(
+    "/api/users/me/password",
+    roles=SIGNED_IN,
+    status_code=HTTP_204_NO_CONTENT,
+    tags=["users"],
+    summary="Change my password; my other sign-ins end, this one stays",
+    description=(
+        "A wrong `current_password` counts as a failed sign-in. Retrying after a lost answer is safe: "
+        "the new password already in place answers 204 again. Nothing of the request is stored."
+    ),
+    idempotency="none",
+)
+async def change_my_password(
+    request: Request[Any, Any, Any], session: Session, actor: CurrentActor, data: JSONBody[PasswordChangeIn]
+) -> None:
+    app = app_context(request)
+    await sessions.change_own_password(
+        session,
+        actor,
+        app.throttle,
+        app.hashing,
+        current=data.current_password,
+        new=data.new_password,
+        address=app.trusted_proxies.client(request.scope),
+        now=app.clock.now(),
+    )
 
 
 ROUTES = [
@@ -189,4 +232,5 @@ ROUTES = [
     get_user,
     create_user,
     update_user,
+    change_my_password,
 ]

@@ -230,6 +230,11 @@ class UserPatch(Input):
     customer_id: uuid.UUID | UnsetType | None = UNSET
 
 
+class PasswordChangeIn(Input):
+    current_password: Password
+    new_password: Password
+
+
 class UserOut(msgspec.Struct):
     id: uuid.UUID
     username: str

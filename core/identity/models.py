@@ -27,6 +27,10 @@ class User(UUIDPrimaryKey, Timestamps, Base):
     customer_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("customer.id", ondelete="RESTRICT"), index=True
     )
+    # Raised by every change that must end the user's sign-ins (password, role, organisation,
+    # deactivation). Each refresh token records the value it was issued under, so a sign-in that
+    # raced with the change (read the user before it committed) is refused all the same.
+    session_version: Mapped[int] = mapped_column(Integer, server_default=text("0"))
 
 
 class RefreshToken(Base):
@@ -46,10 +50,17 @@ class RefreshToken(Base):
     revoked_at: Mapped[datetime | None]
     # The phone this sign-in belongs to (offline sync): revoking the device ends it.
     device_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    # The user's session_version when issued; a token of an older version is refused.
+    session_version: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    # The token this one was rotated from, and the SHA-256 of the Idempotency-Key that rotated
+    # this one: a retry of that refresh (same token, same key, within the grace window) gets a
+    # fresh pair instead of ending the sign-in. Only a hash: keys are never stored in clear.
+    parent_id: Mapped[uuid.UUID | None]
+    rotated_by_key: Mapped[str | None] = mapped_column(String(64))
 
 
 class LoginThrottle(Base):
-    """Failed sign-ins per account or address in the current window."""
+    """Failed sign-ins in the current window, per account and address, per account, or per address."""
 
     __tablename__ = "login_throttle"
     __audited__ = False
@@ -57,6 +68,8 @@ class LoginThrottle(Base):
     key: Mapped[str] = mapped_column(String(300), primary_key=True)
     window_start: Mapped[datetime]
     failures: Mapped[int] = mapped_column(Integer)
+    # Delays grow from the latest failure, not from the window's start.
+    last_failure_at: Mapped[datetime | None]
 
 
 Index(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -11,21 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core import audit
 from core.errors import InvalidInput, NotFound
 from core.identity.models import User
-from core.identity.passwords import hash_password
+from core.identity.passwords import HashingPool
 from core.identity.roles import Actor, Role
+from core.identity.sessions import check_password_rules, end_sign_ins
 from core.pagination import Page, keyset_page
 from core.records import apply_changes, get_or_404
 
-MIN_PASSWORD = 10
-
-
-def _check_password(password: str) -> str:
-    if len(password) < MIN_PASSWORD:
-        raise InvalidInput(
-            f"The password needs at least {MIN_PASSWORD} characters",
-            errors=[{"field": "password", "message": f"at least {MIN_PASSWORD} characters"}],
-        )
-    return hash_password(password)
+# Changing any of these ends the user's sign-ins: their tokens were granted under the old values.
+SESSION_FIELDS = ("role", "customer_id", "active")
 
 
 def _check_customer_link(role: Role, customer_id: uuid.UUID | None) -> None:
@@ -61,21 +55,36 @@ async def get_user(session: AsyncSession, actor: Actor, user_id: uuid.UUID) -> U
     return user
 
 
-async def create_user(session: AsyncSession, actor: Actor, values: dict[str, Any], password: str) -> User:
+async def create_user(
+    session: AsyncSession, actor: Actor, hashing: HashingPool, values: dict[str, Any], password: str
+) -> User:
     _check_customer_link(values["role"], values.get("customer_id"))
-    user = User(**values, password_hash=_check_password(password))
+    check_password_rules(password)
+    user = User(**values, password_hash=await hashing.hash(password))
     session.add(user)
     await session.flush()
     return user
 
 
 async def update_user(
-    session: AsyncSession, actor: Actor, user_id: uuid.UUID, changes: dict[str, Any], password: str | None
+    session: AsyncSession,
+    actor: Actor,
+    hashing: HashingPool,
+    user_id: uuid.UUID,
+    changes: dict[str, Any],
+    password: str | None,
+    now: datetime,
 ) -> User:
+    """An admin's change; one of role, organisation, active flag or password ends the user's sign-ins."""
+    if password is not None:
+        check_password_rules(password)
     user = await get_or_404(session, User, user_id, "user")
+    before = {name: getattr(user, name) for name in SESSION_FIELDS}
     apply_changes(user, changes)
     _check_customer_link(user.role, user.customer_id)
     if password is not None:
-        user.password_hash = _check_password(password)
+        user.password_hash = await hashing.hash(password)
     await session.flush()
+    if password is not None or any(getattr(user, name) != before[name] for name in SESSION_FIELDS):
+        await end_sign_ins(session, user.id, now)
     return user

@@ -102,7 +102,7 @@ async def test_refused_tokens(client, clock):
         clock.set(start)
 
 
-async def test_login_attempts_are_rate_limited_per_account_in_the_database(client, demo_db):
+async def test_login_attempts_are_slowed_per_account_and_address_in_the_database(client, demo_db):
     for _ in range(5):
         assert_problem(
             await client.post("/api/auth/login", json={"username": "engineer06", "password": "x"}), 401
@@ -114,7 +114,12 @@ async def test_login_attempts_are_rate_limited_per_account_in_the_database(clien
     engine = create_async_engine(demo_db)
     async with engine.connect() as conn:
         failures = (
-            await conn.execute(text("SELECT failures FROM login_throttle WHERE key = 'user:engineer06'"))
+            await conn.execute(
+                text(
+                    "SELECT failures FROM login_throttle WHERE key = "
+                    "'pair:' || (SELECT id FROM app_user WHERE username = 'engineer06') || ':testclient'"
+                )
+            )
         ).scalar_one()
     await engine.dispose()
     assert failures == 5

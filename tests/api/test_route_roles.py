@@ -56,6 +56,7 @@ ROLE_TABLE: dict[tuple[str, str], set[str] | None] = {
     ("GET", "/api/users"): ADMIN,
     ("POST", "/api/users"): ADMIN,
     ("GET", "/api/users/me"): EVERYONE,
+    ("POST", "/api/users/me/password"): EVERYONE,
     ("GET", "/api/users/{user_id}"): ADMIN,
     ("PATCH", "/api/users/{user_id}"): ADMIN,
     ("GET", "/api/locations"): STAFF | {"engineer"},

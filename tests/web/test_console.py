@@ -7,8 +7,6 @@ missing (scripts/ensure-chromium.sh), and this test requires it.
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -17,8 +15,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-import uvicorn
-from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from playwright.async_api import Page, async_playwright
 
@@ -28,6 +24,7 @@ from core.settings import load_settings
 from tests.conftest import settings_for
 from tests.support.api import assert_problem, auth_headers
 from tests.support.db import watch_once
+from tests.support.live_server import LiveServer
 from tests.support.scenario import asset, contract, customer_with_site, report
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -41,32 +38,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-
-
-class LiveServer:
-    """The app served by uvicorn on 127.0.0.1 in a background thread, so a browser can reach it."""
-
-    def __init__(self, app: Litestar) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        config = uvicorn.Config(app, host="127.0.0.1", log_level="warning", lifespan="on")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the console's server did not start")
-            time.sleep(0.05)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=30)
-        self.sock.close()
 
 
 @pytest.fixture(scope="module")
