@@ -41,7 +41,9 @@ def _bearer(tokens: dict[str, Any]) -> dict[str, str]:
 
 async def _refresh(client, tokens: dict[str, Any], key: str | None = None):
     headers = {"Idempotency-Key": key} if key else {}
-    return await client.post("/api/auth/refresh", json={"refresh_token": tokens["refresh_token"]}, headers=headers)
+    return await client.post(
+        "/api/auth/refresh", json={"refresh_token": tokens["refresh_token"]}, headers=headers
+    )
 
 
 async def test_the_role_comes_from_the_account_not_the_token(client, admin, db):
@@ -85,9 +87,9 @@ async def test_a_contact_moved_to_another_organisation_sees_only_the_new_one(cli
     assert_problem(await client.get(f"/api/customers/{first}", headers=_bearer(tokens)), 401)
     assert_problem(await _refresh(client, tokens), 401)
     again = await sign_in(client, name, PASSWORD)
-    assert [c["id"] for c in (await client.get("/api/customers", headers=_bearer(again))).json()["items"]] == [
-        second
-    ]
+    assert [
+        c["id"] for c in (await client.get("/api/customers", headers=_bearer(again))).json()["items"]
+    ] == [second]
     assert_problem(await client.get(f"/api/customers/{first}", headers=_bearer(again)), 404)
 
 
@@ -104,7 +106,9 @@ async def test_a_deactivated_user_is_refused_at_once(client, admin):
 async def test_a_harmless_change_keeps_the_sign_in(client, admin):
     name = await _new_user(client, admin, "warehouse")
     tokens = await sign_in(client, name, PASSWORD)
-    renamed = await client.patch(f"/api/users/{tokens['user_id']}", json={"display_name": "New"}, headers=admin)
+    renamed = await client.patch(
+        f"/api/users/{tokens['user_id']}", json={"display_name": "New"}, headers=admin
+    )
     assert renamed.status_code == 200
     assert (await client.get("/api/users/me", headers=_bearer(tokens))).status_code == 200
     assert (await _refresh(client, tokens)).status_code == 200
@@ -157,7 +161,9 @@ async def test_my_password_change_refuses_a_wrong_current_password_or_a_short_on
     )
     assert assert_problem(wrong, 422, "invalid-input")["errors"][0]["field"] == "current_password"
     short = await client.post(
-        "/api/users/me/password", json={"current_password": PASSWORD, "new_password": "short"}, headers=headers
+        "/api/users/me/password",
+        json={"current_password": PASSWORD, "new_password": "short"},
+        headers=headers,
     )
     assert assert_problem(short, 422, "invalid-input")["errors"][0]["field"] == "new_password"
     await sign_in(client, name, PASSWORD)
@@ -218,13 +224,17 @@ async def test_a_real_reuse_still_ends_the_sign_in(client, admin, clock, how):
 async def test_no_token_or_key_is_stored_in_clear(client, admin, db):
     name = await _new_user(client, admin, "engineer")
     login = await client.post(
-        "/api/auth/login", json={"username": name, "password": PASSWORD}, headers={"Idempotency-Key": "login-7"}
+        "/api/auth/login",
+        json={"username": name, "password": PASSWORD},
+        headers={"Idempotency-Key": "login-7"},
     )
     assert login.status_code == 200
     refreshed = await _refresh(client, login.json(), key="refresh-7")
     assert refreshed.status_code == 200
     retried_login = await client.post(
-        "/api/auth/login", json={"username": name, "password": PASSWORD}, headers={"Idempotency-Key": "login-7"}
+        "/api/auth/login",
+        json={"username": name, "password": PASSWORD},
+        headers={"Idempotency-Key": "login-7"},
     )
     assert retried_login.status_code == 200  # a retried sign-in signs in again
     assert "idempotency-replayed" not in retried_login.headers
@@ -245,11 +255,11 @@ async def test_no_token_or_key_is_stored_in_clear(client, admin, db):
     ).fetchone()
     assert leaked == (0,)
     columns = db.execute(
-        "SELECT token_hash, coalesce(rotated_by_key, '') FROM refresh_token"
-        " WHERE user_id = %s",
+        "SELECT token_hash, coalesce(rotated_by_key, '') FROM refresh_token WHERE user_id = %s",
         (login.json()["user_id"],),
     ).fetchall()
-    assert columns and all(s not in "".join(row) for row in columns for s in [*secrets, "refresh-7"])
+    assert columns
+    assert all(s not in "".join(row) for row in columns for s in [*secrets, "refresh-7"])
     assert any(len(row[1]) == 64 for row in columns)  # the key's hash, not the key
 
 
