@@ -41,7 +41,9 @@ class Settings:
     # gets a fresh pair instead of ending the sign-in as a stolen token would.
     refresh_retry_grace_seconds: int = 30
     # Password hashes run in this many threads; beyond that many waiting, sign-ins get 503.
-    password_hash_threads: int = 2
+    # One argon2 hash already works on four lanes (threads): one hash per four cores leaves
+    # the event loop a core to answer everything else.
+    password_hash_threads: int = max(1, (os.cpu_count() or 1) // 4)
     password_hash_max_waiting: int = 8
     # Peers (CIDRs) whose X-Forwarded-For is believed, e.g. the reverse proxy's address;
     # empty: the TCP peer is the client.
