@@ -88,7 +88,7 @@ def test_made_up_names_leave_no_row_each(proxied, db):
     rows = db.execute("SELECT key, failures FROM login_throttle").fetchall()
     assert not [key for key, _ in rows if any(name in key for name in names)]
     assert ("addr:192.0.2.50", 5) in rows
-    assert db.execute("SELECT count(*) FROM login_throttle").fetchone() == (rows_before[0] + 1,)  # type: ignore[index]
+    assert db.execute("SELECT count(*) FROM login_throttle").fetchone() == (rows_before[0] + 1,)
 
 
 def test_an_address_spraying_names_is_slowed(proxied, clock):
