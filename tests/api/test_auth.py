@@ -117,8 +117,9 @@ async def test_login_attempts_are_slowed_per_account_and_address_in_the_database
             await conn.execute(
                 text(
                     "SELECT failures FROM login_throttle WHERE key = "
-                    "'pair:' || (SELECT id FROM app_user WHERE username = 'engineer06') || ':testclient'"
-                )
+                    "'pair:' || (SELECT id FROM app_user WHERE username = 'engineer06') || :address"
+                ),
+                {"address": ":testclient"},
             )
         ).scalar_one()
     await engine.dispose()
