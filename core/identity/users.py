@@ -85,6 +85,10 @@ async def update_user(
     if password is not None:
         user.password_hash = await hashing.hash(password)
     await session.flush()
-    if password is not None or any(getattr(user, name) != before[name] for name in SESSION_FIELDS):
-        await end_sign_ins(session, user.id, now)
+    access_changed = any(getattr(user, name) != before[name] for name in SESSION_FIELDS)
+    if access_changed or password is not None:
+        # An admin setting their own password keeps the sign-in they are using, as
+        # POST /api/users/me/password does; a change of access ends every sign-in.
+        own = actor.user_id == user.id and not access_changed
+        await end_sign_ins(session, user.id, now, keep_family=actor.session_id if own else None)
     return user

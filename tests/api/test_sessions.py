@@ -270,3 +270,15 @@ async def test_an_idempotent_post_is_kept_under_the_caller_who_sent_it(client):
     assert first.status_code < 300, first.text
     again = await client.post("/api/engineers/me/position-consent", headers=headers)
     assert again.headers.get("idempotency-replayed") == "true"
+
+
+async def test_an_admin_setting_their_own_password_keeps_the_sign_in_in_use(client, admin):
+    name = await _new_user(client, admin, "admin")
+    here, elsewhere = await sign_in(client, name, PASSWORD), await sign_in(client, name, PASSWORD)
+    changed = await client.patch(
+        f"/api/users/{here['user_id']}", json={"password": "admin-password-5"}, headers=_bearer(here)
+    )
+    assert changed.status_code == 200, changed.text
+    assert (await client.get("/api/users", headers=_bearer(here))).status_code == 200
+    assert_problem(await client.get("/api/users", headers=_bearer(elsewhere)), 401)
+    assert_problem(await _refresh(client, elsewhere), 401)
