@@ -501,10 +501,11 @@ async def test_the_table_covers_every_id_taking_route_open_to_engineers_and_cust
             if ids := _route_ids(operation, components):
                 wanted[key] = ids
     covered: dict[tuple[str, str], set[str]] = {}
-    for source in (OWNERSHIP, NOT_OWNED, ELSEWHERE):
-        for key, entries in source.items():
-            names = {p.param for p in entries} if source is OWNERSHIP else set(entries)  # type: ignore[attr-defined]
-            covered.setdefault(key, set()).update(names)
+    for key, probes in OWNERSHIP.items():
+        covered.setdefault(key, set()).update(p.param for p in probes)
+    for source in (NOT_OWNED, ELSEWHERE):
+        for key, reasons in source.items():
+            covered.setdefault(key, set()).update(reasons)
     missing = {
         key: ids - covered.get(key, set()) for key, ids in wanted.items() if ids - covered.get(key, set())
     }
