@@ -22,8 +22,8 @@ from core.identity.models import User
 from core.identity.roles import Actor, Role
 from dispatch.models import Asset, Engineer, Site
 from dispatch.order_models import Visit, VisitStatus, WorkOrder
-from dispatch.visits import owned_visit
-from dispatch.work_orders import add_event, visible
+from dispatch.visits import order_and_visit, owned_visit
+from dispatch.work_orders import add_event
 from inventory import ledger, reservations, shipments, swaps
 from inventory.items import item_ids_by_sku
 from inventory.models import (
@@ -71,6 +71,33 @@ async def site_stock(session: AsyncSession, site_id: uuid.UUID) -> Location:
     return await ledger.site_location(session, site.id, site.name, site.point)
 
 
+async def reserve_for(
+    session: AsyncSession,
+    actor: Actor,
+    now: dt.datetime,
+    *,
+    item_id: uuid.UUID,
+    location_id: uuid.UUID,
+    quantity: int,
+    work_order_id: uuid.UUID | None,
+    visit_id: uuid.UUID | None,
+    hold: dt.timedelta,
+) -> Reservation:
+    """Parts held for a work order or visit; a visit must be one of the named order's."""
+    await order_and_visit(session, actor, work_order_id, visit_id)
+    return await reservations.reserve_part(
+        session,
+        actor,
+        now,
+        item_id=item_id,
+        location_id=location_id,
+        quantity=quantity,
+        work_order_id=work_order_id,
+        visit_id=visit_id,
+        hold=hold,
+    )
+
+
 async def consume_on_order(
     session: AsyncSession,
     actor: Actor,
@@ -89,9 +116,8 @@ async def consume_on_order(
     the named order's."""
     if actor.role is not Role.ENGINEER or actor.user_id is None:
         raise Forbidden("Only an engineer consumes from their own stock")
-    order = await visible(session, actor, work_order_id, lock=True)
-    if visit_id is not None:
-        await owned_visit(session, actor, visit_id, work_order_id=order.id)
+    order, _ = await order_and_visit(session, actor, work_order_id, visit_id)
+    assert order is not None
     return await reservations.consume(
         session,
         actor,

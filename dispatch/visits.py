@@ -131,6 +131,18 @@ async def owned_visit(
     return visit, order
 
 
+async def order_and_visit(
+    session: AsyncSession, actor: Actor, work_order_id: uuid.UUID | None, visit_id: uuid.UUID | None
+) -> tuple[WorkOrder | None, Visit | None]:
+    """A work order and a visit named together (either may be absent): each one this actor may
+    act on, and the visit one of that order's. Without an order, the visit's own is returned."""
+    order = await visible(session, actor, work_order_id, lock=True) if work_order_id is not None else None
+    if visit_id is None:
+        return order, None
+    visit, visit_order = await owned_visit(session, actor, visit_id, work_order_id=work_order_id)
+    return order or visit_order, visit
+
+
 def _at_version(visit: Visit, version: int) -> None:
     if visit.version != version:
         raise VersionConflict(

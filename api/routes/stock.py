@@ -277,7 +277,7 @@ async def post_move(
 async def reserve(
     request: Request[Any, Any, Any], session: Session, actor: CurrentActor, data: JSONBody[ReservationIn]
 ) -> ReservationOut:
-    held = await reservations.reserve_part(
+    held = await stock_flow.reserve_for(
         session,
         actor,
         _now(request),

@@ -577,3 +577,38 @@ async def test_another_engineers_phone_id_opens_my_own_outbox(client, world, dsn
     assert mine["id"] != theirs["id"]
     with psycopg.connect(dsn) as conn:
         assert conn.execute(query, (phone, world["b_engineer"])).fetchall() == before
+
+
+async def test_a_reservation_names_a_visit_of_its_own_work_order(client, world, dsn):
+    """The desk sees every order, so a mismatch is a plain field error: but it is refused."""
+    vans = await _ok(
+        await client.get("/api/locations", headers=world["h"]["warehouse"], params={"kind": "van"}), 200
+    )
+    van = next(v["id"] for v in vans if v["engineer_id"] == world["a_engineer"])
+    before = fingerprint(dsn)
+    wrong = await client.post(
+        "/api/stock/reservations",
+        headers=world["h"]["dispatcher"],
+        json={
+            "item_id": world["part"],
+            "location_id": van,
+            "work_order_id": world["a_order"],
+            "visit_id": world["b_visit"],
+        },
+    )
+    problem = assert_problem(wrong, 422, "invalid-input")
+    assert [e["field"] for e in problem["errors"]] == ["visit_id"]
+    assert fingerprint(dsn) == before
+    held = await _ok(
+        await client.post(
+            "/api/stock/reservations",
+            headers=world["h"]["dispatcher"],
+            json={
+                "item_id": world["part"],
+                "location_id": van,
+                "work_order_id": world["a_order"],
+                "visit_id": world["a_visit"],
+            },
+        )
+    )
+    assert (held["work_order_id"], held["visit_id"]) == (world["a_order"], world["a_visit"])
