@@ -31,7 +31,7 @@ from dispatch.lifecycle import OPEN
 from dispatch.models import Engineer, Measure, Site
 from dispatch.order_models import Notification, Visit, VisitKind, VisitStatus, WorkOrder
 from dispatch.positions import latest_positions
-from dispatch.visits import Outcome, finish
+from dispatch.visits import Outcome, finish, owned_visit
 from dispatch.work_orders import add_event, visible
 from inventory import alerts, items, ledger, loans, nearest
 from inventory.errors import OutOfStock, UnitUnavailable
@@ -262,8 +262,9 @@ async def install_backup(
     restored_at: dt.datetime | None = None,
 ) -> Loan:
     """The engineer on site installs the backup unit and the customer signs the loan form."""
-    visit = await session.get(Visit, visit_id)
-    if visit is None or visit.kind is not VisitKind.BACKUP_DELIVERY:
+    # Ownership before anything about the visit is told (its kind, its loan).
+    visit, _ = await owned_visit(session, actor, visit_id)
+    if visit.kind is not VisitKind.BACKUP_DELIVERY:
         raise NotFound(f"No backup delivery visit with id {visit_id}")
     now = clock.now()
     loan = await _loan_of_visit(session, visit, "visit_id")
@@ -345,10 +346,10 @@ async def complete_swap_back(
     session: AsyncSession, actor: Actor, clock: Clock, visit_id: uuid.UUID, *, note: str | None
 ) -> Loan:
     """On the swap-back visit: the repaired unit goes back in, the backup comes out; resolved."""
-    visit = await session.get(Visit, visit_id)
-    if visit is None or visit.kind is not VisitKind.SWAP_BACK:
-        raise NotFound(f"No swap-back visit with id {visit_id}")
     if actor.role is not Role.ENGINEER or actor.user_id is None:
+        raise NotFound(f"No swap-back visit with id {visit_id}")
+    visit, _ = await owned_visit(session, actor, visit_id)
+    if visit.kind is not VisitKind.SWAP_BACK:
         raise NotFound(f"No swap-back visit with id {visit_id}")
     loan = await _loan_of_visit(session, visit, "visit_id")
     await finish(session, actor, clock, visit_id, outcome=Outcome.RESOLVED, note=note or "swap-back done")

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import Clock
 from core.errors import Conflict, NotFound
-from core.identity.roles import Actor, Role
+from core.identity.roles import Actor
 from dispatch import stock_flow
 from dispatch import visits as visit_service
 from dispatch.order_models import Visit, VisitStatus
@@ -201,10 +201,8 @@ async def overrun(
     session: AsyncSession, actor: Actor, clock: Clock, visit_id: uuid.UUID, extra: dt.timedelta
 ) -> list[tuple[uuid.UUID, dt.datetime]]:
     """A visit takes longer: the engineer's later visits move back by as much as they must."""
-    visit = await session.get(Visit, visit_id, with_for_update=True)
-    if visit is None or visit.engineer_id is None:
-        raise NotFound(f"No assigned visit with id {visit_id}")
-    if actor.role is Role.ENGINEER and actor.user_id not in (visit.engineer_id, visit.partner_engineer_id):
+    visit, _ = await visit_service.owned_visit(session, actor, visit_id)
+    if visit.engineer_id is None:
         raise NotFound(f"No assigned visit with id {visit_id}")
     visit.duration_minutes += int(extra.total_seconds() // 60)
     started = visit.arrived_at or visit.planned_start or clock.now()

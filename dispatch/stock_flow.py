@@ -17,12 +17,13 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import Clock
-from core.errors import Conflict, Forbidden, NotFound, field_error
+from core.errors import Conflict, Forbidden, field_error
 from core.identity.models import User
 from core.identity.roles import Actor, Role
 from dispatch.models import Asset, Engineer, Site
 from dispatch.order_models import Visit, VisitStatus, WorkOrder
-from dispatch.work_orders import add_event, visible
+from dispatch.visits import order_and_visit, owned_visit
+from dispatch.work_orders import add_event
 from inventory import ledger, reservations, shipments, swaps
 from inventory.items import item_ids_by_sku
 from inventory.models import (
@@ -35,6 +36,7 @@ from inventory.models import (
     Reservation,
     ReservationStatus,
     StockBalance,
+    StockMove,
     SwapDisposition,
     Unit,
     UnitState,
@@ -69,17 +71,76 @@ async def site_stock(session: AsyncSession, site_id: uuid.UUID) -> Location:
     return await ledger.site_location(session, site.id, site.name, site.point)
 
 
+async def reserve_for(
+    session: AsyncSession,
+    actor: Actor,
+    now: dt.datetime,
+    *,
+    item_id: uuid.UUID,
+    location_id: uuid.UUID,
+    quantity: int,
+    work_order_id: uuid.UUID | None,
+    visit_id: uuid.UUID | None,
+    hold: dt.timedelta,
+) -> Reservation:
+    """Parts held for a work order or visit; a visit must be one of the named order's."""
+    await order_and_visit(session, actor, work_order_id, visit_id)
+    return await reservations.reserve_part(
+        session,
+        actor,
+        now,
+        item_id=item_id,
+        location_id=location_id,
+        quantity=quantity,
+        work_order_id=work_order_id,
+        visit_id=visit_id,
+        hold=hold,
+    )
+
+
+async def consume_on_order(
+    session: AsyncSession,
+    actor: Actor,
+    now: dt.datetime,
+    *,
+    item_id: uuid.UUID,
+    quantity: int,
+    work_order_id: uuid.UUID,
+    visit_id: uuid.UUID | None,
+    reservation_id: uuid.UUID | None,
+    from_device: bool,
+    at: dt.datetime | None,
+) -> list[StockMove]:
+    """Parts the signed-in engineer used on a work order (and visit) of theirs, from their own stock.
+    Another engineer's order or visit answers like one that does not exist; a visit must be one of
+    the named order's."""
+    if actor.role is not Role.ENGINEER or actor.user_id is None:
+        raise Forbidden("Only an engineer consumes from their own stock")
+    order, _ = await order_and_visit(session, actor, work_order_id, visit_id)
+    assert order is not None
+    return await reservations.consume(
+        session,
+        actor,
+        now,
+        engineer_id=actor.user_id,
+        item_id=item_id,
+        quantity=quantity,
+        work_order_id=order.id,
+        visit_id=visit_id,
+        reservation_id=reservation_id,
+        from_device=from_device,
+        at=at,
+    )
+
+
 async def record_part_swap(session: AsyncSession, actor: Actor, clock: Clock, data: SwapInput) -> PartSwap:
     """The engineer on a visit swapped a serialized part: both serials, the faulty one's fate,
     and the asset's new serial or MAC when the swap changed them."""
-    visit = await session.get(Visit, data.visit_id)
-    if visit is None or actor.user_id not in (visit.engineer_id, visit.partner_engineer_id):
-        raise NotFound(f"No visit with id {data.visit_id}")
     if actor.role is not Role.ENGINEER or actor.user_id is None:
         raise Forbidden("Only the engineer on the visit records a part swap")
+    visit, order = await owned_visit(session, actor, data.visit_id)
     if visit.status not in {VisitStatus.ON_SITE, VisitStatus.DONE}:
         raise Conflict(f"The visit is {visit.status.value}: a part is swapped on site")
-    order = await visible(session, actor, visit.work_order_id, lock=True)
     site = await session.get(Site, order.site_id)
     assert site is not None
     now = clock.now()

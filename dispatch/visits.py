@@ -110,16 +110,37 @@ async def create_visit(
     return visit
 
 
-async def _visit_and_order(
-    session: AsyncSession, actor: Actor, visit_id: uuid.UUID
+async def owned_visit(
+    session: AsyncSession, actor: Actor, visit_id: uuid.UUID, *, work_order_id: uuid.UUID | None = None
 ) -> tuple[Visit, WorkOrder]:
+    """The visit and its work order, both locked, if this actor may act on them: an engineer on
+    the visits they are assigned to, a customer contact within their organisation, the desk on all.
+    Anyone else's visit answers exactly like a visit that does not exist. With `work_order_id`,
+    the visit must also belong to that work order."""
     visit = await session.get(Visit, visit_id, with_for_update=True)
     if visit is None:
         raise NotFound(f"No visit with id {visit_id}")
     if actor.role is Role.ENGINEER and actor.user_id not in (visit.engineer_id, visit.partner_engineer_id):
         raise NotFound(f"No visit with id {visit_id}")
-    order = await visible(session, actor, visit.work_order_id, lock=True)
+    try:
+        order = await visible(session, actor, visit.work_order_id, lock=True)
+    except NotFound:
+        raise NotFound(f"No visit with id {visit_id}") from None
+    if work_order_id is not None and order.id != work_order_id:
+        raise field_error("visit_id", "the visit belongs to another work order")
     return visit, order
+
+
+async def order_and_visit(
+    session: AsyncSession, actor: Actor, work_order_id: uuid.UUID | None, visit_id: uuid.UUID | None
+) -> tuple[WorkOrder | None, Visit | None]:
+    """A work order and a visit named together (either may be absent): each one this actor may
+    act on, and the visit one of that order's. Without an order, the visit's own is returned."""
+    order = await visible(session, actor, work_order_id, lock=True) if work_order_id is not None else None
+    if visit_id is None:
+        return order, None
+    visit, visit_order = await owned_visit(session, actor, visit_id, work_order_id=work_order_id)
+    return order or visit_order, visit
 
 
 def _at_version(visit: Visit, version: int) -> None:
@@ -151,7 +172,7 @@ async def assign(
     pinned: bool,
 ) -> Visit:
     """A dispatcher's manual assignment (and pin); None unassigns."""
-    visit, order = await _visit_and_order(session, actor, visit_id)
+    visit, order = await owned_visit(session, actor, visit_id)
     _at_version(visit, version)
     if visit.status not in {VisitStatus.PLANNED, VisitStatus.ASSIGNED}:
         raise IllegalVisitStep(
@@ -221,7 +242,7 @@ async def _engineer_step(
     session: AsyncSession, actor: Actor, clock: Clock, visit_id: uuid.UUID, at: dt.datetime | None
 ) -> tuple[Visit, WorkOrder, dt.datetime, dt.datetime]:
     """An assigned engineer's action on a visit: the visit, its order, now, and when it happened."""
-    visit, order = await _visit_and_order(session, actor, visit_id)
+    visit, order = await owned_visit(session, actor, visit_id)
     _require_engineer(actor, visit)
     now = clock.now()
     when = at or now
@@ -327,7 +348,7 @@ async def add_note(
     note_id: uuid.UUID | None = None,
     at: dt.datetime | None = None,
 ) -> VisitNote:
-    visit, _ = await _visit_and_order(session, actor, visit_id)
+    visit, _ = await owned_visit(session, actor, visit_id)
     _require_engineer(actor, visit)
     now = clock.now()
     note = VisitNote(

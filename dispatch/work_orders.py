@@ -116,7 +116,7 @@ async def create(session: AsyncSession, actor: Actor, clock: Clock, intake: Inta
         raise field_error("customer_id", "the site belongs to another customer")
     customer = await session.get(Customer, site.customer_id)
     assert customer is not None
-    asset = await _asset(session, intake, site)
+    asset = await _asset(session, actor, intake, site)
     contract = await _contract_for(session, site, asset, reported_at.date())
     warranty_end = asset.warranty_end if asset else None
     number = int((await session.execute(select(WORK_ORDER_NUMBER.next_value()))).scalar_one())
@@ -164,14 +164,16 @@ async def create(session: AsyncSession, actor: Actor, clock: Clock, intake: Inta
     return order
 
 
-async def _asset(session: AsyncSession, intake: Intake, site: Site) -> Asset | None:
+async def _asset(session: AsyncSession, actor: Actor, intake: Intake, site: Site) -> Asset | None:
     if intake.asset_id is not None:
         asset = await session.get(Asset, intake.asset_id)
-        if asset is None:
-            raise field_error("asset_id", "no such asset")
-        owner = await session.get(Site, asset.site_id)
-        if owner is None or owner.customer_id != site.customer_id:
-            raise field_error("asset_id", "the asset belongs to another customer")
+        owner = await session.get(Site, asset.site_id) if asset is not None else None
+        scope = customer_scope(actor)
+        if asset is None or owner is None or (scope is not None and owner.customer_id != scope):
+            # Another organisation's asset does not exist for a customer contact.
+            raise NotFound(f"No asset with id {intake.asset_id}")
+        if owner.customer_id != site.customer_id:
+            raise field_error("asset_id", "the asset belongs to another customer than the site")
         return asset
     if intake.asset_serial:
         # Known serial at this customer: link it, so warranty and contract come from the register.

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import NotFound, field_error
-from core.identity.roles import Actor
+from core.identity.roles import Actor, Role
 from inventory import ledger, reservations, swaps
 from inventory.errors import IllegalStockStep
 from inventory.models import (
@@ -69,9 +69,13 @@ async def open_count(
     return count
 
 
-async def locked_count(session: AsyncSession, count_id: uuid.UUID) -> StockCount:
-    count = await session.get(StockCount, count_id, with_for_update=True, populate_existing=True)
-    if count is None:
+async def count_for(
+    session: AsyncSession, actor: Actor, count_id: uuid.UUID, *, lock: bool = True
+) -> StockCount:
+    """The count if this actor may see it: an engineer only the counts of their own stock
+    (another engineer's answers like one that does not exist), warehouse staff every count."""
+    count = await session.get(StockCount, count_id, with_for_update=lock, populate_existing=lock)
+    if count is None or (actor.role is Role.ENGINEER and count.engineer_id != actor.user_id):
         raise NotFound(f"No stock count with id {count_id}")
     return count
 

@@ -14,7 +14,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.errors import field_error
+from core.errors import NotFound, field_error
 from core.identity.roles import Actor
 from core.records import get_or_404
 from inventory import ledger
@@ -140,10 +140,14 @@ async def reserve_unit(
     return reservation
 
 
-async def active_reservation(session: AsyncSession, reservation_id: uuid.UUID) -> Reservation:
+async def active_reservation(
+    session: AsyncSession, reservation_id: uuid.UUID, *, at_location: uuid.UUID | None = None
+) -> Reservation:
+    """The reservation, locked, if it is active; with `at_location`, one held elsewhere (another
+    engineer's van) answers like one that does not exist, before anything about it is told."""
     reservation = await session.get(Reservation, reservation_id, with_for_update=True, populate_existing=True)
-    if reservation is None:
-        raise field_error("reservation_id", "no such reservation")
+    if reservation is None or (at_location is not None and reservation.location_id != at_location):
+        raise NotFound(f"No reservation with id {reservation_id}")
     if reservation.status is not ReservationStatus.ACTIVE:
         raise IllegalStockStep(
             f"The reservation is {reservation.status.value}", current_status=reservation.status.value
@@ -292,9 +296,9 @@ async def consume(
     from_reserved = 0
     reservation = None
     if reservation_id is not None:
-        reservation = await active_reservation(session, reservation_id)
-        if reservation.item_id != item_id or reservation.location_id != van.id:
-            raise field_error("reservation_id", "not a reservation of this part in your stock")
+        reservation = await active_reservation(session, reservation_id, at_location=van.id)
+        if reservation.item_id != item_id:
+            raise field_error("reservation_id", "a reservation of another part")
         from_reserved = min(quantity, reservation.quantity)
     free_needed = quantity - from_reserved
     if from_device and free_needed > 0:

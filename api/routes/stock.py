@@ -46,9 +46,9 @@ from api.schemas.stock import (
     WipeIn,
     WriteOffIn,
 )
-from core.errors import Forbidden, NotFound
+from core.errors import NotFound
 from core.identity.roles import Role
-from dispatch import backup_flow
+from dispatch import backup_flow, stock_flow
 from inventory import alerts, items, ledger, loans, nearest, reservations
 from inventory.models import (
     ItemKind,
@@ -277,7 +277,7 @@ async def post_move(
 async def reserve(
     request: Request[Any, Any, Any], session: Session, actor: CurrentActor, data: JSONBody[ReservationIn]
 ) -> ReservationOut:
-    held = await reservations.reserve_part(
+    held = await stock_flow.reserve_for(
         session,
         actor,
         _now(request),
@@ -310,13 +310,10 @@ async def release(
 async def consume(
     request: Request[Any, Any, Any], session: Session, actor: CurrentActor, data: JSONBody[ConsumptionIn]
 ) -> list[MoveOut]:
-    if actor.user_id is None:
-        raise Forbidden("Only an engineer consumes from their own stock")
-    lines = await reservations.consume(
+    lines = await stock_flow.consume_on_order(
         session,
         actor,
         _now(request),
-        engineer_id=actor.user_id,
         item_id=data.item_id,
         quantity=data.quantity,
         work_order_id=data.work_order_id,

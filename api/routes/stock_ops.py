@@ -43,7 +43,7 @@ from api.schemas.stock_ops import (
     SuggestionOut,
     TransferIn,
 )
-from core.errors import NotFound, field_error
+from core.errors import field_error
 from core.identity.roles import Actor, Role
 from dispatch import stock_flow
 from inventory import counts, replenishment, shipments, swaps
@@ -275,13 +275,6 @@ async def _count_out(session: Session, count: StockCount, actor: Actor) -> Count
     return out(CountOut, count, lines=lines)
 
 
-async def _my_count(session: Session, actor: Actor, count_id: uuid.UUID) -> StockCount:
-    count = await counts.locked_count(session, count_id)
-    if actor.role is Role.ENGINEER and count.engineer_id != actor.user_id:
-        raise NotFound(f"No stock count with id {count_id}")
-    return count
-
-
 @post(
     "/api/stock/counts", roles=WAREHOUSE, tags=["stock"], summary="Open a blind count of an engineer's stock"
 )
@@ -299,9 +292,7 @@ async def open_count(
     summary="A count (book quantities only for warehouse staff, once submitted)",
 )
 async def get_count(session: Session, actor: CurrentActor, count_id: FromPath[uuid.UUID]) -> CountOut:
-    count = await session.get(StockCount, count_id)
-    if count is None or (actor.role is Role.ENGINEER and count.engineer_id != actor.user_id):
-        raise NotFound(f"No stock count with id {count_id}")
+    count = await counts.count_for(session, actor, count_id, lock=False)
     return await _count_out(session, count, actor)
 
 
@@ -314,7 +305,7 @@ async def get_count(session: Session, actor: CurrentActor, count_id: FromPath[uu
 async def enter_count(
     session: Session, actor: CurrentActor, count_id: FromPath[uuid.UUID], data: JSONBody[CountLinesIn]
 ) -> CountOut:
-    count = await _my_count(session, actor, count_id)
+    count = await counts.count_for(session, actor, count_id)
     await counts.enter(session, count, {line.item_id: line.counted for line in data.lines})
     return await _count_out(session, count, actor)
 
@@ -328,7 +319,7 @@ async def enter_count(
 async def submit_count(
     request: Request[Any, Any, Any], session: Session, actor: CurrentActor, count_id: FromPath[uuid.UUID]
 ) -> CountOut:
-    count = await _my_count(session, actor, count_id)
+    count = await counts.count_for(session, actor, count_id)
     await counts.submit(session, _now(request), count)
     return await _count_out(session, count, actor)
 
@@ -346,7 +337,7 @@ async def approve_count(
     count_id: FromPath[uuid.UUID],
     data: JSONBody[CountApproveIn],
 ) -> CountApprovalOut:
-    count = await counts.locked_count(session, count_id)
+    count = await counts.count_for(session, actor, count_id)
     moves = await counts.approve(session, actor, _now(request), count, reason=data.reason)
     return CountApprovalOut(
         count=await _count_out(session, count, actor), adjustments=[out(MoveOut, m) for m in moves]

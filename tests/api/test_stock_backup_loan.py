@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -272,8 +271,12 @@ async def test_stock_errors_are_problems_and_roles_hold(client, heads):
     ).json()
     assert after[0]["on_hand"] == stock[0]["on_hand"] - 1
     # An engineer's consumption of parts the books do not show: refused online, accepted from the device.
-    order_id = str(uuid.uuid4())
-    body = {"item_id": psu["id"], "quantity": 50, "work_order_id": order_id}
+    _, site = await customer_with_site(client, heads["admin"])
+    order = await report(client, heads["dispatcher"], site, None, asset_model="R750", asset_serial="SN-PSU-1")
+    await planned_visit(
+        client, heads["dispatcher"], order, await engineer_id(client, heads["dispatcher"], "engineer01")
+    )
+    body = {"item_id": psu["id"], "quantity": 50, "work_order_id": order["id"]}
     assert_problem(
         await client.post("/api/stock/consumptions", headers=engineer, json=body), 409, "out-of-stock"
     )
