@@ -13,10 +13,13 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from sqlalchemy.exc import DBAPIError
 
 from api.auth import provide_actor, provide_session, role_guard
+from api.body_checks import BodyChecksMiddleware
 from api.console import console_router
 from api.context import AppContext
+from api.params import check_query_times
 from api.problems import EXCEPTION_HANDLERS
 from api.routes import ROUTE_HANDLERS
 from api.unit_of_work import UnitOfWorkMiddleware
@@ -24,15 +27,19 @@ from core.clock import Clock, SystemClock
 from core.database import make_engine, make_sessionmaker
 from core.identity.sessions import ThrottleLimits
 from core.identity.tokens import TokenConfig
+from core.pagination import CURSOR_KEY, cursor_key
 from core.settings import Settings, load_settings
 from dispatch.outbox import LogSender, Sender, SmtpSender
 from dispatch.plans import PlanRunner
+from dispatch.stored_zones import unknown_zones
 from dispatch.worker import Worker, WorkerConfig
+
+log = logging.getLogger("fieldservice.api")
 
 
 def build_context(settings: Settings, clock: Clock) -> AppContext:
     engine = make_engine(settings.database_url, settings.db_pool_size)
-    sessionmaker = make_sessionmaker(engine)
+    sessionmaker = make_sessionmaker(engine, {CURSOR_KEY: cursor_key(settings.jwt_secret)})
     return AppContext(
         settings=settings,
         clock=clock,
@@ -68,12 +75,24 @@ def worker_config(settings: Settings) -> WorkerConfig:
     )
 
 
+async def report_unknown_zones(context: AppContext) -> None:
+    """Stored time zones that are not zones (kept from before they were checked) read as UTC
+    until someone corrects them: say which, once per start."""
+    try:
+        async with context.sessionmaker() as session:
+            for line in await unknown_zones(session):
+                log.warning("correct this record: %s (read as UTC until then)", line)
+    except (OSError, DBAPIError):
+        log.warning("could not check the stored time zones (database not reachable)")
+
+
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> Litestar:
     settings = settings or load_settings()
     context = build_context(settings, clock or SystemClock())
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        await report_unknown_zones(context)
         worker = None
         if settings.watch_interval_seconds > 0:
             worker = Worker(context.sessionmaker, context.clock, worker_config(settings))
@@ -91,7 +110,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         path="/",
         route_handlers=ROUTE_HANDLERS,
         guards=[role_guard],
-        middleware=[UnitOfWorkMiddleware],
+        before_request=check_query_times,
+        # Undecodable bodies are refused before a session is opened for them.
+        middleware=[BodyChecksMiddleware, UnitOfWorkMiddleware],
         dependencies={"actor": Provide(provide_actor), "session": Provide(provide_session)},
     )
     return Litestar(
