@@ -14,6 +14,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.auth import provide_actor, provide_session, role_guard
 from api.body_checks import BodyChecksMiddleware
@@ -75,11 +76,11 @@ def worker_config(settings: Settings) -> WorkerConfig:
     )
 
 
-async def report_unknown_zones(context: AppContext) -> None:
+async def report_unknown_zones(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
     """Stored time zones that are not zones (kept from before they were checked) read as UTC
     until someone corrects them: say which, once per start."""
     try:
-        async with context.sessionmaker() as session:
+        async with sessionmaker() as session:
             for line in await unknown_zones(session):
                 log.warning("correct this record: %s (read as UTC until then)", line)
     except (OSError, DBAPIError):
@@ -92,7 +93,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
-        await report_unknown_zones(context)
+        await report_unknown_zones(context.sessionmaker)
         worker = None
         if settings.watch_interval_seconds > 0:
             worker = Worker(context.sessionmaker, context.clock, worker_config(settings))

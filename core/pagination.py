@@ -61,22 +61,26 @@ def unknown_cursor() -> InvalidInput:
     )
 
 
-def seal(key: bytes, payload: Any) -> str:
-    """An opaque cursor: the payload as JSON behind an HMAC tag, so that only cursors this
-    server gave out come back (a forged or edited one is refused before its values are read)."""
+def _tag(key: bytes, purpose: str, body: bytes) -> bytes:
+    return hmac.new(key, purpose.encode() + b"\0" + body, hashlib.sha256).digest()[:_TAG_BYTES]
+
+
+def seal(key: bytes, payload: Any, purpose: str) -> str:
+    """An opaque cursor: the payload as JSON behind an HMAC tag over it and its `purpose` (which
+    list it pages), so that only cursors this server gave out for that list come back: a forged,
+    edited or borrowed one is refused before its values are read."""
     body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
-    tag = hmac.new(key, body, hashlib.sha256).digest()[:_TAG_BYTES]
-    return base64.urlsafe_b64encode(tag + body).decode().rstrip("=")
+    return base64.urlsafe_b64encode(_tag(key, purpose, body) + body).decode().rstrip("=")
 
 
-def unseal(key: bytes, cursor: str) -> Any:
-    """The payload of a cursor `seal` made with this key, or InvalidInput."""
+def unseal(key: bytes, cursor: str, purpose: str) -> Any:
+    """The payload of a cursor `seal` made with this key for this purpose, or InvalidInput."""
     try:
         raw = base64.urlsafe_b64decode(cursor.encode("ascii") + b"===")
     except (ValueError, UnicodeEncodeError) as exc:
         raise unknown_cursor() from exc
     tag, body = raw[:_TAG_BYTES], raw[_TAG_BYTES:]
-    if not body or not hmac.compare_digest(tag, hmac.new(key, body, hashlib.sha256).digest()[:_TAG_BYTES]):
+    if not body or not hmac.compare_digest(tag, _tag(key, purpose, body)):
         raise unknown_cursor()
     try:
         return json.loads(body)
@@ -118,8 +122,9 @@ async def keyset_page(
             errors=[{"field": "limit", "message": f"1 to {max_limit}"}],
         )
     key = key_of(session)
+    purpose = ",".join(f"{col.class_.__tablename__}.{col.key}" for col in order)
     if cursor:
-        raw = unseal(key, cursor)
+        raw = unseal(key, cursor, purpose)
         if not isinstance(raw, list) or len(raw) != len(order):
             raise unknown_cursor()
         values = [_restore(col, v) for col, v in zip(order, raw, strict=True)]
@@ -133,5 +138,5 @@ async def keyset_page(
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
-        next_cursor = seal(key, [jsonable(getattr(last, col.key)) for col in order])
+        next_cursor = seal(key, [jsonable(getattr(last, col.key)) for col in order], purpose)
     return Page(items=rows, next_cursor=next_cursor)

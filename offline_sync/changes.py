@@ -161,6 +161,9 @@ def _capture(session: Session, _context: Any) -> None:
 # Cursors -------------------------------------------------------------------------------------------
 
 
+PULL = "sync.pull"
+
+
 @dataclass(frozen=True)
 class Cursor:
     """`low`: every change of a transaction below it was delivered. While a range is being
@@ -175,12 +178,12 @@ class Cursor:
 
     def encode(self, key: bytes) -> str:
         raw = {"l": self.low, "h": self.high, "a": self.after, "b": self.booting, "ba": self.boot_after}
-        return seal(key, raw)
+        return seal(key, raw, PULL)
 
     @classmethod
     def decode(cls, text: str, key: bytes) -> Cursor:
         """A cursor this server handed out (sealed with `key`), or InvalidInput."""
-        raw = unseal(key, text)
+        raw = unseal(key, text, PULL)
         # Sealed, so written by `encode`; the types are checked all the same.
         if not isinstance(raw, dict) or not isinstance(raw.get("b"), bool):
             raise unknown_cursor()
