@@ -29,7 +29,7 @@ Minutes = Annotated[int, msgspec.Meta(gt=0, le=366 * 24 * 60)]
 DayOvertime = Annotated[int, msgspec.Meta(ge=0, le=12 * 60)]
 MonthOvertime = Annotated[int, msgspec.Meta(ge=0, le=31 * 24 * 60)]
 RestMinutes = Annotated[int, msgspec.Meta(ge=0, le=24 * 60)]
-# In the engineer's time zone: a time with an offset of its own is refused.
+# A wall-clock time in the engineer's or site's time zone: one with an offset of its own is refused.
 WallTime = Annotated[dt.time, msgspec.Meta(tz=False)]
 SkillName = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[a-z0-9_\-]+$")]
 
@@ -41,7 +41,7 @@ class TargetIO(Input):
     count_mode: CountMode
     start_rule: StartRule
     minutes: Minutes | None = None
-    cutoff: dt.time | None = None
+    cutoff: WallTime | None = None
 
 
 class Escalation(Input):

@@ -25,7 +25,7 @@ from core.database import make_sessionmaker
 from core.pagination import seal, unseal
 from dispatch.stored_zones import unknown_zones
 from tests.support.api import assert_problem, auth_headers
-from tests.support.scenario import asset, contract, customer_with_site, report
+from tests.support.scenario import asset, contract, customer_with_site, report, target
 
 # Fuzz a running app: module fixtures are shared between examples on purpose.
 FUZZ = settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -525,3 +525,20 @@ async def test_a_bad_zone_stored_earlier_reads_as_utc_and_is_reported(client, ad
             await conn.execute(
                 text("UPDATE site SET time_zone = 'Asia/Shanghai' WHERE id = :id"), {"id": site["id"]}
             )
+
+
+async def test_a_cut_off_with_an_offset_of_its_own_is_refused(client, admin, setting):
+    customer = setting[0]
+    body = {
+        "customer_id": customer["id"],
+        "contract_number": "SC-CUTOFF-1",
+        "name": "截止时间",
+        "calendar_kind": "business_hours",
+        "starts_on": "2026-01-01",
+        "ends_on": "2026-12-31",
+        "targets": [
+            target("low", "on_site", rule="next_business_day", count_mode="business", cutoff="15:00:00+08:00")
+        ],
+    }
+    response = await client.post("/api/contracts", headers=admin, json=body)
+    assert _field(assert_problem(response, 422, "invalid-input")) == {"targets[0].cutoff"}
