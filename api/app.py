@@ -13,11 +13,15 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.auth import provide_actor, provide_session, role_guard
+from api.body_checks import BodyChecksMiddleware
 from api.client_address import TrustedProxies
 from api.console import console_router
 from api.context import AppContext
+from api.params import check_query_times
 from api.problems import EXCEPTION_HANDLERS
 from api.routes import ROUTE_HANDLERS
 from api.unit_of_work import UnitOfWorkMiddleware
@@ -26,15 +30,19 @@ from core.database import make_engine, make_sessionmaker
 from core.identity.passwords import HashingPool
 from core.identity.sessions import ThrottleLimits
 from core.identity.tokens import TokenConfig
+from core.pagination import CURSOR_KEY, cursor_key
 from core.settings import Settings, load_settings
 from dispatch.outbox import LogSender, Sender, SmtpSender
 from dispatch.plans import PlanRunner
+from dispatch.stored_zones import unknown_zones
 from dispatch.worker import Worker, WorkerConfig
+
+log = logging.getLogger("fieldservice.api")
 
 
 def build_context(settings: Settings, clock: Clock) -> AppContext:
     engine = make_engine(settings.database_url, settings.db_pool_size)
-    sessionmaker = make_sessionmaker(engine)
+    sessionmaker = make_sessionmaker(engine, {CURSOR_KEY: cursor_key(settings.jwt_secret)})
     return AppContext(
         settings=settings,
         clock=clock,
@@ -75,12 +83,24 @@ def worker_config(settings: Settings) -> WorkerConfig:
     )
 
 
+async def report_unknown_zones(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    """Stored time zones that are not zones (kept from before they were checked) read as UTC
+    until someone corrects them: say which, once per start."""
+    try:
+        async with sessionmaker() as session:
+            for line in await unknown_zones(session):
+                log.warning("correct this record: %s (read as UTC until then)", line)
+    except (OSError, DBAPIError):
+        log.warning("could not check the stored time zones (database not reachable)")
+
+
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> Litestar:
     settings = settings or load_settings()
     context = build_context(settings, clock or SystemClock())
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        await report_unknown_zones(context.sessionmaker)
         worker = None
         if settings.watch_interval_seconds > 0:
             worker = Worker(context.sessionmaker, context.clock, worker_config(settings))
@@ -99,7 +119,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         path="/",
         route_handlers=ROUTE_HANDLERS,
         guards=[role_guard],
-        middleware=[UnitOfWorkMiddleware],
+        before_request=check_query_times,
+        # Undecodable bodies are refused before a session is opened for them.
+        middleware=[BodyChecksMiddleware, UnitOfWorkMiddleware],
         dependencies={"actor": Provide(provide_actor), "session": Provide(provide_session)},
     )
     return Litestar(

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import datetime as dt
+from typing import Annotated, Any
 
+import msgspec
+from litestar import Request
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.errors import field_error
 from core.identity.roles import Actor
+from core.times import SUPPORTED, refusal
 
 # The request's session (one transaction, committed by the unit of work).
 Session = NamedDependency[AsyncSession]
@@ -16,8 +21,45 @@ Session = NamedDependency[AsyncSession]
 CurrentActor = NamedDependency[Actor]
 
 Limit = Annotated[int, QueryParameter(ge=1, le=500, description="page size")]
-Cursor = Annotated[str | None, QueryParameter(max_length=500, description="next_cursor of the previous page")]
+# Sealed cursors of long sort keys (a site's name in Chinese) run to several hundred characters.
+Cursor = Annotated[
+    str | None, QueryParameter(max_length=2000, description="next_cursor of the previous page")
+]
 Search = Annotated[str | None, QueryParameter(max_length=100, description="text contained in name or number")]
 BBoxParam = Annotated[
     str | None, QueryParameter(max_length=200, description="map viewport: west,south,east,north (WGS-84)")
 ]
+
+_INSTANT = f"RFC 3339 with a UTC offset (e.g. 2026-03-02T09:00:00+08:00), in {SUPPORTED}"
+InstantQuery = Annotated[dt.datetime, QueryParameter(description=_INSTANT)]
+OptionalInstantQuery = Annotated[dt.datetime | None, QueryParameter(description=_INSTANT)]
+OptionalDayQuery = Annotated[dt.date | None, QueryParameter(description=f"YYYY-MM-DD, in {SUPPORTED}")]
+
+
+def _time_kind(annotation: Any, inner: tuple[Any, ...]) -> type[dt.date] | None:
+    for kind in (annotation, *inner):
+        if kind in (dt.datetime, dt.date):
+            return kind  # type: ignore[no-any-return]
+    return None
+
+
+async def check_query_times(request: Request[Any, Any, Any]) -> None:
+    """Every date or time in a query string obeys core.times, like those in bodies.
+
+    Query parameters are parsed by the framework without the body types' checks, so this
+    hook (run for every route, before its parameters are parsed) checks each one a handler
+    declares as a date or time; one it cannot parse is left to the framework's own 422."""
+    parameters = request.route_handler.parsed_fn_signature.parameters
+    for name, field in parameters.items():
+        kind = _time_kind(field.annotation, tuple(i.annotation for i in field.inner_types))
+        if kind is None:
+            continue
+        key = getattr(field.kwarg_definition, "query", None) or name
+        for raw in request.query_params.getall(key, []):
+            try:
+                value = msgspec.convert(raw, kind, strict=False)
+            except msgspec.ValidationError:
+                continue
+            why = refusal(value)
+            if why is not None:
+                raise field_error(key, why)

@@ -8,6 +8,7 @@ branch on it, people read `title` and `detail`. The catalogue below is also what
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from litestar import MediaType, Request, Response
@@ -30,7 +31,8 @@ log = logging.getLogger("fieldservice.api")
 
 CATALOGUE: dict[str, str] = {
     "invalid-input": "Fields missing, of the wrong type, or out of range; `errors` lists them.",
-    "malformed-body": "The request body is not valid JSON.",
+    "malformed-body": "The request body is not valid JSON (or not UTF-8).",
+    "body-too-deep": "Arrays and objects in the JSON body nest deeper than 64 levels.",
     "body-too-large": "The request body is larger than the server accepts.",
     "not-found": "No such record, or not one you may see.",
     "route-not-found": "No such path.",
@@ -45,6 +47,7 @@ CATALOGUE: dict[str, str] = {
     "rate-limited": "Too many attempts; wait `retry_after` seconds.",
     "busy": "Too much work at once (e.g. sign-ins checking passwords); retry after `retry_after` seconds.",
     "idempotency-key-reused": "The Idempotency-Key was first used for a different request.",
+    "not-plannable": "A stored time or rule of the visit is one no plan can use; `detail` says which.",
     "internal-error": "Something failed on the server; the request changed nothing.",
 }
 
@@ -66,12 +69,20 @@ def domain_error_handler(request: Request[Any, Any, Any], exc: DomainError) -> R
     return problem(exc.status, exc.slug, exc.title, exc.detail, instance=_instance(request), **exc.extra)
 
 
+# A check run after decoding (core.times) names the field inside the struct at `key`.
+_NAMED = re.compile(r"^`([^`]+)`: (.+)$", re.DOTALL)
+
+
 def _field_errors(extra: Any) -> list[dict[str, str]]:
     errors: list[dict[str, str]] = []
     for item in extra if isinstance(extra, list) else []:
         if isinstance(item, dict):
             field = str(item.get("key") or item.get("source") or "body")
-            errors.append({"field": field, "message": str(item.get("message", "invalid"))})
+            message = str(item.get("message", "invalid"))
+            if named := _NAMED.match(message):
+                inner, message = named.groups()
+                field = inner if field in {"data", "body"} else f"{field}.{inner}"
+            errors.append({"field": field, "message": message})
     return errors
 
 

@@ -63,8 +63,11 @@ def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
     )
 
 
-def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=True)
+def make_sessionmaker(
+    engine: AsyncEngine, info: dict[str, Any] | None = None
+) -> async_sessionmaker[AsyncSession]:
+    """`info` is copied into every session (e.g. the key that seals list cursors, core.pagination)."""
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=True, info=info or {})
 
 
 def sync_url(url: str) -> str:

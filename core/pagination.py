@@ -1,10 +1,19 @@
-"""Keyset pagination: `?limit=&cursor=`, stable under inserts, no OFFSET scans."""
+"""Keyset pagination: `?limit=&cursor=`, stable under inserts, no OFFSET scans.
+
+Cursors are sealed (HMAC with the session's cursor key): a client can hold and return them but
+not make or edit one, so the values a cursor carries are always of the types this server wrote.
+The sync pull's cursor is sealed the same way (offline_sync.changes).
+"""
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
+import hmac
 import json
+import secrets
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -26,39 +35,75 @@ class Page(Generic[T]):
     next_cursor: str | None
 
 
-def _decode(cursor: str, width: int) -> list[Any]:
+# Where a session carries the key its cursors are sealed with (see `make_sessionmaker`).
+CURSOR_KEY = "cursor_key"
+# For sessions made without one (scripts, direct service calls): valid in this process only.
+_PROCESS_KEY = secrets.token_bytes(32)
+_TAG_BYTES = 16
+INT64 = 2**63 - 1
+
+
+def cursor_key(secret: str) -> bytes:
+    """The cursor key of a deployment, derived from its token secret so that every API process
+    behind a load balancer accepts the others' cursors (and a new secret retires old ones)."""
+    return hmac.new(secret.encode(), b"fieldservice cursor seal", hashlib.sha256).digest()
+
+
+def key_of(session: AsyncSession) -> bytes:
+    key = session.info.get(CURSOR_KEY)
+    return key if isinstance(key, bytes) else _PROCESS_KEY
+
+
+def unknown_cursor() -> InvalidInput:
+    return InvalidInput(
+        "The cursor is not one this server gave out",
+        errors=[{"field": "cursor", "message": "unknown cursor"}],
+    )
+
+
+def _tag(key: bytes, purpose: str, body: bytes) -> bytes:
+    return hmac.new(key, purpose.encode() + b"\0" + body, hashlib.sha256).digest()[:_TAG_BYTES]
+
+
+def seal(key: bytes, payload: Any, purpose: str) -> str:
+    """An opaque cursor: the payload as JSON behind an HMAC tag over it and its `purpose` (which
+    list it pages), so that only cursors this server gave out for that list come back: a forged,
+    edited or borrowed one is refused before its values are read."""
+    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+    return base64.urlsafe_b64encode(_tag(key, purpose, body) + body).decode().rstrip("=")
+
+
+def unseal(key: bytes, cursor: str, purpose: str) -> Any:
+    """The payload of a cursor `seal` made with this key for this purpose, or InvalidInput."""
     try:
-        values = json.loads(base64.urlsafe_b64decode(cursor.encode() + b"==="))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInput(
-            "The cursor is not one this server gave out",
-            errors=[{"field": "cursor", "message": "unknown cursor"}],
-        ) from exc
-    if not isinstance(values, list) or len(values) != width:
-        raise InvalidInput(
-            "The cursor is not one this server gave out",
-            errors=[{"field": "cursor", "message": "unknown cursor"}],
-        )
-    return values
+        raw = base64.urlsafe_b64decode(cursor.encode("ascii") + b"===")
+    except (ValueError, UnicodeEncodeError) as exc:
+        raise unknown_cursor() from exc
+    tag, body = raw[:_TAG_BYTES], raw[_TAG_BYTES:]
+    if not body or not hmac.compare_digest(tag, _tag(key, purpose, body)):
+        raise unknown_cursor()
+    try:
+        return json.loads(body)
+    except ValueError as exc:
+        raise unknown_cursor() from exc
 
 
 def _restore(col: InstrumentedAttribute[Any], value: Any) -> Any:
+    """A sort-key value back in its column's type; anything else is not a cursor of this list."""
     kind = col.type.python_type
+    if value is None or (kind is str and isinstance(value, str)):
+        return value
+    if kind is int and type(value) is int and -INT64 <= value <= INT64:
+        return value
+    if not isinstance(value, str) or kind not in (uuid.UUID, dt.datetime, dt.date):
+        raise unknown_cursor()
     try:
-        if value is None or isinstance(value, kind):
-            return value
-        if kind in (dt.datetime, dt.date):
-            return kind.fromisoformat(value)
-        return kind(value)
-    except (TypeError, ValueError) as exc:
-        raise InvalidInput(
-            "The cursor is not one this server gave out",
-            errors=[{"field": "cursor", "message": "unknown cursor"}],
-        ) from exc
-
-
-def _encode(values: Sequence[Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps([jsonable(v) for v in values]).encode()).decode().rstrip("=")
+        restored = kind.fromisoformat(value) if kind is not uuid.UUID else uuid.UUID(value)
+    except ValueError as exc:
+        raise unknown_cursor() from exc
+    if isinstance(restored, dt.datetime) and restored.utcoffset() is None:
+        raise unknown_cursor()
+    return restored
 
 
 async def keyset_page(
@@ -76,8 +121,12 @@ async def keyset_page(
             f"limit must be between 1 and {max_limit}",
             errors=[{"field": "limit", "message": f"1 to {max_limit}"}],
         )
+    key = key_of(session)
+    purpose = ",".join(f"{col.class_.__tablename__}.{col.key}" for col in order)
     if cursor:
-        raw = _decode(cursor, len(order))
+        raw = unseal(key, cursor, purpose)
+        if not isinstance(raw, list) or len(raw) != len(order):
+            raise unknown_cursor()
         values = [_restore(col, v) for col, v in zip(order, raw, strict=True)]
         # (a, b) > (x, y)  written out, so that it works for any column types
         clauses = []
@@ -89,5 +138,5 @@ async def keyset_page(
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
-        next_cursor = _encode([getattr(last, col.key) for col in order])
+        next_cursor = seal(key, [jsonable(getattr(last, col.key)) for col in order], purpose)
     return Page(items=rows, next_cursor=next_cursor)

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import zones
 from dispatch.order_models import Visit, WorkOrder
 from dispatch.outbox import enqueue
 
 
 def _local(at: dt.datetime, tz: str) -> str:
-    return at.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
+    return at.astimezone(zones.zone(tz)).strftime("%Y-%m-%d %H:%M")
 
 
 async def appointment_confirmation(

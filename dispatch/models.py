@@ -19,8 +19,9 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
+from core import zones
 from core.database import Base, Timestamps, UUIDPrimaryKey, pg_enum, point_column
 
 
@@ -50,6 +51,12 @@ class Site(UUIDPrimaryKey, Timestamps, Versioned, Base):
     address: Mapped[str] = mapped_column(String(500))
     point: Mapped[Any] = point_column()
     time_zone: Mapped[str] = mapped_column(String(64))
+
+    @validates("time_zone")
+    def _zone_exists(self, _key: str, value: str) -> str:
+        # Deadlines and local times of every work order here are computed in it.
+        return zones.checked(value)
+
     # Regional holidays on top of the contract's calendar (e.g. a provincial day off).
     region_calendar_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("holiday_calendar.id"))
     contact_name: Mapped[str | None] = mapped_column(String(100))
@@ -222,6 +229,12 @@ class Engineer(Timestamps, Versioned, Base):
     home_base: Mapped[Any] = point_column()
     home_address: Mapped[str | None] = mapped_column(String(500))
     time_zone: Mapped[str] = mapped_column(String(64))
+
+    @validates("time_zone")
+    def _zone_exists(self, _key: str, value: str) -> str:
+        # The engineer's shifts are laid over days in it.
+        return zones.checked(value)
+
     on_call: Mapped[bool] = mapped_column(server_default=text("false"), default=False)
     active: Mapped[bool] = mapped_column(server_default=text("true"), default=True)
     overtime_cap_minutes_day: Mapped[int] = mapped_column(server_default=text("180"), default=180)

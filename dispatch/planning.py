@@ -19,16 +19,17 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import times, zones
 from core.geo import lonlat
 from core.identity.models import User
+from core.times import FIRST_YEAR, LAST_YEAR
 from dispatch.lifecycle import OPEN
 from dispatch.models import EmployerKind, Engineer, Measure, Severity, Site
-from dispatch.order_models import Visit, VisitKind, VisitStatus, WorkOrder
+from dispatch.order_models import SlaClock, Visit, VisitKind, VisitStatus, WorkOrder
 from dispatch.positions import latest_positions
 from dispatch.sla import SEVERITY_WEIGHT
 from inventory import shipments
@@ -57,6 +58,9 @@ class PlanInput:
     sites: dict[str, tuple[float, float]]  # visit id -> site point
     warehouses: dict[str, str] = field(default_factory=dict)  # warehouse id -> name
     skus: dict[str, list[str]] = field(default_factory=dict)  # visit id -> the SKUs it needs
+    # Records whose stored data no model can hold (see `unplannable`): id -> why, for the dispatcher.
+    skipped: dict[str, str] = field(default_factory=dict)  # visit id -> reason
+    skipped_engineers: dict[str, str] = field(default_factory=dict)  # engineer id -> reason
 
     def inputs_hash(self) -> str:
         return hashlib.sha256(json.dumps(self.visit_versions, sort_keys=True).encode()).hexdigest()
@@ -74,7 +78,7 @@ def weekly_windows(
 ) -> list[rm.Window]:
     """Weekly hours laid over every local day that touches the horizon, clipped to it.
     An entry ending before it starts ends the next day (a night shift)."""
-    tz = ZoneInfo(time_zone)
+    tz = zones.zone(time_zone)
     first = origin.astimezone(tz).date() - dt.timedelta(days=1)
     windows: list[rm.Window] = []
     for offset in range(int(horizon_s // 86400) + 3):
@@ -209,7 +213,7 @@ async def _reserved_at_warehouses(
 
 async def _engineers(
     session: AsyncSession, origin: dt.datetime, horizon_s: float, engineer_ids: list[uuid.UUID] | None
-) -> tuple[list[rm.Engineer], dict[str, str], dict[str, Stock]]:
+) -> tuple[list[rm.Engineer], dict[str, str], dict[str, Stock], dict[str, str]]:
     stmt = (
         select(Engineer, User.username)
         .join(User, User.id == Engineer.id)
@@ -221,47 +225,53 @@ async def _engineers(
     rows = (await session.execute(stmt)).all()
     live = await latest_positions(session, [e.id for e, _ in rows], since=origin - LIVE_POSITION_AGE)
     vans = await _van_stock(session, [e.id for e, _ in rows])
-    engineers, names = [], {}
+    engineers, names, skipped = [], {}, {}
     for engineer, username in rows:
-        windows = shift_windows(engineer, origin, horizon_s)
-        on_shift_now = any(a <= 0 < b or a == 0 for a, b in windows)
-        start = live[engineer.id] if engineer.id in live and on_shift_now else lonlat(engineer.home_base)
-        tz = ZoneInfo(engineer.time_zone)
-        skills = {
-            s.skill: (
-                s.level,
-                None
-                if s.valid_until is None
-                else _seconds(
-                    origin, dt.datetime.combine(s.valid_until + dt.timedelta(days=1), dt.time(0), tz)
-                ),
-            )
-            for s in engineer.skills
-        }
-        engineers.append(
-            rm.Engineer(
-                id=str(engineer.id),
-                start=start,
-                end=lonlat(engineer.home_base),
-                shifts=windows,
-                skills=skills,
-                # The standby periods are the weekly pattern; the engineer's flag says whether
-                # they are on the rota at present (rotas go by turns), so it switches them all
-                # on or off without editing the week.
-                on_call=engineer.on_call,
-                on_call_shifts=shift_windows(engineer, origin, horizon_s, on_call=True),
-                overtime_cap_s=engineer.overtime_cap_minutes_day * 60,
-                overtime_left_month_s=None
-                if engineer.overtime_left_month_minutes is None
-                else engineer.overtime_left_month_minutes * 60,
-                stays_away=engineer.stays_away_overnight,
-                rest_after_call_s=engineer.rest_after_call_minutes * 60,
-                # Tokens set once the visits' needs are known (see `build`).
-                parts=frozenset(),
-            )
-        )
+        try:
+            engineers.append(_engineer(engineer, origin, horizon_s, live))
+        except MODEL_ERRORS as exc:
+            skipped[str(engineer.id)] = f"{username}: {CANNOT_MODEL} ({type(exc).__name__}: {exc})"
+            continue
         names[str(engineer.id)] = username
-    return engineers, names, {str(k): v for k, v in vans.items()}
+    return engineers, names, {str(k): v for k, v in vans.items()}, skipped
+
+
+def _licence_end(origin: dt.datetime, valid_until: dt.date | None, tz: dt.tzinfo) -> float | None:
+    """Seconds after `origin` when a licence runs out (None: it does not in any plan)."""
+    if valid_until is None or valid_until.year > LAST_YEAR:
+        return None
+    if valid_until.year < FIRST_YEAR:
+        return -1.0  # long expired
+    return _seconds(origin, dt.datetime.combine(valid_until + dt.timedelta(days=1), dt.time(0), tz))
+
+
+def _engineer(
+    engineer: Engineer, origin: dt.datetime, horizon_s: float, live: dict[uuid.UUID, tuple[float, float]]
+) -> rm.Engineer:
+    windows = shift_windows(engineer, origin, horizon_s)
+    on_shift_now = any(a <= 0 < b or a == 0 for a, b in windows)
+    start = live[engineer.id] if engineer.id in live and on_shift_now else lonlat(engineer.home_base)
+    tz = zones.zone(engineer.time_zone)
+    return rm.Engineer(
+        id=str(engineer.id),
+        start=start,
+        end=lonlat(engineer.home_base),
+        shifts=windows,
+        skills={s.skill: (s.level, _licence_end(origin, s.valid_until, tz)) for s in engineer.skills},
+        # The standby periods are the weekly pattern; the engineer's flag says whether
+        # they are on the rota at present (rotas go by turns), so it switches them all
+        # on or off without editing the week.
+        on_call=engineer.on_call,
+        on_call_shifts=shift_windows(engineer, origin, horizon_s, on_call=True),
+        overtime_cap_s=engineer.overtime_cap_minutes_day * 60,
+        overtime_left_month_s=None
+        if engineer.overtime_left_month_minutes is None
+        else engineer.overtime_left_month_minutes * 60,
+        stays_away=engineer.stays_away_overnight,
+        rest_after_call_s=engineer.rest_after_call_minutes * 60,
+        # Tokens set once the visits' needs are known (see `build`).
+        parts=frozenset(),
+    )
 
 
 def _ids(values: list[uuid.UUID]) -> frozenset[str]:
@@ -287,12 +297,112 @@ async def _done_by(
 
 def travel_provider(origin: dt.datetime, time_zone: str, osrm_url: str = "") -> TravelTimeProvider:
     """Road times from OSRM when configured, else the great-circle estimate; rush hours either way."""
-    local = origin.astimezone(ZoneInfo(time_zone))
+    local = origin.astimezone(zones.zone(time_zone))
     epoch = local.hour * 3600 + local.minute * 60 + local.second
     profile = SpeedProfile(RUSH_HOURS)
     if osrm_url:
         return CachedTravelTime(OsrmTravelTime(osrm_url, speed_profile=profile, epoch_second_of_day=epoch))
     return HaversineTravelTime(profile=profile, epoch_second_of_day=epoch)
+
+
+# What a visit's stored data may raise when the model is built from it (malformed JSON rules,
+# a time PostgreSQL holds but Python cannot subtract): that visit is skipped, with the reason.
+MODEL_ERRORS = (ArithmeticError, KeyError, TypeError, ValueError, AttributeError)
+CANNOT_MODEL = "its stored data cannot be planned; correct the visit"
+
+
+def unplannable(visit: Visit, clock: SlaClock | None) -> str | None:
+    """Why a visit's stored times keep it out of plans (a window of year 1 is stored as
+    -infinity, say), in words a dispatcher can act on; None when they are usable."""
+    for label, value in (
+        ("window start", visit.window_start),
+        ("window end", visit.window_end),
+        ("planned start", visit.planned_start),
+        ("arrival", visit.arrived_at),
+        ("SLA deadline", clock.deadline if clock else None),
+    ):
+        if value is not None and not times.usable(value):
+            return f"its {label} ({value}) is outside {times.SUPPORTED}; correct the visit"
+    return None
+
+
+@dataclass
+class _Needs:
+    """What the visits ask for, gathered while they are modelled (stock becomes tokens after)."""
+
+    by_id: dict[str, rm.Warehouse]
+    wanted: dict[str, set[int]] = field(default_factory=dict)  # SKU -> the quantities asked for
+    # "held:<visit>" -> what a van needs to do it instead
+    held_tokens: dict[str, frozenset[str]] = field(default_factory=dict)
+    skus_of: dict[str, list[str]] = field(default_factory=dict)
+
+
+def _visit_model(
+    visit: Visit,
+    order: WorkOrder,
+    site: Site,
+    clock: SlaClock | None,
+    *,
+    origin: dt.datetime,
+    horizon_s: float,
+    started: bool,
+    manufacturer: set[uuid.UUID],
+    coming: dict[str, dt.datetime],
+    held: dict[str, set[str]],
+    done_by: set[str],
+    needs: _Needs,
+) -> rm.Visit:
+    window = None
+    if visit.window_start and visit.window_end:
+        window = (_seconds(origin, visit.window_start), _seconds(origin, visit.window_end))
+    # With the manufacturer's engineer as partner, only our side is routed, in their window.
+    people = 1 if visit.partner_engineer_id in manufacturer else visit.people_needed
+    pinned = str(visit.engineer_id) if (visit.pinned or started) and visit.engineer_id else None
+    need = {str(p["sku"]): int(p.get("quantity", 1)) for p in visit.required_parts}
+    skus = frozenset(need)
+    etas = [eta for sku, eta in coming.items() if sku in skus]
+    eta = _seconds(origin, max(etas)) if etas else None
+    parts = frozenset(part_token(sku, q) for sku, q in need.items() if sku not in coming)
+    for sku, q in need.items():
+        needs.wanted.setdefault(sku, set()).add(q)
+    for warehouse_id, reserved in held.items():
+        if parts and skus <= reserved and warehouse_id in needs.by_id:
+            # Held for this visit: a pick-up there is its way, even when
+            # nothing of that kind is left free; a van holding it still wins.
+            token = f"held:{visit.id}"
+            needs.by_id[warehouse_id].stock |= {token}
+            needs.held_tokens[token] = parts
+            parts = frozenset({token})
+            break
+    needs.skus_of[str(visit.id)] = sorted(skus)
+    allowed = site.allowed_engineer_ids
+    return rm.Visit(
+        id=str(visit.id),
+        point=lonlat(site.point),
+        duration_s=visit.duration_minutes * 60,
+        skills=dict(visit.required_skills),
+        parts=parts,
+        # Work under way already got in: the site's rules on who and when are behind it.
+        windows=[] if started else visit_windows(site, origin, horizon_s, eta),
+        registration_lead_s=0 if started else site.registration_lead_minutes * 60,
+        allowed_engineers=None if started or allowed is None else _ids(allowed),
+        barred_engineers=frozenset() if started else _ids(site.barred_engineer_ids),
+        preferred_engineers=_ids(site.preferred_engineer_ids) | done_by,
+        people_needed=people,
+        priority=SEVERITY_WEIGHT[order.severity],
+        deadline_s=_seconds(origin, clock.deadline) if clock and clock.deadline else None,
+        appointment=window,
+        confirmed=visit.window_confirmed and window is not None,
+        critical=order.severity is Severity.CRITICAL,
+        pinned_engineer=pinned,
+        pinned_start_s=_seconds(origin, visit.planned_start)
+        if visit.pinned and visit.planned_start
+        else None,
+        already_started=visit.status is VisitStatus.ON_SITE,
+        # The promise in force, for the churn penalty and count of a re-plan.
+        current_engineer=str(visit.engineer_id) if visit.engineer_id else None,
+        current_start_s=_seconds(origin, visit.planned_start) if visit.planned_start else None,
+    )
 
 
 async def build(
@@ -303,7 +413,9 @@ async def build(
     *,
     osrm_url: str = "",
 ) -> PlanInput:
-    engineers, names, van_stock = await _engineers(session, origin, horizon_s, engineer_ids)
+    engineers, names, van_stock, skipped_engineers = await _engineers(
+        session, origin, horizon_s, engineer_ids
+    )
     manufacturer = set(
         (
             await session.execute(
@@ -330,81 +442,50 @@ async def build(
     # needing one cannot start before it arrives, and nobody has to carry it there.
     arriving = await shipments.arrivals_at_sites(session, list({site.id for _, _, site in rows}))
     # Rush hours and warehouse hours run on the clock of where the work is.
-    zones = Counter(site.time_zone for _, _, site in rows)
-    zone = zones.most_common(1)[0][0] if zones else DEFAULT_TIME_ZONE
+    zone_counts = Counter(site.time_zone for _, _, site in rows)
+    zone = zone_counts.most_common(1)[0][0] if zone_counts else DEFAULT_TIME_ZONE
     warehouses, warehouse_names, free = await _warehouses(session, zone, origin, horizon_s)
     by_id = {w.id: w for w in warehouses}
     held = await _reserved_at_warehouses(session, [visit.id for visit, _, _ in rows])
     done_by = await _done_by(session, list({order.id for _, order, _ in rows}), manufacturer)
     visits, versions, orders, sites = [], {}, {}, {}
-    skus_of: dict[str, list[str]] = {}
-    wanted: dict[str, set[int]] = {}  # SKU -> the quantities visits ask for
-    held_tokens: dict[str, frozenset[str]] = {}  # "held:<visit>" -> what a van needs to do it instead
+    skipped: dict[str, str] = {}
+    needs = _Needs(by_id=by_id)
     for visit, order, site in rows:
         started = visit.status in {VisitStatus.EN_ROUTE, VisitStatus.ON_SITE}
         if started and str(visit.engineer_id) not in in_scope:
             continue  # someone else's work in progress: not ours to plan
+        orders[str(visit.id)] = (str(order.id), order.problem_number)
         clock = next(
             (c for c in order.clocks if c.measure is DEADLINE_OF[visit.kind] and c.met_at is None), None
         )
-        window = None
-        if visit.window_start and visit.window_end:
-            window = (_seconds(origin, visit.window_start), _seconds(origin, visit.window_end))
-        # With the manufacturer's engineer as partner, only our side is routed, in their window.
-        people = 1 if visit.partner_engineer_id in manufacturer else visit.people_needed
-        pinned = str(visit.engineer_id) if (visit.pinned or started) and visit.engineer_id else None
-        need = {str(p["sku"]): int(p.get("quantity", 1)) for p in visit.required_parts}
-        skus = frozenset(need)
-        coming = arriving.get(site.id, {})
-        etas = [eta for sku, eta in coming.items() if sku in skus]
-        parts = frozenset(part_token(sku, q) for sku, q in need.items() if sku not in coming)
-        for sku, q in need.items():
-            wanted.setdefault(sku, set()).add(q)
-        for warehouse_id, reserved in held.get(visit.id, {}).items():
-            if parts and skus <= reserved and warehouse_id in by_id:
-                # Held for this visit: a pick-up there is its way, even when
-                # nothing of that kind is left free; a van holding it still wins.
-                token = f"held:{visit.id}"
-                by_id[warehouse_id].stock |= {token}
-                held_tokens[token] = parts
-                parts = frozenset({token})
-                break
-        skus_of[str(visit.id)] = sorted(skus)
-        eta = _seconds(origin, max(etas)) if etas else None
-        allowed = site.allowed_engineer_ids
-        point = lonlat(site.point)
-        visits.append(
-            rm.Visit(
-                id=str(visit.id),
-                point=point,
-                duration_s=visit.duration_minutes * 60,
-                skills=dict(visit.required_skills),
-                parts=parts,
-                # Work under way already got in: the site's rules on who and when are behind it.
-                windows=[] if started else visit_windows(site, origin, horizon_s, eta),
-                registration_lead_s=0 if started else site.registration_lead_minutes * 60,
-                allowed_engineers=None if started or allowed is None else _ids(allowed),
-                barred_engineers=frozenset() if started else _ids(site.barred_engineer_ids),
-                preferred_engineers=_ids(site.preferred_engineer_ids) | done_by.get(order.id, set()),
-                people_needed=people,
-                priority=SEVERITY_WEIGHT[order.severity],
-                deadline_s=_seconds(origin, clock.deadline) if clock and clock.deadline else None,
-                appointment=window,
-                confirmed=visit.window_confirmed and window is not None,
-                critical=order.severity is Severity.CRITICAL,
-                pinned_engineer=pinned,
-                pinned_start_s=_seconds(origin, visit.planned_start)
-                if visit.pinned and visit.planned_start
-                else None,
-                already_started=visit.status is VisitStatus.ON_SITE,
-                # The promise in force, for the churn penalty and count of a re-plan.
-                current_engineer=str(visit.engineer_id) if visit.engineer_id else None,
-                current_start_s=_seconds(origin, visit.planned_start) if visit.planned_start else None,
-            )
-        )
+        why = unplannable(visit, clock)
+        if why is None:
+            try:
+                modelled = _visit_model(
+                    visit,
+                    order,
+                    site,
+                    clock,
+                    origin=origin,
+                    horizon_s=horizon_s,
+                    started=started,
+                    manufacturer=manufacturer,
+                    coming=arriving.get(site.id, {}),
+                    held=held.get(visit.id, {}),
+                    done_by=done_by.get(order.id, set()),
+                    needs=needs,
+                )
+            except MODEL_ERRORS as exc:
+                why = f"{CANNOT_MODEL} ({type(exc).__name__}: {exc})"
+        if why is not None:
+            # One record the model cannot hold is listed, not allowed to fail the whole plan.
+            skipped[str(visit.id)] = why
+            continue
+        visits.append(modelled)
         versions[str(visit.id)] = visit.version
-        orders[str(visit.id)] = (str(order.id), order.problem_number)
-        sites[str(visit.id)] = point
+        sites[str(visit.id)] = modelled.point
+    wanted, held_tokens, skus_of = needs.wanted, needs.held_tokens, needs.skus_of
     for house in warehouses:
         house.stock |= _tokens(free.get(house.id, {}), wanted)
     for engineer in engineers:
@@ -417,7 +498,9 @@ async def build(
         warehouses=warehouses,
         travel=travel_provider(origin, zone, osrm_url),
     )
-    return PlanInput(problem, origin, versions, names, orders, sites, warehouse_names, skus_of)
+    return PlanInput(
+        problem, origin, versions, names, orders, sites, warehouse_names, skus_of, skipped, skipped_engineers
+    )
 
 
 def _at(origin: dt.datetime, seconds: float) -> str:
@@ -488,9 +571,9 @@ def result_of(plan: PlanInput, solution: rm.Solution) -> dict[str, Any]:
         )
     assigned = solution.assigned_visit_ids
     kpis = {
-        "visits": len(plan.problem.visits),
+        "visits": len(plan.problem.visits) + len(plan.skipped),
         "assigned": len(assigned),
-        "unassigned": len(solution.unassigned),
+        "unassigned": len(solution.unassigned) + len(plan.skipped),
         "on_time": len(assigned - late_ids),
         "predicted_breaches": len(solution.late),
         "travel_minutes": round(solution.total_travel_s / 60, 1),
@@ -510,6 +593,20 @@ def result_of(plan: PlanInput, solution: rm.Solution) -> dict[str, Any]:
                 "reason": u.reason,
             }
             for u in solution.unassigned
+        ]
+        + [
+            {
+                "visit_id": visit_id,
+                "work_order_id": plan.orders[visit_id][0],
+                "problem_number": plan.orders[visit_id][1],
+                "reason": reason,
+            }
+            for visit_id, reason in plan.skipped.items()
+        ],
+        # Engineers whose stored record the model could not hold (they got no route).
+        "engineers_skipped": [
+            {"engineer_id": engineer_id, "reason": reason}
+            for engineer_id, reason in plan.skipped_engineers.items()
         ],
         "late": [
             {

@@ -10,11 +10,11 @@ import datetime as dt
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import zones
 from core.errors import Forbidden, NotFound
 from core.geo import LonLat, lonlat, to_geography
 from core.identity.roles import Actor
@@ -59,7 +59,7 @@ async def set_consent(
 def on_shift(engineer: Engineer, at: dt.datetime) -> bool:
     """On a regular shift, one begun the day before included. Standby periods are spent
     mostly at home: no tracking there."""
-    local = at.astimezone(ZoneInfo(engineer.time_zone))
+    local = at.astimezone(zones.zone(engineer.time_zone))
     today, yesterday, now = local.weekday(), (local.weekday() - 1) % 7, local.time()
     return any(
         (s.weekday == today and s.starts <= now and (s.overnight or now < s.ends))

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.clock import Clock
 from core.errors import Conflict, NotFound
 from core.identity.roles import Actor
+from core.times import EARLIEST, usable
 from dispatch import stock_flow
 from dispatch import visits as visit_service
 from dispatch.order_models import Visit, VisitStatus
@@ -26,6 +27,13 @@ from routing.insertion import CurrentRoute, Insertion, PlannedStop, best_inserti
 from routing.travel import TravelTimeProvider
 
 HORIZON_S = 48 * 3600
+
+
+class NotPlannable(Conflict):
+    slug = "not-plannable"
+    title = "The visit's stored data cannot be planned"
+
+
 UNDER_WAY = {VisitStatus.ASSIGNED, VisitStatus.EN_ROUTE, VisitStatus.ON_SITE}
 
 
@@ -49,7 +57,8 @@ def _routes(plan: PlanInput, assigned: list[Visit]) -> list[CurrentRoute]:
     """The engineers' current routes from their assigned visits, in planned order."""
     by_id = {v.id: v for v in plan.problem.visits}
     routes = {e.id: CurrentRoute(engineer=e, position=e.start) for e in plan.problem.engineers}
-    for visit in sorted(assigned, key=lambda v: v.planned_start or dt.datetime.min.replace(tzinfo=dt.UTC)):
+    # A planned start no model can hold (see planning.unplannable) sorts first and is skipped below.
+    for visit in sorted(assigned, key=lambda v: v.planned_start if usable(v.planned_start) else EARLIEST):
         route = routes.get(str(visit.engineer_id))
         modelled = by_id.get(str(visit.id))
         if route is None or modelled is None:
@@ -92,6 +101,8 @@ async def emergency_insertion(
         raise Conflict(f"Only a visit not yet assigned can be inserted; this one is {target.status.value}")
     plan = await build(session, now, HORIZON_S)
     modelled = next((v for v in plan.problem.visits if v.id == str(visit_id)), None)
+    if str(visit_id) in plan.skipped:
+        raise NotPlannable(f"The visit cannot be planned: {plan.skipped[str(visit_id)]}")
     if modelled is None:
         raise Conflict("The visit's work order is not open")
     assigned = list(

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import zones
 from core.errors import DomainError
 from dispatch.calendar import CalendarError, HolidaySet, WeeklyHours, WorkingCalendar
 from dispatch.models import (
@@ -54,7 +55,7 @@ async def calendar_for(session: AsyncSession, contract: Contract | None, site: S
         days = days.merge(await _holidays(session, site.region_calendar_id))
     # 7x24 contracts still have an office calendar for their business-day rules (e.g. low severity).
     hours = contract.business_hours if contract and contract.business_hours else OFFICE_HOURS
-    return WorkingCalendar.business(site.time_zone, WeeklyHours.from_json(hours), days)
+    return WorkingCalendar.business(zones.usable(site.time_zone), WeeklyHours.from_json(hours), days)
 
 
 def targets_of(contract: Contract | None) -> list[TargetSpec]:

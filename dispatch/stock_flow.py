@@ -11,11 +11,11 @@ import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import zones
 from core.clock import Clock
 from core.errors import Conflict, Forbidden, field_error
 from core.identity.models import User
@@ -304,7 +304,7 @@ async def restock_lists(
     lists: dict[uuid.UUID, RestockList] = {}
     needs: dict[uuid.UUID, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for visit, engineer, username in rows:
-        tz = ZoneInfo(engineer.time_zone)
+        tz = zones.zone(engineer.time_zone)
         wanted = day or (now.astimezone(tz).date() + dt.timedelta(days=1))
         assert visit.planned_start is not None
         if visit.planned_start.astimezone(tz).date() != wanted:

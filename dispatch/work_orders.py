@@ -6,11 +6,11 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Sequence, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import zones
 from core.clock import Clock
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound, VersionConflict, field_error
 from core.geo import LonLat, to_geography
@@ -120,7 +120,7 @@ async def create(session: AsyncSession, actor: Actor, clock: Clock, intake: Inta
     contract = await _contract_for(session, site, asset, reported_at.date())
     warranty_end = asset.warranty_end if asset else None
     number = int((await session.execute(select(WORK_ORDER_NUMBER.next_value()))).scalar_one())
-    local_day = reported_at.astimezone(ZoneInfo(site.time_zone)).date()
+    local_day = reported_at.astimezone(zones.zone(site.time_zone)).date()
     order = WorkOrder(
         id=uuid.uuid4(),
         problem_number=f"WO-{local_day.year}-{number:06d}",

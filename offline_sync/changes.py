@@ -20,9 +20,7 @@ transaction in it has ended.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import json
 import uuid
 from dataclasses import dataclass, field
 from itertools import chain
@@ -33,9 +31,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from core.errors import DomainError, InvalidInput
+from core.errors import DomainError
 from core.geo import lonlat
 from core.jsonable import jsonable
+from core.pagination import INT64, key_of, seal, unknown_cursor, unseal
 from dispatch.models import Asset, Site
 from dispatch.order_models import Status, Visit, VisitNote, VisitStatus, WorkOrder
 from inventory.models import Item, LocationKind, StockBalance, StockMove
@@ -162,6 +161,9 @@ def _capture(session: Session, _context: Any) -> None:
 # Cursors -------------------------------------------------------------------------------------------
 
 
+PULL = "sync.pull"
+
+
 @dataclass(frozen=True)
 class Cursor:
     """`low`: every change of a transaction below it was delivered. While a range is being
@@ -174,32 +176,37 @@ class Cursor:
     booting: bool = False
     boot_after: str | None = None
 
-    def encode(self) -> str:
+    def encode(self, key: bytes) -> str:
         raw = {"l": self.low, "h": self.high, "a": self.after, "b": self.booting, "ba": self.boot_after}
-        return base64.urlsafe_b64encode(json.dumps(raw, separators=(",", ":")).encode()).decode()
+        return seal(key, raw, PULL)
 
     @classmethod
-    def decode(cls, text: str) -> Cursor:
+    def decode(cls, text: str, key: bytes) -> Cursor:
+        """A cursor this server handed out (sealed with `key`), or InvalidInput."""
+        raw = unseal(key, text, PULL)
+        # Sealed, so written by `encode`; the types are checked all the same.
+        if not isinstance(raw, dict) or not isinstance(raw.get("b"), bool):
+            raise unknown_cursor()
         try:
-            raw = json.loads(base64.urlsafe_b64decode(text.encode()))
             after = raw["a"]
-            cursor = cls(
-                low=int(raw["l"]),
-                high=None if raw["h"] is None else int(raw["h"]),
-                after=(int(after[0]), int(after[1])) if after else None,
-                booting=bool(raw["b"]),
-                boot_after=str(uuid.UUID(raw["ba"])) if raw["ba"] else None,
+            if after is not None and (not isinstance(after, list) or len(after) != 2):
+                raise ValueError("not a position pair")
+            return cls(
+                low=_position(raw["l"]),
+                high=None if raw["h"] is None else _position(raw["h"]),
+                after=None if after is None else (_position(after[0]), _position(after[1])),
+                booting=raw["b"],
+                boot_after=None if raw["ba"] is None else str(uuid.UUID(raw["ba"])),
             )
-        except (ValueError, KeyError, TypeError, IndexError) as exc:
-            raise InvalidInput(
-                "cursor: not a cursor this server handed out",
-                errors=[{"field": "cursor", "message": "not a cursor this server handed out"}],
-            ) from exc
-        if cursor.low < 0:
-            raise InvalidInput(
-                "cursor: out of range", errors=[{"field": "cursor", "message": "out of range"}]
-            )
-        return cursor
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise unknown_cursor() from exc
+
+
+def _position(value: Any) -> int:
+    """A transaction id or change number: a non-negative 64-bit integer."""
+    if type(value) is not int or not 0 <= value <= INT64:
+        raise ValueError("not a position")
+    return value
 
 
 # Scope and documents ------------------------------------------------------------------------------
@@ -427,11 +434,12 @@ async def _floor(session: AsyncSession) -> int:
 async def pull(session: AsyncSession, user_id: uuid.UUID, cursor_text: str | None, limit: int) -> PullPage:
     """One page of changes for the user's scope. Call inside a REPEATABLE READ transaction whose
     first statement is this one's (the snapshot and its xmin must be the same)."""
+    key = key_of(session)
     xmin = await snapshot_xmin(session)
     if cursor_text is None:
         cursor = Cursor(low=xmin, booting=True)
     else:
-        cursor = Cursor.decode(cursor_text)
+        cursor = Cursor.decode(cursor_text, key)
         if cursor.low < await _floor(session):
             raise CursorExpired(
                 "Changes this old are no longer kept: pull without a cursor to start again "
@@ -444,10 +452,10 @@ async def pull(session: AsyncSession, user_id: uuid.UUID, cursor_text: str | Non
         ids = ids[:limit]
         page = PullPage(changes=await documents(session, user_id, ids), bootstrap=True)
         if more:
-            page.cursor = Cursor(low=cursor.low, booting=True, boot_after=str(ids[-1])).encode()
+            page.cursor = Cursor(low=cursor.low, booting=True, boot_after=str(ids[-1])).encode(key)
         else:
             page.changes += [await van_stock_document(session, user_id), await catalogue_document(session)]
-            page.cursor = Cursor(low=cursor.low).encode()
+            page.cursor = Cursor(low=cursor.low).encode(key)
         # After the last bootstrap page, the changes since its snapshot follow.
         page.has_more = True
         return page
@@ -482,10 +490,10 @@ async def pull(session: AsyncSession, user_id: uuid.UUID, cursor_text: str | Non
         page.changes.append(await catalogue_document(session))
     if more:
         last = rows[-1]
-        page.cursor = Cursor(low=cursor.low, high=high, after=(int(last.xact_id), int(last.id))).encode()
+        page.cursor = Cursor(low=cursor.low, high=high, after=(int(last.xact_id), int(last.id))).encode(key)
         page.has_more = True
     else:
-        page.cursor = Cursor(low=high).encode()
+        page.cursor = Cursor(low=high).encode(key)
     return page
 
 

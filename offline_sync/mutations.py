@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.clock import Clock
 from core.errors import InvalidInput
 from core.identity.roles import Actor
+from core.times import Instant, TimeChecked
 from dispatch import visits
 from inventory import reservations
 from offline_sync import conflicts, device_time
@@ -27,8 +28,6 @@ from offline_sync.models import SyncBlob, TimeEntry, VisitAttachment
 Sha256 = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{64}$")]
 Text = Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
 Short = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
-# Device times carry their UTC offset; a time without one is refused, never guessed.
-Instant = Annotated[dt.datetime, msgspec.Meta(tz=True)]
 
 
 class BlobMissing(Exception):
@@ -66,8 +65,9 @@ class Context:
         return value
 
 
-class Args(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    pass
+class Args(TimeChecked, forbid_unknown_fields=True, kw_only=True):
+    """Device times carry their UTC offset (a time without one is refused, never guessed) and
+    lie in the supported years, like every time a client sends (core.times)."""
 
 
 class StartTravel(Args):

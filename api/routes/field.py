@@ -11,7 +11,7 @@ from litestar import Request, delete, get, post
 from litestar.params import FromQuery, JSONBody
 
 from api.auth import DESK, app_context
-from api.params import CurrentActor, Session
+from api.params import CurrentActor, InstantQuery, Session
 from api.schemas.work_orders import PositionsIn, PositionsOut
 from core.identity.roles import Role
 from dispatch import positions, reports
@@ -86,8 +86,8 @@ async def report_positions(
 async def sla_compliance(
     request: Request[Any, Any, Any],
     session: Session,
-    since: FromQuery[dt.datetime],
-    until: FromQuery[dt.datetime],
+    since: InstantQuery,
+    until: InstantQuery,
     customer_id: FromQuery[uuid.UUID | None] = None,
 ) -> list[ComplianceOut]:
     rows = await reports.compliance(

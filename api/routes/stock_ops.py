@@ -17,7 +17,7 @@ from litestar import Request, get, post, put
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from api.auth import STAFF_ROLES, app_context
-from api.params import CurrentActor, Session
+from api.params import CurrentActor, OptionalDayQuery, OptionalInstantQuery, Session
 from api.schemas.common import out
 from api.schemas.stock import MoveOut
 from api.schemas.stock_ops import (
@@ -228,7 +228,7 @@ async def reorder_suggestions(
     summary="What each engineer loads for the visits planned tomorrow (or on `day`)",
 )
 async def restock_lists(
-    request: Request[Any, Any, Any], session: Session, day: FromQuery[dt.date | None] = None
+    request: Request[Any, Any, Any], session: Session, day: OptionalDayQuery = None
 ) -> list[RestockListOut]:
     found = await stock_flow.restock_lists(session, _now(request), day)
     return [
@@ -380,8 +380,8 @@ async def hand_in(
 async def stock_kpis(
     request: Request[Any, Any, Any],
     session: Session,
-    since: FromQuery[dt.datetime | None] = None,
-    until: FromQuery[dt.datetime | None] = None,
+    since: OptionalInstantQuery = None,
+    until: OptionalInstantQuery = None,
     days: Annotated[int, QueryParameter(ge=1, le=366)] = 30,
 ) -> StockKpisOut:
     now = _now(request)

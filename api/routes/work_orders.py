@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 import msgspec
 from litestar import Request, get, post, put
@@ -38,6 +37,7 @@ from api.schemas.work_orders import (
     WorkOrderOut,
     WorkOrderPage,
 )
+from core import zones
 from core.identity.roles import Role
 from dispatch import queries, visits, work_orders
 from dispatch.customers import BBox
@@ -55,7 +55,7 @@ def _now(request: Request[Any, Any, Any]) -> dt.datetime:
 
 
 def _local(at: dt.datetime | None, tz: str) -> str | None:
-    return at.astimezone(ZoneInfo(tz)).isoformat() if at else None
+    return at.astimezone(zones.zone(tz)).isoformat() if at else None
 
 
 def visit_out(visit: Visit) -> VisitOut:

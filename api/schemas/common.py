@@ -5,6 +5,7 @@ from typing import Annotated, Any, Literal, TypeVar
 import msgspec
 
 from core.geo import LonLat, lonlat
+from core.times import TimeChecked
 
 S = TypeVar("S", bound=msgspec.Struct)
 
@@ -13,12 +14,17 @@ Latitude = Annotated[float, msgspec.Meta(ge=-90, le=90)]
 ShortText = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 LongText = Annotated[str, msgspec.Meta(max_length=4000)]
 Phone = Annotated[str, msgspec.Meta(min_length=3, max_length=40, pattern=r"^[0-9+()\- ]+$")]
-TimeZoneName = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+# An IANA zone name ("Asia/Shanghai"); the pattern keeps out paths, the models check that the
+# zone exists (core.zones).
+TimeZoneName = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*$")
+]
 Limit = Annotated[int, msgspec.Meta(ge=1, le=500)]
 
 
-class Input(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """Base of every request body: unknown fields are an error, not silently dropped."""
+class Input(TimeChecked, forbid_unknown_fields=True, kw_only=True):
+    """Base of every request body: unknown fields are an error, not silently dropped, and
+    every date and time must have an offset and lie in the supported years (core.times)."""
 
 
 class GeoPoint(msgspec.Struct, forbid_unknown_fields=True):

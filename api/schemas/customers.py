@@ -8,6 +8,7 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from api.schemas.common import GeoPoint, Input, LongText, Phone, ShortText, TimeZoneName
+from core.times import Day
 
 CustomerNumber = Annotated[str, msgspec.Meta(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9\-]+$")]
 Serial = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
@@ -143,8 +144,8 @@ class AssetIn(Input):
     model: ShortText
     serial: Serial
     contract_id: uuid.UUID | None = None
-    purchase_date: dt.date | None = None
-    warranty_end: dt.date | None = None
+    purchase_date: Day | None = None
+    warranty_end: Day | None = None
 
 
 class AssetPatch(Input):
@@ -153,8 +154,8 @@ class AssetPatch(Input):
     model: ShortText | UnsetType = UNSET
     serial: Serial | UnsetType = UNSET
     contract_id: uuid.UUID | UnsetType | None = UNSET
-    purchase_date: dt.date | UnsetType | None = UNSET
-    warranty_end: dt.date | UnsetType | None = UNSET
+    purchase_date: Day | UnsetType | None = UNSET
+    warranty_end: Day | UnsetType | None = UNSET
 
 
 class AssetOut(msgspec.Struct):

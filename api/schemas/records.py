@@ -11,6 +11,7 @@ from msgspec import UNSET, UnsetType
 
 from api.schemas.common import GeoPoint, Input, Phone, ShortText, TimeZoneName
 from core.identity.roles import Role
+from core.times import Day
 from dispatch.models import (
     CalendarKind,
     CountMode,
@@ -28,7 +29,7 @@ Minutes = Annotated[int, msgspec.Meta(gt=0, le=366 * 24 * 60)]
 DayOvertime = Annotated[int, msgspec.Meta(ge=0, le=12 * 60)]
 MonthOvertime = Annotated[int, msgspec.Meta(ge=0, le=31 * 24 * 60)]
 RestMinutes = Annotated[int, msgspec.Meta(ge=0, le=24 * 60)]
-# In the engineer's time zone: a time with an offset of its own is refused.
+# A wall-clock time in the engineer's or site's time zone: one with an offset of its own is refused.
 WallTime = Annotated[dt.time, msgspec.Meta(tz=False)]
 SkillName = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[a-z0-9_\-]+$")]
 
@@ -40,7 +41,7 @@ class TargetIO(Input):
     count_mode: CountMode
     start_rule: StartRule
     minutes: Minutes | None = None
-    cutoff: dt.time | None = None
+    cutoff: WallTime | None = None
 
 
 class Escalation(Input):
@@ -54,8 +55,8 @@ class ContractIn(Input):
     contract_number: Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
     name: ShortText
     calendar_kind: CalendarKind
-    starts_on: dt.date
-    ends_on: dt.date
+    starts_on: Day
+    ends_on: Day
     business_hours: Hours = {}
     holiday_calendar_id: uuid.UUID | None = None
     backup_device_entitled: bool = True
@@ -68,8 +69,8 @@ class ContractPatch(Input):
     version: int
     name: ShortText | UnsetType = UNSET
     calendar_kind: CalendarKind | UnsetType = UNSET
-    starts_on: dt.date | UnsetType = UNSET
-    ends_on: dt.date | UnsetType = UNSET
+    starts_on: Day | UnsetType = UNSET
+    ends_on: Day | UnsetType = UNSET
     business_hours: Hours | UnsetType = UNSET
     holiday_calendar_id: uuid.UUID | UnsetType | None = UNSET
     backup_device_entitled: bool | UnsetType = UNSET
@@ -114,7 +115,7 @@ class CalendarIn(Input):
 
 
 class HolidayDayIO(Input):
-    day: dt.date
+    day: Day
     kind: DayKind
     name: ShortText
 
@@ -134,7 +135,7 @@ class CalendarOut(msgspec.Struct):
 class SkillIO(Input):
     skill: SkillName
     level: Annotated[int, msgspec.Meta(ge=1, le=5)]
-    valid_until: dt.date | None = None
+    valid_until: Day | None = None
 
 
 class ShiftIO(Input):

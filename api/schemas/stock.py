@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from api.schemas.common import Input, LongText, ShortText
+from core.times import Day, Instant
 from inventory.models import ItemKind, LoanStatus, MoveKind, RepairStatus, ReservationStatus, UnitState
 
 Quantity = Annotated[int, msgspec.Meta(ge=1, le=100_000)]
@@ -149,7 +150,7 @@ class ConsumptionIn(Input):
     reservation_id: uuid.UUID | None = None
     # Recorded on the device, possibly long ago: never refused (shortfall → discrepancy).
     from_device: bool = False
-    at: dt.datetime | None = None
+    at: Instant | None = None
 
 
 class NearestOut(msgspec.Struct):
@@ -199,9 +200,9 @@ class InstallIn(Input):
     serial: Serial
     signed_by: Name
     configuration: LongText | None = None
-    return_by: dt.date | None = None
+    return_by: Day | None = None
     faulty_serial: Serial | None = None
-    restored_at: dt.datetime | None = None
+    restored_at: Instant | None = None
 
 
 class SwapBackIn(Input):

@@ -10,6 +10,7 @@ import msgspec
 
 from api.schemas.common import Input, LongText, ShortText
 from api.schemas.stock import MoveOut
+from core.times import Day, Instant
 from inventory.models import CountStatus, SwapDisposition
 
 Quantity = Annotated[int, msgspec.Meta(ge=1, le=100_000)]
@@ -32,7 +33,7 @@ class PartSwapIn(Input):
     signature: LongText | None = None
     destruction_method: Name | None = None
     destruction_witness: Name | None = None
-    return_by: dt.date | None = None
+    return_by: Day | None = None
     # The asset's new identity when the swap changed it (a main board, say).
     asset_serial: Serial | None = None
     asset_mac: Mac | None = None
@@ -78,7 +79,7 @@ class ShipmentIn(Input):
     manufacturer), to a warehouse, a van (`to_location_id`) or a customer site (`site_id`)."""
 
     waybill: Waybill
-    eta: dt.datetime
+    eta: Instant
     to_location_id: uuid.UUID | None = None
     site_id: uuid.UUID | None = None
     from_location_id: uuid.UUID | None = None

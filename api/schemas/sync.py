@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from api.schemas.common import Input
+from core.times import Instant
 
 MutationName = Annotated[str, msgspec.Meta(min_length=3, max_length=64, pattern=r"^[a-z_.]+@[0-9]+$")]
 Seq = Annotated[int, msgspec.Meta(ge=1, le=2**62)]
@@ -62,7 +63,7 @@ class MutationIn(Input):
 class PushIn(Input):
     device_id: uuid.UUID
     # The device's own clock when it sent the batch: the server measures the offset from it.
-    device_time: Annotated[dt.datetime, msgspec.Meta(tz=True)]
+    device_time: Instant
     mutations: Annotated[list[MutationIn], msgspec.Meta(max_length=500)]
 
 

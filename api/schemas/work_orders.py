@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from api.schemas.common import GeoPoint, Input, LongText, Phone, ShortText
+from core.times import Day, Instant
 from dispatch.models import Measure, Severity
 from dispatch.order_models import Channel, ClockState, PauseReason, Status, VisitKind, VisitStatus
 from dispatch.visits import Outcome
@@ -30,10 +31,10 @@ class WorkOrderIn(Input):
     asset_id: uuid.UUID | None = None
     asset_model: ShortText | None = None
     asset_serial: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] | None = None
-    purchase_date: dt.date | None = None
+    purchase_date: Day | None = None
     impact_scope: Annotated[str, msgspec.Meta(max_length=500)] | None = None
     # The first receipt on any channel (e.g. the after-hours duty phone); default: now.
-    reported_at: dt.datetime | None = None
+    reported_at: Instant | None = None
 
 
 class TransitionIn(Input):
@@ -49,7 +50,7 @@ class ContactIn(Input):
     person_name: PersonName
     channel: ChannelName
     note: LongText | None = None
-    at: dt.datetime | None = None
+    at: Instant | None = None
 
 
 class PauseIn(Input):
@@ -58,7 +59,7 @@ class PauseIn(Input):
     customer_name: PersonName
     channel: ChannelName
     call_reference: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
-    until: dt.datetime | None = None
+    until: Instant | None = None
 
 
 class VersionIn(Input):
@@ -91,8 +92,8 @@ class VisitIn(Input):
     ] = {}
     required_parts: list[PartNeed] = []
     people_needed: Annotated[int, msgspec.Meta(ge=1, le=4)] = 1
-    window_start: dt.datetime | None = None
-    window_end: dt.datetime | None = None
+    window_start: Instant | None = None
+    window_end: Instant | None = None
     window_confirmed: bool = False
 
 
@@ -100,17 +101,17 @@ class AssignmentIn(Input):
     version: Version
     engineer_id: uuid.UUID | None
     partner_engineer_id: uuid.UUID | None = None
-    planned_start: dt.datetime | None = None
+    planned_start: Instant | None = None
     pinned: bool = False
 
 
 class TravelIn(Input):
-    at: dt.datetime | None = None
+    at: Instant | None = None
 
 
 class ArriveIn(Input):
     location: GeoPoint | None = None
-    at: dt.datetime | None = None
+    at: Instant | None = None
     # qr_code: the code scanned at reception; customer_confirmation: the customer's name.
     proof: Literal["gps", "qr_code", "customer_confirmation", "none"] = "gps"
     proof_reference: Annotated[str, msgspec.Meta(min_length=1, max_length=500)] | None = None
@@ -119,14 +120,14 @@ class ArriveIn(Input):
 class NoteIn(Input):
     body: Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
     id: uuid.UUID | None = None
-    at: dt.datetime | None = None
+    at: Instant | None = None
 
 
 class FinishIn(Input):
     outcome: Outcome
     note: LongText | None = None
-    restored_at: dt.datetime | None = None
-    at: dt.datetime | None = None
+    restored_at: Instant | None = None
+    at: Instant | None = None
 
 
 class ClockOut(msgspec.Struct):
@@ -249,7 +250,7 @@ class NotificationPage(msgspec.Struct):
 
 
 class PositionIn(Input):
-    at: dt.datetime
+    at: Instant
     point: GeoPoint
     accuracy_m: Annotated[float, msgspec.Meta(ge=0, le=100_000)] | None = None
     # Coordinates from a Chinese map SDK are converted to WGS-84 at the edge.

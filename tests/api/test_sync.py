@@ -13,6 +13,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from core.database import make_sessionmaker
+from core.pagination import cursor_key
 from dispatch.order_models import VisitNote
 from inventory.models import Item, ItemKind, StockMove
 from offline_sync import changes
@@ -618,7 +619,8 @@ async def test_a_change_committed_late_with_a_lower_number_still_arrives(
             ).one()
         docs, cursor, _ = await phone.pull_all(cursor)
         # The device may see the document now, but its cursor does not pass the open transaction.
-        assert changes.Cursor.decode(cursor).low <= ids.xact_id
+        key = cursor_key(client.app.state["context"].settings.jwt_secret)
+        assert changes.Cursor.decode(cursor, key).low <= ids.xact_id
         await late.commit()
     finally:
         await late.close()
