@@ -33,7 +33,7 @@ from core.identity.tokens import TokenConfig
 from core.pagination import CURSOR_KEY, cursor_key
 from core.settings import Settings, load_settings
 from dispatch.outbox import LogSender, Sender, SmtpSender
-from dispatch.plans import PlanRunner
+from dispatch.plans import PlanLimits, PlanRunner
 from dispatch.stored_zones import unknown_zones
 from dispatch.worker import Worker, WorkerConfig
 
@@ -48,7 +48,15 @@ def build_context(settings: Settings, clock: Clock) -> AppContext:
         clock=clock,
         engine=engine,
         sessionmaker=sessionmaker,
-        plans=PlanRunner(sessionmaker),
+        plans=PlanRunner(
+            sessionmaker,
+            PlanLimits(
+                workers=settings.plan_workers,
+                queue=settings.plan_queue,
+                per_user=settings.plans_per_user,
+                heartbeat_s=settings.plan_heartbeat_seconds,
+            ),
+        ),
         tokens=TokenConfig(
             secret=settings.jwt_secret,
             issuer=settings.jwt_issuer,
@@ -80,6 +88,7 @@ def worker_config(settings: Settings) -> WorkerConfig:
         interval=settings.watch_interval_seconds,
         senders={"email": email, "sms": LogSender("sms")},
         position_retention=timedelta(days=settings.position_retention_days),
+        upload_expiry=timedelta(hours=settings.upload_expiry_hours),
     )
 
 
@@ -100,6 +109,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        try:
+            await context.plans.recover()
+        except Exception:  # the database is not up yet: reads mark such plans failed later
+            logging.getLogger("fieldservice.plans").warning(
+                "could not check for stopped plans", exc_info=True
+            )
         await report_unknown_zones(context.sessionmaker)
         worker = None
         if settings.watch_interval_seconds > 0:

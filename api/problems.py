@@ -24,6 +24,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
+from core.database import database_unavailable
 from core.errors import DomainError
 
 PROBLEM_JSON = "application/problem+json"
@@ -49,7 +50,16 @@ CATALOGUE: dict[str, str] = {
     "idempotency-key-reused": "The Idempotency-Key was first used for a different request.",
     "not-plannable": "A stored time or rule of the visit is one no plan can use; `detail` says which.",
     "internal-error": "Something failed on the server; the request changed nothing.",
+    "database-unavailable": "The database cannot be reached right now (a restart or fail-over); the "
+    "request changed nothing: retry the same request after `Retry-After` seconds.",
+    "too-many-plans": "Plans already running or queued fill the allowed places (yours, or the "
+    "server's queue); retry after `Retry-After` seconds, or wait for a plan of yours to finish.",
+    "too-many-uploads": "You have too many unfinished chunked uploads (count or bytes); finish or "
+    "let one expire, then retry.",
 }
+
+# Seconds a client waits before retrying while the database is away: a restart takes a few.
+DATABASE_RETRY_AFTER = 5
 
 
 def problem(status: int, slug: str, title: str, detail: str, **extra: Any) -> Response[dict[str, Any]]:
@@ -188,6 +198,8 @@ def stale_handler(request: Request[Any, Any, Any], exc: StaleDataError) -> Respo
 
 
 def dbapi_handler(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[dict[str, Any]]:
+    if database_unavailable(exc):
+        return database_unavailable_problem(request, exc)
     code = getattr(exc.orig, "sqlstate", None) or getattr(
         getattr(exc.orig, "__cause__", None), "sqlstate", None
     )
@@ -212,7 +224,21 @@ def dbapi_handler(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[
     return internal_error_handler(request, exc)
 
 
+def database_unavailable_problem(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    log.warning("database unavailable on %s %s: %r", request.method, request.url.path, exc)
+    return problem(
+        503,
+        "database-unavailable",
+        "Database unavailable",
+        "The database cannot be reached right now; nothing was changed, retry shortly",
+        instance=_instance(request),
+        retry_after=DATABASE_RETRY_AFTER,
+    )
+
+
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    if database_unavailable(exc):
+        return database_unavailable_problem(request, exc)
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem(
         HTTP_500_INTERNAL_SERVER_ERROR,

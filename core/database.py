@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import enum
+import errno
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -10,6 +12,7 @@ from typing import Any
 
 from geoalchemy2 import Geography
 from sqlalchemy import DateTime, Enum, MetaData, func
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -112,3 +115,46 @@ def run_after_commit(session: AsyncSession) -> None:
 
 def forget_after_commit(session: AsyncSession) -> None:
     session.info.pop(_AFTER_COMMIT, None)
+
+
+# SQLSTATE classes and codes that mean "the server is not there right now", not "your request
+# is wrong": connection exceptions, shutting down, starting up, out of connection slots.
+_UNAVAILABLE_STATES = ("08", "57P01", "57P02", "57P03", "53300")
+_NETWORK_ERRNOS = frozenset(
+    {
+        errno.ECONNREFUSED,
+        errno.ECONNRESET,
+        errno.ECONNABORTED,
+        errno.EPIPE,
+        errno.EHOSTUNREACH,
+        errno.ENETUNREACH,
+        errno.ETIMEDOUT,
+    }
+)
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` means the database could not be reached or dropped the connection (a
+    restart, a fail-over, a full pool): the same request can succeed a little later."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [exc]
+    while pending:
+        error = pending.pop()
+        if error is None or id(error) in seen:
+            continue
+        seen.add(id(error))
+        if isinstance(error, sa_exc.TimeoutError | sa_exc.InterfaceError | asyncio.TimeoutError):
+            return True  # the pool had no connection to give, or the connection is closed
+        if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
+            return True
+        state = str(getattr(error, "sqlstate", "") or "")
+        if state.startswith(_UNAVAILABLE_STATES):
+            return True
+        if isinstance(error, ConnectionError) or (
+            isinstance(error, OSError) and (error.errno is None or error.errno in _NETWORK_ERRNOS)
+        ):
+            return True
+        if type(error).__name__ in {"ConnectionDoesNotExistError", "InterfaceError"}:
+            return True  # asyncpg's own words for a connection closed under it
+        pending += [getattr(error, "orig", None), error.__cause__]
+    return False

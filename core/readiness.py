@@ -10,6 +10,7 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.settings import PROJECT_ROOT
@@ -51,6 +52,6 @@ async def check_ready(engine: AsyncEngine) -> Readiness:
             revision = (
                 await conn.execute(text("SELECT version_num FROM alembic_version"))
             ).scalar_one_or_none()
-    except (OperationalError, DBAPIError, OSError):
+    except (OperationalError, DBAPIError, SQLAlchemyTimeoutError, OSError):
         return Readiness(database=False, schema_revision=None, expected_revision=expected)
     return Readiness(database=True, schema_revision=revision, expected_revision=expected)

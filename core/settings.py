@@ -65,6 +65,21 @@ class Settings:
     # "http://osrm.internal:5000"; empty: great-circle distance × detour at an average speed.
     osrm_url: str = ""
     var_dir: Path = PROJECT_ROOT / "var"
+    # Plans solving at once in this process (each solve takes one core and up to ~100 MB), plans
+    # waiting for a place (beyond: 429), plans queued or running per dispatcher, and the longest
+    # time limit a plan may ask for.
+    plan_workers: int = 1
+    plan_queue: int = 4
+    plans_per_user: int = 2
+    plan_max_seconds: float = 120.0
+    # A running or queued plan's process touches its row this often; a row untouched for three
+    # times as long belongs to a process that died, and reads as failed.
+    plan_heartbeat_seconds: float = 10.0
+    # Unfinished chunked uploads: at most this many per user, holding this many bytes together;
+    # one idle this long is deleted and must start again.
+    upload_partials_per_user: int = 4
+    upload_partial_bytes_per_user: int = 32 * 1024 * 1024
+    upload_expiry_hours: float = 24.0
 
 
 def _local_jwt_secret(var_dir: Path) -> str:
@@ -102,9 +117,21 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         ("password_hash_threads", "FSD_PASSWORD_HASH_THREADS"),
         ("password_hash_max_waiting", "FSD_PASSWORD_HASH_MAX_WAITING"),
         ("refresh_retry_grace_seconds", "FSD_REFRESH_RETRY_GRACE_SECONDS"),
+        ("plan_workers", "FSD_PLAN_WORKERS"),
+        ("plan_queue", "FSD_PLAN_QUEUE"),
+        ("plans_per_user", "FSD_PLANS_PER_USER"),
+        ("upload_partials_per_user", "FSD_UPLOAD_PARTIALS_PER_USER"),
+        ("upload_partial_bytes_per_user", "FSD_UPLOAD_PARTIAL_BYTES_PER_USER"),
     ):
         if field in env:
             values[name] = int(env[field])
+    for name, field in (
+        ("plan_max_seconds", "FSD_PLAN_MAX_SECONDS"),
+        ("plan_heartbeat_seconds", "FSD_PLAN_HEARTBEAT_SECONDS"),
+        ("upload_expiry_hours", "FSD_UPLOAD_EXPIRY_HOURS"),
+    ):
+        if field in env:
+            values[name] = float(env[field])
     if "FSD_SMTP_HOST" in env:
         values["smtp_host"] = env["FSD_SMTP_HOST"]
         values["smtp_port"] = int(env.get("FSD_SMTP_PORT", "25"))

@@ -11,16 +11,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import logging
+import math
 import multiprocessing
 import queue
+import time
 import uuid
+from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import func, or_, true, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.clock import Clock
-from core.errors import Conflict, NotFound
+from core.errors import Conflict, NotFound, RateLimited
 from core.identity.roles import Actor
 from dispatch import stock_flow
 from dispatch import visits as visit_service
@@ -56,20 +61,135 @@ def _solve_in_child(problem: rm.Problem, time_limit_s: float, solution_limit: in
         out.put(("failed", f"{type(exc).__name__}: {exc}"))
 
 
-class PlanRunner:
-    """Runs solves for this API process and records their progress and results."""
+@dataclass(frozen=True)
+class PlanLimits:
+    """How much solving one API process takes on (see Settings.plan_*)."""
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    workers: int = 1
+    queue: int = 4
+    per_user: int = 2
+    heartbeat_s: float = 10.0
+
+    @property
+    def orphaned_after(self) -> dt.timedelta:
+        return dt.timedelta(seconds=3 * self.heartbeat_s)
+
+
+class TooManyPlans(RateLimited):
+    slug = "too-many-plans"
+    title = "Too many plans queued or running"
+
+
+@dataclass
+class _Job:
+    plan_id: uuid.UUID
+    user_id: uuid.UUID | None
+    plan_input: PlanInput
+    time_limit_s: float
+    solution_limit: int | None
+    admitted: float = field(default_factory=time.monotonic)
+    committed: bool = False
+    started: float | None = None
+
+    def remaining_s(self, now: float) -> float:
+        """Seconds until this job's solve ends at the latest (its whole time limit while waiting)."""
+        return self.time_limit_s - (now - self.started if self.started is not None else 0.0)
+
+
+# A job admitted by a request whose transaction never committed is forgotten after this long.
+_UNCOMMITTED_S = 60.0
+
+
+class PlanRunner:
+    """Runs this API process's solves: at most `workers` at once, the rest waiting in order in a
+    bounded queue, each plan's row kept alive by a heartbeat and its progress recorded.
+
+    The queue lives in this process (a later step moves it to a PostgreSQL job queue); what
+    survives the process is the plan row, which reads as failed once its heartbeat stops.
+    """
+
+    def __init__(
+        self, sessionmaker: async_sessionmaker[AsyncSession], limits: PlanLimits | None = None
+    ) -> None:
         self.sessionmaker = sessionmaker
+        self.limits = limits or PlanLimits()
+        self.id = uuid.uuid4()
+        self._waiting: list[_Job] = []
+        self._running: dict[uuid.UUID, _Job] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._processes: set[Any] = set()
+        self._heartbeat: asyncio.Task[None] | None = None
 
-    def start(
-        self, plan_id: uuid.UUID, plan_input: PlanInput, time_limit_s: float, solution_limit: int | None
+    # Admission ---------------------------------------------------------------------------------
+
+    def admit(
+        self,
+        plan_id: uuid.UUID,
+        user_id: uuid.UUID | None,
+        plan_input: PlanInput,
+        time_limit_s: float,
+        solution_limit: int | None,
     ) -> None:
-        task = asyncio.create_task(self._run(plan_id, plan_input, time_limit_s, solution_limit))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        """Take a place for a new plan, or refuse (429) when the queue or the user's share is full.
+        The plan starts once its row is committed (`start`)."""
+        now = time.monotonic()
+        self._waiting = [j for j in self._waiting if j.committed or now - j.admitted < _UNCOMMITTED_S]
+        jobs = [*self._running.values(), *self._waiting]
+        mine = [j for j in jobs if user_id is not None and j.user_id == user_id]
+        soonest = min((j.remaining_s(now) for j in self._running.values()), default=time_limit_s)
+        if len(mine) >= self.limits.per_user:
+            wait = min(j.remaining_s(now) + (0 if j.started else soonest) for j in mine)
+            raise TooManyPlans(
+                f"You have {len(mine)} plans queued or running (at most {self.limits.per_user}); "
+                "wait for one to finish",
+                retry_after=max(1, math.ceil(wait)),
+                limit="per-user",
+            )
+        if len(jobs) >= self.limits.workers + self.limits.queue:
+            raise TooManyPlans(
+                f"{len(jobs)} plans are queued or running, the most this server takes; retry later",
+                retry_after=max(1, math.ceil(soonest)),
+                limit="queue",
+            )
+        self._waiting.append(_Job(plan_id, user_id, plan_input, time_limit_s, solution_limit))
+
+    def start(self, plan_id: uuid.UUID) -> None:
+        """The plan's row is committed: it may run when its turn comes."""
+        for job in self._waiting:
+            if job.plan_id == plan_id:
+                job.committed = True
+        if self._heartbeat is None:
+            self._heartbeat = asyncio.create_task(self._beat(), name="plan-heartbeat")
+        self._pump()
+
+    def queue_position(self, plan_id: uuid.UUID) -> int | None:
+        """How many solves must end before this plan gets a solver (0: it starts now); None when it
+        is not waiting here."""
+        free = self.limits.workers - len(self._running)
+        for index, job in enumerate(self._waiting):
+            if job.plan_id == plan_id:
+                return max(0, index + 1 - free)
+        return None
+
+    def _pump(self) -> None:
+        while len(self._running) < self.limits.workers:
+            job = next((j for j in self._waiting if j.committed), None)
+            if job is None:
+                return
+            self._waiting.remove(job)
+            job.started = time.monotonic()
+            self._running[job.plan_id] = job
+            task = asyncio.create_task(self._run(job))
+            self._tasks.add(task)
+            task.add_done_callback(functools.partial(self._finished, job.plan_id))
+
+    def _finished(self, plan_id: uuid.UUID, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._running.pop(plan_id, None)
+        if not task.cancelled():
+            self._pump()
+
+    # Running -----------------------------------------------------------------------------------
 
     async def _update(self, plan_id: uuid.UUID, **values: Any) -> None:
         async with self.sessionmaker() as session, session.begin():
@@ -78,18 +198,31 @@ class PlanRunner:
                 for name, value in values.items():
                     setattr(plan, name, value)
 
-    async def _run(
-        self, plan_id: uuid.UUID, plan_input: PlanInput, time_limit_s: float, solution_limit: int | None
-    ) -> None:
+    async def _beat(self) -> None:
+        """Tell readers that this process still holds its queued and running plans."""
+        while True:
+            try:
+                async with self.sessionmaker() as session, session.begin():
+                    await session.execute(
+                        update(Plan)
+                        .where(Plan.runner_id == self.id, Plan.status.in_(ACTIVE))
+                        .values(heartbeat_at=func.now())
+                    )
+            except Exception:  # the database is away: the next beat tries again
+                log.warning("plan heartbeat failed", exc_info=True)
+            await asyncio.sleep(self.limits.heartbeat_s)
+
+    async def _run(self, job: _Job) -> None:
+        plan_id, plan_input = job.plan_id, job.plan_input
         context = multiprocessing.get_context("spawn")
         channel = context.Queue()
         process = context.Process(
             target=_solve_in_child,
             daemon=True,
-            args=(plan_input.problem, time_limit_s, solution_limit, channel),
+            args=(plan_input.problem, job.time_limit_s, job.solution_limit, channel),
         )
         try:
-            await self._update(plan_id, status=PlanStatus.RUNNING)
+            await self._update(plan_id, status=PlanStatus.RUNNING, heartbeat_at=func.now())
             process.start()
             self._processes.add(process)
             while True:
@@ -122,13 +255,57 @@ class PlanRunner:
                 process.kill()
             self._processes.discard(process)
 
+    async def recover(self) -> int:
+        """At start-up: plans that a stopped process left queued or running are marked failed."""
+        async with self.sessionmaker() as session, session.begin():
+            return await fail_orphans(session, self.limits.orphaned_after, self.id)
+
     async def stop(self) -> None:
         for process in list(self._processes):
             process.kill()
-        for task in list(self._tasks):
+        for task in [*self._tasks, *([self._heartbeat] if self._heartbeat else [])]:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        self._heartbeat = None
+        self._waiting.clear()
+        # What this process held will not finish: say so now rather than after the heartbeat lapses.
+        try:
+            async with self.sessionmaker() as session, session.begin():
+                await session.execute(
+                    update(Plan)
+                    .where(Plan.runner_id == self.id, Plan.status.in_(ACTIVE))
+                    .values(status=PlanStatus.FAILED, error=STOPPED, finished_at=func.now())
+                )
+        except Exception:  # the database is away: the rows lapse through their heartbeat instead
+            log.warning("could not mark this process's plans stopped", exc_info=True)
+
+
+ACTIVE = (PlanStatus.QUEUED, PlanStatus.RUNNING)
+STOPPED = "The server stopped before the plan finished; plan again"
+
+
+async def fail_orphans(
+    session: AsyncSession,
+    stale_after: dt.timedelta,
+    alive_runner: uuid.UUID | None,
+    plan_id: uuid.UUID | None = None,
+) -> int:
+    """Mark failed the queued or running plans (all, or the one given) whose process stopped
+    beating (it died or was killed); plans of `alive_runner`, this process, are left to it."""
+    result = await session.execute(
+        update(Plan)
+        .where(
+            Plan.status.in_(ACTIVE),
+            Plan.id == plan_id if plan_id is not None else true(),
+            Plan.runner_id.is_distinct_from(alive_runner),
+            or_(Plan.heartbeat_at.is_(None), Plan.heartbeat_at < func.now() - stale_after),
+        )
+        .values(status=PlanStatus.FAILED, error=STOPPED, finished_at=func.now())
+        .returning(Plan.id)
+        .execution_options(synchronize_session=False)
+    )
+    return len(result.all())
 
 
 async def create(
@@ -140,6 +317,7 @@ async def create(
     engineer_ids: list[uuid.UUID] | None,
     time_limit_s: float,
     osrm_url: str = "",
+    runner_id: uuid.UUID | None = None,
 ) -> tuple[Plan, PlanInput]:
     plan_input = await build(session, now, horizon_s, engineer_ids, osrm_url=osrm_url)
     plan = Plan(
@@ -153,14 +331,19 @@ async def create(
         visit_versions=plan_input.visit_versions,
         progress={},
         inputs_hash=plan_input.inputs_hash(),
+        runner_id=runner_id,
+        heartbeat_at=func.now(),
     )
     session.add(plan)
     await session.flush()
     return plan, plan_input
 
 
-async def get(session: AsyncSession, plan_id: uuid.UUID) -> Plan:
-    plan = await session.get(Plan, plan_id)
+async def get(session: AsyncSession, plan_id: uuid.UUID, runner: PlanRunner | None = None) -> Plan:
+    """The plan; with `runner`, a queued or running plan whose process died reads as failed."""
+    if runner is not None:
+        await fail_orphans(session, runner.limits.orphaned_after, runner.id, plan_id)
+    plan = await session.get(Plan, plan_id, populate_existing=True)
     if plan is None:
         raise NotFound(f"No plan with id {plan_id}")
     return plan

@@ -1,6 +1,7 @@
-"""The background worker: the SLA watch, customer-message delivery, position retention and the
-stock chores (expired reservations, loan and defective-return alerts), on a
-timer and whenever a request pokes it, each pass in its own transaction.
+"""The background worker: the SLA watch, customer-message delivery, position retention, the
+expiry of unfinished uploads and the stock chores (expired reservations, loan and
+defective-return alerts), on a timer and whenever a request pokes it, each pass in its own
+transaction.
 
 It runs inside every API process (`make up` starts it with the server); an advisory
 lock lets one process at a time sweep, and SKIP LOCKED lets several deliver messages
@@ -25,6 +26,7 @@ from dispatch.outbox import LogSender, Sender, deliver_due
 from dispatch.positions import forget_older_than
 from dispatch.watch import WatchReport, WatchSettings, sweep
 from inventory.reservations import expire_due
+from offline_sync import uploads
 from routing.travel import HaversineTravelTime, TravelTimeProvider
 
 log = logging.getLogger("fieldservice.worker")
@@ -37,6 +39,8 @@ class WorkerConfig:
         default_factory=lambda: {"email": LogSender("email"), "sms": LogSender("sms")}
     )
     position_retention: dt.timedelta = dt.timedelta(days=30)
+    # Unfinished chunked uploads idle this long are deleted (the device starts again).
+    upload_expiry: dt.timedelta = dt.timedelta(hours=24)
     watch: WatchSettings = field(default_factory=WatchSettings)
 
 
@@ -69,11 +73,13 @@ class Worker:
                 request_id=None,
                 always=False,
             )
-        # Stock chores, in their own transaction so that they never hold the watch back: held
-        # stock past its expiry goes back; overdue loans, units stuck at the vendor and defective
-        # parts due back at the manufacturer become notifications.
+        # Stock and upload chores, in their own transaction so that they never hold the watch back:
+        # held stock past its expiry goes back, unfinished uploads past theirs are deleted; overdue
+        # loans, units stuck at the vendor and defective parts due back at the manufacturer become
+        # notifications.
         async with self.sessionmaker() as session, session.begin():
             await expire_due(session, SYSTEM, now)
+            await uploads.expire(session, now, self.config.upload_expiry)
             await raise_alerts(session, now)
             audit.write_trail(
                 session.sync_session,

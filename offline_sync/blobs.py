@@ -5,21 +5,14 @@ refer to the hash. A mutation that arrived before its blob was stored as `pendin
 when the blob arrives, each such mutation is applied in its own transaction, as its
 device's user, at the time computed when it was received.
 
-Uploads resume after a dropped connection: a large blob is sent in chunks with
-`Content-Range: bytes START-END/TOTAL`, appended to a partial file of the uploading user
-under the server's var directory; `HEAD` reports how many bytes arrived, a chunk that does
-not start there is refused with the received length, and the hash is verified when the last
-byte arrives (a mismatch discards the partial upload).
+Uploads resume after a dropped connection: a large blob is sent in chunks (see uploads.py);
+the hash is verified when the last byte arrives (a mismatch discards the partial upload).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import hashlib
-import re
-import uuid
-from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -27,86 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core import audit
 from core.clock import Clock
 from core.database import run_after_commit
-from core.errors import Conflict, InvalidInput
+from core.errors import InvalidInput
 from core.identity.models import User
 from core.identity.roles import Actor
 from offline_sync import mutations
 from offline_sync.models import SyncBlob, SyncDevice, SyncMutation
 from offline_sync.push import apply_one
-
-MAX_BLOB_BYTES = 8 * 1024 * 1024
-CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
-
-
-class UploadOffsetMismatch(Conflict):
-    slug = "upload-offset-mismatch"
-    title = "This chunk does not start where the upload stands"
-
-
-def _partial(var_dir: Path, user_id: uuid.UUID | None, sha256: str) -> Path:
-    return var_dir / "sync-uploads" / str(user_id) / f"{sha256}.part"
-
-
-def received(var_dir: Path, user_id: uuid.UUID | None, sha256: str) -> int:
-    """How many bytes of this blob the user's partial upload holds."""
-    path = _partial(var_dir, user_id, sha256)
-    return path.stat().st_size if path.exists() else 0
-
-
-def parse_range(header: str) -> tuple[int, int, int]:
-    """`bytes START-END/TOTAL` (END inclusive) as (start, end + 1, total)."""
-    match = CONTENT_RANGE.match(header.strip())
-    if match is None:
-        raise InvalidInput(
-            "Content-Range: bytes START-END/TOTAL",
-            errors=[{"field": "Content-Range", "message": "bytes START-END/TOTAL"}],
-        )
-    start, end, total = (int(g) for g in match.groups())
-    if not start <= end < total:
-        raise InvalidInput(
-            "Content-Range: START ≤ END < TOTAL",
-            errors=[{"field": "Content-Range", "message": "START ≤ END < TOTAL"}],
-        )
-    if total > MAX_BLOB_BYTES:
-        raise InvalidInput(
-            f"Content-Range: larger than {MAX_BLOB_BYTES} bytes (compress the image on the device)",
-            errors=[{"field": "Content-Range", "message": "too large"}],
-        )
-    return start, end + 1, total
-
-
-def append_chunk(
-    var_dir: Path, user_id: uuid.UUID | None, sha256: str, content_range: str, data: bytes
-) -> bytes | None:
-    """Add a chunk to the user's partial upload. Returns the whole blob when this chunk completed
-    it (the partial file is then removed), None while bytes are still missing. A chunk that does
-    not start at the received length is refused (409, with `received`); a chunk that repeats
-    bytes already received is accepted as a no-op only when it ends within them."""
-    start, end, total = parse_range(content_range)
-    if len(data) != end - start:
-        raise InvalidInput(
-            "body: its length does not match Content-Range",
-            errors=[{"field": "body", "message": f"{len(data)} bytes for a range of {end - start}"}],
-        )
-    path = _partial(var_dir, user_id, sha256)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("ab+") as file:
-        fcntl.flock(file, fcntl.LOCK_EX)  # concurrent retries of the same upload take turns
-        have = file.seek(0, 2)
-        if start != have and not (start < have and end <= have):
-            raise UploadOffsetMismatch(
-                f"This upload holds {have} bytes; send the chunk starting there", received=have
-            )
-        if start == have:
-            file.write(data)
-            file.flush()
-            have = end
-        if have < total:
-            return None
-        file.seek(0)
-        whole = file.read(total)
-    path.unlink(missing_ok=True)
-    return whole
+from offline_sync.uploads import MAX_BLOB_BYTES
 
 
 async def size_of(session: AsyncSession, sha256: str) -> int | None:

@@ -59,6 +59,18 @@ def keep_as_is(data: bytes) -> bytes:
     return data
 
 
+# Back-off between retries doubles up to this many seconds.
+MAX_BACKOFF = 30.0
+
+
+def _retry_after(response: Any) -> float:
+    """The server's `Retry-After` in seconds (0 when absent or not a number), at most MAX_BACKOFF."""
+    try:
+        return min(max(float(response.headers.get("retry-after", 0)), 0.0), MAX_BACKOFF)
+    except ValueError:
+        return 0.0
+
+
 class SyncError(Exception):
     pass
 
@@ -182,14 +194,28 @@ class DeviceClient:
                 if response.status_code < 500:
                     return response
                 failure = SyncError(f"{method} {url}: {response.status_code}")
+                # 503 database-unavailable names its wait (a restart): never retry sooner.
+                delay = max(delay, _retry_after(response))
             self.sleep(delay)
-            delay = min(delay * 2, 30.0)
+            delay = min(delay * 2, MAX_BACKOFF)
         raise SyncError(f"{method} {url} failed {self.attempts} times") from failure
+
+    def _send_unsigned(self, method: str, url: str, **kwargs: Any) -> Any:
+        """Sign-in or refresh, retried only on 503 (nothing was done): a lost answer to a refresh
+        is not resent, as presenting a rotated refresh token again revokes the sign-in."""
+        delay = 0.05
+        for _attempt in range(self.attempts - 1):
+            response = self.http.request(method, url, **kwargs)
+            if response.status_code != 503:
+                return response
+            self.sleep(max(delay, _retry_after(response)))
+            delay = min(delay * 2, MAX_BACKOFF)
+        return self.http.request(method, url, **kwargs)
 
     def _renew(self) -> None:
         refresh = self._meta("refresh_token")
         if refresh is not None:
-            response = self.http.request("POST", "/api/auth/refresh", json={"refresh_token": refresh})
+            response = self._send_unsigned("POST", "/api/auth/refresh", json={"refresh_token": refresh})
             if response.status_code == 200:
                 self._store_tokens(response.json())
                 return
@@ -200,7 +226,7 @@ class DeviceClient:
         self._set("refresh_token", body["refresh_token"])
 
     def sign_in(self) -> None:
-        response = self.http.request(
+        response = self._send_unsigned(
             "POST",
             "/api/auth/login",
             json={"username": self.username, "password": self.password, "device_id": self.device_id},

@@ -151,6 +151,29 @@ class SyncBlob(Base):
     uploaded_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))
 
 
+class SyncUpload(Base):
+    """A chunked blob upload under way: the bytes received so far, per user and hash.
+
+    Kept in the database rather than in files beside it, so that an unfinished upload lives and
+    dies with the database (a restored or reset database has no orphaned chunks elsewhere) and any
+    API process can take the next chunk. Unfinished uploads expire (the worker deletes them).
+    """
+
+    __tablename__ = "sync_upload"
+    __audited__ = False
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True
+    )
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # The size the upload declared in its first Content-Range; what the per-user quota counts.
+    total: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    started_at: Mapped[dt.datetime]
+    # The last chunk's arrival: an upload idle past the expiry is deleted.
+    updated_at: Mapped[dt.datetime] = mapped_column(index=True)
+
+
 class SyncConflict(UUIDPrimaryKey, Base):
     """A device's work that met a dispatcher's change (visit reassigned or cancelled):
     kept, with both sides, until a dispatcher resolves it."""

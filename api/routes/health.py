@@ -9,6 +9,7 @@ from litestar.response import Response
 
 from api.auth import PUBLIC
 from api.context import AppContext
+from api.problems import DATABASE_RETRY_AFTER
 from core.readiness import check_ready
 
 
@@ -21,4 +22,7 @@ async def health() -> dict[str, str]:
 async def ready(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     context: AppContext = request.app.state["context"]
     report = await check_ready(context.engine)
-    return Response(report.as_dict(), status_code=200 if report.ready else 503)
+    if report.ready:
+        return Response(report.as_dict(), status_code=200)
+    # Load balancers and clients back off: a restart or a migration takes a few seconds.
+    return Response(report.as_dict(), status_code=503, headers={"Retry-After": str(DATABASE_RETRY_AFTER)})

@@ -18,6 +18,7 @@ from api.auth import DESK, app_context
 from api.params import CurrentActor, Session
 from api.schemas.common import Input
 from core.database import after_commit
+from core.errors import field_error
 from core.identity.roles import Role
 from dispatch import plans as service
 from dispatch import replanning
@@ -44,6 +45,8 @@ class PlanOut(msgspec.Struct):
     error: str | None
     finished_at: dt.datetime | None
     applied_at: dt.datetime | None
+    # While queued: how many solves must end before this plan starts (0: it starts now).
+    queue_position: int | None = None
 
 
 class InsertIn(Input):
@@ -70,7 +73,7 @@ class OverrunIn(Input):
     extra_minutes: Annotated[int, msgspec.Meta(ge=1, le=24 * 60)]
 
 
-def plan_out(plan: Plan) -> PlanOut:
+def plan_out(plan: Plan, queue_position: int | None = None) -> PlanOut:
     return PlanOut(
         plan.id,
         plan.status,
@@ -83,6 +86,7 @@ def plan_out(plan: Plan) -> PlanOut:
         plan.error,
         plan.finished_at,
         plan.applied_at,
+        queue_position if plan.status is PlanStatus.QUEUED else None,
     )
 
 
@@ -107,12 +111,16 @@ def _proposal_out(p: replanning.Proposal) -> ProposalOut:
     roles=DESK,
     tags=["dispatch"],
     status_code=202,
-    summary="Plan the open visits (runs in the background; poll or stream the plan)",
+    summary="Plan the open visits (runs in the background, queued behind running plans; poll or "
+    "stream the plan). 429 too-many-plans when the queue or your share of it is full",
 )
 async def create_plan(
     request: Request[Any, Any, Any], session: Session, actor: CurrentActor, data: JSONBody[PlanIn]
 ) -> PlanOut:
     context = app_context(request)
+    longest = context.settings.plan_max_seconds
+    if data.time_limit_seconds > longest:
+        raise field_error("time_limit_seconds", f"at most {longest:g} seconds on this server")
     plan, plan_input = await service.create(
         session,
         actor,
@@ -121,20 +129,22 @@ async def create_plan(
         engineer_ids=data.engineer_ids,
         time_limit_s=data.time_limit_seconds,
         osrm_url=context.settings.osrm_url,
+        runner_id=context.plans.id,
     )
+    context.plans.admit(plan.id, actor.user_id, plan_input, data.time_limit_seconds, data.solution_limit)
     # The solver writes its progress to the plan row: start it once that row is committed.
-    after_commit(
-        session,
-        lambda: context.plans.start(plan.id, plan_input, data.time_limit_seconds, data.solution_limit),
-    )
-    return plan_out(plan)
+    after_commit(session, lambda: context.plans.start(plan.id))
+    return plan_out(plan, context.plans.queue_position(plan.id))
 
 
 @get(
     "/api/dispatch/plans/{plan_id:uuid}", roles=DESK, tags=["dispatch"], summary="A plan: progress, or result"
 )
-async def get_plan(session: Session, plan_id: FromPath[uuid.UUID]) -> PlanOut:
-    return plan_out(await service.get(session, plan_id))
+async def get_plan(
+    request: Request[Any, Any, Any], session: Session, plan_id: FromPath[uuid.UUID]
+) -> PlanOut:
+    plans = app_context(request).plans
+    return plan_out(await service.get(session, plan_id, plans), plans.queue_position(plan_id))
 
 
 @get(
@@ -150,9 +160,11 @@ async def stream_plan(request: Request[Any, Any, Any], plan_id: FromPath[uuid.UU
     async def events() -> AsyncIterator[str]:
         last = None
         while True:
-            async with context.sessionmaker() as session:
-                plan = await service.get(session, plan_id)
-                snapshot = {"status": plan.status.value, "progress": plan.progress}
+            async with context.sessionmaker() as session, session.begin():
+                plan = await service.get(session, plan_id, context.plans)
+                snapshot: dict[str, Any] = {"status": plan.status.value, "progress": plan.progress}
+                if plan.status is PlanStatus.QUEUED:
+                    snapshot["queue_position"] = context.plans.queue_position(plan_id)
             if snapshot != last:
                 yield json.dumps(snapshot)
                 last = snapshot

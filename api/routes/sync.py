@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import timedelta
 from typing import Annotated, Any
 
 from litestar import Request, Response, get, head, post, put
@@ -33,7 +34,8 @@ from api.schemas.sync import (
 from core import audit
 from core.errors import InvalidInput
 from core.identity.roles import Role
-from offline_sync import blobs, changes, conflicts, devices
+from core.settings import Settings
+from offline_sync import blobs, changes, conflicts, devices, uploads
 from offline_sync import push as pushing
 from offline_sync.models import SyncDevice
 
@@ -197,6 +199,14 @@ async def pull(
     )
 
 
+def upload_limits(settings: Settings) -> uploads.UploadLimits:
+    return uploads.UploadLimits(
+        per_user=settings.upload_partials_per_user,
+        bytes_per_user=settings.upload_partial_bytes_per_user,
+        expiry=timedelta(hours=settings.upload_expiry_hours),
+    )
+
+
 def _sha(value: str) -> str:
     if not SHA256.match(value):
         raise InvalidInput(
@@ -216,7 +226,8 @@ async def blob_exists(
     size = await blobs.size_of(session, sha)
     if size is None:
         # Not stored yet: how much of the caller's chunked upload arrived (resume from there).
-        have = blobs.received(app_context(request).settings.var_dir, actor.user_id, sha)
+        assert actor.user_id is not None
+        have = await uploads.received(session, actor.user_id, sha)
         return Response(content=None, status_code=404, headers={"x-blob-received": str(have)})
     return Response(content=None, status_code=200, headers={"x-blob-size": str(size)})
 
@@ -225,7 +236,7 @@ async def blob_exists(
     "/api/sync/blobs/{sha256:str}",
     roles=ENGINEERS,
     own_transactions=True,
-    request_max_body_size=blobs.MAX_BLOB_BYTES,
+    request_max_body_size=uploads.MAX_BLOB_BYTES,
     tags=["sync"],
     summary="Upload a photo or signature by its SHA-256 (verified), whole or in resumable chunks "
     "(Content-Range); applies the mutations waiting for it",
@@ -239,10 +250,19 @@ async def put_blob(
     content_type = request.headers.get("content-type", "application/octet-stream")
     content_range = request.headers.get("content-range")
     if content_range is not None:
-        var_dir = context.settings.var_dir
-        whole = blobs.append_chunk(var_dir, actor.user_id, sha, content_range, data)
+        assert actor.user_id is not None
+        async with context.sessionmaker() as session, session.begin():
+            whole = await uploads.append_chunk(
+                session,
+                actor.user_id,
+                context.clock.now(),
+                sha,
+                content_range,
+                data,
+                upload_limits(context.settings),
+            )
+            have = await uploads.received(session, actor.user_id, sha)
         if whole is None:
-            have = blobs.received(var_dir, actor.user_id, sha)
             return Response(content={"sha256": sha, "received": have}, status_code=202)
         data = whole
     async with context.sessionmaker() as session, session.begin():
