@@ -33,7 +33,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import cast
 
 from litestar import Litestar, get
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -111,7 +111,7 @@ async def seed_orders(url: str, count: int, *, seed: int = 7) -> None:
     from dispatch.models import Severity, Site
     from dispatch.order_models import Channel, VisitKind
 
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 (repeatable bench data, not a secret)
     clock = ManualClock(NOW)
     engine = make_engine(url, pool_size=1)
     sessions = make_sessionmaker(engine)
@@ -253,7 +253,7 @@ class RouteResult:
 
 def _serve(url: str, port: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, DATABASE_ENV: url}
-    process = subprocess.Popen(
+    process = subprocess.Popen(  # noqa: S603 (this interpreter, fixed arguments)
         [
             sys.executable,
             "-m",
