@@ -118,16 +118,21 @@ async def render(
     return rendered
 
 
+# What a list row copies as is; the rest `render_rows` builds.
+_BUILT = frozenset({"site", "reported_at_local", "clocks", "visits", "timeline"})
+_COPIED = tuple(name for name in WorkOrderOut.__struct_fields__ if name not in _BUILT)
+
+
 def render_rows(rows: list[queries.OrderRow], now: dt.datetime) -> list[WorkOrderOut]:
     """What `render` shows, from the rows of `queries.list_orders` (no ORM objects, no queries)."""
     rendered = []
     for row in rows:
         order = row.order
+        columns = order._mapping  # by key: a third of the cost of attribute access on a row
         tz = order.site_time_zone
         rendered.append(
-            out(
-                WorkOrderOut,
-                order,
+            WorkOrderOut(
+                **{name: columns[name] for name in _COPIED},
                 site=SiteBrief(
                     id=order.site_id,
                     name=order.site_name,
@@ -135,7 +140,7 @@ def render_rows(rows: list[queries.OrderRow], now: dt.datetime) -> list[WorkOrde
                     point=GeoPoint(type="Point", coordinates=(order.site_lon, order.site_lat)),
                     time_zone=tz,
                 ),
-                reported_at_local=_local(order.reported_at, tz),
+                reported_at_local=order.reported_at.astimezone(ZoneInfo(tz)).isoformat(),
                 clocks=[_clock_out(c, now, order.paused, tz) for c in row.clocks],
                 visits=[out(VisitOut, v, notes=[out(NoteOut, n) for n in v.notes]) for v in row.visits],
                 timeline=None,
