@@ -60,6 +60,7 @@ bench: install
 		$(BENCH)/homberger_200/rc1_2_1.txt $(BENCH)/homberger_200/rc2_2_1.txt --time-limit 60 --no-baseline --workers 2
 	$(PY) -m routing.fieldbench --time-limit 60
 	$(MAKE) bench-sync
+	$(PY) -m api.bench
 
 ## bench-sync: sync push/pull against in-process baselines, then the sync state machine with
 ## the `long` hypothesis profile (10,000 examples of 30 steps; it prints the count)

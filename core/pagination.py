@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, and_, or_
+from sqlalchemy import Row, Select, and_, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -106,6 +106,44 @@ def _restore(col: InstrumentedAttribute[Any], value: Any) -> Any:
     return restored
 
 
+def _bounded(limit: int, max_limit: int) -> None:
+    if not 1 <= limit <= max_limit:
+        raise InvalidInput(
+            f"limit must be between 1 and {max_limit}",
+            errors=[{"field": "limit", "message": f"1 to {max_limit}"}],
+        )
+
+
+def _purpose(order: Sequence[InstrumentedAttribute[Any]]) -> str:
+    # A cursor is sealed for the list it pages: one list's cursor is refused by another.
+    return ",".join(f"{col.class_.__tablename__}.{col.key}" for col in order)
+
+
+def _after(
+    stmt: Select[Any], order: Sequence[InstrumentedAttribute[Any]], cursor: str | None, key: bytes
+) -> Select[Any]:
+    if not cursor:
+        return stmt
+    raw = unseal(key, cursor, _purpose(order))
+    if not isinstance(raw, list) or len(raw) != len(order):
+        raise unknown_cursor()
+    values = [_restore(col, v) for col, v in zip(order, raw, strict=True)]
+    # (a, b) > (x, y)  written out, so that it works for any column types
+    clauses = []
+    for i, col in enumerate(order):
+        clauses.append(and_(*[order[j] == values[j] for j in range(i)], col > values[i]))
+    return stmt.where(or_(*clauses))
+
+
+def _page(rows: list[Any], order: Sequence[InstrumentedAttribute[Any]], limit: int, key: bytes) -> Page[Any]:
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = seal(key, [jsonable(getattr(last, col.key)) for col in order], _purpose(order))
+    return Page(items=rows, next_cursor=next_cursor)
+
+
 async def keyset_page(
     session: AsyncSession,
     stmt: Select[Any],
@@ -116,27 +154,24 @@ async def keyset_page(
     max_limit: int = MAX_LIMIT,
 ) -> Page[Any]:
     """Rows of `stmt` ordered by `order` (ascending; the last column must be unique)."""
-    if not 1 <= limit <= max_limit:
-        raise InvalidInput(
-            f"limit must be between 1 and {max_limit}",
-            errors=[{"field": "limit", "message": f"1 to {max_limit}"}],
-        )
+    _bounded(limit, max_limit)
     key = key_of(session)
-    purpose = ",".join(f"{col.class_.__tablename__}.{col.key}" for col in order)
-    if cursor:
-        raw = unseal(key, cursor, purpose)
-        if not isinstance(raw, list) or len(raw) != len(order):
-            raise unknown_cursor()
-        values = [_restore(col, v) for col, v in zip(order, raw, strict=True)]
-        # (a, b) > (x, y)  written out, so that it works for any column types
-        clauses = []
-        for i, col in enumerate(order):
-            clauses.append(and_(*[order[j] == values[j] for j in range(i)], col > values[i]))
-        stmt = stmt.where(or_(*clauses))
-    rows = list((await session.execute(stmt.order_by(*order).limit(limit + 1))).scalars())
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        next_cursor = seal(key, [jsonable(getattr(last, col.key)) for col in order], purpose)
-    return Page(items=rows, next_cursor=next_cursor)
+    stmt = _after(stmt, order, cursor, key).order_by(*order).limit(limit + 1)
+    return _page(list((await session.execute(stmt)).scalars()), order, limit, key)
+
+
+async def keyset_rows(
+    session: AsyncSession,
+    stmt: Select[Any],
+    order: Sequence[InstrumentedAttribute[Any]],
+    *,
+    limit: int,
+    cursor: str | None,
+    max_limit: int = MAX_LIMIT,
+) -> Page[Row[Any]]:
+    """`keyset_page` for a statement of columns: whole result rows instead of ORM objects (no
+    identity map, no instances to build), each holding the `order` columns under their own names."""
+    _bounded(limit, max_limit)
+    key = key_of(session)
+    stmt = _after(stmt, order, cursor, key).order_by(*order).limit(limit + 1)
+    return _page(list((await session.execute(stmt)).all()), order, limit, key)

@@ -66,6 +66,22 @@ def _event_out(event: WorkOrderEvent) -> EventOut:
     return out(EventOut, event, location=GeoPoint.of(event.location) if event.location is not None else None)
 
 
+def _clock_out(c: Any, now: dt.datetime, paused: bool, tz: str) -> ClockOut:
+    """A clock as shown, from an `SlaClock` or a row of its columns."""
+    return ClockOut(
+        measure=c.measure,
+        state=state_of(c, now, paused),
+        started_at=c.started_at,
+        deadline=c.deadline,
+        deadline_local=_local(c.deadline, tz),
+        remaining_seconds=(c.deadline - now).total_seconds() if c.deadline and c.met_at is None else None,
+        met_at=c.met_at,
+        breached_at=c.breached_at,
+        customer_excused=c.customer_excused,
+        target=c.target,
+    )
+
+
 async def render(
     session: AsyncSession, orders: list[WorkOrder], now: dt.datetime, *, with_timeline: bool = False
 ) -> list[WorkOrderOut]:
@@ -79,23 +95,6 @@ async def render(
     rendered = []
     for order in orders:
         site = sites[order.site_id]
-        clocks = [
-            ClockOut(
-                measure=c.measure,
-                state=state_of(c, now, order.id in paused),
-                started_at=c.started_at,
-                deadline=c.deadline,
-                deadline_local=_local(c.deadline, site.time_zone),
-                remaining_seconds=(c.deadline - now).total_seconds()
-                if c.deadline and c.met_at is None
-                else None,
-                met_at=c.met_at,
-                breached_at=c.breached_at,
-                customer_excused=c.customer_excused,
-                target=c.target,
-            )
-            for c in order.clocks
-        ]
         timeline = (
             [_event_out(e) for e in await work_orders.timeline(session, order.id)] if with_timeline else None
         )
@@ -111,9 +110,40 @@ async def render(
                     time_zone=site.time_zone,
                 ),
                 reported_at_local=_local(order.reported_at, site.time_zone),
-                clocks=clocks,
+                clocks=[_clock_out(c, now, order.id in paused, site.time_zone) for c in order.clocks],
                 visits=[visit_out(v) for v in order.visits],
                 timeline=timeline,
+            )
+        )
+    return rendered
+
+
+# What a list row copies as is; the rest `render_rows` builds.
+_BUILT = frozenset({"site", "reported_at_local", "clocks", "visits", "timeline"})
+_COPIED = tuple(name for name in WorkOrderOut.__struct_fields__ if name not in _BUILT)
+
+
+def render_rows(rows: list[queries.OrderRow], now: dt.datetime) -> list[WorkOrderOut]:
+    """What `render` shows, from the rows of `queries.list_orders` (no ORM objects, no queries)."""
+    rendered = []
+    for row in rows:
+        order = row.order
+        columns = order._mapping  # by key: a third of the cost of attribute access on a row
+        tz = order.site_time_zone
+        rendered.append(
+            WorkOrderOut(
+                **{name: columns[name] for name in _COPIED},
+                site=SiteBrief(
+                    id=order.site_id,
+                    name=order.site_name,
+                    address=order.site_address,
+                    point=GeoPoint(type="Point", coordinates=(order.site_lon, order.site_lat)),
+                    time_zone=tz,
+                ),
+                reported_at_local=order.reported_at.astimezone(ZoneInfo(tz)).isoformat(),
+                clocks=[_clock_out(c, now, order.paused, tz) for c in row.clocks],
+                visits=[out(VisitOut, v, notes=[out(NoteOut, n) for n in v.notes]) for v in row.visits],
+                timeline=None,
             )
         )
     return rendered
@@ -174,7 +204,7 @@ async def list_work_orders(
         q=q,
     )
     page = await queries.list_orders(session, actor, f, now, limit=limit, cursor=cursor)
-    return WorkOrderPage(items=await render(session, page.items, now), next_cursor=page.next_cursor)
+    return WorkOrderPage(items=render_rows(page.items, now), next_cursor=page.next_cursor)
 
 
 @get(
