@@ -17,6 +17,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from api.auth import provide_actor, provide_session, role_guard
 from api.console import console_router
 from api.context import AppContext
+from api.openapi import WallTimeSchema
 from api.problems import EXCEPTION_HANDLERS
 from api.routes import ROUTE_HANDLERS
 from api.unit_of_work import UnitOfWorkMiddleware
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         route_handlers=[api, console_router(settings)],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
+        plugins=[WallTimeSchema()],
         state=State({"context": context}),
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(

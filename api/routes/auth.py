@@ -35,7 +35,10 @@ def _out(pair: sessions.TokenPair) -> TokenOut:
     )
 
 
-@post("/api/auth/login", roles=PUBLIC, status_code=HTTP_200_OK, tags=["auth"], summary="Sign in")
+# `throttled`: failed sign-ins are counted, and too many answer 429 (documented in the OpenAPI).
+@post(
+    "/api/auth/login", roles=PUBLIC, throttled=True, status_code=HTTP_200_OK, tags=["auth"], summary="Sign in"
+)
 async def login(request: Request[Any, Any, Any], data: JSONBody[LoginIn]) -> TokenOut:
     app = app_context(request)
     address = request.client.host if request.client else "unknown"
