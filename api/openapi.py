@@ -66,6 +66,9 @@ def problem_responses(handler: HTTPRouteHandler) -> dict[int, ResponseSpec]:
         responses[422] = _spec("invalid-input", "invalid-reference", "idempotency-key-reused")
     if handler.opt.get("throttled"):
         responses[429] = _spec("rate-limited")
+    # Problems particular to one route, named by the route: `problems={410: ("sync-cursor-expired",)}`.
+    for status, slugs in handler.opt.get("problems", {}).items():
+        responses[status] = _spec(*slugs)
     return responses
 
 

@@ -45,6 +45,10 @@ CATALOGUE: dict[str, str] = {
     "rate-limited": "Too many attempts; wait `retry_after` seconds.",
     "idempotency-key-reused": "The Idempotency-Key was first used for a different request.",
     "internal-error": "Something failed on the server; the request changed nothing.",
+    "device-not-registered": "This phone is not registered for you: `POST /api/sync/devices` first.",
+    "device-suspended": "A dispatcher suspended this phone: keep the outbox until it is reinstated.",
+    "device-lost": "This phone was reported lost: nothing more is accepted; wipe its local data.",
+    "sync-cursor-expired": "The change log no longer reaches back to this cursor: pull again without one.",
 }
 
 
