@@ -21,6 +21,7 @@ from api.body_checks import BodyChecksMiddleware
 from api.client_address import TrustedProxies
 from api.console import console_router
 from api.context import AppContext
+from api.openapi import WallTimeSchema
 from api.params import check_query_times
 from api.problems import EXCEPTION_HANDLERS
 from api.routes import ROUTE_HANDLERS
@@ -144,6 +145,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         route_handlers=[api, console_router(settings)],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
+        plugins=[WallTimeSchema()],
         state=State({"context": context}),
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(

@@ -56,6 +56,10 @@ CATALOGUE: dict[str, str] = {
     "server's queue); retry after `Retry-After` seconds, or wait for a plan of yours to finish.",
     "too-many-uploads": "You have too many unfinished chunked uploads (count or bytes); finish or "
     "let one expire, then retry.",
+    "device-not-registered": "This phone is not registered for you: `POST /api/sync/devices` first.",
+    "device-suspended": "A dispatcher suspended this phone: keep the outbox until it is reinstated.",
+    "device-lost": "This phone was reported lost: nothing more is accepted; wipe its local data.",
+    "sync-cursor-expired": "The change log no longer reaches back to this cursor: pull again without one.",
 }
 
 # Seconds a client waits before retrying while the database is away: a restart takes a few.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from api.openapi import document_problems
 from api.routes import (
     auth,
     contracts,
@@ -20,21 +21,23 @@ from api.routes import (
     work_orders,
 )
 
-ROUTE_HANDLERS: list[Any] = [
-    health.health,
-    health.ready,
-    auth.login,
-    auth.refresh,
-    auth.logout,
-    *customers.ROUTES,
-    *contracts.ROUTES,
-    *people.ROUTES,
-    *inventory.ROUTES,
-    *stock.ROUTES,
-    *stock_ops.ROUTES,
-    *work_orders.ROUTES,
-    *notifications.ROUTES,
-    *field.ROUTES,
-    *planning.ROUTES,
-    *sync.ROUTES,
-]
+ROUTE_HANDLERS: list[Any] = document_problems(
+    [
+        health.health,
+        health.ready,
+        auth.login,
+        auth.refresh,
+        auth.logout,
+        *customers.ROUTES,
+        *contracts.ROUTES,
+        *people.ROUTES,
+        *inventory.ROUTES,
+        *stock.ROUTES,
+        *stock_ops.ROUTES,
+        *work_orders.ROUTES,
+        *notifications.ROUTES,
+        *field.ROUTES,
+        *planning.ROUTES,
+        *sync.ROUTES,
+    ]
+)

@@ -41,9 +41,11 @@ def _out(pair: sessions.TokenPair) -> TokenOut:
     )
 
 
+# `throttled`: failed sign-ins are counted, and too many answer 429 (documented in the OpenAPI).
 @post(
     "/api/auth/login",
     roles=PUBLIC,
+    throttled=True,
     status_code=HTTP_200_OK,
     tags=["auth"],
     summary="Sign in",

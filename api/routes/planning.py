@@ -152,6 +152,7 @@ async def get_plan(
     roles=DESK,
     tags=["dispatch"],
     streaming=True,
+    media_type="text/event-stream",
     summary="Server-sent events: the plan's progress until it is done",
 )
 async def stream_plan(request: Request[Any, Any, Any], plan_id: FromPath[uuid.UUID]) -> ServerSentEvent:

@@ -170,6 +170,7 @@ async def push(request: Request[Any, Any, Any], actor: CurrentActor, data: JSONB
     "/api/sync/pull",
     roles=ENGINEERS,
     own_transactions=True,
+    problems={409: ("device-not-registered",), 410: ("sync-cursor-expired",)},
     tags=["sync"],
     summary="Changes in my scope after the cursor (no cursor: bootstrap); 410 when the cursor is too old",
 )

@@ -140,7 +140,7 @@ def render_rows(rows: list[queries.OrderRow], now: dt.datetime) -> list[WorkOrde
                     point=GeoPoint(type="Point", coordinates=(order.site_lon, order.site_lat)),
                     time_zone=tz,
                 ),
-                reported_at_local=order.reported_at.astimezone(ZoneInfo(tz)).isoformat(),
+                reported_at_local=order.reported_at.astimezone(zones.zone(tz)).isoformat(),
                 clocks=[_clock_out(c, now, order.paused, tz) for c in row.clocks],
                 visits=[out(VisitOut, v, notes=[out(NoteOut, n) for n in v.notes]) for v in row.visits],
                 timeline=None,

@@ -42,15 +42,25 @@ class GeoPoint(msgspec.Struct, forbid_unknown_fields=True):
         return cls(type="Point", coordinates=lonlat(value))
 
 
+class FieldError(msgspec.Struct):
+    field: str
+    message: str
+
+
 class Problem(msgspec.Struct):
-    """RFC 9457 problem details."""
+    """RFC 9457 problem details; some kinds add members of their own."""
 
     type: str
     title: str
     status: int
     detail: str
-    instance: str | None = None
-    errors: list[dict[str, str]] | None = None
+    instance: str | msgspec.UnsetType = msgspec.UNSET
+    # invalid-input: the fields at fault.
+    errors: list[FieldError] | msgspec.UnsetType = msgspec.UNSET
+    # version-conflict: the version the record has now.
+    current_version: int | msgspec.UnsetType = msgspec.UNSET
+    # rate-limited: seconds until another attempt counts (also the Retry-After header).
+    retry_after: int | msgspec.UnsetType = msgspec.UNSET
 
 
 def given(struct: msgspec.Struct, *, skip: tuple[str, ...] = ("version",)) -> dict[str, Any]:
