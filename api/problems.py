@@ -1,8 +1,8 @@
 """RFC 9457 problem details for every error the API returns.
 
 `type` is a stable relative URI per kind of error (`/problems/<slug>`); clients
-branch on it, people read `title` and `detail`. The catalogue below is also what
-`GET /problems/{slug}` describes.
+branch on it, people read `title` and `detail`. The catalogue below describes every
+slug the code raises (tests/api/test_problem_catalogue.py checks that none is missing).
 """
 
 from __future__ import annotations
@@ -60,6 +60,20 @@ CATALOGUE: dict[str, str] = {
     "device-suspended": "A dispatcher suspended this phone: keep the outbox until it is reinstated.",
     "device-lost": "This phone was reported lost: nothing more is accepted; wipe its local data.",
     "sync-cursor-expired": "The change log no longer reaches back to this cursor: pull again without one.",
+    "seq-reused": "A sync push reused a `seq` for a different mutation; the first one stands.",
+    "upload-offset-mismatch": "This chunk does not start where the upload stands; `received` says where.",
+    "commit-failed": "The database refused to store the change; nothing was stored: retry the request.",
+    "illegal-transition": "That work-order status change is not allowed from its current status.",
+    "illegal-visit-step": "That step does not fit the visit's current state.",
+    "illegal-stock-step": "That stock step does not fit the unit's or record's current state.",
+    "calendar-not-loaded": "The contract's holiday calendar has no entries for that year; load it first.",
+    "photo-required": "A resolved repair needs a photo, unless the site bans cameras.",
+    "proof-mismatch": "The arrival proof (QR code or customer confirmation) does not match the site.",
+    "plan-stale": "The plan was made from visits that changed since; plan again.",
+    "out-of-stock": "Not enough stock at that location.",
+    "unit-unavailable": "That serialized unit is not available for this step.",
+    "media-retained": "A data-bearing part from this site stays with the customer (retained media).",
+    "no-backup-model": "The work order names no device model, so no backup unit can be chosen.",
 }
 
 # Seconds a client waits before retrying while the database is away: a restart takes a few.

@@ -41,17 +41,13 @@ def _problem_messages(status: int, slug: str, title: str, detail: str, **extra: 
     body = json.dumps(
         {"type": f"/problems/{slug}", "title": title, "status": status, "detail": detail, **extra}
     ).encode()
+    headers = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]
+    if "retry_after" in extra:
+        headers.append((b"retry-after", str(extra["retry_after"]).encode()))
     return [
         cast(
             Message,
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-type", b"application/problem+json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            },
+            {"type": "http.response.start", "status": status, "headers": headers},
         ),
         cast(Message, {"type": "http.response.body", "body": body, "more_body": False}),
     ]
@@ -150,6 +146,7 @@ class UnitOfWorkMiddleware:
                 )
             receive = _replay(body)
             fingerprint = idempotency.request_fingerprint(
+                idempotency.fingerprint_key(app.settings.jwt_secret),
                 method, scope["path"], scope.get("query_string", b""), body
             )
             try:
@@ -241,7 +238,8 @@ class UnitOfWorkMiddleware:
                 503,
                 "commit-failed",
                 "Could not store the change",
-                "The database refused the change; nothing was stored, retry",
+                "The database refused the change; retry with the same Idempotency-Key",
+                retry_after=5,
             )
         return messages
 

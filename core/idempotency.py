@@ -8,6 +8,7 @@ retry wait for the first attempt instead of running beside it.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -48,8 +49,14 @@ class StoredResponse:
     body: bytes
 
 
-def request_fingerprint(method: str, path: str, query: bytes, body: bytes) -> str:
-    digest = hashlib.sha256()
+def fingerprint_key(secret: str) -> bytes:
+    return hashlib.sha256(b"idempotency-fingerprint\0" + secret.encode()).digest()
+
+
+def request_fingerprint(key: bytes, method: str, path: str, query: bytes, body: bytes) -> str:
+    """A keyed digest of the request: a body may hold a password (a new user's, say), and a plain
+    hash of it kept for a day could be guessed offline; without the server's key it cannot."""
+    digest = hmac.new(key, digestmod=hashlib.sha256)
     for part in (method.encode(), path.encode(), query, body):
         digest.update(len(part).to_bytes(8, "big"))
         digest.update(part)

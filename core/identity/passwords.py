@@ -60,7 +60,9 @@ class HashingPool:
     def __init__(self, threads: int, max_waiting: int) -> None:
         self.threads = threads
         self.limit = threads + max_waiting
-        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="password-hash")
+        # Made on first use and dropped on close, so an app whose lifespan runs again (tests, an
+        # ASGI server restarting it) gets a fresh pool instead of a shut-down one.
+        self._executor: ThreadPoolExecutor | None = None
         # Only touched from the event loop's thread, so a plain counter is enough.
         self.in_flight = 0
 
@@ -69,6 +71,8 @@ class HashingPool:
             raise HashingBusy("The server is busy checking passwords; retry shortly", retry_after=1)
         self.in_flight += 1
         try:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(self.threads, thread_name_prefix="password-hash")
             return await asyncio.get_running_loop().run_in_executor(self._executor, work)
         finally:
             self.in_flight -= 1
@@ -80,4 +84,6 @@ class HashingPool:
         return await self._run(lambda: verify_password(password_hash, password))
 
     def close(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
