@@ -250,9 +250,12 @@ class PlanRunner:
                 plan_id, status=PlanStatus.FAILED, error=str(exc)[:2000], finished_at=dt.datetime.now(dt.UTC)
             )
         finally:
-            process.join(timeout=5)
-            if process.is_alive():
-                process.kill()
+            # A plan cancelled before its process started has nothing to reap; joining happens
+            # in a thread so a slow exit never stalls the event loop.
+            if process.pid is not None:
+                await asyncio.to_thread(process.join, 5)
+                if process.is_alive():
+                    process.kill()
             self._processes.discard(process)
 
     async def recover(self) -> int:
