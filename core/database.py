@@ -56,12 +56,19 @@ class Timestamps:
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
 
 
+# Pooled connections are replaced after this long, so that one a server or proxy dropped while it
+# sat idle is rarely handed out. There is no ping before each checkout (a round trip on every
+# request): a connection that died anyway fails its request with 503 `database-unavailable`
+# (api.problems), and that failure invalidates the whole pool, so the retry gets a fresh one.
+POOL_RECYCLE_SECONDS = 300
+
+
 def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
     return create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
+        pool_recycle=POOL_RECYCLE_SECONDS,
         connect_args={"server_settings": {"application_name": "fieldservice", "timezone": "UTC"}},
     )
 

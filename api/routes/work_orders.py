@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import uuid
 from typing import Annotated, Any
 
@@ -121,28 +122,60 @@ async def render(
 # What a list row copies as is; the rest `render_rows` builds.
 _BUILT = frozenset({"site", "reported_at_local", "clocks", "visits", "timeline"})
 _COPIED = tuple(name for name in WorkOrderOut.__struct_fields__ if name not in _BUILT)
+_copied = operator.itemgetter(*_COPIED)
+# The list's visit and note views carry exactly the fields shown, in the same order.
+assert queries.VisitView.__struct_fields__ == VisitOut.__struct_fields__
+assert queries.NoteView.__struct_fields__ == NoteOut.__struct_fields__
+
+
+def _visit_row(v: queries.VisitView) -> VisitOut:
+    notes = [NoteOut(**msgspec.structs.asdict(n)) for n in v.notes]
+    return VisitOut(**{**msgspec.structs.asdict(v), "notes": notes})
 
 
 def render_rows(rows: list[queries.OrderRow], now: dt.datetime) -> list[WorkOrderOut]:
-    """What `render` shows, from the rows of `queries.list_orders` (no ORM objects, no queries)."""
+    """What `render` shows, from the rows of `queries.list_orders` (no ORM objects, no queries).
+    Written out rather than through `_clock_out` and `out`: a page builds some 250 clocks."""
     rendered = []
     for row in rows:
         order = row.order
-        columns = order._mapping  # by key: a third of the cost of attribute access on a row
-        tz = order.site_time_zone
+        name = order.site_time_zone
+        tz = zones.zone(name)
+        paused = order.paused
+        clocks = []
+        views: list[Any] = row.clocks  # `state_of` reads a clock's columns, of a model or a view
+        for c in views:
+            deadline = c.deadline
+            clocks.append(
+                ClockOut(
+                    measure=c.measure,
+                    state=state_of(c, now, paused),
+                    started_at=c.started_at,
+                    deadline=deadline,
+                    deadline_local=deadline.astimezone(tz).isoformat() if deadline else None,
+                    remaining_seconds=(
+                        (deadline - now).total_seconds() if deadline and c.met_at is None else None
+                    ),
+                    met_at=c.met_at,
+                    breached_at=c.breached_at,
+                    customer_excused=c.customer_excused,
+                    target=c.target,
+                )
+            )
         rendered.append(
             WorkOrderOut(
-                **{name: columns[name] for name in _COPIED},
+                # by key: a third of the cost of attribute access on a row
+                **dict(zip(_COPIED, _copied(order._mapping), strict=True)),
                 site=SiteBrief(
                     id=order.site_id,
                     name=order.site_name,
                     address=order.site_address,
                     point=GeoPoint(type="Point", coordinates=(order.site_lon, order.site_lat)),
-                    time_zone=tz,
+                    time_zone=name,
                 ),
-                reported_at_local=order.reported_at.astimezone(zones.zone(tz)).isoformat(),
-                clocks=[_clock_out(c, now, order.paused, tz) for c in row.clocks],
-                visits=[out(VisitOut, v, notes=[out(NoteOut, n) for n in v.notes]) for v in row.visits],
+                reported_at_local=order.reported_at.astimezone(tz).isoformat(),
+                clocks=clocks,
+                visits=[_visit_row(v) for v in row.visits] if row.visits else [],
                 timeline=None,
             )
         )
