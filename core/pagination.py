@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Row, Select, and_, or_
+from sqlalchemy import Integer, Row, Select, and_, bindparam, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -119,20 +119,27 @@ def _purpose(order: Sequence[InstrumentedAttribute[Any]]) -> str:
     return ",".join(f"{col.class_.__tablename__}.{col.key}" for col in order)
 
 
+def _cursor_values(order: Sequence[InstrumentedAttribute[Any]], cursor: str, key: bytes) -> list[Any]:
+    raw = unseal(key, cursor, _purpose(order))
+    if not isinstance(raw, list) or len(raw) != len(order):
+        raise unknown_cursor()
+    return [_restore(col, v) for col, v in zip(order, raw, strict=True)]
+
+
+def _past(order: Sequence[InstrumentedAttribute[Any]], values: Sequence[Any]) -> Any:
+    # (a, b) > (x, y)  written out, so that it works for any column types
+    clauses = []
+    for i, col in enumerate(order):
+        clauses.append(and_(*[order[j] == values[j] for j in range(i)], col > values[i]))
+    return or_(*clauses)
+
+
 def _after(
     stmt: Select[Any], order: Sequence[InstrumentedAttribute[Any]], cursor: str | None, key: bytes
 ) -> Select[Any]:
     if not cursor:
         return stmt
-    raw = unseal(key, cursor, _purpose(order))
-    if not isinstance(raw, list) or len(raw) != len(order):
-        raise unknown_cursor()
-    values = [_restore(col, v) for col, v in zip(order, raw, strict=True)]
-    # (a, b) > (x, y)  written out, so that it works for any column types
-    clauses = []
-    for i, col in enumerate(order):
-        clauses.append(and_(*[order[j] == values[j] for j in range(i)], col > values[i]))
-    return stmt.where(or_(*clauses))
+    return stmt.where(_past(order, _cursor_values(order, cursor, key)))
 
 
 def _page(rows: list[Any], order: Sequence[InstrumentedAttribute[Any]], limit: int, key: bytes) -> Page[Any]:
@@ -160,18 +167,54 @@ async def keyset_page(
     return _page(list((await session.execute(stmt)).scalars()), order, limit, key)
 
 
+_LIMIT = "keyset_limit"
+
+
+def _value_param(i: int) -> str:
+    return f"keyset_after_{i}"
+
+
+@dataclass(frozen=True)
+class Keyset:
+    """A statement of columns paged by `order` (ascending; the last column must be unique), as
+    the two statements its pages run: the first page, and the pages after a cursor. The page
+    size and the cursor's values are bound parameters, so one Keyset made at import time serves
+    every request: SQLAlchemy works out a statement's cache key once per statement object, and for
+    a large statement that costs as much as decoding its rows."""
+
+    order: tuple[InstrumentedAttribute[Any], ...]
+    first: Select[Any]
+    later: Select[Any]
+
+    @classmethod
+    def of(cls, stmt: Select[Any], order: Sequence[InstrumentedAttribute[Any]]) -> Keyset:
+        limit = bindparam(_LIMIT, type_=Integer)
+        values: list[Any] = [bindparam(_value_param(i)) for i in range(len(order))]  # typed by their columns
+        return cls(
+            order=tuple(order),
+            first=stmt.order_by(*order).limit(limit),
+            later=stmt.where(_past(order, values)).order_by(*order).limit(limit),
+        )
+
+
 async def keyset_rows(
     session: AsyncSession,
-    stmt: Select[Any],
-    order: Sequence[InstrumentedAttribute[Any]],
+    keyset: Keyset,
     *,
     limit: int,
     cursor: str | None,
     max_limit: int = MAX_LIMIT,
 ) -> Page[Row[Any]]:
-    """`keyset_page` for a statement of columns: whole result rows instead of ORM objects (no
-    identity map, no instances to build), each holding the `order` columns under their own names."""
+    """A page of `keyset` as whole result rows instead of ORM objects (no identity map, no
+    instances to build), each holding the `order` columns under their own names. Run on the
+    session's connection, past the ORM: flush first if the session may hold pending changes."""
     _bounded(limit, max_limit)
     key = key_of(session)
-    stmt = _after(stmt, order, cursor, key).order_by(*order).limit(limit + 1)
-    return _page(list((await session.execute(stmt)).all()), order, limit, key)
+    params: dict[str, Any] = {_LIMIT: limit + 1}
+    stmt = keyset.first
+    if cursor:
+        values = _cursor_values(keyset.order, cursor, key)
+        params |= {_value_param(i): value for i, value in enumerate(values)}
+        stmt = keyset.later
+    connection = await session.connection()
+    return _page(list((await connection.execute(stmt, params)).all()), keyset.order, limit, key)

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import audit
 from core.identity.roles import Actor, Role
-from core.pagination import Page, keyset_rows
+from core.pagination import Keyset, Page, keyset_rows
 from dispatch.customers import BBox, like_pattern
 from dispatch.models import Customer, Measure, Severity, Site
 from dispatch.order_models import (
@@ -194,6 +194,11 @@ _ORDER_ROW = (
     cast(_CLOCKS_JSON, Text).label("clocks_json"),
     cast(_VISITS_JSON, Text).label("visits_json"),
 )
+_ORDER_KEY = (WorkOrder.due_at, WorkOrder.id)
+_ORDERS = select(*_ORDER_ROW).join(_SITE, _SITE.c.id == WorkOrder.site_id)
+# What most requests ask for (every order, as the desk sees them), made once: see `Keyset`.
+_ALL_ORDERS = Keyset.of(_ORDERS, _ORDER_KEY)
+_UNFILTERED = OrderFilter()
 _CLOCKS = msgspec.json.Decoder(list[ClockView])
 _VISITS = msgspec.json.Decoder(list[VisitView])
 
@@ -202,9 +207,12 @@ async def list_orders(
     session: AsyncSession, actor: Actor, f: OrderFilter, now: dt.datetime, *, limit: int, cursor: str | None
 ) -> Page[OrderRow]:
     await session.flush()  # the statement below reads tables, not ORM entities: no autoflush
-    stmt = select(*_ORDER_ROW).join(_SITE, _SITE.c.id == WorkOrder.site_id)
-    stmt = _filtered(_scoped(stmt, actor), f, now)
-    page = await keyset_rows(session, stmt, [WorkOrder.due_at, WorkOrder.id], limit=limit, cursor=cursor)
+    stmt = _scoped(_ORDERS, actor)
+    if stmt is _ORDERS and f == _UNFILTERED:
+        keyset = _ALL_ORDERS
+    else:
+        keyset = Keyset.of(_filtered(stmt, f, now), _ORDER_KEY)
+    page = await keyset_rows(session, keyset, limit=limit, cursor=cursor)
     if actor.is_staff:
         # One audit row for the page (the unit of work writes it), naming every order read.
         audit.note_read(session.sync_session, "work_order.contact", [o.id for o in page.items])
