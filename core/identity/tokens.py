@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 import uuid
@@ -54,6 +55,18 @@ def encode_access(config: TokenConfig, claims: AccessClaims, now: datetime) -> s
 
 
 def decode_access(config: TokenConfig, token: str, now: datetime) -> AccessClaims:
+    expires, claims = _verified(config, token)
+    # Expiry is judged by the injectable clock, not the wall clock.
+    if expires <= int(now.timestamp()):
+        raise Unauthenticated("The access token has expired; refresh it", reason="expired")
+    return claims
+
+
+# A client sends the same token with every request until it expires: its signature is checked
+# once, not on each. Only tokens this server signed get here (a refused one raises, which is not
+# cached), so the cache holds nothing a client can fill with its own strings.
+@functools.lru_cache(maxsize=4096)
+def _verified(config: TokenConfig, token: str) -> tuple[int, AccessClaims]:
     try:
         payload = jwt.decode(
             token,
@@ -61,7 +74,7 @@ def decode_access(config: TokenConfig, token: str, now: datetime) -> AccessClaim
             algorithms=[ALGORITHM],
             audience=config.audience,
             issuer=config.issuer,
-            # Times are judged below by the injectable clock, not by the wall clock.
+            # Times are judged by the injectable clock (decode_access), not by the wall clock.
             options={
                 "require": ["exp", "iat", "iss", "aud", "sub", "sid"],
                 "verify_exp": False,
@@ -69,17 +82,14 @@ def decode_access(config: TokenConfig, token: str, now: datetime) -> AccessClaim
                 "verify_nbf": False,
             },
         )
-        # Expiry is judged by the injectable clock, not the wall clock.
-        if int(payload["exp"]) <= int(now.timestamp()):
-            raise Unauthenticated("The access token has expired; refresh it", reason="expired")
-        return AccessClaims(
+        return int(payload["exp"]), AccessClaims(
             user_id=uuid.UUID(payload["sub"]),
             role=Role(payload["role"]),
             username=str(payload.get("name", "")),
             session_id=uuid.UUID(payload["sid"]),
             customer_id=uuid.UUID(payload["org"]) if payload.get("org") else None,
         )
-    except (jwt.PyJWTError, KeyError, ValueError) as exc:
+    except (jwt.PyJWTError, KeyError, ValueError, TypeError) as exc:
         raise Unauthenticated("The access token is not valid", reason="invalid") from exc
 
 
