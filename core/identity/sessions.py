@@ -30,7 +30,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, delete, select, update
+from sqlalchemy import bindparam, case, delete, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -431,22 +431,27 @@ async def change_own_password(
     await end_sign_ins(session, user.id, now, keep_family=actor.session_id)
 
 
+# Made once: every authenticated request runs it, and SQLAlchemy works out a statement's cache key
+# once per statement object.
+_LIVE_ACCOUNT = (
+    select(User.username, User.role, User.customer_id, User.active)
+    .join(RefreshToken, RefreshToken.user_id == User.id)
+    .where(
+        User.id == bindparam("user_id"),
+        RefreshToken.family_id == bindparam("session_id"),
+        RefreshToken.revoked_at.is_(None),
+        RefreshToken.session_version == User.session_version,
+    )
+    .limit(1)
+)
+
+
 async def authenticate(session: AsyncSession, config: TokenConfig, token: str, now: datetime) -> Actor:
     """The actor behind a bearer token, or Unauthenticated. Checks the sign-in is still live and
     takes role and organisation from the account as it is now, not as it was at sign-in."""
     claims = decode_access(config, token, now)
     account = (
-        await session.execute(
-            select(User.username, User.role, User.customer_id, User.active)
-            .join(RefreshToken, RefreshToken.user_id == User.id)
-            .where(
-                User.id == claims.user_id,
-                RefreshToken.family_id == claims.session_id,
-                RefreshToken.revoked_at.is_(None),
-                RefreshToken.session_version == User.session_version,
-            )
-            .limit(1)
-        )
+        await session.execute(_LIVE_ACCOUNT, {"user_id": claims.user_id, "session_id": claims.session_id})
     ).one_or_none()
     if account is None or not account.active:
         raise Unauthenticated("The session has ended; sign in again", reason="revoked")
