@@ -176,7 +176,7 @@ def _value_param(i: int) -> str:
 
 @dataclass(frozen=True)
 class Keyset:
-    """A statement of columns paged by `order` (ascending; the last column must be unique), as
+    """A statement of columns paged by `order` (ascending, not null; the last column unique), as
     the two statements its pages run: the first page, and the pages after a cursor. The page
     size and the cursor's values are bound parameters, so one Keyset made at import time serves
     every request: SQLAlchemy works out a statement's cache key once per statement object, and for
