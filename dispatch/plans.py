@@ -185,8 +185,15 @@ class PlanRunner:
 
     def _finished(self, plan_id: uuid.UUID, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
-        self._running.pop(plan_id, None)
-        if not task.cancelled():
+        if task.cancelled():
+            self._running.pop(plan_id, None)
+        else:
+            self._release(plan_id)
+
+    def _release(self, plan_id: uuid.UUID) -> None:
+        """The solver's place is free: called before a plan's last status is written, so that
+        whoever reads `done` or `failed` finds the place free too."""
+        if self._running.pop(plan_id, None) is not None:
             self._pump()
 
     # Running -----------------------------------------------------------------------------------
@@ -235,6 +242,7 @@ class PlanRunner:
                 if kind == "progress":
                     await self._update(plan_id, progress=payload)
                 elif kind == "done":
+                    self._release(plan_id)
                     await self._update(
                         plan_id,
                         status=PlanStatus.DONE,
@@ -246,6 +254,7 @@ class PlanRunner:
                     raise RuntimeError(payload)
         except Exception as exc:
             log.exception("plan %s failed", plan_id)
+            self._release(plan_id)
             await self._update(
                 plan_id, status=PlanStatus.FAILED, error=str(exc)[:2000], finished_at=dt.datetime.now(dt.UTC)
             )
