@@ -36,6 +36,9 @@ export function renderProgress(el, plan, timeLimit, elapsed) {
       h("dt", {}, "Solutions"), h("dd", {}, p.solutions ?? 0),
       h("dt", {}, running ? "Elapsed" : "Solved in"), h("dd", { class: "plan-elapsed" }, `${shown.toFixed(1)} s of ${timeLimit} s`),
     ),
+    plan.status === "queued" && plan.queue_position > 0
+      ? h("p", { class: "plan-queue" }, `Waiting for a solver: ${plan.queue_position} plan(s) ahead`)
+      : null,
     plan.error ? h("p", { class: "form-error" }, plan.error) : null,
   );
 }
