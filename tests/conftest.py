@@ -20,6 +20,7 @@ from api.app import create_app
 from core.clock import ManualClock
 from core.localdb import LocalCluster, throwaway_cluster
 from core.settings import PROJECT_ROOT, Settings, load_settings
+from tests.support.api import auth_headers
 from tests.support.db import create_from_template, drop_database, migrate, seed_demo
 
 hypothesis_settings.register_profile("ci", max_examples=60, derandomize=True, deadline=None, print_blob=True)
@@ -106,3 +107,14 @@ def app(demo_db: str, clock: ManualClock, tmp_path_factory: pytest.TempPathFacto
 async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
     async with AsyncTestClient(app=app, raise_server_exceptions=False) as client:
         yield client
+
+
+@pytest.fixture(scope="module")
+async def admin(client: AsyncTestClient[Litestar]) -> dict[str, str]:
+    """Headers of the demo admin, signed in once per module."""
+    return await auth_headers(client, "admin")
+
+
+@pytest.fixture(scope="module")
+async def dispatcher(client: AsyncTestClient[Litestar]) -> dict[str, str]:
+    return await auth_headers(client, "dispatcher")

@@ -10,12 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from tests.support.api import assert_problem, auth_headers
-
-
-@pytest.fixture(scope="module")
-async def admin(client):
-    return await auth_headers(client, "admin")
+from tests.support.api import assert_problem
 
 
 @pytest.fixture(scope="module")

@@ -24,21 +24,11 @@ from api.body_checks import MAX_DEPTH, too_deep
 from core.database import make_sessionmaker
 from core.pagination import seal, unseal
 from dispatch.stored_zones import unknown_zones
-from tests.support.api import assert_problem, auth_headers
+from tests.support.api import assert_problem
 from tests.support.scenario import asset, contract, customer_with_site, report, target
 
 # Fuzz a running app: module fixtures are shared between examples on purpose.
 FUZZ = settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-
-
-@pytest.fixture(scope="module")
-async def admin(client):
-    return await auth_headers(client, "admin")
-
-
-@pytest.fixture(scope="module")
-async def dispatcher(client):
-    return await auth_headers(client, "dispatcher")
 
 
 @pytest.fixture(scope="module")

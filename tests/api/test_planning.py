@@ -7,21 +7,9 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
-import pytest
-
-from tests.support.api import assert_problem, auth_headers
+from tests.support.api import assert_problem
 from tests.support.plans import wait_for_plan
 from tests.support.scenario import asset, contract, customer_with_site, engineer_id, report
-
-
-@pytest.fixture(scope="module")
-async def admin(client):
-    return await auth_headers(client, "admin")
-
-
-@pytest.fixture(scope="module")
-async def dispatcher(client):
-    return await auth_headers(client, "dispatcher")
 
 
 async def _open_visits(

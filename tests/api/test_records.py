@@ -12,16 +12,6 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from tests.support.api import assert_problem, auth_headers
 
 
-@pytest.fixture(scope="module")
-async def dispatcher(client):
-    return await auth_headers(client, "dispatcher")
-
-
-@pytest.fixture(scope="module")
-async def admin(client):
-    return await auth_headers(client, "admin")
-
-
 async def _all_pages(client, url: str, headers, limit: int = 37, **filters: str) -> list[dict[str, Any]]:
     items, cursor = [], None
     while True:

@@ -22,11 +22,6 @@ def db(demo_db: str) -> Iterator[psycopg.Connection[Any]]:
         yield conn
 
 
-@pytest.fixture(scope="module")
-async def admin(client) -> dict[str, str]:
-    return await auth_headers(client, "admin")
-
-
 async def _new_user(client, admin: dict[str, str], role: str, **extra: Any) -> str:
     name = f"{role[:8]}-{uuid.uuid4().hex[:8]}"
     body = {"username": name, "display_name": name, "role": role, "password": PASSWORD, **extra}

@@ -9,19 +9,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from tests.support.api import assert_problem, auth_headers
+from tests.support.api import assert_problem
 from tests.support.plans import run_plan
 from tests.support.scenario import asset, contract, customer_with_site, report
-
-
-@pytest.fixture(scope="module")
-async def admin(client):
-    return await auth_headers(client, "admin")
-
-
-@pytest.fixture(scope="module")
-async def dispatcher(client):
-    return await auth_headers(client, "dispatcher")
 
 
 @pytest.fixture(scope="module")

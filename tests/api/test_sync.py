@@ -23,16 +23,6 @@ from tests.support.scenario import asset, contract, customer_with_site, engineer
 
 
 @pytest.fixture(scope="module")
-async def admin(client):
-    return await auth_headers(client, "admin")
-
-
-@pytest.fixture(scope="module")
-async def dispatcher(client):
-    return await auth_headers(client, "dispatcher")
-
-
-@pytest.fixture(scope="module")
 async def setting(client, admin):
     customer, site = await customer_with_site(client, admin)
     row = await contract(client, admin, customer, kind="7x24")

@@ -8,20 +8,8 @@ import hashlib
 import uuid
 from typing import Any
 
-import pytest
-
-from tests.support.api import assert_problem, auth_headers
+from tests.support.api import assert_problem
 from tests.support.scenario import asset, contract, customer_with_site, engineer_id, planned_visit, report
-
-
-@pytest.fixture(scope="module")
-async def admin(client):
-    return await auth_headers(client, "admin")
-
-
-@pytest.fixture(scope="module")
-async def dispatcher(client):
-    return await auth_headers(client, "dispatcher")
 
 
 async def _site(client, admin, **changes: Any) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -13,16 +13,6 @@ from tests.support.scenario import asset, contract, customer_with_site, engineer
 
 
 @pytest.fixture(scope="module")
-async def admin(client):
-    return await auth_headers(client, "admin")
-
-
-@pytest.fixture(scope="module")
-async def dispatcher(client):
-    return await auth_headers(client, "dispatcher")
-
-
-@pytest.fixture(scope="module")
 async def orders(client, admin, dispatcher):
     """Three orders of one customer: one paused, one with a visit and an engineer's note, one plain."""
     customer, site = await customer_with_site(client, admin)
