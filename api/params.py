@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Annotated, Any
 
 import msgspec
 from litestar import Request
 from litestar.di import NamedDependency
+from litestar.handlers.base import BaseRouteHandler
 from litestar.params import QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -43,18 +45,25 @@ def _time_kind(annotation: Any, inner: tuple[Any, ...]) -> type[dt.date] | None:
     return None
 
 
+@functools.cache
+def _time_parameters(handler: BaseRouteHandler) -> tuple[tuple[str, type[dt.date]], ...]:
+    """(query key, type) of each date or time parameter a handler declares: worked out once per
+    handler, not on every request."""
+    found = []
+    for name, field in handler.parsed_fn_signature.parameters.items():
+        kind = _time_kind(field.annotation, tuple(i.annotation for i in field.inner_types))
+        if kind is not None:
+            found.append((getattr(field.kwarg_definition, "query", None) or name, kind))
+    return tuple(found)
+
+
 async def check_query_times(request: Request[Any, Any, Any]) -> None:
     """Every date or time in a query string obeys core.times, like those in bodies.
 
     Query parameters are parsed by the framework without the body types' checks, so this
     hook (run for every route, before its parameters are parsed) checks each one a handler
     declares as a date or time; one it cannot parse is left to the framework's own 422."""
-    parameters = request.route_handler.parsed_fn_signature.parameters
-    for name, field in parameters.items():
-        kind = _time_kind(field.annotation, tuple(i.annotation for i in field.inner_types))
-        if kind is None:
-            continue
-        key = getattr(field.kwarg_definition, "query", None) or name
+    for key, kind in _time_parameters(request.route_handler):
         for raw in request.query_params.getall(key, []):
             try:
                 value = msgspec.convert(raw, kind, strict=False)

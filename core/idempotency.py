@@ -7,6 +7,7 @@ retry wait for the first attempt instead of running beside it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import uuid
@@ -49,6 +50,7 @@ class StoredResponse:
     body: bytes
 
 
+@functools.cache
 def fingerprint_key(secret: str) -> bytes:
     return hashlib.sha256(b"idempotency-fingerprint\0" + secret.encode()).digest()
 

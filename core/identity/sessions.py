@@ -279,6 +279,27 @@ async def _retry_successor(
     return successor if successor is not None and successor.used_at is None else None
 
 
+def _reuse_detected(session: AsyncSession, row: RefreshToken, now: datetime) -> Unauthenticated:
+    """A rotated token came back: someone holds a copy. The whole sign-in ends (kept although
+    the request itself rolls back) and the caller raises the answer."""
+    family_id, user_id = row.family_id, row.user_id
+
+    async def revoke(side: AsyncSession) -> None:
+        await _revoke_family(side, family_id, now)
+        side.add(
+            AuditLog(
+                action="auth.refresh_reuse",
+                actor_id=user_id,
+                actor_role=None,
+                changes=[{"entity": "refresh_token", "family_id": str(family_id), "op": "revoke-family"}],
+                reads=[],
+            )
+        )
+
+    keep_after_rollback(session, revoke)
+    return Unauthenticated("The refresh token was already used; the session is revoked", reason="reused")
+
+
 async def refresh(
     session: AsyncSession,
     config: TokenConfig,
@@ -304,38 +325,13 @@ async def refresh(
         raise Unauthenticated("The account changed since this sign-in; sign in again", reason="revoked")
     if row.used_at is not None:
         successor = await _retry_successor(session, row, retry_key, now, grace)
-        if successor is not None:
-            # The first answer never arrived: its pair is retired and this one replaces it.
-            successor.revoked_at = now
-            return await _issue(
-                session,
-                config,
-                user,
-                row.family_id,
-                now,
-                session_version=row.session_version,
-                device_id=row.device_id,
-                parent_id=row.id,
-            )
-        # A rotated token came back: someone holds a copy. End the whole sign-in.
-        family_id, user_id = row.family_id, row.user_id
-
-        async def revoke(side: AsyncSession) -> None:
-            await _revoke_family(side, family_id, now)
-            side.add(
-                AuditLog(
-                    action="auth.refresh_reuse",
-                    actor_id=user_id,
-                    actor_role=None,
-                    changes=[{"entity": "refresh_token", "family_id": str(family_id), "op": "revoke-family"}],
-                    reads=[],
-                )
-            )
-
-        keep_after_rollback(session, revoke)
-        raise Unauthenticated("The refresh token was already used; the session is revoked", reason="reused")
-    row.used_at = now
-    row.rotated_by_key = _key_hash(retry_key) if retry_key is not None else None
+        if successor is None:
+            raise _reuse_detected(session, row, now)
+        # The first answer never arrived: its pair is retired and this one replaces it.
+        successor.revoked_at = now
+    else:
+        row.used_at = now
+        row.rotated_by_key = _key_hash(retry_key) if retry_key is not None else None
     return await _issue(
         session,
         config,
