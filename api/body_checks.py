@@ -8,12 +8,13 @@ Only routes that decode a JSON body (a `data` parameter) are checked; uploads pa
 
 from __future__ import annotations
 
-import json
 import re
-from typing import Any, cast
+from typing import Any
 
 from litestar.handlers import HTTPRouteHandler
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from api.problems import problem_messages
 
 # The deepest request body is a few levels (a list of structs holding a GeoJSON point).
 MAX_DEPTH = 64
@@ -38,25 +39,6 @@ def too_deep(body: bytes, limit: int = MAX_DEPTH) -> bool:
         if depth > limit:
             return True
     return False
-
-
-def _problem(status: int, slug: str, title: str, detail: str) -> list[Message]:
-    body = json.dumps({"type": f"/problems/{slug}", "title": title, "status": status, "detail": detail})
-    data = body.encode()
-    return [
-        cast(
-            Message,
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-type", b"application/problem+json"),
-                    (b"content-length", str(len(data)).encode()),
-                ],
-            },
-        ),
-        cast(Message, {"type": "http.response.body", "body": data, "more_body": False}),
-    ]
 
 
 async def _read(receive: Receive, limit: int) -> tuple[bytes | None, list[Any]]:
@@ -94,9 +76,11 @@ class BodyChecksMiddleware:
         if body is None:
             pass  # too large: the framework answers 413 when it reads past its limit
         elif not _utf8(body):
-            refusal = _problem(400, "malformed-body", "Malformed JSON", "The request body is not UTF-8")
+            refusal = problem_messages(
+                400, "malformed-body", "Malformed JSON", "The request body is not UTF-8"
+            )
         elif too_deep(body):
-            refusal = _problem(
+            refusal = problem_messages(
                 400,
                 "body-too-deep",
                 "Body nested too deeply",

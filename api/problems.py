@@ -7,9 +7,10 @@ slug the code raises (tests/api/test_problem_catalogue.py checks that none is mi
 
 from __future__ import annotations
 
+import json
 import logging
 import re
-from typing import Any
+from typing import Any, cast
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import (
@@ -21,6 +22,7 @@ from litestar.exceptions import (
     ValidationException,
 )
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.types import Message
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -87,6 +89,23 @@ def problem(status: int, slug: str, title: str, detail: str, **extra: Any) -> Re
     if "retry_after" in extra:
         headers["Retry-After"] = str(extra["retry_after"])
     return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def problem_messages(status: int, slug: str, title: str, detail: str, **extra: Any) -> list[Message]:
+    """A problem as raw ASGI messages, for middleware that answers before the app runs."""
+    body = json.dumps(
+        {"type": f"/problems/{slug}", "title": title, "status": status, "detail": detail, **extra}
+    ).encode()
+    headers = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]
+    if "retry_after" in extra:
+        headers.append((b"retry-after", str(extra["retry_after"]).encode()))
+    return [
+        cast(
+            Message,
+            {"type": "http.response.start", "status": status, "headers": headers},
+        ),
+        cast(Message, {"type": "http.response.body", "body": body, "more_body": False}),
+    ]
 
 
 def _instance(request: Request[Any, Any, Any]) -> str:

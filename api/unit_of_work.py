@@ -10,7 +10,6 @@ that was not stored.
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from datetime import timedelta
@@ -20,6 +19,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from api.context import CONTEXT_KEY, AppContext, RequestContext
+from api.problems import problem_messages
 from core import audit, idempotency
 from core.database import rollback_and_keep, run_after_commit
 from core.errors import DomainError, Unauthenticated
@@ -35,22 +35,6 @@ def _header(scope: Any, name: bytes) -> str | None:
         if key.lower() == name:
             return bytes(value).decode("latin-1")
     return None
-
-
-def _problem_messages(status: int, slug: str, title: str, detail: str, **extra: Any) -> list[Message]:
-    body = json.dumps(
-        {"type": f"/problems/{slug}", "title": title, "status": status, "detail": detail, **extra}
-    ).encode()
-    headers = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]
-    if "retry_after" in extra:
-        headers.append((b"retry-after", str(extra["retry_after"]).encode()))
-    return [
-        cast(
-            Message,
-            {"type": "http.response.start", "status": status, "headers": headers},
-        ),
-        cast(Message, {"type": "http.response.body", "body": body, "more_body": False}),
-    ]
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes | None:
@@ -120,7 +104,7 @@ class UnitOfWorkMiddleware:
         await self._authenticate(scope, app, ctx)
         key = _header(scope, b"idempotency-key") if method == "POST" else None
         if key is not None and not 1 <= len(key) <= 200:
-            return _problem_messages(
+            return problem_messages(
                 422,
                 "invalid-input",
                 "Some fields are invalid",
@@ -138,7 +122,7 @@ class UnitOfWorkMiddleware:
         if key is not None:
             body = await _read_body(receive, app.settings.max_body_bytes)
             if body is None:
-                return _problem_messages(
+                return problem_messages(
                     413,
                     "body-too-large",
                     "Request body too large",
@@ -160,7 +144,7 @@ class UnitOfWorkMiddleware:
                 )
             except DomainError as exc:
                 await session.rollback()
-                return _problem_messages(exc.status, exc.slug, exc.title, exc.detail)
+                return problem_messages(exc.status, exc.slug, exc.title, exc.detail)
             if stored is not None:
                 await session.rollback()
                 return [
@@ -225,7 +209,7 @@ class UnitOfWorkMiddleware:
                 app.worker.poke()
         except IntegrityError:
             await session.rollback()
-            return _problem_messages(
+            return problem_messages(
                 409,
                 "conflict",
                 "Conflicts with the current state",
@@ -234,7 +218,7 @@ class UnitOfWorkMiddleware:
         except DBAPIError as exc:
             await session.rollback()
             log.exception("commit failed", exc_info=exc)
-            return _problem_messages(
+            return problem_messages(
                 503,
                 "commit-failed",
                 "Could not store the change",

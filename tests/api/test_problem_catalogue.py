@@ -33,7 +33,7 @@ def test_every_domain_error_slug_is_catalogued():
 
 def test_every_literal_problem_type_is_catalogued():
     root = Path(api.__file__).parent.parent
-    literal = re.compile(r'"/problems/([a-z-]+)"|_problem_messages\(\s*\d+,\s*"([a-z-]+)"')
+    literal = re.compile(r'"/problems/([a-z-]+)"|problem_messages\(\s*\d+,\s*"([a-z-]+)"')
     slugs: set[str] = set()
     for package in ("api", "core", "dispatch", "inventory", "offline_sync"):
         for path in (root / package).rglob("*.py"):
