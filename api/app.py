@@ -34,9 +34,9 @@ from core.identity.sessions import ThrottleLimits
 from core.identity.tokens import TokenConfig
 from core.pagination import CURSOR_KEY, cursor_key
 from core.settings import Settings, load_settings
-from dispatch.outbox import LogSender, Sender, SmtpSender
-from dispatch.plans import PlanLimits, PlanRunner
-from dispatch.stored_zones import unknown_zones
+from dispatch.customers.stored_zones import unknown_zones
+from dispatch.messaging.outbox import LogSender, Sender, SmtpSender
+from dispatch.planning.plans import PlanLimits, PlanRunner
 from dispatch.worker import Worker, WorkerConfig
 
 log = logging.getLogger("fieldservice.api")

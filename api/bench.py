@@ -111,9 +111,11 @@ async def seed_orders(url: str, count: int, *, seed: int = 7) -> None:
     from core.database import make_engine, make_sessionmaker
     from core.identity.models import User
     from core.identity.roles import Actor, Role
-    from dispatch import visits, work_orders
-    from dispatch.models import Severity, Site
-    from dispatch.order_models import Channel, VisitKind
+    from dispatch.contracts.models import Severity
+    from dispatch.customers.models import Site
+    from dispatch.work_orders import service as work_orders
+    from dispatch.work_orders import visits
+    from dispatch.work_orders.models import Channel, VisitKind
 
     rng = random.Random(seed)  # noqa: S311 (repeatable bench data, not a secret)
     clock = ManualClock(NOW)

@@ -14,7 +14,7 @@ from core.identity.roles import Actor
 from core.identity.sessions import ThrottleLimits
 from core.identity.tokens import TokenConfig
 from core.settings import Settings
-from dispatch.plans import PlanRunner
+from dispatch.planning.plans import PlanRunner
 from dispatch.worker import Worker
 
 

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from geoalchemy2 import Geography
-from sqlalchemy import DateTime, Enum, MetaData, func
+from sqlalchemy import DateTime, Enum, Integer, MetaData, func, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -54,6 +54,12 @@ class UUIDPrimaryKey:
 class Timestamps:
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+
+
+class Versioned:
+    """Optimistic concurrency: every UPDATE checks and bumps `version` in its WHERE clause."""
+
+    version: Mapped[int] = mapped_column(Integer, server_default=text("1"), default=1)
 
 
 # Pooled connections are replaced after this long, so that one a server or proxy dropped while it

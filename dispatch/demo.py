@@ -23,22 +23,17 @@ from core.identity.models import User
 from core.identity.passwords import hash_password
 from core.identity.roles import Actor, Role
 from core.settings import load_settings
-from dispatch.models import (
-    Asset,
+from dispatch.contracts.models import (
     CalendarKind,
     Contract,
     ContractTarget,
-    Customer,
     DayKind,
-    EmployerKind,
-    Engineer,
-    EngineerShift,
-    EngineerSkill,
     HolidayCalendar,
     HolidayDay,
-    Site,
 )
-from dispatch.targets import OFFICE_HOURS, default_targets
+from dispatch.contracts.targets import OFFICE_HOURS, default_targets
+from dispatch.customers.models import Asset, Customer, Site
+from dispatch.engineers.models import EmployerKind, Engineer, EngineerShift, EngineerSkill
 from inventory.models import Location, LocationKind
 
 DEMO_PASSWORD = "demo-pass"

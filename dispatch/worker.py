@@ -21,10 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core import audit
 from core.clock import Clock
 from core.identity.roles import SYSTEM
-from dispatch.backup_flow import raise_alerts
-from dispatch.outbox import LogSender, Sender, deliver_due
-from dispatch.positions import forget_older_than
-from dispatch.watch import WatchReport, WatchSettings, sweep
+from dispatch.engineers.positions import forget_older_than
+from dispatch.flows.backup import raise_alerts
+from dispatch.messaging.outbox import LogSender, Sender, deliver_due
+from dispatch.sla.watch import WatchReport, WatchSettings, sweep
 from inventory.reservations import expire_due
 from offline_sync import uploads
 from routing.travel import HaversineTravelTime, TravelTimeProvider

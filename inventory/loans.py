@@ -1,7 +1,7 @@
 """Backup-device loans, the faulty unit's repair (RMA), swap-back, quarantine and wipe.
 
 Services only: the flow that ties a loan to a work order's SLA lives in
-`dispatch/backup_flow.py`; here work orders and visits are ids.
+`dispatch/flows/backup.py`; here work orders and visits are ids.
 
     proposed ──approve──► approved ──install (form signed)──► open ──swap back──► returning
         │                                                                  │ back in stock

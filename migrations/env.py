@@ -12,9 +12,13 @@ from sqlalchemy import create_engine, pool
 import core.audit
 import core.idempotency
 import core.identity.models
-import dispatch.models
-import dispatch.order_models
-import dispatch.plan_models
+import dispatch.contracts.models
+import dispatch.customers.models
+import dispatch.engineers.models
+import dispatch.messaging.models
+import dispatch.planning.models
+import dispatch.sla.models
+import dispatch.work_orders.models
 import inventory.models
 import offline_sync.models
 from core.database import Base, sync_url
@@ -29,9 +33,13 @@ MODEL_MODULES = (
     core.audit,
     core.idempotency,
     core.identity.models,
-    dispatch.models,
-    dispatch.order_models,
-    dispatch.plan_models,
+    dispatch.contracts.models,
+    dispatch.customers.models,
+    dispatch.engineers.models,
+    dispatch.messaging.models,
+    dispatch.planning.models,
+    dispatch.sla.models,
+    dispatch.work_orders.models,
     inventory.models,
     offline_sync.models,
 )

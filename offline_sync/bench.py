@@ -125,7 +125,7 @@ def run(rounds: int) -> list[tuple[str, int, list[float]]]:
 
     from api.app import create_app
     from dispatch.demo import load_demo
-    from dispatch.order_models import VisitNote
+    from dispatch.work_orders.models import VisitNote
     from offline_sync import mutations
     from offline_sync.client import DeviceClient
 

@@ -35,8 +35,8 @@ from core.errors import DomainError
 from core.geo import lonlat
 from core.jsonable import jsonable
 from core.pagination import INT64, key_of, seal, unknown_cursor, unseal
-from dispatch.models import Asset, Site
-from dispatch.order_models import Status, Visit, VisitNote, VisitStatus, WorkOrder
+from dispatch.customers.models import Asset, Site
+from dispatch.work_orders.models import Status, Visit, VisitNote, VisitStatus, WorkOrder
 from inventory.models import Item, LocationKind, StockBalance, StockMove
 from inventory.models import Location as StockLocation
 from offline_sync.models import SyncChange, SyncRetention, VisitAttachment

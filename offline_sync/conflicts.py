@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import Conflict, Forbidden, NotFound
 from core.identity.roles import Actor
-from dispatch.order_models import Status, Visit, VisitStatus, WorkOrder, WorkOrderEvent
+from dispatch.work_orders.models import Status, Visit, VisitStatus, WorkOrder, WorkOrderEvent
 from offline_sync.models import SyncConflict
 
 

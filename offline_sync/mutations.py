@@ -1,5 +1,5 @@
 """The named, versioned mutations a device may push, each applied with the domain services
-the online API uses (dispatch.visits, inventory.reservations): no second copy of the rules.
+the online API uses (dispatch.work_orders.visits, inventory.reservations): no second copy of the rules.
 
 A name carries its version (`visit.arrive@1`); a changed meaning gets a new version and the
 old one keeps working for devices that have not updated yet.
@@ -20,7 +20,7 @@ from core.clock import Clock
 from core.errors import InvalidInput
 from core.identity.roles import Actor
 from core.times import Instant, TimeChecked
-from dispatch import visits
+from dispatch.work_orders import visits
 from inventory import reservations
 from offline_sync import conflicts, device_time
 from offline_sync.models import SyncBlob, TimeEntry, VisitAttachment

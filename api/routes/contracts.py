@@ -25,9 +25,9 @@ from api.schemas.records import (
     TargetOut,
 )
 from core.identity.roles import Role
-from dispatch import contracts as service
-from dispatch.models import Contract, HolidayCalendar, HolidayDay
-from dispatch.targets import TargetSpec
+from dispatch.contracts import service
+from dispatch.contracts.models import Contract, HolidayCalendar, HolidayDay
+from dispatch.contracts.targets import TargetSpec
 
 CONTRACT_READERS = DESK | {Role.CUSTOMER_CONTACT}
 

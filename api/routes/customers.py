@@ -30,8 +30,8 @@ from api.schemas.customers import (
     SitePatch,
 )
 from core.records import delete_record
-from dispatch import customers as service
-from dispatch.models import Asset, Customer, Site
+from dispatch.customers import service
+from dispatch.customers.models import Asset, Customer, Site
 
 
 def site_out(site: Site) -> SiteOut:

@@ -14,7 +14,8 @@ from api.auth import DESK, app_context
 from api.params import CurrentActor, InstantQuery, Session
 from api.schemas.work_orders import PositionsIn, PositionsOut
 from core.identity.roles import Role
-from dispatch import positions, reports
+from dispatch.engineers import positions
+from dispatch.sla import reports
 
 ENGINEERS = frozenset({Role.ENGINEER})
 

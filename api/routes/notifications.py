@@ -12,7 +12,7 @@ from api.auth import STAFF_ROLES, app_context
 from api.params import CurrentActor, Cursor, Limit, Session
 from api.schemas.common import out
 from api.schemas.work_orders import NotificationOut, NotificationPage
-from dispatch import notifications as service
+from dispatch.messaging import notifications as service
 
 
 @get(

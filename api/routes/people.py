@@ -27,8 +27,8 @@ from api.schemas.records import (
 )
 from core.identity import sessions, users
 from core.identity.roles import Role
-from dispatch import engineers as service
-from dispatch.models import EmployerKind, Engineer, EngineerShift, EngineerSkill
+from dispatch.engineers import service
+from dispatch.engineers.models import EmployerKind, Engineer, EngineerShift, EngineerSkill
 
 ENGINEER_READERS = STAFF_ROLES | {Role.ENGINEER}
 

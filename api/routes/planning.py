@@ -20,9 +20,9 @@ from api.schemas.common import Input
 from core.database import after_commit
 from core.errors import field_error
 from core.identity.roles import Role
-from dispatch import plans as service
-from dispatch import replanning
-from dispatch.plan_models import Plan, PlanStatus
+from dispatch.planning import plans as service
+from dispatch.planning import replanning
+from dispatch.planning.models import Plan, PlanStatus
 
 
 class PlanIn(Input):

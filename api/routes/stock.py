@@ -48,7 +48,8 @@ from api.schemas.stock import (
 )
 from core.errors import NotFound
 from core.identity.roles import Role
-from dispatch import backup_flow, stock_flow
+from dispatch.flows import backup as backup_flow
+from dispatch.flows import stock as stock_flow
 from inventory import alerts, items, ledger, loans, nearest, reservations
 from inventory.models import (
     ItemKind,

@@ -45,7 +45,7 @@ from api.schemas.stock_ops import (
 )
 from core.errors import field_error
 from core.identity.roles import Actor, Role
-from dispatch import stock_flow
+from dispatch.flows import stock as stock_flow
 from inventory import counts, replenishment, shipments, swaps
 from inventory.models import CountStatus, Location, StockCount
 

@@ -40,11 +40,13 @@ from api.schemas.work_orders import (
 )
 from core import zones
 from core.identity.roles import Role
-from dispatch import queries, visits, work_orders
-from dispatch.customers import BBox
-from dispatch.models import Severity, Site
-from dispatch.order_models import Status, Visit, WorkOrder, WorkOrderEvent
-from dispatch.sla import state_of
+from dispatch.contracts.models import Severity
+from dispatch.customers.models import Site
+from dispatch.customers.service import BBox
+from dispatch.sla.clocks import state_of
+from dispatch.work_orders import queries, visits
+from dispatch.work_orders import service as work_orders
+from dispatch.work_orders.models import Status, Visit, WorkOrder, WorkOrderEvent
 
 ORDER_READERS = DESK | {Role.ENGINEER, Role.CUSTOMER_CONTACT}
 INTAKE = DESK | {Role.CUSTOMER_CONTACT}

@@ -12,16 +12,16 @@ from msgspec import UNSET, UnsetType
 from api.schemas.common import GeoPoint, Input, Phone, ShortText, TimeZoneName
 from core.identity.roles import Role
 from core.times import Day
-from dispatch.models import (
+from dispatch.contracts.models import (
     CalendarKind,
     CountMode,
     DayKind,
     DeadlineRule,
-    EmployerKind,
     Measure,
     Severity,
     StartRule,
 )
+from dispatch.engineers.models import EmployerKind
 
 Hours = dict[str, list[list[str]]]
 Minutes = Annotated[int, msgspec.Meta(gt=0, le=366 * 24 * 60)]

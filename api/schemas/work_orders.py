@@ -10,9 +10,10 @@ import msgspec
 
 from api.schemas.common import GeoPoint, Input, LongText, Phone, ShortText
 from core.times import Day, Instant
-from dispatch.models import Measure, Severity
-from dispatch.order_models import Channel, ClockState, PauseReason, Status, VisitKind, VisitStatus
-from dispatch.visits import Outcome
+from dispatch.contracts.models import Measure, Severity
+from dispatch.sla.models import ClockState, PauseReason
+from dispatch.work_orders.models import Channel, Status, VisitKind, VisitStatus
+from dispatch.work_orders.visits import Outcome
 
 Description = Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
 PersonName = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]

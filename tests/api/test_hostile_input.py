@@ -23,7 +23,7 @@ from api.app import report_unknown_zones
 from api.body_checks import MAX_DEPTH, too_deep
 from core.database import make_sessionmaker
 from core.pagination import seal, unseal
-from dispatch.stored_zones import unknown_zones
+from dispatch.customers.stored_zones import unknown_zones
 from tests.support.api import assert_problem
 from tests.support.scenario import asset, contract, customer_with_site, report, target
 

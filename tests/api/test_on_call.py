@@ -16,9 +16,9 @@ import pytest
 
 from core.clock import ManualClock
 from core.database import make_engine, make_sessionmaker
-from dispatch import planning
-from dispatch.models import Engineer, EngineerShift
-from dispatch.positions import on_shift
+from dispatch.engineers.models import Engineer, EngineerShift
+from dispatch.engineers.positions import on_shift
+from dispatch.planning import problem as planning
 from routing.eligibility import vehicles_of
 from tests.support.api import assert_problem, auth_headers
 from tests.support.plans import cancel_order, run_plan

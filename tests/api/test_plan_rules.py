@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from core.database import make_engine, make_sessionmaker
-from dispatch import planning
-from dispatch.models import Site
+from dispatch.customers.models import Site
+from dispatch.planning import problem as planning
 from routing.travel import speed_factor
 from tests.support.api import assert_problem, auth_headers
 from tests.support.plans import cancel_order, run_plan

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from core.database import make_engine, make_sessionmaker
 from core.geo import lonlat
-from dispatch.models import Engineer
+from dispatch.engineers.models import Engineer
 from inventory.models import Location, LocationKind, StockBalance, Unit, UnitState
 from tests.support.api import assert_problem, auth_headers
 from tests.support.scenario import (

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from core.database import make_engine, make_sessionmaker
-from dispatch import planning
+from dispatch.planning import problem as planning
 from dispatch.worker import Worker, WorkerConfig
 from tests.support.api import assert_problem, auth_headers
 from tests.support.plans import run_plan

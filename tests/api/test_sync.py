@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from core.database import make_sessionmaker
 from core.pagination import cursor_key
-from dispatch.order_models import VisitNote
+from dispatch.work_orders.models import VisitNote
 from inventory.models import Item, ItemKind, StockMove
 from offline_sync import changes
 from tests.support.api import assert_problem, auth_headers, sign_in

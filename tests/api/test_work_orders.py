@@ -14,8 +14,8 @@ from core.clock import ManualClock
 from core.database import make_engine, make_sessionmaker
 from core.errors import VersionConflict
 from core.identity.roles import Actor, Role
-from dispatch import work_orders
-from dispatch.order_models import Status, WorkOrderEvent
+from dispatch.work_orders import service as work_orders
+from dispatch.work_orders.models import Status, WorkOrderEvent
 from tests.support.api import assert_problem, auth_headers
 from tests.support.scenario import (
     asset,

@@ -10,7 +10,9 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from dispatch.calendar import (
+from dispatch.contracts.targets import OFFICE_HOURS
+from dispatch.contracts.targets import WEEKDAY_KEYS as TARGET_WEEKDAY_KEYS
+from dispatch.sla.calendar import (
     WEEKDAY_KEYS,
     CalendarYearNotLoaded,
     HolidaySet,
@@ -19,8 +21,6 @@ from dispatch.calendar import (
     WeeklyHours,
     WorkingCalendar,
 )
-from dispatch.targets import OFFICE_HOURS
-from dispatch.targets import WEEKDAY_KEYS as TARGET_WEEKDAY_KEYS
 
 SHANGHAI = "Asia/Shanghai"
 SH = ZoneInfo(SHANGHAI)

@@ -13,8 +13,8 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from core.database import make_engine, make_sessionmaker
-from dispatch.order_models import OutboxMessage, OutboxStatus
-from dispatch.outbox import MAX_ATTEMPTS, DeliveryFailed, SmtpSender, deliver_due, enqueue
+from dispatch.messaging.models import OutboxMessage, OutboxStatus
+from dispatch.messaging.outbox import MAX_ATTEMPTS, DeliveryFailed, SmtpSender, deliver_due, enqueue
 
 NOW = dt.datetime(2026, 3, 6, 8, 0, tzinfo=dt.UTC)
 

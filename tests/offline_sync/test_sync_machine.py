@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 
 from api.app import create_app
 from core.clock import ManualClock
-from dispatch.order_models import VisitNote
+from dispatch.work_orders.models import VisitNote
 from inventory.models import Item, ItemKind
 from offline_sync.client import DeviceClient
 from tests.conftest import settings_for

@@ -18,10 +18,10 @@ from core.clock import Clock
 from core.errors import Conflict, NotFound
 from core.identity.roles import Actor
 from core.times import EARLIEST, usable
-from dispatch import stock_flow
-from dispatch import visits as visit_service
-from dispatch.order_models import Visit, VisitStatus
-from dispatch.planning import PlanInput, build
+from dispatch.flows import stock as stock_flow
+from dispatch.planning.problem import PlanInput, build
+from dispatch.work_orders import visits as visit_service
+from dispatch.work_orders.models import Visit, VisitStatus
 from routing.eligibility import engineer_admitted, start_windows
 from routing.insertion import CurrentRoute, Insertion, PlannedStop, best_insertion
 from routing.travel import TravelTimeProvider

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import time
 
-from dispatch.models import CalendarKind, CountMode, DeadlineRule, Measure, Severity, StartRule
+from dispatch.contracts.models import CalendarKind, CountMode, DeadlineRule, Measure, Severity, StartRule
 
 
 @dataclass(frozen=True)

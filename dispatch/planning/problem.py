@@ -27,11 +27,14 @@ from core import times, zones
 from core.geo import lonlat
 from core.identity.models import User
 from core.times import FIRST_YEAR, LAST_YEAR
-from dispatch.lifecycle import OPEN
-from dispatch.models import EmployerKind, Engineer, Measure, Severity, Site
-from dispatch.order_models import SlaClock, Visit, VisitKind, VisitStatus, WorkOrder
-from dispatch.positions import latest_positions
-from dispatch.sla import SEVERITY_WEIGHT
+from dispatch.contracts.models import Measure, Severity
+from dispatch.customers.models import Site
+from dispatch.engineers.models import EmployerKind, Engineer
+from dispatch.engineers.positions import latest_positions
+from dispatch.sla.clocks import SEVERITY_WEIGHT
+from dispatch.sla.models import SlaClock
+from dispatch.work_orders.lifecycle import OPEN
+from dispatch.work_orders.models import Visit, VisitKind, VisitStatus, WorkOrder
 from inventory import shipments
 from inventory.models import Item, Location, LocationKind, Reservation, ReservationStatus, StockBalance
 from routing import model as rm

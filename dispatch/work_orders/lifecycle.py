@@ -5,7 +5,7 @@ Pure: no database. `dispatch.transitions` applies it, with versions and events.
 
 from __future__ import annotations
 
-from dispatch.order_models import Status
+from dispatch.work_orders.models import Status
 
 S = Status
 

@@ -20,14 +20,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.geo import lonlat
 from core.identity.roles import SYSTEM
-from dispatch import backup_flow
-from dispatch.customer_messages import late_arrival_notice
-from dispatch.lifecycle import OPEN
-from dispatch.models import Contract, Engineer, EngineerSkill, Measure, Site
-from dispatch.order_models import Notification, SlaPause, VisitStatus, WorkOrder
-from dispatch.positions import latest_positions
-from dispatch.sla import refresh_deadlines, share_used, update_due
-from dispatch.work_orders import resume
+from dispatch.contracts.models import Contract, Measure
+from dispatch.customers.models import Site
+from dispatch.engineers.models import Engineer, EngineerSkill
+from dispatch.engineers.positions import latest_positions
+from dispatch.flows import backup as backup_flow
+from dispatch.messaging.customer_messages import late_arrival_notice
+from dispatch.messaging.models import Notification
+from dispatch.sla.clocks import refresh_deadlines, share_used, update_due
+from dispatch.sla.models import SlaPause
+from dispatch.work_orders.lifecycle import OPEN
+from dispatch.work_orders.models import VisitStatus, WorkOrder
+from dispatch.work_orders.service import resume
 from routing.travel import HaversineTravelTime, TravelTimeProvider
 
 MEASURE_NAMES = {

@@ -18,18 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import zones
 from core.errors import DomainError
-from dispatch.calendar import CalendarError, HolidaySet, WeeklyHours, WorkingCalendar
-from dispatch.models import (
-    CalendarKind,
-    Contract,
-    DeadlineRule,
-    HolidayCalendar,
-    Measure,
-    Severity,
-    Site,
-)
-from dispatch.order_models import NO_DEADLINE, ClockState, SlaClock, SlaPause, WorkOrder
-from dispatch.targets import OFFICE_HOURS, TargetSpec, default_targets
+from dispatch.contracts.models import CalendarKind, Contract, DeadlineRule, HolidayCalendar, Measure, Severity
+from dispatch.contracts.targets import OFFICE_HOURS, TargetSpec, default_targets
+from dispatch.customers.models import Site
+from dispatch.sla.calendar import CalendarError, HolidaySet, WeeklyHours, WorkingCalendar
+from dispatch.sla.models import NO_DEADLINE, ClockState, SlaClock, SlaPause
+from dispatch.work_orders.models import WorkOrder
 
 
 class CalendarNotLoaded(DomainError):

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dispatch.models import Measure
-from dispatch.order_models import SlaClock, WorkOrder
+from dispatch.contracts.models import Measure
+from dispatch.sla.models import SlaClock
+from dispatch.work_orders.models import WorkOrder
 
 
 @dataclass(frozen=True)

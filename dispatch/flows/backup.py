@@ -27,12 +27,15 @@ from core.clock import Clock
 from core.errors import DomainError, InvalidInput, NotFound
 from core.geo import LonLat, lonlat
 from core.identity.roles import SYSTEM, Actor, Role
-from dispatch.lifecycle import OPEN
-from dispatch.models import Engineer, Measure, Site
-from dispatch.order_models import Notification, Visit, VisitKind, VisitStatus, WorkOrder
-from dispatch.positions import latest_positions
-from dispatch.visits import Outcome, finish, owned_visit
-from dispatch.work_orders import add_event, visible
+from dispatch.contracts.models import Measure
+from dispatch.customers.models import Site
+from dispatch.engineers.models import Engineer
+from dispatch.engineers.positions import latest_positions
+from dispatch.messaging.models import Notification
+from dispatch.work_orders.lifecycle import OPEN
+from dispatch.work_orders.models import Visit, VisitKind, VisitStatus, WorkOrder
+from dispatch.work_orders.service import add_event, visible
+from dispatch.work_orders.visits import Outcome, finish, owned_visit
 from inventory import alerts, items, ledger, loans, nearest
 from inventory.errors import OutOfStock, UnitUnavailable
 from inventory.models import Loan, LoanStatus, RepairCase

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.errors import NotFound
 from core.identity.roles import Actor
 from core.pagination import Page, keyset_page
-from dispatch.order_models import Notification
+from dispatch.messaging.models import Notification
 
 
 async def list_notifications(

@@ -15,20 +15,13 @@ from core.clock import Clock
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound, VersionConflict, field_error
 from core.geo import LonLat, to_geography
 from core.identity.roles import Actor, Role
-from dispatch.access import customer_scope
-from dispatch.lifecycle import OPEN, allowed_next
-from dispatch.models import Asset, Contract, Customer, Measure, Severity, Site
-from dispatch.order_models import (
-    BackupOffer,
-    Channel,
-    ContactRecord,
-    PauseReason,
-    SlaPause,
-    Status,
-    WorkOrder,
-    WorkOrderEvent,
-)
-from dispatch.sla import meet, refresh_deadlines, start_clocks
+from dispatch.contracts.models import Contract, Measure, Severity
+from dispatch.customers.access import customer_scope
+from dispatch.customers.models import Asset, Customer, Site
+from dispatch.sla.clocks import meet, refresh_deadlines, start_clocks
+from dispatch.sla.models import PauseReason, SlaPause
+from dispatch.work_orders.lifecycle import OPEN, allowed_next
+from dispatch.work_orders.models import BackupOffer, Channel, ContactRecord, Status, WorkOrder, WorkOrderEvent
 
 WORK_ORDER_NUMBER = Sequence("work_order_number_seq")
 REPEAT_FAULT_WINDOW = dt.timedelta(days=7)

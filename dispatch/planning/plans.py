@@ -27,11 +27,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.clock import Clock
 from core.errors import Conflict, NotFound, RateLimited
 from core.identity.roles import Actor
-from dispatch import stock_flow
-from dispatch import visits as visit_service
-from dispatch.order_models import Visit, VisitStatus
-from dispatch.plan_models import Plan, PlanStatus
-from dispatch.planning import PlanInput, build, result_of
+from dispatch.flows import stock as stock_flow
+from dispatch.planning.models import Plan, PlanStatus
+from dispatch.planning.problem import PlanInput, build, result_of
+from dispatch.work_orders import visits as visit_service
+from dispatch.work_orders.models import Visit, VisitStatus
 from inventory.errors import OutOfStock
 from routing import model as rm
 from routing.options import SolveOptions

@@ -7,8 +7,8 @@ import datetime as dt
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import zones
-from dispatch.order_models import Visit, WorkOrder
-from dispatch.outbox import enqueue
+from dispatch.messaging.outbox import enqueue
+from dispatch.work_orders.models import Visit, WorkOrder
 
 
 def _local(at: dt.datetime, tz: str) -> str:

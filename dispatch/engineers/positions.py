@@ -18,8 +18,7 @@ from core import zones
 from core.errors import Forbidden, NotFound
 from core.geo import LonLat, lonlat, to_geography
 from core.identity.roles import Actor
-from dispatch.models import Engineer
-from dispatch.order_models import EngineerPosition, PositionConsent
+from dispatch.engineers.models import Engineer, EngineerPosition, PositionConsent
 from routing.geo import bd09_to_wgs84, gcj02_to_wgs84
 
 TO_WGS84 = {"wgs84": lambda lon, lat: (lon, lat), "gcj02": gcj02_to_wgs84, "bd09": bd09_to_wgs84}

@@ -1,4 +1,4 @@
-"""Work orders, their timeline, visits, SLA clocks and pauses, notifications, positions."""
+"""Work orders, their timeline and contact records, backup offers, visits and visit notes."""
 
 from __future__ import annotations
 
@@ -17,18 +17,14 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
-    UniqueConstraint,
-    func,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.database import Base, Timestamps, UUIDPrimaryKey, pg_enum, point_column
-from dispatch.models import Measure, Severity
-
-# Sorts after every real deadline; keeps the sort column NOT NULL for keyset pagination.
-NO_DEADLINE = dt.datetime(2999, 12, 31, tzinfo=dt.UTC)
+from dispatch.contracts.models import Severity
+from dispatch.sla.models import NO_DEADLINE, SlaClock
 
 
 class Channel(enum.StrEnum):
@@ -137,61 +133,6 @@ class ContactRecord(UUIDPrimaryKey, Base):
     note: Mapped[str | None] = mapped_column(Text)
 
 
-class ClockState(enum.StrEnum):
-    OK = "ok"
-    AT_RISK = "at_risk"
-    BREACHED = "breached"
-    MET = "met"
-    PAUSED = "paused"
-    SCHEDULED = "scheduled"
-
-
-class SlaClock(UUIDPrimaryKey, Base):
-    __tablename__ = "sla_clock"
-    __table_args__ = (UniqueConstraint("work_order_id", "measure"),)
-
-    work_order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("work_order.id"))
-    measure: Mapped[Measure] = mapped_column(pg_enum(Measure, "sla_measure"))
-    # A copy of the contract target that applied, so later contract edits do not move promises.
-    target: Mapped[dict[str, Any]] = mapped_column(JSONB)
-    started_at: Mapped[dt.datetime]
-    # Without pauses; the deadline adds the pauses' business time on top.
-    base_deadline: Mapped[dt.datetime | None]
-    deadline: Mapped[dt.datetime | None] = mapped_column(index=True)
-    met_at: Mapped[dt.datetime | None]
-    breached_at: Mapped[dt.datetime | None]
-    at_risk_since: Mapped[dt.datetime | None]
-    predicted_at: Mapped[dt.datetime | None]
-    # The customer declined a backup device: a breach is theirs (contractual compliance).
-    customer_excused: Mapped[bool] = mapped_column(default=False)
-    escalation_level: Mapped[int] = mapped_column(SmallInteger, default=0)
-
-
-class PauseReason(enum.StrEnum):
-    SITE_NOT_ACCESSIBLE = "site_not_accessible"
-    ESCORT_DELAY = "escort_delay"
-    CUSTOMER_POSTPONED = "customer_postponed"
-    CHANGE_FREEZE = "change_freeze"
-    AWAITING_QUOTE_APPROVAL = "awaiting_quote_approval"
-
-
-class SlaPause(UUIDPrimaryKey, Base):
-    """A customer-side pause of every running clock of a work order."""
-
-    __tablename__ = "sla_pause"
-
-    work_order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("work_order.id"), index=True)
-    reason: Mapped[PauseReason] = mapped_column(pg_enum(PauseReason, "pause_reason"))
-    customer_name: Mapped[str] = mapped_column(String(100))
-    channel: Mapped[str] = mapped_column(String(32))
-    call_reference: Mapped[str] = mapped_column(String(100))
-    started_at: Mapped[dt.datetime]
-    # Resumes by itself at this time when given.
-    until: Mapped[dt.datetime | None]
-    ended_at: Mapped[dt.datetime | None]
-    by_user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"))
-
-
 class BackupOffer(UUIDPrimaryKey, Base):
     __tablename__ = "backup_offer"
 
@@ -268,76 +209,3 @@ class VisitNote(UUIDPrimaryKey, Base):
     at: Mapped[dt.datetime]
     author_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"))
     body: Mapped[str] = mapped_column(Text)
-
-
-class Notification(UUIDPrimaryKey, Base):
-    """What dispatchers and managers are told: at risk, breached, escalations."""
-
-    __tablename__ = "notification"
-    __table_args__ = (
-        Index("ix_notification_open", "created_at", postgresql_where=text("acknowledged_at IS NULL")),
-    )
-
-    created_at: Mapped[dt.datetime]
-    kind: Mapped[str] = mapped_column(String(40))
-    # A role ("dispatcher", "service_manager", "director") or a user.
-    audience: Mapped[str] = mapped_column(String(40))
-    work_order_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("work_order.id"), index=True)
-    message: Mapped[str] = mapped_column(Text)
-    data: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
-    acknowledged_at: Mapped[dt.datetime | None]
-    acknowledged_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))
-    escalated_at: Mapped[dt.datetime | None]
-    # One notification per (work order, kind, measure, level): re-evaluations do not repeat it.
-    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
-
-
-class OutboxStatus(enum.StrEnum):
-    PENDING = "pending"
-    SENT = "sent"
-    FAILED = "failed"
-
-
-class OutboxMessage(UUIDPrimaryKey, Base):
-    """Messages to customers (appointment confirmation, late-arrival apology), sent with retries."""
-
-    __tablename__ = "outbox_message"
-    __table_args__ = (Index("ix_outbox_due", "next_attempt_at", postgresql_where=text("status = 'pending'")),)
-
-    created_at: Mapped[dt.datetime]
-    channel: Mapped[str] = mapped_column(String(16))
-    recipient: Mapped[str] = mapped_column(String(200))
-    subject: Mapped[str] = mapped_column(String(200))
-    body: Mapped[str] = mapped_column(Text)
-    work_order_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("work_order.id"), index=True)
-    status: Mapped[OutboxStatus] = mapped_column(pg_enum(OutboxStatus, "outbox_status"))
-    attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
-    next_attempt_at: Mapped[dt.datetime]
-    sent_at: Mapped[dt.datetime | None]
-    last_error: Mapped[str | None] = mapped_column(Text)
-    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
-
-
-class PositionConsent(Base):
-    """An engineer's consent to position tracking on shift (PIPL)."""
-
-    __tablename__ = "position_consent"
-
-    engineer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("engineer.id"), primary_key=True)
-    granted_at: Mapped[dt.datetime]
-    withdrawn_at: Mapped[dt.datetime | None]
-
-
-class EngineerPosition(Base):
-    __tablename__ = "engineer_position"
-    __audited__ = False  # high-volume telemetry; consent changes are audited instead
-
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    engineer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("engineer.id"))
-    at: Mapped[dt.datetime]
-    point: Mapped[Any] = point_column()
-    accuracy_m: Mapped[float | None]
-    received_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
-
-
-Index("ix_engineer_position_latest", EngineerPosition.engineer_id, EngineerPosition.at.desc())

@@ -6,7 +6,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import zones
-from dispatch.models import Engineer, Site
+from dispatch.customers.models import Site
+from dispatch.engineers.models import Engineer
 
 
 async def unknown_zones(session: AsyncSession) -> list[str]:

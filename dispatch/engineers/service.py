@@ -17,7 +17,7 @@ from core.identity.models import User
 from core.identity.roles import Actor, Role
 from core.pagination import Page, keyset_page
 from core.records import apply_changes, get_or_404, get_versioned
-from dispatch.models import EmployerKind, Engineer, EngineerShift, EngineerSkill
+from dispatch.engineers.models import EmployerKind, Engineer, EngineerShift, EngineerSkill
 
 DAY_S = 24 * 3600
 WEEK_S = 7 * DAY_S

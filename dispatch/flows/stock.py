@@ -20,10 +20,11 @@ from core.clock import Clock
 from core.errors import Conflict, Forbidden, field_error
 from core.identity.models import User
 from core.identity.roles import Actor, Role
-from dispatch.models import Asset, Engineer, Site
-from dispatch.order_models import Visit, VisitStatus, WorkOrder
-from dispatch.visits import order_and_visit, owned_visit
-from dispatch.work_orders import add_event
+from dispatch.customers.models import Asset, Site
+from dispatch.engineers.models import Engineer
+from dispatch.work_orders.models import Visit, VisitStatus, WorkOrder
+from dispatch.work_orders.service import add_event
+from dispatch.work_orders.visits import order_and_visit, owned_visit
 from inventory import ledger, reservations, shipments, swaps
 from inventory.items import item_ids_by_sku
 from inventory.models import (

@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dispatch.order_models import OutboxMessage, OutboxStatus
+from dispatch.messaging.models import OutboxMessage, OutboxStatus
 
 log = logging.getLogger("fieldservice.outbox")
 

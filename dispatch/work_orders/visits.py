@@ -18,12 +18,14 @@ from core.clock import Clock
 from core.errors import Conflict, DomainError, Forbidden, NotFound, VersionConflict, field_error
 from core.geo import LonLat, to_geography
 from core.identity.roles import Actor, Role
-from dispatch.customer_messages import appointment_confirmation
-from dispatch.lifecycle import OPEN
-from dispatch.models import Engineer, Measure, Site
-from dispatch.order_models import Status, Visit, VisitKind, VisitNote, VisitStatus, WorkOrder
-from dispatch.sla import meet
-from dispatch.work_orders import add_event, move, visible
+from dispatch.contracts.models import Measure
+from dispatch.customers.models import Site
+from dispatch.engineers.models import Engineer
+from dispatch.messaging.customer_messages import appointment_confirmation
+from dispatch.sla.clocks import meet
+from dispatch.work_orders.lifecycle import OPEN
+from dispatch.work_orders.models import Status, Visit, VisitKind, VisitNote, VisitStatus, WorkOrder
+from dispatch.work_orders.service import add_event, move, visible
 
 ACTIVE = frozenset({VisitStatus.PLANNED, VisitStatus.ASSIGNED, VisitStatus.EN_ROUTE, VisitStatus.ON_SITE})
 

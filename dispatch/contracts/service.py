@@ -15,9 +15,10 @@ from core.errors import field_error
 from core.identity.roles import Actor
 from core.pagination import Page, keyset_page
 from core.records import apply_changes, get_or_404, get_versioned
-from dispatch.access import customer_scope, ensure_customer_visible
-from dispatch.models import CalendarKind, Contract, ContractTarget, Customer, HolidayCalendar, HolidayDay
-from dispatch.targets import WEEKDAY_KEYS, TargetSpec, default_targets
+from dispatch.contracts.models import CalendarKind, Contract, ContractTarget, HolidayCalendar, HolidayDay
+from dispatch.contracts.targets import WEEKDAY_KEYS, TargetSpec, default_targets
+from dispatch.customers.access import customer_scope, ensure_customer_visible
+from dispatch.customers.models import Customer
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 

@@ -16,8 +16,10 @@ from core.geo import LonLat, to_geography
 from core.identity.roles import Actor
 from core.pagination import Page, keyset_page
 from core.records import apply_changes, get_or_404, get_versioned
-from dispatch.access import customer_scope, ensure_customer_visible
-from dispatch.models import Asset, Contract, Customer, Engineer, Site
+from dispatch.contracts.models import Contract
+from dispatch.customers.access import customer_scope, ensure_customer_visible
+from dispatch.customers.models import Asset, Customer, Site
+from dispatch.engineers.models import Engineer
 
 
 @dataclass(frozen=True)

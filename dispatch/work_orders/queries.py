@@ -20,18 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core import audit
 from core.identity.roles import Actor, Role
 from core.pagination import Keyset, Page, keyset_rows
-from dispatch.customers import BBox, like_pattern
-from dispatch.models import Customer, Measure, Severity, Site
-from dispatch.order_models import (
-    SlaClock,
-    SlaPause,
-    Status,
-    Visit,
-    VisitKind,
-    VisitNote,
-    VisitStatus,
-    WorkOrder,
-)
+from dispatch.contracts.models import Measure, Severity
+from dispatch.customers.models import Customer, Site
+from dispatch.customers.service import BBox, like_pattern
+from dispatch.sla.models import SlaClock, SlaPause
+from dispatch.work_orders.models import Status, Visit, VisitKind, VisitNote, VisitStatus, WorkOrder
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""Contracts, their per-severity SLA targets, and the holiday calendars they count on."""

@@ -1,0 +1,1 @@
+"""Engineers: skills, shifts, home base, employer, and their consented positions."""

@@ -1,0 +1,1 @@
+"""Notifications for staff and messages to customers (the outbox and its senders)."""

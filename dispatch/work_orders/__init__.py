@@ -1,0 +1,1 @@
+"""Work orders and their visits: intake, the state machine, the timeline, the dispatcher's list."""
