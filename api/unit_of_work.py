@@ -131,7 +131,10 @@ class UnitOfWorkMiddleware:
             receive = _replay(body)
             fingerprint = idempotency.request_fingerprint(
                 idempotency.fingerprint_key(app.settings.jwt_secret),
-                method, scope["path"], scope.get("query_string", b""), body
+                method,
+                scope["path"],
+                scope.get("query_string", b""),
+                body,
             )
             try:
                 stored = await idempotency.lock_and_find(

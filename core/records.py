@@ -49,3 +49,8 @@ async def delete_record(session: AsyncSession, model: type[Any], record_id: uuid
     record = await get_or_404(session, model, record_id, what)
     await session.delete(record)
     await session.flush()
+
+
+def like_pattern(text: str) -> str:
+    """A LIKE/ILIKE pattern that finds `text` anywhere, with its wildcards taken literally."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

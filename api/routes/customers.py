@@ -29,6 +29,7 @@ from api.schemas.customers import (
     SitePage,
     SitePatch,
 )
+from core.geo import BBox
 from core.records import delete_record
 from dispatch.customers import service
 from dispatch.customers.models import Asset, Customer, Site
@@ -106,7 +107,7 @@ async def list_sites(
         session,
         actor,
         customer_id=customer_id,
-        bbox=service.BBox.parse(bbox) if bbox else None,
+        bbox=BBox.parse(bbox) if bbox else None,
         q=q,
         limit=limit,
         cursor=cursor,
@@ -127,7 +128,7 @@ async def sites_map(
         session,
         actor,
         customer_id=customer_id,
-        bbox=service.BBox.parse(bbox) if bbox else None,
+        bbox=BBox.parse(bbox) if bbox else None,
         q=None,
         limit=limit,
         cursor=cursor,

@@ -48,8 +48,9 @@ from api.schemas.stock import (
 )
 from core.errors import NotFound
 from core.identity.roles import Role
+from dispatch.engineers import positions
 from dispatch.flows import backup as backup_flow
-from dispatch.flows import stock as stock_flow
+from dispatch.flows import order_parts
 from inventory import alerts, items, ledger, loans, nearest, reservations
 from inventory.models import (
     ItemKind,
@@ -278,7 +279,7 @@ async def post_move(
 async def reserve(
     request: Request[Any, Any, Any], session: Session, actor: CurrentActor, data: JSONBody[ReservationIn]
 ) -> ReservationOut:
-    held = await stock_flow.reserve_for(
+    held = await order_parts.reserve_for(
         session,
         actor,
         _now(request),
@@ -311,7 +312,7 @@ async def release(
 async def consume(
     request: Request[Any, Any, Any], session: Session, actor: CurrentActor, data: JSONBody[ConsumptionIn]
 ) -> list[MoveOut]:
-    lines = await stock_flow.consume_on_order(
+    lines = await order_parts.consume_on_order(
         session,
         actor,
         _now(request),
@@ -342,7 +343,7 @@ async def nearest_stock(
 ) -> list[NearestOut]:
     wanted = [item_id] if item_id else (await items.compatible_items(session, model) if model else [])
     found = await nearest.nearest(
-        session, (lon, lat), wanted, HaversineTravelTime(), backup_flow.van_points, limit=limit
+        session, (lon, lat), wanted, HaversineTravelTime(), positions.van_points, limit=limit
     )
     return [out(NearestOut, c) for c in found]
 

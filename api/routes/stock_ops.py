@@ -45,7 +45,8 @@ from api.schemas.stock_ops import (
 )
 from core.errors import field_error
 from core.identity.roles import Actor, Role
-from dispatch.flows import stock as stock_flow
+from dispatch.flows import order_parts, restock
+from dispatch.flows.stock_kpis import kpis as stock_kpis_between
 from inventory import counts, replenishment, shipments, swaps
 from inventory.models import CountStatus, Location, StockCount
 
@@ -75,11 +76,11 @@ def _now(request: Request[Any, Any, Any]) -> dt.datetime:
 async def record_swap(
     request: Request[Any, Any, Any], session: Session, actor: CurrentActor, data: JSONBody[PartSwapIn]
 ) -> PartSwapOut:
-    swap = await stock_flow.record_part_swap(
+    swap = await order_parts.record_part_swap(
         session,
         actor,
         app_context(request).clock,
-        stock_flow.SwapInput(**msgspec.structs.asdict(data)),
+        order_parts.SwapInput(**msgspec.structs.asdict(data)),
     )
     return out(PartSwapOut, swap)
 
@@ -148,7 +149,7 @@ async def send_shipment(
     if (data.to_location_id is None) == (data.site_id is None):
         raise field_error("to_location_id", "name either a destination location or a site")
     if data.site_id is not None:
-        destination = await stock_flow.site_stock(session, data.site_id)
+        destination = await order_parts.site_stock(session, data.site_id)
     else:
         assert data.to_location_id is not None
         found = await session.get(Location, data.to_location_id)
@@ -230,7 +231,7 @@ async def reorder_suggestions(
 async def restock_lists(
     request: Request[Any, Any, Any], session: Session, day: OptionalDayQuery = None
 ) -> list[RestockListOut]:
-    found = await stock_flow.restock_lists(session, _now(request), day)
+    found = await restock.restock_lists(session, _now(request), day)
     return [
         out(RestockListOut, entry, lines=[out(RestockLineOut, line) for line in entry.lines])
         for entry in found
@@ -386,7 +387,7 @@ async def stock_kpis(
 ) -> StockKpisOut:
     now = _now(request)
     end = until or now
-    found = await stock_flow.kpis(session, now, since or end - dt.timedelta(days=days), end)
+    found = await stock_kpis_between(session, now, since or end - dt.timedelta(days=days), end)
     return out(StockKpisOut, found, reach=REACH)
 
 

@@ -39,10 +39,10 @@ from api.schemas.work_orders import (
     WorkOrderPage,
 )
 from core import zones
+from core.geo import BBox
 from core.identity.roles import Role
 from dispatch.contracts.models import Severity
 from dispatch.customers.models import Site
-from dispatch.customers.service import BBox
 from dispatch.sla.clocks import state_of
 from dispatch.work_orders import queries, visits
 from dispatch.work_orders import service as work_orders

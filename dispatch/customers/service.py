@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select
@@ -12,47 +11,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import audit
 from core.errors import InvalidInput, field_error
-from core.geo import LonLat, to_geography
+from core.geo import BBox, LonLat, to_geography
 from core.identity.roles import Actor
 from core.pagination import Page, keyset_page
-from core.records import apply_changes, get_or_404, get_versioned
+from core.records import apply_changes, get_or_404, get_versioned, like_pattern
 from dispatch.contracts.models import Contract
 from dispatch.customers.access import customer_scope, ensure_customer_visible
 from dispatch.customers.models import Asset, Customer, Site
 from dispatch.engineers.models import Engineer
 
-
-@dataclass(frozen=True)
-class BBox:
-    """A map viewport: west, south, east, north in degrees (WGS-84)."""
-
-    west: float
-    south: float
-    east: float
-    north: float
-
-    @classmethod
-    def parse(cls, text: str) -> BBox:
-        try:
-            west, south, east, north = (float(v) for v in text.split(","))
-        except ValueError as exc:
-            raise _bad_bbox("four numbers: west,south,east,north") from exc
-        if not (-180 <= west <= 180 and -180 <= east <= 180 and -90 <= south <= north <= 90):
-            raise _bad_bbox("longitudes within ±180, latitudes within ±90, south ≤ north")
-        if west > east:
-            raise _bad_bbox("west ≤ east (viewports across the antimeridian are not supported)")
-        return cls(west, south, east, north)
-
-
-def _bad_bbox(message: str) -> InvalidInput:
-    return InvalidInput(f"bbox: {message}", errors=[{"field": "bbox", "message": message}])
-
-
 MAP_LIMIT = 5000
-
-
-def like_pattern(text: str) -> str:
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 # Customers ------------------------------------------------------------------------------------------

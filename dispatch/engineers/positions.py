@@ -116,3 +116,10 @@ async def latest_positions(
 async def forget_older_than(session: AsyncSession, cutoff: dt.datetime) -> int:
     result = await session.execute(delete(EngineerPosition).where(EngineerPosition.at < cutoff))
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def van_points(session: AsyncSession, engineer_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, LonLat]:
+    """Where each engineer's stock is: their latest position, else their home base."""
+    engineers = list((await session.execute(select(Engineer).where(Engineer.id.in_(engineer_ids)))).scalars())
+    live = await latest_positions(session, engineer_ids)
+    return {e.id: live.get(e.id) or lonlat(e.home_base) for e in engineers}

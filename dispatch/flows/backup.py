@@ -16,21 +16,18 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import Clock
 from core.errors import DomainError, InvalidInput, NotFound
-from core.geo import LonLat, lonlat
+from core.geo import lonlat
 from core.identity.roles import SYSTEM, Actor, Role
 from dispatch.contracts.models import Measure
 from dispatch.customers.models import Site
-from dispatch.engineers.models import Engineer
-from dispatch.engineers.positions import latest_positions
+from dispatch.engineers.positions import van_points
 from dispatch.messaging.models import Notification
 from dispatch.work_orders.lifecycle import OPEN
 from dispatch.work_orders.models import Visit, VisitKind, VisitStatus, WorkOrder
@@ -58,13 +55,6 @@ class Proposal:
     loan: Loan
     visit: Visit
     source: nearest.Candidate | None
-
-
-async def van_points(session: AsyncSession, engineer_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, LonLat]:
-    """Where each engineer's stock is: their latest position, else their home base."""
-    engineers = list((await session.execute(select(Engineer).where(Engineer.id.in_(engineer_ids)))).scalars())
-    live = await latest_positions(session, engineer_ids)
-    return {e.id: live.get(e.id) or lonlat(e.home_base) for e in engineers}
 
 
 def _restore_deadline(order: WorkOrder) -> dt.datetime | None:

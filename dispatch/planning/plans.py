@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.clock import Clock
 from core.errors import Conflict, NotFound, RateLimited
 from core.identity.roles import Actor
-from dispatch.flows import stock as stock_flow
+from dispatch.flows import restock
 from dispatch.planning.models import Plan, PlanStatus
 from dispatch.planning.problem import PlanInput, build, result_of
 from dispatch.work_orders import visits as visit_service
@@ -415,7 +415,7 @@ async def apply(session: AsyncSession, actor: Actor, clock: Clock, plan_id: uuid
     for stop in pickups:
         try:
             async with session.begin_nested():
-                await stock_flow.hold_for_pickup(
+                await restock.hold_for_pickup(
                     session,
                     actor,
                     clock.now(),

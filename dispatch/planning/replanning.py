@@ -18,7 +18,7 @@ from core.clock import Clock
 from core.errors import Conflict, NotFound
 from core.identity.roles import Actor
 from core.times import EARLIEST, usable
-from dispatch.flows import stock as stock_flow
+from dispatch.flows import restock
 from dispatch.planning.problem import PlanInput, build
 from dispatch.work_orders import visits as visit_service
 from dispatch.work_orders.models import Visit, VisitStatus
@@ -147,7 +147,7 @@ async def emergency_insertion(
                 other.planned_start = new_start
         if best.pickup_warehouse_id is not None and best.pickup_s is not None:
             # The parts wait at the warehouse for this visit (short stock refuses the whole call).
-            await stock_flow.hold_for_pickup(
+            await restock.hold_for_pickup(
                 session,
                 actor,
                 clock.now(),

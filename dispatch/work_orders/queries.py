@@ -18,11 +18,12 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import audit
+from core.geo import BBox
 from core.identity.roles import Actor, Role
 from core.pagination import Keyset, Page, keyset_rows
+from core.records import like_pattern
 from dispatch.contracts.models import Measure, Severity
 from dispatch.customers.models import Customer, Site
-from dispatch.customers.service import BBox, like_pattern
 from dispatch.sla.models import SlaClock, SlaPause
 from dispatch.work_orders.models import Status, Visit, VisitKind, VisitNote, VisitStatus, WorkOrder
 
