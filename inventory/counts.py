@@ -256,20 +256,7 @@ async def _empty(
     for unit in list(units):
         unit_items.add(unit.item_id)
         moves.append(
-            await ledger.record(
-                session,
-                actor,
-                now,
-                ledger.Movement(
-                    MoveKind.TRANSFER,
-                    unit.item_id,
-                    1,
-                    from_location_id=source.id,
-                    to_location_id=target.id,
-                    unit_id=unit.id,
-                    reason=reason,
-                ),
-            )
+            await ledger.move_unit(session, actor, now, unit, MoveKind.TRANSFER, to=target.id, reason=reason)
         )
     for balance in await ledger.balances(session, location_id=source.id):
         free = balance.on_hand - balance.reserved

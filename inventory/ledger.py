@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass
+from types import EllipsisType
 
 from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
@@ -150,6 +151,42 @@ async def record(session: AsyncSession, actor: Actor, now: dt.datetime, m: Movem
     if unit is not None and m.kind not in {MoveKind.RESERVE, MoveKind.RELEASE}:
         unit.location_id = m.to_location_id
     return line
+
+
+async def move_unit(
+    session: AsyncSession,
+    actor: Actor,
+    now: dt.datetime,
+    unit: Unit,
+    kind: MoveKind,
+    *,
+    to: uuid.UUID | None,
+    reason: str,
+    source: uuid.UUID | EllipsisType | None = ...,
+    work_order_id: uuid.UUID | None = None,
+    visit_id: uuid.UUID | None = None,
+    reservation_id: uuid.UUID | None = None,
+) -> StockMove:
+    """Post the movement of one serialized unit, from where it is now (`...`) or from `source`,
+    which `record` refuses unless the unit is there; `to=None` takes it out of the books."""
+    return await record(
+        session,
+        actor,
+        now,
+        Movement(
+            kind,
+            unit.item_id,
+            1,
+            from_location_id=unit.location_id if source is ... else source,
+            to_location_id=to,
+            from_reserved=reservation_id is not None,
+            unit_id=unit.id,
+            reservation_id=reservation_id,
+            work_order_id=work_order_id,
+            visit_id=visit_id,
+            reason=reason[:500],
+        ),
+    )
 
 
 async def balance(session: AsyncSession, item_id: uuid.UUID, location_id: uuid.UUID) -> tuple[int, int]:

@@ -147,23 +147,17 @@ async def install(
         raise field_error("return_by", "the return date lies in the future")
     assert loan.reservation_id is not None
     assert unit.location_id is not None
-    await ledger.record(
+    await ledger.move_unit(
         session,
         actor,
         now,
-        ledger.Movement(
-            MoveKind.TRANSFER,
-            unit.item_id,
-            1,
-            from_location_id=unit.location_id,
-            to_location_id=site.id,
-            from_reserved=True,
-            unit_id=unit.id,
-            reservation_id=loan.reservation_id,
-            work_order_id=loan.work_order_id,
-            visit_id=loan.delivery_visit_id,
-            reason="backup unit installed on loan",
-        ),
+        unit,
+        MoveKind.TRANSFER,
+        to=site.id,
+        reservation_id=loan.reservation_id,
+        work_order_id=loan.work_order_id,
+        visit_id=loan.delivery_visit_id,
+        reason="backup unit installed on loan",
     )
     reservation = await reservations.active_reservation(session, loan.reservation_id)
     reservation.status, reservation.closed_at = ReservationStatus.CONSUMED, now
@@ -237,19 +231,15 @@ async def take_in_faulty(
         set_state(session, unit, actor, now, "taken_in", UnitState.FAULTY, work_order_id=work_order_id)
     elif unit.location_id is not None:
         raise field_error("faulty_serial", "a unit with that serial is already in stock")
-    await ledger.record(
+    await ledger.move_unit(
         session,
         actor,
         now,
-        ledger.Movement(
-            MoveKind.RECEIVE,
-            unit.item_id,
-            1,
-            to_location_id=to.id,
-            unit_id=unit.id,
-            work_order_id=work_order_id,
-            reason="customer's faulty unit taken in for repair",
-        ),
+        unit,
+        MoveKind.RECEIVE,
+        to=to.id,
+        work_order_id=work_order_id,
+        reason="customer's faulty unit taken in for repair",
     )
     if unit.state is not UnitState.FAULTY:
         set_state(session, unit, actor, now, "taken_in", UnitState.FAULTY, work_order_id=work_order_id)
@@ -322,20 +312,15 @@ async def returned_from_vendor(
     if warehouse is None or warehouse.kind is not LocationKind.WAREHOUSE:
         raise field_error("warehouse_id", "no warehouse with that id")
     unit = await locked_unit(session, case.unit_id)
-    await ledger.record(
+    await ledger.move_unit(
         session,
         actor,
         now,
-        ledger.Movement(
-            MoveKind.RETURN,
-            unit.item_id,
-            1,
-            from_location_id=unit.location_id,
-            to_location_id=warehouse.id,
-            unit_id=unit.id,
-            work_order_id=case.work_order_id,
-            reason="repaired, back from the vendor",
-        ),
+        unit,
+        MoveKind.RETURN,
+        to=warehouse.id,
+        work_order_id=case.work_order_id,
+        reason="repaired, back from the vendor",
     )
     state = UnitState.RESERVED if unit.customer_owned else UnitState.QUARANTINED
     set_state(session, unit, actor, now, "rma_returned", state, work_order_id=case.work_order_id)
@@ -351,19 +336,15 @@ async def write_off(
     _case_expect(case, RepairStatus.AWAITING_SHIPMENT, RepairStatus.SHIPPED, RepairStatus.AT_VENDOR)
     unit = await locked_unit(session, case.unit_id)
     if unit.location_id is not None:
-        await ledger.record(
+        await ledger.move_unit(
             session,
             actor,
             now,
-            ledger.Movement(
-                MoveKind.SCRAP,
-                unit.item_id,
-                1,
-                from_location_id=unit.location_id,
-                unit_id=unit.id,
-                work_order_id=case.work_order_id,
-                reason=f"written off: {note}"[:500],
-            ),
+            unit,
+            MoveKind.SCRAP,
+            to=None,
+            work_order_id=case.work_order_id,
+            reason=f"written off: {note}",
         )
     set_state(session, unit, actor, now, "written_off", UnitState.SCRAPPED, work_order_id=case.work_order_id)
     case.status, case.note = RepairStatus.WRITTEN_OFF, note
@@ -394,21 +375,16 @@ async def swap_back(
                 f"The customer's unit {repaired.serial} is {repaired.state.value}, not back from repair",
                 current_state=repaired.state.value,
             )
-        await ledger.record(
+        await ledger.move_unit(
             session,
             actor,
             now,
-            ledger.Movement(
-                MoveKind.TRANSFER,
-                repaired.item_id,
-                1,
-                from_location_id=repaired.location_id,
-                to_location_id=loan.site_location_id,
-                unit_id=repaired.id,
-                work_order_id=loan.work_order_id,
-                visit_id=visit_id,
-                reason="repaired unit reinstalled (swap-back)",
-            ),
+            repaired,
+            MoveKind.TRANSFER,
+            to=loan.site_location_id,
+            work_order_id=loan.work_order_id,
+            visit_id=visit_id,
+            reason="repaired unit reinstalled (swap-back)",
         )
         set_state(
             session,
@@ -419,21 +395,16 @@ async def swap_back(
             UnitState.INSTALLED,
             work_order_id=loan.work_order_id,
         )
-    await ledger.record(
+    await ledger.move_unit(
         session,
         actor,
         now,
-        ledger.Movement(
-            MoveKind.RETURN,
-            backup.item_id,
-            1,
-            from_location_id=backup.location_id,
-            to_location_id=carrier.id,
-            unit_id=backup.id,
-            work_order_id=loan.work_order_id,
-            visit_id=visit_id,
-            reason="backup unit collected (swap-back)",
-        ),
+        backup,
+        MoveKind.RETURN,
+        to=carrier.id,
+        work_order_id=loan.work_order_id,
+        visit_id=visit_id,
+        reason="backup unit collected (swap-back)",
     )
     set_state(
         session,
@@ -462,19 +433,8 @@ async def back_in_stock(
         return unit
     if unit.state is not UnitState.QUARANTINED:
         raise IllegalStockStep(f"Unit {unit.serial} is {unit.state.value}, not a returned unit")
-    await ledger.record(
-        session,
-        actor,
-        now,
-        ledger.Movement(
-            MoveKind.RETURN,
-            unit.item_id,
-            1,
-            from_location_id=unit.location_id,
-            to_location_id=warehouse.id,
-            unit_id=unit.id,
-            reason="returned unit back in stock",
-        ),
+    await ledger.move_unit(
+        session, actor, now, unit, MoveKind.RETURN, to=warehouse.id, reason="returned unit back in stock"
     )
     set_state(session, unit, actor, now, "back_in_stock", UnitState.QUARANTINED)
     await _close_if_done(session, actor, now, unit)

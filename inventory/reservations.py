@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -49,10 +50,81 @@ async def reserve_part(
     item = await get_or_404(session, Item, item_id, "item")
     if item.kind is not ItemKind.PART:
         raise field_error("item_id", "reserve a device by its unit")
+    return await _hold(
+        session,
+        actor,
+        now,
+        item_id=item_id,
+        location_id=location_id,
+        quantity=quantity,
+        unit_id=None,
+        work_order_id=work_order_id,
+        visit_id=visit_id,
+        hold=hold,
+    )
+
+
+async def reserve_unit(
+    session: AsyncSession,
+    actor: Actor,
+    now: dt.datetime,
+    *,
+    unit_id: uuid.UUID,
+    work_order_id: uuid.UUID | None = None,
+    visit_id: uuid.UUID | None = None,
+    hold: dt.timedelta = DEFAULT_HOLD,
+) -> Reservation:
+    """Hold one serialized unit. The row lock makes concurrent claims queue; the first wins."""
+    unit = await locked_unit(session, unit_id)
+    if unit.state is not UnitState.AVAILABLE or unit.customer_owned or unit.location_id is None:
+        raise UnitUnavailable(
+            f"Unit {unit.serial} is {unit.state.value}, not available", current_state=unit.state.value
+        )
+    reservation = await _hold(
+        session,
+        actor,
+        now,
+        item_id=unit.item_id,
+        location_id=unit.location_id,
+        quantity=1,
+        unit_id=unit.id,
+        work_order_id=work_order_id,
+        visit_id=visit_id,
+        hold=hold,
+    )
+    set_state(
+        session,
+        unit,
+        actor,
+        now,
+        "reserved",
+        UnitState.RESERVED,
+        work_order_id=work_order_id,
+        data={"reservation_id": str(reservation.id), "visit_id": str(visit_id) if visit_id else None},
+    )
+    await session.flush()
+    return reservation
+
+
+async def _hold(
+    session: AsyncSession,
+    actor: Actor,
+    now: dt.datetime,
+    *,
+    item_id: uuid.UUID,
+    location_id: uuid.UUID,
+    quantity: int,
+    unit_id: uuid.UUID | None,
+    work_order_id: uuid.UUID | None,
+    visit_id: uuid.UUID | None,
+    hold: dt.timedelta,
+) -> Reservation:
+    """The reservation row and its `reserve` line (refused with nothing written when short)."""
     reservation = Reservation(
         id=uuid.uuid4(),
         item_id=item_id,
         location_id=location_id,
+        unit_id=unit_id,
         quantity=quantity,
         work_order_id=work_order_id,
         visit_id=visit_id,
@@ -72,71 +144,12 @@ async def reserve_part(
             item_id,
             quantity,
             from_location_id=location_id,
+            unit_id=unit_id,
             reservation_id=reservation.id,
             work_order_id=work_order_id,
             visit_id=visit_id,
         ),
     )
-    return reservation
-
-
-async def reserve_unit(
-    session: AsyncSession,
-    actor: Actor,
-    now: dt.datetime,
-    *,
-    unit_id: uuid.UUID,
-    work_order_id: uuid.UUID | None = None,
-    visit_id: uuid.UUID | None = None,
-    hold: dt.timedelta = DEFAULT_HOLD,
-) -> Reservation:
-    """Hold one serialized unit. The row lock makes concurrent claims queue; the first wins."""
-    unit = await locked_unit(session, unit_id)
-    if unit.state is not UnitState.AVAILABLE or unit.customer_owned or unit.location_id is None:
-        raise UnitUnavailable(
-            f"Unit {unit.serial} is {unit.state.value}, not available", current_state=unit.state.value
-        )
-    reservation = Reservation(
-        id=uuid.uuid4(),
-        item_id=unit.item_id,
-        location_id=unit.location_id,
-        unit_id=unit.id,
-        quantity=1,
-        work_order_id=work_order_id,
-        visit_id=visit_id,
-        status=ReservationStatus.ACTIVE,
-        created_at=now,
-        expires_at=now + hold,
-        actor_id=actor.user_id,
-    )
-    session.add(reservation)
-    await session.flush()
-    await ledger.record(
-        session,
-        actor,
-        now,
-        ledger.Movement(
-            MoveKind.RESERVE,
-            unit.item_id,
-            1,
-            from_location_id=unit.location_id,
-            unit_id=unit.id,
-            reservation_id=reservation.id,
-            work_order_id=work_order_id,
-            visit_id=visit_id,
-        ),
-    )
-    set_state(
-        session,
-        unit,
-        actor,
-        now,
-        "reserved",
-        UnitState.RESERVED,
-        work_order_id=work_order_id,
-        data={"reservation_id": str(reservation.id), "visit_id": str(visit_id) if visit_id else None},
-    )
-    await session.flush()
     return reservation
 
 
@@ -292,6 +305,7 @@ async def consume(
         raise field_error("quantity", "must be at least 1")
     van = await ledger.van_of(session, engineer_id)
     when = at or now
+    use = _Use(item, van.id, work_order_id, visit_id, when)
     lines: list[StockMove] = []
     from_reserved = 0
     reservation = None
@@ -302,69 +316,86 @@ async def consume(
         from_reserved = min(quantity, reservation.quantity)
     free_needed = quantity - from_reserved
     if from_device and free_needed > 0:
-        # Serialise with other writers of this balance, then cover what the books lack.
-        on_hand, reserved = await _locked_balance(session, item_id, van.id)
-        shortfall = free_needed - max(on_hand - reserved, 0)
-        if shortfall > 0:
-            discrepancy = await ledger.discrepancy_of(session, engineer_id)
-            lines.append(
-                await ledger.record(
-                    session,
-                    actor,
-                    when,
-                    ledger.Movement(
-                        MoveKind.ADJUST,
-                        item_id,
-                        shortfall,
-                        from_location_id=discrepancy.id,
-                        to_location_id=van.id,
-                        work_order_id=work_order_id,
-                        visit_id=visit_id,
-                        reason="used in the field, not on the books (late device sync)",
-                    ),
-                )
-            )
-    common = {"work_order_id": work_order_id, "visit_id": visit_id, "from_location_id": van.id}
-    if from_reserved:
-        assert reservation is not None
-        lines.append(
-            await ledger.record(
-                session,
-                actor,
-                when,
-                ledger.Movement(
-                    MoveKind.CONSUME,
-                    item_id,
-                    from_reserved,
-                    from_reserved=True,
-                    reservation_id=reservation.id,
-                    **common,  # type: ignore[arg-type]
-                ),
-            )
-        )
-        unused = reservation.quantity - from_reserved
-        if unused:
-            await release(
-                session, actor, now, reservation.id, status=ReservationStatus.CONSUMED, quantity=unused
-            )
-        else:
-            reservation.status, reservation.closed_at = ReservationStatus.CONSUMED, now
+        lines += await _cover_shortfall(session, actor, use, engineer_id, free_needed)
+    if reservation is not None and from_reserved:
+        lines.append(await _consume_reserved(session, actor, now, use, reservation, from_reserved))
     if free_needed:
-        try:
-            lines.append(
-                await ledger.record(
-                    session,
-                    actor,
-                    when,
-                    ledger.Movement(MoveKind.CONSUME, item_id, free_needed, **common),  # type: ignore[arg-type]
-                )
-            )
-        except OutOfStock as exc:
-            raise OutOfStock(
-                f"Your stock does not show {free_needed} × {item.sku}; record it from the device "
-                "(it is booked to your discrepancy location) or ask the warehouse",
-                item_id=str(item_id),
-                location_id=str(van.id),
-            ) from exc
+        lines.append(await _consume_free(session, actor, use, free_needed))
     await session.flush()
     return lines
+
+
+@dataclass(frozen=True)
+class _Use:
+    """What every line of one consumption shares."""
+
+    item: Item
+    van_id: uuid.UUID
+    work_order_id: uuid.UUID
+    visit_id: uuid.UUID | None
+    at: dt.datetime
+
+    def consume(self, quantity: int, reservation_id: uuid.UUID | None = None) -> ledger.Movement:
+        return ledger.Movement(
+            MoveKind.CONSUME,
+            self.item.id,
+            quantity,
+            from_location_id=self.van_id,
+            from_reserved=reservation_id is not None,
+            reservation_id=reservation_id,
+            work_order_id=self.work_order_id,
+            visit_id=self.visit_id,
+        )
+
+
+async def _cover_shortfall(
+    session: AsyncSession, actor: Actor, use: _Use, engineer_id: uuid.UUID, free_needed: int
+) -> list[StockMove]:
+    """Book what the van's free stock lacks from the engineer's discrepancy location."""
+    # Serialise with other writers of this balance, then cover what the books lack.
+    on_hand, reserved = await _locked_balance(session, use.item.id, use.van_id)
+    shortfall = free_needed - max(on_hand - reserved, 0)
+    if shortfall <= 0:
+        return []
+    discrepancy = await ledger.discrepancy_of(session, engineer_id)
+    line = await ledger.record(
+        session,
+        actor,
+        use.at,
+        ledger.Movement(
+            MoveKind.ADJUST,
+            use.item.id,
+            shortfall,
+            from_location_id=discrepancy.id,
+            to_location_id=use.van_id,
+            work_order_id=use.work_order_id,
+            visit_id=use.visit_id,
+            reason="used in the field, not on the books (late device sync)",
+        ),
+    )
+    return [line]
+
+
+async def _consume_reserved(
+    session: AsyncSession, actor: Actor, now: dt.datetime, use: _Use, reservation: Reservation, quantity: int
+) -> StockMove:
+    """Consume from the reservation; what it held beyond that goes back to free stock."""
+    line = await ledger.record(session, actor, use.at, use.consume(quantity, reservation.id))
+    unused = reservation.quantity - quantity
+    if unused:
+        await release(session, actor, now, reservation.id, status=ReservationStatus.CONSUMED, quantity=unused)
+    else:
+        reservation.status, reservation.closed_at = ReservationStatus.CONSUMED, now
+    return line
+
+
+async def _consume_free(session: AsyncSession, actor: Actor, use: _Use, quantity: int) -> StockMove:
+    try:
+        return await ledger.record(session, actor, use.at, use.consume(quantity))
+    except OutOfStock as exc:
+        raise OutOfStock(
+            f"Your stock does not show {quantity} × {use.item.sku}; record it from the device "
+            "(it is booked to your discrepancy location) or ask the warehouse",
+            item_id=str(use.item.id),
+            location_id=str(use.van_id),
+        ) from exc

@@ -87,19 +87,15 @@ async def send(
         unit = await locked_unit(session, unit_id)
         if unit.state is not UnitState.AVAILABLE:
             raise UnitUnavailable(f"Unit {unit.serial} is {unit.state.value}", current_state=unit.state.value)
-        await ledger.record(
+        await ledger.move_unit(
             session,
             actor,
             now,
-            ledger.Movement(
-                MoveKind.TRANSFER,
-                unit.item_id,
-                1,
-                from_location_id=from_location_id,
-                to_location_id=transit.id,
-                unit_id=unit.id,
-                reason=f"shipped, waybill {waybill}"[:500],
-            ),
+            unit,
+            MoveKind.TRANSFER,
+            to=transit.id,
+            source=from_location_id,
+            reason=f"shipped, waybill {waybill}",
         )
         set_state(session, unit, actor, now, "shipped", UnitState.IN_TRANSIT, data={"waybill": waybill})
     await session.flush()
@@ -127,19 +123,14 @@ async def arrive(session: AsyncSession, actor: Actor, now: dt.datetime, shipment
     unit_items: set[uuid.UUID] = set()
     for unit in list(units):
         unit_items.add(unit.item_id)
-        await ledger.record(
+        await ledger.move_unit(
             session,
             actor,
             now,
-            ledger.Movement(
-                MoveKind.TRANSFER,
-                unit.item_id,
-                1,
-                from_location_id=transit.id,
-                to_location_id=transit.destination_id,
-                unit_id=unit.id,
-                reason=f"arrived, waybill {transit.waybill}"[:500],
-            ),
+            unit,
+            MoveKind.TRANSFER,
+            to=transit.destination_id,
+            reason=f"arrived, waybill {transit.waybill}",
         )
         set_state(
             session, unit, actor, now, "arrived", UnitState.AVAILABLE, data={"waybill": transit.waybill}

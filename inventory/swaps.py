@@ -112,23 +112,17 @@ async def _install(
         ).scalar_one_or_none()
         if reservation is not None and reservation.work_order_id not in (None, work_order_id):
             raise IllegalStockStep(f"Part {unit.serial} is reserved for another work order")
-    await ledger.record(
+    await ledger.move_unit(
         session,
         actor,
         now,
-        ledger.Movement(
-            MoveKind.TRANSFER,
-            unit.item_id,
-            1,
-            from_location_id=van.id,
-            to_location_id=site.id,
-            from_reserved=reservation is not None,
-            unit_id=unit.id,
-            reservation_id=reservation.id if reservation else None,
-            work_order_id=work_order_id,
-            visit_id=visit_id,
-            reason=f"installed, replacing {replaces}"[:500],
-        ),
+        unit,
+        MoveKind.TRANSFER,
+        to=site.id,
+        reservation_id=reservation.id if reservation else None,
+        work_order_id=work_order_id,
+        visit_id=visit_id,
+        reason=f"installed, replacing {replaces}",
     )
     if reservation is not None:
         reservation.status, reservation.closed_at = ReservationStatus.CONSUMED, now
@@ -211,13 +205,7 @@ async def record_swap(
     """A serialized part swapped on a work order, both serials recorded."""
     if installed_serial == removed_serial:
         raise field_error("removed_serial", "the removed part has another serial than the new one")
-    installed = await unit_by_serial(session, installed_serial, lock=True)
-    if installed is None:
-        raise field_error("installed_serial", "no unit with that serial in the books")
-    item = await session.get(Item, installed.item_id)
-    assert item is not None
-    if item.kind is not ItemKind.DEVICE:
-        raise field_error("installed_serial", "not a serialized part")
+    installed, item = await _serialized_unit(session, installed_serial)
     chosen = _disposition(item, retains_media, disposition, handed_to)
     if chosen is SwapDisposition.DESTROYED and not (destruction_method and destruction_witness):
         raise field_error("destruction_method", "a destruction names its method and its witness")
@@ -249,54 +237,91 @@ async def record_swap(
         removed_serial=removed.serial,
         disposition=chosen,
     )
-    common = {"work_order_id": work_order_id, "visit_id": visit_id, "unit_id": removed.id}
     if chosen is SwapDisposition.RETURN:
-        bin_ = await defective_bin_of(session, engineer_id)
-        kind = MoveKind.TRANSFER if removed.location_id else MoveKind.RECEIVE
-        await ledger.record(
-            session,
-            actor,
-            now,
-            ledger.Movement(
-                kind,
-                removed.item_id,
-                1,
-                from_location_id=removed.location_id,
-                to_location_id=bin_.id,
-                reason=f"faulty part removed, replaced by {installed.serial}"[:500],
-                **common,  # type: ignore[arg-type]
-            ),
-        )
-        swap.bin_location_id = bin_.id
-        swap.return_by = return_by or (now + dt.timedelta(days=RETURN_DAYS)).date()
-        set_state(
-            session,
-            removed,
-            actor,
-            now,
-            "removed_to_defective_bin",
-            UnitState.FAULTY,
-            work_order_id=work_order_id,
-            data={"replaced_by": installed.serial, "return_by": swap.return_by.isoformat()},
+        await _to_defective_bin(
+            session, actor, now, removed, swap, engineer_id=engineer_id, return_by=return_by
         )
     elif chosen is SwapDisposition.CUSTOMER_RETAINED:
-        removed.customer_owned = True
-        swap.handed_to, swap.signature = handed_to, signature
-        set_state(
-            session,
-            removed,
-            actor,
-            now,
-            "handed_to_customer",
-            UnitState.FAULTY,
-            work_order_id=work_order_id,
-            data={"serial": removed.serial, "signed_by": handed_to, "replaced_by": installed.serial},
-        )
+        _hand_to_customer(session, actor, now, removed, swap, handed_to=handed_to, signature=signature)
     else:
         await _destroy(session, actor, now, removed, swap, destruction_method, destruction_witness)
     session.add(swap)
     await session.flush()
     return swap
+
+
+async def _serialized_unit(session: AsyncSession, serial: str) -> tuple[Unit, Item]:
+    """The unit about to be installed, locked, and its item (which must be a serialized part)."""
+    unit = await unit_by_serial(session, serial, lock=True)
+    if unit is None:
+        raise field_error("installed_serial", "no unit with that serial in the books")
+    item = await session.get(Item, unit.item_id)
+    assert item is not None
+    if item.kind is not ItemKind.DEVICE:
+        raise field_error("installed_serial", "not a serialized part")
+    return unit, item
+
+
+async def _to_defective_bin(
+    session: AsyncSession,
+    actor: Actor,
+    now: dt.datetime,
+    removed: Unit,
+    swap: PartSwap,
+    *,
+    engineer_id: uuid.UUID,
+    return_by: dt.date | None,
+) -> None:
+    """The faulty part goes into the engineer's defective bin, with the manufacturer's deadline."""
+    bin_ = await defective_bin_of(session, engineer_id)
+    await ledger.move_unit(
+        session,
+        actor,
+        now,
+        removed,
+        MoveKind.TRANSFER if removed.location_id else MoveKind.RECEIVE,
+        to=bin_.id,
+        work_order_id=swap.work_order_id,
+        visit_id=swap.visit_id,
+        reason=f"faulty part removed, replaced by {swap.installed_serial}",
+    )
+    swap.bin_location_id = bin_.id
+    swap.return_by = return_by or (now + dt.timedelta(days=RETURN_DAYS)).date()
+    set_state(
+        session,
+        removed,
+        actor,
+        now,
+        "removed_to_defective_bin",
+        UnitState.FAULTY,
+        work_order_id=swap.work_order_id,
+        data={"replaced_by": swap.installed_serial, "return_by": swap.return_by.isoformat()},
+    )
+
+
+def _hand_to_customer(
+    session: AsyncSession,
+    actor: Actor,
+    now: dt.datetime,
+    removed: Unit,
+    swap: PartSwap,
+    *,
+    handed_to: str | None,
+    signature: str | None,
+) -> None:
+    """A data-bearing part stays with the customer, who signs for its serial."""
+    removed.customer_owned = True
+    swap.handed_to, swap.signature = handed_to, signature
+    set_state(
+        session,
+        removed,
+        actor,
+        now,
+        "handed_to_customer",
+        UnitState.FAULTY,
+        work_order_id=swap.work_order_id,
+        data={"serial": removed.serial, "signed_by": handed_to, "replaced_by": swap.installed_serial},
+    )
 
 
 async def _destroy(
@@ -309,19 +334,15 @@ async def _destroy(
     witness: str | None,
 ) -> None:
     if unit.location_id is not None:
-        await ledger.record(
+        await ledger.move_unit(
             session,
             actor,
             now,
-            ledger.Movement(
-                MoveKind.SCRAP,
-                unit.item_id,
-                1,
-                from_location_id=unit.location_id,
-                unit_id=unit.id,
-                work_order_id=swap.work_order_id,
-                reason=f"data-bearing part destroyed ({method}, witness {witness})"[:500],
-            ),
+            unit,
+            MoveKind.SCRAP,
+            to=None,
+            work_order_id=swap.work_order_id,
+            reason=f"data-bearing part destroyed ({method}, witness {witness})",
         )
     swap.disposition = SwapDisposition.DESTROYED
     swap.destruction_method, swap.destruction_witness, swap.destroyed_at = method, witness, now
@@ -369,20 +390,8 @@ async def send_to_vendor(
     """Book a unit out to the manufacturer / repair vendor; retained media never leave."""
     await refuse_if_retained(session, unit)
     vendor = await ledger.vendor_location(session)
-    await ledger.record(
-        session,
-        actor,
-        now,
-        ledger.Movement(
-            MoveKind.TRANSFER,
-            unit.item_id,
-            1,
-            from_location_id=unit.location_id,
-            to_location_id=vendor.id,
-            unit_id=unit.id,
-            work_order_id=work_order_id,
-            reason=reason[:500],
-        ),
+    await ledger.move_unit(
+        session, actor, now, unit, MoveKind.TRANSFER, to=vendor.id, work_order_id=work_order_id, reason=reason
     )
 
 
