@@ -18,7 +18,6 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import Clock
@@ -28,7 +27,7 @@ from core.identity.roles import SYSTEM, Actor, Role
 from dispatch.contracts.models import Measure
 from dispatch.customers.models import Site
 from dispatch.engineers.positions import van_points
-from dispatch.messaging.models import Notification
+from dispatch.messaging.notifications import notify
 from dispatch.work_orders.lifecycle import OPEN
 from dispatch.work_orders.models import Visit, VisitKind, VisitStatus, WorkOrder
 from dispatch.work_orders.service import add_event, visible
@@ -183,33 +182,6 @@ async def request_backup(
     return await propose_backup(session, actor, clock.now(), order, cause=reason, travel=travel)
 
 
-async def _notify(
-    session: AsyncSession,
-    now: dt.datetime,
-    *,
-    kind: str,
-    audience: str,
-    order_id: uuid.UUID | None,
-    message: str,
-    dedupe_key: str,
-) -> bool:
-    result = await session.execute(
-        insert(Notification)
-        .values(
-            id=uuid.uuid4(),
-            created_at=now,
-            kind=kind,
-            audience=audience,
-            work_order_id=order_id,
-            message=message,
-            data={},
-            dedupe_key=dedupe_key,
-        )
-        .on_conflict_do_nothing(index_elements=[Notification.dedupe_key])
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
 async def on_restore_at_risk(
     session: AsyncSession, order: WorkOrder, now: dt.datetime, travel: TravelTimeProvider
 ) -> Proposal | None:
@@ -220,7 +192,7 @@ async def on_restore_at_risk(
                 session, SYSTEM, now, order, cause="restore clock at risk", travel=travel
             )
     except DomainError as exc:
-        await _notify(
+        await notify(
             session,
             now,
             kind="backup_unavailable",
@@ -368,7 +340,7 @@ async def raise_alerts(session: AsyncSession, now: dt.datetime) -> int:
     count = 0
     for alert in await alerts.due(session, now):
         what = ALERT_WORDS[alert.kind]
-        count += await _notify(
+        count += await notify(
             session,
             now,
             kind=alert.kind,

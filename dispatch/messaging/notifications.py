@@ -1,4 +1,4 @@
-"""Notifications for dispatchers and managers: list and acknowledge."""
+"""Notifications for dispatchers and managers: raise (once per dedupe key), list and acknowledge."""
 
 from __future__ import annotations
 
@@ -6,12 +6,42 @@ import datetime as dt
 import uuid
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import NotFound
 from core.identity.roles import Actor
 from core.pagination import Page, keyset_page
 from dispatch.messaging.models import Notification
+
+
+async def notify(
+    session: AsyncSession,
+    now: dt.datetime,
+    *,
+    kind: str,
+    audience: str,
+    order_id: uuid.UUID | None,
+    message: str,
+    dedupe_key: str,
+    data: dict[str, object] | None = None,
+) -> bool:
+    """Add a notification once per dedupe key (a re-evaluation never raises it twice); True when new."""
+    result = await session.execute(
+        insert(Notification)
+        .values(
+            id=uuid.uuid4(),
+            created_at=now,
+            kind=kind,
+            audience=audience,
+            work_order_id=order_id,
+            message=message,
+            data=data or {},
+            dedupe_key=dedupe_key,
+        )
+        .on_conflict_do_nothing(index_elements=[Notification.dedupe_key])
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def list_notifications(

@@ -13,9 +13,9 @@ import datetime as dt
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select, text
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.geo import lonlat
@@ -27,8 +27,9 @@ from dispatch.engineers.positions import latest_positions
 from dispatch.flows import backup as backup_flow
 from dispatch.messaging.customer_messages import late_arrival_notice
 from dispatch.messaging.models import Notification
+from dispatch.messaging.notifications import notify
 from dispatch.sla.clocks import refresh_deadlines, share_used, update_due
-from dispatch.sla.models import SlaPause
+from dispatch.sla.models import SlaClock, SlaPause
 from dispatch.work_orders.lifecycle import OPEN
 from dispatch.work_orders.models import VisitStatus, WorkOrder
 from dispatch.work_orders.service import resume
@@ -58,35 +59,6 @@ class WatchSettings:
 class WatchReport:
     evaluated: int = 0
     notifications: list[str] = field(default_factory=list)
-
-
-async def notify(
-    session: AsyncSession,
-    now: dt.datetime,
-    *,
-    kind: str,
-    audience: str,
-    order_id: uuid.UUID | None,
-    message: str,
-    dedupe_key: str,
-    data: dict[str, object] | None = None,
-) -> bool:
-    """Add a notification once per dedupe key; True when it is new."""
-    result = await session.execute(
-        insert(Notification)
-        .values(
-            id=uuid.uuid4(),
-            created_at=now,
-            kind=kind,
-            audience=audience,
-            work_order_id=order_id,
-            message=message,
-            data=data or {},
-            dedupe_key=dedupe_key,
-        )
-        .on_conflict_do_nothing(index_elements=[Notification.dedupe_key])
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def _suitable_origins(
@@ -140,16 +112,35 @@ def _repair_minutes(order: WorkOrder) -> int:
     return max(durations, default=120)
 
 
-async def _pause_due_to_end(session: AsyncSession, order: WorkOrder, now: dt.datetime) -> dt.datetime | None:
-    rows = await session.execute(
-        select(SlaPause.until).where(
-            SlaPause.work_order_id == order.id,
-            SlaPause.ended_at.is_(None),
-            SlaPause.until.is_not(None),
-            SlaPause.until <= now,
-        )
+@dataclass(frozen=True)
+class _Batch:
+    """The sites, contracts and open pauses of the orders one sweep evaluates, read at once."""
+
+    sites: dict[uuid.UUID, Site]
+    contracts: dict[uuid.UUID, Contract]
+    # Orders with a running pause, and of those the pauses that ran until a time now past.
+    paused: set[uuid.UUID]
+    pause_ended: dict[uuid.UUID, dt.datetime]
+
+
+async def _load_batch(session: AsyncSession, orders: Sequence[WorkOrder], now: dt.datetime) -> _Batch:
+    site_ids = {o.site_id for o in orders}
+    contract_ids = {o.contract_id for o in orders if o.contract_id}
+    order_ids = [o.id for o in orders]
+    sites = (await session.execute(select(Site).where(Site.id.in_(site_ids)))).scalars()
+    contracts = (await session.execute(select(Contract).where(Contract.id.in_(contract_ids)))).scalars()
+    pauses = await session.execute(
+        select(SlaPause.work_order_id, SlaPause.until)
+        .where(SlaPause.work_order_id.in_(order_ids), SlaPause.ended_at.is_(None))
+        .order_by(SlaPause.until)
     )
-    return rows.scalars().first()
+    paused: set[uuid.UUID] = set()
+    pause_ended: dict[uuid.UUID, dt.datetime] = {}
+    for order_id, until in pauses:
+        paused.add(order_id)
+        if until is not None and until <= now:
+            pause_ended.setdefault(order_id, until)
+    return _Batch({s.id: s for s in sites}, {c.id: c for c in contracts}, paused, pause_ended)
 
 
 async def evaluate_order(
@@ -159,22 +150,45 @@ async def evaluate_order(
     travel: TravelTimeProvider,
     settings: WatchSettings,
     report: WatchReport,
+    batch: _Batch | None = None,
 ) -> None:
-    site = await session.get(Site, order.site_id)
-    assert site is not None
-    contract = await session.get(Contract, order.contract_id) if order.contract_id else None
-    until = await _pause_due_to_end(session, order, now)
+    """Re-evaluate one open order's clocks: resume a pause that ran out, tell the customer when
+    the engineer is late, then per clock raise breach, at-risk (and backup needed) and escalation."""
+    batch = batch or await _load_batch(session, [order], now)
+    site = batch.sites[order.site_id]
+    contract = batch.contracts.get(order.contract_id) if order.contract_id else None
+    paused = order.id in batch.paused
+    until = batch.pause_ended.get(order.id)
     if until is not None:
-        # The pause ran until a given time: the clocks resumed by themselves then.
+        # The pause ran until a given time: the clocks resumed by themselves then (every open
+        # pause of the order ends).
         await resume(session, SYSTEM, now, order, at=until)
-    paused = (
-        await session.execute(
-            select(SlaPause.id).where(SlaPause.work_order_id == order.id, SlaPause.ended_at.is_(None))
-        )
-    ).first() is not None
+        paused = False
     if paused:
         await refresh_deadlines(session, order, contract, site, now)
     arrival = await predict_arrival(session, order, site, now, travel, settings)
+    await _late_notice(session, order, now, arrival, site, settings)
+    escalation = sorted(contract.escalation if contract else [], key=lambda e: float(e["share"]))
+    for clock in order.clocks:
+        if clock.met_at is not None or clock.deadline is None:
+            continue
+        report.evaluated += 1
+        if now > clock.deadline:
+            await _breach(session, order, clock, clock.deadline, now, report)
+        elif not paused:
+            await _at_risk(session, order, clock, clock.deadline, now, arrival, travel, settings, report)
+            await _escalate(session, order, clock, now, escalation)
+    update_due(order)
+
+
+async def _late_notice(
+    session: AsyncSession,
+    order: WorkOrder,
+    now: dt.datetime,
+    arrival: dt.datetime | None,
+    site: Site,
+    settings: WatchSettings,
+) -> None:
     late = [
         v
         for v in order.visits
@@ -185,84 +199,110 @@ async def evaluate_order(
     if late:
         # Late for the appointment: tell the customer and apologise (once per work order).
         await late_arrival_notice(session, now, order, arrival, site.time_zone)
-    escalation = sorted(contract.escalation if contract else [], key=lambda e: float(e["share"]))
-    for clock in order.clocks:
-        if clock.met_at is not None or clock.deadline is None:
-            continue
-        report.evaluated += 1
-        name = MEASURE_NAMES[clock.measure]
-        key = f"{order.id}:{clock.measure.value}"
-        if now > clock.deadline:
-            if clock.breached_at is None:
-                clock.breached_at = clock.deadline
-            if await notify(
+
+
+async def _breach(
+    session: AsyncSession,
+    order: WorkOrder,
+    clock: SlaClock,
+    deadline: dt.datetime,
+    now: dt.datetime,
+    report: WatchReport,
+) -> None:
+    if clock.breached_at is None:
+        clock.breached_at = deadline
+    if await notify(
+        session,
+        now,
+        kind="breach",
+        audience="dispatcher",
+        order_id=order.id,
+        message=f"{order.problem_number}: {MEASURE_NAMES[clock.measure]} target missed (deadline "
+        f"{deadline.isoformat()})",
+        dedupe_key=f"{order.id}:{clock.measure.value}:breach",
+        data={"measure": clock.measure.value},
+    ):
+        report.notifications.append(f"breach {order.problem_number} {clock.measure.value}")
+
+
+async def _at_risk(
+    session: AsyncSession,
+    order: WorkOrder,
+    clock: SlaClock,
+    deadline: dt.datetime,
+    now: dt.datetime,
+    arrival: dt.datetime | None,
+    travel: TravelTimeProvider,
+    settings: WatchSettings,
+    report: WatchReport,
+) -> None:
+    """Predict when the clock's target is met; raise at-risk once, and for the restore clock
+    the backup-needed signal (which proposes a backup loan)."""
+    predicted = None
+    if clock.measure is Measure.ON_SITE:
+        predicted = arrival
+    elif clock.measure is Measure.RESTORE and arrival is not None:
+        predicted = max(arrival, now) + dt.timedelta(minutes=_repair_minutes(order))
+    clock.predicted_at = predicted
+    at_risk = predicted is not None and predicted > deadline - settings.margin
+    if not at_risk:
+        clock.at_risk_since = None
+        return
+    if clock.at_risk_since is not None:
+        return
+    clock.at_risk_since = now
+    eta = predicted.isoformat() if predicted else "unknown"
+    if await notify(
+        session,
+        now,
+        kind="at_risk",
+        audience="dispatcher",
+        order_id=order.id,
+        message=f"{order.problem_number}: {MEASURE_NAMES[clock.measure]} at risk — predicted {eta}, "
+        f"deadline {deadline.isoformat()}",
+        dedupe_key=f"{order.id}:{clock.measure.value}:at_risk",
+        data={"measure": clock.measure.value, "predicted": eta},
+    ):
+        report.notifications.append(f"at_risk {order.problem_number} {clock.measure.value}")
+    if clock.measure is Measure.RESTORE and not order.backup_needed:
+        order.backup_needed = True
+        await notify(
+            session,
+            now,
+            kind="backup_needed",
+            audience="warehouse",
+            order_id=order.id,
+            message=f"{order.problem_number}: restoration by {deadline.isoformat()} is "
+            "unlikely — prepare a backup device",
+            dedupe_key=f"{order.id}:backup",
+        )
+        await backup_flow.on_restore_at_risk(session, order, now, travel)
+
+
+async def _escalate(
+    session: AsyncSession,
+    order: WorkOrder,
+    clock: SlaClock,
+    now: dt.datetime,
+    escalation: Sequence[dict[str, Any]],
+) -> None:
+    """Each step of the contract's escalation whose share of the target is used, once."""
+    used = share_used(clock, now)
+    for level, step in enumerate(escalation, start=1):
+        share = float(step["share"])
+        if used >= share and clock.escalation_level < level:
+            clock.escalation_level = level
+            await notify(
                 session,
                 now,
-                kind="breach",
-                audience="dispatcher",
+                kind="escalation",
+                audience=str(step["notify"]),
                 order_id=order.id,
-                message=f"{order.problem_number}: {name} target missed (deadline "
-                f"{clock.deadline.isoformat()})",
-                dedupe_key=f"{key}:breach",
-                data={"measure": clock.measure.value},
-            ):
-                report.notifications.append(f"breach {order.problem_number} {clock.measure.value}")
-            continue
-        if paused:
-            continue
-        predicted = None
-        if clock.measure is Measure.ON_SITE:
-            predicted = arrival
-        elif clock.measure is Measure.RESTORE and arrival is not None:
-            predicted = max(arrival, now) + dt.timedelta(minutes=_repair_minutes(order))
-        clock.predicted_at = predicted
-        at_risk = predicted is not None and predicted > clock.deadline - settings.margin
-        if at_risk and clock.at_risk_since is None:
-            clock.at_risk_since = now
-            eta = predicted.isoformat() if predicted else "unknown"
-            if await notify(
-                session,
-                now,
-                kind="at_risk",
-                audience="dispatcher",
-                order_id=order.id,
-                message=f"{order.problem_number}: {name} at risk — predicted {eta}, deadline "
-                f"{clock.deadline.isoformat()}",
-                dedupe_key=f"{key}:at_risk",
-                data={"measure": clock.measure.value, "predicted": eta},
-            ):
-                report.notifications.append(f"at_risk {order.problem_number} {clock.measure.value}")
-            if clock.measure is Measure.RESTORE and not order.backup_needed:
-                order.backup_needed = True
-                await notify(
-                    session,
-                    now,
-                    kind="backup_needed",
-                    audience="warehouse",
-                    order_id=order.id,
-                    message=f"{order.problem_number}: restoration by {clock.deadline.isoformat()} is "
-                    "unlikely — prepare a backup device",
-                    dedupe_key=f"{order.id}:backup",
-                )
-                await backup_flow.on_restore_at_risk(session, order, now, travel)
-        elif not at_risk and clock.at_risk_since is not None:
-            clock.at_risk_since = None
-        used = share_used(clock, now)
-        for level, step in enumerate(escalation, start=1):
-            if used >= float(step["share"]) and clock.escalation_level < level:
-                clock.escalation_level = level
-                await notify(
-                    session,
-                    now,
-                    kind="escalation",
-                    audience=str(step["notify"]),
-                    order_id=order.id,
-                    message=f"{order.problem_number}: {int(float(step['share']) * 100)} % of the {name} "
-                    "target used",
-                    dedupe_key=f"{key}:escalation:{level}",
-                    data={"share": step["share"], "inform_customer": bool(step.get("inform_customer"))},
-                )
-    update_due(order)
+                message=f"{order.problem_number}: {int(share * 100)} % of the "
+                f"{MEASURE_NAMES[clock.measure]} target used",
+                dedupe_key=f"{order.id}:{clock.measure.value}:escalation:{level}",
+                data={"share": step["share"], "inform_customer": bool(step.get("inform_customer"))},
+            )
 
 
 async def escalate_unacknowledged(session: AsyncSession, now: dt.datetime, settings: WatchSettings) -> int:
@@ -308,8 +348,10 @@ async def sweep(
     stmt = select(WorkOrder).where(WorkOrder.status.in_(OPEN)).order_by(WorkOrder.due_at)
     if order_ids is not None:
         stmt = stmt.where(WorkOrder.id.in_(order_ids))
-    for order in (await session.execute(stmt.with_for_update(skip_locked=True))).scalars():
-        await evaluate_order(session, order, now, travel, settings, report)
+    orders = list((await session.execute(stmt.with_for_update(skip_locked=True))).scalars())
+    batch = await _load_batch(session, orders, now)
+    for order in orders:
+        await evaluate_order(session, order, now, travel, settings, report, batch)
     await escalate_unacknowledged(session, now, settings)
     await session.flush()
     return report
