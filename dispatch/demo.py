@@ -277,38 +277,47 @@ def _customers(
         )
         for n, name in enumerate(names)
     ]
-    contracts: list[Contract] = []
-    for n, customer in enumerate(customers):
-        kind = CalendarKind.ALWAYS if n % 5 < 3 else CalendarKind.BUSINESS_HOURS
-        contract = Contract(
-            id=ids.next(),
-            customer_id=customer.id,
-            contract_number=f"SC-2025-{n + 1:04d}",
-            name=f"{customer.name} {'7x24 硬件维保' if kind is CalendarKind.ALWAYS else '5x8 运维服务'}合同",
-            calendar_kind=kind,
-            business_hours=OFFICE_HOURS if kind is CalendarKind.BUSINESS_HOURS else {},
-            holiday_calendar_id=calendar.id,
-            starts_on=dt.date(2025, 1, 1),
-            ends_on=dt.date(2027, 12, 31),
-            backup_device_entitled=kind is CalendarKind.ALWAYS,
-            escalation=[
-                {"share": 0.5, "notify": "service_manager"},
-                {"share": 0.8, "notify": "director", "inform_customer": True},
-            ],
+    contracts = [_contract(ids, n, customer, calendar) for n, customer in enumerate(customers)]
+    sites = _sites(rng, ids, customers)
+    return customers, contracts, sites, _assets(rng, ids, sites, contracts)
+
+
+def _contract(ids: _Ids, n: int, customer: Customer, calendar: HolidayCalendar) -> Contract:
+    """Three in five customers have a 7x24 hardware contract, the others 5x8 service."""
+    kind = CalendarKind.ALWAYS if n % 5 < 3 else CalendarKind.BUSINESS_HOURS
+    contract = Contract(
+        id=ids.next(),
+        customer_id=customer.id,
+        contract_number=f"SC-2025-{n + 1:04d}",
+        name=f"{customer.name} {'7x24 硬件维保' if kind is CalendarKind.ALWAYS else '5x8 运维服务'}合同",
+        calendar_kind=kind,
+        business_hours=OFFICE_HOURS if kind is CalendarKind.BUSINESS_HOURS else {},
+        holiday_calendar_id=calendar.id,
+        starts_on=dt.date(2025, 1, 1),
+        ends_on=dt.date(2027, 12, 31),
+        backup_device_entitled=kind is CalendarKind.ALWAYS,
+        escalation=[
+            {"share": 0.5, "notify": "service_manager"},
+            {"share": 0.8, "notify": "director", "inform_customer": True},
+        ],
+    )
+    contract.targets = [
+        ContractTarget(
+            severity=t.severity,
+            measure=t.measure,
+            rule=t.rule,
+            minutes=t.minutes,
+            count_mode=t.count_mode,
+            start_rule=t.start_rule,
+            cutoff=t.cutoff,
         )
-        contract.targets = [
-            ContractTarget(
-                severity=t.severity,
-                measure=t.measure,
-                rule=t.rule,
-                minutes=t.minutes,
-                count_mode=t.count_mode,
-                start_rule=t.start_rule,
-                cutoff=t.cutoff,
-            )
-            for t in default_targets(kind)
-        ]
-        contracts.append(contract)
+        for t in default_targets(kind)
+    ]
+    return contract
+
+
+def _sites(rng: random.Random, ids: _Ids, customers: list[Customer]) -> list[Site]:
+    """200 sites: one for each customer, the rest spread at random among them."""
     sites: list[Site] = []
     for n in range(200):
         customer_index = n if n < len(customers) else rng.randrange(len(customers))
@@ -331,6 +340,11 @@ def _customers(
                 no_photography=rng.random() < 0.1,
             )
         )
+    return sites
+
+
+def _assets(rng: random.Random, ids: _Ids, sites: list[Site], contracts: list[Contract]) -> list[Asset]:
+    """400 assets, two a site, each under its customer's contract."""
     contract_of = {c.customer_id: c for c in contracts}
     assets: list[Asset] = []
     for n in range(400):
@@ -348,7 +362,7 @@ def _customers(
                 warranty_end=purchased + dt.timedelta(days=3 * 365),
             )
         )
-    return customers, contracts, sites, assets
+    return assets
 
 
 def _locations(ids: _Ids, engineers: list[Engineer], users: list[User]) -> list[Location]:

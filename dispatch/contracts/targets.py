@@ -16,10 +16,10 @@ from dispatch.contracts.models import CalendarKind, CountMode, DeadlineRule, Mea
 class TargetSpec:
     severity: Severity
     measure: Measure
-    rule: DeadlineRule
-    minutes: int | None
-    count_mode: CountMode
-    start_rule: StartRule
+    rule: DeadlineRule = DeadlineRule.DURATION
+    minutes: int | None = None
+    count_mode: CountMode = CountMode.ELAPSED
+    start_rule: StartRule = StartRule.IMMEDIATE
     cutoff: time | None = None
 
 
@@ -34,92 +34,53 @@ _ALWAYS: list[tuple[Severity, int | None, int | None, int | None]] = [
 ]
 
 
+# 5x8, the same for every severity: respond within business hours, on site by close of the next
+# business day (a call after the cut-off counts from the next opening), restored within three days.
+_OFFICE: list[tuple[Measure, DeadlineRule, int | None, StartRule, time | None]] = [
+    # measure, rule, business minutes, when the clock starts, cut-off
+    (Measure.RESPONSE, DeadlineRule.DURATION, 2 * H, StartRule.IMMEDIATE, None),
+    (Measure.ON_SITE, DeadlineRule.NEXT_BUSINESS_DAY, None, StartRule.NEXT_BUSINESS_OPENING, time(15, 0)),
+    (Measure.RESTORE, DeadlineRule.DURATION, 3 * 8 * H, StartRule.IMMEDIATE, None),
+]
+
+
+def _always_targets() -> list[TargetSpec]:
+    """7x24: elapsed time from the call; a low-severity call is answered the next business day
+    and its visit scheduled with the customer."""
+    timed = [
+        TargetSpec(severity, measure, DeadlineRule.DURATION, minutes)
+        for severity, response, on_site, restore in _ALWAYS
+        for measure, minutes in (
+            (Measure.RESPONSE, response),
+            (Measure.ON_SITE, on_site),
+            (Measure.RESTORE, restore),
+        )
+    ]
+    return [
+        *timed,
+        TargetSpec(
+            Severity.LOW, Measure.RESPONSE, DeadlineRule.NEXT_BUSINESS_DAY, count_mode=CountMode.BUSINESS
+        ),
+        TargetSpec(Severity.LOW, Measure.ON_SITE, DeadlineRule.SCHEDULED),
+        TargetSpec(Severity.LOW, Measure.RESTORE, DeadlineRule.SCHEDULED),
+    ]
+
+
 def default_targets(kind: CalendarKind) -> list[TargetSpec]:
-    specs: list[TargetSpec] = []
-    if kind is CalendarKind.ALWAYS:
-        for severity, response, on_site, restore in _ALWAYS:
-            for measure, minutes in (
-                (Measure.RESPONSE, response),
-                (Measure.ON_SITE, on_site),
-                (Measure.RESTORE, restore),
-            ):
-                specs.append(
-                    TargetSpec(
-                        severity,
-                        measure,
-                        DeadlineRule.DURATION,
-                        minutes,
-                        CountMode.ELAPSED,
-                        StartRule.IMMEDIATE,
-                    )
-                )
-        specs.append(
-            TargetSpec(
-                Severity.LOW,
-                Measure.RESPONSE,
-                DeadlineRule.NEXT_BUSINESS_DAY,
-                None,
-                CountMode.BUSINESS,
-                StartRule.IMMEDIATE,
-            )
-        )
-        for measure in (Measure.ON_SITE, Measure.RESTORE):
-            specs.append(
-                TargetSpec(
-                    Severity.LOW,
-                    measure,
-                    DeadlineRule.SCHEDULED,
-                    None,
-                    CountMode.ELAPSED,
-                    StartRule.IMMEDIATE,
-                )
-            )
-    else:
-        # 5x8: respond within business hours, on site by close of the next business day.
-        for severity in Severity:
-            specs.append(
-                TargetSpec(
-                    severity,
-                    Measure.RESPONSE,
-                    DeadlineRule.DURATION,
-                    2 * H,
-                    CountMode.BUSINESS,
-                    StartRule.IMMEDIATE,
-                )
-            )
-            specs.append(
-                TargetSpec(
-                    severity,
-                    Measure.ON_SITE,
-                    DeadlineRule.NEXT_BUSINESS_DAY,
-                    None,
-                    CountMode.BUSINESS,
-                    StartRule.NEXT_BUSINESS_OPENING,
-                    time(15, 0),
-                )
-            )
-            specs.append(
-                TargetSpec(
-                    severity,
-                    Measure.RESTORE,
-                    DeadlineRule.DURATION,
-                    3 * 8 * H,
-                    CountMode.BUSINESS,
-                    StartRule.IMMEDIATE,
-                )
-            )
-    for severity in Severity:
-        specs.append(
-            TargetSpec(
-                severity,
-                Measure.PERMANENT_FIX,
-                DeadlineRule.DURATION,
-                PERMANENT_FIX_DAYS * 24 * H,
-                CountMode.ELAPSED,
-                StartRule.IMMEDIATE,
-            )
-        )
-    return specs
+    specs = (
+        _always_targets()
+        if kind is CalendarKind.ALWAYS
+        else [
+            TargetSpec(severity, measure, rule, minutes, CountMode.BUSINESS, start_rule, cutoff)
+            for severity in Severity
+            for measure, rule, minutes, start_rule, cutoff in _OFFICE
+        ]
+    )
+    # Every contract: the permanent fix within a month of elapsed time.
+    return specs + [
+        TargetSpec(severity, Measure.PERMANENT_FIX, DeadlineRule.DURATION, PERMANENT_FIX_DAYS * 24 * H)
+        for severity in Severity
+    ]
 
 
 WEEKDAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

@@ -162,11 +162,8 @@ async def _van_stock(session: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.U
     return held
 
 
-async def _warehouses(
-    session: AsyncSession, zone: str, origin: dt.datetime, horizon_s: float
-) -> tuple[list[rm.Warehouse], dict[str, str], dict[str, Stock]]:
-    """Warehouses with a position, their opening hours (daily, in `zone`), and what each has
-    free (on hand, not reserved)."""
+async def _warehouse_rows(session: AsyncSession) -> tuple[list[Location], dict[str, Stock]]:
+    """Warehouses with a position, and what each has free (on hand, not reserved)."""
     places = (
         await session.execute(
             select(Location)
@@ -183,6 +180,13 @@ async def _warehouses(
     free: dict[str, Stock] = {}
     for location_id, sku, quantity in rows:
         free.setdefault(str(location_id), {})[sku] = quantity
+    return list(places), free
+
+
+def _warehouse_models(
+    places: Sequence[Location], zone: str, origin: dt.datetime, horizon_s: float
+) -> tuple[list[rm.Warehouse], dict[str, str]]:
+    """The warehouses with their opening hours (daily, in `zone`); stock comes once visits are known."""
     houses, names = [], {}
     for place in places:
         hours: list[rm.Window] = []  # none on record: open any time
@@ -190,7 +194,7 @@ async def _warehouses(
             hours = weekly_windows(zone, [(None, place.opens, place.closes)], origin, horizon_s)
         houses.append(rm.Warehouse(str(place.id), lonlat(place.point), frozenset(), hours=hours))
         names[str(place.id)] = place.name
-    return houses, names, free
+    return houses, names
 
 
 async def _reserved_at_warehouses(
@@ -214,9 +218,10 @@ async def _reserved_at_warehouses(
     return held
 
 
-async def _engineers(
-    session: AsyncSession, origin: dt.datetime, horizon_s: float, engineer_ids: list[uuid.UUID] | None
-) -> tuple[list[rm.Engineer], dict[str, str], dict[str, Stock], dict[str, str]]:
+async def _engineer_rows(
+    session: AsyncSession, engineer_ids: list[uuid.UUID] | None
+) -> list[tuple[Engineer, str]]:
+    """Our active engineers (all, or the given ones) with their usernames."""
     stmt = (
         select(Engineer, User.username)
         .join(User, User.id == Engineer.id)
@@ -225,18 +230,22 @@ async def _engineers(
     )
     if engineer_ids:
         stmt = stmt.where(Engineer.id.in_(engineer_ids))
-    rows = (await session.execute(stmt)).all()
-    live = await latest_positions(session, [e.id for e, _ in rows], since=origin - LIVE_POSITION_AGE)
-    vans = await _van_stock(session, [e.id for e, _ in rows])
+    return list((await session.execute(stmt)).tuples())
+
+
+def _engineer_models(
+    rows: _Rows, origin: dt.datetime, horizon_s: float
+) -> tuple[list[rm.Engineer], dict[str, str], dict[str, str]]:
+    """The engineers as the model knows them, their names, and those whose record it cannot hold."""
     engineers, names, skipped = [], {}, {}
-    for engineer, username in rows:
+    for engineer, username in rows.engineers:
         try:
-            engineers.append(_engineer(engineer, origin, horizon_s, live))
+            engineers.append(_engineer(engineer, origin, horizon_s, rows.live))
         except MODEL_ERRORS as exc:
             skipped[str(engineer.id)] = f"{username}: {CANNOT_MODEL} ({type(exc).__name__}: {exc})"
             continue
         names[str(engineer.id)] = username
-    return engineers, names, {str(k): v for k, v in vans.items()}, skipped
+    return engineers, names, skipped
 
 
 def _licence_end(origin: dt.datetime, valid_until: dt.date | None, tz: dt.tzinfo) -> float | None:
@@ -408,6 +417,64 @@ def _visit_model(
     )
 
 
+@dataclass(frozen=True)
+class _Rows:
+    """Everything a plan reads from the database, gathered before any of it is translated."""
+
+    engineers: list[tuple[Engineer, str]]  # with their usernames
+    live: dict[uuid.UUID, tuple[float, float]]  # engineer -> fresh position
+    vans: dict[uuid.UUID, Stock]  # engineer -> what they carry
+    manufacturer: set[uuid.UUID]  # the manufacturer's engineers (not ours to route)
+    visits: list[tuple[Visit, WorkOrder, Site]]  # open visits, oldest first
+    arriving: dict[uuid.UUID, dict[str, dt.datetime]]  # site -> SKU -> ETA of parts on their way
+    warehouses: list[Location]
+    free: dict[str, Stock]  # warehouse id -> free stock
+    held: dict[uuid.UUID, dict[str, set[str]]]  # visit -> warehouse id -> SKUs held for it
+    done_by: dict[uuid.UUID, set[str]]  # work order -> our engineers who did its finished visits
+
+
+async def load(session: AsyncSession, origin: dt.datetime, engineer_ids: list[uuid.UUID] | None) -> _Rows:
+    """Read what a plan starting at `origin` needs: engineers, open visits, stock and parts."""
+    engineers = await _engineer_rows(session, engineer_ids)
+    engineer_ids_ = [e.id for e, _ in engineers]
+    manufacturer = set(
+        (
+            await session.execute(
+                select(Engineer.id).where(Engineer.employer_kind == EmployerKind.MANUFACTURER)
+            )
+        ).scalars()
+    )
+    visits = list(
+        (
+            await session.execute(
+                select(Visit, WorkOrder, Site)
+                .join(WorkOrder, WorkOrder.id == Visit.work_order_id)
+                .join(Site, Site.id == WorkOrder.site_id)
+                .where(
+                    WorkOrder.status.in_(OPEN),
+                    Visit.status.in_(
+                        [VisitStatus.PLANNED, VisitStatus.ASSIGNED, VisitStatus.EN_ROUTE, VisitStatus.ON_SITE]
+                    ),
+                )
+                .order_by(Visit.created_at, Visit.id)
+            )
+        ).tuples()
+    )
+    warehouses, free = await _warehouse_rows(session)
+    return _Rows(
+        engineers=engineers,
+        live=await latest_positions(session, engineer_ids_, since=origin - LIVE_POSITION_AGE),
+        vans=await _van_stock(session, engineer_ids_),
+        manufacturer=manufacturer,
+        visits=visits,
+        arriving=await shipments.arrivals_at_sites(session, list({site.id for _, _, site in visits})),
+        warehouses=warehouses,
+        free=free,
+        held=await _reserved_at_warehouses(session, [visit.id for visit, _, _ in visits]),
+        done_by=await _done_by(session, list({order.id for _, order, _ in visits}), manufacturer),
+    )
+
+
 async def build(
     session: AsyncSession,
     origin: dt.datetime,
@@ -416,49 +483,63 @@ async def build(
     *,
     osrm_url: str = "",
 ) -> PlanInput:
-    engineers, names, van_stock, skipped_engineers = await _engineers(
-        session, origin, horizon_s, engineer_ids
-    )
-    manufacturer = set(
-        (
-            await session.execute(
-                select(Engineer.id).where(Engineer.employer_kind == EmployerKind.MANUFACTURER)
-            )
-        ).scalars()
-    )
-    rows = (
-        await session.execute(
-            select(Visit, WorkOrder, Site)
-            .join(WorkOrder, WorkOrder.id == Visit.work_order_id)
-            .join(Site, Site.id == WorkOrder.site_id)
-            .where(
-                WorkOrder.status.in_(OPEN),
-                Visit.status.in_(
-                    [VisitStatus.PLANNED, VisitStatus.ASSIGNED, VisitStatus.EN_ROUTE, VisitStatus.ON_SITE]
-                ),
-            )
-            .order_by(Visit.created_at, Visit.id)
-        )
-    ).all()
-    in_scope = {e.id for e in engineers}
-    # Parts on their way to a site (courier, or the manufacturer shipping direct): a visit
-    # needing one cannot start before it arrives, and nobody has to carry it there.
-    arriving = await shipments.arrivals_at_sites(session, list({site.id for _, _, site in rows}))
+    return translate(await load(session, origin, engineer_ids), origin, horizon_s, osrm_url=osrm_url)
+
+
+def translate(rows: _Rows, origin: dt.datetime, horizon_s: float, *, osrm_url: str = "") -> PlanInput:
+    """The routing problem of what `load` read (no database here)."""
+    engineers, names, skipped_engineers = _engineer_models(rows, origin, horizon_s)
     # Rush hours and warehouse hours run on the clock of where the work is.
-    zone_counts = Counter(site.time_zone for _, _, site in rows)
+    zone_counts = Counter(site.time_zone for _, _, site in rows.visits)
     zone = zone_counts.most_common(1)[0][0] if zone_counts else DEFAULT_TIME_ZONE
-    warehouses, warehouse_names, free = await _warehouses(session, zone, origin, horizon_s)
-    by_id = {w.id: w for w in warehouses}
-    held = await _reserved_at_warehouses(session, [visit.id for visit, _, _ in rows])
-    done_by = await _done_by(session, list({order.id for _, order, _ in rows}), manufacturer)
-    visits, versions, orders, sites = [], {}, {}, {}
-    skipped: dict[str, str] = {}
-    needs = _Needs(by_id=by_id)
-    for visit, order, site in rows:
+    warehouses, warehouse_names = _warehouse_models(rows.warehouses, zone, origin, horizon_s)
+    needs = _Needs(by_id={w.id: w for w in warehouses})
+    modelled = _visit_models(rows, {e.id for e in engineers}, origin, horizon_s, needs)
+    for house in warehouses:
+        house.stock |= _tokens(rows.free.get(house.id, {}), needs.wanted)
+    for engineer in engineers:
+        engineer.parts = _tokens(rows.vans.get(uuid.UUID(engineer.id), {}), needs.wanted)
+        engineer.parts |= {t for t, parts in needs.held_tokens.items() if parts <= engineer.parts}
+    problem = rm.Problem(
+        engineers=engineers,
+        visits=modelled.visits,
+        horizon_s=horizon_s,
+        warehouses=warehouses,
+        travel=travel_provider(origin, zone, osrm_url),
+    )
+    return PlanInput(
+        problem,
+        origin,
+        modelled.versions,
+        names,
+        modelled.orders,
+        modelled.sites,
+        warehouse_names,
+        needs.skus_of,
+        modelled.skipped,
+        skipped_engineers,
+    )
+
+
+@dataclass
+class _Modelled:
+    visits: list[rm.Visit] = field(default_factory=list)
+    versions: dict[str, int] = field(default_factory=dict)
+    orders: dict[str, tuple[str, str]] = field(default_factory=dict)
+    sites: dict[str, tuple[float, float]] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+
+def _visit_models(
+    rows: _Rows, in_scope: set[str], origin: dt.datetime, horizon_s: float, needs: _Needs
+) -> _Modelled:
+    """The open visits as the model knows them; one it cannot hold is listed as skipped."""
+    out = _Modelled()
+    for visit, order, site in rows.visits:
         started = visit.status in {VisitStatus.EN_ROUTE, VisitStatus.ON_SITE}
         if started and str(visit.engineer_id) not in in_scope:
             continue  # someone else's work in progress: not ours to plan
-        orders[str(visit.id)] = (str(order.id), order.problem_number)
+        out.orders[str(visit.id)] = (str(order.id), order.problem_number)
         clock = next(
             (c for c in order.clocks if c.measure is DEADLINE_OF[visit.kind] and c.met_at is None), None
         )
@@ -473,37 +554,24 @@ async def build(
                     origin=origin,
                     horizon_s=horizon_s,
                     started=started,
-                    manufacturer=manufacturer,
-                    coming=arriving.get(site.id, {}),
-                    held=held.get(visit.id, {}),
-                    done_by=done_by.get(order.id, set()),
+                    manufacturer=rows.manufacturer,
+                    # Parts on their way to a site (courier, or the manufacturer shipping direct): a
+                    # visit needing one cannot start before it arrives, and nobody has to carry it there.
+                    coming=rows.arriving.get(site.id, {}),
+                    held=rows.held.get(visit.id, {}),
+                    done_by=rows.done_by.get(order.id, set()),
                     needs=needs,
                 )
             except MODEL_ERRORS as exc:
                 why = f"{CANNOT_MODEL} ({type(exc).__name__}: {exc})"
         if why is not None:
             # One record the model cannot hold is listed, not allowed to fail the whole plan.
-            skipped[str(visit.id)] = why
+            out.skipped[str(visit.id)] = why
             continue
-        visits.append(modelled)
-        versions[str(visit.id)] = visit.version
-        sites[str(visit.id)] = modelled.point
-    wanted, held_tokens, skus_of = needs.wanted, needs.held_tokens, needs.skus_of
-    for house in warehouses:
-        house.stock |= _tokens(free.get(house.id, {}), wanted)
-    for engineer in engineers:
-        engineer.parts = _tokens(van_stock.get(engineer.id, {}), wanted)
-        engineer.parts |= {t for t, parts in held_tokens.items() if parts <= engineer.parts}
-    problem = rm.Problem(
-        engineers=engineers,
-        visits=visits,
-        horizon_s=horizon_s,
-        warehouses=warehouses,
-        travel=travel_provider(origin, zone, osrm_url),
-    )
-    return PlanInput(
-        problem, origin, versions, names, orders, sites, warehouse_names, skus_of, skipped, skipped_engineers
-    )
+        out.visits.append(modelled)
+        out.versions[str(visit.id)] = visit.version
+        out.sites[str(visit.id)] = modelled.point
+    return out
 
 
 def _at(origin: dt.datetime, seconds: float) -> str:
@@ -512,68 +580,107 @@ def _at(origin: dt.datetime, seconds: float) -> str:
 
 def result_of(plan: PlanInput, solution: rm.Solution) -> dict[str, Any]:
     """The plan as a dispatcher reads it: routes with ETAs, reasons, KPIs and map geometry."""
-    origin = plan.origin
     engineers = {e.id: e for e in plan.problem.engineers}
-    late_ids = {lv.visit_id for lv in solution.late}
-    routes, features = [], []
-    for route in solution.routes:
-        van = engineers[route.engineer_id].parts
-        stops = [
+    return {
+        "routes": [_route(plan, route, engineers[route.engineer_id]) for route in solution.routes],
+        "unassigned": [_unassigned(plan, u.visit_id, u.reason) for u in solution.unassigned]
+        + [_unassigned(plan, visit_id, reason) for visit_id, reason in plan.skipped.items()],
+        # Engineers whose stored record the model could not hold (they got no route).
+        "engineers_skipped": [
+            {"engineer_id": engineer_id, "reason": reason}
+            for engineer_id, reason in plan.skipped_engineers.items()
+        ],
+        "late": [
             {
-                "kind": s.kind,
-                "visit_id": s.visit_id,
-                "work_order_id": plan.orders[s.visit_id][0],
-                "problem_number": plan.orders[s.visit_id][1],
-                "arrival": _at(origin, s.arrival_s),
-                "start": _at(origin, s.start_s),
-                "end": _at(origin, s.end_s),
-                "travel_minutes": round(s.travel_s / 60, 1),
-                "late_minutes": round(s.late_s / 60, 1),
-                **(
-                    {
-                        "warehouse_id": s.warehouse_id,
-                        "warehouse": plan.warehouses.get(s.warehouse_id or ""),
-                        # Parts held for the visit stand in the problem as one token.
-                        "parts": [sku for sku in plan.skus.get(s.visit_id, []) if sku not in van],
-                    }
-                    if s.kind == "pickup"
-                    else {}
-                ),
+                "visit_id": lv.visit_id,
+                "problem_number": plan.orders[lv.visit_id][1],
+                "start": _at(plan.origin, lv.start_s),
+                "deadline": _at(plan.origin, lv.deadline_s),
+                "late_minutes": round(lv.late_s / 60, 1),
+                "reason": lv.reason,
             }
-            for s in route.stops
-        ]
-        routes.append(
-            {
-                "engineer_id": route.engineer_id,
-                "username": plan.names.get(route.engineer_id),
-                "shift": [_at(origin, route.shift[0]), _at(origin, route.shift[1])],
-                "on_call": route.on_call,
-                "depart": _at(origin, route.depart_s),
-                "return": _at(origin, route.return_s),
-                "stops": stops,
-                "travel_minutes": round(route.travel_s / 60, 1),
-                "overtime_minutes": round(route.overtime_s / 60, 1),
-            }
-        )
-        engineer = engineers[route.engineer_id]
-        line = [
-            list(engineer.start),
-            *[list(s.point or plan.sites[s.visit_id]) for s in route.stops],
-            list(engineer.end_point),
-        ]
-        features.append(
-            {
-                "type": "Feature",
-                "geometry": {"type": "LineString", "coordinates": line},
-                "properties": {
-                    "engineer_id": route.engineer_id,
-                    "username": plan.names.get(route.engineer_id),
-                    "stops": sum(1 for s in route.stops if s.is_visit),
-                },
-            }
-        )
+            for lv in solution.late
+        ],
+        "kpis": _kpis(plan, solution),
+        "geometry": {
+            "type": "FeatureCollection",
+            "features": [_line(plan, route, engineers[route.engineer_id]) for route in solution.routes],
+        },
+    }
+
+
+def _stop(plan: PlanInput, stop: rm.Stop, van: frozenset[str]) -> dict[str, Any]:
+    origin = plan.origin
+    pickup = (
+        {
+            "warehouse_id": stop.warehouse_id,
+            "warehouse": plan.warehouses.get(stop.warehouse_id or ""),
+            # Parts held for the visit stand in the problem as one token.
+            "parts": [sku for sku in plan.skus.get(stop.visit_id, []) if sku not in van],
+        }
+        if stop.kind == "pickup"
+        else {}
+    )
+    return {
+        "kind": stop.kind,
+        "visit_id": stop.visit_id,
+        "work_order_id": plan.orders[stop.visit_id][0],
+        "problem_number": plan.orders[stop.visit_id][1],
+        "arrival": _at(origin, stop.arrival_s),
+        "start": _at(origin, stop.start_s),
+        "end": _at(origin, stop.end_s),
+        "travel_minutes": round(stop.travel_s / 60, 1),
+        "late_minutes": round(stop.late_s / 60, 1),
+        **pickup,
+    }
+
+
+def _route(plan: PlanInput, route: rm.Route, engineer: rm.Engineer) -> dict[str, Any]:
+    origin = plan.origin
+    return {
+        "engineer_id": route.engineer_id,
+        "username": plan.names.get(route.engineer_id),
+        "shift": [_at(origin, route.shift[0]), _at(origin, route.shift[1])],
+        "on_call": route.on_call,
+        "depart": _at(origin, route.depart_s),
+        "return": _at(origin, route.return_s),
+        "stops": [_stop(plan, s, engineer.parts) for s in route.stops],
+        "travel_minutes": round(route.travel_s / 60, 1),
+        "overtime_minutes": round(route.overtime_s / 60, 1),
+    }
+
+
+def _line(plan: PlanInput, route: rm.Route, engineer: rm.Engineer) -> dict[str, Any]:
+    """The route on the map: from the engineer's start through every stop to where they end."""
+    line = [
+        list(engineer.start),
+        *[list(s.point or plan.sites[s.visit_id]) for s in route.stops],
+        list(engineer.end_point),
+    ]
+    return {
+        "type": "Feature",
+        "geometry": {"type": "LineString", "coordinates": line},
+        "properties": {
+            "engineer_id": route.engineer_id,
+            "username": plan.names.get(route.engineer_id),
+            "stops": sum(1 for s in route.stops if s.is_visit),
+        },
+    }
+
+
+def _unassigned(plan: PlanInput, visit_id: str, reason: str) -> dict[str, Any]:
+    return {
+        "visit_id": visit_id,
+        "work_order_id": plan.orders[visit_id][0],
+        "problem_number": plan.orders[visit_id][1],
+        "reason": reason,
+    }
+
+
+def _kpis(plan: PlanInput, solution: rm.Solution) -> dict[str, Any]:
     assigned = solution.assigned_visit_ids
-    kpis = {
+    late_ids = {lv.visit_id for lv in solution.late}
+    return {
         "visits": len(plan.problem.visits) + len(plan.skipped),
         "assigned": len(assigned),
         "unassigned": len(solution.unassigned) + len(plan.skipped),
@@ -585,43 +692,4 @@ def result_of(plan: PlanInput, solution: rm.Solution) -> dict[str, Any]:
         "solve_seconds": round(solution.seconds, 2),
         "status": solution.status,
         "promises_changed": solution.promises_changed,
-    }
-    return {
-        "routes": routes,
-        "unassigned": [
-            {
-                "visit_id": u.visit_id,
-                "work_order_id": plan.orders[u.visit_id][0],
-                "problem_number": plan.orders[u.visit_id][1],
-                "reason": u.reason,
-            }
-            for u in solution.unassigned
-        ]
-        + [
-            {
-                "visit_id": visit_id,
-                "work_order_id": plan.orders[visit_id][0],
-                "problem_number": plan.orders[visit_id][1],
-                "reason": reason,
-            }
-            for visit_id, reason in plan.skipped.items()
-        ],
-        # Engineers whose stored record the model could not hold (they got no route).
-        "engineers_skipped": [
-            {"engineer_id": engineer_id, "reason": reason}
-            for engineer_id, reason in plan.skipped_engineers.items()
-        ],
-        "late": [
-            {
-                "visit_id": lv.visit_id,
-                "problem_number": plan.orders[lv.visit_id][1],
-                "start": _at(origin, lv.start_s),
-                "deadline": _at(origin, lv.deadline_s),
-                "late_minutes": round(lv.late_s / 60, 1),
-                "reason": lv.reason,
-            }
-            for lv in solution.late
-        ],
-        "kpis": kpis,
-        "geometry": {"type": "FeatureCollection", "features": features},
     }

@@ -93,6 +93,8 @@ async def emergency_insertion(
     travel: TravelTimeProvider | None = None,
     exclude: frozenset[str] = frozenset(),
 ) -> Proposal:
+    """The visit's best place in the current routes; with `apply`, it is assigned there (later
+    visits of that route shifted, parts held for a pick-up on the way)."""
     now = clock.now()
     target = await session.get(Visit, visit_id, with_for_update=apply)
     if target is None:
@@ -100,6 +102,34 @@ async def emergency_insertion(
     if target.status is not VisitStatus.PLANNED:
         raise Conflict(f"Only a visit not yet assigned can be inserted; this one is {target.status.value}")
     plan = await build(session, now, HORIZON_S)
+    best = await _best_place(session, plan, visit_id, travel, exclude)
+    at = plan.origin + dt.timedelta(seconds=best.start_s)
+    shifted = [(uuid.UUID(v), plan.origin + dt.timedelta(seconds=s)) for v, s in best.shifted]
+    if apply:
+        await _apply(session, actor, clock, target, plan, best, at, shifted)
+    return Proposal(
+        visit_id=visit_id,
+        engineer_id=uuid.UUID(best.engineer_id),
+        username=plan.names.get(best.engineer_id),
+        planned_start=at,
+        arrival=plan.origin + dt.timedelta(seconds=best.arrival_s),
+        late_minutes=round(best.late_s / 60, 1),
+        added_travel_minutes=round(best.added_travel_s / 60, 1),
+        shifted=shifted,
+        applied=apply,
+        pickup_warehouse_id=uuid.UUID(best.pickup_warehouse_id) if best.pickup_warehouse_id else None,
+        pickup_at=plan.origin + dt.timedelta(seconds=best.pickup_s) if best.pickup_s is not None else None,
+    )
+
+
+async def _best_place(
+    session: AsyncSession,
+    plan: PlanInput,
+    visit_id: uuid.UUID,
+    travel: TravelTimeProvider | None,
+    exclude: frozenset[str],
+) -> Insertion:
+    """The cheapest insertion of the visit into the routes of the engineers the site admits."""
     modelled = next((v for v in plan.problem.visits if v.id == str(visit_id)), None)
     if str(visit_id) in plan.skipped:
         raise NotPlannable(f"The visit cannot be planned: {plan.skipped[str(visit_id)]}")
@@ -127,48 +157,45 @@ async def emergency_insertion(
     )
     if best is None:
         raise Conflict("No engineer on shift can take this visit (skills, licences, parts or shifts)")
-    at = plan.origin + dt.timedelta(seconds=best.start_s)
-    shifted = [(uuid.UUID(v), plan.origin + dt.timedelta(seconds=s)) for v, s in best.shifted]
-    if apply:
-        await visit_service.assign(
+    return best
+
+
+async def _apply(
+    session: AsyncSession,
+    actor: Actor,
+    clock: Clock,
+    target: Visit,
+    plan: PlanInput,
+    best: Insertion,
+    at: dt.datetime,
+    shifted: list[tuple[uuid.UUID, dt.datetime]],
+) -> None:
+    await visit_service.assign(
+        session,
+        actor,
+        clock,
+        target.id,
+        target.version,
+        engineer_id=uuid.UUID(best.engineer_id),
+        partner_engineer_id=None,
+        planned_start=at,
+        pinned=False,
+    )
+    for other_id, new_start in shifted:
+        other = await session.get(Visit, other_id, with_for_update=True)
+        if other is not None and other.status is VisitStatus.ASSIGNED:
+            other.planned_start = new_start
+    if best.pickup_warehouse_id is not None and best.pickup_s is not None:
+        # The parts wait at the warehouse for this visit (short stock refuses the whole call).
+        await restock.hold_for_pickup(
             session,
             actor,
-            clock,
-            target.id,
-            target.version,
-            engineer_id=uuid.UUID(best.engineer_id),
-            partner_engineer_id=None,
-            planned_start=at,
-            pinned=False,
+            clock.now(),
+            visit_id=target.id,
+            warehouse_id=uuid.UUID(best.pickup_warehouse_id),
+            until=plan.origin + dt.timedelta(seconds=best.pickup_s),
         )
-        for other_id, new_start in shifted:
-            other = await session.get(Visit, other_id, with_for_update=True)
-            if other is not None and other.status is VisitStatus.ASSIGNED:
-                other.planned_start = new_start
-        if best.pickup_warehouse_id is not None and best.pickup_s is not None:
-            # The parts wait at the warehouse for this visit (short stock refuses the whole call).
-            await restock.hold_for_pickup(
-                session,
-                actor,
-                clock.now(),
-                visit_id=target.id,
-                warehouse_id=uuid.UUID(best.pickup_warehouse_id),
-                until=plan.origin + dt.timedelta(seconds=best.pickup_s),
-            )
-        await session.flush()
-    return Proposal(
-        visit_id=visit_id,
-        engineer_id=uuid.UUID(best.engineer_id),
-        username=plan.names.get(best.engineer_id),
-        planned_start=at,
-        arrival=plan.origin + dt.timedelta(seconds=best.arrival_s),
-        late_minutes=round(best.late_s / 60, 1),
-        added_travel_minutes=round(best.added_travel_s / 60, 1),
-        shifted=shifted,
-        applied=apply,
-        pickup_warehouse_id=uuid.UUID(best.pickup_warehouse_id) if best.pickup_warehouse_id else None,
-        pickup_at=plan.origin + dt.timedelta(seconds=best.pickup_s) if best.pickup_s is not None else None,
-    )
+    await session.flush()
 
 
 async def engineer_unavailable(
