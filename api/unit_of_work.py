@@ -187,8 +187,7 @@ class UnitOfWorkMiddleware:
             audit.write_trail(
                 session.sync_session,
                 action=f"{method} {template}" if handler is not None else method,
-                actor_id=ctx.actor.user_id if ctx.actor else None,
-                actor_role=ctx.actor.role.value if ctx.actor and ctx.actor.role else None,
+                actor=ctx.actor,
                 request_id=ctx.request_id,
                 always=method not in SAFE_METHODS,
             )

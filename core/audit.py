@@ -18,6 +18,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.database import Base
+from core.identity.roles import Actor
 from core.jsonable import jsonable
 
 
@@ -122,20 +123,20 @@ def write_trail(
     session: Session,
     *,
     action: str,
-    actor_id: uuid.UUID | None,
-    actor_role: str | None,
+    actor: Actor | None,
     request_id: str | None,
     always: bool,
 ) -> None:
-    """Add the one audit row for this unit of work (when it wrote or read anything, or `always`)."""
+    """Add the one audit row for this unit of work (when it wrote or read anything, or `always`);
+    `actor` None (or the system's) records no one."""
     trail = trail_of(session)
     if not (always or trail.changes or trail.reads):
         return
     session.add(
         AuditLog(
             action=action,
-            actor_id=actor_id,
-            actor_role=actor_role,
+            actor_id=actor.user_id if actor else None,
+            actor_role=actor.role.value if actor and actor.role else None,
             request_id=request_id,
             changes=trail.changes,
             reads=trail.reads,

@@ -68,8 +68,7 @@ class Worker:
             audit.write_trail(
                 session.sync_session,
                 action="worker.sla_watch",
-                actor_id=None,
-                actor_role=None,
+                actor=SYSTEM,
                 request_id=None,
                 always=False,
             )
@@ -84,8 +83,7 @@ class Worker:
             audit.write_trail(
                 session.sync_session,
                 action="worker.stock_chores",
-                actor_id=None,
-                actor_role=None,
+                actor=SYSTEM,
                 request_id=None,
                 always=False,
             )

@@ -114,8 +114,7 @@ async def apply_waiting(
                 audit.write_trail(
                     session.sync_session,
                     action=f"sync {row.name} ({applied.status}, blob arrived)",
-                    actor_id=actor.user_id,
-                    actor_role=actor.role.value if actor.role else None,
+                    actor=actor,
                     request_id=request_id,
                     always=True,
                 )

@@ -260,37 +260,7 @@ async def documents(
             )
         ).scalars()
     )
-    visit_ids = [v.id for v in visits]
-    notes: dict[uuid.UUID, list[dict[str, Any]]] = {}
-    attachments: dict[uuid.UUID, list[dict[str, Any]]] = {}
-    if visit_ids:
-        for n in (
-            await session.execute(
-                select(VisitNote)
-                .where(VisitNote.visit_id.in_(visit_ids))
-                .order_by(VisitNote.at, VisitNote.id)
-            )
-        ).scalars():
-            notes.setdefault(n.visit_id, []).append(
-                {"id": str(n.id), "at": jsonable(n.at), "author_id": str(n.author_id), "body": n.body}
-            )
-        for a in (
-            await session.execute(
-                select(VisitAttachment)
-                .where(VisitAttachment.visit_id.in_(visit_ids))
-                .order_by(VisitAttachment.at, VisitAttachment.id)
-            )
-        ).scalars():
-            attachments.setdefault(a.visit_id, []).append(
-                {
-                    "id": str(a.id),
-                    "kind": a.kind,
-                    "sha256": a.blob_sha256,
-                    "at": jsonable(a.at),
-                    "caption": a.caption,
-                    "signer_name": a.signer_name,
-                }
-            )
+    extras = await _visit_extras(session, [v.id for v in visits])
     by_order: dict[uuid.UUID, list[Visit]] = {}
     for v in visits:
         by_order.setdefault(v.work_order_id, []).append(v)
@@ -309,67 +279,107 @@ async def documents(
         if order is None or order.status in CLOSED_ORDERS or not mine:
             out.append({"entity": ENTITY, "id": str(order_id), "op": "remove"})
             continue
-        site = sites[order.site_id]
         asset = assets.get(order.asset_id) if order.asset_id else None
-        out.append(
+        data = _order_document(order, sites[order.site_id], asset, [_visit_document(v, extras) for v in mine])
+        out.append({"entity": ENTITY, "id": str(order_id), "op": "upsert", "data": data})
+    return out
+
+
+@dataclass(frozen=True)
+class _VisitExtras:
+    """The notes and attachments of the visits in a batch of documents, by visit."""
+
+    notes: dict[uuid.UUID, list[dict[str, Any]]]
+    attachments: dict[uuid.UUID, list[dict[str, Any]]]
+
+
+async def _visit_extras(session: AsyncSession, visit_ids: list[uuid.UUID]) -> _VisitExtras:
+    extras = _VisitExtras({}, {})
+    if not visit_ids:
+        return extras
+    for n in (
+        await session.execute(
+            select(VisitNote).where(VisitNote.visit_id.in_(visit_ids)).order_by(VisitNote.at, VisitNote.id)
+        )
+    ).scalars():
+        extras.notes.setdefault(n.visit_id, []).append(
+            {"id": str(n.id), "at": jsonable(n.at), "author_id": str(n.author_id), "body": n.body}
+        )
+    for a in (
+        await session.execute(
+            select(VisitAttachment)
+            .where(VisitAttachment.visit_id.in_(visit_ids))
+            .order_by(VisitAttachment.at, VisitAttachment.id)
+        )
+    ).scalars():
+        extras.attachments.setdefault(a.visit_id, []).append(
             {
-                "entity": ENTITY,
-                "id": str(order_id),
-                "op": "upsert",
-                "data": {
-                    "id": str(order.id),
-                    "problem_number": order.problem_number,
-                    "status": order.status.value,
-                    "severity": order.severity.value,
-                    "fault_description": order.fault_description,
-                    "impact_scope": order.impact_scope,
-                    "contact_name": order.contact_name,
-                    "contact_phone": order.contact_phone,
-                    "reported_at": jsonable(order.reported_at),
-                    "due_at": jsonable(order.due_at),
-                    "version": order.version,
-                    "site": {
-                        "id": str(site.id),
-                        "name": site.name,
-                        "address": site.address,
-                        "point": _point(site.point),
-                        "time_zone": site.time_zone,
-                        "access_notes": site.access_notes,
-                        "no_photography": site.no_photography,
-                    },
-                    "asset": {
-                        "id": str(asset.id),
-                        "model": asset.model,
-                        "serial": asset.serial,
-                        "warranty_end": jsonable(asset.warranty_end),
-                    }
-                    if asset
-                    else None,
-                    "visits": [
-                        {
-                            "id": str(v.id),
-                            "kind": v.kind.value,
-                            "status": v.status.value,
-                            "engineer_id": jsonable(v.engineer_id),
-                            "partner_engineer_id": jsonable(v.partner_engineer_id),
-                            "planned_start": jsonable(v.planned_start),
-                            "window_start": jsonable(v.window_start),
-                            "window_end": jsonable(v.window_end),
-                            "duration_minutes": v.duration_minutes,
-                            "en_route_at": jsonable(v.en_route_at),
-                            "arrived_at": jsonable(v.arrived_at),
-                            "finished_at": jsonable(v.finished_at),
-                            "outcome": v.outcome,
-                            "version": v.version,
-                            "notes": notes.get(v.id, []),
-                            "attachments": attachments.get(v.id, []),
-                        }
-                        for v in mine
-                    ],
-                },
+                "id": str(a.id),
+                "kind": a.kind,
+                "sha256": a.blob_sha256,
+                "at": jsonable(a.at),
+                "caption": a.caption,
+                "signer_name": a.signer_name,
             }
         )
-    return out
+    return extras
+
+
+def _order_document(
+    order: WorkOrder, site: Site, asset: Asset | None, visits: list[dict[str, Any]]
+) -> dict[str, Any]:
+    return {
+        "id": str(order.id),
+        "problem_number": order.problem_number,
+        "status": order.status.value,
+        "severity": order.severity.value,
+        "fault_description": order.fault_description,
+        "impact_scope": order.impact_scope,
+        "contact_name": order.contact_name,
+        "contact_phone": order.contact_phone,
+        "reported_at": jsonable(order.reported_at),
+        "due_at": jsonable(order.due_at),
+        "version": order.version,
+        "site": {
+            "id": str(site.id),
+            "name": site.name,
+            "address": site.address,
+            "point": _point(site.point),
+            "time_zone": site.time_zone,
+            "access_notes": site.access_notes,
+            "no_photography": site.no_photography,
+        },
+        "asset": {
+            "id": str(asset.id),
+            "model": asset.model,
+            "serial": asset.serial,
+            "warranty_end": jsonable(asset.warranty_end),
+        }
+        if asset
+        else None,
+        "visits": visits,
+    }
+
+
+def _visit_document(v: Visit, extras: _VisitExtras) -> dict[str, Any]:
+    return {
+        "id": str(v.id),
+        "kind": v.kind.value,
+        "status": v.status.value,
+        "engineer_id": jsonable(v.engineer_id),
+        "partner_engineer_id": jsonable(v.partner_engineer_id),
+        "planned_start": jsonable(v.planned_start),
+        "window_start": jsonable(v.window_start),
+        "window_end": jsonable(v.window_end),
+        "duration_minutes": v.duration_minutes,
+        "en_route_at": jsonable(v.en_route_at),
+        "arrived_at": jsonable(v.arrived_at),
+        "finished_at": jsonable(v.finished_at),
+        "outcome": v.outcome,
+        "version": v.version,
+        "notes": extras.notes.get(v.id, []),
+        "attachments": extras.attachments.get(v.id, []),
+    }
 
 
 # Pull ---------------------------------------------------------------------------------------------

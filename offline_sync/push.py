@@ -137,9 +137,42 @@ async def push(
     device_now: dt.datetime,
     batch: list[Pushed],
 ) -> PushResult:
-    received_at = clock.now()
-    # Contact: measure the clock offset, remember the previous contact (the lower bound of
-    # the times this batch reports), and refuse a revoked device before anything is applied.
+    contact = await _contact(sessionmaker, actor, request_id, device_id, device_now, batch, clock.now())
+    device = contact.device
+    if device.status != "active":
+        devices.check_usable(device)
+    outcomes: list[dict[str, Any]] = []
+    ordered = sorted({m.seq: m for m in reversed(batch)}.values(), key=lambda m: m.seq)
+    next_seq = device.next_seq
+    for index in range(len(ordered)):
+        step = await _push_one(sessionmaker, clock, actor, request_id, contact, ordered[index:])
+        outcomes += step.outcomes
+        next_seq = step.next_seq
+        if step.stop:
+            break
+    return PushResult(outcomes=outcomes, next_seq=next_seq, server_time=clock.now())
+
+
+@dataclass(frozen=True)
+class _Contact:
+    device: SyncDevice
+    received_at: dt.datetime
+    # The previous contact: the lower bound of the times this batch reports.
+    last_contact: dt.datetime
+    clock_offset: dt.timedelta
+
+
+async def _contact(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    actor: Actor,
+    request_id: str,
+    device_id: uuid.UUID,
+    device_now: dt.datetime,
+    batch: list[Pushed],
+    received_at: dt.datetime,
+) -> _Contact:
+    """Measure the clock offset, remember the previous contact, and hold a suspended device's
+    batch before anything is applied (a revoked one is refused by the caller)."""
     async with sessionmaker() as session, session.begin():
         device = await devices.of_user(session, actor, device_id, lock=True)
         last_contact = device.last_contact_at
@@ -157,76 +190,97 @@ async def push(
             audit.write_trail(
                 session.sync_session,
                 action="sync.push held (device suspended)",
-                actor_id=actor.user_id,
-                actor_role=actor.role.value if actor.role else None,
+                actor=actor,
                 request_id=request_id,
                 always=True,
             )
-    if device.status != "active":
-        devices.check_usable(device)
-    outcomes: list[dict[str, Any]] = []
-    ordered = sorted({m.seq: m for m in reversed(batch)}.values(), key=lambda m: m.seq)
-    next_seq = device.next_seq
-    for index, m in enumerate(ordered):
-        async with sessionmaker() as session:
-            async with session.begin():
-                row = await session.get(SyncDevice, device.id, with_for_update=True, populate_existing=True)
-                assert row is not None
-                next_seq = row.next_seq
-                if row.status != "active":
-                    outcomes.extend(_not_processed(ordered[index:], row.next_seq, "device-revoked"))
-                    break
-                if m.seq < row.next_seq:
-                    stored = await session.get(SyncMutation, (row.id, m.seq))
-                    if stored is None or stored.mutation_id != m.id:
-                        outcomes.append(_seq_reused(m))
-                    else:
-                        outcomes.append(stored_outcome(stored, replayed=True))
-                    continue
-                if m.seq > row.next_seq:
-                    outcomes.extend(_not_processed(ordered[index:], row.next_seq, "seq-gap"))
-                    break
-                ctx = mutations.Context(
-                    session=session,
-                    actor=actor,
-                    clock=clock,
-                    received_at=received_at,
-                    last_contact=last_contact,
-                    clock_offset=offset,
-                )
-                applied = await apply_one(session, ctx, row, m.seq, m.name, m.args)
-                if applied.status != "applied":
-                    _fresh_trail(session)
-                stored = SyncMutation(
-                    device_pk=row.id,
-                    seq=m.seq,
-                    mutation_id=m.id,
-                    name=m.name,
-                    args=m.args,
-                    status=applied.status,
-                    outcome=applied.outcome,
-                    received_at=received_at,
-                    applied_at=clock.now() if applied.status == "applied" else None,
-                    device_at=ctx.device_at,
-                    effective_at=ctx.effective_at,
-                    blob_sha256=applied.blob,
-                )
-                session.add(stored)
-                row.next_seq = next_seq = m.seq + 1
-                await session.flush()
-                audit.write_trail(
-                    session.sync_session,
-                    action=f"sync {m.name} ({applied.status})",
-                    actor_id=actor.user_id,
-                    actor_role=actor.role.value if actor.role else None,
-                    request_id=request_id,
-                    always=True,
-                )
-                outcome = stored_outcome(stored)
-            run_after_commit(session)
-            forget_after_commit(session)
-        outcomes.append(outcome)
-    return PushResult(outcomes=outcomes, next_seq=next_seq, server_time=clock.now())
+    return _Contact(device, received_at, last_contact, offset)
+
+
+@dataclass(frozen=True)
+class _Step:
+    outcomes: list[dict[str, Any]]
+    next_seq: int
+    stop: bool = False  # the rest of the batch is not processed
+
+
+async def _push_one(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    actor: Actor,
+    request_id: str,
+    contact: _Contact,
+    rest: list[Pushed],
+) -> _Step:
+    """The first of `rest` in its own transaction: replayed, applied and stored, or the stop of the batch."""
+    m = rest[0]
+    async with sessionmaker() as session:
+        async with session.begin():
+            row = await session.get(
+                SyncDevice, contact.device.id, with_for_update=True, populate_existing=True
+            )
+            assert row is not None
+            if row.status != "active":
+                return _Step(_not_processed(rest, row.next_seq, "device-revoked"), row.next_seq, stop=True)
+            if m.seq < row.next_seq:
+                stored = await session.get(SyncMutation, (row.id, m.seq))
+                if stored is None or stored.mutation_id != m.id:
+                    return _Step([_seq_reused(m)], row.next_seq)
+                return _Step([stored_outcome(stored, replayed=True)], row.next_seq)
+            if m.seq > row.next_seq:
+                return _Step(_not_processed(rest, row.next_seq, "seq-gap"), row.next_seq, stop=True)
+            outcome = await _apply_and_store(session, clock, actor, request_id, contact, row, m)
+        run_after_commit(session)
+        forget_after_commit(session)
+    return _Step([outcome], m.seq + 1)
+
+
+async def _apply_and_store(
+    session: AsyncSession,
+    clock: Clock,
+    actor: Actor,
+    request_id: str,
+    contact: _Contact,
+    row: SyncDevice,
+    m: Pushed,
+) -> dict[str, Any]:
+    """Apply the mutation, store its outcome beside it and advance the device's seq."""
+    ctx = mutations.Context(
+        session=session,
+        actor=actor,
+        clock=clock,
+        received_at=contact.received_at,
+        last_contact=contact.last_contact,
+        clock_offset=contact.clock_offset,
+    )
+    applied = await apply_one(session, ctx, row, m.seq, m.name, m.args)
+    if applied.status != "applied":
+        _fresh_trail(session)
+    stored = SyncMutation(
+        device_pk=row.id,
+        seq=m.seq,
+        mutation_id=m.id,
+        name=m.name,
+        args=m.args,
+        status=applied.status,
+        outcome=applied.outcome,
+        received_at=contact.received_at,
+        applied_at=clock.now() if applied.status == "applied" else None,
+        device_at=ctx.device_at,
+        effective_at=ctx.effective_at,
+        blob_sha256=applied.blob,
+    )
+    session.add(stored)
+    row.next_seq = m.seq + 1
+    await session.flush()
+    audit.write_trail(
+        session.sync_session,
+        action=f"sync {m.name} ({applied.status})",
+        actor=actor,
+        request_id=request_id,
+        always=True,
+    )
+    return stored_outcome(stored)
 
 
 def _not_processed(rest: list[Pushed], expected: int, reason: str) -> list[dict[str, Any]]:
@@ -304,8 +358,7 @@ async def review_held(
         audit.write_trail(
             session.sync_session,
             action=f"sync.held pushes {'applied' if apply else 'discarded'} on reinstatement",
-            actor_id=reviewer.user_id,
-            actor_role=reviewer.role.value if reviewer.role else None,
+            actor=reviewer,
             request_id=request_id,
             always=bool(batches),
         )

@@ -124,8 +124,7 @@ async def reinstate_device(
         audit.write_trail(
             session.sync_session,
             action="sync.device reinstated",
-            actor_id=actor.user_id,
-            actor_role=actor.role.value if actor.role else None,
+            actor=actor,
             request_id=request_id,
             always=True,
         )
@@ -271,8 +270,7 @@ async def put_blob(
         audit.write_trail(
             session.sync_session,
             action="PUT /api/sync/blobs/{sha256}",
-            actor_id=actor.user_id,
-            actor_role=actor.role.value if actor.role else None,
+            actor=actor,
             request_id=request_context(request.scope).request_id,
             always=stored,
         )
