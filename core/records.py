@@ -1,4 +1,4 @@
-"""Small record chores every service shares: fetch-or-404 and versioned patches."""
+"""Small record chores every service shares: fetch-or-404, lock-or-404 and versioned patches."""
 
 from __future__ import annotations
 
@@ -15,6 +15,15 @@ T = TypeVar("T")
 
 async def get_or_404(session: AsyncSession, model: type[T], record_id: uuid.UUID, what: str) -> T:
     record = await session.get(model, record_id)
+    if record is None:
+        raise NotFound(f"No {what} with id {record_id}")
+    return record
+
+
+async def locked_or_404(session: AsyncSession, model: type[T], record_id: uuid.UUID, what: str) -> T:
+    """The record, locked for this transaction and read afresh (what another one committed while
+    this waited for the lock counts), or 404."""
+    record = await session.get(model, record_id, with_for_update=True, populate_existing=True)
     if record is None:
         raise NotFound(f"No {what} with id {record_id}")
     return record

@@ -148,6 +148,31 @@ async def history(session: AsyncSession, unit_id: uuid.UUID) -> list[UnitEvent]:
     return list(rows.scalars())
 
 
+async def new_unit(
+    session: AsyncSession,
+    item_id: uuid.UUID,
+    serial: str,
+    state: UnitState,
+    *,
+    customer_owned: bool = False,
+    configuration: str | None = None,
+) -> Unit:
+    """A unit entering the books, nowhere yet (its first movement says where)."""
+    unit = Unit(
+        id=uuid.uuid4(),
+        item_id=item_id,
+        serial=serial,
+        state=state,
+        location_id=None,
+        customer_owned=customer_owned,
+        configuration=configuration,
+        version=1,
+    )
+    session.add(unit)
+    await session.flush()
+    return unit
+
+
 async def register_unit(
     session: AsyncSession,
     actor: Actor,
@@ -164,17 +189,7 @@ async def register_unit(
         raise field_error("item_id", "counted parts are received as a quantity, not as units")
     if await unit_by_serial(session, serial) is not None:
         raise field_error("serial", "a unit with this serial number exists")
-    unit = Unit(
-        id=uuid.uuid4(),
-        item_id=item.id,
-        serial=serial,
-        state=UnitState.AVAILABLE,
-        customer_owned=False,
-        configuration=configuration,
-        version=1,
-    )
-    session.add(unit)
-    await session.flush()
+    unit = await new_unit(session, item.id, serial, UnitState.AVAILABLE, configuration=configuration)
     await ledger.record(
         session,
         actor,

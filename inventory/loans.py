@@ -17,11 +17,12 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.errors import NotFound, field_error
+from core.errors import field_error
 from core.identity.roles import Actor
+from core.records import locked_or_404
 from inventory import ledger, reservations, swaps
 from inventory.errors import IllegalStockStep
-from inventory.items import device_item_for_model, locked_unit, set_state, unit_by_serial
+from inventory.items import device_item_for_model, locked_unit, new_unit, set_state, unit_by_serial
 from inventory.models import (
     Loan,
     LoanStatus,
@@ -40,10 +41,7 @@ ACTIVE = frozenset({LoanStatus.PROPOSED, LoanStatus.APPROVED, LoanStatus.OPEN, L
 
 
 async def locked_loan(session: AsyncSession, loan_id: uuid.UUID) -> Loan:
-    loan = await session.get(Loan, loan_id, with_for_update=True, populate_existing=True)
-    if loan is None:
-        raise NotFound(f"No loan with id {loan_id}")
-    return loan
+    return await locked_or_404(session, Loan, loan_id, "loan")
 
 
 def _expect(loan: Loan, *allowed: LoanStatus) -> None:
@@ -217,17 +215,7 @@ async def take_in_faulty(
         await swaps.refuse_if_retained(session, unit)
     if unit is None:
         item = await device_item_for_model(session, model)
-        unit = Unit(
-            id=uuid.uuid4(),
-            item_id=item.id,
-            serial=serial,
-            state=UnitState.FAULTY,
-            location_id=None,
-            customer_owned=True,
-            version=1,
-        )
-        session.add(unit)
-        await session.flush()
+        unit = await new_unit(session, item.id, serial, UnitState.FAULTY, customer_owned=True)
         set_state(session, unit, actor, now, "taken_in", UnitState.FAULTY, work_order_id=work_order_id)
     elif unit.location_id is not None:
         raise field_error("faulty_serial", "a unit with that serial is already in stock")
@@ -250,10 +238,7 @@ async def take_in_faulty(
 
 
 async def locked_case(session: AsyncSession, case_id: uuid.UUID) -> RepairCase:
-    case = await session.get(RepairCase, case_id, with_for_update=True, populate_existing=True)
-    if case is None:
-        raise NotFound(f"No repair case with id {case_id}")
-    return case
+    return await locked_or_404(session, RepairCase, case_id, "repair case")
 
 
 def _case_expect(case: RepairCase, *allowed: RepairStatus) -> None:

@@ -22,11 +22,12 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.errors import Conflict, NotFound, field_error
+from core.errors import Conflict, field_error
 from core.identity.roles import Actor
+from core.records import locked_or_404
 from inventory import ledger
 from inventory.errors import IllegalStockStep
-from inventory.items import locked_unit, set_state, unit_by_serial
+from inventory.items import locked_unit, new_unit, set_state, unit_by_serial
 from inventory.models import (
     Item,
     ItemKind,
@@ -141,18 +142,7 @@ async def _install(
 async def _removed_unit(session: AsyncSession, item: Item, serial: str, site: Location) -> Unit:
     unit = await unit_by_serial(session, serial, lock=True)
     if unit is None:
-        unit = Unit(
-            id=uuid.uuid4(),
-            item_id=item.id,
-            serial=serial,
-            state=UnitState.FAULTY,
-            location_id=None,
-            customer_owned=False,
-            version=1,
-        )
-        session.add(unit)
-        await session.flush()
-        return unit
+        return await new_unit(session, item.id, serial, UnitState.FAULTY)
     if unit.location_id not in (None, site.id) or unit.state in {UnitState.AVAILABLE, UnitState.RESERVED}:
         raise field_error(
             "removed_serial", "a unit with that serial is in stock, not in the customer's equipment"
@@ -359,10 +349,7 @@ async def _destroy(
 
 
 async def locked_swap(session: AsyncSession, swap_id: uuid.UUID) -> PartSwap:
-    swap = await session.get(PartSwap, swap_id, with_for_update=True, populate_existing=True)
-    if swap is None:
-        raise NotFound(f"No part swap with id {swap_id}")
-    return swap
+    return await locked_or_404(session, PartSwap, swap_id, "part swap")
 
 
 def _in_bin(swap: PartSwap) -> None:
