@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import NotFound, field_error
+from core.weekly_hours import WeeklySpan
 from inventory.models import Location, LocationKind
 
 
@@ -32,7 +33,7 @@ async def set_hours(
         raise field_error(
             "closes" if closes is None else "opens", "give both opening and closing times, or neither"
         )
-    if opens is not None and opens == closes:
+    if opens is not None and closes is not None and WeeklySpan(None, opens, closes).empty:
         raise field_error("closes", "must differ from the opening time")
     location.opens, location.closes = opens, closes
     await session.flush()

@@ -28,6 +28,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.database import Base, Timestamps, UUIDPrimaryKey, pg_enum, point_column
+from core.weekly_hours import WeeklySpan
 
 
 class LocationKind(enum.StrEnum):
@@ -72,6 +73,13 @@ class Location(UUIDPrimaryKey, Timestamps, Base):
     # `closes` before `opens`: the next day).
     opens: Mapped[dt.time | None] = mapped_column(Time)
     closes: Mapped[dt.time | None] = mapped_column(Time)
+
+    @property
+    def opening_hours(self) -> list[WeeklySpan]:
+        """Every day from `opens` to `closes`; none on record: open any time."""
+        if self.opens is None or self.closes is None:
+            return []
+        return [WeeklySpan(None, self.opens, self.closes)]
 
 
 class ItemKind(enum.StrEnum):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import (
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from core import zones
 from core.database import Base, Timestamps, UUIDPrimaryKey, Versioned, point_column
+from core.weekly_hours import WeeklySpan
 
 
 class Customer(UUIDPrimaryKey, Timestamps, Versioned, Base):
@@ -72,6 +74,17 @@ class Site(UUIDPrimaryKey, Timestamps, Versioned, Base):
     )
     preferred_engineer_ids: Mapped[list[uuid.UUID]] = mapped_column(
         ARRAY(Uuid), server_default=text("'{}'::uuid[]"), default=list
+    )
+
+    @property
+    def access_spans(self) -> list[WeeklySpan]:
+        return [access_span(w) for w in self.access_windows]
+
+
+def access_span(window: Mapping[str, Any]) -> WeeklySpan:
+    """One stored access window: `{"weekday": 0-6 or null, "from": "HH:MM", "until": "HH:MM"}`."""
+    return WeeklySpan(
+        window.get("weekday"), dt.time.fromisoformat(window["from"]), dt.time.fromisoformat(window["until"])
     )
 
 

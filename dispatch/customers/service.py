@@ -17,7 +17,7 @@ from core.pagination import Page, keyset_page
 from core.records import apply_changes, get_or_404, get_versioned, like_pattern
 from dispatch.contracts.models import Contract
 from dispatch.customers.access import customer_scope, ensure_customer_visible
-from dispatch.customers.models import Asset, Customer, Site
+from dispatch.customers.models import Asset, Customer, Site, access_span
 from dispatch.engineers.models import Engineer
 
 MAP_LIMIT = 5000
@@ -115,7 +115,7 @@ ENGINEER_LISTS = ("allowed_engineer_ids", "barred_engineer_ids", "preferred_engi
 async def _check_rules(session: AsyncSession, values: dict[str, Any]) -> None:
     """Access windows that close after they open, and engineer lists that name engineers."""
     for window in values.get("access_windows", []):
-        if window["from"] >= window["until"]:
+        if access_span(window).overnight:
             raise field_error("access_windows", "a window must close after it opens (from < until)")
     for name in ENGINEER_LISTS:
         ids = set(values.get(name) or [])

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from core import zones
 from core.database import Base, Timestamps, Versioned, pg_enum, point_column
+from core.weekly_hours import WeeklySpan
 
 
 class EmployerKind(enum.StrEnum):
@@ -106,6 +107,10 @@ class EngineerShift(Base):
     @property
     def overnight(self) -> bool:
         return self.ends < self.starts
+
+    @property
+    def span(self) -> WeeklySpan:
+        return WeeklySpan(self.weekday, self.starts, self.ends)
 
 
 class PositionConsent(Base):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import itertools
 import uuid
 from typing import Any
 
@@ -17,38 +15,19 @@ from core.identity.models import User
 from core.identity.roles import Actor, Role
 from core.pagination import Page, keyset_page
 from core.records import apply_changes, get_or_404, get_versioned
+from core.weekly_hours import overlapping
 from dispatch.engineers.models import EmployerKind, Engineer, EngineerShift, EngineerSkill
-
-DAY_S = 24 * 3600
-WEEK_S = 7 * DAY_S
-
-
-def _seconds_of(t: dt.time) -> float:
-    return t.hour * 3600 + t.minute * 60 + t.second + t.microsecond / 1e6
-
-
-def _week_span(shift: EngineerShift) -> tuple[float, float]:
-    """Seconds after Monday 00:00 the shift starts and ends (past the week's end on a Sunday night)."""
-    start = shift.weekday * DAY_S + _seconds_of(shift.starts)
-    end = shift.weekday * DAY_S + _seconds_of(shift.ends) + (DAY_S if shift.overnight else 0)
-    return start, end
 
 
 def _check_shifts(shifts: list[EngineerShift]) -> None:
-    if any(shift.starts == shift.ends for shift in shifts):
+    if any(shift.span.empty for shift in shifts):
         raise InvalidInput(
             "A shift must not end when it starts",
             errors=[{"field": "shifts", "message": "ends must differ from starts (before it: the next day)"}],
         )
-    # Regular and standby alike: an engineer is in one place at a time. The week
-    # wraps round, so Sunday night's period is checked against Monday's first too.
-    spans = sorted(_week_span(s) for s in shifts)
-    spans += [(start + WEEK_S, end + WEEK_S) for start, end in spans[:1]]
-    for before, after in itertools.pairwise(spans):
-        if after[0] < before[1]:
-            raise InvalidInput(
-                "Shifts overlap", errors=[{"field": "shifts", "message": "overlapping shifts"}]
-            )
+    # Regular and standby alike: an engineer is in one place at a time.
+    if overlapping([s.span for s in shifts]):
+        raise InvalidInput("Shifts overlap", errors=[{"field": "shifts", "message": "overlapping shifts"}])
 
 
 def _check_skills(skills: list[EngineerSkill]) -> None:

@@ -27,6 +27,7 @@ from core import times, zones
 from core.geo import lonlat
 from core.identity.models import User
 from core.times import FIRST_YEAR, LAST_YEAR
+from core.weekly_hours import laid_over
 from dispatch.contracts.models import Measure, Severity
 from dispatch.customers.models import Site
 from dispatch.engineers.models import EmployerKind, Engineer
@@ -73,46 +74,18 @@ def _seconds(origin: dt.datetime, at: dt.datetime) -> float:
     return (at - origin).total_seconds()
 
 
-WeeklyEntry = tuple[int | None, dt.time, dt.time]  # weekday (None: every day), from, until
-
-
-def weekly_windows(
-    time_zone: str, entries: Sequence[WeeklyEntry], origin: dt.datetime, horizon_s: float
-) -> list[rm.Window]:
-    """Weekly hours laid over every local day that touches the horizon, clipped to it.
-    An entry ending before it starts ends the next day (a night shift)."""
-    tz = zones.zone(time_zone)
-    first = origin.astimezone(tz).date() - dt.timedelta(days=1)
-    windows: list[rm.Window] = []
-    for offset in range(int(horizon_s // 86400) + 3):
-        day = first + dt.timedelta(days=offset)
-        for weekday, starts, ends in entries:
-            if weekday not in (None, day.weekday()):
-                continue
-            last = day + dt.timedelta(days=1) if ends <= starts else day
-            start = _seconds(origin, dt.datetime.combine(day, starts, tz))
-            end = _seconds(origin, dt.datetime.combine(last, ends, tz))
-            if end > 0 and start < horizon_s:
-                windows.append((max(0.0, start), min(horizon_s, end)))
-    return sorted(windows)
-
-
 def shift_windows(
     engineer: Engineer, origin: dt.datetime, horizon_s: float, *, on_call: bool = False
 ) -> list[rm.Window]:
     """The engineer's weekly shifts (with `on_call`: their standby periods instead) over the horizon."""
     # bool(): a shift not yet saved holds None until the insert's default.
-    entries = [(s.weekday, s.starts, s.ends) for s in engineer.shifts if bool(s.on_call) == on_call]
-    return weekly_windows(engineer.time_zone, entries, origin, horizon_s)
+    spans = [s.span for s in engineer.shifts if bool(s.on_call) == on_call]
+    return laid_over(spans, zones.zone(engineer.time_zone), origin, horizon_s)
 
 
 def access_windows(site: Site, origin: dt.datetime, horizon_s: float) -> list[rm.Window]:
     """The site's weekly access hours over the horizon (in its time zone)."""
-    entries: list[WeeklyEntry] = [
-        (w.get("weekday"), dt.time.fromisoformat(w["from"]), dt.time.fromisoformat(w["until"]))
-        for w in site.access_windows
-    ]
-    return weekly_windows(site.time_zone, entries, origin, horizon_s)
+    return laid_over(site.access_spans, zones.zone(site.time_zone), origin, horizon_s)
 
 
 def visit_windows(site: Site, origin: dt.datetime, horizon_s: float, eta: float | None) -> list[rm.Window]:
@@ -188,10 +161,9 @@ def _warehouse_models(
 ) -> tuple[list[rm.Warehouse], dict[str, str]]:
     """The warehouses with their opening hours (daily, in `zone`); stock comes once visits are known."""
     houses, names = [], {}
+    tz = zones.zone(zone)
     for place in places:
-        hours: list[rm.Window] = []  # none on record: open any time
-        if place.opens is not None and place.closes is not None:
-            hours = weekly_windows(zone, [(None, place.opens, place.closes)], origin, horizon_s)
+        hours = laid_over(place.opening_hours, tz, origin, horizon_s)
         houses.append(rm.Warehouse(str(place.id), lonlat(place.point), frozenset(), hours=hours))
         names[str(place.id)] = place.name
     return houses, names
@@ -230,7 +202,7 @@ async def _engineer_rows(
     )
     if engineer_ids:
         stmt = stmt.where(Engineer.id.in_(engineer_ids))
-    return list((await session.execute(stmt)).tuples())
+    return [(engineer, username) for engineer, username in await session.execute(stmt)]
 
 
 def _engineer_models(
@@ -444,8 +416,9 @@ async def load(session: AsyncSession, origin: dt.datetime, engineer_ids: list[uu
             )
         ).scalars()
     )
-    visits = list(
-        (
+    visits = [
+        (visit, order, site)
+        for visit, order, site in (
             await session.execute(
                 select(Visit, WorkOrder, Site)
                 .join(WorkOrder, WorkOrder.id == Visit.work_order_id)
@@ -458,8 +431,8 @@ async def load(session: AsyncSession, origin: dt.datetime, engineer_ids: list[uu
                 )
                 .order_by(Visit.created_at, Visit.id)
             )
-        ).tuples()
-    )
+        )
+    ]
     warehouses, free = await _warehouse_rows(session)
     return _Rows(
         engineers=engineers,
