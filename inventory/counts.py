@@ -148,18 +148,16 @@ async def approve(
         if variance == 0:
             continue
         posted.append(
-            await ledger.record(
+            await ledger.move_stock(
                 session,
                 actor,
                 now,
-                ledger.Movement(
-                    MoveKind.ADJUST,
-                    line.item_id,
-                    abs(variance),
-                    from_location_id=count.location_id if variance < 0 else None,
-                    to_location_id=count.location_id if variance > 0 else None,
-                    reason=f"blind count {count.opened_at.date().isoformat()}: {reason}"[:500],
-                ),
+                MoveKind.ADJUST,
+                line.item_id,
+                abs(variance),
+                source=count.location_id if variance < 0 else None,
+                to=count.location_id if variance > 0 else None,
+                reason=f"blind count {count.opened_at.date().isoformat()}: {reason}",
             )
         )
     count.status, count.approved_at, count.approved_by, count.reason = (
@@ -263,18 +261,16 @@ async def _empty(
         if balance.item_id in unit_items or free <= 0:
             continue
         moves.append(
-            await ledger.record(
+            await ledger.move_stock(
                 session,
                 actor,
                 now,
-                ledger.Movement(
-                    MoveKind.TRANSFER,
-                    balance.item_id,
-                    free,
-                    from_location_id=source.id,
-                    to_location_id=target.id,
-                    reason=reason,
-                ),
+                MoveKind.TRANSFER,
+                balance.item_id,
+                free,
+                source=source.id,
+                to=target.id,
+                reason=reason,
             )
         )
     return moves

@@ -153,6 +153,44 @@ async def record(session: AsyncSession, actor: Actor, now: dt.datetime, m: Movem
     return line
 
 
+async def move_stock(
+    session: AsyncSession,
+    actor: Actor,
+    now: dt.datetime,
+    kind: MoveKind,
+    item_id: uuid.UUID,
+    quantity: int,
+    *,
+    source: uuid.UUID | None,
+    to: uuid.UUID | None,
+    reason: str,
+    unit_id: uuid.UUID | None = None,
+    reservation_id: uuid.UUID | None = None,
+    work_order_id: uuid.UUID | None = None,
+    visit_id: uuid.UUID | None = None,
+) -> StockMove:
+    """Post a movement of stock from `source` to `to` (either None: outside the books), out of
+    the reserved share when it names its reservation."""
+    return await record(
+        session,
+        actor,
+        now,
+        Movement(
+            kind,
+            item_id,
+            quantity,
+            from_location_id=source,
+            to_location_id=to,
+            from_reserved=reservation_id is not None,
+            unit_id=unit_id,
+            reservation_id=reservation_id,
+            work_order_id=work_order_id,
+            visit_id=visit_id,
+            reason=reason[:500],
+        ),
+    )
+
+
 async def move_unit(
     session: AsyncSession,
     actor: Actor,
@@ -169,23 +207,20 @@ async def move_unit(
 ) -> StockMove:
     """Post the movement of one serialized unit, from where it is now (`...`) or from `source`,
     which `record` refuses unless the unit is there; `to=None` takes it out of the books."""
-    return await record(
+    return await move_stock(
         session,
         actor,
         now,
-        Movement(
-            kind,
-            unit.item_id,
-            1,
-            from_location_id=unit.location_id if source is ... else source,
-            to_location_id=to,
-            from_reserved=reservation_id is not None,
-            unit_id=unit.id,
-            reservation_id=reservation_id,
-            work_order_id=work_order_id,
-            visit_id=visit_id,
-            reason=reason[:500],
-        ),
+        kind,
+        unit.item_id,
+        1,
+        source=unit.location_id if source is ... else source,
+        to=to,
+        reason=reason,
+        unit_id=unit.id,
+        reservation_id=reservation_id,
+        work_order_id=work_order_id,
+        visit_id=visit_id,
     )
 
 

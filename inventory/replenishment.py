@@ -130,19 +130,17 @@ async def transfer(
     if not lines:
         raise field_error("lines", "at least one line")
     return [
-        await ledger.record(
+        await ledger.move_stock(
             session,
             actor,
             now,
-            ledger.Movement(
-                MoveKind.TRANSFER,
-                line.item_id,
-                line.quantity,
-                from_location_id=from_location_id,
-                to_location_id=to_location_id,
-                unit_id=line.unit_id,
-                reason=reason,
-            ),
+            MoveKind.TRANSFER,
+            line.item_id,
+            line.quantity,
+            source=from_location_id,
+            to=to_location_id,
+            unit_id=line.unit_id,
+            reason=reason,
         )
         for line in lines
     ]

@@ -70,18 +70,16 @@ async def send(
         item = await session.get(Item, line.item_id)
         if item is None or item.kind is not ItemKind.PART:
             raise field_error("lines", "counted parts only; serialized units go in unit_ids")
-        await ledger.record(
+        await ledger.move_stock(
             session,
             actor,
             now,
-            ledger.Movement(
-                MoveKind.TRANSFER if from_location_id else MoveKind.RECEIVE,
-                line.item_id,
-                line.quantity,
-                from_location_id=from_location_id,
-                to_location_id=transit.id,
-                reason=f"shipped, waybill {waybill}"[:500],
-            ),
+            MoveKind.TRANSFER if from_location_id else MoveKind.RECEIVE,
+            line.item_id,
+            line.quantity,
+            source=from_location_id,
+            to=transit.id,
+            reason=f"shipped, waybill {waybill}",
         )
     for unit_id in unit_ids:
         unit = await locked_unit(session, unit_id)
@@ -138,18 +136,16 @@ async def arrive(session: AsyncSession, actor: Actor, now: dt.datetime, shipment
     for item_id, quantity in held[transit.id].items():
         if item_id in unit_items or quantity <= 0:
             continue
-        await ledger.record(
+        await ledger.move_stock(
             session,
             actor,
             now,
-            ledger.Movement(
-                MoveKind.TRANSFER,
-                item_id,
-                quantity,
-                from_location_id=transit.id,
-                to_location_id=transit.destination_id,
-                reason=f"arrived, waybill {transit.waybill}"[:500],
-            ),
+            MoveKind.TRANSFER,
+            item_id,
+            quantity,
+            source=transit.id,
+            to=transit.destination_id,
+            reason=f"arrived, waybill {transit.waybill}",
         )
     await session.flush()
     return transit
