@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import importlib
 import re
+import tomllib
 
 import pytest
 
 from core.settings import PROJECT_ROOT
 
 DOCS = PROJECT_ROOT / "docs"
-PACKAGES = ("api", "bench", "core", "dispatch", "inventory", "offline_sync", "routing")
+# Every package of ours: the import-linter root packages (tests/test_architecture.py keeps it whole).
+PACKAGES: list[str] = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["tool"]["importlinter"][
+    "root_packages"
+]
 # `dispatch/sla/clocks.py` and `dispatch.sla.clocks.start_clocks` in backticks.
 FILE = re.compile(r"`((?:[a-z_]+/)+[a-z_]+\.py)`")
 DOTTED = re.compile(r"`((?:" + "|".join(PACKAGES) + r")(?:\.[A-Za-z_]\w*)+)`")
