@@ -60,12 +60,12 @@ bench: install
 		$(BENCH)/homberger_200/rc1_2_1.txt $(BENCH)/homberger_200/rc2_2_1.txt --time-limit 60 --no-baseline --workers 2
 	$(PY) -m routing.fieldbench --time-limit 60
 	$(MAKE) bench-sync
-	$(PY) -m api.bench
+	$(PY) -m bench.work_order_list
 
 ## bench-sync: sync push/pull against in-process baselines, then the sync state machine with
 ## the `long` hypothesis profile (10,000 examples of 30 steps; it prints the count)
 bench-sync: install postgis
-	$(PY) -m offline_sync.bench
+	$(PY) -m bench.sync
 	HYPOTHESIS_PROFILE=long $(PY) -m pytest tests/offline_sync -q -s -p no:cacheprovider
 
 ## bench-full: every instance under ../shared/benchmarks/vrptw, in the background, into bench-results/*.json

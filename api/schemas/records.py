@@ -61,7 +61,7 @@ class ContractIn(Input):
     holiday_calendar_id: uuid.UUID | None = None
     backup_device_entitled: bool = True
     escalation: list[Escalation] = []
-    # Omitted: the severity table of REQUIREMENTS.md for this calendar kind.
+    # Omitted: the severity table for this calendar kind (docs/rules.md, "SLA targets by severity").
     targets: list[TargetIO] | None = None
 
 

@@ -1,4 +1,4 @@
-"""The severity table every contract starts from (REQUIREMENTS.md, "Rules this project adopts").
+"""The severity table every contract starts from (docs/rules.md, "SLA targets by severity").
 
 Contracts may override any row; the 12 h / 48 h pair is the default for hardware
 under a 7x24 contract, while 5x8 contracts usually promise the next business day.

@@ -55,7 +55,7 @@ class Site(UUIDPrimaryKey, Timestamps, Versioned, Base):
     contact_name: Mapped[str | None] = mapped_column(String(100))
     contact_phone: Mapped[str | None] = mapped_column(String(40))
     access_notes: Mapped[str | None] = mapped_column(Text)
-    # Faulty disks stay with the customer at such sites (REQUIREMENTS: data-bearing parts).
+    # Faulty disks stay with the customer at such sites (docs/rules.md, "Data-bearing parts").
     retains_media: Mapped[bool] = mapped_column(server_default=text("false"), default=False)
     no_photography: Mapped[bool] = mapped_column(server_default=text("false"), default=False)
     # What the QR code at reception holds: an arrival proven by scanning it must match.

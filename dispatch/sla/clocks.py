@@ -1,6 +1,6 @@
 """SLA clocks: first response, on site, restored, permanent fix — per work order.
 
-Rules (REQUIREMENTS.md, "Rules this project adopts"): every clock starts from
+Rules (docs/rules.md, "The SLA clocks"): every clock starts from
 `reported_at` (subject to the target's start rule), counts elapsed or business time
 on the contract's calendar (plus the site's regional holidays), pauses only for
 customer-side causes, and is met by the event the contract names. A deadline in a

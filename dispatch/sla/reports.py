@@ -1,4 +1,4 @@
-"""SLA compliance, raw and contractual side by side (REQUIREMENTS: refused backup devices)."""
+"""SLA compliance, raw and contractual side by side (docs/rules.md, "Refused backup devices")."""
 
 from __future__ import annotations
 

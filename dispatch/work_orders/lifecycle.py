@@ -1,6 +1,7 @@
 """The work-order state machine: which status may follow which.
 
-Pure: no database. `dispatch.transitions` applies it, with versions and events.
+Pure: no database. `dispatch.work_orders.service.move` applies it, with the order's event;
+`service.transition` adds the version check and the rules of each target status.
 """
 
 from __future__ import annotations

@@ -62,7 +62,7 @@ class WorkOrder(UUIDPrimaryKey, Timestamps, Base):
     )
 
     problem_number: Mapped[str] = mapped_column(String(32), unique=True)
-    # Customer number + service number + date (REQUIREMENTS: traceable archive).
+    # Customer number + service number + date (docs/rules.md, "Traceability").
     archive_id: Mapped[str] = mapped_column(String(64), unique=True)
     customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customer.id"), index=True)
     site_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("site.id"), index=True)

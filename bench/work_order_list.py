@@ -1,7 +1,7 @@
 """List benchmark: `GET /api/work-orders?limit=50` against a hello-world route, both served by one
 uvicorn process in the same run. Pure measurement; never part of `make test`.
 
-    python -m api.bench [--orders 1000] [--concurrency 32] [--seconds 3] [--rounds 3]
+    python -m bench.work_order_list [--orders 1000] [--concurrency 32] [--seconds 3] [--rounds 3]
 
 Starts a throwaway PostGIS cluster under ./var/, migrates it, loads the demo data plus
 `--orders` work orders (a third with a visit), then serves the app with uvicorn (one process,
@@ -40,8 +40,9 @@ from typing import cast
 from litestar import Litestar, get
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from bench.database import demo_database
 from core.clock import ManualClock
-from core.localdb import free_port, throwaway_cluster
+from core.localdb import free_port
 from core.settings import PROJECT_ROOT, load_settings
 
 NOW = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)
@@ -85,7 +86,7 @@ class _ServerTiming:
 
 
 def bench_app() -> ASGIApp:
-    """Entry point for `uvicorn --factory api.bench:bench_app` (database from the environment)."""
+    """Entry point for `uvicorn --factory bench.work_order_list:bench_app` (database from the environment)."""
     from api.app import create_app
 
     settings = load_settings(
@@ -267,7 +268,7 @@ def _serve(url: str, port: int) -> subprocess.Popen[bytes]:
             "-m",
             "uvicorn",
             "--factory",
-            "api.bench:bench_app",
+            "bench.work_order_list:bench_app",
             "--host",
             "127.0.0.1",
             "--port",
@@ -383,7 +384,9 @@ def run_against(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m api.bench", description=(__doc__ or "").split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.work_order_list", description=(__doc__ or "").split("\n")[0]
+    )
     parser.add_argument("--orders", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=3.0, help="per route and round")
@@ -391,24 +394,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--singles", type=int, default=200, help="sequential requests per route")
     args = parser.parse_args(argv)
 
-    from alembic import command
-    from alembic.config import Config
-
-    from dispatch.demo import load_demo
-
-    cluster = throwaway_cluster(PROJECT_ROOT / "var")
-    try:
-        config = Config(str(PROJECT_ROOT / "alembic.ini"))
-        config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
-        config.attributes["database_url"] = cluster.url
-        config.attributes["configure_logging"] = False
-        command.upgrade(config, "head")
-        asyncio.run(load_demo(cluster.url, now=NOW))
+    with demo_database(NOW) as url:
         started = time.perf_counter()
-        asyncio.run(seed_orders(cluster.url, args.orders))
+        asyncio.run(seed_orders(url, args.orders))
         print(f"{args.orders} work orders made in {time.perf_counter() - started:.0f} s", flush=True)
         results = run_against(
-            cluster.url,
+            url,
             concurrency=args.concurrency,
             seconds=args.seconds,
             rounds=args.rounds,
@@ -416,8 +407,6 @@ def main(argv: list[str] | None = None) -> int:
             singles=args.singles,
         )
         print(table(results, args.concurrency))
-    finally:
-        cluster.destroy()
     return 0
 
 

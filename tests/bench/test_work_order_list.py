@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from api.bench import run_against, seed_orders, table
+from bench.work_order_list import run_against, seed_orders, table
 
 
 def test_bench_serves_and_measures_every_route(demo_db):
