@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from routing.fieldbench import check_plan, main
+from routing.fieldbench import main
 from routing.geo import Point
 from routing.greedy import greedy_solve
 from routing.model import Engineer, Problem, Solution, Visit
+from routing.plan_check import check_plan
 from routing.scenario import field_scenario
 from routing.travel import EuclideanTravelTime
 

@@ -261,8 +261,8 @@ def test_critical_work_on_site_may_run_past_the_shift_end() -> None:
 
 def test_insertion_start_is_a_feasible_warm_start() -> None:
     from routing.construct import insertion_start
-    from routing.fieldbench import check_plan
     from routing.greedy import greedy_solve
+    from routing.plan_check import check_plan
     from routing.scenario import field_scenario
 
     p = field_scenario(120, 12, seed=3)
