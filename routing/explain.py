@@ -12,6 +12,7 @@ from routing.eligibility import (
     Vehicle,
     can_serve,
     engineer_admitted,
+    first_start,
     missing_parts,
     pickup_possible,
     skill_problem,
@@ -29,13 +30,6 @@ UNREACHABLE = "no engineer can reach it by road (the road network has no route t
 def never_s(problem: Problem) -> float:
     """The travel time that stands for "no road": beyond any shift of the horizon."""
     return 10.0 * max(problem.horizon_s, 1.0)
-
-
-def _first_start(windows: list[Window], not_before: float) -> float | None:
-    for lo, hi in windows:
-        if hi >= not_before:
-            return max(lo, not_before)
-    return None
 
 
 def earliest_start(
@@ -58,7 +52,7 @@ def earliest_start(
         # Leaving at the start of the shift, at that hour's speed (rush hours).
         arrival = v.start_s + to_s / speed_factor(problem.travel, v.start_s)
         best_arrival = arrival if best_arrival is None else min(best_arrival, arrival)
-        start = _first_start(windows, arrival)
+        start = first_start(windows, arrival)
         if start is None or start + visit.duration_s + back_s > v.end_s + v.overtime_cap_s:
             continue
         best_start = start if best_start is None else min(best_start, start)

@@ -37,7 +37,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from routing.eligibility import Vehicle, can_serve, per_shift, start_windows, vehicles_of
-from routing.explain import Reach, why_late, why_unassigned
+from routing.explain import Reach, never_s, why_late, why_unassigned
 from routing.geo import Point
 from routing.model import LateVisit, Problem, Route, Solution, Stop, Unassigned, Visit, Window
 
@@ -324,7 +324,7 @@ class _Explain:
     def __init__(self, fleet: _Fleet) -> None:
         self.fleet = fleet
         # A road network may have no route at all (inf): far beyond any shift for the explanations.
-        self.never = 10.0 * max(fleet.problem.horizon_s, 1.0)
+        self.never = never_s(fleet.problem)
 
     def reach(self, visit: Visit) -> Reach:
         point_index, seconds, never = self.fleet.point_index, self.fleet.seconds, self.never

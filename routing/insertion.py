@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from routing.eligibility import missing_parts, skill_problem
+from routing.eligibility import first_start, missing_parts, skill_problem
 from routing.geo import Point
 from routing.model import Engineer, Visit, Warehouse, Window
 from routing.travel import FloatMatrix, TravelTimeProvider
@@ -54,13 +54,6 @@ class Insertion:
     # The engineer's van lacks the parts: fetched here on the way, from `pickup_s`.
     pickup_warehouse_id: str | None = None
     pickup_s: float | None = None
-
-
-def _window_start(windows: list[Window], not_before: float) -> float | None:
-    for lo, hi in windows:
-        if not_before <= hi:
-            return max(lo, not_before)
-    return None
 
 
 def _in_shift(engineer: Engineer, start: float, end: float) -> bool:
@@ -166,7 +159,7 @@ class _Scan:
         if reached is None:
             return None
         arrival, leg_in, house, pickup_at = reached
-        start = _window_start(self.windows, arrival)
+        start = first_start(self.windows, arrival)
         if start is None or not _in_shift(route.engineer, start, start + visit.duration_s):
             return None
         end = start + visit.duration_s
@@ -241,7 +234,7 @@ def _via_warehouse(
     get there): (arrival at the site, warehouse index, pick-up start), or None."""
     best: tuple[float, int, float] | None = None
     for k, house in enumerate(stocking):
-        at = _window_start(house.hours or [(0.0, float("inf"))], ready + float(to_house[k]))
+        at = first_start(house.hours or [(0.0, float("inf"))], ready + float(to_house[k]))
         if at is None:
             continue
         there = at + house.pickup_s + float(house_to_visit[k])
