@@ -611,6 +611,32 @@ def _initial_indices(
 
     Also the visits that start on time in these routes, counted only before a
     route's first joint stop (waiting for a partner may delay what follows)."""
+    caps = _end_caps(m)
+    fitted: list[list[int]] = []
+    on_time: set[int] = set()
+    for k, seq in enumerate(_start_nodes(m, initial)):
+        kept, kept_on_time = (seq, set()) if m.vehicles[k].breaks else _fit_route(m, k, seq, caps[k])
+        fitted.append(kept)
+        on_time |= kept_on_time
+    count: dict[int, int] = {}
+    for seq in fitted:
+        for node in seq:
+            count[m.nodes[node].visit_index] = count.get(m.nodes[node].visit_index, 0) + 1
+    whole = [
+        [n for n in seq if count[m.nodes[n].visit_index] == len(m.copies[m.nodes[n].visit_index])]
+        for seq in fitted
+    ]
+    solo = [[n for n in seq if len(m.copies[m.nodes[n].visit_index]) == 1] for seq in whole]
+
+    def indices(seqs: list[list[int]]) -> list[list[int]]:
+        return [[int(manager.NodeToIndex(n)) for n in seq] for seq in seqs]
+
+    return [indices(whole), indices(solo)], on_time
+
+
+def _start_nodes(m: SolverModel, initial: InitialRoutes) -> list[list[int]]:
+    """The given routes as nodes per vehicle: each visit's next unused copy, where
+    the vehicle may serve it (unknown engineers, shifts and visits left out)."""
     vehicle_of: dict[tuple[str, int], int] = {}
     for k, v in enumerate(m.vehicles):
         engineer_id = m.problem.engineers[v.engineer_index].id
@@ -627,45 +653,31 @@ def _initial_indices(
             i = visit_of.get(visit_id, -1)
             if unused.get(i) and vehicle in m.allowed[i]:
                 routes[vehicle].append(unused[i].pop(0))
-    caps = _end_caps(m)
-    fitted: list[list[int]] = []
+    return routes
+
+
+def _fit_route(m: SolverModel, k: int, seq: list[int], cap: int) -> tuple[list[int], set[int]]:
+    """The stops of vehicle k's start route that fit its windows and latest return
+    in solver units, and the visits among them on time before the first joint stop."""
+    veh = m.vehicles[k]
+    kept: list[int] = []
     on_time: set[int] = set()
-    for k, seq in enumerate(routes):
-        veh = m.vehicles[k]
-        if veh.breaks:
-            fitted.append(seq)
+    joint_seen = False
+    prev, clock = m.start_node(veh), m.units_up(veh.start_s)
+    for node in seq:
+        arrival = clock + int(m.vehicle_units(k)[prev, node])
+        start = next((max(lo, arrival) for lo, hi in m.node_windows[node] if hi >= arrival), None)
+        if start is None:
             continue
-        kept: list[int] = []
-        joint_seen = False
-        prev, clock = m.start_node(veh), m.units_up(veh.start_s)
-        for node in seq:
-            arrival = clock + int(m.vehicle_units(k)[prev, node])
-            start = next((max(lo, arrival) for lo, hi in m.node_windows[node] if hi >= arrival), None)
-            if start is None:
-                continue
-            done = start + int(m.service_units[node])
-            if done + int(m.vehicle_units(k)[node, m.end_node(veh)]) > caps[k]:
-                continue
-            kept.append(node)
-            prev, clock = node, done
-            vi = m.nodes[node].visit_index
-            if len(m.copies[vi]) > 1:
-                joint_seen = True
-            deadline = m.problem.visits[vi].deadline_s
-            if not joint_seen and deadline is not None and start <= m.units_down(deadline):
-                on_time.add(vi)
-        fitted.append(kept)
-    count: dict[int, int] = {}
-    for seq in fitted:
-        for node in seq:
-            count[m.nodes[node].visit_index] = count.get(m.nodes[node].visit_index, 0) + 1
-    whole = [
-        [n for n in seq if count[m.nodes[n].visit_index] == len(m.copies[m.nodes[n].visit_index])]
-        for seq in fitted
-    ]
-    solo = [[n for n in seq if len(m.copies[m.nodes[n].visit_index]) == 1] for seq in whole]
-
-    def indices(seqs: list[list[int]]) -> list[list[int]]:
-        return [[int(manager.NodeToIndex(n)) for n in seq] for seq in seqs]
-
-    return [indices(whole), indices(solo)], on_time
+        done = start + int(m.service_units[node])
+        if done + int(m.vehicle_units(k)[node, m.end_node(veh)]) > cap:
+            continue
+        kept.append(node)
+        prev, clock = node, done
+        vi = m.nodes[node].visit_index
+        if len(m.copies[vi]) > 1:
+            joint_seen = True
+        deadline = m.problem.visits[vi].deadline_s
+        if not joint_seen and deadline is not None and start <= m.units_down(deadline):
+            on_time.add(vi)
+    return kept, on_time
