@@ -291,47 +291,89 @@ def earliest_schedule(
     returns: dict[int, int] = {}
     for _ in range(4 * len(m.nodes) + 4):
         for k, seq in enumerate(sequences):
-            veh = m.vehicles[k]
-            prev = m.start_node(veh)
-            clock = max(m.units_up(veh.start_s), vehicle_floor.get(k, 0))
-            for node in seq:
-                leg = m.leg_units(k, prev, node, clock)
-                start = max(clock + leg, floor.get(node, 0))
-                service = int(m.service_units[node])
-                for a, b in nights[k]:
-                    if clock <= a < clock + leg:
-                        start = max(start, clock + leg + b - a)  # the drive straddles the night
-                for _ in range(len(nights[k]) + 1):
-                    for lo, hi in m.node_windows[node]:
-                        if hi >= start:
-                            start = max(lo, start)
-                            break
-                    # No work through a night: wait for the morning.
-                    pushed = next((b for a, b in nights[k] if start < b and a < start + service), None)
-                    if pushed is None or pushed <= start:
-                        break
-                    start = pushed
-                starts[node] = start
-                clock = start + service
-                prev = node
-            returns[k] = clock + m.leg_units(k, prev, m.end_node(veh), clock)
-        changed = False
-        for c, r, rest in rest_pairs(m) if rests else ():
-            if sequences[c] and sequences[r] and returns[c] + rest > vehicle_floor.get(r, 0):
-                vehicle_floor[r] = returns[c] + rest
-                changed = True
-        for copies in m.copies.values():
-            routed = [c for c in copies if c in starts]
-            if len(routed) < 2:
-                continue
-            latest = max(starts[c] for c in routed)
-            for c in routed:
-                if starts[c] < latest:
-                    floor[c] = latest
-                    changed = True
-        if not changed:
+            returns[k] = _schedule_route(m, k, seq, nights[k], floor, vehicle_floor.get(k, 0), starts)
+        rested = _rest_floors(rests, sequences, returns, vehicle_floor)
+        joined = _joint_floors(m, starts, floor)
+        if not (rested or joined):
             break
     return starts, vehicle_floor
+
+
+def _schedule_route(
+    m: SolverModel,
+    k: int,
+    seq: list[int],
+    nights: list[tuple[int, int]],
+    floor: Mapping[int, int],
+    vehicle_floor: int,
+    starts: dict[int, int],
+) -> int:
+    """One pass over vehicle k's route: each stop as early as its arrival, floor,
+    windows and nights allow (into `starts`). Returns when the engineer is back."""
+    veh = m.vehicles[k]
+    prev = m.start_node(veh)
+    clock = max(m.units_up(veh.start_s), vehicle_floor)
+    for node in seq:
+        leg = m.leg_units(k, prev, node, clock)
+        start = max(clock + leg, floor.get(node, 0))
+        service = int(m.service_units[node])
+        for a, b in nights:
+            if clock <= a < clock + leg:
+                start = max(start, clock + leg + b - a)  # the drive straddles the night
+        start = _window_after_nights(m.node_windows[node], nights, start, service)
+        starts[node] = start
+        clock = start + service
+        prev = node
+    return clock + m.leg_units(k, prev, m.end_node(veh), clock)
+
+
+def _window_after_nights(
+    windows: list[tuple[int, int]], nights: list[tuple[int, int]], start: int, service: int
+) -> int:
+    """The earliest start from `start` inside the windows (unchanged past the
+    last one) whose service does not run into a night."""
+    for _ in range(len(nights) + 1):
+        for lo, hi in windows:
+            if hi >= start:
+                start = max(lo, start)
+                break
+        # No work through a night: wait for the morning.
+        pushed = next((b for a, b in nights if start < b and a < start + service), None)
+        if pushed is None or pushed <= start:
+            break
+        start = pushed
+    return start
+
+
+def _rest_floors(
+    rests: list[tuple[int, int, int]],
+    sequences: list[list[int]],
+    returns: Mapping[int, int],
+    vehicle_floor: dict[int, int],
+) -> bool:
+    """A regular shift after a used call-out starts no sooner than the rest after
+    the engineer is back. Whether any floor rose."""
+    changed = False
+    for c, r, rest in rests:
+        if sequences[c] and sequences[r] and returns[c] + rest > vehicle_floor.get(r, 0):
+            vehicle_floor[r] = returns[c] + rest
+            changed = True
+    return changed
+
+
+def _joint_floors(m: SolverModel, starts: Mapping[int, int], floor: dict[int, int]) -> bool:
+    """Routed copies of a joint visit wait for the latest of them. Whether any floor rose."""
+    changed = False
+    for copies in m.copies.values():
+        routed = [c for c in copies if c in starts]
+        if len(routed) < 2:
+            continue
+        latest = max(starts[c] for c in routed)
+        for c in routed:
+            if starts[c] < latest:
+                floor[c] = latest
+                changed = True
+    return changed
 
 
 def broken_by_traffic(m: SolverModel, solution: Solution) -> set[tuple[str, int]]:
