@@ -29,10 +29,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from routing.eligibility import Vehicle, can_serve, per_shift, start_windows, vehicles_of
+from routing.eligibility import Vehicle, can_serve, first_start, per_shift, start_windows, vehicles_of
+from routing.explain import never_s
 from routing.geo import Point
 from routing.greedy import _order_key
-from routing.model import Problem, Solution, Window
+from routing.model import Problem, Solution
 
 Routes = dict[tuple[str, int], list[str]]
 
@@ -55,13 +56,6 @@ class _Route:
     stops: list[_Stop] = field(default_factory=list)
 
 
-def _first_start(windows: list[Window], arrival: float) -> float | None:
-    for lo, hi in windows:
-        if arrival <= hi:
-            return max(lo, arrival)
-    return None
-
-
 class _Builder:
     def __init__(self, problem: Problem) -> None:
         self.problem = problem
@@ -74,8 +68,7 @@ class _Builder:
         )
         index = {p: k for k, p in enumerate(points)}
         seconds = np.asarray(problem.travel.matrix(points, points), dtype=np.float64)
-        never = 10.0 * max(problem.horizon_s, 1.0)
-        self.seconds = np.where(np.isfinite(seconds), seconds, never)
+        self.seconds = np.where(np.isfinite(seconds), seconds, never_s(problem))
         self.point = [index[v.point] for v in problem.visits]
         self.start_point = [index[engineers[v.engineer_index].start] for v in self.vehicles]
         self.end_point = [index[engineers[v.engineer_index].end_point] for v in self.vehicles]
@@ -114,7 +107,7 @@ class _Builder:
                     return None
                 start = stop.start
             else:
-                found = _first_start(self.windows[stop.visit], arrival)
+                found = first_start(self.windows[stop.visit], arrival)
                 if found is None:
                     return None
                 start = found
@@ -193,7 +186,7 @@ class _Builder:
                 break
         if len(chosen) < people:
             return
-        start = _first_start(self.windows[i], max(a for _, _, a in chosen))
+        start = first_start(self.windows[i], max(a for _, _, a in chosen))
         if start is None:
             return
         for _, k, _ in chosen:

@@ -165,6 +165,14 @@ def start_windows(problem: Problem, visit: Visit) -> list[Window]:
     return _merge(windows)
 
 
+def first_start(windows: list[Window], not_before: float) -> float | None:
+    """The earliest start inside sorted `windows` at or after `not_before`; None if none."""
+    for lo, hi in windows:
+        if not_before <= hi:
+            return max(lo, not_before)
+    return None
+
+
 def _intersect(a: list[Window], b: list[Window]) -> list[Window]:
     out = []
     for a0, a1 in a:

@@ -12,6 +12,7 @@ from routing.eligibility import (
     Vehicle,
     can_serve,
     engineer_admitted,
+    first_start,
     missing_parts,
     pickup_possible,
     skill_problem,
@@ -29,13 +30,6 @@ UNREACHABLE = "no engineer can reach it by road (the road network has no route t
 def never_s(problem: Problem) -> float:
     """The travel time that stands for "no road": beyond any shift of the horizon."""
     return 10.0 * max(problem.horizon_s, 1.0)
-
-
-def _first_start(windows: list[Window], not_before: float) -> float | None:
-    for lo, hi in windows:
-        if hi >= not_before:
-            return max(lo, not_before)
-    return None
 
 
 def earliest_start(
@@ -58,7 +52,7 @@ def earliest_start(
         # Leaving at the start of the shift, at that hour's speed (rush hours).
         arrival = v.start_s + to_s / speed_factor(problem.travel, v.start_s)
         best_arrival = arrival if best_arrival is None else min(best_arrival, arrival)
-        start = _first_start(windows, arrival)
+        start = first_start(windows, arrival)
         if start is None or start + visit.duration_s + back_s > v.end_s + v.overtime_cap_s:
             continue
         best_start = start if best_start is None else min(best_start, start)
@@ -66,10 +60,31 @@ def earliest_start(
 
 
 def why_unassigned(problem: Problem, vehicles: list[Vehicle], visit: Visit, reach: Reach) -> str:
+    """The first rule that leaves the visit out, checked in order: its windows,
+    pins and shifts, the site's admission, skills, parts, roads, people, timing;
+    when every rule admits it, the day's capacity was used up by other work."""
     windows = start_windows(problem, visit)
     if not windows:
         return "no start time satisfies its access windows, confirmed appointment and pinned start together"
+    usable = _usable_vehicles(problem, vehicles, visit)
+    if isinstance(usable, str):
+        return usable
+    on_shift = _admitted_on_shift(problem, usable, visit)
+    if isinstance(on_shift, str):
+        return on_shift
+    skilled = _skilled(problem, usable, visit, on_shift)
+    if isinstance(skilled, str):
+        return skilled
+    via_pickup = pickup_possible(problem, visit)
+    if not via_pickup and all(missing_parts(problem.engineers[e], visit) for e in skilled):
+        return _parts_missing(problem, visit, skilled)
+    eligible = [v for v in vehicles if can_serve(problem, v, visit, via_pickup=via_pickup)]
+    return _no_room(problem, vehicles, visit, reach, windows, eligible)
 
+
+def _usable_vehicles(problem: Problem, vehicles: list[Vehicle], visit: Visit) -> list[Vehicle] | str:
+    """Shifts (and on-call periods for critical work) of the pinned engineer, or
+    of everyone; the reason instead when there are none."""
     usable = [v for v in vehicles if not v.on_call or visit.critical]
     if visit.pinned_engineer is not None:
         ids = {e.id for e in problem.engineers}
@@ -78,6 +93,11 @@ def why_unassigned(problem: Problem, vehicles: list[Vehicle], visit: Visit, reac
         usable = [v for v in usable if problem.engineers[v.engineer_index].id == visit.pinned_engineer]
         if not usable:
             return f"pinned to engineer {visit.pinned_engineer}, who has no shift in the horizon"
+    return usable
+
+
+def _admitted_on_shift(problem: Problem, usable: list[Vehicle], visit: Visit) -> list[int] | str:
+    """Engineers on shift whom the site admits; the reason instead when there are none."""
     on_shift = sorted({v.engineer_index for v in usable})
     if not on_shift:
         return "no engineer on shift in the horizon"
@@ -88,7 +108,13 @@ def why_unassigned(problem: Problem, vehicles: list[Vehicle], visit: Visit, reac
                 sorted(visit.allowed_engineers)
             )
         return "every engineer on shift is barred from the site"
-    on_shift = admitted
+    return admitted
+
+
+def _skilled(problem: Problem, usable: list[Vehicle], visit: Visit, on_shift: list[int]) -> list[int] | str:
+    """Engineers holding every skill at its level with licences valid through their
+    last shift; the reason instead: the first skill nobody holds (naming expired
+    licences), or no one holding them all."""
 
     def until(e: int) -> float:
         return max(v.end_s + v.overtime_cap_s for v in usable if v.engineer_index == e)
@@ -117,20 +143,32 @@ def why_unassigned(problem: Problem, vehicles: list[Vehicle], visit: Visit, reac
         return "no engineer on shift holds all required skills " + ", ".join(
             f"{n}>={lv}" for n, lv in sorted(visit.skills.items())
         )
-    stocked = [e for e in skilled if not missing_parts(problem.engineers[e], visit)]
-    via_pickup = pickup_possible(problem, visit)
-    if not stocked and not via_pickup:
-        lacking = sorted(
-            set.intersection(*(set(missing_parts(problem.engineers[e], visit)) for e in skilled))
-        ) or sorted(visit.parts)
-        where = "with any qualified engineer"
-        if problem.warehouses:
-            where = "within reach: in no qualified engineer's van and no warehouse has " + (
-                "it" if len(lacking) == 1 else "them all"
-            )
-        return f"part {', '.join(lacking)} not in stock {where}"
+    return skilled
 
-    eligible = [v for v in vehicles if can_serve(problem, v, visit, via_pickup=via_pickup)]
+
+def _parts_missing(problem: Problem, visit: Visit, skilled: list[int]) -> str:
+    """The parts no skilled engineer's van holds, and no warehouse in reach either."""
+    lacking = sorted(
+        set.intersection(*(set(missing_parts(problem.engineers[e], visit)) for e in skilled))
+    ) or sorted(visit.parts)
+    where = "with any qualified engineer"
+    if problem.warehouses:
+        where = "within reach: in no qualified engineer's van and no warehouse has " + (
+            "it" if len(lacking) == 1 else "them all"
+        )
+    return f"part {', '.join(lacking)} not in stock {where}"
+
+
+def _no_room(
+    problem: Problem,
+    vehicles: list[Vehicle],
+    visit: Visit,
+    reach: Reach,
+    windows: list[Window],
+    eligible: list[Vehicle],
+) -> str:
+    """Qualified engineers exist: no road, too few people, no shift for the
+    pinned start, no time in the window or shift, or no room left in the day."""
     never = never_s(problem)
     if eligible and all(max(reach.get(v.engineer_index, (never, never))) >= never for v in eligible):
         return UNREACHABLE
@@ -139,7 +177,6 @@ def why_unassigned(problem: Problem, vehicles: list[Vehicle], visit: Visit, reac
         return f"needs {visit.people_needed} engineers at once, only {people} qualified on shift"
     if not eligible:
         return "no qualified engineer has a matching shift for its pinned start"
-
     best_start, best_arrival = earliest_start(problem, vehicles, visit, reach)
     if best_start is None:
         closes = windows[-1][1]

@@ -4,7 +4,7 @@
 Builds the seeded scenario of `routing.scenario` (1,000 visits, 100
 engineers, 48 h by default), plans it with the greedy baseline of
 `routing.greedy` and with the product solver in the same process, checks
-both plans with a feasibility check of its own, and prints solve time, visits
+both plans with the independent check of `routing.plan_check`, and prints solve time, visits
 assigned, SLA breaches, travel per assigned visit and peak memory, with the
 ratios against the baseline. Then it measures emergency insertion at that
 size: the solver's plan becomes the current routes, and urgent visits are
@@ -22,9 +22,7 @@ of the portfolio's worker processes when there are any.
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
-import math
 import os
 import platform
 import resource
@@ -34,156 +32,18 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
-import numpy as np
-
-from routing.geo import Point
 from routing.greedy import greedy_solve
 from routing.insertion import CurrentRoute, PlannedStop, best_insertion
-from routing.model import Problem, Solution, Window
+from routing.model import Problem, Solution
 from routing.options import SolveOptions
+from routing.plan_check import TOLERANCE_S, Check, check_plan
 from routing.portfolio import solve_portfolio
 from routing.scenario import EPOCH_SECOND_OF_DAY, field_scenario, urgent_visits
 from routing.solver import solve
 from routing.travel import format_clock
 
-TOLERANCE_S = 1.0  # the solver rounds travel up to whole seconds
 # Emergencies arrive at 09:00 on day 1, an hour into the first shift.
 EMERGENCY_AT_S = 9 * 3600 - EPOCH_SECOND_OF_DAY
-
-
-# -- independent feasibility check ------------------------------------------------
-
-
-@dataclass
-class Check:
-    """What the check found in one plan; `problems` empty means feasible."""
-
-    feasible: bool
-    problems: list[str]
-    assigned: int
-    late: set[str]  # served after the on-site deadline
-    missed: set[str]  # not served although they had a deadline
-    travel_s: float  # recomputed from the problem's travel times
-
-    @property
-    def travel_per_visit_min(self) -> float | None:
-        return self.travel_s / self.assigned / 60.0 if self.assigned else None
-
-
-def check_plan(problem: Problem, solution: Solution) -> Check:
-    """Skills (valid while the work is done), parts, shifts, windows, confirmed
-    appointments, pins, travel times and each visit at most once (joint visits:
-    the right number of different engineers, starting together).
-
-    Shares no code with the solver or the greedy baseline: it reads the
-    problem and the plan and recomputes every leg from `problem.travel`.
-    """
-    issues: list[str] = []
-    visits = {v.id: v for v in problem.visits}
-    engineers = {e.id: e for e in problem.engineers}
-    points: list[Point] = list(
-        dict.fromkeys(
-            [v.point for v in problem.visits] + [p for e in problem.engineers for p in (e.start, e.end_point)]
-        )
-    )
-    where = {p: k for k, p in enumerate(points)}
-    seconds = np.asarray(problem.travel.matrix(points, points), dtype=np.float64)
-
-    def leg(a: Point, b: Point) -> float:
-        return float(seconds[where[a], where[b]])
-
-    served: dict[str, list[tuple[str, float]]] = {}
-    busy: dict[str, list[Window]] = {}
-    travel = 0.0
-    for route in solution.routes:
-        e = engineers.get(route.engineer_id)
-        if e is None:
-            issues.append(f"route of unknown engineer {route.engineer_id}")
-            continue
-        periods = list(e.shifts) + (list(e.on_call_shifts) if e.on_call else [])
-        if not any(
-            math.isclose(route.shift[0], lo) and math.isclose(route.shift[1], hi) for lo, hi in periods
-        ):
-            issues.append(f"{e.id}: route shift {route.shift} is not one of the engineer's")
-            continue
-        on_call_only = route.on_call or tuple(route.shift) not in {tuple(w) for w in e.shifts}
-        lo, hi = route.shift
-        if not route.stops:
-            continue
-        if route.depart_s < lo - TOLERANCE_S:
-            issues.append(f"{e.id}: leaves at {format_clock(route.depart_s)}, before the shift starts")
-        where_now, clock = e.start, route.depart_s
-        for stop in route.stops:
-            v = visits.get(stop.visit_id)
-            if v is None:
-                issues.append(f"{e.id}: unknown visit {stop.visit_id}")
-                continue
-            served.setdefault(v.id, []).append((e.id, stop.start_s))
-            t = leg(where_now, v.point)
-            travel += t
-            if stop.arrival_s < clock + t - TOLERANCE_S:
-                issues.append(f"{e.id}: arrives at {v.id} sooner than the road allows")
-            if stop.start_s < stop.arrival_s - TOLERANCE_S:
-                issues.append(f"{e.id}: starts {v.id} before arriving")
-            if abs(stop.end_s - stop.start_s - v.duration_s) > TOLERANCE_S:
-                issues.append(f"{e.id}: {v.id} does not last its service time")
-            for name, need in v.skills.items():
-                held = e.skills.get(name)
-                if held is None or held[0] < need:
-                    issues.append(f"{e.id}: lacks {name}>={need} for {v.id}")
-                elif held[1] is not None and held[1] < stop.end_s:
-                    issues.append(f"{e.id}: licence {name} expired during {v.id}")
-            if not v.parts <= e.parts:
-                issues.append(f"{e.id}: van lacks {sorted(v.parts - e.parts)} for {v.id}")
-            if v.windows and not any(
-                a - TOLERANCE_S <= stop.start_s <= b + TOLERANCE_S for a, b in v.windows
-            ):
-                issues.append(f"{e.id}: {v.id} starts outside its access windows")
-            if v.confirmed and v.appointment is not None:
-                a, b = v.appointment
-                if not a - TOLERANCE_S <= stop.start_s <= b + TOLERANCE_S:
-                    issues.append(f"{e.id}: {v.id} breaks its confirmed appointment")
-            if v.pinned_engineer is not None and v.pinned_engineer != e.id:
-                issues.append(f"{v.id} is pinned to {v.pinned_engineer}, planned for {e.id}")
-            if v.pinned_start_s is not None and abs(stop.start_s - v.pinned_start_s) > TOLERANCE_S:
-                issues.append(f"{v.id} moved from its pinned start")
-            if on_call_only and not v.critical:
-                issues.append(f"{e.id}: non-critical {v.id} on an on-call period")
-            where_now, clock = v.point, stop.end_s
-        back = leg(where_now, e.end_point)
-        travel += back
-        if route.return_s < clock + back - TOLERANCE_S:
-            issues.append(f"{e.id}: back home sooner than the road allows")
-        if max(route.return_s, clock + back) > hi + e.overtime_cap_s + TOLERANCE_S:
-            issues.append(f"{e.id}: back at {format_clock(route.return_s)}, past the shift and overtime cap")
-        busy.setdefault(e.id, []).append((route.depart_s, max(route.return_s, clock + back)))
-
-    for e_id, spans in busy.items():
-        spans.sort()
-        if any(b[0] < a[1] - TOLERANCE_S for a, b in itertools.pairwise(spans)):
-            issues.append(f"{e_id}: two routes at the same time")
-
-    late: set[str] = set()
-    for v_id, stops in served.items():
-        v = visits[v_id]
-        people = max(1, v.people_needed)
-        if len(stops) != people:
-            issues.append(f"{v_id}: served {len(stops)} times, needs {people} engineer(s) once")
-        if len({e_id for e_id, _ in stops}) != len(stops):
-            issues.append(f"{v_id}: the same engineer twice")
-        starts = [s for _, s in stops]
-        if max(starts) - min(starts) > TOLERANCE_S:
-            issues.append(f"{v_id}: joint visit not started together")
-        if v.deadline_s is not None and max(starts) > v.deadline_s + TOLERANCE_S:
-            late.add(v_id)
-    listed = {u.visit_id for u in solution.unassigned}
-    if listed & set(served):
-        issues.append(f"{len(listed & set(served))} visits both planned and listed unassigned")
-    forgotten = set(visits) - set(served) - listed
-    if forgotten:
-        issues.append(f"{len(forgotten)} visits neither planned nor listed unassigned")
-    missed = {v_id for v_id, v in visits.items() if v_id not in served and v.deadline_s is not None}
-    return Check(not issues, issues, len(served), late, missed, travel)
 
 
 # -- emergency insertion ---------------------------------------------------------

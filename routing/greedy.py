@@ -37,7 +37,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from routing.eligibility import Vehicle, can_serve, per_shift, start_windows, vehicles_of
-from routing.explain import Reach, why_late, why_unassigned
+from routing.explain import Reach, never_s, why_late, why_unassigned
 from routing.geo import Point
 from routing.model import LateVisit, Problem, Route, Solution, Stop, Unassigned, Visit, Window
 
@@ -85,98 +85,123 @@ def _first_start(windows: list[Window], arrival: FloatArray) -> FloatArray:
 def greedy_solve(problem: Problem) -> Solution:
     """Plan `problem` with the earliest-deadline-first, cheapest-append rule."""
     started = time.monotonic()
-    vehicles = per_shift(vehicles_of(problem))
+    fleet = _Fleet(problem, per_shift(vehicles_of(problem)))
     visits = problem.visits
-    engineers = problem.engineers
-
-    points: list[Point] = list(
-        dict.fromkeys([p for e in engineers for p in (e.start, e.end_point)] + [v.point for v in visits])
-    )
-    point_index = {p: k for k, p in enumerate(points)}
-    seconds = np.asarray(problem.travel.matrix(points, points), dtype=np.float64)
-
-    routes = [
-        _Route(vehicle=veh, end_point=point_index[engineers[veh.engineer_index].end_point])
-        for veh in vehicles
-    ]
-    n_routes = len(routes)
-    limit = np.array([veh.end_s + veh.overtime_cap_s for veh in vehicles], dtype=np.float64)
-    end_point = np.array([r.end_point for r in routes], dtype=np.int64)
-    engineer_of = np.array([veh.engineer_index for veh in vehicles], dtype=np.int64)
-    # Per route: when and where the engineer is free, the end of the last stop (or home at the shift start).
-    free_at = np.array([veh.start_s for veh in vehicles], dtype=np.float64)
-    last_point = np.array(
-        [point_index[engineers[veh.engineer_index].start] for veh in vehicles], dtype=np.int64
-    )
-    used = np.zeros(n_routes, dtype=bool)
-
     hard = [start_windows(problem, v) for v in visits]
     order = sorted(range(len(visits)), key=lambda i: _order_key(visits[i], hard[i], problem.horizon_s))
     placed: dict[int, list[int]] = {}  # visit index -> route indices
-
     for i in order:
-        visit = visits[i]
-        if not hard[i]:
-            continue
-        eligible = np.array(
-            [k for k in range(n_routes) if can_serve(problem, vehicles[k], visit)], dtype=np.int64
+        choice = _choose(fleet, visits[i], hard[i]) if hard[i] else None
+        if choice is not None:
+            placed[i] = choice[0]
+            fleet.append(i, *choice)
+    return _solution(fleet, placed, started)
+
+
+class _Fleet:
+    """The routes (one per engineer-shift) as they grow: per route, when and
+    where the engineer is free (the end of the last stop, or home at the shift
+    start), whether it is under way, and the latest return."""
+
+    def __init__(self, problem: Problem, vehicles: list[Vehicle]) -> None:
+        self.problem = problem
+        self.vehicles = vehicles
+        engineers = problem.engineers
+        points: list[Point] = list(
+            dict.fromkeys(
+                [p for e in engineers for p in (e.start, e.end_point)] + [v.point for v in problem.visits]
+            )
         )
-        people = max(1, visit.people_needed)
-        if len(set(engineer_of[eligible].tolist())) < people:
-            continue
-        p = point_index[visit.point]
-        to_visit = seconds[last_point[eligible], p]
-        arrival = free_at[eligible] + to_visit
-        back = seconds[p, end_point[eligible]]
-        old_back = seconds[last_point[eligible], end_point[eligible]]
-        preferred = []
-        if visit.appointment is not None and not visit.confirmed:
-            tentative = _intersect(hard[i], visit.appointment)
-            if tentative:
-                preferred.append(tentative)
-        choice: tuple[list[int], float] | None = None
-        # Unreachable points (inf from a road network) fall out as NaN starts.
-        with np.errstate(invalid="ignore"):
-            detour = to_visit + back - old_back
-            for windows in [*preferred, hard[i]]:
-                start = _first_start(windows, arrival)
-                ok = ~np.isnan(start) & (start + visit.duration_s + back <= limit[eligible] + 1e-9)
-                if not ok.any():
-                    continue
-                if people == 1:
-                    # Waiting counts on a route under way; an idle engineer just leaves later.
-                    growth = detour + np.where(used[eligible], start - arrival, 0.0)
-                    choice = _pick_single(visit, eligible[ok], start[ok], growth[ok])
-                else:
-                    choice = _pick_joint(
-                        visit,
-                        windows,
-                        eligible[ok],
-                        arrival[ok],
-                        detour[ok],
-                        back[ok],
-                        limit,
-                        used,
-                        engineer_of,
-                    )
-                if choice is not None:
-                    break
-        if choice is None:
-            continue
-        chosen, start_s = choice
-        placed[i] = chosen
+        self.point_index = {p: k for k, p in enumerate(points)}
+        self.seconds = np.asarray(problem.travel.matrix(points, points), dtype=np.float64)
+        self.routes = [
+            _Route(vehicle=veh, end_point=self.point_index[engineers[veh.engineer_index].end_point])
+            for veh in vehicles
+        ]
+        self.limit = np.array([veh.end_s + veh.overtime_cap_s for veh in vehicles], dtype=np.float64)
+        self.end_point = np.array([r.end_point for r in self.routes], dtype=np.int64)
+        self.engineer_of = np.array([veh.engineer_index for veh in vehicles], dtype=np.int64)
+        self.free_at = np.array([veh.start_s for veh in vehicles], dtype=np.float64)
+        self.last_point = np.array(
+            [self.point_index[engineers[veh.engineer_index].start] for veh in vehicles], dtype=np.int64
+        )
+        self.used = np.zeros(len(self.routes), dtype=bool)
+
+    def append(self, i: int, chosen: list[int], start_s: float) -> None:
+        """Visit `i` at the end of the chosen routes, starting at `start_s`."""
+        visit = self.problem.visits[i]
+        p = self.point_index[visit.point]
         for k in chosen:
-            leg = float(seconds[last_point[k], p])
-            arrive = float(free_at[k]) + leg
-            if not used[k]:
+            leg = float(self.seconds[self.last_point[k], p])
+            arrive = float(self.free_at[k]) + leg
+            if not self.used[k]:
                 # Nobody waits at home's door: leave so as to arrive when the visit can start.
                 arrive = max(arrive, start_s)
-            routes[k].stops.append(_Placed(i, arrive, start_s, leg))
-            free_at[k] = start_s + visit.duration_s
-            last_point[k] = p
-            used[k] = True
+            self.routes[k].stops.append(_Placed(i, arrive, start_s, leg))
+            self.free_at[k] = start_s + visit.duration_s
+            self.last_point[k] = p
+            self.used[k] = True
 
-    return _solution(problem, vehicles, routes, placed, seconds, point_index, started)
+
+def _choose(fleet: _Fleet, visit: Visit, hard: list[Window]) -> tuple[list[int], float] | None:
+    """The routes (one per engineer needed) and start for the visit: inside a
+    tentative appointment when some candidate can start there, else anywhere
+    in the hard windows; None when no candidate can take it."""
+    eligible = np.array(
+        [k for k, veh in enumerate(fleet.vehicles) if can_serve(fleet.problem, veh, visit)], dtype=np.int64
+    )
+    if len(set(fleet.engineer_of[eligible].tolist())) < max(1, visit.people_needed):
+        return None
+    p = fleet.point_index[visit.point]
+    to_visit = fleet.seconds[fleet.last_point[eligible], p]
+    arrival = fleet.free_at[eligible] + to_visit
+    back = fleet.seconds[p, fleet.end_point[eligible]]
+    old_back = fleet.seconds[fleet.last_point[eligible], fleet.end_point[eligible]]
+    preferred = []
+    if visit.appointment is not None and not visit.confirmed:
+        tentative = _intersect(hard, visit.appointment)
+        if tentative:
+            preferred.append(tentative)
+    # Unreachable points (inf from a road network) fall out as NaN starts.
+    with np.errstate(invalid="ignore"):
+        detour = to_visit + back - old_back
+        for windows in [*preferred, hard]:
+            choice = _choose_in(fleet, visit, windows, eligible, arrival, detour, back)
+            if choice is not None:
+                return choice
+    return None
+
+
+def _choose_in(
+    fleet: _Fleet,
+    visit: Visit,
+    windows: list[Window],
+    eligible: IntArray,
+    arrival: FloatArray,
+    detour: FloatArray,
+    back: FloatArray,
+) -> tuple[list[int], float] | None:
+    """The best choice starting inside `windows`, among the eligible routes
+    that are still home in time."""
+    start = _first_start(windows, arrival)
+    ok = ~np.isnan(start) & (start + visit.duration_s + back <= fleet.limit[eligible] + 1e-9)
+    if not ok.any():
+        return None
+    if max(1, visit.people_needed) == 1:
+        # Waiting counts on a route under way; an idle engineer just leaves later.
+        growth = detour + np.where(fleet.used[eligible], start - arrival, 0.0)
+        return _pick_single(visit, eligible[ok], start[ok], growth[ok])
+    return _pick_joint(
+        visit,
+        windows,
+        eligible[ok],
+        arrival[ok],
+        detour[ok],
+        back[ok],
+        fleet.limit,
+        fleet.used,
+        fleet.engineer_of,
+    )
 
 
 def _intersect(windows: list[Window], appointment: Window) -> list[Window]:
@@ -234,84 +259,23 @@ def _pick_joint(
     return None if best is None else (best[1], best[2])
 
 
-def _solution(
-    problem: Problem,
-    vehicles: list[Vehicle],
-    routes: list[_Route],
-    placed: dict[int, list[int]],
-    seconds: FloatArray,
-    point_index: dict[Point, int],
-    started: float,
-) -> Solution:
-    visits = problem.visits
+def _solution(fleet: _Fleet, placed: dict[int, list[int]], started: float) -> Solution:
+    """The placed stops as routes, the rest unassigned, late visits, with the
+    solver's explanations."""
+    problem = fleet.problem
     out_routes: list[Route] = []
     late_by_visit: dict[int, list[str]] = {}
-    for route in routes:
-        if not route.stops:
-            continue
-        veh = route.vehicle
-        engineer = problem.engineers[veh.engineer_index]
-        stops: list[Stop] = []
-        for s in route.stops:
-            v = visits[s.visit_index]
-            late_s = max(0.0, s.start_s - v.deadline_s) if v.deadline_s is not None else 0.0
-            stops.append(Stop(v.id, s.arrival_s, s.start_s, s.start_s + v.duration_s, s.travel_s, late_s))
-            if late_s > 0:
-                late_by_visit.setdefault(s.visit_index, []).append(engineer.id)
-        last = point_index[visits[route.stops[-1].visit_index].point]
-        back = float(seconds[last, route.end_point])
-        ret = stops[-1].end_s + back
-        out_routes.append(
-            Route(
-                engineer_id=engineer.id,
-                shift_index=veh.shift_index,
-                shift=(veh.start_s, veh.end_s),
-                on_call=veh.on_call,
-                depart_s=stops[0].arrival_s - stops[0].travel_s,
-                return_s=ret,
-                stops=stops,
-                travel_s=sum(s.travel_s for s in stops) + back,
-                overtime_s=max(0.0, ret - veh.end_s),
-                load=sum(visits[s.visit_index].demand for s in route.stops),
-            )
-        )
-
-    # A road network may have no route at all (inf): far beyond any shift for the explanations.
-    never = 10.0 * max(problem.horizon_s, 1.0)
-
-    def reach(visit: Visit) -> Reach:
-        j = point_index[visit.point]
-        return {
-            e: (
-                min(never, float(seconds[point_index[eng.start], j])),
-                min(never, float(seconds[j, point_index[eng.end_point]])),
-            )
-            for e, eng in enumerate(problem.engineers)
-        }
-
-    def why_not(visit: Visit) -> str:
-        r = reach(visit)
-        qualified = {veh.engineer_index for veh in vehicles if can_serve(problem, veh, visit)}
-        if qualified and all(max(r[e]) >= never for e in qualified):
-            return "no qualified engineer can reach it by road (the road network has no route there)"
-        return why_unassigned(problem, vehicles, visit, r)
-
-    unassigned = [Unassigned(v.id, why_not(v)) for i, v in enumerate(visits) if i not in placed]
+    for route in fleet.routes:
+        if route.stops:
+            out_routes.append(_route_out(fleet, route, late_by_visit))
+    why = _Explain(fleet)
+    unassigned = [
+        Unassigned(v.id, why.not_served(v)) for i, v in enumerate(problem.visits) if i not in placed
+    ]
     late: list[LateVisit] = []
     for i, engineer_ids in late_by_visit.items():
-        v = visits[i]
-        assert v.deadline_s is not None
-        start = next(s.start_s for s in routes[placed[i][0]].stops if s.visit_index == i)
-        late.append(
-            LateVisit(
-                v.id,
-                engineer_ids,
-                start,
-                v.deadline_s,
-                start - v.deadline_s,
-                why_late(problem, vehicles, v, reach(v), start),
-            )
-        )
+        start = next(s.start_s for s in fleet.routes[placed[i][0]].stops if s.visit_index == i)
+        late.append(why.late(problem.visits[i], engineer_ids, start))
     total_travel = sum(r.travel_s for r in out_routes)
     return Solution(
         routes=out_routes,
@@ -323,3 +287,71 @@ def _solution(
         seconds=time.monotonic() - started,
         solutions_found=1,
     )
+
+
+def _route_out(fleet: _Fleet, route: _Route, late_by_visit: dict[int, list[str]]) -> Route:
+    """One engineer-shift's placed stops as a route; notes who serves each late visit."""
+    visits = fleet.problem.visits
+    veh = route.vehicle
+    engineer = fleet.problem.engineers[veh.engineer_index]
+    stops: list[Stop] = []
+    for s in route.stops:
+        v = visits[s.visit_index]
+        late_s = max(0.0, s.start_s - v.deadline_s) if v.deadline_s is not None else 0.0
+        stops.append(Stop(v.id, s.arrival_s, s.start_s, s.start_s + v.duration_s, s.travel_s, late_s))
+        if late_s > 0:
+            late_by_visit.setdefault(s.visit_index, []).append(engineer.id)
+    last = fleet.point_index[visits[route.stops[-1].visit_index].point]
+    back = float(fleet.seconds[last, route.end_point])
+    ret = stops[-1].end_s + back
+    return Route(
+        engineer_id=engineer.id,
+        shift_index=veh.shift_index,
+        shift=(veh.start_s, veh.end_s),
+        on_call=veh.on_call,
+        depart_s=stops[0].arrival_s - stops[0].travel_s,
+        return_s=ret,
+        stops=stops,
+        travel_s=sum(s.travel_s for s in stops) + back,
+        overtime_s=max(0.0, ret - veh.end_s),
+        load=sum(visits[s.visit_index].demand for s in route.stops),
+    )
+
+
+class _Explain:
+    """The solver's explanations, over the baseline's travel times."""
+
+    def __init__(self, fleet: _Fleet) -> None:
+        self.fleet = fleet
+        # A road network may have no route at all (inf): far beyond any shift for the explanations.
+        self.never = never_s(fleet.problem)
+
+    def reach(self, visit: Visit) -> Reach:
+        point_index, seconds, never = self.fleet.point_index, self.fleet.seconds, self.never
+        j = point_index[visit.point]
+        return {
+            e: (
+                min(never, float(seconds[point_index[eng.start], j])),
+                min(never, float(seconds[j, point_index[eng.end_point]])),
+            )
+            for e, eng in enumerate(self.fleet.problem.engineers)
+        }
+
+    def not_served(self, visit: Visit) -> str:
+        problem, vehicles = self.fleet.problem, self.fleet.vehicles
+        r = self.reach(visit)
+        qualified = {veh.engineer_index for veh in vehicles if can_serve(problem, veh, visit)}
+        if qualified and all(max(r[e]) >= self.never for e in qualified):
+            return "no qualified engineer can reach it by road (the road network has no route there)"
+        return why_unassigned(problem, vehicles, visit, r)
+
+    def late(self, v: Visit, engineer_ids: list[str], start: float) -> LateVisit:
+        assert v.deadline_s is not None
+        return LateVisit(
+            v.id,
+            engineer_ids,
+            start,
+            v.deadline_s,
+            start - v.deadline_s,
+            why_late(self.fleet.problem, self.fleet.vehicles, v, self.reach(v), start),
+        )

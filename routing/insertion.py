@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from routing.eligibility import missing_parts, skill_problem
+from routing.eligibility import first_start, missing_parts, skill_problem
 from routing.geo import Point
 from routing.model import Engineer, Visit, Warehouse, Window
 from routing.travel import FloatMatrix, TravelTimeProvider
@@ -56,13 +56,6 @@ class Insertion:
     pickup_s: float | None = None
 
 
-def _window_start(windows: list[Window], not_before: float) -> float | None:
-    for lo, hi in windows:
-        if not_before <= hi:
-            return max(lo, not_before)
-    return None
-
-
 def _in_shift(engineer: Engineer, start: float, end: float) -> bool:
     periods = engineer.shifts + (engineer.on_call_shifts if engineer.on_call else [])
     return any(lo <= start and end <= hi + engineer.overtime_cap_s for lo, hi in periods)
@@ -90,87 +83,148 @@ def best_insertion(
     ]
     if not eligible:
         return None
-    points: list[Point] = []
-    for route in eligible:
-        points.append(route.position)
-        points.extend(stop.point for stop in route.stops)
-    to_visit = travel.matrix(points, [visit.point])[:, 0]
-    from_visit = travel.matrix([visit.point], points)[0]
-    if stocking:
-        to_house = travel.matrix(points, [w.point for w in stocking])
-        house_to_visit = travel.matrix([w.point for w in stocking], [visit.point])[:, 0]
-    if visit.appointment is not None and visit.confirmed:
-        windows = [visit.appointment]
-    else:
-        windows = visit.windows or [(0.0, float("inf"))]
+    scan = _Scan.of(eligible, visit, travel, stocking, now_s, lateness_weight)
     best: Insertion | None = None
     offset = 0
     for route in eligible:
-        n = len(route.stops)
         legs = _legs(travel, route)
         first_free = max((i + 1 for i, s in enumerate(route.stops) if s.locked), default=0)
         fetch = bool(missing_parts(route.engineer, visit))
-        for position in range(first_free, n + 1):
-            prev = offset + position  # index of the previous point: the position or stop position-1
-            if position == 0:
-                ready = now_s
-            else:
-                before = route.stops[position - 1]
-                ready = max(now_s, before.start_s + before.duration_s)
-            leg_in = float(to_visit[prev])
-            house: Warehouse | None = None
-            pickup_at: float | None = None
-            if fetch:
-                via = _via_warehouse(stocking, ready, to_house[prev], house_to_visit)
-                if via is None:
-                    continue
-                arrival, k, pickup_at = via
-                house = stocking[k]
-                leg_in = float(to_house[prev, k]) + float(house_to_visit[k])
-            else:
-                arrival = ready + leg_in
-            start = _window_start(windows, arrival)
-            if start is None or not _in_shift(route.engineer, start, start + visit.duration_s):
-                continue
-            end = start + visit.duration_s
-            late = max(0.0, start - visit.deadline_s) if visit.deadline_s is not None else 0.0
-            # Push the later stops: each starts when the previous one is done and the engineer got there.
-            shifted: list[tuple[str, float]] = []
-            delay_total = 0.0
-            feasible = True
-            t, leg_from_new = end, float(from_visit[offset + position + 1]) if position < n else 0.0
-            added = leg_in + leg_from_new
-            if position < n:
-                added -= legs[position]
-            for k in range(position, n):
-                stop = route.stops[k]
-                leg = leg_from_new if k == position else legs[k]
-                new_start = max(stop.start_s, t + leg)
-                if stop.latest_start_s is not None and new_start > stop.latest_start_s:
-                    feasible = False
-                    break
-                if new_start > stop.start_s:
-                    shifted.append((stop.visit_id, new_start))
-                    delay_total += new_start - stop.start_s
-                t = new_start + stop.duration_s
-            if not feasible:
-                continue
-            cost = lateness_weight * late + added + 0.5 * delay_total
-            if best is None or cost < best.cost:
-                best = Insertion(
-                    route.engineer.id,
-                    position,
-                    arrival,
-                    start,
-                    late,
-                    added,
-                    shifted,
-                    cost,
-                    house.id if house else None,
-                    pickup_at,
-                )
-        offset += n + 1
+        for position in range(first_free, len(route.stops) + 1):
+            found = scan.insert(route, position, offset, legs, fetch)
+            if found is not None and (best is None or found.cost < best.cost):
+                best = found
+        offset += len(route.stops) + 1
     return best
+
+
+@dataclass
+class _Scan:
+    """One urgent visit against the eligible routes: travel from every route point
+    (each route's position, then its stops) to the visit and back, and through
+    the warehouses that stock its parts."""
+
+    visit: Visit
+    stocking: list[Warehouse]
+    now_s: float
+    lateness_weight: float
+    windows: list[Window]  # hard: the confirmed appointment, else the access windows
+    to_visit: FloatMatrix
+    from_visit: FloatMatrix
+    to_house: FloatMatrix | None  # with stocking warehouses only
+    house_to_visit: FloatMatrix | None
+
+    @classmethod
+    def of(
+        cls,
+        eligible: list[CurrentRoute],
+        visit: Visit,
+        travel: TravelTimeProvider,
+        stocking: list[Warehouse],
+        now_s: float,
+        lateness_weight: float,
+    ) -> _Scan:
+        points: list[Point] = []
+        for route in eligible:
+            points.append(route.position)
+            points.extend(stop.point for stop in route.stops)
+        to_visit = travel.matrix(points, [visit.point])[:, 0]
+        from_visit = travel.matrix([visit.point], points)[0]
+        to_house = house_to_visit = None
+        if stocking:
+            to_house = travel.matrix(points, [w.point for w in stocking])
+            house_to_visit = travel.matrix([w.point for w in stocking], [visit.point])[:, 0]
+        if visit.appointment is not None and visit.confirmed:
+            windows = [visit.appointment]
+        else:
+            windows = visit.windows or [(0.0, float("inf"))]
+        return cls(
+            visit, stocking, now_s, lateness_weight, windows, to_visit, from_visit, to_house, house_to_visit
+        )
+
+    def insert(
+        self, route: CurrentRoute, position: int, offset: int, legs: list[float], fetch: bool
+    ) -> Insertion | None:
+        """The visit at `position` of the route (whose first point is at `offset`;
+        `fetch`: the van lacks the parts), or None where it cannot start in time
+        or pushes a later stop past its promise."""
+        visit, n = self.visit, len(route.stops)
+        prev = offset + position  # index of the previous point: the position or stop position-1
+        if position == 0:
+            ready = self.now_s
+        else:
+            before = route.stops[position - 1]
+            ready = max(self.now_s, before.start_s + before.duration_s)
+        reached = self._arrival(prev, ready, fetch)
+        if reached is None:
+            return None
+        arrival, leg_in, house, pickup_at = reached
+        start = first_start(self.windows, arrival)
+        if start is None or not _in_shift(route.engineer, start, start + visit.duration_s):
+            return None
+        end = start + visit.duration_s
+        late = max(0.0, start - visit.deadline_s) if visit.deadline_s is not None else 0.0
+        leg_from_new = float(self.from_visit[offset + position + 1]) if position < n else 0.0
+        added = leg_in + leg_from_new
+        if position < n:
+            added -= legs[position]
+        pushed = _push_later(route, position, end, leg_from_new, legs)
+        if pushed is None:
+            return None
+        shifted, delay_total = pushed
+        cost = self.lateness_weight * late + added + 0.5 * delay_total
+        return Insertion(
+            route.engineer.id,
+            position,
+            arrival,
+            start,
+            late,
+            added,
+            shifted,
+            cost,
+            house.id if house else None,
+            pickup_at,
+        )
+
+    def _arrival(
+        self, prev: int, ready: float, fetch: bool
+    ) -> tuple[float, float, Warehouse | None, float | None] | None:
+        """Arrival at the site from point `prev` when free at `ready`, straight or
+        through a warehouse when the van lacks the parts: (arrival, travel in,
+        warehouse, pick-up start), or None when no warehouse is open in time."""
+        leg_in = float(self.to_visit[prev])
+        if not fetch:
+            return ready + leg_in, leg_in, None, None
+        assert self.to_house is not None
+        assert self.house_to_visit is not None
+        via = _via_warehouse(self.stocking, ready, self.to_house[prev], self.house_to_visit)
+        if via is None:
+            return None
+        arrival, k, pickup_at = via
+        leg_in = float(self.to_house[prev, k]) + float(self.house_to_visit[k])
+        return arrival, leg_in, self.stocking[k], pickup_at
+
+
+def _push_later(
+    route: CurrentRoute, position: int, end: float, leg_from_new: float, legs: list[float]
+) -> tuple[list[tuple[str, float]], float] | None:
+    """The later stops pushed: each starts when the previous one is done and the
+    engineer got there. Their new starts and the total delay, or None when one
+    would move past its promise."""
+    shifted: list[tuple[str, float]] = []
+    delay_total = 0.0
+    t = end
+    for k in range(position, len(route.stops)):
+        stop = route.stops[k]
+        leg = leg_from_new if k == position else legs[k]
+        new_start = max(stop.start_s, t + leg)
+        if stop.latest_start_s is not None and new_start > stop.latest_start_s:
+            return None
+        if new_start > stop.start_s:
+            shifted.append((stop.visit_id, new_start))
+            delay_total += new_start - stop.start_s
+        t = new_start + stop.duration_s
+    return shifted, delay_total
 
 
 def _via_warehouse(
@@ -180,7 +234,7 @@ def _via_warehouse(
     get there): (arrival at the site, warehouse index, pick-up start), or None."""
     best: tuple[float, int, float] | None = None
     for k, house in enumerate(stocking):
-        at = _window_start(house.hours or [(0.0, float("inf"))], ready + float(to_house[k]))
+        at = first_start(house.hours or [(0.0, float("inf"))], ready + float(to_house[k]))
         if at is None:
             continue
         there = at + house.pickup_s + float(house_to_visit[k])

@@ -55,8 +55,30 @@ class SolverModel:
             [k for k, veh in enumerate(self.vehicles) if can_serve(problem, veh, visit)]
             for visit in problem.visits
         ]
-        # Vehicles that may serve a visit only by fetching its parts first.
-        self.via_allowed: dict[int, list[int]] = {}
+        self.via_allowed = self._via_allowed()
+        direct_ok = self._direct_ok()
+        self.modelled: list[int] = [
+            i for i in range(len(problem.visits)) if i in direct_ok or i in self.via_allowed
+        ]
+        self.nodes, self.depot_node = self._depot_nodes()
+        self.copies = self._visit_nodes(direct_ok)
+        self.vias = self._pickup_nodes()
+        self.modelled = [i for i in self.modelled if self.copies[i] or i in self.vias]
+        self._travel_matrices()
+        # Time-of-day speeds: each vehicle's time dimension runs at its shift's
+        # average speed (or its slowest, see `slowest_travel`); stop times are
+        # then recomputed with the speed of each departure.
+        self.timed = has_speed_profile(problem.travel)
+        self.vehicle_factor = [self._shift_factor(v) for v in self.vehicles]
+        self._units_at: dict[float, IntMatrix] = {1.0: self.travel_units}
+        self.service_units = self._service_units()
+        self.horizon_units = self.units_down(problem.horizon_s)
+        self.node_allowed, self.node_windows = self._node_rules()
+
+    def _via_allowed(self) -> dict[int, list[int]]:
+        """Vehicles that may serve a visit only by fetching its parts first."""
+        problem = self.problem
+        via_allowed: dict[int, list[int]] = {}
         for i, visit in enumerate(problem.visits):
             if self.windows[i] and pickup_possible(problem, visit):
                 direct = set(self.allowed[i])
@@ -66,43 +88,57 @@ class SolverModel:
                     if k not in direct and can_serve(problem, veh, visit, via_pickup=True)
                 ]
                 if ks:
-                    self.via_allowed[i] = ks
-        self.modelled: list[int] = []
+                    via_allowed[i] = ks
+        return via_allowed
+
+    def _direct_ok(self) -> set[int]:
+        """Visits that enough engineers may serve from their vans, at some start time."""
         direct_ok: set[int] = set()
-        for i, visit in enumerate(problem.visits):
+        for i, visit in enumerate(self.problem.visits):
             engineers = {self.vehicles[k].engineer_index for k in self.allowed[i]}
             if self.windows[i] and len(engineers) >= max(1, visit.people_needed):
                 direct_ok.add(i)
-            if i in direct_ok or i in self.via_allowed:
-                self.modelled.append(i)
+        return direct_ok
 
+    def _depot_nodes(self) -> tuple[list[Node], dict[Point, int]]:
+        """The first nodes: each distinct start and end point of the engineers."""
         depot_points: list[Point] = []
         for veh in self.vehicles:
-            e = problem.engineers[veh.engineer_index]
+            e = self.problem.engineers[veh.engineer_index]
             for p in (e.start, e.end_point):
                 if p not in depot_points:
                     depot_points.append(p)
-        self.nodes = [Node(-1, 0, p) for p in depot_points]
-        self.depot_node = {p: k for k, p in enumerate(depot_points)}
-        self.copies: dict[int, list[int]] = {}
+        return [Node(-1, 0, p) for p in depot_points], {p: k for k, p in enumerate(depot_points)}
+
+    def _visit_nodes(self, direct_ok: set[int]) -> dict[int, list[int]]:
+        """One node per engineer a visit served from the van needs (joint visits: copies)."""
+        copies: dict[int, list[int]] = {}
         for i in self.modelled:
-            visit = problem.visits[i]
-            self.copies[i] = []
+            visit = self.problem.visits[i]
+            copies[i] = []
             for c in range(max(1, visit.people_needed) if i in direct_ok else 0):
-                self.copies[i].append(len(self.nodes))
+                copies[i].append(len(self.nodes))
                 self.nodes.append(Node(i, c, visit.point))
-        # (pick-up node, visit node served via it) per visit, nearest warehouses first.
-        self.vias: dict[int, list[tuple[int, int]]] = {}
+        return copies
+
+    def _pickup_nodes(self) -> dict[int, list[tuple[int, int]]]:
+        """(pick-up node, visit node served via it) per visit, nearest warehouses first."""
+        problem = self.problem
+        vias: dict[int, list[tuple[int, int]]] = {}
         for i, houses in self._pickup_sources().items():
             visit = problem.visits[i]
             for w in houses:
-                self.vias.setdefault(i, []).append((len(self.nodes), len(self.nodes) + 1))
+                vias.setdefault(i, []).append((len(self.nodes), len(self.nodes) + 1))
                 self.nodes.append(Node(i, 0, problem.warehouses[w].point, "pickup", w))
                 self.nodes.append(Node(i, 0, visit.point, "visit", w))
-        self.modelled = [i for i in self.modelled if self.copies[i] or i in self.vias]
+        return vias
 
-        # One provider call over the distinct points, also covering visits left
-        # out of the model, whose explanations need travel times too.
+    def _travel_matrices(self) -> None:
+        """Travel seconds between the distinct points, and free-flow units between nodes.
+
+        One provider call over the distinct points, also covering visits left
+        out of the model, whose explanations need travel times too."""
+        problem = self.problem
         points = list(dict.fromkeys([n.point for n in self.nodes] + [v.point for v in problem.visits]))
         self.point_index = {p: k for k, p in enumerate(points)}
         seconds = np.asarray(problem.travel.matrix(points, points), dtype=np.float64)
@@ -114,13 +150,11 @@ class SolverModel:
         self.node_point = idx
         # Free-flow travel: the arc cost, and the time of vehicles without traffic.
         self.travel_units: IntMatrix = np.ceil(self.seconds[np.ix_(idx, idx)] * self.scale).astype(np.int64)
-        # Time-of-day speeds: each vehicle's time dimension runs at its shift's
-        # average speed (or its slowest, see `slowest_travel`); stop times are
-        # then recomputed with the speed of each departure.
-        self.timed = has_speed_profile(problem.travel)
-        self.vehicle_factor = [self._shift_factor(v) for v in self.vehicles]
-        self._units_at: dict[float, IntMatrix] = {1.0: self.travel_units}
-        self.service_units = np.array(
+
+    def _service_units(self) -> NDArray[np.int64]:
+        """Time at each node: the visit's duration, or the warehouse counter's."""
+        problem = self.problem
+        return np.array(
             [
                 0
                 if n.visit_index < 0
@@ -133,20 +167,23 @@ class SolverModel:
             ],
             dtype=np.int64,
         )
-        self.horizon_units = self.units_down(problem.horizon_s)
-        # Per node: the vehicles that may serve it and its start windows in units.
-        self.node_allowed: list[list[int]] = [[] for _ in self.nodes]
-        self.node_windows: list[list[tuple[int, int]]] = [[] for _ in self.nodes]
+
+    def _node_rules(self) -> tuple[list[list[int]], list[list[tuple[int, int]]]]:
+        """Per node: the vehicles that may serve it and its start windows in units."""
+        problem = self.problem
+        node_allowed: list[list[int]] = [[] for _ in self.nodes]
+        node_windows: list[list[tuple[int, int]]] = [[] for _ in self.nodes]
         for i in self.modelled:
             visit_windows = self.to_units(self.windows[i])
             for node in self.copies[i]:
-                self.node_allowed[node] = self.allowed[i]
-                self.node_windows[node] = visit_windows
+                node_allowed[node] = self.allowed[i]
+                node_windows[node] = visit_windows
             for pickup, via in self.vias.get(i, []):
                 hours = problem.warehouses[self.nodes[pickup].warehouse].hours
-                self.node_allowed[pickup] = self.node_allowed[via] = self.via_allowed[i]
-                self.node_windows[via] = visit_windows
-                self.node_windows[pickup] = self.to_units(hours or [(0.0, problem.horizon_s)])
+                node_allowed[pickup] = node_allowed[via] = self.via_allowed[i]
+                node_windows[via] = visit_windows
+                node_windows[pickup] = self.to_units(hours or [(0.0, problem.horizon_s)])
+        return node_allowed, node_windows
 
     def _shift_factor(self, veh: Vehicle) -> float:
         if not self.timed:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from routing.eligibility import day_of
 from routing.explain import why_late, why_unassigned
-from routing.model import LateVisit, Problem, Route, Solution, Stop, Unassigned, Visit
+from routing.geo import Point
+from routing.model import Engineer, LateVisit, Problem, Route, Solution, Stop, Unassigned, Visit
 from routing.nodes import SolverModel, rest_pairs
 from routing.options import SolveOptions
 
@@ -22,7 +24,31 @@ def read_solution(
     started: float,
     found: int,
 ) -> Solution:
-    problem = m.problem
+    """The plan in the assignment (None: no plan): routes with the earliest
+    consistent stop times, unassigned visits with reasons, late visits with
+    reasons, and the promises the plan changes."""
+    sequences = _without_partial_joints(m, _sequences(m, routing, manager, assignment))
+    soft_floor = _soft_floors(m, routing, manager, assignment, sequences)
+    starts, floors = earliest_schedule(m, sequences, soft_floor)
+    routes: list[Route] = []
+    late_engineers: dict[int, list[str]] = {}
+    for k, seq in enumerate(sequences):
+        if seq:
+            routes += _vehicle_routes(m, k, seq, starts, floors.get(k, 0), late_engineers)
+    return Solution(
+        routes=routes,
+        unassigned=_unassigned(m, sequences, assignment is None, status),
+        late=_late_visits(m, sequences, starts, late_engineers),
+        objective=int(assignment.ObjectiveValue()) if assignment is not None else None,
+        status=status,
+        seconds=time.monotonic() - started,
+        solutions_found=found,
+        changed=changed_promises(m.problem, routes, m.options.churn_tolerance_s),
+    )
+
+
+def _sequences(m: SolverModel, routing: Any, manager: Any, assignment: Any) -> list[list[int]]:
+    """The nodes of each vehicle's route, in order (all empty without a plan)."""
     sequences: list[list[int]] = [[] for _ in m.vehicles]
     if assignment is not None:
         for k in range(len(m.vehicles)):
@@ -30,122 +56,175 @@ def read_solution(
             while not routing.IsEnd(index):
                 sequences[k].append(manager.IndexToNode(index))
                 index = assignment.Value(routing.NextVar(index))
+    return sequences
 
-    # A joint visit counts only when every copy is on a route.
+
+def _without_partial_joints(m: SolverModel, sequences: list[list[int]]) -> list[list[int]]:
+    """A joint visit counts only when every copy is on a route."""
     active: dict[int, int] = {}
     for seq in sequences:
         for node in seq:
             if m.nodes[node].kind == "visit":
                 vi = m.nodes[node].visit_index
                 active[vi] = active.get(vi, 0) + 1
-    partial = {vi for vi, n in active.items() if n < max(1, problem.visits[vi].people_needed)}
-    sequences = [[n for n in seq if m.nodes[n].visit_index not in partial] for seq in sequences]
+    partial = {vi for vi, n in active.items() if n < max(1, m.problem.visits[vi].people_needed)}
+    return [[n for n in seq if m.nodes[n].visit_index not in partial] for seq in sequences]
 
-    # Soft "not before" times (a tentative appointment, the current start of a
-    # promise) are kept as far as the solver's own schedule kept them.
+
+def _soft_floors(
+    m: SolverModel, routing: Any, manager: Any, assignment: Any, sequences: list[list[int]]
+) -> dict[int, int]:
+    """Soft "not before" times (a tentative appointment, the current start of a
+    promise) are kept as far as the solver's own schedule kept them."""
     soft_floor: dict[int, int] = {}
-    if assignment is not None:
-        time_dim = routing.GetDimensionOrDie("Time")
-        for seq in sequences:
-            for node in seq:
-                if m.nodes[node].kind != "visit":
-                    continue
-                lo = soft_start_bound(m.problem.visits[m.nodes[node].visit_index], m.options)
-                if lo is not None:
-                    cumul = assignment.Value(time_dim.CumulVar(manager.NodeToIndex(node)))
-                    soft_floor[node] = min(m.units_up(lo), int(cumul))
-    starts, floors = earliest_schedule(m, sequences, soft_floor)
-    routes: list[Route] = []
-    late_engineers: dict[int, list[str]] = {}
-    for k, seq in enumerate(sequences):
-        if not seq:
-            continue
-        veh = m.vehicles[k]
-        engineer = problem.engineers[veh.engineer_index]
-        days = veh.days or ((veh.shift_index, veh.start_s, veh.end_s),)
-        by_day: list[list[int]] = [[] for _ in days]
+    if assignment is None:
+        return soft_floor
+    time_dim = routing.GetDimensionOrDie("Time")
+    for seq in sequences:
         for node in seq:
-            by_day[day_of(veh, starts[node] / m.scale)].append(node)
-        prev_point = engineer.start
-        last_day = max(d for d, nodes in enumerate(by_day) if nodes)
-        for d, nodes in enumerate(by_day):
-            if not nodes:
+            if m.nodes[node].kind != "visit":
                 continue
-            shift_index, day_start, day_end = days[d]
-            day_start = max(day_start, floors.get(k, 0) / m.scale)
-            first_point = prev_point
-            stops: list[Stop] = []
-            clock = depart = day_start
-            for pos, node in enumerate(nodes):
-                n = m.nodes[node]
-                visit = problem.visits[n.visit_index]
-                start = starts[node] / m.scale
-                a, b = m.point_index[prev_point], m.point_index[n.point]
-                if pos == 0:
-                    # Leave home (or the last stop of the day before) just in time.
-                    depart = max(
-                        day_start, start - m.leg_seconds(a, b, max(day_start, start - m.seconds[a, b]))
-                    )
-                    clock = depart
-                leg = m.leg_seconds(a, b, clock)
-                arrival = clock + leg
-                if n.kind == "pickup":
-                    house = problem.warehouses[n.warehouse]
-                    parts = tuple(sorted(visit.parts - engineer.parts))
-                    end = start + house.pickup_s
-                    stops.append(
-                        Stop(visit.id, arrival, start, end, leg, 0.0, "pickup", house.id, parts, n.point)
-                    )
-                else:
-                    late_s = max(0.0, start - visit.deadline_s) if visit.deadline_s is not None else 0.0
-                    end = start + visit.duration_s
-                    stops.append(Stop(visit.id, arrival, start, end, leg, late_s, point=n.point))
-                    if late_s > 0:
-                        late_engineers.setdefault(n.visit_index, []).append(engineer.id)
-                clock = end
-                prev_point = n.point
-            # Away overnight, the day ends at its last stop; home comes after the last day.
-            back = 0.0
-            if d == last_day:
-                back = m.leg_seconds(m.point_index[prev_point], m.point_index[engineer.end_point], clock)
-            ret = clock + back
-            routes.append(
-                Route(
-                    engineer_id=engineer.id,
-                    shift_index=shift_index,
-                    shift=(days[d][1], day_end),
-                    on_call=veh.on_call,
-                    depart_s=depart,
-                    return_s=ret,
-                    stops=stops,
-                    travel_s=sum(s.travel_s for s in stops) + back,
-                    overtime_s=max(0.0, ret - day_end),
-                    load=sum(
-                        problem.visits[m.nodes[n].visit_index].demand
-                        for n in nodes
-                        if m.nodes[n].kind == "visit"
-                    ),
-                    start_point=first_point,
-                    end_point=engineer.end_point if d == last_day else prev_point,
-                )
-            )
+            lo = soft_start_bound(m.problem.visits[m.nodes[node].visit_index], m.options)
+            if lo is not None:
+                cumul = assignment.Value(time_dim.CumulVar(manager.NodeToIndex(node)))
+                soft_floor[node] = min(m.units_up(lo), int(cumul))
+    return soft_floor
 
+
+def _vehicle_routes(
+    m: SolverModel,
+    k: int,
+    seq: list[int],
+    starts: Mapping[int, int],
+    floor: int,
+    late_engineers: dict[int, list[str]],
+) -> list[Route]:
+    """One route per day of the vehicle that has stops (away overnight: day 2
+    starts where day 1 ended). Notes who serves each late visit in `late_engineers`."""
+    veh = m.vehicles[k]
+    engineer = m.problem.engineers[veh.engineer_index]
+    days = veh.days or ((veh.shift_index, veh.start_s, veh.end_s),)
+    by_day: list[list[int]] = [[] for _ in days]
+    for node in seq:
+        by_day[day_of(veh, starts[node] / m.scale)].append(node)
+    prev_point = engineer.start
+    last_day = max(d for d, nodes in enumerate(by_day) if nodes)
+    routes: list[Route] = []
+    for d, nodes in enumerate(by_day):
+        if not nodes:
+            continue
+        shift_index, day_start, day_end = days[d]
+        day = _Day(shift_index, (days[d][1], day_end), max(day_start, floor / m.scale), d == last_day)
+        route, prev_point = _day_route(
+            m, veh.on_call, engineer, day, nodes, prev_point, starts, late_engineers
+        )
+        routes.append(route)
+    return routes
+
+
+@dataclass(frozen=True)
+class _Day:
+    shift_index: int
+    shift: tuple[float, float]
+    start_s: float  # no departure before this (the shift start, or later after a call-out)
+    last: bool  # the engineer goes home after it
+
+
+def _day_route(
+    m: SolverModel,
+    on_call: bool,
+    engineer: Engineer,
+    day: _Day,
+    nodes: list[int],
+    prev_point: Point,
+    starts: Mapping[int, int],
+    late_engineers: dict[int, list[str]],
+) -> tuple[Route, Point]:
+    """One day of a route from `prev_point`, and where it ends. The engineer
+    leaves just in time for the first stop; legs at the speed of each departure."""
+    problem = m.problem
+    first_point = prev_point
+    stops: list[Stop] = []
+    clock = depart = day.start_s
+    for pos, node in enumerate(nodes):
+        n = m.nodes[node]
+        start = starts[node] / m.scale
+        a, b = m.point_index[prev_point], m.point_index[n.point]
+        if pos == 0:
+            # Leave home (or the last stop of the day before) just in time.
+            depart = max(day.start_s, start - m.leg_seconds(a, b, max(day.start_s, start - m.seconds[a, b])))
+            clock = depart
+        leg = m.leg_seconds(a, b, clock)
+        stop = _stop(m, engineer, node, clock + leg, start, leg)
+        stops.append(stop)
+        if stop.late_s > 0:
+            late_engineers.setdefault(n.visit_index, []).append(engineer.id)
+        clock = stop.end_s
+        prev_point = n.point
+    # Away overnight, the day ends at its last stop; home comes after the last day.
+    back = 0.0
+    if day.last:
+        back = m.leg_seconds(m.point_index[prev_point], m.point_index[engineer.end_point], clock)
+    ret = clock + back
+    route = Route(
+        engineer_id=engineer.id,
+        shift_index=day.shift_index,
+        shift=day.shift,
+        on_call=on_call,
+        depart_s=depart,
+        return_s=ret,
+        stops=stops,
+        travel_s=sum(s.travel_s for s in stops) + back,
+        overtime_s=max(0.0, ret - day.shift[1]),
+        load=sum(problem.visits[m.nodes[n].visit_index].demand for n in nodes if m.nodes[n].kind == "visit"),
+        start_point=first_point,
+        end_point=engineer.end_point if day.last else prev_point,
+    )
+    return route, prev_point
+
+
+def _stop(m: SolverModel, engineer: Engineer, node: int, arrival: float, start: float, leg: float) -> Stop:
+    """A visit (late past its deadline), or a pick-up of what the van lacks for it."""
+    n = m.nodes[node]
+    visit = m.problem.visits[n.visit_index]
+    if n.kind == "pickup":
+        house = m.problem.warehouses[n.warehouse]
+        parts = tuple(sorted(visit.parts - engineer.parts))
+        return Stop(
+            visit.id, arrival, start, start + house.pickup_s, leg, 0.0, "pickup", house.id, parts, n.point
+        )
+    late_s = max(0.0, start - visit.deadline_s) if visit.deadline_s is not None else 0.0
+    return Stop(visit.id, arrival, start, start + visit.duration_s, leg, late_s, point=n.point)
+
+
+def _unassigned(m: SolverModel, sequences: list[list[int]], no_plan: bool, status: str) -> list[Unassigned]:
+    """The visits not on any route, each with its reason."""
     assigned = {m.nodes[n].visit_index for seq in sequences for n in seq if m.nodes[n].kind == "visit"}
+    unassigned: list[Unassigned] = []
+    for i, visit in enumerate(m.problem.visits):
+        if i in assigned:
+            continue
+        if no_plan and i in m.copies:
+            reason = f"the solver found no plan ({status})"
+        else:
+            reason = why_unassigned(m.problem, m.vehicles, visit, m.reach(visit))
+        unassigned.append(Unassigned(visit.id, reason))
+    return unassigned
+
+
+def _late_visits(
+    m: SolverModel,
+    sequences: list[list[int]],
+    starts: Mapping[int, int],
+    late_engineers: dict[int, list[str]],
+) -> list[LateVisit]:
+    """The visits that start past their deadline, with who serves them and why."""
     start_of = {
         m.nodes[n].visit_index: starts[n] for seq in sequences for n in seq if m.nodes[n].kind == "visit"
     }
-    unassigned: list[Unassigned] = []
-    for i, visit in enumerate(problem.visits):
-        if i in assigned:
-            continue
-        if assignment is None and i in m.copies:
-            reason = f"the solver found no plan ({status})"
-        else:
-            reason = why_unassigned(problem, m.vehicles, visit, m.reach(visit))
-        unassigned.append(Unassigned(visit.id, reason))
     late: list[LateVisit] = []
     for vi, engineer_ids in late_engineers.items():
-        visit = problem.visits[vi]
+        visit = m.problem.visits[vi]
         assert visit.deadline_s is not None
         start = start_of[vi] / m.scale
         late.append(
@@ -155,19 +234,10 @@ def read_solution(
                 start,
                 visit.deadline_s,
                 start - visit.deadline_s,
-                why_late(problem, m.vehicles, visit, m.reach(visit), start),
+                why_late(m.problem, m.vehicles, visit, m.reach(visit), start),
             )
         )
-    return Solution(
-        routes=routes,
-        unassigned=unassigned,
-        late=late,
-        objective=int(assignment.ObjectiveValue()) if assignment is not None else None,
-        status=status,
-        seconds=time.monotonic() - started,
-        solutions_found=found,
-        changed=changed_promises(problem, routes, m.options.churn_tolerance_s),
-    )
+    return late
 
 
 def changed_promises(problem: Problem, routes: Sequence[Route], tolerance_s: float) -> list[str]:
@@ -221,47 +291,89 @@ def earliest_schedule(
     returns: dict[int, int] = {}
     for _ in range(4 * len(m.nodes) + 4):
         for k, seq in enumerate(sequences):
-            veh = m.vehicles[k]
-            prev = m.start_node(veh)
-            clock = max(m.units_up(veh.start_s), vehicle_floor.get(k, 0))
-            for node in seq:
-                leg = m.leg_units(k, prev, node, clock)
-                start = max(clock + leg, floor.get(node, 0))
-                service = int(m.service_units[node])
-                for a, b in nights[k]:
-                    if clock <= a < clock + leg:
-                        start = max(start, clock + leg + b - a)  # the drive straddles the night
-                for _ in range(len(nights[k]) + 1):
-                    for lo, hi in m.node_windows[node]:
-                        if hi >= start:
-                            start = max(lo, start)
-                            break
-                    # No work through a night: wait for the morning.
-                    pushed = next((b for a, b in nights[k] if start < b and a < start + service), None)
-                    if pushed is None or pushed <= start:
-                        break
-                    start = pushed
-                starts[node] = start
-                clock = start + service
-                prev = node
-            returns[k] = clock + m.leg_units(k, prev, m.end_node(veh), clock)
-        changed = False
-        for c, r, rest in rest_pairs(m) if rests else ():
-            if sequences[c] and sequences[r] and returns[c] + rest > vehicle_floor.get(r, 0):
-                vehicle_floor[r] = returns[c] + rest
-                changed = True
-        for copies in m.copies.values():
-            routed = [c for c in copies if c in starts]
-            if len(routed) < 2:
-                continue
-            latest = max(starts[c] for c in routed)
-            for c in routed:
-                if starts[c] < latest:
-                    floor[c] = latest
-                    changed = True
-        if not changed:
+            returns[k] = _schedule_route(m, k, seq, nights[k], floor, vehicle_floor.get(k, 0), starts)
+        rested = _rest_floors(rests, sequences, returns, vehicle_floor)
+        joined = _joint_floors(m, starts, floor)
+        if not (rested or joined):
             break
     return starts, vehicle_floor
+
+
+def _schedule_route(
+    m: SolverModel,
+    k: int,
+    seq: list[int],
+    nights: list[tuple[int, int]],
+    floor: Mapping[int, int],
+    vehicle_floor: int,
+    starts: dict[int, int],
+) -> int:
+    """One pass over vehicle k's route: each stop as early as its arrival, floor,
+    windows and nights allow (into `starts`). Returns when the engineer is back."""
+    veh = m.vehicles[k]
+    prev = m.start_node(veh)
+    clock = max(m.units_up(veh.start_s), vehicle_floor)
+    for node in seq:
+        leg = m.leg_units(k, prev, node, clock)
+        start = max(clock + leg, floor.get(node, 0))
+        service = int(m.service_units[node])
+        for a, b in nights:
+            if clock <= a < clock + leg:
+                start = max(start, clock + leg + b - a)  # the drive straddles the night
+        start = _window_after_nights(m.node_windows[node], nights, start, service)
+        starts[node] = start
+        clock = start + service
+        prev = node
+    return clock + m.leg_units(k, prev, m.end_node(veh), clock)
+
+
+def _window_after_nights(
+    windows: list[tuple[int, int]], nights: list[tuple[int, int]], start: int, service: int
+) -> int:
+    """The earliest start from `start` inside the windows (unchanged past the
+    last one) whose service does not run into a night."""
+    for _ in range(len(nights) + 1):
+        for lo, hi in windows:
+            if hi >= start:
+                start = max(lo, start)
+                break
+        # No work through a night: wait for the morning.
+        pushed = next((b for a, b in nights if start < b and a < start + service), None)
+        if pushed is None or pushed <= start:
+            break
+        start = pushed
+    return start
+
+
+def _rest_floors(
+    rests: list[tuple[int, int, int]],
+    sequences: list[list[int]],
+    returns: Mapping[int, int],
+    vehicle_floor: dict[int, int],
+) -> bool:
+    """A regular shift after a used call-out starts no sooner than the rest after
+    the engineer is back. Whether any floor rose."""
+    changed = False
+    for c, r, rest in rests:
+        if sequences[c] and sequences[r] and returns[c] + rest > vehicle_floor.get(r, 0):
+            vehicle_floor[r] = returns[c] + rest
+            changed = True
+    return changed
+
+
+def _joint_floors(m: SolverModel, starts: Mapping[int, int], floor: dict[int, int]) -> bool:
+    """Routed copies of a joint visit wait for the latest of them. Whether any floor rose."""
+    changed = False
+    for copies in m.copies.values():
+        routed = [c for c in copies if c in starts]
+        if len(routed) < 2:
+            continue
+        latest = max(starts[c] for c in routed)
+        for c in routed:
+            if starts[c] < latest:
+                floor[c] = latest
+                changed = True
+    return changed
 
 
 def broken_by_traffic(m: SolverModel, solution: Solution) -> set[tuple[str, int]]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -20,7 +20,7 @@ from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from routing.construct import insertion_start
 from routing.greedy import greedy_solve
-from routing.model import Problem, Progress, Solution
+from routing.model import Problem, Progress, Solution, Visit
 from routing.nodes import SolverModel, rest_pairs
 from routing.options import SolveOptions
 from routing.readout import broken_by_traffic, read_solution, soft_start_bound
@@ -70,35 +70,201 @@ def solve(
         return read_solution(
             m, None, None, None, "success" if not problem.visits else "no_solution", started, 0
         )
-    large = len(m.nodes) >= LARGE_NODES
-    warm = options.warm_start_from_greedy
-    if warm is None:
-        warm = (
-            large and options.solution_limit is None and any(v.deadline_s is not None for v in problem.visits)
-        )
     protected: set[str] = set()
-    if initial_routes is None and warm:
-        baseline = greedy_solve(problem)
-        initial_routes = insertion_start(problem, baseline)
-        # What the rule of thumb keeps on time, the plan must not give up for
-        # travel: steeper lateness, and a hard deadline where the start keeps it.
-        late_ids = {lv.visit_id for lv in baseline.late}
-        protected = {s.visit_id for r in baseline.routes for s in r.stops if s.visit_id not in late_ids}
-
+    if initial_routes is None and _warm_start_wanted(m):
+        initial_routes, protected = _greedy_start(problem)
     if initial_routes is None and m.vias:
         return _solve_with_pickups(problem, options, started, deadline)
 
-    manager = pywrapcp.RoutingIndexManager(
-        len(m.nodes),
-        len(m.vehicles),
-        [m.start_node(v) for v in m.vehicles],
-        [m.end_node(v) for v in m.vehicles],
+    model = _OrModel.build(m, initial_routes, protected)
+    params = _search_parameters(m)
+    assignment, found = _search(model, params, started, deadline)
+    solution = read_solution(
+        m, model.routing, model.manager, assignment, model.status(assignment), started, found
     )
-    routing = pywrapcp.RoutingModel(manager)
-    starts: list[list[list[int]]] = []
-    on_time_in_start: set[int] = set()
-    if initial_routes:
-        starts, on_time_in_start = _initial_indices(m, manager, initial_routes)
+    return _replan_for_traffic(m, solution, started, deadline)
+
+
+def _warm_start_wanted(m: SolverModel) -> bool:
+    """Start from the greedy baseline: as the options say, or by default for a
+    large problem with deadlines and no solution limit (see `warm_start_from_greedy`)."""
+    options = m.options
+    if options.warm_start_from_greedy is not None:
+        return options.warm_start_from_greedy
+    return (
+        len(m.nodes) >= LARGE_NODES
+        and options.solution_limit is None
+        and any(v.deadline_s is not None for v in m.problem.visits)
+    )
+
+
+def _greedy_start(problem: Problem) -> tuple[InitialRoutes, set[str]]:
+    """The insertion plan built on the greedy baseline, and the visits the
+    baseline serves on time. What the rule of thumb keeps on time, the plan
+    must not give up for travel: steeper lateness, and a hard deadline where
+    the start keeps it."""
+    baseline = greedy_solve(problem)
+    late_ids = {lv.visit_id for lv in baseline.late}
+    protected = {s.visit_id for r in baseline.routes for s in r.stops if s.visit_id not in late_ids}
+    return insertion_start(problem, baseline), protected
+
+
+@dataclass
+class _OrModel:
+    """The OR-Tools objects of one solve, and the start routes for its search."""
+
+    m: SolverModel
+    manager: Any
+    routing: Any
+    time_dim: Any
+    starts: list[list[list[int]]]
+
+    @classmethod
+    def build(cls, m: SolverModel, initial_routes: InitialRoutes | None, protected: set[str]) -> _OrModel:
+        """Nodes and vehicles, then the dimensions and the visits' costs, in the
+        order OR-Tools sees them (the search depends on it)."""
+        manager = pywrapcp.RoutingIndexManager(
+            len(m.nodes),
+            len(m.vehicles),
+            [m.start_node(v) for v in m.vehicles],
+            [m.end_node(v) for v in m.vehicles],
+        )
+        routing = pywrapcp.RoutingModel(manager)
+        starts: list[list[list[int]]] = []
+        on_time_in_start: set[int] = set()
+        if initial_routes:
+            starts, on_time_in_start = _initial_indices(m, manager, initial_routes)
+        model = cls(m, manager, routing, _time_dimension(m, routing), starts)
+        model.shifts()
+        _monthly_overtime(m, routing.solver(), routing, model.time_dim)
+        _rest_after_calls(m, routing.solver(), routing, model.time_dim)
+        _capacity(m, routing)
+        _affinity(m, routing)
+        _eligibility_dimension(m, routing)
+        for i in m.modelled:
+            model.visit(i, protected, on_time_in_start)
+        return model
+
+    def shifts(self) -> None:
+        """Each vehicle's shift: start and latest return, overtime past the shift
+        end priced, nights away as breaks."""
+        m, routing, time_dim = self.m, self.routing, self.time_dim
+        overtime_coeff = max(0, round(m.options.overtime_cost_per_minute / 60.0))
+        end_caps = _end_caps(m)
+        visit_transits: list[int] | None = None
+        for k, veh in enumerate(m.vehicles):
+            lo, hi = m.units_up(veh.start_s), m.units_down(veh.end_s)
+            cap = end_caps[k]
+            time_dim.CumulVar(routing.Start(k)).SetRange(lo, hi)
+            time_dim.CumulVar(routing.End(k)).SetRange(lo, cap)
+            if cap > hi and overtime_coeff:
+                time_dim.SetCumulVarSoftUpperBound(routing.End(k), hi, overtime_coeff)
+            if veh.breaks:
+                if visit_transits is None:
+                    visit_transits = self._service_transits()
+                self._nights(k, veh.breaks, visit_transits)
+
+    def _service_transits(self) -> list[int]:
+        """Service time per routing index, as the break intervals need it."""
+        m, routing, manager = self.m, self.routing, self.manager
+        transits = [0] * (routing.Size() + len(m.vehicles))
+        for index in range(routing.Size()):
+            if not routing.IsStart(index):
+                transits[index] = int(m.service_units[manager.IndexToNode(index)])
+        return transits
+
+    def _nights(self, k: int, breaks: Sequence[tuple[float, float]], visit_transits: list[int]) -> None:
+        """Nights away: no work between the shifts. A drive may straddle the
+        night (begun in the evening, finished in the morning)."""
+        m, solver = self.m, self.routing.solver()
+        nights = [
+            solver.FixedDurationIntervalVar(
+                m.units_down(a), m.units_down(a), m.units_up(b) - m.units_down(a), False, f"night-{k}-{d}"
+            )
+            for d, (a, b) in enumerate(breaks)
+        ]
+        self.time_dim.SetBreakIntervalsOfVehicle(nights, k, visit_transits)
+
+    def visit(self, i: int, protected: set[str], on_time_in_start: set[int]) -> None:
+        """One visit: dropping it costs its penalty; its nodes (from the van, via
+        pick-ups, joint copies) get who may serve them, when, and what lateness costs."""
+        m, routing, manager = self.m, self.routing, self.manager
+        visit = m.problem.visits[i]
+        late_coeff = _late_coeff(m, visit, protected)
+        penalty = _drop_penalty(m, visit, late_coeff)
+        vias = m.vias.get(i, [])
+        if vias:
+            # Served from the van or via one pick-up (a single-engineer visit):
+            # one of these nodes, or the drop penalty.
+            routing.AddDisjunction([manager.NodeToIndex(n) for n in m.service_nodes(i)], penalty, 1)
+            for pickup, via in vias:
+                self._pickup_pair(pickup, via)
+        for node in m.service_nodes(i):
+            index = manager.NodeToIndex(node)
+            if not vias:
+                routing.AddDisjunction([index], penalty)
+            self._restrict(index, node)
+            if visit.id in protected and i in on_time_in_start and visit.deadline_s is not None:
+                # On time for the rule of thumb and in the start plan: keep it so.
+                self.time_dim.CumulVar(index).SetMax(m.units_down(visit.deadline_s))
+            self._soft_bounds(index, visit, late_coeff)
+        copies = [manager.NodeToIndex(n) for n in m.copies[i]]
+        if len(copies) > 1:
+            _synchronise(routing.solver(), routing, self.time_dim, m, copies)
+
+    def _pickup_pair(self, pickup: int, via: int) -> None:
+        routing, solver, time_dim = self.routing, self.routing.solver(), self.time_dim
+        p_index, v_index = self.manager.NodeToIndex(pickup), self.manager.NodeToIndex(via)
+        routing.AddDisjunction([p_index], 0)  # optional, tied to its visit by the pair
+        # Same engineer (an inactive node has vehicle -1: both or neither),
+        # pick-up first. The pair declaration only guides the search.
+        solver.Add(routing.VehicleVar(p_index) == routing.VehicleVar(v_index))
+        solver.Add(time_dim.CumulVar(p_index) <= time_dim.CumulVar(v_index))
+        routing.AddPickupAndDelivery(p_index, v_index)
+        self._restrict(p_index, pickup)
+
+    def _restrict(self, index: int, node: int) -> None:
+        """Who may serve a node, and when it may start."""
+        m = self.m
+        allowed, windows = m.node_allowed[node], m.node_windows[node]
+        if len(allowed) < len(m.vehicles):
+            # -1 keeps the node droppable (SetAllowedVehiclesForIndex rejects
+            # Python lists in this OR-Tools build).
+            self.routing.VehicleVar(index).SetValues([-1, *allowed])
+        if windows:
+            cumul = self.time_dim.CumulVar(index)
+            cumul.SetRange(windows[0][0], windows[-1][1])
+            for (_, prev_hi), (next_lo, _) in itertools.pairwise(windows):
+                if next_lo - prev_hi > 1:
+                    cumul.RemoveInterval(prev_hi + 1, next_lo - 1)
+
+    def _soft_bounds(self, index: int, visit: Visit, late_coeff: int) -> None:
+        """A cumul holds one soft upper bound: the deadline, the end of a
+        tentative appointment and the churn tolerance share it, at the same
+        price per minute; the churn tolerance before the promised start is the
+        soft lower bound."""
+        m, options = self.m, self.m.options
+        soft_ends = [visit.deadline_s] if visit.deadline_s is not None else []
+        soft_start = soft_start_bound(visit, options)
+        if visit.appointment is not None and not visit.confirmed:
+            soft_ends.append(visit.appointment[1])
+        if visit.current_start_s is not None and not visit.already_started:
+            soft_ends.append(visit.current_start_s + options.churn_tolerance_s)
+        if soft_start is not None and soft_start > 0:
+            self.time_dim.SetCumulVarSoftLowerBound(index, m.units_up(soft_start), late_coeff)
+        if soft_ends:
+            self.time_dim.SetCumulVarSoftUpperBound(index, max(0, m.units_down(min(soft_ends))), late_coeff)
+
+    def status(self, assignment: Any) -> str:
+        status = _STATUS.get(self.routing.status(), str(self.routing.status()))
+        if assignment is not None and status not in ("success", "optimal"):
+            return "success"  # a plan was found; the search only ran out of time
+        return status
+
+
+def _time_dimension(m: SolverModel, routing: Any) -> Any:
+    """Travel (free-flow) as the arc cost; time, at each vehicle's speed plus
+    service, as the "Time" dimension."""
     travel_cb = routing.RegisterTransitMatrix(m.travel_units.tolist())
     routing.SetArcCostEvaluatorOfAllVehicles(travel_cb)
     time_cbs: dict[float, int] = {}
@@ -112,112 +278,52 @@ def solve(
         routing.AddDimensionWithVehicleTransits(
             [time_cbs[f] for f in m.vehicle_factor], m.horizon_units, m.horizon_units, False, "Time"
         )
-    time_dim = routing.GetDimensionOrDie("Time")
-    solver = routing.solver()
+    return routing.GetDimensionOrDie("Time")
 
-    overtime_coeff = max(0, round(options.overtime_cost_per_minute / 60.0))
-    end_caps = _end_caps(m)
-    visit_transits: list[int] | None = None
-    for k, veh in enumerate(m.vehicles):
-        lo, hi = m.units_up(veh.start_s), m.units_down(veh.end_s)
-        cap = end_caps[k]
-        time_dim.CumulVar(routing.Start(k)).SetRange(lo, hi)
-        time_dim.CumulVar(routing.End(k)).SetRange(lo, cap)
-        if cap > hi and overtime_coeff:
-            time_dim.SetCumulVarSoftUpperBound(routing.End(k), hi, overtime_coeff)
-        if veh.breaks:
-            # Nights away: no work between the shifts. A drive may straddle
-            # the night (begun in the evening, finished in the morning).
-            if visit_transits is None:
-                visit_transits = [0] * (routing.Size() + len(m.vehicles))
-                for index in range(routing.Size()):
-                    if not routing.IsStart(index):
-                        visit_transits[index] = int(m.service_units[manager.IndexToNode(index)])
-            nights = [
-                solver.FixedDurationIntervalVar(
-                    m.units_down(a), m.units_down(a), m.units_up(b) - m.units_down(a), False, f"night-{k}-{d}"
-                )
-                for d, (a, b) in enumerate(veh.breaks)
-            ]
-            time_dim.SetBreakIntervalsOfVehicle(nights, k, visit_transits)
-    _monthly_overtime(m, solver, routing, time_dim)
-    _rest_after_calls(m, solver, routing, time_dim)
 
-    use_capacity = options.capacity
+def _capacity(m: SolverModel, routing: Any) -> None:
+    """The optional load dimension: on when asked, or when any visit has a demand
+    or any engineer a capacity."""
+    problem = m.problem
+    use_capacity = m.options.capacity
     if use_capacity is None:
         use_capacity = any(v.demand for v in problem.visits) or any(
             e.capacity is not None for e in problem.engineers
         )
-    if use_capacity:
-        demand = [0 if n.visit_index < 0 else problem.visits[n.visit_index].demand for n in m.nodes]
-        demand_cb = routing.RegisterUnaryTransitVector(demand)
-        caps = [
-            problem.engineers[v.engineer_index].capacity
-            if problem.engineers[v.engineer_index].capacity is not None
-            else sum(demand)
-            for v in m.vehicles
-        ]
-        routing.AddDimensionWithVehicleCapacity(demand_cb, 0, caps, True, "Load")
-    _affinity(m, routing)
-    _eligibility_dimension(m, routing)
+    if not use_capacity:
+        return
+    demand = [0 if n.visit_index < 0 else problem.visits[n.visit_index].demand for n in m.nodes]
+    demand_cb = routing.RegisterUnaryTransitVector(demand)
+    caps = [
+        problem.engineers[v.engineer_index].capacity
+        if problem.engineers[v.engineer_index].capacity is not None
+        else sum(demand)
+        for v in m.vehicles
+    ]
+    routing.AddDimensionWithVehicleCapacity(demand_cb, 0, caps, True, "Load")
 
-    late_per_unit = options.lateness_cost_per_minute / 60.0
-    all_vehicles = len(m.vehicles)
-    tolerance = options.churn_tolerance_s
-    for i in m.modelled:
-        visit = problem.visits[i]
-        weight = max(1, visit.priority)
-        late_coeff = max(1, round(late_per_unit * weight))
-        if visit.id in protected:
-            late_coeff *= PROTECTED_LATENESS_FACTOR
-        penalty = int(
-            weight * options.drop_cost * m.scale
-            # Serving late must always beat not serving at all.
-            + (late_coeff * m.horizon_units if visit.deadline_s is not None or visit.appointment else 0)
-        )
-        if visit.already_started:
-            penalty *= 100  # leaving started work is a last resort, kept only to stay feasible
-        vias = m.vias.get(i, [])
-        if vias:
-            # Served from the van or via one pick-up (a single-engineer visit):
-            # one of these nodes, or the drop penalty.
-            routing.AddDisjunction([manager.NodeToIndex(n) for n in m.service_nodes(i)], penalty, 1)
-            for pickup, via in vias:
-                p_index, v_index = manager.NodeToIndex(pickup), manager.NodeToIndex(via)
-                routing.AddDisjunction([p_index], 0)  # optional, tied to its visit by the pair
-                # Same engineer (an inactive node has vehicle -1: both or neither),
-                # pick-up first. The pair declaration only guides the search.
-                solver.Add(routing.VehicleVar(p_index) == routing.VehicleVar(v_index))
-                solver.Add(time_dim.CumulVar(p_index) <= time_dim.CumulVar(v_index))
-                routing.AddPickupAndDelivery(p_index, v_index)
-                _restrict(
-                    routing, time_dim, p_index, m.node_allowed[pickup], m.node_windows[pickup], all_vehicles
-                )
-        for node in m.service_nodes(i):
-            index = manager.NodeToIndex(node)
-            if not vias:
-                routing.AddDisjunction([index], penalty)
-            _restrict(routing, time_dim, index, m.node_allowed[node], m.node_windows[node], all_vehicles)
-            if visit.id in protected and i in on_time_in_start and visit.deadline_s is not None:
-                # On time for the rule of thumb and in the start plan: keep it so.
-                time_dim.CumulVar(index).SetMax(m.units_down(visit.deadline_s))
-            # A cumul holds one soft upper bound: the deadline, the end of a
-            # tentative appointment and the churn tolerance share it, at the
-            # same price per minute.
-            soft_ends = [visit.deadline_s] if visit.deadline_s is not None else []
-            soft_start = soft_start_bound(visit, options)
-            if visit.appointment is not None and not visit.confirmed:
-                soft_ends.append(visit.appointment[1])
-            if visit.current_start_s is not None and not visit.already_started:
-                soft_ends.append(visit.current_start_s + tolerance)
-            if soft_start is not None and soft_start > 0:
-                time_dim.SetCumulVarSoftLowerBound(index, m.units_up(soft_start), late_coeff)
-            if soft_ends:
-                time_dim.SetCumulVarSoftUpperBound(index, max(0, m.units_down(min(soft_ends))), late_coeff)
-        copies = [manager.NodeToIndex(n) for n in m.copies[i]]
-        if len(copies) > 1:
-            _synchronise(solver, routing, time_dim, m, copies)
 
+def _late_coeff(m: SolverModel, visit: Visit, protected: set[str]) -> int:
+    """Price of a unit of lateness: per minute × priority, steeper where the
+    greedy baseline is on time."""
+    coeff = max(1, round(m.options.lateness_cost_per_minute / 60.0 * max(1, visit.priority)))
+    return coeff * PROTECTED_LATENESS_FACTOR if visit.id in protected else coeff
+
+
+def _drop_penalty(m: SolverModel, visit: Visit, late_coeff: int) -> int:
+    """Leaving the visit out: the drop cost × priority, plus the worst possible
+    lateness, so that serving late always beats not serving at all."""
+    lateness = late_coeff * m.horizon_units if visit.deadline_s is not None or visit.appointment else 0
+    penalty = int(max(1, visit.priority) * m.options.drop_cost * m.scale + lateness)
+    if visit.already_started:
+        penalty *= 100  # leaving started work is a last resort, kept only to stay feasible
+    return penalty
+
+
+def _search_parameters(m: SolverModel) -> Any:
+    """First solution, metaheuristic and limits from the options; raw
+    `search_parameters` last, so that they win."""
+    options = m.options
     params = pywrapcp.DefaultRoutingSearchParameters()
     params.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, options.first_solution)
     metaheuristic = options.metaheuristic
@@ -239,15 +345,27 @@ def solve(
         # plain make-active / make-inactive moves cannot do in one step.
         params.local_search_operators.use_node_pair_swap_active = 3  # BOOL_TRUE
     if options.iterated_local_search:
-        params.use_iterated_local_search = True
-        ruin = params.iterated_local_search_parameters.ruin_recreate_parameters
-        del ruin.ruin_strategies[:]
-        sisr = ruin.ruin_strategies.add().sisr
-        # The published SISR settings (Christiaens & Vanden Berghe, 2020).
-        sisr.max_removed_sequence_size = 10
-        sisr.avg_num_removed_visits = 10
-        sisr.bypass_factor = 0.01
-    for path, value in options.search_parameters.items():
+        _sisr_ruin(params)
+    _raw_parameters(params, options.search_parameters)
+    return params
+
+
+def _sisr_ruin(params: Any) -> None:
+    """Iterated local search with SISR ruin, at the published settings
+    (Christiaens & Vanden Berghe, 2020)."""
+    params.use_iterated_local_search = True
+    ruin = params.iterated_local_search_parameters.ruin_recreate_parameters
+    del ruin.ruin_strategies[:]
+    sisr = ruin.ruin_strategies.add().sisr
+    sisr.max_removed_sequence_size = 10
+    sisr.avg_num_removed_visits = 10
+    sisr.bypass_factor = 0.01
+
+
+def _raw_parameters(params: Any, values: Mapping[str, Any]) -> None:
+    """RoutingSearchParameters fields by dotted path; booleans for operators
+    become OptionalBoolean."""
+    for path, value in values.items():
         *parents, leaf = path.split(".")
         target = params
         for name in parents:
@@ -256,6 +374,13 @@ def solve(
             value = 3 if value else 2  # OptionalBoolean BOOL_TRUE / BOOL_FALSE
         setattr(target, leaf, value)
 
+
+def _search(model: _OrModel, params: Any, started: float, deadline: float) -> tuple[Any, int]:
+    """Run the search, from the start routes when there are any (the first that
+    OR-Tools accepts), within what is left of the time limit. Returns the
+    assignment (None: no plan) and how many solutions were found."""
+    m, routing = model.m, model.routing
+    options = m.options
     found = 0
     best: int | None = None
 
@@ -277,10 +402,10 @@ def solve(
         params.time_limit.FromMilliseconds(max(100, int(left * 1000)))
 
     assignment = None
-    if initial_routes:
+    if model.starts:
         set_time_limit()
         routing.CloseModelWithParameters(params)
-        for routes in starts:
+        for routes in model.starts:
             # Only the successors are set here; the search restores the rest
             # (ReadAssignmentFromRoutes would do that in a search of its own,
             # seconds at a thousand visits).
@@ -294,30 +419,33 @@ def solve(
     if assignment is None:
         set_time_limit()
         assignment = routing.SolveWithParameters(params)
-    status = _STATUS.get(routing.status(), str(routing.status()))
-    if assignment is not None and status not in ("success", "optimal"):
-        status = "success"  # a plan was found; the search only ran out of time
-    solution = read_solution(m, routing, manager, assignment, status, started, found)
+    return assignment, found
+
+
+def _replan_for_traffic(m: SolverModel, solution: Solution, started: float, deadline: float) -> Solution:
+    """Rush hours made some routes miss a hard window or their shift end: plan
+    them again at the slowest speed of their shift, from this plan (while time is left)."""
+    options = m.options
     broken = broken_by_traffic(m, solution) - options.slowest_travel if m.timed else set()
-    if broken and deadline - time.monotonic() > 0.5:
-        # Rush hours made these routes miss a hard window or their shift end:
-        # plan them again at the slowest speed of their shift, from this plan.
-        retry = solve(
-            problem,
-            replace(
-                options,
-                slowest_travel=options.slowest_travel | broken,
-                time_limit_s=deadline - time.monotonic(),
-            ),
-            {
-                (r.engineer_id, r.shift_index): [s.visit_id for s in r.stops if s.is_visit]
-                for r in solution.routes
-            },
-        )
-        return replace(
-            retry, seconds=time.monotonic() - started, solutions_found=found + retry.solutions_found
-        )
-    return solution
+    if not broken or deadline - time.monotonic() <= 0.5:
+        return solution
+    retry = solve(
+        m.problem,
+        replace(
+            options,
+            slowest_travel=options.slowest_travel | broken,
+            time_limit_s=deadline - time.monotonic(),
+        ),
+        {
+            (r.engineer_id, r.shift_index): [s.visit_id for s in r.stops if s.is_visit]
+            for r in solution.routes
+        },
+    )
+    return replace(
+        retry,
+        seconds=time.monotonic() - started,
+        solutions_found=solution.solutions_found + retry.solutions_found,
+    )
 
 
 def _solve_with_pickups(problem: Problem, options: SolveOptions, started: float, deadline: float) -> Solution:
@@ -353,22 +481,6 @@ def _solve_with_pickups(problem: Problem, options: SolveOptions, started: float,
         seconds=time.monotonic() - started,
         solutions_found=pairs_first.solutions_found + direct_first.solutions_found,
     )
-
-
-def _restrict(
-    routing: Any, time_dim: Any, index: int, allowed: list[int], windows: list[tuple[int, int]], vehicles: int
-) -> None:
-    """Who may serve a node, and when it may start."""
-    if len(allowed) < vehicles:
-        # -1 keeps the node droppable (SetAllowedVehiclesForIndex rejects
-        # Python lists in this OR-Tools build).
-        routing.VehicleVar(index).SetValues([-1, *allowed])
-    if windows:
-        cumul = time_dim.CumulVar(index)
-        cumul.SetRange(windows[0][0], windows[-1][1])
-        for (_, prev_hi), (next_lo, _) in itertools.pairwise(windows):
-            if next_lo - prev_hi > 1:
-                cumul.RemoveInterval(prev_hi + 1, next_lo - 1)
 
 
 def _end_caps(m: SolverModel) -> list[int]:
@@ -499,6 +611,32 @@ def _initial_indices(
 
     Also the visits that start on time in these routes, counted only before a
     route's first joint stop (waiting for a partner may delay what follows)."""
+    caps = _end_caps(m)
+    fitted: list[list[int]] = []
+    on_time: set[int] = set()
+    for k, seq in enumerate(_start_nodes(m, initial)):
+        kept, kept_on_time = (seq, set()) if m.vehicles[k].breaks else _fit_route(m, k, seq, caps[k])
+        fitted.append(kept)
+        on_time |= kept_on_time
+    count: dict[int, int] = {}
+    for seq in fitted:
+        for node in seq:
+            count[m.nodes[node].visit_index] = count.get(m.nodes[node].visit_index, 0) + 1
+    whole = [
+        [n for n in seq if count[m.nodes[n].visit_index] == len(m.copies[m.nodes[n].visit_index])]
+        for seq in fitted
+    ]
+    solo = [[n for n in seq if len(m.copies[m.nodes[n].visit_index]) == 1] for seq in whole]
+
+    def indices(seqs: list[list[int]]) -> list[list[int]]:
+        return [[int(manager.NodeToIndex(n)) for n in seq] for seq in seqs]
+
+    return [indices(whole), indices(solo)], on_time
+
+
+def _start_nodes(m: SolverModel, initial: InitialRoutes) -> list[list[int]]:
+    """The given routes as nodes per vehicle: each visit's next unused copy, where
+    the vehicle may serve it (unknown engineers, shifts and visits left out)."""
     vehicle_of: dict[tuple[str, int], int] = {}
     for k, v in enumerate(m.vehicles):
         engineer_id = m.problem.engineers[v.engineer_index].id
@@ -515,45 +653,31 @@ def _initial_indices(
             i = visit_of.get(visit_id, -1)
             if unused.get(i) and vehicle in m.allowed[i]:
                 routes[vehicle].append(unused[i].pop(0))
-    caps = _end_caps(m)
-    fitted: list[list[int]] = []
+    return routes
+
+
+def _fit_route(m: SolverModel, k: int, seq: list[int], cap: int) -> tuple[list[int], set[int]]:
+    """The stops of vehicle k's start route that fit its windows and latest return
+    in solver units, and the visits among them on time before the first joint stop."""
+    veh = m.vehicles[k]
+    kept: list[int] = []
     on_time: set[int] = set()
-    for k, seq in enumerate(routes):
-        veh = m.vehicles[k]
-        if veh.breaks:
-            fitted.append(seq)
+    joint_seen = False
+    prev, clock = m.start_node(veh), m.units_up(veh.start_s)
+    for node in seq:
+        arrival = clock + int(m.vehicle_units(k)[prev, node])
+        start = next((max(lo, arrival) for lo, hi in m.node_windows[node] if hi >= arrival), None)
+        if start is None:
             continue
-        kept: list[int] = []
-        joint_seen = False
-        prev, clock = m.start_node(veh), m.units_up(veh.start_s)
-        for node in seq:
-            arrival = clock + int(m.vehicle_units(k)[prev, node])
-            start = next((max(lo, arrival) for lo, hi in m.node_windows[node] if hi >= arrival), None)
-            if start is None:
-                continue
-            done = start + int(m.service_units[node])
-            if done + int(m.vehicle_units(k)[node, m.end_node(veh)]) > caps[k]:
-                continue
-            kept.append(node)
-            prev, clock = node, done
-            vi = m.nodes[node].visit_index
-            if len(m.copies[vi]) > 1:
-                joint_seen = True
-            deadline = m.problem.visits[vi].deadline_s
-            if not joint_seen and deadline is not None and start <= m.units_down(deadline):
-                on_time.add(vi)
-        fitted.append(kept)
-    count: dict[int, int] = {}
-    for seq in fitted:
-        for node in seq:
-            count[m.nodes[node].visit_index] = count.get(m.nodes[node].visit_index, 0) + 1
-    whole = [
-        [n for n in seq if count[m.nodes[n].visit_index] == len(m.copies[m.nodes[n].visit_index])]
-        for seq in fitted
-    ]
-    solo = [[n for n in seq if len(m.copies[m.nodes[n].visit_index]) == 1] for seq in whole]
-
-    def indices(seqs: list[list[int]]) -> list[list[int]]:
-        return [[int(manager.NodeToIndex(n)) for n in seq] for seq in seqs]
-
-    return [indices(whole), indices(solo)], on_time
+        done = start + int(m.service_units[node])
+        if done + int(m.vehicle_units(k)[node, m.end_node(veh)]) > cap:
+            continue
+        kept.append(node)
+        prev, clock = node, done
+        vi = m.nodes[node].visit_index
+        if len(m.copies[vi]) > 1:
+            joint_seen = True
+        deadline = m.problem.visits[vi].deadline_s
+        if not joint_seen and deadline is not None and start <= m.units_down(deadline):
+            on_time.add(vi)
+    return kept, on_time

@@ -4,27 +4,13 @@ from pathlib import Path
 import pytest
 
 from routing import bench
-
-TINY = """TINY
-
-VEHICLE
-NUMBER     CAPACITY
-   2          15
-
-CUSTOMER
-CUST NO.  XCOORD.   YCOORD.    DEMAND   READY TIME  DUE DATE   SERVICE   TIME
-
-    0       0          0          0          0        100          0
-    1      10          0          5         10         20          5
-    2      10         10          5          0         40          5
-    3       0         10         10          0         30          5
-"""
+from tests.routing.support import TINY_VRPTW
 
 
 def test_reference_is_the_lower_of_bks_and_pyvrp(tmp_path: Path) -> None:
     (tmp_path / "set").mkdir()
     inst = tmp_path / "set" / "TINY.txt"
-    inst.write_text(TINY)
+    inst.write_text(TINY_VRPTW)
     (tmp_path / "BKS.json").write_text(
         json.dumps({"TINY": {"best_known_cost": 60.0}, "TINY_distance": {"best_known_cost": 55.0}})
     )
@@ -36,7 +22,7 @@ def test_reference_is_the_lower_of_bks_and_pyvrp(tmp_path: Path) -> None:
 
 def test_cli_json_lines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     inst = tmp_path / "TINY.txt"
-    inst.write_text(TINY)
+    inst.write_text(TINY_VRPTW)
     assert bench.main(["vrptw", str(inst), "--time-limit", "1", "--json"]) == 0
     (line,) = capsys.readouterr().out.strip().splitlines()
     row = json.loads(line)

@@ -12,56 +12,13 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from routing.fieldbench import check_plan, main
+from routing.fieldbench import main
 from routing.geo import Point
 from routing.greedy import greedy_solve
-from routing.model import Engineer, Problem, Solution, Visit
+from routing.model import Engineer, Problem, Visit
+from routing.plan_check import check_plan
 from routing.scenario import field_scenario
-from routing.travel import EuclideanTravelTime
-
-H = 3600.0
-DAY = (8 * H, 17 * H)
-PLANE = EuclideanTravelTime(speed=10.0)  # metres, 10 m/s
-
-
-def planned(sol: Solution) -> dict[str, list[tuple[str, float]]]:
-    out: dict[str, list[tuple[str, float]]] = {}
-    for r in sol.routes:
-        for s in r.stops:
-            out.setdefault(s.visit_id, []).append((r.engineer_id, s.start_s))
-    return out
-
-
-def assert_hard_rules(p: Problem, sol: Solution) -> None:
-    visits = {v.id: v for v in p.visits}
-    engineers = {e.id: e for e in p.engineers}
-    for r in sol.routes:
-        e = engineers[r.engineer_id]
-        assert tuple(r.shift) in {tuple(w) for w in e.shifts}
-        assert r.shift[0] <= r.depart_s + 1e-6
-        assert r.return_s <= r.shift[1] + e.overtime_cap_s + 1e-6
-        clock = r.depart_s
-        for s in r.stops:
-            v = visits[s.visit_id]
-            assert s.arrival_s >= clock - 1e-6
-            assert s.start_s >= s.arrival_s - 1e-6
-            clock = s.end_s
-            for name, need in v.skills.items():
-                level, until = e.skills[name]
-                assert level >= need
-                assert until is None or until >= s.end_s
-            assert v.parts <= e.parts
-            if v.windows:
-                assert any(a <= s.start_s <= b for a, b in v.windows)
-            if v.confirmed and v.appointment:
-                assert v.appointment[0] <= s.start_s <= v.appointment[1]
-    for v_id, stops in planned(sol).items():
-        v = visits[v_id]
-        assert len(stops) == v.people_needed
-        assert len({e for e, _ in stops}) == v.people_needed
-        assert len({round(t) for _, t in stops}) == 1
-    assert set(planned(sol)) | {u.visit_id for u in sol.unassigned} == set(visits)
-    assert not set(planned(sol)) & {u.visit_id for u in sol.unassigned}
+from tests.routing.support import DAY, PLANE, H, assert_hard_rules, planned
 
 
 def test_greedy_respects_skills_shifts_parts_and_windows_on_a_scenario() -> None:

@@ -6,10 +6,8 @@ import pytest
 
 from routing.insertion import CurrentRoute, PlannedStop, best_insertion
 from routing.model import Engineer, Visit, Warehouse
-from routing.travel import EuclideanTravelTime
+from tests.routing.support import PLANE, H
 
-H = 3600.0
-PLANE = EuclideanTravelTime(speed=10.0)  # metres, 10 m/s
 DAY = [(8 * H, 18 * H)]
 PUMP = frozenset({"pump"})
 

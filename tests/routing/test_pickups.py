@@ -6,7 +6,7 @@ import pytest
 
 from routing.model import Engineer, Problem, Solution, Visit, Warehouse
 from routing.solver import solve
-from tests.routing.test_solver import DAY, PLANE, H, assert_shifts_and_windows, opts, stop_of
+from tests.routing.support import DAY, PLANE, H, assert_shifts_and_windows, opts, stop_of
 
 PUMP = frozenset({"pump"})
 

@@ -13,33 +13,12 @@ import numpy as np
 import pytest
 
 from routing.geo import Point
-from routing.model import Engineer, Problem, Solution, Visit
-from routing.options import SolveOptions
+from routing.model import Engineer, Problem, Visit
 from routing.solver import _STATUS, solve
-from routing.travel import EuclideanTravelTime, FloatMatrix, format_clock
+from routing.travel import FloatMatrix, format_clock
+from tests.routing.support import DAY, H, opts, problem, stop_of
 
-H = 3600.0
-DAY1 = (8 * H, 17 * H)
 DAY2 = (32 * H, 41 * H)
-PLANE = EuclideanTravelTime(speed=10.0)  # metres, 10 m/s
-
-
-def opts(**kw: object) -> SolveOptions:
-    base: dict[str, object] = {"time_limit_s": 30.0, "solution_limit": 200}
-    base.update(kw)
-    return SolveOptions(**base)  # type: ignore[arg-type]
-
-
-def problem(engineers: list[Engineer], visits: list[Visit], **kw: object) -> Problem:
-    return Problem(engineers=engineers, visits=visits, travel=PLANE, **kw)  # type: ignore[arg-type]
-
-
-def served(sol: Solution, visit_id: str) -> tuple[str, float]:
-    for r in sol.routes:
-        for s in r.stops:
-            if s.visit_id == visit_id:
-                return r.engineer_id, s.start_s
-    raise AssertionError(f"{visit_id} not routed")
 
 
 def test_status_table_matches_or_tools_9_15() -> None:
@@ -55,7 +34,7 @@ def test_status_table_matches_or_tools_9_15() -> None:
 
 
 def test_a_plan_stopped_early_is_a_success() -> None:
-    e = Engineer("e", (0.0, 0.0), [DAY1])
+    e = Engineer("e", (0.0, 0.0), [DAY])
     visits = [Visit(f"v{k}", (float((k * 37) % 11) * 100, float((k * 17) % 7) * 100), 300) for k in range(15)]
     sol = solve(problem([e], visits), opts(solution_limit=3))
     assert not sol.unassigned
@@ -82,13 +61,13 @@ def test_unreachable_site_is_unassigned_with_the_road_reason() -> None:
     home, town, island = (0.0, 0.0), (1.0, 0.0), (2.0, 0.0)
     inf = float("inf")
     table = _Table([home, town, island], [[0, 600, inf], [600, 0, inf], [inf, inf, 0]])
-    e = Engineer("e", home, [DAY1])
+    e = Engineer("e", home, [DAY])
     visits = [
         Visit("town", town, 1800),
         Visit("island", island, 1800, deadline_s=10 * H),
     ]
     sol = solve(Problem([e], visits, travel=table), opts())
-    assert served(sol, "town")[0] == "e"
+    assert stop_of(sol, "town")[0] == "e"
     (left,) = sol.unassigned
     assert left.visit_id == "island"
     assert left.reason.startswith("no engineer can reach it by road")
@@ -96,8 +75,8 @@ def test_unreachable_site_is_unassigned_with_the_road_reason() -> None:
 
 
 def test_replan_never_moves_a_confirmed_appointment_and_reports_churn() -> None:
-    a = Engineer("a", (0.0, 0.0), [DAY1])
-    b = Engineer("b", (20_000.0, 0.0), [DAY1])
+    a = Engineer("a", (0.0, 0.0), [DAY])
+    b = Engineer("b", (20_000.0, 0.0), [DAY])
     confirmed = Visit(
         "confirmed",
         (19_000.0, 0.0),
@@ -113,32 +92,32 @@ def test_replan_never_moves_a_confirmed_appointment_and_reports_churn() -> None:
     urgent = Visit("urgent", (19_000.0, 50.0), 3600, deadline_s=10.5 * H, priority=10)
     sol = solve(problem([a, b], [confirmed, movable, kept, urgent]), opts(churn_engineer_cost=60.0))
     assert not sol.unassigned
-    _, start = served(sol, "confirmed")
+    _, start = stop_of(sol, "confirmed")
     assert 10 * H <= start <= 11 * H
-    engineer, start = served(sol, "kept")
+    engineer, start = stop_of(sol, "kept")
     assert engineer == "a"
     assert abs(start - 9 * H) <= 1800
-    expected = [v for v in ("confirmed", "movable") if served(sol, v)[0] != "a"]
+    expected = [v for v in ("confirmed", "movable") if stop_of(sol, v)[0] != "a"]
     assert sorted(sol.changed) == sorted(expected)
     assert sol.promises_changed == len(expected)
 
 
 def test_churn_penalty_keeps_visits_with_their_engineer() -> None:
     # Two equally good engineers: the current assignment wins.
-    a = Engineer("a", (0.0, 0.0), [DAY1])
-    b = Engineer("b", (0.0, 0.0), [DAY1])
+    a = Engineer("a", (0.0, 0.0), [DAY])
+    b = Engineer("b", (0.0, 0.0), [DAY])
     visits = [Visit(f"v{k}", (100.0 * k, 0.0), 1800, current_engineer="b") for k in range(1, 4)]
     sol = solve(problem([a, b], visits), opts())
-    assert {served(sol, v.id)[0] for v in visits} == {"b"}
+    assert {stop_of(sol, v.id)[0] for v in visits} == {"b"}
     assert sol.changed == []
 
 
 def test_engineer_away_overnight_starts_day_two_where_day_one_ended() -> None:
     # Home at 0; the work is 180 km away (5 h at 10 m/s): no going home in between.
-    e = Engineer("e", (0.0, 0.0), [DAY1, DAY2], stays_away=True, overtime_cap_s=H)
+    e = Engineer("e", (0.0, 0.0), [DAY, DAY2], stays_away=True, overtime_cap_s=H)
     far = (180_000.0, 0.0)
     visits = [
-        Visit("day1", far, 2 * H, windows=[DAY1]),
+        Visit("day1", far, 2 * H, windows=[DAY]),
         Visit("day2", (181_000.0, 0.0), 2 * H, windows=[DAY2]),
     ]
     sol = solve(problem([e], visits), opts())
@@ -150,12 +129,12 @@ def test_engineer_away_overnight_starts_day_two_where_day_one_ended() -> None:
     assert second.start_point == far
     assert second.stops[0].travel_s == pytest.approx(100.0)  # 1 km, not 181 km from home
     assert second.depart_s >= DAY2[0] - 1e-6
-    assert first.stops[0].end_s <= DAY1[1] + 1e-6
+    assert first.stops[0].end_s <= DAY[1] + 1e-6
     assert second.return_s <= DAY2[1] + H + 1e-6
 
 
 def test_registration_lead_time_and_access_windows() -> None:
-    e = Engineer("e", (0.0, 0.0), [DAY1, DAY2])
+    e = Engineer("e", (0.0, 0.0), [DAY, DAY2])
     visits = [
         # Registration 26 h ahead from now (06:00): not before 08:00 on day 2.
         Visit("registered", (100.0, 0.0), 1800, registration_lead_s=26 * H),
@@ -167,33 +146,33 @@ def test_registration_lead_time_and_access_windows() -> None:
     ]
     sol = solve(problem([e], visits, now_s=6 * H), opts())
     assert not sol.unassigned
-    assert served(sol, "registered")[1] >= 32 * H
-    access = served(sol, "access")[1]
+    assert stop_of(sol, "registered")[1] >= 32 * H
+    access = stop_of(sol, "access")[1]
     assert 15 * H <= access <= 16 * H or 39 * H <= access <= 40 * H or 33 * H <= access <= 34 * H
-    assert served(sol, "courier")[1] >= 13 * H
+    assert stop_of(sol, "courier")[1] >= 13 * H
 
 
 def test_registration_beyond_the_horizon_is_explained() -> None:
-    e = Engineer("e", (0.0, 0.0), [DAY1])
+    e = Engineer("e", (0.0, 0.0), [DAY])
     v = Visit("later", (100.0, 0.0), 1800, registration_lead_s=72 * H)
     sol = solve(problem([e], [v]), opts())
     assert sol.unassigned[0].reason.startswith("no start time satisfies")
 
 
 def test_licence_expiring_overnight_excludes_the_engineer_on_day_two() -> None:
-    lapsing = Engineer("lapsing", (0.0, 0.0), [DAY1, DAY2], skills={"gas": (2, 20 * H)})
-    valid = Engineer("valid", (5_000.0, 0.0), [DAY1, DAY2], skills={"gas": (1, None)})
+    lapsing = Engineer("lapsing", (0.0, 0.0), [DAY, DAY2], skills={"gas": (2, 20 * H)})
+    valid = Engineer("valid", (5_000.0, 0.0), [DAY, DAY2], skills={"gas": (1, None)})
     v = Visit("boiler", (10.0, 0.0), 1800, skills={"gas": 1}, windows=[DAY2])
     sol = solve(problem([lapsing, valid], [v]), opts())
-    assert served(sol, "boiler")[0] == "valid"
+    assert stop_of(sol, "boiler")[0] == "valid"
     sol = solve(problem([lapsing], [v]), opts())
     assert "expir" in sol.unassigned[0].reason
 
 
 def test_monthly_overtime_cap_holds_across_shifts() -> None:
     # 9.5 h of work a day in 9 h shifts, 1 h overtime per shift allowed but only 45 min left this month.
-    e = Engineer("e", (0.0, 0.0), [DAY1, DAY2], overtime_cap_s=H, overtime_left_month_s=0.75 * H)
-    visits = [Visit(f"d1-{k}", (10.0, 0.0), 1.9 * H, windows=[DAY1]) for k in range(5)]
+    e = Engineer("e", (0.0, 0.0), [DAY, DAY2], overtime_cap_s=H, overtime_left_month_s=0.75 * H)
+    visits = [Visit(f"d1-{k}", (10.0, 0.0), 1.9 * H, windows=[DAY]) for k in range(5)]
     visits += [Visit(f"d2-{k}", (10.0, 0.0), 1.9 * H, windows=[DAY2]) for k in range(5)]
     sol = solve(problem([e], visits), opts())
     total = sum(r.overtime_s for r in sol.routes)
@@ -203,8 +182,8 @@ def test_monthly_overtime_cap_holds_across_shifts() -> None:
 
 
 def test_barred_and_whitelisted_engineers_are_hard_preferred_is_soft() -> None:
-    near = Engineer("near", (0.0, 0.0), [DAY1])
-    far = Engineer("far", (20_000.0, 0.0), [DAY1])
+    near = Engineer("near", (0.0, 0.0), [DAY])
+    far = Engineer("far", (20_000.0, 0.0), [DAY])
     visits = [
         Visit("barred", (10.0, 0.0), 1800, barred_engineers=frozenset({"near"})),
         Visit("whitelist", (20.0, 0.0), 1800, allowed_engineers=frozenset({"far"})),
@@ -213,31 +192,31 @@ def test_barred_and_whitelisted_engineers_are_hard_preferred_is_soft() -> None:
         Visit("all-barred", (50.0, 0.0), 1800, barred_engineers=frozenset({"near", "far"})),
     ]
     sol = solve(problem([near, far], visits), opts(preference_cost=10_000.0))
-    assert served(sol, "barred")[0] == "far"
-    assert served(sol, "whitelist")[0] == "far"
-    assert served(sol, "preferred")[0] == "far"
+    assert stop_of(sol, "barred")[0] == "far"
+    assert stop_of(sol, "whitelist")[0] == "far"
+    assert stop_of(sol, "preferred")[0] == "far"
     reasons = {u.visit_id: u.reason for u in sol.unassigned}
     assert reasons["nobody"].startswith("the site admits only")
     assert reasons["all-barred"] == "every engineer on shift is barred from the site"
     # A small preference does not send the far engineer 20 km for it.
     cheap = solve(problem([near, far], visits[2:3]), opts(preference_cost=60.0))
-    assert served(cheap, "preferred")[0] == "near"
+    assert stop_of(cheap, "preferred")[0] == "near"
 
 
 def test_rest_after_a_night_call_out() -> None:
     night = (22 * H, 30 * H)  # 04:00-06:00 next day is inside it
     e = Engineer(
-        "duty", (0.0, 0.0), [DAY1, DAY2], on_call=True, on_call_shifts=[night], rest_after_call_s=11 * H
+        "duty", (0.0, 0.0), [DAY, DAY2], on_call=True, on_call_shifts=[night], rest_after_call_s=11 * H
     )
-    other = Engineer("other", (5_000.0, 0.0), [DAY1, DAY2])
+    other = Engineer("other", (5_000.0, 0.0), [DAY, DAY2])
     visits = [
         Visit("outage", (100.0, 0.0), 2 * H, windows=[(27 * H, 28 * H)], critical=True, priority=10),
         Visit("morning", (200.0, 0.0), H, windows=[(32 * H, 33 * H)]),
     ]
     sol = solve(problem([e, other], visits), opts())
-    assert served(sol, "outage")[0] == "duty"
+    assert stop_of(sol, "outage")[0] == "duty"
     # Back by about 30:00 after the call-out: duty may not start day 2 before 41:00.
-    assert served(sol, "morning")[0] == "other"
+    assert stop_of(sol, "morning")[0] == "other"
     for r in sol.routes:
         if r.engineer_id == "duty" and not r.on_call:
             assert r.depart_s >= 30 * H + 11 * H - 1
@@ -255,14 +234,14 @@ def test_critical_work_on_site_may_run_past_the_shift_end() -> None:
         critical=True,
     )
     sol = solve(problem([e], [v]), opts())
-    assert served(sol, "outage") == ("e", 11 * H)
+    assert stop_of(sol, "outage") == ("e", 11 * H)
     assert sol.routes[0].overtime_s > 0
 
 
 def test_insertion_start_is_a_feasible_warm_start() -> None:
     from routing.construct import insertion_start
-    from routing.fieldbench import check_plan
     from routing.greedy import greedy_solve
+    from routing.plan_check import check_plan
     from routing.scenario import field_scenario
 
     p = field_scenario(120, 12, seed=3)

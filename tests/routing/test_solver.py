@@ -11,50 +11,11 @@ from pathlib import Path
 import pytest
 
 from routing.checker import check_vrptw
-from routing.model import Engineer, Problem, Progress, Solution, Visit
+from routing.model import Engineer, Progress, Visit
 from routing.options import SolveOptions
 from routing.solver import solve
-from routing.travel import EuclideanTravelTime
 from routing.vrptw import read_vrptw, to_problem
-
-H = 3600.0
-DAY = (8 * H, 17 * H)
-PLANE = EuclideanTravelTime(speed=10.0)  # coordinates in metres, 10 m/s
-
-
-def opts(**kw: object) -> SolveOptions:
-    base: dict[str, object] = {"time_limit_s": 30.0, "solution_limit": 200}
-    base.update(kw)
-    return SolveOptions(**base)  # type: ignore[arg-type]
-
-
-def problem(engineers: list[Engineer], visits: list[Visit], **kw: object) -> Problem:
-    return Problem(engineers=engineers, visits=visits, travel=PLANE, **kw)  # type: ignore[arg-type]
-
-
-def stop_of(sol: Solution, visit_id: str) -> tuple[str, float]:
-    for r in sol.routes:
-        for s in r.stops:
-            if s.visit_id == visit_id and s.is_visit:
-                return r.engineer_id, s.start_s
-    raise AssertionError(f"{visit_id} not routed")
-
-
-def assert_shifts_and_windows(p: Problem, sol: Solution) -> None:
-    by_id = {v.id: v for v in p.visits}
-    engineers = {e.id: e for e in p.engineers}
-    for r in sol.routes:
-        e = engineers[r.engineer_id]
-        assert r.shift[0] - 1e-6 <= r.depart_s
-        assert r.return_s <= r.shift[1] + e.overtime_cap_s + 1e-6
-        prev_end = r.depart_s
-        for s in r.stops:
-            v = by_id[s.visit_id]
-            assert s.arrival_s >= prev_end - 1e-6
-            assert s.start_s >= s.arrival_s - 1e-6
-            if v.windows and s.is_visit:
-                assert any(a - 1e-6 <= s.start_s <= b + 1e-6 for a, b in v.windows)
-            prev_end = s.end_s
+from tests.routing.support import DAY, H, assert_shifts_and_windows, opts, problem, stop_of
 
 
 def test_single_engineer_on_a_line_known_optimum() -> None:
