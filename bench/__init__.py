@@ -1,0 +1,1 @@
+"""Benchmarks: pure measurement, never part of `make test`; may import anything."""
