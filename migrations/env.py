@@ -20,6 +20,7 @@ import dispatch.planning.models
 import dispatch.sla.models
 import dispatch.work_orders.models
 import inventory.models
+import kpis.indexes
 import offline_sync.models
 from core.database import Base, sync_url
 from core.schema_filter import include_object
@@ -41,6 +42,7 @@ MODEL_MODULES = (
     dispatch.sla.models,
     dispatch.work_orders.models,
     inventory.models,
+    kpis.indexes,
     offline_sync.models,
 )
 target_metadata = Base.metadata

@@ -12,6 +12,7 @@ from api.routes import (
     field,
     health,
     inventory,
+    kpis,
     notifications,
     people,
     planning,
@@ -39,5 +40,6 @@ ROUTE_HANDLERS: list[Any] = document_problems(
         *field.ROUTES,
         *planning.ROUTES,
         *sync.ROUTES,
+        *kpis.ROUTES,
     ]
 )

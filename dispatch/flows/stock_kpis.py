@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, text
+from sqlalchemy import ColumnElement, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.work_orders.models import Visit, VisitStatus, WorkOrder
@@ -109,9 +109,17 @@ async def _within_reach(
     return True
 
 
-async def kpis(session: AsyncSession, now: dt.datetime, since: dt.datetime, until: dt.datetime) -> StockKpis:
+async def kpis(
+    session: AsyncSession,
+    now: dt.datetime,
+    since: dt.datetime,
+    until: dt.datetime,
+    *,
+    scope: ColumnElement[bool] | None = None,
+) -> StockKpis:
     """Stock-out rate: of the visits needing parts whose moment (arrival, else planned start,
-    else when the fault was reported) falls in [since, until), those for which some required part was not
+    else when the fault was reported) falls in [since, until) — of the work orders `scope` admits
+    (a condition on WorkOrder; default all) —, those for which some required part was not
     within reach at that moment — not in the engineer's van, not free in any one warehouse,
     and not reserved for the visit. Loans open and overdue now, mean duration of the loans
     that ended (installed → collected), units at repair now."""
@@ -125,6 +133,7 @@ async def kpis(session: AsyncSession, now: dt.datetime, since: dt.datetime, unti
                 Visit.status != VisitStatus.CANCELLED,
                 moment >= since,
                 moment < until,
+                *([scope] if scope is not None else []),
             )
             .order_by(moment, Visit.id)
         )

@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import case, func, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.contracts.models import Measure
@@ -42,7 +42,10 @@ async def compliance(
     since: dt.datetime,
     until: dt.datetime,
     customer_id: uuid.UUID | None,
+    scope: ColumnElement[bool] | None = None,
 ) -> list[Compliance]:
+    """Clocks of the work orders reported in [since, until); `scope` narrows them further
+    (a condition on WorkOrder, e.g. the sites of one region)."""
     late = (SlaClock.breached_at.is_not(None)) | (SlaClock.met_at.is_(None) & (SlaClock.deadline < now))
     stmt = (
         select(
@@ -60,6 +63,8 @@ async def compliance(
     )
     if customer_id is not None:
         stmt = stmt.where(WorkOrder.customer_id == customer_id)
+    if scope is not None:
+        stmt = stmt.where(scope)
     return [
         Compliance(m, total, met, breached, excused, running)
         for m, total, met, breached, excused, running in (await session.execute(stmt)).all()

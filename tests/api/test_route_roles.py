@@ -83,6 +83,8 @@ ROLE_TABLE: dict[tuple[str, str], set[str] | None] = {
     ("DELETE", "/api/engineers/me/position-consent"): {"engineer"},
     ("POST", "/api/engineers/me/positions"): {"engineer"},
     ("GET", "/api/reports/sla-compliance"): DESK,
+    ("GET", "/api/kpis"): DESK | {"customer_contact"},
+    ("GET", "/api/kpis.csv"): DESK | {"customer_contact"},
     ("GET", "/api/stock/items"): STAFF | {"engineer"},
     ("POST", "/api/stock/items"): {"admin", "warehouse"},
     ("POST", "/api/stock/items/{item_id}/compatibility"): {"admin", "warehouse"},

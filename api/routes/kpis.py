@@ -1,0 +1,102 @@
+"""Service KPIs per period, customer and region: JSON and CSV."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from litestar import Request, Response, get
+from litestar.params import QueryParameter
+
+from api.auth import DESK, app_context
+from api.params import CurrentActor, Session
+from api.schemas.kpis import KpiReportOut, report_out
+from core.identity.roles import Role
+from kpis import export, service
+from kpis.service import KpiReport
+
+READERS = DESK | {Role.CUSTOMER_CONTACT}
+
+_WHEN = (
+    "YYYY-MM-DD (a day in the time zone of the sites in scope; `to` includes that whole day) "
+    "or RFC 3339 with a UTC offset (`to` exclusive)"
+)
+From = Annotated[
+    str | None, QueryParameter(name="from", max_length=40, description=f"period start: {_WHEN}")
+]
+To = Annotated[str | None, QueryParameter(max_length=40, description=f"period end: {_WHEN}")]
+CustomerId = Annotated[
+    uuid.UUID | None, QueryParameter(description="one customer (a customer contact always gets their own)")
+]
+Region = Annotated[
+    str | None,
+    QueryParameter(
+        min_length=1, max_length=32, description="region code of the sites' regional holiday calendar"
+    ),
+]
+
+
+async def _report(
+    request: Request[Any, Any, Any],
+    session: Session,
+    actor: CurrentActor,
+    from_: From,
+    to: To,
+    customer_id: CustomerId,
+    region: Region,
+) -> KpiReport:
+    return await service.report(
+        session,
+        actor,
+        app_context(request).clock.now(),
+        raw_from=from_,
+        raw_to=to,
+        customer_id=customer_id,
+        region=region,
+    )
+
+
+@get(
+    "/api/kpis",
+    roles=READERS,
+    tags=["reports"],
+    summary="Service KPIs of a period (SLA compliance, fixes, restores, loans, stock-outs, engineers' time)",
+)
+async def kpis_json(
+    request: Request[Any, Any, Any],
+    session: Session,
+    actor: CurrentActor,
+    from_: From = None,
+    to: To = None,
+    customer_id: CustomerId = None,
+    region: Region = None,
+) -> KpiReportOut:
+    return report_out(await _report(request, session, actor, from_, to, customer_id, region))
+
+
+@get(
+    "/api/kpis.csv",
+    roles=READERS,
+    tags=["reports"],
+    media_type="text/csv",
+    summary="The same KPIs as CSV (UTF-8 with BOM for Excel), one row per KPI",
+)
+async def kpis_csv(
+    request: Request[Any, Any, Any],
+    session: Session,
+    actor: CurrentActor,
+    from_: From = None,
+    to: To = None,
+    customer_id: CustomerId = None,
+    region: Region = None,
+) -> Response[bytes]:
+    report = await _report(request, session, actor, from_, to, customer_id, region)
+    day = report.period.since.date().isoformat()
+    return Response(
+        export.to_csv(report),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="kpis-{day}.csv"'},
+    )
+
+
+ROUTES = [kpis_json, kpis_csv]

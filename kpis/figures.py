@@ -1,0 +1,308 @@
+"""The KPI figures of one period and scope, each computed by SQL over the recorded events.
+
+One statement reads the work orders reported in the period (a range of the `reported_at`
+index, or of `customer_id, reported_at` for one customer) with their timeline, visits and loans; the
+SLA compliance comes from `dispatch.sla.reports` and the stock-out rate from
+`dispatch.flows.stock_kpis`, so each keeps one definition; one more statement reads the
+engineers' time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core import zones
+from dispatch.contracts.models import Measure
+from dispatch.flows import stock_kpis
+from dispatch.sla import reports
+from kpis.definitions import DEFINITIONS, PENDING_SURVEY, Definition
+from kpis.indexes import KPI_EVENTS
+from kpis.period import Period
+from kpis.scope import Scope
+
+# The work orders reported in the period, one row each, folded into counts. `{scope}` is one of
+# kpis.scope's constant fragments; every value is a bound parameter.
+ORDERS = """
+WITH cohort AS MATERIALIZED (
+    SELECT wo.id, wo.asset_id, wo.asset_model, wo.asset_serial, wo.reported_at, wo.restored_at,
+           wo.status::text AS status, wo.severity::text AS severity
+      FROM work_order wo
+     WHERE wo.reported_at >= :since AND wo.reported_at < :until {scope}
+),
+timeline AS (
+    SELECT e.work_order_id AS id,
+           min(e.at) FILTER (WHERE e.kind = 'status' AND e.to_status IN ('resolved', 'remote_fix'))
+               AS resolved_at,
+           bool_or(e.kind = 'status' AND e.to_status = 'reopened') AS reopened,
+           -- Plain aggregates only (no ordered array per order): they hash instead of sorting.
+           min(e.id) FILTER (WHERE e.kind = 'severity_change') AS first_downgrade
+      FROM work_order_event e
+      JOIN cohort c ON c.id = e.work_order_id
+     WHERE {kpi_events_e}
+     GROUP BY e.work_order_id
+),
+visits AS (
+    SELECT v.work_order_id AS id,
+           count(*) FILTER (WHERE v.status <> 'cancelled') AS made,
+           count(*) FILTER (WHERE v.status = 'done') AS done,
+           count(*) FILTER (WHERE v.status = 'done' AND v.outcome = 'resolved') AS done_resolved
+      FROM visit v
+      JOIN cohort c ON c.id = v.work_order_id
+     GROUP BY v.work_order_id
+),
+again AS (
+    SELECT c.id
+      FROM cohort c
+      JOIN timeline t ON t.id = c.id
+      JOIN work_order w2 ON w2.asset_id = c.asset_id
+     WHERE w2.id <> c.id
+       AND w2.reported_at > t.resolved_at AND w2.reported_at <= t.resolved_at + interval '7 days'
+    UNION
+    SELECT c.id
+      FROM cohort c
+      JOIN timeline t ON t.id = c.id
+      JOIN work_order w2 ON w2.asset_serial = c.asset_serial
+           AND w2.asset_model IS NOT DISTINCT FROM c.asset_model
+     WHERE c.asset_id IS NULL AND w2.id <> c.id
+       AND w2.reported_at > t.resolved_at AND w2.reported_at <= t.resolved_at + interval '7 days'
+),
+judged AS (
+    SELECT c.id, c.reported_at, c.restored_at, t.resolved_at,
+           coalesce(t.reopened, false) AS reopened,
+           coalesce(vi.made, 0) AS visits_made, coalesce(vi.done, 0) AS visits_done,
+           coalesce(vi.done_resolved, 0) AS visits_resolved,
+           c.status <> 'cancelled' AS live,
+           -- The severity when reported: before the first downgrade, else the current one.
+           coalesce(CASE WHEN t.first_downgrade IS NOT NULL THEN
+                        (SELECT d.data ->> 'from' FROM work_order_event d WHERE d.id = t.first_downgrade) END,
+                    c.severity) IN ('critical', 'high') AS major,
+           -- Reopened within 7 days of a close (the lifecycle's repeat-fault rule) ...
+           (coalesce(t.reopened, false) AND EXISTS (
+                SELECT 1 FROM work_order_event r
+                  JOIN work_order_event cl ON cl.work_order_id = r.work_order_id AND cl.kind = 'status'
+                       AND cl.to_status = 'closed' AND cl.at <= r.at AND cl.at >= r.at - interval '7 days'
+                 WHERE r.work_order_id = c.id AND r.kind = 'status' AND r.to_status = 'reopened'
+                   AND {kpi_events_r} AND {kpi_events_cl}))
+           -- ... or the same asset reported faulty again within 7 days of the first resolution.
+           OR c.id IN (SELECT id FROM again) AS repeat_fault
+      FROM cohort c
+      LEFT JOIN timeline t ON t.id = c.id
+      LEFT JOIN visits vi ON vi.id = c.id
+),
+loans AS (
+    SELECT count(*) AS provided,
+           count(*) FILTER (WHERE x.ended IS NOT NULL) AS ended,
+           coalesce(sum(extract(epoch FROM x.ended - l.opened_at)), 0) / 86400.0 AS days
+      FROM stock_loan l
+      JOIN cohort c ON c.id = l.work_order_id
+     CROSS JOIN LATERAL (SELECT coalesce(l.returned_at, l.closed_at) AS ended) x
+     WHERE c.status <> 'cancelled' AND l.opened_at IS NOT NULL
+)
+SELECT count(*) FILTER (WHERE live) AS live,
+       count(*) FILTER (WHERE live AND resolved_at IS NOT NULL) AS resolved,
+       count(*) FILTER (WHERE live AND major) AS major,
+       count(*) FILTER (WHERE live AND major AND resolved_at IS NOT NULL) AS major_resolved,
+       count(*) FILTER (WHERE visits_done > 0) AS visited,
+       -- The only visit made (so the first finished) ended resolved.
+       count(*) FILTER (WHERE visits_made = 1 AND visits_resolved = 1 AND NOT reopened) AS first_time,
+       count(*) FILTER (WHERE live AND restored_at IS NOT NULL) AS restored,
+       coalesce(sum(extract(epoch FROM restored_at - reported_at))
+                FILTER (WHERE live AND restored_at IS NOT NULL), 0) / 3600.0 AS restore_hours,
+       count(*) FILTER (WHERE live AND resolved_at IS NOT NULL AND repeat_fault) AS repeats,
+       (SELECT provided FROM loans) AS loans,
+       (SELECT ended FROM loans) AS loans_ended,
+       (SELECT days FROM loans) AS loan_days
+  FROM judged
+"""
+
+# Shift time of the active engineers within the period (weekly patterns laid over the days in
+# each engineer's zone; standby shifts are not working time), and their time on site.
+_ENGINEER_TIME = """
+WITH eng AS (
+    SELECT e.id, z.safe AS tz
+      FROM engineer e
+      JOIN unnest(CAST(:raw_zones AS text[]), CAST(:safe_zones AS text[])) AS z(raw, safe)
+        ON z.raw = e.time_zone
+     WHERE e.active
+),
+spans AS (
+    SELECT ((d.day::date + s.starts) AT TIME ZONE eng.tz) AS s0,
+           ((d.day::date + s.ends
+             + CASE WHEN s.ends < s.starts THEN interval '1 day' ELSE interval '0 days' END)
+                AT TIME ZONE eng.tz) AS s1
+      FROM eng
+     CROSS JOIN LATERAL generate_series(
+           (CAST(:since AS timestamptz) AT TIME ZONE eng.tz)::date - 1,
+           (CAST(:until AS timestamptz) AT TIME ZONE eng.tz)::date, interval '1 day') AS d(day)
+      JOIN engineer_shift s ON s.engineer_id = eng.id AND NOT s.on_call
+           AND s.weekday = extract(isodow FROM d.day)::int - 1
+)
+SELECT (SELECT coalesce(sum(extract(epoch FROM least(s1, CAST(:until AS timestamptz))
+                                    - greatest(s0, CAST(:since AS timestamptz)))), 0)
+          FROM spans WHERE s1 > CAST(:since AS timestamptz) AND s0 < CAST(:until AS timestamptz)) / 3600.0
+           AS shift_hours,
+       (SELECT coalesce(sum(extract(epoch FROM v.finished_at - v.arrived_at)), 0)
+          FROM visit v
+         CROSS JOIN LATERAL (VALUES (v.engineer_id), (v.partner_engineer_id)) AS p(engineer_id)
+          JOIN eng ON eng.id = p.engineer_id
+         WHERE v.arrived_at >= CAST(:since AS timestamptz) AND v.arrived_at < CAST(:until AS timestamptz)
+           AND v.finished_at IS NOT NULL) / 3600.0 AS on_site_hours
+"""
+
+_TRAVEL = """
+SELECT coalesce(sum(extract(epoch FROM v.arrived_at - v.en_route_at)), 0) / 3600.0 AS travel_hours,
+       coalesce(sum(extract(epoch FROM v.finished_at - v.arrived_at)), 0) / 3600.0 AS on_site_hours
+  FROM visit v
+  JOIN work_order wo ON wo.id = v.work_order_id
+ WHERE v.arrived_at >= :since AND v.arrived_at < :until
+   AND v.en_route_at IS NOT NULL AND v.finished_at IS NOT NULL {scope}
+"""
+
+
+def _kpi_events(alias: str) -> str:
+    """The partial index's predicate on `alias` (the planner uses the index only when the query
+    implies it)."""
+    return "(" + re.sub(r"\b(kind|to_status)\b", rf"{alias}.\1", KPI_EVENTS) + ")"
+
+
+def orders_statement(scope: Scope) -> str:
+    return ORDERS.format(
+        scope=scope.sql(),
+        kpi_events_e=_kpi_events("e"),
+        kpi_events_r=_kpi_events("r"),
+        kpi_events_cl=_kpi_events("cl"),
+    )
+
+
+@dataclass(frozen=True)
+class Figure:
+    definition: Definition
+    numerator: float | None
+    denominator: float | None
+    value: float | None
+    # "computed", "pending_survey" (needs the customer survey) or "not_applicable" (see definition).
+    status: str = "computed"
+
+    @property
+    def within_target(self) -> bool | None:
+        target, kind, value = self.definition.target, self.definition.target_kind, self.value
+        if target is None or value is None:
+            return None
+        if kind == "min":
+            return value >= target
+        if kind == "max":
+            return value <= target
+        return value > target
+
+
+def _share(numerator: float, denominator: float) -> float | None:
+    return round(numerator / denominator, 4) if denominator else None
+
+
+def _mean(total: float, count: float, digits: int = 2) -> float | None:
+    return round(total / count, digits) if count else None
+
+
+async def _engineer_time(session: AsyncSession, period: Period) -> tuple[float, float]:
+    stored = list((await session.execute(text("SELECT DISTINCT time_zone FROM engineer"))).scalars())
+    row = (
+        await session.execute(
+            text(_ENGINEER_TIME),
+            {
+                "raw_zones": stored,
+                # A zone stored before zones were checked reads as UTC, as everywhere else.
+                "safe_zones": [zones.usable(z) for z in stored],
+                "since": period.since,
+                "until": period.until,
+            },
+        )
+    ).one()
+    return float(row.shift_hours), float(row.on_site_hours)
+
+
+async def without_jit(session: AsyncSession) -> None:
+    """For the rest of the transaction. The KPI statements are many small index reads; compiling
+    them (PostgreSQL's JIT, which their estimated cost sets off) took seconds where running them
+    takes milliseconds."""
+    await session.execute(text("SET LOCAL jit = off"))
+
+
+async def compute(session: AsyncSession, now: dt.datetime, period: Period, scope: Scope) -> list[Figure]:
+    params: dict[str, Any] = {"since": period.since, "until": period.until, **scope.params()}
+    await without_jit(session)
+    orders = (await session.execute(text(orders_statement(scope)), params)).one()
+    travel = (await session.execute(text(_TRAVEL.format(scope=scope.sql())), params)).one()
+    compliance = {
+        c.measure: c
+        for c in await reports.compliance(
+            session, now, since=period.since, until=period.until, customer_id=None, scope=scope.condition()
+        )
+    }
+    stock = await stock_kpis.kpis(session, now, period.since, period.until, scope=scope.condition())
+
+    values: dict[str, tuple[float | None, float | None, float | None]] = {}
+    for key, measure in (
+        ("first_response", Measure.RESPONSE),
+        ("on_site", Measure.ON_SITE),
+        ("restored", Measure.RESTORE),
+    ):
+        c = compliance.get(measure)
+        decided = (c.met + c.breached) if c else 0
+        values[key] = (c.met if c else 0, decided, _share(c.met, decided) if c else None)
+        values[f"{key}_contractual"] = (
+            (c.met + c.excused) if c else 0,
+            decided,
+            _share(c.met + c.excused, decided) if c else None,
+        )
+    values["backup_devices_provided"] = (orders.loans, orders.live, orders.loans)
+    values["mean_loan_days"] = (
+        round(float(orders.loan_days), 2),
+        orders.loans_ended,
+        _mean(float(orders.loan_days), orders.loans_ended),
+    )
+    values["first_time_fix_rate"] = (
+        orders.first_time,
+        orders.visited,
+        _share(orders.first_time, orders.visited),
+    )
+    values["mean_time_to_restore"] = (
+        round(float(orders.restore_hours), 2),
+        orders.restored,
+        _mean(float(orders.restore_hours), orders.restored),
+    )
+    values["resolution_rate"] = (orders.resolved, orders.live, _share(orders.resolved, orders.live))
+    values["resolution_rate_major"] = (
+        orders.major_resolved,
+        orders.major,
+        _share(orders.major_resolved, orders.major),
+    )
+    values["repeat_fault_rate"] = (orders.repeats, orders.resolved, _share(orders.repeats, orders.resolved))
+    values["stock_out_rate"] = (stock.stock_outs, stock.visits_needing_parts, stock.stock_out_rate)
+    travel_hours, visit_hours = float(travel.travel_hours), float(travel.on_site_hours)
+    values["travel_share"] = (
+        round(travel_hours, 2),
+        round(travel_hours + visit_hours, 2),
+        _share(travel_hours, travel_hours + visit_hours),
+    )
+
+    figures: list[Figure] = []
+    for definition in DEFINITIONS:
+        key = definition.key
+        if key in PENDING_SURVEY:
+            figures.append(Figure(definition, None, None, None, "pending_survey"))
+        elif key == "engineer_utilisation":
+            if scope.filtered:
+                figures.append(Figure(definition, None, None, None, "not_applicable"))
+            else:
+                shift, on_site = await _engineer_time(session, period)
+                figures.append(Figure(definition, round(on_site, 2), round(shift, 2), _share(on_site, shift)))
+        else:
+            numerator, denominator, value = values[key]
+            figures.append(Figure(definition, numerator, denominator, value))
+    return figures
