@@ -15,6 +15,7 @@ from api.routes import (
     notifications,
     people,
     planning,
+    reports,
     stock,
     stock_ops,
     sync,
@@ -37,6 +38,7 @@ ROUTE_HANDLERS: list[Any] = document_problems(
         *work_orders.ROUTES,
         *notifications.ROUTES,
         *field.ROUTES,
+        *reports.ROUTES,
         *planning.ROUTES,
         *sync.ROUTES,
     ]
