@@ -5,6 +5,7 @@ through the sync push, where a report changed meanwhile is a conflict kept for r
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import io
@@ -100,6 +101,17 @@ async def sign_strokes(client, phone: Phone, draft: dict[str, Any], **extra: Any
             **extra,
         },
     )
+
+
+def read_back(pdf: bytes, folder: Path) -> tuple[str, list[Image.Image]]:
+    """The PDF's text as pdftotext reads it, and its images as pdfimages extracts them."""
+    path = folder / "report.pdf"
+    path.write_bytes(pdf)
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True, text=True
+    ).stdout
+    subprocess.run(["pdfimages", "-png", str(path), str(folder / "img")], check=True)
+    return text, [Image.open(p).convert("RGB") for p in sorted(folder.glob("img-*.png"))]
 
 
 @pytest.fixture(scope="module")
@@ -261,12 +273,14 @@ async def test_any_change_fails_verification_and_is_named(client, dispatcher, si
             conn.execute(statement, args)
 
     tamper(
-        "UPDATE service_report SET content = jsonb_set(content, '{diagnosis}', '\"无故障\"') WHERE id = %s",
+        "UPDATE service_report SET content = jsonb_set(content, '{diagnosis}', %s) WHERE id = %s",
+        '"无故障"',
         rid,
     )
     assert await differing() == ["diagnosis"]
     tamper(
-        "UPDATE service_report SET content = jsonb_set(content, '{diagnosis}', '\"电源模块故障\"') WHERE id = %s",
+        "UPDATE service_report SET content = jsonb_set(content, '{diagnosis}', %s) WHERE id = %s",
+        '"电源模块故障"',
         rid,
     )
     assert await differing() == []
@@ -299,19 +313,13 @@ async def test_the_archived_pdf_has_the_chinese_as_text_and_the_signature_image(
     again = await client.get(f"/api/reports/{rid}/pdf", headers=dispatcher)
     assert first.content == again.content
     assert hashlib.sha256(first.content).hexdigest() == signed["report"]["archive"]["sha256"]
-    path = tmp_path / "report.pdf"
-    path.write_bytes(first.content)
-    text = subprocess.run(
-        ["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True, text=True
-    ).stdout
+    text, extracted = await asyncio.to_thread(read_back, first.content, tmp_path)
     assert signed["customer"]["name"] in text
     assert signed["order"]["problem_number"] in text
     assert signed["report"]["hash"] in text
     assert "故障处理单" in text
     assert "电源模块故障" in text
-    subprocess.run(["pdfimages", "-png", str(path), str(tmp_path / "img")], check=True)
     original = Image.open(io.BytesIO(signed["png"])).convert("RGB")
-    extracted = [Image.open(p).convert("RGB") for p in sorted(tmp_path.glob("img-*.png"))]
     assert any(i.size == original.size and i.tobytes() == original.tobytes() for i in extracted), [
         i.size for i in extracted
     ]
