@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from completion.canonical import canonical_text, differences, digest, normalise
 
-REPORT = {
+REPORT: dict[str, Any] = {
     "problem_number": "WO-2026-000042",
     "customer": {"name": "郑州市第一人民医院", "customer_number": "C0001"},
     "engineers": [{"name": "王强", "arrived_at": "2026-03-02T09:15:00+08:00", "departed_at": None}],
