@@ -4,11 +4,11 @@ downloaded as the archived PDF by staff and by the customer's own contacts."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Response, get, patch, post
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import DESK, app_context
@@ -199,10 +199,17 @@ async def correct_report(
     summary="Recompute the signed report's hashes and name whatever no longer matches",
 )
 async def verify_report(
-    session: Session, actor: CurrentActor, report_id: FromPath[uuid.UUID]
+    session: Session,
+    actor: CurrentActor,
+    report_id: FromPath[uuid.UUID],
+    hash: Annotated[
+        str | None,
+        QueryParameter(max_length=64, description="the hash printed on the paper or PDF, to compare"),
+    ] = None,
 ) -> VerificationOut:
     verdict = await verify.verify(session, actor, report_id)
     return VerificationOut(
+        printed_hash_matches=None if hash is None else hash.lower() == verdict.signed_hash,
         report_id=verdict.report_id,
         version=verdict.version,
         valid=verdict.valid,

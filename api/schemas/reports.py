@@ -124,3 +124,5 @@ class VerificationOut(msgspec.Struct):
     signed_hash: str
     current_hash: str
     differences: list[Difference]
+    # With ?hash= (the verification QR code's URL carries it): whether it is the hash that was signed.
+    printed_hash_matches: bool | None = None

@@ -173,8 +173,16 @@ async def test_signing_binds_the_hash_shown_and_moves_the_order_to_signed(client
     assert done["archive"]["archive_number"] == f"{signed['order']['archive_id']}-R1"
     order = await _ok(await client.get(f"/api/work-orders/{signed['order']['id']}", headers=dispatcher))
     assert (order["status"], order["confirmed_by"]) == ("signed", "李伟")
-    verdict = await _ok(await client.get(f"/api/reports/{done['id']}/verify", headers=dispatcher))
-    assert (verdict["valid"], verdict["differences"]) == (True, [])
+    verdict = await _ok(
+        await client.get(
+            f"/api/reports/{done['id']}/verify", headers=dispatcher, params={"hash": done["hash"]}
+        )
+    )
+    assert (verdict["valid"], verdict["differences"], verdict["printed_hash_matches"]) == (True, [], True)
+    other = await _ok(
+        await client.get(f"/api/reports/{done['id']}/verify", headers=dispatcher, params={"hash": "0" * 64})
+    )
+    assert other["printed_hash_matches"] is False
 
 
 async def test_a_hash_the_customer_was_not_shown_is_refused(client, admin, dispatcher, clock, phone):
