@@ -239,20 +239,22 @@ async def test_a_signed_report_is_never_edited_and_a_correction_is_version_2(
             json={"revision": second["revision"], "diagnosis": "电源模块及背板故障"},
         )
     )
+    remote = {
+        "report_hash": second["hash"],
+        "kind": "remote",
+        "signer_name": "李伟",
+        "signer_role": "信息科科长",
+        "channel": "phone",
+        "call_reference": "CALL-20260302-0042",
+    }
+    retried = {**phone.headers, "Idempotency-Key": f"sign-{second['id']}"}
     signed_again = await _ok(
-        await client.post(
-            f"/api/reports/{second['id']}/sign",
-            headers=phone.headers,
-            json={
-                "report_hash": second["hash"],
-                "kind": "remote",
-                "signer_name": "李伟",
-                "signer_role": "信息科科长",
-                "channel": "phone",
-                "call_reference": "CALL-20260302-0042",
-            },
-        )
+        await client.post(f"/api/reports/{second['id']}/sign", headers=retried, json=remote)
     )
+    # The answer was lost and the phone retries: the stored answer, nothing signed twice.
+    replay = await client.post(f"/api/reports/{second['id']}/sign", headers=retried, json=remote)
+    assert replay.headers.get("idempotency-replayed") == "true"
+    assert replay.json() == signed_again
     assert signed_again["signature"]["report_hash"] == second["hash"] != first["hash"]
     assert signed_again["archive"]["archive_number"] == f"{signed['order']['archive_id']}-R2"
     versions = await _ok(
@@ -304,6 +306,12 @@ async def test_any_change_fails_verification_and_is_named(client, dispatcher, si
     tamper("UPDATE sync_blob SET data = %s WHERE sha256 = %s", signature_png("forged"), sig_sha)
     assert await differing() == ["signature.image", "signature.binding_hash"]
     tamper("UPDATE sync_blob SET data = %s WHERE sha256 = %s", signed["png"], sig_sha)
+
+    # The archived PDF is never rewritten: the database refuses.
+    with pytest.raises(psycopg.errors.RaiseException, match="never changed"):
+        tamper("UPDATE service_report_archive SET pdf = '\\x00'::bytea WHERE report_id = %s", rid)
+    with pytest.raises(psycopg.errors.RaiseException, match="never changed"):
+        tamper("DELETE FROM service_report_archive WHERE report_id = %s", rid)
 
     tamper("UPDATE service_report_signature SET signer_name = '张三' WHERE report_id = %s", rid)
     assert await differing() == ["signature.binding_hash"]
