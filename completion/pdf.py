@@ -109,6 +109,40 @@ def _rows(doc: dict[str, Any], tz: str) -> list[tuple[str, str]]:
     ]
 
 
+# A table row must fit on one page; a longer value (up to 4,000 characters of notes) is printed
+# under its label across the page break instead.
+ROW_FITS = 700
+LINES_FIT = 30
+
+
+def _printable(value: str) -> str:
+    # Control characters have no glyph; a tab reads as a space.
+    return "".join(c if c == "\n" or c.isprintable() else " " for c in value)
+
+
+def _form(pdf: FPDF, rows: list[tuple[str, str]]) -> None:
+    short: list[tuple[str, str]] = []
+
+    def flush() -> None:
+        if short:
+            with pdf.table(col_widths=(40, 150), first_row_as_headings=False, line_height=5.5) as table:
+                for label, value in short:
+                    row = table.row()
+                    row.cell(label)
+                    row.cell(value)
+            short.clear()
+
+    for label, raw in rows:
+        value = _printable(raw)
+        if len(value) <= ROW_FITS and value.count("\n") < LINES_FIT:
+            short.append((label, value))
+            continue
+        flush()
+        pdf.cell(0, 6, label, border=1, new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 5.5, value, border=1, new_x="LMARGIN", new_y="NEXT")
+    flush()
+
+
 def render(doc: dict[str, Any], signature: ReportSignature, image: bytes | None, *, verify_url: str) -> bytes:
     tz = doc["site"]["time_zone"]
     pdf = FPDF(format="A4")
@@ -128,11 +162,7 @@ def render(doc: dict[str, Any], signature: ReportSignature, image: bytes | None,
         new_y="NEXT",
     )
     pdf.ln(2)
-    with pdf.table(col_widths=(40, 150), first_row_as_headings=False, line_height=5.5) as table:
-        for label, value in _rows(doc, tz):
-            row = table.row()
-            row.cell(label)
-            row.cell(value)
+    _form(pdf, _rows(doc, tz))
     pdf.ln(4)
     pdf.set_font("cjk", size=11)
     pdf.cell(0, 7, f"客户确认：{KIND_TEXT[signature.kind]}", new_x="LMARGIN", new_y="NEXT")
@@ -146,7 +176,7 @@ def render(doc: dict[str, Any], signature: ReportSignature, image: bytes | None,
     if signature.kind == "remote":
         lines.append(f"确认方式 {signature.channel}，通话记录 {signature.call_reference}")
     for line in lines:
-        pdf.cell(0, 5, line, new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 5, _printable(line), new_x="LMARGIN", new_y="NEXT")
     if image is not None:
         if pdf.get_y() > 220:
             pdf.add_page()

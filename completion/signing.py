@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -258,9 +260,19 @@ async def _image(session: AsyncSession, s: Signing) -> bytes | None:
     if blob is None:
         raise field_error("image_sha256", "no such image: upload it first (PUT /api/sync/blobs/{sha256})")
     kinds = (PNG,) if s.kind == "strokes" else (PNG, JPEG)
-    if not blob.data.startswith(kinds):
+    if not blob.data.startswith(kinds) or not _readable(blob.data):
         raise field_error("image_sha256", "a PNG" if s.kind == "strokes" else "a photo in JPEG or PNG")
     return blob.data
+
+
+def _readable(data: bytes) -> bool:
+    """Whether the image decodes (and within Pillow's size guard), so that the PDF can embed it."""
+    try:
+        with Image.open(io.BytesIO(data)) as picture:
+            picture.load()
+            return picture.width > 0 and picture.height > 0
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        return False
 
 
 async def sign(

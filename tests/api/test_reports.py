@@ -438,3 +438,45 @@ async def test_offline_signing_waits_for_its_image(client, admin, dispatcher, cl
     await upload(client, phone, png)
     report_now = await _ok(await client.get(f"/api/reports/{draft['id']}", headers=phone.headers))
     assert (report_now["status"], report_now["signature"]["kind"]) == ("signed", "stamped_form")
+
+
+async def test_an_unreadable_image_is_refused_and_long_notes_still_make_a_pdf(
+    client, admin, dispatcher, clock, phone, tmp_path: Path
+):
+    world = await resolved_visit(client, admin, dispatcher, clock, phone)
+    draft = await _ok(
+        await client.post(f"/api/visits/{world['visit']['id']}/report", headers=phone.headers), 201
+    )
+    broken = signature_png("broken " + draft["id"])[:60]
+    refused = await client.post(
+        f"/api/reports/{draft['id']}/sign",
+        headers=phone.headers,
+        json={
+            "report_hash": draft["hash"],
+            "kind": "strokes",
+            "signer_name": "李伟",
+            "signer_role": "科长",
+            "image_sha256": await upload(client, phone, broken),
+            "strokes": [[[1, 2, 0]]],
+        },
+    )
+    problem = assert_problem(refused, 422, "invalid-input")
+    assert [e["field"] for e in problem["errors"]] == ["image_sha256"]
+    # Four thousand characters of notes do not fit a table row: they run on over the page break.
+    long = await _ok(
+        await client.patch(
+            f"/api/reports/{draft['id']}",
+            headers=phone.headers,
+            json={
+                "revision": 1,
+                "actions_taken": "检查电源、背板、风扇与硬盘。" * 280,
+                "diagnosis": "电源\n" * 100,
+            },
+        )
+    )
+    done = await _ok(await sign_strokes(client, phone, long))
+    pdf = await client.get(f"/api/reports/{done['id']}/pdf", headers=dispatcher)
+    assert pdf.status_code == 200
+    text, _ = await asyncio.to_thread(read_back, pdf.content, tmp_path)
+    assert text.count("检查电源、背板、风扇与硬盘。") >= 200
+    assert text.count("\f") >= 2, "one page form feed per page: the notes ran over the page break"
