@@ -326,8 +326,10 @@ async def _sign_report(ctx: Context, a: SignReport) -> dict[str, Any]:
             signed_at=at,
         )
     except (ReportChanged, ReportSigned) as exc:
-        # What the customer signed no longer is the report: kept for review, never re-bound.
-        conflict = conflicts.FieldConflict("report_changed", visit, order)
+        # What the customer signed is no longer the report (or it was signed meanwhile, e.g. from
+        # another device): kept for review, never re-bound.
+        kind = "report_signed" if isinstance(exc, ReportSigned) else "report_changed"
+        conflict = conflicts.FieldConflict(kind, visit, order)
         conflict.server_view["report"] = {
             "id": str(report.id),
             "status": report.status,

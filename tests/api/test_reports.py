@@ -416,6 +416,10 @@ async def test_offline_signing_of_a_report_changed_on_the_server_is_a_conflict_k
     assert order["status"] == "signed"
     verdict = await _ok(await client.get(f"/api/reports/{draft['id']}/verify", headers=dispatcher))
     assert verdict["valid"], verdict
+    # A second signature of the same version (another phone's outbox, a re-sent form) is not
+    # bound over the first: a conflict for review.
+    twice = await phone.push("report.sign@1", **{**args, "report_hash": report_now["hash"]})
+    assert (twice["status"], twice["conflict"]) == ("conflict", "report_signed"), twice
 
 
 async def test_offline_signing_waits_for_its_image(client, admin, dispatcher, clock, phone):
