@@ -298,7 +298,7 @@ async def sign(
             current_revision=report.revision,
         )
     image = await _image(session, s)
-    channel = CHANNELS[s.kind] if s.kind != "remote" and not s.channel else s.channel or "remote"
+    channel = (s.channel or "remote") if s.kind == "remote" else CHANNELS[s.kind]
     signature = ReportSignature(
         id=uuid.uuid4(),
         report_id=report.id,
