@@ -10,6 +10,7 @@ the PDF, made once.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import io
@@ -345,7 +346,10 @@ async def sign(
         data={"report_id": str(report.id), "version": report.version, "hash": now_hash, "kind": s.kind},
     )
     await session.flush()
-    body = pdf.render(doc, signature, image, verify_url=pdf.verify_url(report.id, now_hash))
+    # Loading the CJK font for embedding takes a second or more of CPU: off the event loop.
+    body = await asyncio.to_thread(
+        pdf.render, doc, signature, image, verify_url=pdf.verify_url(report.id, now_hash)
+    )
     session.add(
         ReportArchive(
             id=uuid.uuid4(),
