@@ -6,19 +6,19 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTEST_WORKERS ?= 2
 
-.PHONY: up setup test lint install postgis chromium db down bench bench-sync bench-full clean
+.PHONY: up setup test lint install postgis chromium report-fonts db down bench bench-sync bench-full clean
 
 ## up: install what is missing, start PostGIS under ./var/, migrate, load the demo data, serve on :8000
 up: setup
 	$(PY) -m api.serve
 
 ## setup: everything `up` does except serving
-setup: db
+setup: db report-fonts
 	$(PY) -m alembic upgrade head
 	$(PY) -m dispatch.demo
 
 ## test: ruff, mypy and the whole test suite against a throwaway PostGIS cluster
-test: install postgis chromium lint
+test: install postgis chromium report-fonts lint
 	HYPOTHESIS_PROFILE=ci $(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile -q
 
 lint: install
@@ -35,6 +35,10 @@ $(STAMP): pyproject.toml
 
 postgis:
 	@bash scripts/ensure-postgis.sh
+
+## report-fonts: the CJK font the service-report PDFs embed, and poppler-utils that reads them back in tests
+report-fonts:
+	@bash scripts/ensure-report-fonts.sh
 
 ## chromium: Debian's Chromium (and a CJK font) for the console's browser test
 chromium:

@@ -70,6 +70,12 @@ CATALOGUE: dict[str, str] = {
     "illegal-stock-step": "That stock step does not fit the unit's or record's current state.",
     "calendar-not-loaded": "The contract's holiday calendar has no entries for that year; load it first.",
     "photo-required": "A resolved repair needs a photo, unless the site bans cameras.",
+    "report-signed": "A signed service report is never edited: `POST /api/reports/{id}/corrections` starts "
+    "the next version.",
+    "report-changed": "The service report is no longer the version the customer was shown "
+    "(`current_hash`): show the current one and sign that.",
+    "report-exists": "The visit already has a service report (`report_id`).",
+    "report-not-signed": "The service report is not signed yet: there is nothing to verify or download.",
     "proof-mismatch": "The arrival proof (QR code or customer confirmation) does not match the site.",
     "plan-stale": "The plan was made from visits that changed since; plan again.",
     "out-of-stock": "Not enough stock at that location.",

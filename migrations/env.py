@@ -9,6 +9,7 @@ from geoalchemy2 import alembic_helpers
 from sqlalchemy import create_engine, pool
 
 # Every model module must be imported so that autogenerate compares all of them.
+import completion.models
 import core.audit
 import core.idempotency
 import core.identity.models
@@ -31,6 +32,7 @@ if config.config_file_name is not None and config.attributes.get("configure_logg
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
 MODEL_MODULES = (
+    completion.models,
     core.audit,
     core.idempotency,
     core.identity.models,

@@ -16,8 +16,11 @@ from typing import Annotated, Any, Literal
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from completion import signing
+from completion.errors import ReportChanged, ReportSigned
+from completion.models import ServiceReport
 from core.clock import Clock
-from core.errors import InvalidInput
+from core.errors import InvalidInput, NotFound
 from core.identity.roles import Actor
 from core.times import Instant, TimeChecked
 from dispatch.work_orders import visits
@@ -135,6 +138,24 @@ class ConsumePart(Args):
     quantity: Annotated[int, msgspec.Meta(ge=1, le=10_000)]
     at: Instant
     reservation_id: uuid.UUID | None = None
+
+
+class SignReport(Args):
+    """The customer signed the report version whose canonical hash the device showed them."""
+
+    report_id: uuid.UUID
+    report_hash: Sha256
+    kind: Literal["strokes", "stamped_form", "remote"]
+    signer_name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    signer_role: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    at: Instant
+    signer_phone: Annotated[str, msgspec.Meta(min_length=3, max_length=40)] | None = None
+    signer_email: Annotated[str, msgspec.Meta(min_length=3, max_length=200)] | None = None
+    location: tuple[float, float] | None = None
+    image_sha256: Sha256 | None = None
+    strokes: Annotated[list[list[tuple[float, float, int]]], msgspec.Meta(max_length=500)] | None = None
+    channel: Annotated[str, msgspec.Meta(min_length=1, max_length=32)] | None = None
+    call_reference: Short | None = None
 
 
 async def _start_travel(ctx: Context, a: StartTravel) -> dict[str, Any]:
@@ -274,6 +295,53 @@ async def _consume_part(ctx: Context, a: ConsumePart) -> dict[str, Any]:
     return {"stock_moves": [str(line.id) for line in lines]}
 
 
+async def _sign_report(ctx: Context, a: SignReport) -> dict[str, Any]:
+    report = await ctx.session.get(ServiceReport, a.report_id)
+    if report is None:
+        raise NotFound(f"No report with id {a.report_id}")
+    visit, order = await conflicts.gate(ctx.session, ctx.actor, report.visit_id)
+    at = ctx.when(a.at)
+    if a.image_sha256 is not None:
+        await _blob(ctx, a.image_sha256)
+    try:
+        signed = await signing.sign(
+            ctx.session,
+            ctx.actor,
+            ctx.clock,
+            a.report_id,
+            signing.Signing(
+                report_hash=a.report_hash,
+                kind=a.kind,
+                signer_name=a.signer_name,
+                signer_role=a.signer_role,
+                signer_phone=a.signer_phone,
+                signer_email=a.signer_email,
+                device_at=a.at,
+                location=a.location,
+                image_sha256=a.image_sha256,
+                strokes=[[list(p) for p in stroke] for stroke in a.strokes] if a.strokes else None,
+                channel=a.channel,
+                call_reference=a.call_reference,
+            ),
+            signed_at=at,
+        )
+    except (ReportChanged, ReportSigned) as exc:
+        # What the customer signed is no longer the report (or it was signed meanwhile, e.g. from
+        # another device): kept for review, never re-bound.
+        kind = "report_signed" if isinstance(exc, ReportSigned) else "report_changed"
+        conflict = conflicts.FieldConflict(kind, visit, order)
+        conflict.server_view["report"] = {
+            "id": str(report.id),
+            "status": report.status,
+            "version": report.version,
+            "revision": report.revision,
+            "hash": exc.extra.get("current_hash"),
+            "signed_hash": a.report_hash,
+        }
+        raise conflict from exc
+    return {"report_id": str(signed.id), "report_hash": signed.signed_hash, "status": signed.status}
+
+
 Handler = Callable[[Context, Any], Awaitable[dict[str, Any]]]
 
 
@@ -292,6 +360,7 @@ REGISTRY: dict[str, Mutation] = {
     "visit.capture_signature@1": Mutation(CaptureSignature, _capture_signature),
     "timesheet.add@1": Mutation(TimesheetAdd, _timesheet_add),
     "visit.consume_part@1": Mutation(ConsumePart, _consume_part),
+    "report.sign@1": Mutation(SignReport, _sign_report),
 }
 
 
@@ -310,4 +379,6 @@ def parse(name: str, args: dict[str, Any]) -> tuple[Mutation, Args]:
 
 
 def blob_of(args: Args) -> str | None:
+    if isinstance(args, SignReport):
+        return args.image_sha256
     return args.sha256 if isinstance(args, AttachPhoto | CaptureSignature) else None

@@ -43,6 +43,14 @@ class Probe:
 E, C = "engineer", "contact"
 ON_A_VISIT = {"work_order_id": "{a_order}", "visit_id": "{a_visit}", "item_id": "{part}", "quantity": 1}
 EMPTY_PAGE = 200
+REMOTE_SIGNATURE = {
+    "report_hash": "0" * 64,
+    "kind": "remote",
+    "signer_name": "李伟",
+    "signer_role": "科长",
+    "channel": "phone",
+    "call_reference": "CALL-1",
+}
 
 OWNERSHIP: dict[tuple[str, str], list[Probe]] = {
     ("GET", "/api/customers/{customer_id}"): [
@@ -115,6 +123,40 @@ OWNERSHIP: dict[tuple[str, str], list[Probe]] = {
     ],
     ("POST", "/api/visits/{visit_id}/overrun"): [
         Probe(E, "visit_id", "b_visit", path={"visit_id": "{b_visit}"}, body={"extra_minutes": 60})
+    ],
+    ("POST", "/api/visits/{visit_id}/report"): [
+        Probe(E, "visit_id", "b_visit", path={"visit_id": "{b_visit}"})
+    ],
+    ("GET", "/api/work-orders/{order_id}/reports"): [
+        Probe(C, "order_id", "y_order", path={"order_id": "{y_order}"}),
+        Probe(E, "order_id", "b_order", path={"order_id": "{b_order}"}),
+    ],
+    ("GET", "/api/reports/{report_id}"): [
+        Probe(C, "report_id", "b_report", path={"report_id": "{b_report}"}),
+        Probe(E, "report_id", "b_report", path={"report_id": "{b_report}"}),
+    ],
+    ("PATCH", "/api/reports/{report_id}"): [
+        Probe(
+            E,
+            "report_id",
+            "b_report",
+            path={"report_id": "{b_report}"},
+            body={"revision": 1, "diagnosis": "x"},
+        )
+    ],
+    ("POST", "/api/reports/{report_id}/sign"): [
+        Probe(E, "report_id", "b_report", path={"report_id": "{b_report}"}, body=REMOTE_SIGNATURE)
+    ],
+    ("POST", "/api/reports/{report_id}/corrections"): [
+        Probe(E, "report_id", "b_report", path={"report_id": "{b_report}"})
+    ],
+    ("GET", "/api/reports/{report_id}/verify"): [
+        Probe(C, "report_id", "b_report", path={"report_id": "{b_report}"}),
+        Probe(E, "report_id", "b_report", path={"report_id": "{b_report}"}),
+    ],
+    ("GET", "/api/reports/{report_id}/pdf"): [
+        Probe(C, "report_id", "b_report", path={"report_id": "{b_report}"}),
+        Probe(E, "report_id", "b_report", path={"report_id": "{b_report}"}),
     ],
     ("POST", "/api/stock/consumptions"): [
         Probe(
@@ -228,6 +270,8 @@ WATCHED_TABLES = (
     "stock_count",
     "stock_count_line",
     "sync_conflict",
+    "service_report",
+    "service_report_signature",
     "notification",
     "outbox_message",
 )
@@ -290,6 +334,8 @@ async def world(client) -> dict[str, Any]:
             f"/api/visits/{visit['id']}/notes", headers=h["engineer02"], json={"body": "B's note"}
         )
     )
+    b_report = await _ok(await client.post(f"/api/visits/{visit['id']}/report", headers=h["engineer02"]))
+    w["b_report"] = b_report["id"]
 
     # B's backup delivery: the loan is proposed, the delivery visit is B's.
     proposal = await _ok(
