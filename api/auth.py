@@ -7,6 +7,7 @@ forgotten declaration fails closed.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from litestar import Request
@@ -15,6 +16,7 @@ from litestar.handlers.base import BaseRouteHandler
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.context import AppContext, request_context
+from core.clock import Clock
 from core.errors import Forbidden, Unauthenticated
 from core.identity.roles import ALL_ROLES, STAFF, Actor, Role
 
@@ -53,6 +55,14 @@ async def provide_actor(request: Request[Any, Any, Any]) -> Actor:
 
 async def provide_session(request: Request[Any, Any, Any]) -> AsyncSession:
     return request_context(request.scope).session
+
+
+async def provide_clock(request: Request[Any, Any, Any]) -> Clock:
+    return app_context(request).clock
+
+
+async def provide_now(request: Request[Any, Any, Any]) -> dt.datetime:
+    return app_context(request).clock.now()
 
 
 def app_context(request: Request[Any, Any, Any]) -> AppContext:

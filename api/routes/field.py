@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
 
 import msgspec
-from litestar import Request, delete, get, post
+from litestar import delete, get, post
 from litestar.params import FromQuery, JSONBody
 
-from api.auth import DESK, app_context
-from api.params import CurrentActor, InstantQuery, Session
+from api.auth import DESK
+from api.params import CurrentActor, InstantQuery, Now, Session
 from api.schemas.work_orders import PositionsIn, PositionsOut
 from core.identity.roles import Role
 from dispatch.engineers import positions
@@ -44,8 +43,8 @@ class ComplianceOut(msgspec.Struct):
     status_code=200,
     summary="Consent to position tracking while on shift",
 )
-async def grant_consent(request: Request[Any, Any, Any], session: Session, actor: CurrentActor) -> ConsentOut:
-    consent = await positions.set_consent(session, actor, app_context(request).clock.now(), granted=True)
+async def grant_consent(now: Now, session: Session, actor: CurrentActor) -> ConsentOut:
+    consent = await positions.set_consent(session, actor, now, granted=True)
     return ConsentOut(consent.engineer_id, consent.granted_at, consent.withdrawn_at)
 
 
@@ -56,10 +55,8 @@ async def grant_consent(request: Request[Any, Any, Any], session: Session, actor
     status_code=200,
     summary="Withdraw consent: no more positions are accepted",
 )
-async def withdraw_consent(
-    request: Request[Any, Any, Any], session: Session, actor: CurrentActor
-) -> ConsentOut:
-    consent = await positions.set_consent(session, actor, app_context(request).clock.now(), granted=False)
+async def withdraw_consent(now: Now, session: Session, actor: CurrentActor) -> ConsentOut:
+    consent = await positions.set_consent(session, actor, now, granted=False)
     return ConsentOut(consent.engineer_id, consent.granted_at, consent.withdrawn_at)
 
 
@@ -71,10 +68,10 @@ async def withdraw_consent(
     summary="Report positions (batched); off-shift ones are dropped, GCJ-02/BD-09 converted to WGS-84",
 )
 async def report_positions(
-    request: Request[Any, Any, Any], session: Session, actor: CurrentActor, data: JSONBody[PositionsIn]
+    now: Now, session: Session, actor: CurrentActor, data: JSONBody[PositionsIn]
 ) -> PositionsOut:
     fixes = [positions.Fix(p.at, p.point.lonlat, p.accuracy_m, p.datum) for p in data.positions]
-    accepted, ignored = await positions.record(session, actor, app_context(request).clock.now(), fixes)
+    accepted, ignored = await positions.record(session, actor, now, fixes)
     return PositionsOut(accepted=accepted, ignored_off_shift=ignored)
 
 
@@ -85,15 +82,13 @@ async def report_positions(
     summary="SLA compliance per target: raw and contractual (customer-excused breaches) side by side",
 )
 async def sla_compliance(
-    request: Request[Any, Any, Any],
+    now: Now,
     session: Session,
     since: InstantQuery,
     until: InstantQuery,
     customer_id: FromQuery[uuid.UUID | None] = None,
 ) -> list[ComplianceOut]:
-    rows = await reports.compliance(
-        session, app_context(request).clock.now(), since=since, until=until, customer_id=customer_id
-    )
+    rows = await reports.compliance(session, now, since=since, until=until, customer_id=customer_id)
     return [
         ComplianceOut(
             r.measure.value, r.clocks, r.met, r.breached, r.excused, r.running, r.raw, r.contractual

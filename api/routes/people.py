@@ -10,7 +10,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from api.auth import ADMIN, SIGNED_IN, STAFF_ROLES, app_context
-from api.params import CurrentActor, Cursor, Limit, Session
+from api.params import CurrentActor, Cursor, Limit, Now, Session
 from api.schemas.common import GeoPoint, fields_of, given, out
 from api.schemas.records import (
     EngineerIn,
@@ -180,6 +180,7 @@ async def create_user(
 )
 async def update_user(
     request: Request[Any, Any, Any],
+    now: Now,
     session: Session,
     actor: CurrentActor,
     user_id: FromPath[uuid.UUID],
@@ -188,7 +189,7 @@ async def update_user(
     app = app_context(request)
     password = data.password if isinstance(data.password, str) else None
     user = await users.update_user(
-        session, actor, app.hashing, user_id, given(data, skip=("password",)), password, app.clock.now()
+        session, actor, app.hashing, user_id, given(data, skip=("password",)), password, now
     )
     return out(UserOut, user)
 
@@ -206,7 +207,11 @@ async def update_user(
     idempotency="none",
 )
 async def change_my_password(
-    request: Request[Any, Any, Any], session: Session, actor: CurrentActor, data: JSONBody[PasswordChangeIn]
+    request: Request[Any, Any, Any],
+    now: Now,
+    session: Session,
+    actor: CurrentActor,
+    data: JSONBody[PasswordChangeIn],
 ) -> None:
     app = app_context(request)
     await sessions.change_own_password(
@@ -217,7 +222,7 @@ async def change_my_password(
         current=data.current_password,
         new=data.new_password,
         address=app.trusted_proxies.client(request.scope),
-        now=app.clock.now(),
+        now=now,
     )
 
 

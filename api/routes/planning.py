@@ -15,7 +15,7 @@ from litestar.params import FromPath, JSONBody
 from litestar.response import ServerSentEvent
 
 from api.auth import DESK, app_context
-from api.params import CurrentActor, Session
+from api.params import AppClock, CurrentActor, Now, Session
 from api.schemas.common import Input
 from core.database import after_commit
 from core.errors import field_error
@@ -115,7 +115,7 @@ def _proposal_out(p: replanning.Proposal) -> ProposalOut:
     "stream the plan). 429 too-many-plans when the queue or your share of it is full",
 )
 async def create_plan(
-    request: Request[Any, Any, Any], session: Session, actor: CurrentActor, data: JSONBody[PlanIn]
+    request: Request[Any, Any, Any], now: Now, session: Session, actor: CurrentActor, data: JSONBody[PlanIn]
 ) -> PlanOut:
     context = app_context(request)
     longest = context.settings.plan_max_seconds
@@ -124,7 +124,7 @@ async def create_plan(
     plan, plan_input = await service.create(
         session,
         actor,
-        context.clock.now(),
+        now,
         horizon_s=data.horizon_hours * 3600,
         engineer_ids=data.engineer_ids,
         time_limit_s=data.time_limit_seconds,
@@ -186,9 +186,9 @@ async def stream_plan(request: Request[Any, Any, Any], plan_id: FromPath[uuid.UU
     summary="Apply a plan: assignments and planned starts written (409 when its visits changed since)",
 )
 async def apply_plan(
-    request: Request[Any, Any, Any], session: Session, actor: CurrentActor, plan_id: FromPath[uuid.UUID]
+    clock: AppClock, session: Session, actor: CurrentActor, plan_id: FromPath[uuid.UUID]
 ) -> PlanOut:
-    return plan_out(await service.apply(session, actor, app_context(request).clock, plan_id))
+    return plan_out(await service.apply(session, actor, clock, plan_id))
 
 
 @post(
@@ -199,11 +199,9 @@ async def apply_plan(
     summary="Best engineer and position for one urgent visit, now (apply: assign it)",
 )
 async def emergency(
-    request: Request[Any, Any, Any], session: Session, actor: CurrentActor, data: JSONBody[InsertIn]
+    clock: AppClock, session: Session, actor: CurrentActor, data: JSONBody[InsertIn]
 ) -> ProposalOut:
-    proposal = await replanning.emergency_insertion(
-        session, actor, app_context(request).clock, data.visit_id, apply=data.apply
-    )
+    proposal = await replanning.emergency_insertion(session, actor, clock, data.visit_id, apply=data.apply)
     return _proposal_out(proposal)
 
 
@@ -215,9 +213,9 @@ async def emergency(
     summary="An engineer is out: their visits not started are re-assigned",
 )
 async def unavailable(
-    request: Request[Any, Any, Any], session: Session, actor: CurrentActor, engineer_id: FromPath[uuid.UUID]
+    clock: AppClock, session: Session, actor: CurrentActor, engineer_id: FromPath[uuid.UUID]
 ) -> list[ProposalOut | str]:
-    outcomes = await replanning.engineer_unavailable(session, actor, app_context(request).clock, engineer_id)
+    outcomes = await replanning.engineer_unavailable(session, actor, clock, engineer_id)
     return [o if isinstance(o, str) else _proposal_out(o) for o in outcomes]
 
 
@@ -229,14 +227,14 @@ async def unavailable(
     summary="A visit takes longer: later visits of that engineer move back",
 )
 async def overrun(
-    request: Request[Any, Any, Any],
+    clock: AppClock,
     session: Session,
     actor: CurrentActor,
     visit_id: FromPath[uuid.UUID],
     data: JSONBody[OverrunIn],
 ) -> list[dict[str, str]]:
     moved = await replanning.overrun(
-        session, actor, app_context(request).clock, visit_id, dt.timedelta(minutes=data.extra_minutes)
+        session, actor, clock, visit_id, dt.timedelta(minutes=data.extra_minutes)
     )
     return [{"visit_id": str(v), "planned_start": s.isoformat()} for v, s in moved]
 

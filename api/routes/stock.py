@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Request, get, post
+from litestar import get, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from sqlalchemy import select
 
-from api.auth import DESK, STAFF_ROLES, app_context
-from api.params import CurrentActor, Cursor, Limit, Search, Session
+from api.auth import DESK, STAFF_ROLES
+from api.params import AppClock, CurrentActor, Cursor, Limit, Now, Search, Session
 from api.schemas.common import fields_of, out
 from api.schemas.stock import (
     AlertOut,
@@ -72,10 +72,6 @@ Longitude = Annotated[float, QueryParameter(ge=-180, le=180)]
 Latitude = Annotated[float, QueryParameter(ge=-90, le=90)]
 
 
-def _now(request: Request[Any, Any, Any]) -> Any:
-    return app_context(request).clock.now()
-
-
 def _loan_out(loan: Loan) -> LoanOut:
     return out(LoanOut, loan)
 
@@ -129,13 +125,11 @@ async def list_units(
 
 
 @post("/api/stock/units", roles=WAREHOUSE, tags=["stock"], summary="Receive a serialized unit")
-async def create_unit(
-    request: Request[Any, Any, Any], session: Session, actor: CurrentActor, data: JSONBody[UnitIn]
-) -> UnitOut:
+async def create_unit(now: Now, session: Session, actor: CurrentActor, data: JSONBody[UnitIn]) -> UnitOut:
     unit = await items.register_unit(
         session,
         actor,
-        _now(request),
+        now,
         item_id=data.item_id,
         serial=data.serial,
         location_id=data.location_id,
@@ -172,7 +166,7 @@ async def unit_history(session: Session, unit_id: FromPath[uuid.UUID]) -> UnitHi
     summary="A returned unit reaches a warehouse (quarantined)",
 )
 async def back_in_stock(
-    request: Request[Any, Any, Any],
+    now: Now,
     session: Session,
     actor: CurrentActor,
     unit_id: FromPath[uuid.UUID],
@@ -180,7 +174,7 @@ async def back_in_stock(
 ) -> UnitOut:
     return out(
         UnitOut,
-        await loans.back_in_stock(session, actor, _now(request), unit_id, warehouse_id=data.warehouse_id),
+        await loans.back_in_stock(session, actor, now, unit_id, warehouse_id=data.warehouse_id),
     )
 
 
@@ -191,15 +185,13 @@ async def back_in_stock(
     summary="Record the data wipe of a quarantined unit",
 )
 async def wipe(
-    request: Request[Any, Any, Any],
+    now: Now,
     session: Session,
     actor: CurrentActor,
     unit_id: FromPath[uuid.UUID],
     data: JSONBody[WipeIn],
 ) -> UnitOut:
-    unit = await loans.record_wipe(
-        session, actor, _now(request), unit_id, method=data.method, operator=data.operator
-    )
+    unit = await loans.record_wipe(session, actor, now, unit_id, method=data.method, operator=data.operator)
     return out(UnitOut, unit)
 
 
@@ -260,11 +252,9 @@ async def list_moves(
     tags=["stock"],
     summary="Receive, transfer, adjust, scrap or return stock",
 )
-async def post_move(
-    request: Request[Any, Any, Any], session: Session, actor: CurrentActor, data: JSONBody[MoveIn]
-) -> MoveOut:
+async def post_move(now: Now, session: Session, actor: CurrentActor, data: JSONBody[MoveIn]) -> MoveOut:
     movement = ledger.Movement(MoveKind(data.kind), **fields_of(data, skip=("kind",)))
-    return out(MoveOut, await ledger.record(session, actor, _now(request), movement))
+    return out(MoveOut, await ledger.record(session, actor, now, movement))
 
 
 # Reservations and consumption -------------------------------------------------------------------------
@@ -277,12 +267,12 @@ async def post_move(
     summary="Reserve parts for a work order or visit",
 )
 async def reserve(
-    request: Request[Any, Any, Any], session: Session, actor: CurrentActor, data: JSONBody[ReservationIn]
+    now: Now, session: Session, actor: CurrentActor, data: JSONBody[ReservationIn]
 ) -> ReservationOut:
     held = await order_parts.reserve_for(
         session,
         actor,
-        _now(request),
+        now,
         item_id=data.item_id,
         location_id=data.location_id,
         quantity=data.quantity,
@@ -300,22 +290,22 @@ async def reserve(
     summary="Release a reservation",
 )
 async def release(
-    request: Request[Any, Any, Any],
+    now: Now,
     session: Session,
     actor: CurrentActor,
     reservation_id: FromPath[uuid.UUID],
 ) -> ReservationOut:
-    return out(ReservationOut, await reservations.release(session, actor, _now(request), reservation_id))
+    return out(ReservationOut, await reservations.release(session, actor, now, reservation_id))
 
 
 @post("/api/stock/consumptions", roles=ENGINEERS, tags=["stock"], summary="Parts I used on a work order")
 async def consume(
-    request: Request[Any, Any, Any], session: Session, actor: CurrentActor, data: JSONBody[ConsumptionIn]
+    now: Now, session: Session, actor: CurrentActor, data: JSONBody[ConsumptionIn]
 ) -> list[MoveOut]:
     lines = await order_parts.consume_on_order(
         session,
         actor,
-        _now(request),
+        now,
         item_id=data.item_id,
         quantity=data.quantity,
         work_order_id=data.work_order_id,
@@ -358,11 +348,9 @@ async def nearest_stock(
     summary="The repair cannot finish in time: reserve the nearest backup and plan its delivery",
 )
 async def request_backup(
-    request: Request[Any, Any, Any], session: Session, actor: CurrentActor, data: JSONBody[BackupRequestIn]
+    clock: AppClock, session: Session, actor: CurrentActor, data: JSONBody[BackupRequestIn]
 ) -> BackupProposalOut:
-    proposal = await backup_flow.request_backup(
-        session, actor, app_context(request).clock, data.work_order_id, reason=data.reason
-    )
+    proposal = await backup_flow.request_backup(session, actor, clock, data.work_order_id, reason=data.reason)
     return BackupProposalOut(
         loan=_loan_out(proposal.loan),
         visit_id=proposal.visit.id,
@@ -390,9 +378,9 @@ async def list_loans(
     "/api/stock/loans/{loan_id:uuid}/approve", roles=DESK, tags=["loans"], summary="Approve a proposed loan"
 )
 async def approve_loan(
-    request: Request[Any, Any, Any], session: Session, actor: CurrentActor, loan_id: FromPath[uuid.UUID]
+    now: Now, session: Session, actor: CurrentActor, loan_id: FromPath[uuid.UUID]
 ) -> LoanOut:
-    return _loan_out(await loans.approve(session, actor, _now(request), loan_id))
+    return _loan_out(await loans.approve(session, actor, now, loan_id))
 
 
 @post(
@@ -402,12 +390,12 @@ async def approve_loan(
     summary="Backup installed, loan form signed: service restored",
 )
 async def install_backup(
-    request: Request[Any, Any, Any], session: Session, actor: CurrentActor, data: JSONBody[InstallIn]
+    clock: AppClock, session: Session, actor: CurrentActor, data: JSONBody[InstallIn]
 ) -> LoanOut:
     loan = await backup_flow.install_backup(
         session,
         actor,
-        app_context(request).clock,
+        clock,
         data.visit_id,
         serial=data.serial,
         signed_by=data.signed_by,
@@ -426,11 +414,9 @@ async def install_backup(
     summary="Repaired unit back in, backup collected",
 )
 async def swap_back(
-    request: Request[Any, Any, Any], session: Session, actor: CurrentActor, data: JSONBody[SwapBackIn]
+    clock: AppClock, session: Session, actor: CurrentActor, data: JSONBody[SwapBackIn]
 ) -> LoanOut:
-    loan = await backup_flow.complete_swap_back(
-        session, actor, app_context(request).clock, data.visit_id, note=data.note
-    )
+    loan = await backup_flow.complete_swap_back(session, actor, clock, data.visit_id, note=data.note)
     return _loan_out(loan)
 
 
@@ -454,7 +440,7 @@ async def list_repairs(
     summary="Ship a faulty unit to the vendor",
 )
 async def ship_repair(
-    request: Request[Any, Any, Any],
+    now: Now,
     session: Session,
     actor: CurrentActor,
     case_id: FromPath[uuid.UUID],
@@ -462,7 +448,7 @@ async def ship_repair(
 ) -> RepairCaseOut:
     return out(
         RepairCaseOut,
-        await loans.ship_to_vendor(session, actor, _now(request), case_id, waybill=data.waybill),
+        await loans.ship_to_vendor(session, actor, now, case_id, waybill=data.waybill),
     )
 
 
@@ -473,9 +459,9 @@ async def ship_repair(
     summary="The vendor has the unit",
 )
 async def vendor_received(
-    request: Request[Any, Any, Any], session: Session, actor: CurrentActor, case_id: FromPath[uuid.UUID]
+    now: Now, session: Session, actor: CurrentActor, case_id: FromPath[uuid.UUID]
 ) -> RepairCaseOut:
-    return out(RepairCaseOut, await loans.vendor_received(session, actor, _now(request), case_id))
+    return out(RepairCaseOut, await loans.vendor_received(session, actor, now, case_id))
 
 
 @post(
@@ -485,14 +471,14 @@ async def vendor_received(
     summary="Repaired unit back in a warehouse: the swap-back visit is planned",
 )
 async def repair_returned(
-    request: Request[Any, Any, Any],
+    clock: AppClock,
     session: Session,
     actor: CurrentActor,
     case_id: FromPath[uuid.UUID],
     data: JSONBody[WarehouseIn],
 ) -> RepairReturnOut:
     case, visit = await backup_flow.repair_returned(
-        session, actor, app_context(request).clock, case_id, warehouse_id=data.warehouse_id
+        session, actor, clock, case_id, warehouse_id=data.warehouse_id
     )
     return RepairReturnOut(case=out(RepairCaseOut, case), swap_back_visit_id=visit.id if visit else None)
 
@@ -504,20 +490,20 @@ async def repair_returned(
     summary="The vendor cannot repair it",
 )
 async def write_off(
-    request: Request[Any, Any, Any],
+    now: Now,
     session: Session,
     actor: CurrentActor,
     case_id: FromPath[uuid.UUID],
     data: JSONBody[WriteOffIn],
 ) -> RepairCaseOut:
-    return out(RepairCaseOut, await loans.write_off(session, actor, _now(request), case_id, note=data.note))
+    return out(RepairCaseOut, await loans.write_off(session, actor, now, case_id, note=data.note))
 
 
 @get(
     "/api/stock/alerts", roles=READERS, tags=["loans"], summary="Overdue loans and units stuck at the vendor"
 )
-async def stock_alerts(request: Request[Any, Any, Any], session: Session) -> list[AlertOut]:
-    found = await alerts.due(session, _now(request))
+async def stock_alerts(now: Now, session: Session) -> list[AlertOut]:
+    found = await alerts.due(session, now)
     return [
         AlertOut(
             kind=a.kind,

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
-from litestar import Request, get, post, put
+from litestar import get, post, put
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from api.auth import STAFF_ROLES, app_context
-from api.params import CurrentActor, OptionalDayQuery, OptionalInstantQuery, Session
+from api.auth import STAFF_ROLES
+from api.params import AppClock, CurrentActor, Now, OptionalDayQuery, OptionalInstantQuery, Session
 from api.schemas.common import out
 from api.schemas.stock import MoveOut
 from api.schemas.stock_ops import (
@@ -60,10 +60,6 @@ REACH = (
 )
 
 
-def _now(request: Request[Any, Any, Any]) -> dt.datetime:
-    return app_context(request).clock.now()
-
-
 # Part swaps -----------------------------------------------------------------------------------------
 
 
@@ -74,12 +70,12 @@ def _now(request: Request[Any, Any, Any]) -> dt.datetime:
     summary="A serialized part swapped on my visit: both serials, the faulty part's fate",
 )
 async def record_swap(
-    request: Request[Any, Any, Any], session: Session, actor: CurrentActor, data: JSONBody[PartSwapIn]
+    clock: AppClock, session: Session, actor: CurrentActor, data: JSONBody[PartSwapIn]
 ) -> PartSwapOut:
     swap = await order_parts.record_part_swap(
         session,
         actor,
-        app_context(request).clock,
+        clock,
         order_parts.SwapInput(**msgspec.structs.asdict(data)),
     )
     return out(PartSwapOut, swap)
@@ -100,13 +96,13 @@ async def list_swaps(
     summary="The defective part went back to the manufacturer",
 )
 async def return_defective(
-    request: Request[Any, Any, Any],
+    now: Now,
     session: Session,
     actor: CurrentActor,
     swap_id: FromPath[uuid.UUID],
     data: JSONBody[DefectiveReturnIn],
 ) -> PartSwapOut:
-    swap = await swaps.return_defective(session, actor, _now(request), swap_id, waybill=data.waybill)
+    swap = await swaps.return_defective(session, actor, now, swap_id, waybill=data.waybill)
     return out(PartSwapOut, swap)
 
 
@@ -117,14 +113,14 @@ async def return_defective(
     summary="A data-bearing defective part was destroyed instead of returned",
 )
 async def destroy_defective(
-    request: Request[Any, Any, Any],
+    now: Now,
     session: Session,
     actor: CurrentActor,
     swap_id: FromPath[uuid.UUID],
     data: JSONBody[DestructionIn],
 ) -> PartSwapOut:
     swap = await swaps.destroy_defective(
-        session, actor, _now(request), swap_id, method=data.method, witness=data.witness
+        session, actor, now, swap_id, method=data.method, witness=data.witness
     )
     return out(PartSwapOut, swap)
 
@@ -144,7 +140,7 @@ async def _shipment_out(session: Session, transit: Location) -> ShipmentOut:
     summary="Parts in transit by courier or from the manufacturer, with waybill and ETA",
 )
 async def send_shipment(
-    request: Request[Any, Any, Any], session: Session, actor: CurrentActor, data: JSONBody[ShipmentIn]
+    now: Now, session: Session, actor: CurrentActor, data: JSONBody[ShipmentIn]
 ) -> ShipmentOut:
     if (data.to_location_id is None) == (data.site_id is None):
         raise field_error("to_location_id", "name either a destination location or a site")
@@ -159,7 +155,7 @@ async def send_shipment(
     transit = await shipments.send(
         session,
         actor,
-        _now(request),
+        now,
         waybill=data.waybill,
         eta=data.eta,
         destination=destination,
@@ -184,9 +180,9 @@ async def list_shipments(
     summary="The shipment arrived: its contents move to the destination",
 )
 async def shipment_arrived(
-    request: Request[Any, Any, Any], session: Session, actor: CurrentActor, shipment_id: FromPath[uuid.UUID]
+    now: Now, session: Session, actor: CurrentActor, shipment_id: FromPath[uuid.UUID]
 ) -> ShipmentOut:
-    transit = await shipments.arrive(session, actor, _now(request), shipment_id)
+    transit = await shipments.arrive(session, actor, now, shipment_id)
     return await _shipment_out(session, transit)
 
 
@@ -228,10 +224,8 @@ async def reorder_suggestions(
     tags=["stock"],
     summary="What each engineer loads for the visits planned tomorrow (or on `day`)",
 )
-async def restock_lists(
-    request: Request[Any, Any, Any], session: Session, day: OptionalDayQuery = None
-) -> list[RestockListOut]:
-    found = await restock.restock_lists(session, _now(request), day)
+async def restock_lists(now: Now, session: Session, day: OptionalDayQuery = None) -> list[RestockListOut]:
+    found = await restock.restock_lists(session, now, day)
     return [
         out(RestockListOut, entry, lines=[out(RestockLineOut, line) for line in entry.lines])
         for entry in found
@@ -245,12 +239,12 @@ async def restock_lists(
     summary="Several transfers at once (a van's restock), all or nothing",
 )
 async def transfer(
-    request: Request[Any, Any, Any], session: Session, actor: CurrentActor, data: JSONBody[TransferIn]
+    now: Now, session: Session, actor: CurrentActor, data: JSONBody[TransferIn]
 ) -> list[MoveOut]:
     moves = await replenishment.transfer(
         session,
         actor,
-        _now(request),
+        now,
         from_location_id=data.from_location_id,
         to_location_id=data.to_location_id,
         lines=[replenishment.TransferLine(line.item_id, line.quantity, line.unit_id) for line in data.lines],
@@ -280,9 +274,9 @@ async def _count_out(session: Session, count: StockCount, actor: Actor) -> Count
     "/api/stock/counts", roles=WAREHOUSE, tags=["stock"], summary="Open a blind count of an engineer's stock"
 )
 async def open_count(
-    request: Request[Any, Any, Any], session: Session, actor: CurrentActor, data: JSONBody[CountOpenIn]
+    now: Now, session: Session, actor: CurrentActor, data: JSONBody[CountOpenIn]
 ) -> CountOut:
-    count = await counts.open_count(session, actor, _now(request), engineer_id=data.engineer_id)
+    count = await counts.open_count(session, actor, now, engineer_id=data.engineer_id)
     return await _count_out(session, count, actor)
 
 
@@ -318,10 +312,10 @@ async def enter_count(
     summary="Counting done: book quantities frozen, variances computed",
 )
 async def submit_count(
-    request: Request[Any, Any, Any], session: Session, actor: CurrentActor, count_id: FromPath[uuid.UUID]
+    now: Now, session: Session, actor: CurrentActor, count_id: FromPath[uuid.UUID]
 ) -> CountOut:
     count = await counts.count_for(session, actor, count_id)
-    await counts.submit(session, _now(request), count)
+    await counts.submit(session, now, count)
     return await _count_out(session, count, actor)
 
 
@@ -332,14 +326,14 @@ async def submit_count(
     summary="Approve the variances: one adjust movement each, with the reason",
 )
 async def approve_count(
-    request: Request[Any, Any, Any],
+    now: Now,
     session: Session,
     actor: CurrentActor,
     count_id: FromPath[uuid.UUID],
     data: JSONBody[CountApproveIn],
 ) -> CountApprovalOut:
     count = await counts.count_for(session, actor, count_id)
-    moves = await counts.approve(session, actor, _now(request), count, reason=data.reason)
+    moves = await counts.approve(session, actor, now, count, reason=data.reason)
     return CountApprovalOut(
         count=await _count_out(session, count, actor), adjustments=[out(MoveOut, m) for m in moves]
     )
@@ -352,15 +346,13 @@ async def approve_count(
     summary="An engineer leaves: all their stock to a warehouse, their discrepancy balance reported",
 )
 async def hand_in(
-    request: Request[Any, Any, Any],
+    now: Now,
     session: Session,
     actor: CurrentActor,
     engineer_id: FromPath[uuid.UUID],
     data: JSONBody[HandInIn],
 ) -> HandInOut:
-    done = await counts.hand_in(
-        session, actor, _now(request), engineer_id=engineer_id, warehouse_id=data.warehouse_id
-    )
+    done = await counts.hand_in(session, actor, now, engineer_id=engineer_id, warehouse_id=data.warehouse_id)
     return HandInOut(
         engineer_id=engineer_id,
         van_location_id=done.van_id,
@@ -379,13 +371,12 @@ async def hand_in(
     summary="Stock-out rate (target ≤ 5 %), loans open and overdue, mean loan duration, units in repair",
 )
 async def stock_kpis(
-    request: Request[Any, Any, Any],
+    now: Now,
     session: Session,
     since: OptionalInstantQuery = None,
     until: OptionalInstantQuery = None,
     days: Annotated[int, QueryParameter(ge=1, le=366)] = 30,
 ) -> StockKpisOut:
-    now = _now(request)
     end = until or now
     found = await stock_kpis_between(session, now, since or end - dt.timedelta(days=days), end)
     return out(StockKpisOut, found, reach=REACH)

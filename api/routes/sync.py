@@ -17,7 +17,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from api.auth import DESK, app_context
 from api.context import request_context
-from api.params import CurrentActor, Cursor, Session
+from api.params import AppClock, CurrentActor, Cursor, Now, Session
 from api.schemas.common import out
 from api.schemas.sync import (
     BlobOut,
@@ -52,12 +52,12 @@ def _device_out(device: SyncDevice, **extra: Any) -> DeviceOut:
 
 @post("/api/sync/devices", roles=ENGINEERS, tags=["sync"], summary="Register this phone for my outbox")
 async def register_device(
-    request: Request[Any, Any, Any], session: Session, actor: CurrentActor, data: JSONBody[DeviceIn]
+    now: Now, session: Session, actor: CurrentActor, data: JSONBody[DeviceIn]
 ) -> DeviceOut:
     device = await devices.register(
         session,
         actor,
-        app_context(request).clock.now(),
+        now,
         device_id=data.device_id,
         label=data.label,
         platform=data.platform,
@@ -91,15 +91,13 @@ async def list_devices(session: Session, user_id: FromQuery[uuid.UUID | None] = 
     summary="Suspend a device (pushes held for review) or mark it lost (refused, told to wipe)",
 )
 async def revoke_device(
-    request: Request[Any, Any, Any],
+    now: Now,
     session: Session,
     actor: CurrentActor,
     device_pk: FromPath[uuid.UUID],
     data: JSONBody[RevokeIn],
 ) -> DeviceOut:
-    device = await devices.revoke(
-        session, actor, app_context(request).clock.now(), device_pk, mode=data.mode, reason=data.reason
-    )
+    device = await devices.revoke(session, actor, now, device_pk, mode=data.mode, reason=data.reason)
     return _device_out(device)
 
 
@@ -113,6 +111,7 @@ async def revoke_device(
 )
 async def reinstate_device(
     request: Request[Any, Any, Any],
+    clock: AppClock,
     actor: CurrentActor,
     device_pk: FromPath[uuid.UUID],
     data: JSONBody[ReinstateIn | None] = None,
@@ -131,7 +130,7 @@ async def reinstate_device(
         )
     outcomes = await pushing.review_held(
         context.sessionmaker,
-        context.clock,
+        clock,
         request_id,
         device_pk,
         reviewer=actor,
@@ -150,11 +149,13 @@ async def reinstate_device(
     status_code=200,
     summary="Push mutations from the device outbox: one outcome per mutation, exactly once",
 )
-async def push(request: Request[Any, Any, Any], actor: CurrentActor, data: JSONBody[PushIn]) -> PushOut:
+async def push(
+    request: Request[Any, Any, Any], clock: AppClock, actor: CurrentActor, data: JSONBody[PushIn]
+) -> PushOut:
     context = app_context(request)
     result = await pushing.push(
         context.sessionmaker,
-        context.clock,
+        clock,
         actor,
         request_context(request.scope).request_id,
         device_id=data.device_id,
@@ -176,6 +177,7 @@ async def push(request: Request[Any, Any, Any], actor: CurrentActor, data: JSONB
 )
 async def pull(
     request: Request[Any, Any, Any],
+    clock: AppClock,
     actor: CurrentActor,
     device_id: FromQuery[uuid.UUID],
     cursor: Cursor = None,
@@ -186,7 +188,7 @@ async def pull(
     async with context.sessionmaker() as session, session.begin():
         device = await devices.of_user(session, actor, device_id, lock=True)
         devices.check_usable(device)
-        device.last_contact_at = context.clock.now()
+        device.last_contact_at = clock.now()
     async with context.sessionmaker() as session:
         await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         page = await changes.pull(session, actor.user_id, cursor, limit)
@@ -196,7 +198,7 @@ async def pull(
         cursor=page.cursor,
         has_more=page.has_more,
         bootstrap=page.bootstrap,
-        server_time=context.clock.now(),
+        server_time=clock.now(),
     )
 
 
@@ -243,7 +245,7 @@ async def blob_exists(
     "(Content-Range); applies the mutations waiting for it",
 )
 async def put_blob(
-    request: Request[Any, Any, Any], actor: CurrentActor, sha256: FromPath[str]
+    request: Request[Any, Any, Any], clock: AppClock, actor: CurrentActor, sha256: FromPath[str]
 ) -> BlobOut | Response[dict[str, Any]]:
     context = app_context(request)
     sha = _sha(sha256)
@@ -256,7 +258,7 @@ async def put_blob(
             whole = await uploads.append_chunk(
                 session,
                 actor.user_id,
-                context.clock.now(),
+                clock.now(),
                 sha,
                 content_range,
                 data,
@@ -267,7 +269,7 @@ async def put_blob(
             return Response(content={"sha256": sha, "received": have}, status_code=202)
         data = whole
     async with context.sessionmaker() as session, session.begin():
-        stored = await blobs.store(session, actor, context.clock.now(), sha, data, content_type)
+        stored = await blobs.store(session, actor, clock.now(), sha, data, content_type)
         audit.write_trail(
             session.sync_session,
             action="PUT /api/sync/blobs/{sha256}",
@@ -277,7 +279,7 @@ async def put_blob(
             always=stored,
         )
     applied = await blobs.apply_waiting(
-        context.sessionmaker, context.clock, sha, request_context(request.scope).request_id
+        context.sessionmaker, clock, sha, request_context(request.scope).request_id
     )
     return BlobOut(sha256=sha, size=len(data), stored=stored, applied_waiting=applied)
 
@@ -304,15 +306,13 @@ async def list_conflicts(
     summary="Mark a conflict reviewed, with what was decided",
 )
 async def resolve_conflict(
-    request: Request[Any, Any, Any],
+    now: Now,
     session: Session,
     actor: CurrentActor,
     conflict_id: FromPath[uuid.UUID],
     data: JSONBody[ResolveIn],
 ) -> ConflictOut:
-    row = await conflicts.resolve(
-        session, actor, app_context(request).clock.now(), conflict_id, data.resolution
-    )
+    row = await conflicts.resolve(session, actor, now, conflict_id, data.resolution)
     return out(ConflictOut, row)
 
 

@@ -8,13 +8,13 @@ import uuid
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Request, get, post, put
+from litestar import get, post, put
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.auth import DESK, app_context
-from api.params import BBoxParam, CurrentActor, Cursor, Limit, Search, Session
+from api.auth import DESK
+from api.params import AppClock, BBoxParam, CurrentActor, Cursor, Limit, Now, Search, Session
 from api.schemas.common import GeoPoint, out
 from api.schemas.work_orders import (
     ArriveIn,
@@ -51,10 +51,6 @@ from dispatch.work_orders.models import Status, Visit, WorkOrder, WorkOrderEvent
 ORDER_READERS = DESK | {Role.ENGINEER, Role.CUSTOMER_CONTACT}
 INTAKE = DESK | {Role.CUSTOMER_CONTACT}
 ENGINEERS = frozenset({Role.ENGINEER})
-
-
-def _now(request: Request[Any, Any, Any]) -> dt.datetime:
-    return app_context(request).clock.now()
 
 
 def _local(at: dt.datetime | None, tz: str) -> str | None:
@@ -196,12 +192,11 @@ async def _one(session: AsyncSession, order: WorkOrder, now: dt.datetime) -> Wor
     summary="Report a fault (hotline desk, customer contact or integration)",
 )
 async def create_work_order(
-    request: Request[Any, Any, Any], session: Session, actor: CurrentActor, data: JSONBody[WorkOrderIn]
+    clock: AppClock, session: Session, actor: CurrentActor, data: JSONBody[WorkOrderIn]
 ) -> WorkOrderOut:
-    context = app_context(request)
     intake = work_orders.Intake(**msgspec.structs.asdict(data))
-    order = await work_orders.create(session, actor, context.clock, intake)
-    return await _one(session, order, context.clock.now())
+    order = await work_orders.create(session, actor, clock, intake)
+    return await _one(session, order, clock.now())
 
 
 @get(
@@ -211,7 +206,7 @@ async def create_work_order(
     summary="Work orders by nearest deadline; filters: status, severity, customer, engineer, risk, map, text",
 )
 async def list_work_orders(
-    request: Request[Any, Any, Any],
+    now: Now,
     session: Session,
     actor: CurrentActor,
     status: Annotated[list[Status] | None, QueryParameter()] = None,
@@ -226,7 +221,6 @@ async def list_work_orders(
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> WorkOrderPage:
-    now = _now(request)
     f = queries.OrderFilter(
         statuses=tuple(status or ()),
         severities=tuple(severity or ()),
@@ -249,14 +243,14 @@ async def list_work_orders(
     summary="One work order with its visits, SLA clocks and timeline",
 )
 async def get_work_order(
-    request: Request[Any, Any, Any], session: Session, actor: CurrentActor, order_id: FromPath[uuid.UUID]
+    now: Now, session: Session, actor: CurrentActor, order_id: FromPath[uuid.UUID]
 ) -> WorkOrderOut:
     order = await work_orders.visible(session, actor, order_id)
     if actor.is_staff:
         from core import audit
 
         audit.note_read(session.sync_session, "work_order.contact", [order.id])
-    return (await render(session, [order], _now(request), with_timeline=True))[0]
+    return (await render(session, [order], now, with_timeline=True))[0]
 
 
 @post(
@@ -267,17 +261,16 @@ async def get_work_order(
     summary="Change status, with the version you saw (409 when stale or not allowed)",
 )
 async def transition(
-    request: Request[Any, Any, Any],
+    clock: AppClock,
     session: Session,
     actor: CurrentActor,
     order_id: FromPath[uuid.UUID],
     data: JSONBody[TransitionIn],
 ) -> WorkOrderOut:
-    context = app_context(request)
     order = await work_orders.transition(
         session,
         actor,
-        context.clock,
+        clock,
         order_id,
         data.version,
         data.to,
@@ -285,7 +278,7 @@ async def transition(
         confirmed_by=data.confirmed_by,
         confirmation_channel=data.confirmation_channel,
     )
-    return await _one(session, order, context.clock.now())
+    return await _one(session, order, clock.now())
 
 
 @post(
@@ -295,24 +288,23 @@ async def transition(
     summary="A named person contacted the reporter (meets the response target)",
 )
 async def add_contact(
-    request: Request[Any, Any, Any],
+    clock: AppClock,
     session: Session,
     actor: CurrentActor,
     order_id: FromPath[uuid.UUID],
     data: JSONBody[ContactIn],
 ) -> WorkOrderOut:
-    context = app_context(request)
     await work_orders.record_contact(
         session,
         actor,
-        context.clock,
+        clock,
         order_id,
         person_name=data.person_name,
         channel=data.channel,
         note=data.note,
         at=data.at,
     )
-    return await _one(session, await work_orders.visible(session, actor, order_id), context.clock.now())
+    return await _one(session, await work_orders.visible(session, actor, order_id), clock.now())
 
 
 @post(
@@ -322,17 +314,16 @@ async def add_contact(
     summary="Pause the SLA clocks for a customer-side cause (optionally until a given time)",
 )
 async def pause(
-    request: Request[Any, Any, Any],
+    clock: AppClock,
     session: Session,
     actor: CurrentActor,
     order_id: FromPath[uuid.UUID],
     data: JSONBody[PauseIn],
 ) -> WorkOrderOut:
-    context = app_context(request)
     await work_orders.pause(
         session,
         actor,
-        context.clock,
+        clock,
         order_id,
         data.version,
         reason=data.reason,
@@ -341,7 +332,7 @@ async def pause(
         call_reference=data.call_reference,
         until=data.until,
     )
-    return await _one(session, await work_orders.visible(session, actor, order_id), context.clock.now())
+    return await _one(session, await work_orders.visible(session, actor, order_id), clock.now())
 
 
 @post(
@@ -352,15 +343,14 @@ async def pause(
     summary="End the customer-side pause",
 )
 async def resume(
-    request: Request[Any, Any, Any],
+    clock: AppClock,
     session: Session,
     actor: CurrentActor,
     order_id: FromPath[uuid.UUID],
     data: JSONBody[VersionIn],
 ) -> WorkOrderOut:
-    context = app_context(request)
-    order = await work_orders.resume_by_request(session, actor, context.clock, order_id, data.version)
-    return await _one(session, order, context.clock.now())
+    order = await work_orders.resume_by_request(session, actor, clock, order_id, data.version)
+    return await _one(session, order, clock.now())
 
 
 @post(
@@ -370,24 +360,23 @@ async def resume(
     summary="Record a backup-device offer (a declined one excuses a later restore breach)",
 )
 async def backup_offer(
-    request: Request[Any, Any, Any],
+    clock: AppClock,
     session: Session,
     actor: CurrentActor,
     order_id: FromPath[uuid.UUID],
     data: JSONBody[BackupOfferIn],
 ) -> WorkOrderOut:
-    context = app_context(request)
     await work_orders.record_backup_offer(
         session,
         actor,
-        context.clock,
+        clock,
         order_id,
         unit_description=data.unit_description,
         declined=data.declined,
         declined_by=data.declined_by,
         evidence=data.evidence,
     )
-    return await _one(session, await work_orders.visible(session, actor, order_id), context.clock.now())
+    return await _one(session, await work_orders.visible(session, actor, order_id), clock.now())
 
 
 @post(
@@ -398,22 +387,21 @@ async def backup_offer(
     summary="Service restored with a workaround: restore met, severity lowered",
 )
 async def restored_degraded(
-    request: Request[Any, Any, Any],
+    clock: AppClock,
     session: Session,
     actor: CurrentActor,
     order_id: FromPath[uuid.UUID],
     data: JSONBody[DegradedIn],
 ) -> WorkOrderOut:
-    context = app_context(request)
     order = await work_orders.restore_degraded(
-        session, actor, context.clock, order_id, data.version, new_severity=data.severity, note=data.note
+        session, actor, clock, order_id, data.version, new_severity=data.severity, note=data.note
     )
-    return await _one(session, order, context.clock.now())
+    return await _one(session, order, clock.now())
 
 
 @post("/api/work-orders/{order_id:uuid}/visits", roles=DESK, tags=["visits"], summary="Plan a visit")
 async def create_visit(
-    request: Request[Any, Any, Any],
+    clock: AppClock,
     session: Session,
     actor: CurrentActor,
     order_id: FromPath[uuid.UUID],
@@ -429,7 +417,7 @@ async def create_visit(
         window_end=data.window_end,
         window_confirmed=data.window_confirmed,
     )
-    return visit_out(await visits.create_visit(session, actor, app_context(request).clock, order_id, plan))
+    return visit_out(await visits.create_visit(session, actor, clock, order_id, plan))
 
 
 @put(
@@ -439,7 +427,7 @@ async def create_visit(
     summary="Assign (and pin) a visit to an engineer, or unassign it with engineer_id null",
 )
 async def assign_visit(
-    request: Request[Any, Any, Any],
+    clock: AppClock,
     session: Session,
     actor: CurrentActor,
     visit_id: FromPath[uuid.UUID],
@@ -448,7 +436,7 @@ async def assign_visit(
     visit = await visits.assign(
         session,
         actor,
-        app_context(request).clock,
+        clock,
         visit_id,
         data.version,
         engineer_id=data.engineer_id,
@@ -484,15 +472,13 @@ async def my_visits(session: Session, actor: CurrentActor) -> list[VisitOut]:
     summary="On my way",
 )
 async def start_travel(
-    request: Request[Any, Any, Any],
+    clock: AppClock,
     session: Session,
     actor: CurrentActor,
     visit_id: FromPath[uuid.UUID],
     data: JSONBody[TravelIn],
 ) -> VisitOut:
-    return visit_out(
-        await visits.start_travel(session, actor, app_context(request).clock, visit_id, at=data.at)
-    )
+    return visit_out(await visits.start_travel(session, actor, clock, visit_id, at=data.at))
 
 
 @post(
@@ -503,7 +489,7 @@ async def start_travel(
     summary="Checked in at the site (meets the on-site target)",
 )
 async def arrive(
-    request: Request[Any, Any, Any],
+    clock: AppClock,
     session: Session,
     actor: CurrentActor,
     visit_id: FromPath[uuid.UUID],
@@ -513,7 +499,7 @@ async def arrive(
     visit = await visits.arrive(
         session,
         actor,
-        app_context(request).clock,
+        clock,
         visit_id,
         location=location,
         at=data.at,
@@ -525,15 +511,13 @@ async def arrive(
 
 @post("/api/visits/{visit_id:uuid}/notes", roles=ENGINEERS, tags=["visits"], summary="Add a note")
 async def add_note(
-    request: Request[Any, Any, Any],
+    clock: AppClock,
     session: Session,
     actor: CurrentActor,
     visit_id: FromPath[uuid.UUID],
     data: JSONBody[NoteIn],
 ) -> NoteOut:
-    note = await visits.add_note(
-        session, actor, app_context(request).clock, visit_id, body=data.body, note_id=data.id, at=data.at
-    )
+    note = await visits.add_note(session, actor, clock, visit_id, body=data.body, note_id=data.id, at=data.at)
     return out(NoteOut, note)
 
 
@@ -545,7 +529,7 @@ async def add_note(
     summary="Done on site: resolved, backup installed, or a follow-up visit is needed",
 )
 async def finish(
-    request: Request[Any, Any, Any],
+    clock: AppClock,
     session: Session,
     actor: CurrentActor,
     visit_id: FromPath[uuid.UUID],
@@ -554,7 +538,7 @@ async def finish(
     visit = await visits.finish(
         session,
         actor,
-        app_context(request).clock,
+        clock,
         visit_id,
         outcome=data.outcome,
         note=data.note,
