@@ -27,6 +27,8 @@ MANAGERS = frozenset({Role.ADMIN, Role.SUPERVISOR})
 DESK = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.DISPATCHER})
 STAFF_ROLES = STAFF
 SIGNED_IN = ALL_ROLES
+ENGINEERS = frozenset({Role.ENGINEER})
+WAREHOUSE = frozenset({Role.ADMIN, Role.WAREHOUSE})
 # Staff and the customer's own contacts (who see only their organisation).
 CUSTOMER_READERS = STAFF | {Role.CUSTOMER_CONTACT}
 

@@ -10,7 +10,7 @@ from litestar.params import FromPath, FromQuery
 from api.auth import STAFF_ROLES
 from api.params import CurrentActor, Cursor, Limit, Now, Session
 from api.schemas.common import out
-from api.schemas.work_orders import NotificationOut, NotificationPage
+from api.schemas.notifications import NotificationOut, NotificationPage
 from dispatch.messaging import notifications as service
 
 

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from litestar import Request, Response, get, head, post, put
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from api.auth import DESK, app_context
+from api.auth import DESK, ENGINEERS, app_context
 from api.context import request_context
 from api.params import AppClock, CurrentActor, Cursor, Now, Session
 from api.schemas.common import out
@@ -31,15 +31,12 @@ from api.schemas.sync import (
     ResolveIn,
     RevokeIn,
 )
-from core import audit
 from core.errors import InvalidInput
-from core.identity.roles import Role
 from core.settings import Settings
-from offline_sync import blobs, changes, conflicts, devices, uploads
+from offline_sync import blobs, conflicts, devices, transactions, uploads
 from offline_sync import push as pushing
 from offline_sync.models import SyncDevice
 
-ENGINEERS = frozenset({Role.ENGINEER})
 BLOB_USERS = DESK | ENGINEERS
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 PullLimit = Annotated[int, QueryParameter(ge=1, le=1000, description="work-order documents per page")]
@@ -117,28 +114,15 @@ async def reinstate_device(
     data: JSONBody[ReinstateIn | None] = None,
 ) -> DeviceOut:
     context = app_context(request)
-    request_id = request_context(request.scope).request_id
-    async with context.sessionmaker() as session, session.begin():
-        device = await devices.reinstate(session, device_pk)
-        audit.write_trail(
-            session.sync_session,
-            action="sync.device reinstated",
-            actor_id=actor.user_id,
-            actor_role=actor.role.value if actor.role else None,
-            request_id=request_id,
-            always=True,
-        )
-    outcomes = await pushing.review_held(
+    device, outcomes = await transactions.reinstate(
         context.sessionmaker,
         clock,
-        request_id,
+        request_context(request.scope).request_id,
         device_pk,
         reviewer=actor,
         apply=(data or ReinstateIn()).held == "apply",
     )
-    async with context.sessionmaker() as session:
-        device = await devices.by_pk(session, device_pk)
-        return _device_out(device, held_outcomes=outcomes)
+    return _device_out(device, held_outcomes=outcomes)
 
 
 @post(
@@ -183,22 +167,16 @@ async def pull(
     cursor: Cursor = None,
     limit: PullLimit = 200,
 ) -> PullOut:
-    context = app_context(request)
-    assert actor.user_id is not None
-    async with context.sessionmaker() as session, session.begin():
-        device = await devices.of_user(session, actor, device_id, lock=True)
-        devices.check_usable(device)
-        device.last_contact_at = clock.now()
-    async with context.sessionmaker() as session:
-        await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-        page = await changes.pull(session, actor.user_id, cursor, limit)
-        await session.rollback()
+    pulled = await transactions.pull(
+        app_context(request).sessionmaker, clock, actor, device_id, cursor, limit
+    )
+    page = pulled.page
     return PullOut(
         changes=page.changes,
         cursor=page.cursor,
         has_more=page.has_more,
         bootstrap=page.bootstrap,
-        server_time=clock.now(),
+        server_time=pulled.server_time,
     )
 
 
@@ -249,39 +227,22 @@ async def put_blob(
 ) -> BlobOut | Response[dict[str, Any]]:
     context = app_context(request)
     sha = _sha(sha256)
-    data = await request.body()
-    content_type = request.headers.get("content-type", "application/octet-stream")
-    content_range = request.headers.get("content-range")
-    if content_range is not None:
-        assert actor.user_id is not None
-        async with context.sessionmaker() as session, session.begin():
-            whole = await uploads.append_chunk(
-                session,
-                actor.user_id,
-                clock.now(),
-                sha,
-                content_range,
-                data,
-                upload_limits(context.settings),
-            )
-            have = await uploads.received(session, actor.user_id, sha)
-        if whole is None:
-            return Response(content={"sha256": sha, "received": have}, status_code=202)
-        data = whole
-    async with context.sessionmaker() as session, session.begin():
-        stored = await blobs.store(session, actor, clock.now(), sha, data, content_type)
-        audit.write_trail(
-            session.sync_session,
-            action="PUT /api/sync/blobs/{sha256}",
-            actor_id=actor.user_id,
-            actor_role=actor.role.value if actor.role else None,
-            request_id=request_context(request.scope).request_id,
-            always=stored,
-        )
-    applied = await blobs.apply_waiting(
-        context.sessionmaker, clock, sha, request_context(request.scope).request_id
+    received = await transactions.receive_blob(
+        context.sessionmaker,
+        clock,
+        actor,
+        request_context(request.scope).request_id,
+        sha=sha,
+        data=await request.body(),
+        content_type=request.headers.get("content-type", "application/octet-stream"),
+        content_range=request.headers.get("content-range"),
+        limits=upload_limits(context.settings),
     )
-    return BlobOut(sha256=sha, size=len(data), stored=stored, applied_waiting=applied)
+    if isinstance(received, transactions.Partial):
+        return Response(content={"sha256": sha, "received": received.received}, status_code=202)
+    return BlobOut(
+        sha256=sha, size=received.size, stored=received.stored, applied_waiting=received.applied_waiting
+    )
 
 
 @get(

@@ -10,10 +10,9 @@ from typing import Annotated, Any
 import msgspec
 from litestar import get, post, put
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.auth import DESK
+from api.auth import DESK, ENGINEERS
 from api.params import AppClock, BBoxParam, CurrentActor, Cursor, Limit, Now, Search, Session
 from api.schemas.common import GeoPoint, out
 from api.schemas.work_orders import (
@@ -42,15 +41,13 @@ from core import zones
 from core.geo import BBox
 from core.identity.roles import Role
 from dispatch.contracts.models import Severity
-from dispatch.customers.models import Site
 from dispatch.sla.clocks import state_of
-from dispatch.work_orders import queries, visits
+from dispatch.work_orders import details, queries, visits
 from dispatch.work_orders import service as work_orders
 from dispatch.work_orders.models import Status, Visit, WorkOrder, WorkOrderEvent
 
 ORDER_READERS = DESK | {Role.ENGINEER, Role.CUSTOMER_CONTACT}
 INTAKE = DESK | {Role.CUSTOMER_CONTACT}
-ENGINEERS = frozenset({Role.ENGINEER})
 
 
 def _local(at: dt.datetime | None, tz: str) -> str | None:
@@ -81,54 +78,34 @@ def _clock_out(c: Any, now: dt.datetime, paused: bool, tz: str) -> ClockOut:
     )
 
 
-async def render(
-    session: AsyncSession, orders: list[WorkOrder], now: dt.datetime, *, with_timeline: bool = False
-) -> list[WorkOrderOut]:
-    sites = {
-        s.id: s
-        for s in (
-            await session.execute(select(Site).where(Site.id.in_({o.site_id for o in orders})))
-        ).scalars()
-    }
-    paused = await queries.paused_orders(session, [o.id for o in orders])
-    rendered = []
-    for order in orders:
-        site = sites[order.site_id]
-        timeline = (
-            [_event_out(e) for e in await work_orders.timeline(session, order.id)] if with_timeline else None
-        )
-        rendered.append(
-            out(
-                WorkOrderOut,
-                order,
-                site=SiteBrief(
-                    id=site.id,
-                    name=site.name,
-                    address=site.address,
-                    point=GeoPoint.of(site.point),
-                    time_zone=site.time_zone,
-                ),
-                reported_at_local=_local(order.reported_at, site.time_zone),
-                clocks=[_clock_out(c, now, order.id in paused, site.time_zone) for c in order.clocks],
-                visits=[visit_out(v) for v in order.visits],
-                timeline=timeline,
-            )
-        )
-    return rendered
+def render(found: details.OrderDetail, now: dt.datetime) -> WorkOrderOut:
+    """One work order as shown, with its timeline."""
+    order, site = found.order, found.site
+    return out(
+        WorkOrderOut,
+        order,
+        site=SiteBrief(
+            id=site.id,
+            name=site.name,
+            address=site.address,
+            point=GeoPoint.of(site.point),
+            time_zone=site.time_zone,
+        ),
+        reported_at_local=_local(order.reported_at, site.time_zone),
+        clocks=[_clock_out(c, now, found.paused, site.time_zone) for c in order.clocks],
+        visits=[visit_out(v) for v in order.visits],
+        timeline=[_event_out(e) for e in found.timeline],
+    )
 
 
 # What a list row copies as is; the rest `render_rows` builds.
 _BUILT = frozenset({"site", "reported_at_local", "clocks", "visits", "timeline"})
 _COPIED = tuple(name for name in WorkOrderOut.__struct_fields__ if name not in _BUILT)
 _copied = operator.itemgetter(*_COPIED)
-# The list's visit and note views carry exactly the fields shown, in the same order.
-assert queries.VisitView.__struct_fields__ == VisitOut.__struct_fields__
-assert queries.NoteView.__struct_fields__ == NoteOut.__struct_fields__
 
 
 def _visit_row(v: queries.VisitView) -> VisitOut:
-    notes = [NoteOut(**msgspec.structs.asdict(n)) for n in v.notes]
-    return VisitOut(**{**msgspec.structs.asdict(v), "notes": notes})
+    return msgspec.convert(v, VisitOut, from_attributes=True)
 
 
 def render_rows(rows: list[queries.OrderRow], now: dt.datetime) -> list[WorkOrderOut]:
@@ -181,8 +158,7 @@ def render_rows(rows: list[queries.OrderRow], now: dt.datetime) -> list[WorkOrde
 
 
 async def _one(session: AsyncSession, order: WorkOrder, now: dt.datetime) -> WorkOrderOut:
-    await session.refresh(order, ["clocks", "visits"])
-    return (await render(session, [order], now, with_timeline=True))[0]
+    return render(await details.after_change(session, order), now)
 
 
 @post(
@@ -194,7 +170,7 @@ async def _one(session: AsyncSession, order: WorkOrder, now: dt.datetime) -> Wor
 async def create_work_order(
     clock: AppClock, session: Session, actor: CurrentActor, data: JSONBody[WorkOrderIn]
 ) -> WorkOrderOut:
-    intake = work_orders.Intake(**msgspec.structs.asdict(data))
+    intake = msgspec.convert(data, work_orders.Intake, from_attributes=True)
     order = await work_orders.create(session, actor, clock, intake)
     return await _one(session, order, clock.now())
 
@@ -245,12 +221,7 @@ async def list_work_orders(
 async def get_work_order(
     now: Now, session: Session, actor: CurrentActor, order_id: FromPath[uuid.UUID]
 ) -> WorkOrderOut:
-    order = await work_orders.visible(session, actor, order_id)
-    if actor.is_staff:
-        from core import audit
-
-        audit.note_read(session.sync_session, "work_order.contact", [order.id])
-    return (await render(session, [order], now, with_timeline=True))[0]
+    return render(await details.read(session, actor, order_id), now)
 
 
 @post(
@@ -455,13 +426,7 @@ async def assign_visit(
 )
 async def my_visits(session: Session, actor: CurrentActor) -> list[VisitOut]:
     assert actor.user_id is not None
-    rows = await session.execute(
-        select(Visit)
-        .where((Visit.engineer_id == actor.user_id) | (Visit.partner_engineer_id == actor.user_id))
-        .where(Visit.status.in_(visits.ACTIVE))
-        .order_by(Visit.planned_start.nulls_last(), Visit.id)
-    )
-    return [visit_out(v) for v in rows.scalars()]
+    return [visit_out(v) for v in await details.active_visits(session, actor.user_id)]
 
 
 @post(
