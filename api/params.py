@@ -10,7 +10,7 @@ import msgspec
 from litestar import Request
 from litestar.di import NamedDependency
 from litestar.handlers.base import BaseRouteHandler
-from litestar.params import DependencyKwarg, QueryParameter
+from litestar.params import QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import Clock
@@ -55,9 +55,10 @@ def _time_parameters(handler: BaseRouteHandler) -> tuple[tuple[str, type[dt.date
     """(query key, type) of each date or time parameter a handler declares: worked out once per
     handler, not on every request."""
     found = []
+    provided = handler.resolve_dependencies()
     for name, field in handler.parsed_fn_signature.parameters.items():
-        if isinstance(field.kwarg_definition, DependencyKwarg):
-            continue  # the request's instant is no query parameter
+        if name in provided:
+            continue  # the request's instant (`now`) is no query parameter
         kind = _time_kind(field.annotation, tuple(i.annotation for i in field.inner_types))
         if kind is not None:
             found.append((getattr(field.kwarg_definition, "query", None) or name, kind))
