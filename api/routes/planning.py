@@ -2,108 +2,34 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
 import uuid
-from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Any
 
-import msgspec
 from litestar import Request, get, post
 from litestar.params import FromPath, JSONBody
 from litestar.response import ServerSentEvent
 
 from api.auth import DESK, app_context
 from api.params import AppClock, CurrentActor, Now, Session
-from api.schemas.common import Input
+from api.schemas.common import out
+from api.schemas.planning import InsertIn, OverrunIn, PlanIn, PlanOut, ProposalOut
 from core.database import after_commit
 from core.errors import field_error
 from core.identity.roles import Role
 from dispatch.planning import plans as service
-from dispatch.planning import replanning
+from dispatch.planning import progress, replanning
 from dispatch.planning.models import Plan, PlanStatus
 
 
-class PlanIn(Input):
-    horizon_hours: Annotated[int, msgspec.Meta(ge=1, le=7 * 24)] = 48
-    engineer_ids: list[uuid.UUID] | None = None
-    time_limit_seconds: Annotated[float, msgspec.Meta(ge=0.5, le=600)] = 30.0
-    # Stop after this many solutions (repeatable runs); none: the time limit alone.
-    solution_limit: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] | None = None
-
-
-class PlanOut(msgspec.Struct):
-    id: uuid.UUID
-    status: PlanStatus
-    created_at: dt.datetime
-    origin: dt.datetime
-    horizon_s: int
-    params: dict[str, Any]
-    progress: dict[str, Any]
-    result: dict[str, Any] | None
-    error: str | None
-    finished_at: dt.datetime | None
-    applied_at: dt.datetime | None
-    # While queued: how many solves must end before this plan starts (0: it starts now).
-    queue_position: int | None = None
-
-
-class InsertIn(Input):
-    visit_id: uuid.UUID
-    apply: bool = False
-
-
-class ProposalOut(msgspec.Struct):
-    visit_id: uuid.UUID
-    engineer_id: uuid.UUID
-    username: str | None
-    planned_start: dt.datetime
-    arrival: dt.datetime
-    late_minutes: float
-    added_travel_minutes: float
-    shifted: list[dict[str, Any]]
-    applied: bool
-    # The van lacks the visit's parts: picked up here on the way.
-    pickup_warehouse_id: uuid.UUID | None = None
-    pickup_at: dt.datetime | None = None
-
-
-class OverrunIn(Input):
-    extra_minutes: Annotated[int, msgspec.Meta(ge=1, le=24 * 60)]
-
-
 def plan_out(plan: Plan, queue_position: int | None = None) -> PlanOut:
-    return PlanOut(
-        plan.id,
-        plan.status,
-        plan.created_at,
-        plan.origin,
-        plan.horizon_s,
-        plan.params,
-        plan.progress,
-        plan.result,
-        plan.error,
-        plan.finished_at,
-        plan.applied_at,
-        queue_position if plan.status is PlanStatus.QUEUED else None,
-    )
+    return out(PlanOut, plan, queue_position=queue_position if plan.status is PlanStatus.QUEUED else None)
 
 
 def _proposal_out(p: replanning.Proposal) -> ProposalOut:
-    return ProposalOut(
-        p.visit_id,
-        p.engineer_id,
-        p.username,
-        p.planned_start,
-        p.arrival,
-        p.late_minutes,
-        p.added_travel_minutes,
-        [{"visit_id": str(v), "planned_start": s.isoformat()} for v, s in p.shifted],
-        p.applied,
-        p.pickup_warehouse_id,
-        p.pickup_at,
-    )
+    shifted = [{"visit_id": str(v), "planned_start": s.isoformat()} for v, s in p.shifted]
+    return out(ProposalOut, p, shifted=shifted)
 
 
 @post(
@@ -157,25 +83,10 @@ async def get_plan(
 )
 async def stream_plan(request: Request[Any, Any, Any], plan_id: FromPath[uuid.UUID]) -> ServerSentEvent:
     context = app_context(request)
-
-    async def events() -> AsyncIterator[str]:
-        last = None
-        while True:
-            async with context.sessionmaker() as session, session.begin():
-                plan = await service.get(session, plan_id, context.plans)
-                snapshot: dict[str, Any] = {"status": plan.status.value, "progress": plan.progress}
-                if plan.status is PlanStatus.QUEUED:
-                    snapshot["queue_position"] = context.plans.queue_position(plan_id)
-            if snapshot != last:
-                yield json.dumps(snapshot)
-                last = snapshot
-            if plan.status not in {PlanStatus.QUEUED, PlanStatus.RUNNING}:
-                return
-            await asyncio.sleep(0.5)
-
     async with context.sessionmaker() as session:
         await service.get(session, plan_id)  # 404 before the stream starts
-    return ServerSentEvent(events(), event_type="progress")
+    snapshots = progress.snapshots(context.sessionmaker, context.plans, plan_id)
+    return ServerSentEvent((json.dumps(s) async for s in snapshots), event_type="progress")
 
 
 @post(
