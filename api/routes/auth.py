@@ -16,7 +16,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
 from api.auth import PUBLIC, SIGNED_IN, app_context
 from api.context import request_context
-from api.params import CurrentActor, Now
+from api.params import CurrentActor, Now, Session
 from api.schemas.auth import LoginIn, RefreshIn, TokenOut
 from core.identity import sessions
 from core.identity.roles import Actor
@@ -51,10 +51,12 @@ def _out(pair: sessions.TokenPair) -> TokenOut:
     summary="Sign in",
     idempotency="none",
 )
-async def login(request: Request[Any, Any, Any], now: Now, data: JSONBody[LoginIn]) -> TokenOut:
+async def login(
+    request: Request[Any, Any, Any], now: Now, session: Session, data: JSONBody[LoginIn]
+) -> TokenOut:
     app = app_context(request)
     pair = await sessions.login(
-        request_context(request.scope).session,
+        session,
         app.tokens,
         app.throttle,
         app.hashing,
@@ -80,10 +82,12 @@ async def login(request: Request[Any, Any, Any], now: Now, data: JSONBody[LoginI
     ),
     idempotency="none",
 )
-async def refresh(request: Request[Any, Any, Any], now: Now, data: JSONBody[RefreshIn]) -> TokenOut:
+async def refresh(
+    request: Request[Any, Any, Any], now: Now, session: Session, data: JSONBody[RefreshIn]
+) -> TokenOut:
     app = app_context(request)
     pair = await sessions.refresh(
-        request_context(request.scope).session,
+        session,
         app.tokens,
         refresh_token=data.refresh_token,
         now=now,
@@ -100,6 +104,6 @@ async def refresh(request: Request[Any, Any, Any], now: Now, data: JSONBody[Refr
     tags=["auth"],
     summary="End this sign-in: its refresh tokens and access tokens stop working",
 )
-async def logout(request: Request[Any, Any, Any], now: Now, actor: CurrentActor) -> None:
+async def logout(now: Now, session: Session, actor: CurrentActor) -> None:
     assert actor.session_id is not None
-    await sessions.logout(request_context(request.scope).session, actor.session_id, now)
+    await sessions.logout(session, actor.session_id, now)
