@@ -17,7 +17,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.auth import provide_actor, provide_session, role_guard
+from api.auth import provide_actor, provide_clock, provide_now, provide_session, role_guard
 from api.body_checks import BodyChecksMiddleware
 from api.client_address import TrustedProxies
 from api.console import console_router
@@ -144,7 +144,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         before_request=check_query_times,
         # Undecodable bodies are refused before a session is opened for them.
         middleware=[BodyChecksMiddleware, UnitOfWorkMiddleware],
-        dependencies={"actor": Provide(provide_actor), "session": Provide(provide_session)},
+        dependencies={
+            "actor": Provide(provide_actor),
+            "session": Provide(provide_session),
+            "clock": Provide(provide_clock),
+            "now": Provide(provide_now),
+        },
     )
     return Litestar(
         # The console's static files at "/": routes with a fixed path (/api/…, /schema) win over it.

@@ -7,6 +7,7 @@ forgotten declaration fails closed.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from litestar import Request
@@ -15,6 +16,7 @@ from litestar.handlers.base import BaseRouteHandler
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.context import AppContext, request_context
+from core.clock import Clock
 from core.errors import Forbidden, Unauthenticated
 from core.identity.roles import ALL_ROLES, STAFF, Actor, Role
 
@@ -25,6 +27,8 @@ MANAGERS = frozenset({Role.ADMIN, Role.SUPERVISOR})
 DESK = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.DISPATCHER})
 STAFF_ROLES = STAFF
 SIGNED_IN = ALL_ROLES
+ENGINEERS = frozenset({Role.ENGINEER})
+WAREHOUSE = frozenset({Role.ADMIN, Role.WAREHOUSE})
 # Staff and the customer's own contacts (who see only their organisation).
 CUSTOMER_READERS = STAFF | {Role.CUSTOMER_CONTACT}
 
@@ -53,6 +57,14 @@ async def provide_actor(request: Request[Any, Any, Any]) -> Actor:
 
 async def provide_session(request: Request[Any, Any, Any]) -> AsyncSession:
     return request_context(request.scope).session
+
+
+async def provide_clock(request: Request[Any, Any, Any]) -> Clock:
+    return app_context(request).clock
+
+
+async def provide_now(request: Request[Any, Any, Any]) -> dt.datetime:
+    return app_context(request).clock.now()
 
 
 def app_context(request: Request[Any, Any, Any]) -> AppContext:

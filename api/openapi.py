@@ -36,6 +36,8 @@ def _spec(*slugs: str) -> ResponseSpec:
 
 
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
+# Handler parameters that come from the app or the request, not from client input.
+DEPENDENCIES = frozenset({"session", "actor", "clock", "now", "request", "data", "state", "scope"})
 
 
 def problem_responses(handler: HTTPRouteHandler) -> dict[int, ResponseSpec]:
@@ -45,9 +47,7 @@ def problem_responses(handler: HTTPRouteHandler) -> dict[int, ResponseSpec]:
     takes_body = "data" in signature.parameters
     has_path_params = any("{" in path for path in handler.paths)
     # Anything the handler reads from the request beyond its dependencies can be invalid.
-    reads_input = takes_body or any(
-        name not in {"session", "actor", "request", "data", "state", "scope"} for name in signature.parameters
-    )
+    reads_input = takes_body or any(name not in DEPENDENCIES for name in signature.parameters)
     responses: dict[int, ResponseSpec] = {}
     if reads_input:
         responses[400] = _spec("malformed-body")

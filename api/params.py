@@ -13,6 +13,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.params import QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.clock import Clock
 from core.errors import field_error
 from core.identity.roles import Actor
 from core.times import SUPPORTED, refusal
@@ -21,6 +22,10 @@ from core.times import SUPPORTED, refusal
 Session = NamedDependency[AsyncSession]
 # The signed-in user, as services expect it.
 CurrentActor = NamedDependency[Actor]
+# The application's clock (tests set it by hand), for services that read the time more than once.
+AppClock = NamedDependency[Clock]
+# The request's instant, read once from that clock.
+Now = NamedDependency[dt.datetime]
 
 Limit = Annotated[int, QueryParameter(ge=1, le=500, description="page size")]
 # Sealed cursors of long sort keys (a site's name in Chinese) run to several hundred characters.
@@ -50,7 +55,10 @@ def _time_parameters(handler: BaseRouteHandler) -> tuple[tuple[str, type[dt.date
     """(query key, type) of each date or time parameter a handler declares: worked out once per
     handler, not on every request."""
     found = []
+    provided = handler.resolve_dependencies()
     for name, field in handler.parsed_fn_signature.parameters.items():
+        if name in provided:
+            continue  # the request's instant (`now`) is no query parameter
         kind = _time_kind(field.annotation, tuple(i.annotation for i in field.inner_types))
         if kind is not None:
             found.append((getattr(field.kwarg_definition, "query", None) or name, kind))

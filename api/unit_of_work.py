@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, cast
 
@@ -99,73 +100,25 @@ class UnitOfWorkMiddleware:
             ctx.auth_error = exc
 
     async def _run(self, scope: Any, receive: Receive, app: AppContext, ctx: RequestContext) -> list[Message]:
-        session = ctx.session
-        method = scope["method"]
         await self._authenticate(scope, app, ctx)
-        key = _header(scope, b"idempotency-key") if method == "POST" else None
-        if key is not None and not 1 <= len(key) <= 200:
-            return problem_messages(
-                422,
-                "invalid-input",
-                "Some fields are invalid",
-                "Idempotency-Key must be 1 to 200 characters",
-                errors=[{"field": "Idempotency-Key", "message": "1 to 200 characters"}],
-            )
-        handler = scope.get("route_handler")
-        if handler is not None and handler.opt.get("idempotency") == "none":
-            # Routes whose answers hold secrets (tokens) handle retries themselves; nothing is stored.
-            key = None
-        # The key belongs to whoever presented it: the caller as authenticated before the handler
-        # (a sign-in handler changes the request's actor, which must not move the key).
-        owner = ctx.actor.user_id if ctx.actor else None
-        fingerprint = ""
+        key = _idempotency_key(scope)
+        if isinstance(key, list):
+            return key
+        retry = None
         if key is not None:
-            body = await _read_body(receive, app.settings.max_body_bytes)
-            if body is None:
-                return problem_messages(
-                    413,
-                    "body-too-large",
-                    "Request body too large",
-                    f"The body exceeds {app.settings.max_body_bytes} bytes",
-                )
-            receive = _replay(body)
-            fingerprint = idempotency.request_fingerprint(
-                idempotency.fingerprint_key(app.settings.jwt_secret),
-                method,
-                scope["path"],
-                scope.get("query_string", b""),
-                body,
-            )
-            try:
-                stored = await idempotency.lock_and_find(
-                    session,
-                    owner,
-                    key,
-                    fingerprint,
-                    timedelta(seconds=app.settings.idempotency_ttl_seconds),
-                    app.clock.now(),
-                )
-            except DomainError as exc:
-                await session.rollback()
-                return problem_messages(exc.status, exc.slug, exc.title, exc.detail)
-            if stored is not None:
-                await session.rollback()
-                return [
-                    cast(
-                        Message,
-                        {
-                            "type": "http.response.start",
-                            "status": stored.status,
-                            "headers": [
-                                *stored.headers,
-                                (b"idempotency-replayed", b"true"),
-                                (b"content-length", str(len(stored.body)).encode()),
-                            ],
-                        },
-                    ),
-                    cast(Message, {"type": "http.response.body", "body": stored.body, "more_body": False}),
-                ]
+            found = await _replay_or_claim(scope, receive, app, ctx, key)
+            if isinstance(found, list):
+                return found
+            retry, receive = found
+        messages = await self._handle(scope, receive, ctx)
+        status = next((m["status"] for m in messages if m["type"] == "http.response.start"), 500)
+        if status >= 400:
+            await rollback_and_keep(ctx.session)
+            return messages
+        return await _commit(scope, app, ctx, retry, messages, status)
 
+    async def _handle(self, scope: Any, receive: Receive, ctx: RequestContext) -> list[Message]:
+        """The handler's response, held back until the transaction's fate is known."""
         messages: list[Message] = []
 
         async def capture(message: Message) -> None:
@@ -174,60 +127,156 @@ class UnitOfWorkMiddleware:
         try:
             await self.app(scope, receive, capture)
         except BaseException:
-            await rollback_and_keep(session)
+            await rollback_and_keep(ctx.session)
             raise
-        status = next((m["status"] for m in messages if m["type"] == "http.response.start"), 500)
-        if status >= 400:
-            await rollback_and_keep(session)
-            return messages
-        try:
-            await session.flush()
-            path = getattr(scope.get("route_handler"), "paths", None)
-            template = sorted(path)[0] if path else scope["path"]
-            audit.write_trail(
-                session.sync_session,
-                action=f"{method} {template}" if handler is not None else method,
-                actor=ctx.actor,
-                request_id=ctx.request_id,
-                always=method not in SAFE_METHODS,
-            )
-            if key is not None:
-                body = b"".join(
-                    bytes(m.get("body", b"")) for m in messages if m["type"] == "http.response.body"
-                )
-                start = next(m for m in messages if m["type"] == "http.response.start")
-                await idempotency.store(
-                    session,
-                    owner,
-                    key,
-                    fingerprint,
-                    idempotency.StoredResponse(
-                        status=status, headers=list(start.get("headers", [])), body=body
-                    ),
-                )
-            await session.commit()
-            run_after_commit(session)
-            if method not in SAFE_METHODS and app.worker is not None:
-                app.worker.poke()
-        except IntegrityError:
-            await session.rollback()
-            return problem_messages(
-                409,
-                "conflict",
-                "Conflicts with the current state",
-                "The change conflicts with another one that was stored first; reload and retry",
-            )
-        except DBAPIError as exc:
-            await session.rollback()
-            log.exception("commit failed", exc_info=exc)
-            return problem_messages(
-                503,
-                "commit-failed",
-                "Could not store the change",
-                "The database refused the change; retry with the same Idempotency-Key",
-                retry_after=5,
-            )
         return messages
+
+
+@dataclass(frozen=True, slots=True)
+class _Retry:
+    """What an idempotent POST's response is stored under once committed."""
+
+    owner: uuid.UUID | None
+    key: str
+    fingerprint: str
+
+
+def _idempotency_key(scope: Any) -> str | list[Message] | None:
+    """The request's Idempotency-Key if it takes one (a POST), or the problem with it."""
+    key = _header(scope, b"idempotency-key") if scope["method"] == "POST" else None
+    if key is not None and not 1 <= len(key) <= 200:
+        return problem_messages(
+            422,
+            "invalid-input",
+            "Some fields are invalid",
+            "Idempotency-Key must be 1 to 200 characters",
+            errors=[{"field": "Idempotency-Key", "message": "1 to 200 characters"}],
+        )
+    handler = scope.get("route_handler")
+    if handler is not None and handler.opt.get("idempotency") == "none":
+        # Routes whose answers hold secrets (tokens) handle retries themselves; nothing is stored.
+        return None
+    return key
+
+
+async def _replay_or_claim(
+    scope: Any, receive: Receive, app: AppContext, ctx: RequestContext, key: str
+) -> tuple[_Retry, Receive] | list[Message]:
+    """A retry is answered with the stored response (or refused when its request differs);
+    a first request holds the key until it commits, and its body is read for the fingerprint."""
+    session = ctx.session
+    # The key belongs to whoever presented it: the caller as authenticated before the handler
+    # (a sign-in handler changes the request's actor, which must not move the key).
+    owner = ctx.actor.user_id if ctx.actor else None
+    body = await _read_body(receive, app.settings.max_body_bytes)
+    if body is None:
+        return problem_messages(
+            413,
+            "body-too-large",
+            "Request body too large",
+            f"The body exceeds {app.settings.max_body_bytes} bytes",
+        )
+    fingerprint = idempotency.request_fingerprint(
+        idempotency.fingerprint_key(app.settings.jwt_secret),
+        scope["method"],
+        scope["path"],
+        scope.get("query_string", b""),
+        body,
+    )
+    try:
+        stored = await idempotency.lock_and_find(
+            session,
+            owner,
+            key,
+            fingerprint,
+            timedelta(seconds=app.settings.idempotency_ttl_seconds),
+            app.clock.now(),
+        )
+    except DomainError as exc:
+        await session.rollback()
+        return problem_messages(exc.status, exc.slug, exc.title, exc.detail)
+    if stored is not None:
+        await session.rollback()
+        return _replayed(stored)
+    return _Retry(owner=owner, key=key, fingerprint=fingerprint), _replay(body)
+
+
+def _replayed(stored: idempotency.StoredResponse) -> list[Message]:
+    start = {
+        "type": "http.response.start",
+        "status": stored.status,
+        "headers": [
+            *stored.headers,
+            (b"idempotency-replayed", b"true"),
+            (b"content-length", str(len(stored.body)).encode()),
+        ],
+    }
+    body = {"type": "http.response.body", "body": stored.body, "more_body": False}
+    return [cast(Message, start), cast(Message, body)]
+
+
+async def _commit(
+    scope: Any,
+    app: AppContext,
+    ctx: RequestContext,
+    retry: _Retry | None,
+    messages: list[Message],
+    status: int,
+) -> list[Message]:
+    """Commit the request's changes with its audit row and, for an idempotent POST, its
+    stored response; a commit the database refuses answers 409 or 503 instead."""
+    session = ctx.session
+    method = scope["method"]
+    try:
+        await session.flush()
+        _write_trail(scope, ctx)
+        if retry is not None:
+            body = b"".join(bytes(m.get("body", b"")) for m in messages if m["type"] == "http.response.body")
+            start = next(m for m in messages if m["type"] == "http.response.start")
+            await idempotency.store(
+                session,
+                retry.owner,
+                retry.key,
+                retry.fingerprint,
+                idempotency.StoredResponse(status=status, headers=list(start.get("headers", [])), body=body),
+            )
+        await session.commit()
+        run_after_commit(session)
+        if method not in SAFE_METHODS and app.worker is not None:
+            app.worker.poke()
+    except IntegrityError:
+        await session.rollback()
+        return problem_messages(
+            409,
+            "conflict",
+            "Conflicts with the current state",
+            "The change conflicts with another one that was stored first; reload and retry",
+        )
+    except DBAPIError as exc:
+        await session.rollback()
+        log.exception("commit failed", exc_info=exc)
+        return problem_messages(
+            503,
+            "commit-failed",
+            "Could not store the change",
+            "The database refused the change; retry with the same Idempotency-Key",
+            retry_after=5,
+        )
+    return messages
+
+
+def _write_trail(scope: Any, ctx: RequestContext) -> None:
+    method = scope["method"]
+    handler = scope.get("route_handler")
+    path = getattr(handler, "paths", None)
+    template = sorted(path)[0] if path else scope["path"]
+    audit.write_trail(
+        ctx.session.sync_session,
+        action=f"{method} {template}" if handler is not None else method,
+        actor=ctx.actor,
+        request_id=ctx.request_id,
+        always=method not in SAFE_METHODS,
+    )
 
 
 def _replay(body: bytes) -> Receive:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
+# Checkable: the API hands the clock to handlers as a typed dependency, which is checked on the way.
+@runtime_checkable
 class Clock(Protocol):
     def now(self) -> datetime: ...
 

@@ -16,7 +16,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
 from api.auth import PUBLIC, SIGNED_IN, app_context
 from api.context import request_context
-from api.params import CurrentActor
+from api.params import CurrentActor, Now, Session
 from api.schemas.auth import LoginIn, RefreshIn, TokenOut
 from core.identity import sessions
 from core.identity.roles import Actor
@@ -51,17 +51,19 @@ def _out(pair: sessions.TokenPair) -> TokenOut:
     summary="Sign in",
     idempotency="none",
 )
-async def login(request: Request[Any, Any, Any], data: JSONBody[LoginIn]) -> TokenOut:
+async def login(
+    request: Request[Any, Any, Any], now: Now, session: Session, data: JSONBody[LoginIn]
+) -> TokenOut:
     app = app_context(request)
     pair = await sessions.login(
-        request_context(request.scope).session,
+        session,
         app.tokens,
         app.throttle,
         app.hashing,
         username=data.username,
         password=data.password,
         address=app.trusted_proxies.client(request.scope),
-        now=app.clock.now(),
+        now=now,
         device_id=data.device_id,
     )
     return _signed_in(request, pair)
@@ -80,13 +82,15 @@ async def login(request: Request[Any, Any, Any], data: JSONBody[LoginIn]) -> Tok
     ),
     idempotency="none",
 )
-async def refresh(request: Request[Any, Any, Any], data: JSONBody[RefreshIn]) -> TokenOut:
+async def refresh(
+    request: Request[Any, Any, Any], now: Now, session: Session, data: JSONBody[RefreshIn]
+) -> TokenOut:
     app = app_context(request)
     pair = await sessions.refresh(
-        request_context(request.scope).session,
+        session,
         app.tokens,
         refresh_token=data.refresh_token,
-        now=app.clock.now(),
+        now=now,
         retry_key=request.headers.get("idempotency-key"),
         grace=timedelta(seconds=app.settings.refresh_retry_grace_seconds),
     )
@@ -100,8 +104,6 @@ async def refresh(request: Request[Any, Any, Any], data: JSONBody[RefreshIn]) ->
     tags=["auth"],
     summary="End this sign-in: its refresh tokens and access tokens stop working",
 )
-async def logout(request: Request[Any, Any, Any], actor: CurrentActor) -> None:
+async def logout(now: Now, session: Session, actor: CurrentActor) -> None:
     assert actor.session_id is not None
-    await sessions.logout(
-        request_context(request.scope).session, actor.session_id, app_context(request).clock.now()
-    )
+    await sessions.logout(session, actor.session_id, now)

@@ -12,7 +12,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, PathParameter
 from api.auth import ADMIN, DESK, STAFF_ROLES
 from api.params import CurrentActor, Cursor, Limit, Session
 from api.schemas.common import fields_of, given, out
-from api.schemas.records import (
+from api.schemas.contracts import (
     CalendarIn,
     CalendarOut,
     CalendarYearIn,

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Request, Response, get
+from litestar import Response, get
 from litestar.params import QueryParameter
 
-from api.auth import DESK, app_context
-from api.params import CurrentActor, Session
+from api.auth import DESK
+from api.params import CurrentActor, Now, Session
 from api.schemas.kpis import KpiReportOut, report_out
 from core.identity.roles import Role
 from kpis import export, service
@@ -21,9 +22,7 @@ _WHEN = (
     "YYYY-MM-DD (a day in the time zone of the sites in scope; `to` includes that whole day) "
     "or RFC 3339 with a UTC offset (`to` exclusive)"
 )
-From = Annotated[
-    str | None, QueryParameter(name="from", max_length=40, description=f"period start: {_WHEN}")
-]
+From = Annotated[str | None, QueryParameter(name="from", max_length=40, description=f"period start: {_WHEN}")]
 To = Annotated[str | None, QueryParameter(max_length=40, description=f"period end: {_WHEN}")]
 CustomerId = Annotated[
     uuid.UUID | None, QueryParameter(description="one customer (a customer contact always gets their own)")
@@ -37,7 +36,7 @@ Region = Annotated[
 
 
 async def _report(
-    request: Request[Any, Any, Any],
+    now: dt.datetime,
     session: Session,
     actor: CurrentActor,
     from_: From,
@@ -48,7 +47,7 @@ async def _report(
     return await service.report(
         session,
         actor,
-        app_context(request).clock.now(),
+        now,
         raw_from=from_,
         raw_to=to,
         customer_id=customer_id,
@@ -63,7 +62,7 @@ async def _report(
     summary="Service KPIs of a period (SLA compliance, fixes, restores, loans, stock-outs, engineers' time)",
 )
 async def kpis_json(
-    request: Request[Any, Any, Any],
+    now: Now,
     session: Session,
     actor: CurrentActor,
     from_: From = None,
@@ -71,7 +70,7 @@ async def kpis_json(
     customer_id: CustomerId = None,
     region: Region = None,
 ) -> KpiReportOut:
-    return report_out(await _report(request, session, actor, from_, to, customer_id, region))
+    return report_out(await _report(now, session, actor, from_, to, customer_id, region))
 
 
 @get(
@@ -82,7 +81,7 @@ async def kpis_json(
     summary="The same KPIs as CSV (UTF-8 with BOM for Excel), one row per KPI",
 )
 async def kpis_csv(
-    request: Request[Any, Any, Any],
+    now: Now,
     session: Session,
     actor: CurrentActor,
     from_: From = None,
@@ -90,7 +89,7 @@ async def kpis_csv(
     customer_id: CustomerId = None,
     region: Region = None,
 ) -> Response[bytes]:
-    report = await _report(request, session, actor, from_, to, customer_id, region)
+    report = await _report(now, session, actor, from_, to, customer_id, region)
     day = report.period.since.date().isoformat()
     return Response(
         export.to_csv(report),

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
-from litestar import Request, get, post
+from litestar import get, post
 from litestar.params import FromPath, FromQuery
 
-from api.auth import STAFF_ROLES, app_context
-from api.params import CurrentActor, Cursor, Limit, Session
+from api.auth import STAFF_ROLES
+from api.params import CurrentActor, Cursor, Limit, Now, Session
 from api.schemas.common import out
-from api.schemas.work_orders import NotificationOut, NotificationPage
+from api.schemas.notifications import NotificationOut, NotificationPage
 from dispatch.messaging import notifications as service
 
 
@@ -48,14 +47,12 @@ async def list_notifications(
     summary="Acknowledge a notification (stops its escalation)",
 )
 async def acknowledge(
-    request: Request[Any, Any, Any],
+    now: Now,
     session: Session,
     actor: CurrentActor,
     notification_id: FromPath[uuid.UUID],
 ) -> NotificationOut:
-    notification = await service.acknowledge(
-        session, actor, notification_id, app_context(request).clock.now()
-    )
+    notification = await service.acknowledge(session, actor, notification_id, now)
     return out(NotificationOut, notification)
 
 

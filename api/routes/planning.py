@@ -2,108 +2,34 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
 import uuid
-from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Any
 
-import msgspec
 from litestar import Request, get, post
 from litestar.params import FromPath, JSONBody
 from litestar.response import ServerSentEvent
 
 from api.auth import DESK, app_context
-from api.params import CurrentActor, Session
-from api.schemas.common import Input
+from api.params import AppClock, CurrentActor, Now, Session
+from api.schemas.common import out
+from api.schemas.planning import InsertIn, OverrunIn, PlanIn, PlanOut, ProposalOut
 from core.database import after_commit
 from core.errors import field_error
 from core.identity.roles import Role
 from dispatch.planning import plans as service
-from dispatch.planning import replanning
+from dispatch.planning import progress, replanning
 from dispatch.planning.models import Plan, PlanStatus
 
 
-class PlanIn(Input):
-    horizon_hours: Annotated[int, msgspec.Meta(ge=1, le=7 * 24)] = 48
-    engineer_ids: list[uuid.UUID] | None = None
-    time_limit_seconds: Annotated[float, msgspec.Meta(ge=0.5, le=600)] = 30.0
-    # Stop after this many solutions (repeatable runs); none: the time limit alone.
-    solution_limit: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] | None = None
-
-
-class PlanOut(msgspec.Struct):
-    id: uuid.UUID
-    status: PlanStatus
-    created_at: dt.datetime
-    origin: dt.datetime
-    horizon_s: int
-    params: dict[str, Any]
-    progress: dict[str, Any]
-    result: dict[str, Any] | None
-    error: str | None
-    finished_at: dt.datetime | None
-    applied_at: dt.datetime | None
-    # While queued: how many solves must end before this plan starts (0: it starts now).
-    queue_position: int | None = None
-
-
-class InsertIn(Input):
-    visit_id: uuid.UUID
-    apply: bool = False
-
-
-class ProposalOut(msgspec.Struct):
-    visit_id: uuid.UUID
-    engineer_id: uuid.UUID
-    username: str | None
-    planned_start: dt.datetime
-    arrival: dt.datetime
-    late_minutes: float
-    added_travel_minutes: float
-    shifted: list[dict[str, Any]]
-    applied: bool
-    # The van lacks the visit's parts: picked up here on the way.
-    pickup_warehouse_id: uuid.UUID | None = None
-    pickup_at: dt.datetime | None = None
-
-
-class OverrunIn(Input):
-    extra_minutes: Annotated[int, msgspec.Meta(ge=1, le=24 * 60)]
-
-
 def plan_out(plan: Plan, queue_position: int | None = None) -> PlanOut:
-    return PlanOut(
-        plan.id,
-        plan.status,
-        plan.created_at,
-        plan.origin,
-        plan.horizon_s,
-        plan.params,
-        plan.progress,
-        plan.result,
-        plan.error,
-        plan.finished_at,
-        plan.applied_at,
-        queue_position if plan.status is PlanStatus.QUEUED else None,
-    )
+    return out(PlanOut, plan, queue_position=queue_position if plan.status is PlanStatus.QUEUED else None)
 
 
 def _proposal_out(p: replanning.Proposal) -> ProposalOut:
-    return ProposalOut(
-        p.visit_id,
-        p.engineer_id,
-        p.username,
-        p.planned_start,
-        p.arrival,
-        p.late_minutes,
-        p.added_travel_minutes,
-        [{"visit_id": str(v), "planned_start": s.isoformat()} for v, s in p.shifted],
-        p.applied,
-        p.pickup_warehouse_id,
-        p.pickup_at,
-    )
+    shifted = [{"visit_id": str(v), "planned_start": s.isoformat()} for v, s in p.shifted]
+    return out(ProposalOut, p, shifted=shifted)
 
 
 @post(
@@ -115,7 +41,7 @@ def _proposal_out(p: replanning.Proposal) -> ProposalOut:
     "stream the plan). 429 too-many-plans when the queue or your share of it is full",
 )
 async def create_plan(
-    request: Request[Any, Any, Any], session: Session, actor: CurrentActor, data: JSONBody[PlanIn]
+    request: Request[Any, Any, Any], now: Now, session: Session, actor: CurrentActor, data: JSONBody[PlanIn]
 ) -> PlanOut:
     context = app_context(request)
     longest = context.settings.plan_max_seconds
@@ -124,7 +50,7 @@ async def create_plan(
     plan, plan_input = await service.create(
         session,
         actor,
-        context.clock.now(),
+        now,
         horizon_s=data.horizon_hours * 3600,
         engineer_ids=data.engineer_ids,
         time_limit_s=data.time_limit_seconds,
@@ -157,25 +83,10 @@ async def get_plan(
 )
 async def stream_plan(request: Request[Any, Any, Any], plan_id: FromPath[uuid.UUID]) -> ServerSentEvent:
     context = app_context(request)
-
-    async def events() -> AsyncIterator[str]:
-        last = None
-        while True:
-            async with context.sessionmaker() as session, session.begin():
-                plan = await service.get(session, plan_id, context.plans)
-                snapshot: dict[str, Any] = {"status": plan.status.value, "progress": plan.progress}
-                if plan.status is PlanStatus.QUEUED:
-                    snapshot["queue_position"] = context.plans.queue_position(plan_id)
-            if snapshot != last:
-                yield json.dumps(snapshot)
-                last = snapshot
-            if plan.status not in {PlanStatus.QUEUED, PlanStatus.RUNNING}:
-                return
-            await asyncio.sleep(0.5)
-
     async with context.sessionmaker() as session:
         await service.get(session, plan_id)  # 404 before the stream starts
-    return ServerSentEvent(events(), event_type="progress")
+    snapshots = progress.snapshots(context.sessionmaker, context.plans, plan_id)
+    return ServerSentEvent((json.dumps(s) async for s in snapshots), event_type="progress")
 
 
 @post(
@@ -186,9 +97,9 @@ async def stream_plan(request: Request[Any, Any, Any], plan_id: FromPath[uuid.UU
     summary="Apply a plan: assignments and planned starts written (409 when its visits changed since)",
 )
 async def apply_plan(
-    request: Request[Any, Any, Any], session: Session, actor: CurrentActor, plan_id: FromPath[uuid.UUID]
+    clock: AppClock, session: Session, actor: CurrentActor, plan_id: FromPath[uuid.UUID]
 ) -> PlanOut:
-    return plan_out(await service.apply(session, actor, app_context(request).clock, plan_id))
+    return plan_out(await service.apply(session, actor, clock, plan_id))
 
 
 @post(
@@ -199,11 +110,9 @@ async def apply_plan(
     summary="Best engineer and position for one urgent visit, now (apply: assign it)",
 )
 async def emergency(
-    request: Request[Any, Any, Any], session: Session, actor: CurrentActor, data: JSONBody[InsertIn]
+    clock: AppClock, session: Session, actor: CurrentActor, data: JSONBody[InsertIn]
 ) -> ProposalOut:
-    proposal = await replanning.emergency_insertion(
-        session, actor, app_context(request).clock, data.visit_id, apply=data.apply
-    )
+    proposal = await replanning.emergency_insertion(session, actor, clock, data.visit_id, apply=data.apply)
     return _proposal_out(proposal)
 
 
@@ -215,9 +124,9 @@ async def emergency(
     summary="An engineer is out: their visits not started are re-assigned",
 )
 async def unavailable(
-    request: Request[Any, Any, Any], session: Session, actor: CurrentActor, engineer_id: FromPath[uuid.UUID]
+    clock: AppClock, session: Session, actor: CurrentActor, engineer_id: FromPath[uuid.UUID]
 ) -> list[ProposalOut | str]:
-    outcomes = await replanning.engineer_unavailable(session, actor, app_context(request).clock, engineer_id)
+    outcomes = await replanning.engineer_unavailable(session, actor, clock, engineer_id)
     return [o if isinstance(o, str) else _proposal_out(o) for o in outcomes]
 
 
@@ -229,14 +138,14 @@ async def unavailable(
     summary="A visit takes longer: later visits of that engineer move back",
 )
 async def overrun(
-    request: Request[Any, Any, Any],
+    clock: AppClock,
     session: Session,
     actor: CurrentActor,
     visit_id: FromPath[uuid.UUID],
     data: JSONBody[OverrunIn],
 ) -> list[dict[str, str]]:
     moved = await replanning.overrun(
-        session, actor, app_context(request).clock, visit_id, dt.timedelta(minutes=data.extra_minutes)
+        session, actor, clock, visit_id, dt.timedelta(minutes=data.extra_minutes)
     )
     return [{"visit_id": str(v), "planned_start": s.isoformat()} for v, s in moved]
 

@@ -7,12 +7,12 @@ import uuid
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Request, Response, get, patch, post
+from litestar import Response, get, patch, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.auth import DESK, app_context
-from api.params import CurrentActor, Session
+from api.auth import DESK
+from api.params import AppClock, CurrentActor, Session
 from api.schemas.common import GeoPoint, given
 from api.schemas.reports import (
     ArchiveOut,
@@ -95,9 +95,9 @@ async def report_out(session: AsyncSession, report: ServiceReport) -> ReportOut:
     summary="Draft the visit's service report from what the visit recorded",
 )
 async def draft_report(
-    request: Request[Any, Any, Any], session: Session, actor: CurrentActor, visit_id: FromPath[uuid.UUID]
+    session: Session, actor: CurrentActor, clock: AppClock, visit_id: FromPath[uuid.UUID]
 ) -> ReportOut:
-    report = await signing.draft(session, actor, app_context(request).clock, visit_id)
+    report = await signing.draft(session, actor, clock, visit_id)
     return await report_out(session, report)
 
 
@@ -125,14 +125,14 @@ async def get_report(session: Session, actor: CurrentActor, report_id: FromPath[
     summary="Edit a draft report (a signed one: 409 report-signed)",
 )
 async def edit_report(
-    request: Request[Any, Any, Any],
+    clock: AppClock,
     session: Session,
     actor: CurrentActor,
     report_id: FromPath[uuid.UUID],
     data: JSONBody[ReportPatch],
 ) -> ReportOut:
     changes = {k: _plain(v) for k, v in given(data, skip=("revision",)).items()}
-    report = await signing.edit(session, actor, app_context(request).clock, report_id, data.revision, changes)
+    report = await signing.edit(session, actor, clock, report_id, data.revision, changes)
     return await report_out(session, report)
 
 
@@ -148,13 +148,12 @@ def _plain(value: Any) -> Any:
     summary="The customer signs the version whose hash they were shown; the work order becomes signed",
 )
 async def sign_report(
-    request: Request[Any, Any, Any],
+    clock: AppClock,
     session: Session,
     actor: CurrentActor,
     report_id: FromPath[uuid.UUID],
     data: JSONBody[SignIn],
 ) -> ReportOut:
-    clock = app_context(request).clock
     report = await signing.sign(
         session,
         actor,
@@ -186,9 +185,9 @@ async def sign_report(
     summary="Start the next version of a signed report (the signed one is kept)",
 )
 async def correct_report(
-    request: Request[Any, Any, Any], session: Session, actor: CurrentActor, report_id: FromPath[uuid.UUID]
+    session: Session, actor: CurrentActor, clock: AppClock, report_id: FromPath[uuid.UUID]
 ) -> ReportOut:
-    report = await signing.correct(session, actor, app_context(request).clock, report_id)
+    report = await signing.correct(session, actor, clock, report_id)
     return await report_out(session, report)
 
 

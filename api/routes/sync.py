@@ -15,9 +15,9 @@ from typing import Annotated, Any
 from litestar import Request, Response, get, head, post, put
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from api.auth import DESK, app_context
+from api.auth import DESK, ENGINEERS, app_context
 from api.context import request_context
-from api.params import CurrentActor, Cursor, Session
+from api.params import AppClock, CurrentActor, Cursor, Now, Session
 from api.schemas.common import out
 from api.schemas.sync import (
     BlobOut,
@@ -31,15 +31,12 @@ from api.schemas.sync import (
     ResolveIn,
     RevokeIn,
 )
-from core import audit
 from core.errors import InvalidInput
-from core.identity.roles import Role
 from core.settings import Settings
-from offline_sync import blobs, changes, conflicts, devices, uploads
+from offline_sync import blobs, conflicts, devices, transactions, uploads
 from offline_sync import push as pushing
 from offline_sync.models import SyncDevice
 
-ENGINEERS = frozenset({Role.ENGINEER})
 BLOB_USERS = DESK | ENGINEERS
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 PullLimit = Annotated[int, QueryParameter(ge=1, le=1000, description="work-order documents per page")]
@@ -52,12 +49,12 @@ def _device_out(device: SyncDevice, **extra: Any) -> DeviceOut:
 
 @post("/api/sync/devices", roles=ENGINEERS, tags=["sync"], summary="Register this phone for my outbox")
 async def register_device(
-    request: Request[Any, Any, Any], session: Session, actor: CurrentActor, data: JSONBody[DeviceIn]
+    now: Now, session: Session, actor: CurrentActor, data: JSONBody[DeviceIn]
 ) -> DeviceOut:
     device = await devices.register(
         session,
         actor,
-        app_context(request).clock.now(),
+        now,
         device_id=data.device_id,
         label=data.label,
         platform=data.platform,
@@ -91,15 +88,13 @@ async def list_devices(session: Session, user_id: FromQuery[uuid.UUID | None] = 
     summary="Suspend a device (pushes held for review) or mark it lost (refused, told to wipe)",
 )
 async def revoke_device(
-    request: Request[Any, Any, Any],
+    now: Now,
     session: Session,
     actor: CurrentActor,
     device_pk: FromPath[uuid.UUID],
     data: JSONBody[RevokeIn],
 ) -> DeviceOut:
-    device = await devices.revoke(
-        session, actor, app_context(request).clock.now(), device_pk, mode=data.mode, reason=data.reason
-    )
+    device = await devices.revoke(session, actor, now, device_pk, mode=data.mode, reason=data.reason)
     return _device_out(device)
 
 
@@ -113,32 +108,21 @@ async def revoke_device(
 )
 async def reinstate_device(
     request: Request[Any, Any, Any],
+    clock: AppClock,
     actor: CurrentActor,
     device_pk: FromPath[uuid.UUID],
     data: JSONBody[ReinstateIn | None] = None,
 ) -> DeviceOut:
     context = app_context(request)
-    request_id = request_context(request.scope).request_id
-    async with context.sessionmaker() as session, session.begin():
-        device = await devices.reinstate(session, device_pk)
-        audit.write_trail(
-            session.sync_session,
-            action="sync.device reinstated",
-            actor=actor,
-            request_id=request_id,
-            always=True,
-        )
-    outcomes = await pushing.review_held(
+    device, outcomes = await transactions.reinstate(
         context.sessionmaker,
-        context.clock,
-        request_id,
+        clock,
+        request_context(request.scope).request_id,
         device_pk,
         reviewer=actor,
         apply=(data or ReinstateIn()).held == "apply",
     )
-    async with context.sessionmaker() as session:
-        device = await devices.by_pk(session, device_pk)
-        return _device_out(device, held_outcomes=outcomes)
+    return _device_out(device, held_outcomes=outcomes)
 
 
 @post(
@@ -149,11 +133,13 @@ async def reinstate_device(
     status_code=200,
     summary="Push mutations from the device outbox: one outcome per mutation, exactly once",
 )
-async def push(request: Request[Any, Any, Any], actor: CurrentActor, data: JSONBody[PushIn]) -> PushOut:
+async def push(
+    request: Request[Any, Any, Any], clock: AppClock, actor: CurrentActor, data: JSONBody[PushIn]
+) -> PushOut:
     context = app_context(request)
     result = await pushing.push(
         context.sessionmaker,
-        context.clock,
+        clock,
         actor,
         request_context(request.scope).request_id,
         device_id=data.device_id,
@@ -175,27 +161,22 @@ async def push(request: Request[Any, Any, Any], actor: CurrentActor, data: JSONB
 )
 async def pull(
     request: Request[Any, Any, Any],
+    clock: AppClock,
     actor: CurrentActor,
     device_id: FromQuery[uuid.UUID],
     cursor: Cursor = None,
     limit: PullLimit = 200,
 ) -> PullOut:
-    context = app_context(request)
-    assert actor.user_id is not None
-    async with context.sessionmaker() as session, session.begin():
-        device = await devices.of_user(session, actor, device_id, lock=True)
-        devices.check_usable(device)
-        device.last_contact_at = context.clock.now()
-    async with context.sessionmaker() as session:
-        await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-        page = await changes.pull(session, actor.user_id, cursor, limit)
-        await session.rollback()
+    pulled = await transactions.pull(
+        app_context(request).sessionmaker, clock, actor, device_id, cursor, limit
+    )
+    page = pulled.page
     return PullOut(
         changes=page.changes,
         cursor=page.cursor,
         has_more=page.has_more,
         bootstrap=page.bootstrap,
-        server_time=context.clock.now(),
+        server_time=pulled.server_time,
     )
 
 
@@ -242,42 +223,26 @@ async def blob_exists(
     "(Content-Range); applies the mutations waiting for it",
 )
 async def put_blob(
-    request: Request[Any, Any, Any], actor: CurrentActor, sha256: FromPath[str]
+    request: Request[Any, Any, Any], clock: AppClock, actor: CurrentActor, sha256: FromPath[str]
 ) -> BlobOut | Response[dict[str, Any]]:
     context = app_context(request)
     sha = _sha(sha256)
-    data = await request.body()
-    content_type = request.headers.get("content-type", "application/octet-stream")
-    content_range = request.headers.get("content-range")
-    if content_range is not None:
-        assert actor.user_id is not None
-        async with context.sessionmaker() as session, session.begin():
-            whole = await uploads.append_chunk(
-                session,
-                actor.user_id,
-                context.clock.now(),
-                sha,
-                content_range,
-                data,
-                upload_limits(context.settings),
-            )
-            have = await uploads.received(session, actor.user_id, sha)
-        if whole is None:
-            return Response(content={"sha256": sha, "received": have}, status_code=202)
-        data = whole
-    async with context.sessionmaker() as session, session.begin():
-        stored = await blobs.store(session, actor, context.clock.now(), sha, data, content_type)
-        audit.write_trail(
-            session.sync_session,
-            action="PUT /api/sync/blobs/{sha256}",
-            actor=actor,
-            request_id=request_context(request.scope).request_id,
-            always=stored,
-        )
-    applied = await blobs.apply_waiting(
-        context.sessionmaker, context.clock, sha, request_context(request.scope).request_id
+    received = await transactions.receive_blob(
+        context.sessionmaker,
+        clock,
+        actor,
+        request_context(request.scope).request_id,
+        sha=sha,
+        data=await request.body(),
+        content_type=request.headers.get("content-type", "application/octet-stream"),
+        content_range=request.headers.get("content-range"),
+        limits=upload_limits(context.settings),
     )
-    return BlobOut(sha256=sha, size=len(data), stored=stored, applied_waiting=applied)
+    if isinstance(received, transactions.Partial):
+        return Response(content={"sha256": sha, "received": received.received}, status_code=202)
+    return BlobOut(
+        sha256=sha, size=received.size, stored=received.stored, applied_waiting=received.applied_waiting
+    )
 
 
 @get(
@@ -302,15 +267,13 @@ async def list_conflicts(
     summary="Mark a conflict reviewed, with what was decided",
 )
 async def resolve_conflict(
-    request: Request[Any, Any, Any],
+    now: Now,
     session: Session,
     actor: CurrentActor,
     conflict_id: FromPath[uuid.UUID],
     data: JSONBody[ResolveIn],
 ) -> ConflictOut:
-    row = await conflicts.resolve(
-        session, actor, app_context(request).clock.now(), conflict_id, data.resolution
-    )
+    row = await conflicts.resolve(session, actor, now, conflict_id, data.resolution)
     return out(ConflictOut, row)
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
@@ -20,6 +21,8 @@ TimeZoneName = Annotated[
     str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*$")
 ]
 Limit = Annotated[int, msgspec.Meta(ge=1, le=500)]
+# A wall-clock time in the engineer's or site's time zone: one with an offset of its own is refused.
+WallTime = Annotated[dt.time, msgspec.Meta(tz=False)]
 
 
 class Input(TimeChecked, forbid_unknown_fields=True, kw_only=True):

@@ -12,7 +12,8 @@ from api.schemas.common import GeoPoint, Input, LongText, Phone, ShortText
 from core.times import Day, Instant
 from dispatch.contracts.models import Measure, Severity
 from dispatch.sla.models import ClockState, PauseReason
-from dispatch.work_orders.models import Channel, Status, VisitKind, VisitStatus
+from dispatch.work_orders.models import Channel, Status, VisitKind
+from dispatch.work_orders.queries import NoteView, VisitView
 from dispatch.work_orders.visits import Outcome
 
 Description = Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
@@ -144,35 +145,15 @@ class ClockOut(msgspec.Struct):
     target: dict[str, Any]
 
 
-class NoteOut(msgspec.Struct):
-    id: uuid.UUID
-    at: dt.datetime
-    author_id: uuid.UUID
-    body: str
+# The list page decodes its visits and notes straight from the database into these views;
+# the answers are the same fields, under the API's names.
+class NoteOut(NoteView):
+    pass
 
 
-class VisitOut(msgspec.Struct):
-    id: uuid.UUID
-    work_order_id: uuid.UUID
-    kind: VisitKind
-    status: VisitStatus
-    duration_minutes: int
-    required_skills: dict[str, int]
-    required_parts: list[dict[str, Any]]
-    people_needed: int
-    window_start: dt.datetime | None
-    window_end: dt.datetime | None
-    window_confirmed: bool
-    engineer_id: uuid.UUID | None
-    partner_engineer_id: uuid.UUID | None
-    planned_start: dt.datetime | None
-    pinned: bool
-    en_route_at: dt.datetime | None
-    arrived_at: dt.datetime | None
-    finished_at: dt.datetime | None
-    outcome: str | None
-    version: int
-    notes: list[NoteOut]
+class VisitOut(VisitView):
+    # Notes under their API name; the same fields as the view's (so the invariant list is safe).
+    notes: list[NoteOut]  # type: ignore[assignment]
 
 
 class EventOut(msgspec.Struct):
@@ -232,36 +213,3 @@ class WorkOrderOut(msgspec.Struct):
 class WorkOrderPage(msgspec.Struct):
     items: list[WorkOrderOut]
     next_cursor: str | None
-
-
-class NotificationOut(msgspec.Struct):
-    id: uuid.UUID
-    created_at: dt.datetime
-    kind: str
-    audience: str
-    work_order_id: uuid.UUID | None
-    message: str
-    data: dict[str, Any]
-    acknowledged_at: dt.datetime | None
-
-
-class NotificationPage(msgspec.Struct):
-    items: list[NotificationOut]
-    next_cursor: str | None
-
-
-class PositionIn(Input):
-    at: Instant
-    point: GeoPoint
-    accuracy_m: Annotated[float, msgspec.Meta(ge=0, le=100_000)] | None = None
-    # Coordinates from a Chinese map SDK are converted to WGS-84 at the edge.
-    datum: Annotated[str, msgspec.Meta(pattern="^(wgs84|gcj02|bd09)$")] = "wgs84"
-
-
-class PositionsIn(Input):
-    positions: Annotated[list[PositionIn], msgspec.Meta(min_length=1, max_length=500)]
-
-
-class PositionsOut(msgspec.Struct):
-    accepted: int
-    ignored_off_shift: int

@@ -347,6 +347,15 @@ async def test_times_inside_the_range_still_work(client, admin, dispatcher, sett
     assert reported == dt.datetime(2026, 3, 2, 0, 30, tzinfo=dt.UTC)
 
 
+async def test_the_request_instant_is_the_servers_and_no_query_can_set_it(client, dispatcher, clock):
+    """Handlers read the time from the server's clock: a `now` in the query string is neither
+    checked like a time parameter nor used."""
+    for forged in ("1900-01-01T00:00:00Z", "not a time"):
+        response = await client.get("/api/stock/kpis", headers=dispatcher, params={"now": forged})
+        assert response.status_code == 200, response.text
+        assert dt.datetime.fromisoformat(response.json()["until"]) == clock.now()
+
+
 # Bodies ----------------------------------------------------------------------------------------------
 
 

@@ -1,4 +1,4 @@
-"""Stock locations (the stock itself arrives with the inventory flows)."""
+"""Stock locations."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from api.auth import STAFF_ROLES
 from api.params import Session
 from api.schemas.common import GeoPoint, out
-from api.schemas.records import LocationHoursIn, LocationOut
+from api.schemas.inventory.locations import LocationHoursIn, LocationOut
 from core.identity.roles import Role
 from inventory.locations import list_locations, set_hours
 from inventory.models import Location, LocationKind

@@ -1,0 +1,237 @@
+"""Backup loans, returned units and repair cases (RMA).
+
+Engineers carry out backup installations and swap-backs; dispatchers approve loans;
+warehouse staff handle returned units and repairs.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from litestar import get, post
+from litestar.params import FromPath, FromQuery, JSONBody
+
+from api.auth import DESK, ENGINEERS, STAFF_ROLES, WAREHOUSE
+from api.params import AppClock, CurrentActor, Now, Session
+from api.schemas.common import out
+from api.schemas.inventory.items import UnitOut
+from api.schemas.inventory.loans import (
+    BackupProposalOut,
+    BackupRequestIn,
+    InstallIn,
+    LoanOut,
+    RepairCaseOut,
+    RepairReturnOut,
+    ShipIn,
+    SwapBackIn,
+    WarehouseIn,
+    WipeIn,
+    WriteOffIn,
+)
+from dispatch.flows import backup as backup_flow
+from inventory import loans, queries
+from inventory.models import Loan, LoanStatus
+
+
+def _loan_out(loan: Loan) -> LoanOut:
+    return out(LoanOut, loan)
+
+
+@post(
+    "/api/stock/units/{unit_id:uuid}/back-in-stock",
+    roles=WAREHOUSE,
+    tags=["stock"],
+    summary="A returned unit reaches a warehouse (quarantined)",
+)
+async def back_in_stock(
+    now: Now,
+    session: Session,
+    actor: CurrentActor,
+    unit_id: FromPath[uuid.UUID],
+    data: JSONBody[WarehouseIn],
+) -> UnitOut:
+    return out(
+        UnitOut,
+        await loans.back_in_stock(session, actor, now, unit_id, warehouse_id=data.warehouse_id),
+    )
+
+
+@post(
+    "/api/stock/units/{unit_id:uuid}/wipe",
+    roles=WAREHOUSE,
+    tags=["stock"],
+    summary="Record the data wipe of a quarantined unit",
+)
+async def wipe(
+    now: Now,
+    session: Session,
+    actor: CurrentActor,
+    unit_id: FromPath[uuid.UUID],
+    data: JSONBody[WipeIn],
+) -> UnitOut:
+    unit = await loans.record_wipe(session, actor, now, unit_id, method=data.method, operator=data.operator)
+    return out(UnitOut, unit)
+
+
+@post(
+    "/api/stock/backup-requests",
+    roles=DESK | ENGINEERS,
+    tags=["loans"],
+    summary="The repair cannot finish in time: reserve the nearest backup and plan its delivery",
+)
+async def request_backup(
+    clock: AppClock, session: Session, actor: CurrentActor, data: JSONBody[BackupRequestIn]
+) -> BackupProposalOut:
+    proposal = await backup_flow.request_backup(session, actor, clock, data.work_order_id, reason=data.reason)
+    return BackupProposalOut(
+        loan=_loan_out(proposal.loan),
+        visit_id=proposal.visit.id,
+        window_end=proposal.visit.window_end,
+        from_location=proposal.source.code if proposal.source else None,
+        serial=proposal.source.serial if proposal.source else None,
+    )
+
+
+@get("/api/stock/loans", roles=STAFF_ROLES, tags=["loans"], summary="Backup loans")
+async def list_loans(
+    session: Session,
+    status: FromQuery[LoanStatus | None] = None,
+    work_order_id: FromQuery[uuid.UUID | None] = None,
+) -> list[LoanOut]:
+    found = await queries.loans(session, status=status, work_order_id=work_order_id)
+    return [_loan_out(loan) for loan in found]
+
+
+@post(
+    "/api/stock/loans/{loan_id:uuid}/approve", roles=DESK, tags=["loans"], summary="Approve a proposed loan"
+)
+async def approve_loan(
+    now: Now, session: Session, actor: CurrentActor, loan_id: FromPath[uuid.UUID]
+) -> LoanOut:
+    return _loan_out(await loans.approve(session, actor, now, loan_id))
+
+
+@post(
+    "/api/stock/backup-installations",
+    roles=ENGINEERS,
+    tags=["loans"],
+    summary="Backup installed, loan form signed: service restored",
+)
+async def install_backup(
+    clock: AppClock, session: Session, actor: CurrentActor, data: JSONBody[InstallIn]
+) -> LoanOut:
+    loan = await backup_flow.install_backup(
+        session,
+        actor,
+        clock,
+        data.visit_id,
+        serial=data.serial,
+        signed_by=data.signed_by,
+        configuration=data.configuration,
+        return_by=data.return_by,
+        faulty_serial=data.faulty_serial,
+        restored_at=data.restored_at,
+    )
+    return _loan_out(loan)
+
+
+@post(
+    "/api/stock/swap-backs",
+    roles=ENGINEERS,
+    tags=["loans"],
+    summary="Repaired unit back in, backup collected",
+)
+async def swap_back(
+    clock: AppClock, session: Session, actor: CurrentActor, data: JSONBody[SwapBackIn]
+) -> LoanOut:
+    loan = await backup_flow.complete_swap_back(session, actor, clock, data.visit_id, note=data.note)
+    return _loan_out(loan)
+
+
+@get("/api/stock/repairs", roles=STAFF_ROLES, tags=["loans"], summary="Repair cases (RMA)")
+async def list_repairs(
+    session: Session, work_order_id: FromQuery[uuid.UUID | None] = None
+) -> list[RepairCaseOut]:
+    return [out(RepairCaseOut, c) for c in await queries.repair_cases(session, work_order_id=work_order_id)]
+
+
+@post(
+    "/api/stock/repairs/{case_id:uuid}/ship",
+    roles=WAREHOUSE,
+    tags=["loans"],
+    summary="Ship a faulty unit to the vendor",
+)
+async def ship_repair(
+    now: Now,
+    session: Session,
+    actor: CurrentActor,
+    case_id: FromPath[uuid.UUID],
+    data: JSONBody[ShipIn],
+) -> RepairCaseOut:
+    return out(
+        RepairCaseOut,
+        await loans.ship_to_vendor(session, actor, now, case_id, waybill=data.waybill),
+    )
+
+
+@post(
+    "/api/stock/repairs/{case_id:uuid}/vendor-received",
+    roles=WAREHOUSE,
+    tags=["loans"],
+    summary="The vendor has the unit",
+)
+async def vendor_received(
+    now: Now, session: Session, actor: CurrentActor, case_id: FromPath[uuid.UUID]
+) -> RepairCaseOut:
+    return out(RepairCaseOut, await loans.vendor_received(session, actor, now, case_id))
+
+
+@post(
+    "/api/stock/repairs/{case_id:uuid}/returned",
+    roles=WAREHOUSE,
+    tags=["loans"],
+    summary="Repaired unit back in a warehouse: the swap-back visit is planned",
+)
+async def repair_returned(
+    clock: AppClock,
+    session: Session,
+    actor: CurrentActor,
+    case_id: FromPath[uuid.UUID],
+    data: JSONBody[WarehouseIn],
+) -> RepairReturnOut:
+    case, visit = await backup_flow.repair_returned(
+        session, actor, clock, case_id, warehouse_id=data.warehouse_id
+    )
+    return RepairReturnOut(case=out(RepairCaseOut, case), swap_back_visit_id=visit.id if visit else None)
+
+
+@post(
+    "/api/stock/repairs/{case_id:uuid}/write-off",
+    roles=WAREHOUSE,
+    tags=["loans"],
+    summary="The vendor cannot repair it",
+)
+async def write_off(
+    now: Now,
+    session: Session,
+    actor: CurrentActor,
+    case_id: FromPath[uuid.UUID],
+    data: JSONBody[WriteOffIn],
+) -> RepairCaseOut:
+    return out(RepairCaseOut, await loans.write_off(session, actor, now, case_id, note=data.note))
+
+
+ROUTES = [
+    back_in_stock,
+    wipe,
+    request_backup,
+    list_loans,
+    approve_loan,
+    install_backup,
+    swap_back,
+    list_repairs,
+    ship_repair,
+    vendor_received,
+    repair_returned,
+    write_off,
+]

@@ -1,0 +1,262 @@
+"""Work orders: intake, lifecycle, SLA clocks, contacts, pauses."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated
+
+import msgspec
+from litestar import get, post
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.auth import DESK
+from api.params import AppClock, BBoxParam, CurrentActor, Cursor, Limit, Now, Search, Session
+from api.routes.work_orders.shapes import render, render_rows
+from api.schemas.work_orders import (
+    BackupOfferIn,
+    ContactIn,
+    DegradedIn,
+    PauseIn,
+    TransitionIn,
+    VersionIn,
+    WorkOrderIn,
+    WorkOrderOut,
+    WorkOrderPage,
+)
+from core.geo import BBox
+from core.identity.roles import Role
+from dispatch.contracts.models import Severity
+from dispatch.work_orders import details, queries
+from dispatch.work_orders import service as work_orders
+from dispatch.work_orders.models import Status, WorkOrder
+
+ORDER_READERS = DESK | {Role.ENGINEER, Role.CUSTOMER_CONTACT}
+INTAKE = DESK | {Role.CUSTOMER_CONTACT}
+
+
+async def _one(session: AsyncSession, order: WorkOrder, now: dt.datetime) -> WorkOrderOut:
+    return render(await details.after_change(session, order), now)
+
+
+@post(
+    "/api/work-orders",
+    roles=INTAKE,
+    tags=["work orders"],
+    summary="Report a fault (hotline desk, customer contact or integration)",
+)
+async def create_work_order(
+    clock: AppClock, session: Session, actor: CurrentActor, data: JSONBody[WorkOrderIn]
+) -> WorkOrderOut:
+    intake = msgspec.convert(data, work_orders.Intake, from_attributes=True)
+    order = await work_orders.create(session, actor, clock, intake)
+    return await _one(session, order, clock.now())
+
+
+@get(
+    "/api/work-orders",
+    roles=ORDER_READERS,
+    tags=["work orders"],
+    summary="Work orders by nearest deadline; filters: status, severity, customer, engineer, risk, map, text",
+)
+async def list_work_orders(
+    now: Now,
+    session: Session,
+    actor: CurrentActor,
+    status: Annotated[list[Status] | None, QueryParameter()] = None,
+    severity: Annotated[list[Severity] | None, QueryParameter()] = None,
+    customer_id: FromQuery[uuid.UUID | None] = None,
+    engineer_id: FromQuery[uuid.UUID | None] = None,
+    at_risk: FromQuery[bool | None] = None,
+    breached: FromQuery[bool | None] = None,
+    open_only: FromQuery[bool] = False,
+    bbox: BBoxParam = None,
+    q: Search = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> WorkOrderPage:
+    f = queries.OrderFilter(
+        statuses=tuple(status or ()),
+        severities=tuple(severity or ()),
+        customer_id=customer_id,
+        engineer_id=engineer_id,
+        at_risk=at_risk,
+        breached=breached,
+        open_only=open_only,
+        bbox=BBox.parse(bbox) if bbox else None,
+        q=q,
+    )
+    page = await queries.list_orders(session, actor, f, now, limit=limit, cursor=cursor)
+    return WorkOrderPage(items=render_rows(page.items, now), next_cursor=page.next_cursor)
+
+
+@get(
+    "/api/work-orders/{order_id:uuid}",
+    roles=ORDER_READERS,
+    tags=["work orders"],
+    summary="One work order with its visits, SLA clocks and timeline",
+)
+async def get_work_order(
+    now: Now, session: Session, actor: CurrentActor, order_id: FromPath[uuid.UUID]
+) -> WorkOrderOut:
+    return render(await details.read(session, actor, order_id), now)
+
+
+@post(
+    "/api/work-orders/{order_id:uuid}/transitions",
+    roles=INTAKE,
+    tags=["work orders"],
+    status_code=200,
+    summary="Change status, with the version you saw (409 when stale or not allowed)",
+)
+async def transition(
+    clock: AppClock,
+    session: Session,
+    actor: CurrentActor,
+    order_id: FromPath[uuid.UUID],
+    data: JSONBody[TransitionIn],
+) -> WorkOrderOut:
+    order = await work_orders.transition(
+        session,
+        actor,
+        clock,
+        order_id,
+        data.version,
+        data.to,
+        note=data.note,
+        confirmed_by=data.confirmed_by,
+        confirmation_channel=data.confirmation_channel,
+    )
+    return await _one(session, order, clock.now())
+
+
+@post(
+    "/api/work-orders/{order_id:uuid}/contacts",
+    roles=DESK,
+    tags=["work orders"],
+    summary="A named person contacted the reporter (meets the response target)",
+)
+async def add_contact(
+    clock: AppClock,
+    session: Session,
+    actor: CurrentActor,
+    order_id: FromPath[uuid.UUID],
+    data: JSONBody[ContactIn],
+) -> WorkOrderOut:
+    await work_orders.record_contact(
+        session,
+        actor,
+        clock,
+        order_id,
+        person_name=data.person_name,
+        channel=data.channel,
+        note=data.note,
+        at=data.at,
+    )
+    return await _one(session, await work_orders.visible(session, actor, order_id), clock.now())
+
+
+@post(
+    "/api/work-orders/{order_id:uuid}/pauses",
+    roles=DESK,
+    tags=["work orders"],
+    summary="Pause the SLA clocks for a customer-side cause (optionally until a given time)",
+)
+async def pause(
+    clock: AppClock,
+    session: Session,
+    actor: CurrentActor,
+    order_id: FromPath[uuid.UUID],
+    data: JSONBody[PauseIn],
+) -> WorkOrderOut:
+    await work_orders.pause(
+        session,
+        actor,
+        clock,
+        order_id,
+        data.version,
+        reason=data.reason,
+        customer_name=data.customer_name,
+        channel=data.channel,
+        call_reference=data.call_reference,
+        until=data.until,
+    )
+    return await _one(session, await work_orders.visible(session, actor, order_id), clock.now())
+
+
+@post(
+    "/api/work-orders/{order_id:uuid}/resume",
+    roles=DESK,
+    tags=["work orders"],
+    status_code=200,
+    summary="End the customer-side pause",
+)
+async def resume(
+    clock: AppClock,
+    session: Session,
+    actor: CurrentActor,
+    order_id: FromPath[uuid.UUID],
+    data: JSONBody[VersionIn],
+) -> WorkOrderOut:
+    order = await work_orders.resume_by_request(session, actor, clock, order_id, data.version)
+    return await _one(session, order, clock.now())
+
+
+@post(
+    "/api/work-orders/{order_id:uuid}/backup-offers",
+    roles=DESK,
+    tags=["work orders"],
+    summary="Record a backup-device offer (a declined one excuses a later restore breach)",
+)
+async def backup_offer(
+    clock: AppClock,
+    session: Session,
+    actor: CurrentActor,
+    order_id: FromPath[uuid.UUID],
+    data: JSONBody[BackupOfferIn],
+) -> WorkOrderOut:
+    await work_orders.record_backup_offer(
+        session,
+        actor,
+        clock,
+        order_id,
+        unit_description=data.unit_description,
+        declined=data.declined,
+        declined_by=data.declined_by,
+        evidence=data.evidence,
+    )
+    return await _one(session, await work_orders.visible(session, actor, order_id), clock.now())
+
+
+@post(
+    "/api/work-orders/{order_id:uuid}/restored-degraded",
+    roles=DESK,
+    tags=["work orders"],
+    status_code=200,
+    summary="Service restored with a workaround: restore met, severity lowered",
+)
+async def restored_degraded(
+    clock: AppClock,
+    session: Session,
+    actor: CurrentActor,
+    order_id: FromPath[uuid.UUID],
+    data: JSONBody[DegradedIn],
+) -> WorkOrderOut:
+    order = await work_orders.restore_degraded(
+        session, actor, clock, order_id, data.version, new_severity=data.severity, note=data.note
+    )
+    return await _one(session, order, clock.now())
+
+
+ROUTES = [
+    create_work_order,
+    list_work_orders,
+    get_work_order,
+    transition,
+    add_contact,
+    pause,
+    resume,
+    backup_offer,
+    restored_degraded,
+]

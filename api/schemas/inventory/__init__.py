@@ -1,0 +1,1 @@
+"""Inventory bodies and answers, one module per inventory service."""

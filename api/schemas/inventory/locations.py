@@ -1,0 +1,29 @@
+"""Stock locations and warehouse opening hours."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import msgspec
+
+from api.schemas.common import GeoPoint, Input, WallTime
+
+
+class LocationOut(msgspec.Struct):
+    id: uuid.UUID
+    code: str
+    name: str
+    kind: str
+    address: str | None
+    point: GeoPoint | None
+    engineer_id: uuid.UUID | None
+    # warehouse: daily opening hours (both null: any time; `closes` before `opens`: the next day).
+    opens: dt.time | None
+    closes: dt.time | None
+
+
+class LocationHoursIn(Input):
+    # Local wall-clock times in the planning time zone; both null: open any time.
+    opens: WallTime | None
+    closes: WallTime | None

@@ -1,0 +1,72 @@
+"""Min/max levels, reorder suggestions, restock lists, transfers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import msgspec
+
+from api.schemas.common import Input, ShortText
+from api.schemas.inventory.fields import Count, Quantity
+
+
+class LevelIn(Input):
+    item_id: uuid.UUID
+    location_id: uuid.UUID
+    min_quantity: Count
+    max_quantity: Quantity
+
+
+class LevelOut(msgspec.Struct):
+    item_id: uuid.UUID
+    location_id: uuid.UUID
+    min_quantity: int
+    max_quantity: int
+
+
+class SuggestionOut(msgspec.Struct):
+    item_id: uuid.UUID
+    sku: str
+    location_id: uuid.UUID
+    on_hand: int
+    reserved: int
+    free: int
+    in_transit: int
+    min_quantity: int
+    max_quantity: int
+    order_quantity: int
+
+
+class RestockLineOut(msgspec.Struct):
+    item_id: uuid.UUID | None
+    sku: str
+    needed: int
+    in_van: int
+    in_transit: int
+    to_load: int
+    from_location_id: uuid.UUID | None
+
+
+class RestockListOut(msgspec.Struct):
+    engineer_id: uuid.UUID
+    username: str
+    day: dt.date
+    van_location_id: uuid.UUID | None
+    visit_ids: list[uuid.UUID]
+    lines: list[RestockLineOut]
+
+
+class TransferLineIn(Input):
+    item_id: uuid.UUID
+    quantity: Quantity = 1
+    unit_id: uuid.UUID | None = None
+
+
+class TransferIn(Input):
+    """Several transfers at once (warehouse → van restock): all or nothing."""
+
+    from_location_id: uuid.UUID
+    to_location_id: uuid.UUID
+    lines: list[TransferLineIn]
+    reason: ShortText | None = None

@@ -1,0 +1,60 @@
+"""Dispatch plans, emergency insertion and re-planning."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Any
+
+import msgspec
+
+from api.schemas.common import Input
+from dispatch.planning.models import PlanStatus
+
+
+class PlanIn(Input):
+    horizon_hours: Annotated[int, msgspec.Meta(ge=1, le=7 * 24)] = 48
+    engineer_ids: list[uuid.UUID] | None = None
+    time_limit_seconds: Annotated[float, msgspec.Meta(ge=0.5, le=600)] = 30.0
+    # Stop after this many solutions (repeatable runs); none: the time limit alone.
+    solution_limit: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] | None = None
+
+
+class PlanOut(msgspec.Struct):
+    id: uuid.UUID
+    status: PlanStatus
+    created_at: dt.datetime
+    origin: dt.datetime
+    horizon_s: int
+    params: dict[str, Any]
+    progress: dict[str, Any]
+    result: dict[str, Any] | None
+    error: str | None
+    finished_at: dt.datetime | None
+    applied_at: dt.datetime | None
+    # While queued: how many solves must end before this plan starts (0: it starts now).
+    queue_position: int | None = None
+
+
+class InsertIn(Input):
+    visit_id: uuid.UUID
+    apply: bool = False
+
+
+class ProposalOut(msgspec.Struct):
+    visit_id: uuid.UUID
+    engineer_id: uuid.UUID
+    username: str | None
+    planned_start: dt.datetime
+    arrival: dt.datetime
+    late_minutes: float
+    added_travel_minutes: float
+    shifted: list[dict[str, Any]]
+    applied: bool
+    # The van lacks the visit's parts: picked up here on the way.
+    pickup_warehouse_id: uuid.UUID | None = None
+    pickup_at: dt.datetime | None = None
+
+
+class OverrunIn(Input):
+    extra_minutes: Annotated[int, msgspec.Meta(ge=1, le=24 * 60)]
