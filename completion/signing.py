@@ -287,64 +287,14 @@ async def sign(
 ) -> ServiceReport:
     """Bind the customer's signature to the version they were shown (`s.report_hash`)."""
     report, _, order = await editable(session, actor, report_id)
-    if report.status == "signed":
-        raise ReportSigned(
-            f"Version {report.version} of this report is already signed", current_hash=report.signed_hash
-        )
-    doc, now_hash = await current_hash(session, report)
-    if now_hash != s.report_hash:
-        raise ReportChanged(
-            "The report is not the version the customer was shown: show it again and sign that",
-            current_hash=now_hash,
-            current_revision=report.revision,
-        )
+    doc, now_hash = await _shown_version(session, report, s.report_hash)
     image = await _image(session, s)
-    channel = (s.channel or "remote") if s.kind == "remote" else CHANNELS[s.kind]
-    signature = ReportSignature(
-        id=uuid.uuid4(),
-        report_id=report.id,
-        kind=s.kind,
-        report_hash=now_hash,
-        signer_name=s.signer_name,
-        signer_role=s.signer_role,
-        signer_phone=s.signer_phone,
-        signer_email=s.signer_email,
-        signed_at=signed_at,
-        device_at=s.device_at,
-        longitude=s.location[0] if s.location else None,
-        latitude=s.location[1] if s.location else None,
-        image_sha256=s.image_sha256,
-        strokes=s.strokes,
-        channel=s.channel,
-        call_reference=s.call_reference,
-        captured_by=actor.user_id,
-        binding_hash="",
-    )
-    signature.binding_hash = canonical.digest(binding(signature, s.image_sha256))
+    signature = _signature(actor, report, now_hash, s, signed_at)
     session.add(signature)
     now = clock.now()
     report.status, report.signed_at, report.updated_at = "signed", signed_at, now
     report.signed_canonical, report.signed_hash = canonical.canonical_text(doc), now_hash
-    if order.status in {Status.RESOLVED, Status.REMOTE_FIX}:
-        await work_orders.transition(
-            session,
-            actor,
-            clock,
-            order.id,
-            order.version,
-            Status.SIGNED,
-            note=f"service report v{report.version} signed",
-            confirmed_by=s.signer_name,
-            confirmation_channel=channel[:32],
-        )
-    work_orders.add_event(
-        session,
-        order,
-        actor,
-        now,
-        "report_signed",
-        data={"report_id": str(report.id), "version": report.version, "hash": now_hash, "kind": s.kind},
-    )
+    await _order_signed(session, actor, clock, order, report, s, now_hash)
     await session.flush()
     # Loading the CJK font for embedding takes a second or more of CPU: off the event loop.
     body = await asyncio.to_thread(
@@ -364,6 +314,85 @@ async def sign(
     )
     await session.flush()
     return report
+
+
+async def _shown_version(
+    session: AsyncSession, report: ServiceReport, shown_hash: str
+) -> tuple[dict[str, Any], str]:
+    """The report as it stands, refused unless it is unsigned and exactly what the customer saw."""
+    if report.status == "signed":
+        raise ReportSigned(
+            f"Version {report.version} of this report is already signed", current_hash=report.signed_hash
+        )
+    doc, now_hash = await current_hash(session, report)
+    if now_hash != shown_hash:
+        raise ReportChanged(
+            "The report is not the version the customer was shown: show it again and sign that",
+            current_hash=now_hash,
+            current_revision=report.revision,
+        )
+    return doc, now_hash
+
+
+def _signature(
+    actor: Actor, report: ServiceReport, report_hash: str, s: Signing, signed_at: dt.datetime
+) -> ReportSignature:
+    signature = ReportSignature(
+        id=uuid.uuid4(),
+        report_id=report.id,
+        kind=s.kind,
+        report_hash=report_hash,
+        signer_name=s.signer_name,
+        signer_role=s.signer_role,
+        signer_phone=s.signer_phone,
+        signer_email=s.signer_email,
+        signed_at=signed_at,
+        device_at=s.device_at,
+        longitude=s.location[0] if s.location else None,
+        latitude=s.location[1] if s.location else None,
+        image_sha256=s.image_sha256,
+        strokes=s.strokes,
+        channel=s.channel,
+        call_reference=s.call_reference,
+        captured_by=actor.user_id,
+        binding_hash="",
+    )
+    signature.binding_hash = canonical.digest(binding(signature, s.image_sha256))
+    return signature
+
+
+async def _order_signed(
+    session: AsyncSession,
+    actor: Actor,
+    clock: Clock,
+    order: WorkOrder,
+    report: ServiceReport,
+    s: Signing,
+    report_hash: str,
+) -> None:
+    """The work order moves to `signed` (from resolved or remote fix) and its timeline says which
+    version was signed and how."""
+    if order.status in {Status.RESOLVED, Status.REMOTE_FIX}:
+        channel = (s.channel or "remote") if s.kind == "remote" else CHANNELS[s.kind]
+        await work_orders.transition(
+            session,
+            actor,
+            clock,
+            order.id,
+            order.version,
+            Status.SIGNED,
+            note=f"service report v{report.version} signed",
+            confirmed_by=s.signer_name,
+            confirmation_channel=channel[:32],
+        )
+    work_orders.add_event(
+        session,
+        order,
+        actor,
+        clock.now(),
+        "report_signed",
+        data={"report_id": str(report.id), "version": report.version, "hash": report_hash, "kind": s.kind},
+    )
 
 
 async def signature_of(session: AsyncSession, report_id: uuid.UUID) -> ReportSignature | None:
