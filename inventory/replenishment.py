@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import msgspec
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,8 +24,9 @@ from inventory import ledger, shipments
 from inventory.models import Item, Location, MoveKind, StockBalance, StockLevel, StockMove
 
 
-@dataclass(frozen=True)
-class Suggestion:
+class Suggestion(msgspec.Struct, frozen=True):
+    """What to order for one item at one location; the API answers with this shape as it is."""
+
     item_id: uuid.UUID
     sku: str
     location_id: uuid.UUID

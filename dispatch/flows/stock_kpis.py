@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from dataclasses import dataclass
 
+import msgspec
 from sqlalchemy import ColumnElement, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -57,8 +57,9 @@ _FOR_VISIT_AT = text(
 )
 
 
-@dataclass(frozen=True)
-class StockKpis:
+class StockKpis(msgspec.Struct, frozen=True):
+    """The stock figures of a period; the API answers with this shape as it is."""
+
     since: dt.datetime
     until: dt.datetime
     visits_needing_parts: int

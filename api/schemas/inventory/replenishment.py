@@ -9,6 +9,7 @@ import msgspec
 
 from api.schemas.common import Input, ShortText
 from api.schemas.inventory.fields import Count, Quantity
+from inventory.replenishment import Suggestion
 
 
 class LevelIn(Input):
@@ -25,17 +26,8 @@ class LevelOut(msgspec.Struct):
     max_quantity: int
 
 
-class SuggestionOut(msgspec.Struct):
-    item_id: uuid.UUID
-    sku: str
-    location_id: uuid.UUID
-    on_hand: int
-    reserved: int
-    free: int
-    in_transit: int
-    min_quantity: int
-    max_quantity: int
-    order_quantity: int
+class SuggestionOut(Suggestion, frozen=True):
+    """A restock suggestion, under its API name."""
 
 
 class RestockLineOut(msgspec.Struct):
