@@ -522,6 +522,8 @@ async def test_stock_kpis_on_a_small_controlled_setup(client, clock, h):
     van = await _van(client, h, four)
     await _receive(client, h, part, van, 1)  # in engineer04's van
     await _receive(client, h, part, store, 1)  # free in one warehouse
+    other = (await _warehouses(client, h))[1]["id"]
+    await _receive(client, h, part, other, 1)  # to be reserved for the last visit
     at = clock.now() + timedelta(hours=3)
     customer, site = await customer_with_site(client, admin)
     row = await contract(client, admin, customer, kind="7x24")
@@ -531,7 +533,9 @@ async def test_stock_kpis_on_a_small_controlled_setup(client, clock, h):
         (four, [{"sku": part["sku"], "quantity": 2}]),  # van 1, warehouse 1: out of reach
         (None, [{"sku": part["sku"], "quantity": 1}]),  # unassigned, the warehouse has it
         (four, [{"sku": "NO-SUCH-SKU", "quantity": 1}]),  # nobody has it
+        (four, [{"sku": part["sku"], "quantity": 2}]),  # van 1, and 2 held for it at a warehouse
     ]
+    visits = []
     for engineer, parts in needs:
         order = await report(client, dispatcher, site, device)
         visit = await _ok(
@@ -541,6 +545,7 @@ async def test_stock_kpis_on_a_small_controlled_setup(client, clock, h):
                 json={"kind": "repair", "duration_minutes": 30, "required_parts": parts},
             )
         )
+        visits.append((order, visit))
         if engineer is None:
             continue
         await _ok(
@@ -551,14 +556,28 @@ async def test_stock_kpis_on_a_small_controlled_setup(client, clock, h):
             ),
             200,
         )
+    order, visit = visits[-1]
+    for place in (store, other):
+        await _ok(
+            await client.post(
+                "/api/stock/reservations",
+                headers=dispatcher,
+                json={
+                    "item_id": part["id"],
+                    "location_id": place,
+                    "work_order_id": order["id"],
+                    "visit_id": visit["id"],
+                },
+            )
+        )
     window = {
         "since": (at - timedelta(minutes=1)).isoformat(),
         "until": (at + timedelta(minutes=1)).isoformat(),
     }
     kpis = await _ok(await client.get("/api/stock/kpis", headers=dispatcher, params=window), 200)
     # The unassigned visit has no planned start: its moment is the report, outside the window.
-    assert (kpis["visits_needing_parts"], kpis["stock_outs"]) == (3, 2)
-    assert kpis["stock_out_rate"] == pytest.approx(2 / 3, abs=1e-3)
+    assert (kpis["visits_needing_parts"], kpis["stock_outs"]) == (4, 2)
+    assert kpis["stock_out_rate"] == pytest.approx(2 / 4, abs=1e-3)
     assert kpis["stock_out_target"] == 0.05
     assert kpis["within_target"] is False
     assert "van" in kpis["reach"]
