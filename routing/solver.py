@@ -334,7 +334,7 @@ def _search_parameters(m: SolverModel) -> Any:
     params.local_search_metaheuristic = getattr(routing_enums_pb2.LocalSearchMetaheuristic, metaheuristic)
     # The savings heuristic reserves up to 6 GB by default: a thousand visits
     # in two processes ran out of memory. A quarter of the 2 GiB budget each.
-    params.savings_parameters.max_memory_usage_bytes = SAVINGS_MEMORY_BYTES
+    params.savings_max_memory_usage_bytes = SAVINGS_MEMORY_BYTES
     if options.solution_limit is not None:
         params.solution_limit = options.solution_limit
     if options.guided_local_search_lambda is not None:

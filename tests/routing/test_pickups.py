@@ -109,3 +109,19 @@ def test_joint_visits_still_need_the_part_in_a_van() -> None:
     v = Visit("lift", (10_000.0, 0.0), 1800, parts=PUMP, people_needed=2)
     sol = solve(Problem([a, b], [v], travel=PLANE, warehouses=[house]), opts())
     assert [u.visit_id for u in sol.unassigned] == ["lift"]
+
+
+def test_a_reassigned_visit_with_its_part_in_two_warehouses_is_still_planned() -> None:
+    # Its current engineer is not in this plan, so every engineer pays the churn price, and
+    # two warehouses stock the part, so its pick-up has alternatives. OR-Tools 9.15 finds no
+    # plan at all for this (vehicle-dependent transits with a multi-node disjunction): the
+    # dependency stays below it until that is fixed upstream.
+    a = Engineer("a", (0.0, 0.0), [DAY])
+    b = Engineer("b", (20_000.0, 0.0), [DAY])
+    houses = [Warehouse("w1", (5_000.0, 0.0), PUMP), Warehouse("w2", (15_000.0, 0.0), PUMP)]
+    v = Visit("job", (10_000.0, 0.0), 1800, parts=PUMP, current_engineer="gone")
+    p = Problem([a, b], [v], travel=PLANE, warehouses=houses)
+    sol = solve(p, opts())
+    assert not sol.unassigned, sol.unassigned
+    assert sol.assigned_visit_ids == {"job"}
+    assert_shifts_and_windows(p, sol)
