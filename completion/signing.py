@@ -22,7 +22,7 @@ from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from completion import canonical, drafting, pdf
+from completion import canonical, drafting, fonts, pdf, rendering
 from completion.errors import ReportChanged, ReportExists, ReportSigned
 from completion.models import ReportArchive, ReportSignature, ServiceReport
 from core.clock import Clock
@@ -297,8 +297,14 @@ async def sign(
     await _order_signed(session, actor, clock, order, report, s, now_hash)
     await session.flush()
     # Loading the CJK font for embedding takes a second or more of CPU: off the event loop.
+    settings = rendering.of(session)
     body = await asyncio.to_thread(
-        pdf.render, doc, signature, image, verify_url=pdf.verify_url(report.id, now_hash)
+        pdf.render,
+        doc,
+        signature,
+        image,
+        verify_url=settings.verify_url(report.id, now_hash),
+        font=fonts.font_path(settings.font),
     )
     session.add(
         ReportArchive(

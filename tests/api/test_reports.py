@@ -18,11 +18,22 @@ import psycopg
 import pytest
 from PIL import Image, ImageDraw
 
+from api.app import create_app
 from tests.api.test_sync_field import Phone
+from tests.conftest import settings_for
 from tests.support.api import assert_problem, sign_in
 from tests.support.scenario import asset, contract, customer_with_site, engineer_id, planned_visit, report
 
 ENGINEER = "engineer05"
+PUBLIC_URL = "https://service.example.cn"
+
+
+@pytest.fixture(scope="module")
+def app(demo_db: str, clock, tmp_path_factory: pytest.TempPathFactory):
+    """The address customers reach the API at comes from the settings read at startup."""
+    return create_app(
+        settings_for(demo_db, tmp_path_factory.mktemp("var"), public_url=PUBLIC_URL), clock=clock
+    )
 
 
 @pytest.fixture(scope="module")
@@ -335,6 +346,7 @@ async def test_the_archived_pdf_has_the_chinese_as_text_and_the_signature_image(
     assert signed["report"]["hash"] in text
     assert "故障处理单" in text
     assert "电源模块故障" in text
+    assert f"{PUBLIC_URL}/api/reports/{rid}/verify?hash=" in text.replace("\n", "")
     original = Image.open(io.BytesIO(signed["png"])).convert("RGB")
     assert any(i.size == original.size and i.tobytes() == original.tobytes() for i in extracted), [
         i.size for i in extracted
