@@ -224,6 +224,15 @@ async def current_hash(session: AsyncSession, report: ServiceReport) -> tuple[di
     return doc, canonical.digest(doc)
 
 
+async def shown(session: AsyncSession, report: ServiceReport) -> tuple[str, str]:
+    """The canonical text and hash a device shows the customer: as signed once signed, else as
+    the report and what its visit recorded stand now."""
+    if report.signed_canonical is not None and report.signed_hash is not None:
+        return report.signed_canonical, report.signed_hash
+    doc, digest = await current_hash(session, report)
+    return canonical.canonical_text(doc), digest
+
+
 def binding(signature: ReportSignature, image_sha256: str | None) -> dict[str, Any]:
     """What the signature's binding hash covers (the image by the hash of its bytes)."""
     return {

@@ -496,3 +496,72 @@ async def test_an_unreadable_image_is_refused_and_long_notes_still_make_a_pdf(
     text, _ = await asyncio.to_thread(read_back, pdf.content, tmp_path)
     assert text.count("检查电源、背板、风扇与硬盘。") >= 200
     assert text.count("\f") >= 2, "one page form feed per page: the notes ran over the page break"
+
+
+async def pull(client, phone: Phone, cursor: str | None) -> tuple[dict[str, dict[str, Any]], str]:
+    """Every document the phone receives from `cursor` on (all of them without one)."""
+    docs: dict[str, dict[str, Any]] = {}
+    while True:
+        params = {"device_id": phone.device_id, **({"cursor": cursor} if cursor else {})}
+        page = await _ok(await client.get("/api/sync/pull", headers=phone.headers, params=params))
+        for change in page["changes"]:
+            if change["op"] == "upsert":
+                docs[change["id"]] = change["data"]
+        cursor = page["cursor"]
+        if not page["has_more"]:
+            return docs, cursor
+
+
+async def test_the_phone_pulls_the_report_it_shows_and_signs_offline(client, admin, dispatcher, clock, phone):
+    world = await resolved_visit(client, admin, dispatcher, clock, phone)
+    order_id = world["order"]["id"]
+    docs, cursor = await pull(client, phone, None)
+    assert docs[order_id]["reports"] == []
+
+    draft = await _ok(
+        await client.post(f"/api/visits/{world['visit']['id']}/report", headers=phone.headers), 201
+    )
+    docs, cursor = await pull(client, phone, cursor)
+    [pulled] = docs[order_id]["reports"]
+    assert (pulled["id"], pulled["status"], pulled["version"], pulled["revision"]) == (
+        draft["id"],
+        "draft",
+        1,
+        1,
+    )
+    assert (pulled["hash"], pulled["canonical"]) == (draft["hash"], draft["canonical"])
+    assert hashlib.sha256(pulled["canonical"].encode()).hexdigest() == pulled["hash"]
+
+    # Edited on the server (from the engineer's tablet): the next pull carries the new version.
+    edited = await _ok(
+        await client.patch(
+            f"/api/reports/{draft['id']}",
+            headers=phone.headers,
+            json={"revision": 1, "diagnosis": "风扇故障"},
+        )
+    )
+    docs, cursor = await pull(client, phone, cursor)
+    [pulled] = docs[order_id]["reports"]
+    assert pulled["hash"] == edited["hash"] != draft["hash"]
+    assert (pulled["revision"], pulled["content"]["diagnosis"]) == (2, "风扇故障")
+
+    # Offline, the customer signs what the phone pulled: the push applies and the order is signed.
+    image = await upload(client, phone, signature_png("pulled " + draft["id"]))
+    applied = await phone.push(
+        "report.sign@1",
+        report_id=draft["id"],
+        report_hash=pulled["hash"],
+        kind="strokes",
+        signer_name="李伟",
+        signer_role="科长",
+        at=phone.at(),
+        image_sha256=image,
+        strokes=[[[1, 2, 0], [3, 4, 20]]],
+        location=[113.66, 34.76],
+    )
+    assert applied["status"] == "applied", applied
+    order = await _ok(await client.get(f"/api/work-orders/{order_id}", headers=dispatcher))
+    assert order["status"] == "signed"
+    docs, cursor = await pull(client, phone, cursor)
+    [pulled] = docs[order_id]["reports"]
+    assert (pulled["status"], pulled["hash"]) == ("signed", edited["hash"])
