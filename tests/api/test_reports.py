@@ -64,7 +64,9 @@ async def upload(client, phone: Phone, data: bytes) -> str:
     return sha
 
 
-async def resolved_visit(client, admin, dispatcher, clock, phone: Phone) -> dict[str, Any]:
+async def resolved_visit(
+    client, admin, dispatcher, clock, phone: Phone, outcome: str = "resolved"
+) -> dict[str, Any]:
     """A repair reported, the engineer on site with a photo, resolved: what a report is drafted from."""
     customer, site = await customer_with_site(client, admin)
     device = await asset(client, admin, site, await contract(client, admin, customer, kind="7x24"))
@@ -87,7 +89,7 @@ async def resolved_visit(client, admin, dispatcher, clock, phone: Phone) -> dict
     clock.advance(dt.timedelta(seconds=30))
     await _ok(
         await client.post(
-            f"/api/visits/{visit['id']}/finish", headers=phone.headers, json={"outcome": "resolved"}
+            f"/api/visits/{visit['id']}/finish", headers=phone.headers, json={"outcome": outcome}
         )
     )
     return {"customer": customer, "site": site, "order": order, "visit": visit, "photo": photo}
@@ -565,3 +567,31 @@ async def test_the_phone_pulls_the_report_it_shows_and_signs_offline(client, adm
     docs, cursor = await pull(client, phone, cursor)
     [pulled] = docs[order_id]["reports"]
     assert (pulled["status"], pulled["hash"]) == ("signed", edited["hash"])
+
+
+async def test_a_signed_backup_report_confirms_the_temporary_solution_and_the_order_stays_open(
+    client, admin, dispatcher, clock, phone
+):
+    world = await resolved_visit(client, admin, dispatcher, clock, phone, outcome="backup_installed")
+    order_id = world["order"]["id"]
+    draft = await _ok(
+        await client.post(f"/api/visits/{world['visit']['id']}/report", headers=phone.headers), 201
+    )
+    assert draft["content"]["result"] == "backup_installed"
+    signed = await _ok(await sign_strokes(client, phone, draft))
+    assert signed["status"] == "signed"
+    order = await _ok(await client.get(f"/api/work-orders/{order_id}", headers=dispatcher))
+    # Open until the swap-back: not signed, not confirmed as done.
+    assert order["status"] == "backup_installed"
+    assert order["confirmed_by"] is None
+    kinds = [e["kind"] for e in order["timeline"]]
+    assert kinds[-2:] == ["temporary_solution_confirmed", "report_signed"], kinds
+    confirmed, report_signed = order["timeline"][-2:]
+    assert confirmed["data"]["confirmed_by"] == "李伟"
+    assert confirmed["data"]["channel"] == "on_site_signature"
+    assert confirmed["data"]["hash"] == draft["hash"]
+    assert "swap-back" in confirmed["note"]
+    assert (report_signed["data"]["order_signed"], report_signed["data"]["status"]) == (
+        False,
+        "backup_installed",
+    )
