@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import field_error
 from core.identity.roles import Actor
+from core.times import FIRST_YEAR, LAST_YEAR, SUPPORTED
 from dispatch.contracts.models import Measure
 from dispatch.customers.access import customer_scope
 from dispatch.customers.models import Site
@@ -26,6 +27,7 @@ from dispatch.sla.models import SlaClock, SlaPause
 from dispatch.work_orders.models import BackupOffer, Visit, WorkOrder
 from inventory.models import Loan, Unit
 from kpis import service
+from kpis.period import Period
 from kpis.service import KpiReport
 
 _MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
@@ -87,8 +89,8 @@ def parse_month(raw: str) -> tuple[str, str]:
     if found is None:
         raise field_error("month", "a month as YYYY-MM")
     year, month = int(found[1]), int(found[2])
-    if not 2000 <= year <= 2100:
-        raise field_error("month", "a month between 2000 and 2100")
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise field_error("month", f"a month in {SUPPORTED}")
     first = dt.date(year, month, 1)
     last = (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
     return first.isoformat(), last.isoformat()
@@ -118,20 +120,29 @@ async def monthly(
         session, actor, now, raw_from=first, raw_to=last, customer_id=customer_id, region=None
     )
     assert kpis.scope.customer_id is not None
-    span = kpis.period
-    rows = (
-        await session.execute(
-            select(WorkOrder, Site.name)
-            .join(Site, Site.id == WorkOrder.site_id)
-            .where(
-                WorkOrder.customer_id == kpis.scope.customer_id,
-                WorkOrder.reported_at >= span.since,
-                WorkOrder.reported_at < span.until,
-            )
-            .order_by(WorkOrder.reported_at, WorkOrder.problem_number)
-        )
-    ).all()
-    ids = [order.id for order, _ in rows]
+    orders, breaches = await _orders(session, kpis.scope.customer_id, kpis.period)
+    loans = await _loans(session, kpis.scope.customer_id, kpis.period)
+    return MonthlyReport(month=month, kpis=kpis, orders=orders, breaches=breaches, loans=loans)
+
+
+@dataclass(frozen=True)
+class _Records:
+    """What explains the orders' breaches, and when someone first arrived, by order."""
+
+    arrivals: dict[uuid.UUID, dt.datetime | None]
+    declined: dict[uuid.UUID, BackupOffer]
+    pauses: dict[uuid.UUID, list[SlaPause]]
+
+    def reasons(self, order_id: uuid.UUID, c: SlaClock) -> tuple[str, ...]:
+        found: list[str] = []
+        offer = self.declined.get(order_id)
+        if c.customer_excused and offer is not None:
+            found.append(f"declined_backup:{offer.declined_by or ''}:{offer.evidence or ''}")
+        found += [f"pause:{p.reason.value}:{p.customer_name}" for p in self.pauses.get(order_id, [])]
+        return tuple(found)
+
+
+async def _records(session: AsyncSession, ids: list[uuid.UUID]) -> _Records:
     arrivals = dict(
         (
             await session.execute(
@@ -152,11 +163,30 @@ async def monthly(
         select(SlaPause).where(SlaPause.work_order_id.in_(ids)).order_by(SlaPause.started_at)
     ):
         pauses.setdefault(pause.work_order_id, []).append(pause)
+    return _Records(arrivals, declined, pauses)
 
+
+async def _orders(
+    session: AsyncSession, customer_id: uuid.UUID, span: Period
+) -> tuple[list[OrderLine], list[Breach]]:
+    rows = (
+        await session.execute(
+            select(WorkOrder, Site.name)
+            .join(Site, Site.id == WorkOrder.site_id)
+            .where(
+                WorkOrder.customer_id == customer_id,
+                WorkOrder.reported_at >= span.since,
+                WorkOrder.reported_at < span.until,
+            )
+            .order_by(WorkOrder.reported_at, WorkOrder.problem_number)
+        )
+    ).all()
+    records = await _records(session, [order.id for order, _ in rows])
     orders: list[OrderLine] = []
     breaches: list[Breach] = []
     for order, site_name in rows:
         clocks = list(order.clocks)
+        late = [c for c in clocks if _late(c)]
         orders.append(
             OrderLine(
                 problem_number=order.problem_number,
@@ -164,28 +194,41 @@ async def monthly(
                 severity=order.severity.value,
                 status=order.status.value,
                 reported_at=order.reported_at,
-                on_site_at=arrivals.get(order.id),
+                on_site_at=records.arrivals.get(order.id),
                 restored_at=order.restored_at,
                 sla="cancelled" if order.status.value == "cancelled" else _sla(clocks),
-                excused=any(_late(c) for c in clocks) and all(c.customer_excused for c in clocks if _late(c)),
+                excused=bool(late) and all(c.customer_excused for c in late),
             )
         )
-        for c in clocks:
-            if not _late(c):
-                continue
-            reasons: list[str] = []
-            offer = declined.get(order.id)
-            if c.customer_excused and offer is not None:
-                reasons.append(f"declined_backup:{offer.declined_by or ''}:{offer.evidence or ''}")
-            reasons += [f"pause:{p.reason.value}:{p.customer_name}" for p in pauses.get(order.id, [])]
-            breaches.append(
-                Breach(
-                    order.problem_number, c.measure, c.deadline, c.met_at, c.customer_excused, tuple(reasons)
-                )
+        breaches += [
+            Breach(
+                order.problem_number,
+                c.measure,
+                c.deadline,
+                c.met_at,
+                c.customer_excused,
+                records.reasons(order.id, c),
             )
+            for c in late
+        ]
+    return orders, breaches
 
-    # Loans out at any time during the month, for the customer's orders (of any month).
-    loans = [
+
+async def _loans(session: AsyncSession, customer_id: uuid.UUID, span: Period) -> list[LoanLine]:
+    """Loans out at any time during the month, for the customer's orders (of any month)."""
+    rows = await session.execute(
+        select(Loan, Unit.serial, WorkOrder.problem_number)
+        .join(Unit, Unit.id == Loan.unit_id)
+        .join(WorkOrder, WorkOrder.id == Loan.work_order_id)
+        .where(
+            WorkOrder.customer_id == customer_id,
+            Loan.opened_at.is_not(None),
+            Loan.opened_at < span.until,
+            or_(Loan.returned_at.is_(None), Loan.returned_at >= span.since),
+        )
+        .order_by(Loan.opened_at)
+    )
+    return [
         LoanLine(
             problem_number=number,
             serial=serial,
@@ -195,19 +238,5 @@ async def monthly(
             returned_at=loan.returned_at,
             signed_by=loan.signed_by,
         )
-        for loan, serial, number in (
-            await session.execute(
-                select(Loan, Unit.serial, WorkOrder.problem_number)
-                .join(Unit, Unit.id == Loan.unit_id)
-                .join(WorkOrder, WorkOrder.id == Loan.work_order_id)
-                .where(
-                    WorkOrder.customer_id == kpis.scope.customer_id,
-                    Loan.opened_at.is_not(None),
-                    Loan.opened_at < span.until,
-                    or_(Loan.returned_at.is_(None), Loan.returned_at >= span.since),
-                )
-                .order_by(Loan.opened_at)
-            )
-        ).all()
+        for loan, serial, number in rows.all()
     ]
-    return MonthlyReport(month=month, kpis=kpis, orders=orders, breaches=breaches, loans=loans)

@@ -148,53 +148,31 @@ def _heading(pdf: FPDF, text: str) -> None:
     pdf.set_font(FAMILY, size=8)
 
 
-def render(report: MonthlyReport, *, font: Path) -> bytes:
-    tz = zones.zone(report.kpis.period.time_zone)
+class _Local:
+    """Times as the customer reads them: month, day and minute in the customer's zone."""
 
-    def local(at: dt.datetime | None) -> str:
-        return at.astimezone(tz).strftime("%m-%d %H:%M") if at else "—"
+    def __init__(self, tz: str) -> None:
+        self.zone = zones.zone(tz)
 
-    since = report.kpis.period.since.astimezone(tz)
-    until = report.kpis.period.until.astimezone(tz) - dt.timedelta(seconds=1)
-    pdf = a4(font)
-    pdf.set_creation_date(report.kpis.computed_at)
-    pdf.set_title(f"月度服务报告 {report.customer_name} {report.month}")
-    pdf.add_page()
+    def __call__(self, at: dt.datetime | None) -> str:
+        return at.astimezone(self.zone).strftime("%m-%d %H:%M") if at else "—"
+
+
+def _title(pdf: FPDF, report: MonthlyReport, local: _Local) -> None:
+    since = report.kpis.period.since.astimezone(local.zone)
+    until = report.kpis.period.until.astimezone(local.zone) - dt.timedelta(seconds=1)
     pdf.set_font(FAMILY, size=18)
     pdf.cell(0, 10, "月度服务报告", align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(FAMILY, size=10)
-    pdf.cell(0, 6, f"客户：{report.customer_name}", new_x="LMARGIN", new_y="NEXT")
-    pdf.cell(
-        0,
-        6,
+    for line in (
+        f"客户：{report.customer_name}",
         f"报告期间：{report.month}（{since:%Y-%m-%d} 至 {until:%Y-%m-%d}，{report.kpis.period.time_zone}）",
-        new_x="LMARGIN",
-        new_y="NEXT",
-    )
-    pdf.cell(
-        0,
-        6,
-        f"生成时间：{report.kpis.computed_at.astimezone(tz):%Y-%m-%d %H:%M}",
-        new_x="LMARGIN",
-        new_y="NEXT",
-    )
+        f"生成时间：{report.kpis.computed_at.astimezone(local.zone):%Y-%m-%d %H:%M}",
+    ):
+        pdf.cell(0, 6, line, new_x="LMARGIN", new_y="NEXT")
 
-    _heading(pdf, "一、概要")
-    pdf.set_font(FAMILY, size=9)
-    for line in summary(report):
-        pdf.multi_cell(0, 5, line, new_x="LMARGIN", new_y="NEXT")
 
-    _heading(pdf, "二、服务指标")
-    _table(
-        pdf,
-        (70, 40, 40, 30),
-        ("指标", "本月", "目标", "是否达标"),
-        [
-            (KPI_NAMES.get(f.definition.key, f.definition.label), value_text(f), _target(f), _met(f))
-            for f in report.kpis.figures
-        ],
-    )
-
+def _orders(pdf: FPDF, report: MonthlyReport, local: _Local) -> None:
     _heading(pdf, "三、本月工单")
     _table(
         pdf,
@@ -216,45 +194,75 @@ def render(report: MonthlyReport, *, font: Path) -> bytes:
         or [("本月无报修",) + ("",) * 7],
     )
 
-    _heading(pdf, "四、超时说明")
-    if report.breaches:
-        _table(
-            pdf,
-            (28, 18, 22, 22, 100),
-            ("问题编号", "时限", "截止", "完成", "原因"),
-            [
-                (
-                    b.problem_number,
-                    MEASURE[b.measure] + ("\n（免责）" if b.customer_excused else ""),
-                    local(b.deadline),
-                    local(b.met_at) if b.met_at else "未完成",
-                    "\n".join(_reason(r) for r in b.reasons) or "未记录原因",
-                )
-                for b in report.breaches
-            ],
-        )
-    else:
-        pdf.cell(0, 6, "本月无超时。", new_x="LMARGIN", new_y="NEXT")
 
+def _breaches(pdf: FPDF, report: MonthlyReport, local: _Local) -> None:
+    _heading(pdf, "四、超时说明")
+    if not report.breaches:
+        pdf.cell(0, 6, "本月无超时。", new_x="LMARGIN", new_y="NEXT")
+        return
+    _table(
+        pdf,
+        (28, 18, 22, 22, 100),
+        ("问题编号", "时限", "截止", "完成", "原因"),
+        [
+            (
+                b.problem_number,
+                MEASURE[b.measure] + ("\n（免责）" if b.customer_excused else ""),
+                local(b.deadline),
+                local(b.met_at) if b.met_at else "未完成",
+                "\n".join(_reason(r) for r in b.reasons) or "未记录原因",
+            )
+            for b in report.breaches
+        ],
+    )
+
+
+def _loans(pdf: FPDF, report: MonthlyReport, local: _Local) -> None:
     _heading(pdf, "五、备机借用")
-    if report.loans:
-        _table(
-            pdf,
-            (30, 40, 22, 22, 22, 20, 34),
-            ("问题编号", "备机序列号", "安装", "归还期限", "归还", "状态", "签收人"),
-            [
-                (
-                    loan.problem_number,
-                    loan.serial,
-                    local(loan.opened_at),
-                    loan.return_by.isoformat() if loan.return_by else "—",
-                    local(loan.returned_at),
-                    LOAN.get(loan.status, loan.status),
-                    loan.signed_by or "—",
-                )
-                for loan in report.loans
-            ],
-        )
-    else:
+    if not report.loans:
         pdf.cell(0, 6, "本月无备机借用。", new_x="LMARGIN", new_y="NEXT")
+        return
+    _table(
+        pdf,
+        (30, 40, 22, 22, 22, 20, 34),
+        ("问题编号", "备机序列号", "安装", "归还期限", "归还", "状态", "签收人"),
+        [
+            (
+                loan.problem_number,
+                loan.serial,
+                local(loan.opened_at),
+                loan.return_by.isoformat() if loan.return_by else "—",
+                local(loan.returned_at),
+                LOAN.get(loan.status, loan.status),
+                loan.signed_by or "—",
+            )
+            for loan in report.loans
+        ],
+    )
+
+
+def render(report: MonthlyReport, *, font: Path) -> bytes:
+    local = _Local(report.kpis.period.time_zone)
+    pdf = a4(font)
+    pdf.set_creation_date(report.kpis.computed_at)
+    pdf.set_title(f"月度服务报告 {report.customer_name} {report.month}")
+    pdf.add_page()
+    _title(pdf, report, local)
+    _heading(pdf, "一、概要")
+    pdf.set_font(FAMILY, size=9)
+    for line in summary(report):
+        pdf.multi_cell(0, 5, line, new_x="LMARGIN", new_y="NEXT")
+    _heading(pdf, "二、服务指标")
+    _table(
+        pdf,
+        (70, 40, 40, 30),
+        ("指标", "本月", "目标", "是否达标"),
+        [
+            (KPI_NAMES.get(f.definition.key, f.definition.label), value_text(f), _target(f), _met(f))
+            for f in report.kpis.figures
+        ],
+    )
+    _orders(pdf, report, local)
+    _breaches(pdf, report, local)
+    _loans(pdf, report, local)
     return bytes(pdf.output())
