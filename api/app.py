@@ -27,6 +27,7 @@ from api.params import check_query_times
 from api.problems import EXCEPTION_HANDLERS
 from api.routes import ROUTE_HANDLERS
 from api.unit_of_work import UnitOfWorkMiddleware
+from completion.rendering import RENDERING_KEY, Rendering
 from core.clock import Clock, SystemClock
 from core.database import make_engine, make_sessionmaker
 from core.identity.passwords import HashingPool
@@ -44,7 +45,13 @@ log = logging.getLogger("fieldservice.api")
 
 def build_context(settings: Settings, clock: Clock) -> AppContext:
     engine = make_engine(settings.database_url, settings.db_pool_size)
-    sessionmaker = make_sessionmaker(engine, {CURSOR_KEY: cursor_key(settings.jwt_secret)})
+    sessionmaker = make_sessionmaker(
+        engine,
+        {
+            CURSOR_KEY: cursor_key(settings.jwt_secret),
+            RENDERING_KEY: Rendering(public_url=settings.public_url, font=settings.report_font),
+        },
+    )
     return AppContext(
         settings=settings,
         clock=clock,

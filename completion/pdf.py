@@ -1,17 +1,13 @@
 """The signed report as a PDF in the layout of the paper form: Chinese as real text in an
 embedded TrueType CJK font (Debian's WenQuanYi, installed by `make setup`), the signature image,
-the report hash, and a QR code of the verification URL.
-
-fpdf2 embeds TrueType outlines (also from .ttc collections) as a subset with a ToUnicode map, so
-`pdftotext` gets the Chinese back as text; CFF-flavoured OpenType (Noto CJK) it cannot embed.
+the report hash, and a QR code of the verification URL. The font and the URL come from the
+settings (completion.rendering); the font itself is loaded by completion.fonts.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import io
-import os
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +15,10 @@ import segno
 from fpdf import FPDF
 
 from completion.drafting import TITLES
+from completion.fonts import FAMILY, a4
 from completion.models import ReportSignature
 from core import zones
 
-FONT_CANDIDATES = (
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-)
 RESULT_TEXT = {
     "restored": "已修复，服务恢复",
     "temporary_fix": "临时修复（降级恢复），需后续处理",
@@ -33,24 +26,6 @@ RESULT_TEXT = {
     "not_fixed": "未修复，需再次上门",
 }
 KIND_TEXT = {"strokes": "现场手写签名", "stamped_form": "服务确认单（盖章）", "remote": "远程确认"}
-
-
-class FontMissing(RuntimeError):
-    """No embeddable CJK font: `make setup` installs fonts-wqy-microhei."""
-
-
-def font_path() -> Path:
-    configured = os.environ.get("FSD_REPORT_FONT")
-    for candidate in ([configured] if configured else []) + list(FONT_CANDIDATES):
-        if Path(candidate).is_file():
-            return Path(candidate)
-    raise FontMissing("No CJK TrueType font: install fonts-wqy-microhei (make setup) or set FSD_REPORT_FONT")
-
-
-def verify_url(report_id: uuid.UUID, report_hash: str) -> str:
-    """Where the QR code points; FSD_PUBLIC_URL is the address customers reach the API at."""
-    base = os.environ.get("FSD_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
-    return f"{base}/api/reports/{report_id}/verify?hash={report_hash}"
 
 
 def _local(value: Any, tz: str) -> str:
@@ -143,17 +118,17 @@ def _form(pdf: FPDF, rows: list[tuple[str, str]]) -> None:
     flush()
 
 
-def render(doc: dict[str, Any], signature: ReportSignature, image: bytes | None, *, verify_url: str) -> bytes:
+def render(
+    doc: dict[str, Any], signature: ReportSignature, image: bytes | None, *, verify_url: str, font: Path
+) -> bytes:
     tz = doc["site"]["time_zone"]
-    pdf = FPDF(format="A4")
+    pdf = a4(font)
     pdf.set_creation_date(signature.signed_at)
     pdf.set_title(f"{TITLES[doc['form']]} {doc['problem_number']}")
-    pdf.add_font("cjk", fname=str(font_path()))
-    pdf.set_auto_page_break(auto=True, margin=15)
     pdf.add_page()
-    pdf.set_font("cjk", size=18)
+    pdf.set_font(FAMILY, size=18)
     pdf.cell(0, 10, TITLES[doc["form"]], align="C", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("cjk", size=9)
+    pdf.set_font(FAMILY, size=9)
     pdf.cell(
         0,
         6,
@@ -164,9 +139,9 @@ def render(doc: dict[str, Any], signature: ReportSignature, image: bytes | None,
     pdf.ln(2)
     _form(pdf, _rows(doc, tz))
     pdf.ln(4)
-    pdf.set_font("cjk", size=11)
+    pdf.set_font(FAMILY, size=11)
     pdf.cell(0, 7, f"客户确认：{KIND_TEXT[signature.kind]}", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("cjk", size=9)
+    pdf.set_font(FAMILY, size=9)
     lines = [
         f"签字人 {signature.signer_name}（{signature.signer_role}）",
         f"时间 {_local(signature.signed_at, tz)}（{tz}）",
@@ -189,6 +164,6 @@ def render(doc: dict[str, Any], signature: ReportSignature, image: bytes | None,
     qr = io.BytesIO()
     segno.make(verify_url, error="m").save(qr, kind="png", scale=4, border=2)
     pdf.image(qr, x=pdf.w - pdf.r_margin - 32, y=top, w=32)
-    pdf.set_font("cjk", size=8)
+    pdf.set_font(FAMILY, size=8)
     pdf.multi_cell(pdf.epw - 36, 4.5, f"报告哈希（SHA-256）\n{signature.report_hash}\n核验：{verify_url}")
     return bytes(pdf.output())

@@ -22,7 +22,7 @@ from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from completion import canonical, drafting, pdf
+from completion import canonical, drafting, fonts, pdf, rendering
 from completion.errors import ReportChanged, ReportExists, ReportSigned
 from completion.models import ReportArchive, ReportSignature, ServiceReport
 from core.clock import Clock
@@ -224,6 +224,15 @@ async def current_hash(session: AsyncSession, report: ServiceReport) -> tuple[di
     return doc, canonical.digest(doc)
 
 
+async def shown(session: AsyncSession, report: ServiceReport) -> tuple[str, str]:
+    """The canonical text and hash a device shows the customer: as signed once signed, else as
+    the report and what its visit recorded stand now."""
+    if report.signed_canonical is not None and report.signed_hash is not None:
+        return report.signed_canonical, report.signed_hash
+    doc, digest = await current_hash(session, report)
+    return canonical.canonical_text(doc), digest
+
+
 def binding(signature: ReportSignature, image_sha256: str | None) -> dict[str, Any]:
     """What the signature's binding hash covers (the image by the hash of its bytes)."""
     return {
@@ -294,11 +303,17 @@ async def sign(
     now = clock.now()
     report.status, report.signed_at, report.updated_at = "signed", signed_at, now
     report.signed_canonical, report.signed_hash = canonical.canonical_text(doc), now_hash
-    await _order_signed(session, actor, clock, order, report, s, now_hash)
+    await _order_signed(session, actor, clock, order, report, s, now_hash, doc.get("result"))
     await session.flush()
     # Loading the CJK font for embedding takes a second or more of CPU: off the event loop.
+    settings = rendering.of(session)
     body = await asyncio.to_thread(
-        pdf.render, doc, signature, image, verify_url=pdf.verify_url(report.id, now_hash)
+        pdf.render,
+        doc,
+        signature,
+        image,
+        verify_url=settings.verify_url(report.id, now_hash),
+        font=fonts.font_path(settings.font),
     )
     session.add(
         ReportArchive(
@@ -369,11 +384,19 @@ async def _order_signed(
     report: ServiceReport,
     s: Signing,
     report_hash: str,
+    result: str | None,
 ) -> None:
     """The work order moves to `signed` (from resolved or remote fix) and its timeline says which
-    version was signed and how."""
-    if order.status in {Status.RESOLVED, Status.REMOTE_FIX}:
-        channel = (s.channel or "remote") if s.kind == "remote" else CHANNELS[s.kind]
+    version was signed and how.
+
+    A backup unit is a temporary solution (docs/rules.md, "Backup devices"): the customer signing
+    that report confirms the backup works, not that the fault is fixed, so the order stays open
+    until the swap-back visit resolves it and that report is signed. The timeline records the
+    confirmation as such (`temporary_solution_confirmed`); `report_signed` says the order did not
+    move."""
+    channel = (s.channel or "remote") if s.kind == "remote" else CHANNELS[s.kind]
+    moved = order.status in {Status.RESOLVED, Status.REMOTE_FIX}
+    if moved:
         await work_orders.transition(
             session,
             actor,
@@ -385,13 +408,30 @@ async def _order_signed(
             confirmed_by=s.signer_name,
             confirmation_channel=channel[:32],
         )
+    data = {"report_id": str(report.id), "version": report.version, "hash": report_hash, "kind": s.kind}
+    if not moved and (order.status is Status.BACKUP_INSTALLED or result == "backup_installed"):
+        work_orders.add_event(
+            session,
+            order,
+            actor,
+            clock.now(),
+            "temporary_solution_confirmed",
+            note=f"{s.signer_name[:100]} confirmed the backup unit as a temporary solution "
+            f"(service report v{report.version}); the order stays open until the swap-back",
+            data={
+                **data,
+                "confirmed_by": s.signer_name,
+                "channel": channel[:32],
+                "status": order.status.value,
+            },
+        )
     work_orders.add_event(
         session,
         order,
         actor,
         clock.now(),
         "report_signed",
-        data={"report_id": str(report.id), "version": report.version, "hash": report_hash, "kind": s.kind},
+        data={**data, "order_signed": moved, "status": order.status.value},
     )
 
 

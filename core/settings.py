@@ -65,6 +65,10 @@ class Settings:
     # "http://osrm.internal:5000"; empty: great-circle distance × detour at an average speed.
     osrm_url: str = ""
     var_dir: Path = PROJECT_ROOT / "var"
+    # The address customers reach the API at, printed in a service report's verification QR code.
+    public_url: str = "http://127.0.0.1:8000"
+    # A TrueType CJK font for report PDFs; None: WenQuanYi Micro Hei from Debian (make setup).
+    report_font: Path | None = None
     # Plans solving at once in this process (each solve takes one core and up to ~100 MB), plans
     # waiting for a place (beyond: 429), plans queued or running per dispatcher, and the longest
     # time limit a plan may ask for.
@@ -140,6 +144,10 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         values["map_tile_url"] = env["FSD_MAP_TILE_URL"].strip()
     if "FSD_OSRM_URL" in env:
         values["osrm_url"] = env["FSD_OSRM_URL"].strip()
+    if env.get("FSD_PUBLIC_URL", "").strip():
+        values["public_url"] = env["FSD_PUBLIC_URL"].strip()
+    if env.get("FSD_REPORT_FONT", "").strip():
+        values["report_font"] = Path(env["FSD_REPORT_FONT"].strip())
     if "FSD_TRUSTED_PROXIES" in env:
         values["trusted_proxies"] = tuple(
             part.strip() for part in env["FSD_TRUSTED_PROXIES"].split(",") if part.strip()

@@ -1,12 +1,13 @@
 """Change capture and pull: what a device learns, in one snapshot, without ever skipping a change.
 
-Capture: every flush that writes a work order, a visit, a note or an attachment adds a
+Capture: every flush that writes a work order, a visit, a note, an attachment or a service report adds a
 `sync_change` row (a changed site or asset, one for each open order there; a stock move in
 or out of a van, one for the van; a changed item, one for the catalogue; an ORM hook, so no
 service can forget) stamped with the writing transaction's id.
 
 Pull: the unit a device receives is the *work-order document* (the order, its site and
-asset, the device user's visits on it with their notes and attachments) — plus two more, the
+asset, the device user's visits on it with their notes and attachments, the order's service
+reports with the canonical text and hash to show the customer) — plus two more, the
 user's van stock and the parts catalogue, sent at bootstrap and when they change — always in its
 current state, or a removal when it left the user's scope. Sending current state instead
 of replaying field edits makes duplicates harmless and ordering irrelevant.
@@ -31,6 +32,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from completion import signing
+from completion.models import ServiceReport
 from core.errors import DomainError
 from core.geo import lonlat
 from core.jsonable import jsonable
@@ -129,6 +132,8 @@ def _capture(session: Session, _context: Any) -> None:
             order_id, users = obj.work_order_id, _crew_before_and_after(obj)
         elif isinstance(obj, VisitNote | VisitAttachment):
             order_id = _visit_order(session, obj.visit_id)
+        elif isinstance(obj, ServiceReport):
+            order_id = obj.work_order_id
         elif isinstance(obj, StockMove) and obj in session.new:
             # A move in or out of an engineer's van changes that engineer's van-stock document.
             for van_id, engineer_id in _vans(session, [obj.from_location_id, obj.to_location_id]):
@@ -261,6 +266,7 @@ async def documents(
         ).scalars()
     )
     extras = await _visit_extras(session, [v.id for v in visits])
+    reports = await _reports(session, list({v.work_order_id for v in visits}))
     by_order: dict[uuid.UUID, list[Visit]] = {}
     for v in visits:
         by_order.setdefault(v.work_order_id, []).append(v)
@@ -281,7 +287,42 @@ async def documents(
             continue
         asset = assets.get(order.asset_id) if order.asset_id else None
         data = _order_document(order, sites[order.site_id], asset, [_visit_document(v, extras) for v in mine])
+        data["reports"] = reports.get(order_id, [])
         out.append({"entity": ENTITY, "id": str(order_id), "op": "upsert", "data": data})
+    return out
+
+
+async def _reports(
+    session: AsyncSession, order_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    """The orders' service reports, every version, each with the canonical text and hash the phone
+    shows the customer and signs offline (`report.sign@1` sends that hash back)."""
+    out: dict[uuid.UUID, list[dict[str, Any]]] = {}
+    if not order_ids:
+        return out
+    for r in (
+        await session.execute(
+            select(ServiceReport)
+            .where(ServiceReport.work_order_id.in_(order_ids))
+            .order_by(ServiceReport.created_at, ServiceReport.version, ServiceReport.id)
+        )
+    ).scalars():
+        text, digest = await signing.shown(session, r)
+        out.setdefault(r.work_order_id, []).append(
+            {
+                "id": str(r.id),
+                "visit_id": str(r.visit_id),
+                "form": r.form,
+                "version": r.version,
+                "supersedes_id": jsonable(r.supersedes_id),
+                "status": r.status,
+                "revision": r.revision,
+                "content": r.content,
+                "canonical": text,
+                "hash": digest,
+                "signed_at": jsonable(r.signed_at),
+            }
+        )
     return out
 
 

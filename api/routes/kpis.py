@@ -1,7 +1,8 @@
-"""Service KPIs per period, customer and region: JSON and CSV."""
+"""Service KPIs per period, customer and region: JSON and CSV; the monthly service report PDF."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
 from typing import Annotated
@@ -12,8 +13,9 @@ from litestar.params import QueryParameter
 from api.auth import DESK
 from api.params import CurrentActor, Now, Session
 from api.schemas.kpis import KpiReportOut, report_out
+from completion import fonts, rendering
 from core.identity.roles import Role
-from kpis import export, service
+from kpis import export, monthly, monthly_pdf, service
 from kpis.service import KpiReport
 
 READERS = DESK | {Role.CUSTOMER_CONTACT}
@@ -98,4 +100,34 @@ async def kpis_csv(
     )
 
 
-ROUTES = [kpis_json, kpis_csv]
+Month = Annotated[
+    str, QueryParameter(max_length=7, description="the month, YYYY-MM, in the customer's time zone")
+]
+
+
+@get(
+    "/api/kpis/monthly.pdf",
+    roles=READERS,
+    tags=["reports"],
+    media_type="application/pdf",
+    summary="A customer's monthly service report (月度服务报告): KPIs, work orders, breaches, backup loans",
+)
+async def monthly_report_pdf(
+    now: Now,
+    session: Session,
+    actor: CurrentActor,
+    month: Month,
+    customer_id: CustomerId = None,
+) -> Response[bytes]:
+    report = await monthly.monthly(session, actor, now, customer_id=customer_id, month=month)
+    font = fonts.font_path(rendering.of(session).font)
+    # Embedding the CJK font takes a second or more of CPU: off the event loop.
+    body = await asyncio.to_thread(monthly_pdf.render, report, font=font)
+    return Response(
+        body,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="monthly-{report.month}.pdf"'},
+    )
+
+
+ROUTES = [kpis_json, kpis_csv, monthly_report_pdf]

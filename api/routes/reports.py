@@ -23,7 +23,7 @@ from api.schemas.reports import (
     SignIn,
     VerificationOut,
 )
-from completion import canonical, drafting, signing, verify
+from completion import drafting, signing, verify
 from completion.errors import ReportNotSigned
 from completion.models import ServiceReport
 from core.identity.roles import Role
@@ -33,11 +33,7 @@ ENGINEERS = frozenset({Role.ENGINEER})
 
 
 async def report_out(session: AsyncSession, report: ServiceReport) -> ReportOut:
-    if report.signed_canonical is not None and report.signed_hash is not None:
-        text, digest = report.signed_canonical, report.signed_hash
-    else:
-        doc, digest = await signing.current_hash(session, report)
-        text = canonical.canonical_text(doc)
+    text, digest = await signing.shown(session, report)
     signature = await signing.signature_of(session, report.id)
     archive = await signing.archive_of(session, report.id)
     return ReportOut(

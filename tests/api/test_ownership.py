@@ -231,6 +231,9 @@ OWNERSHIP: dict[tuple[str, str], list[Probe]] = {
     # Another organisation's figures: its id is not found, as a random one is.
     ("GET", "/api/kpis"): [Probe(C, "customer_id", "y_customer", query={"customer_id": "{y_customer}"})],
     ("GET", "/api/kpis.csv"): [Probe(C, "customer_id", "y_customer", query={"customer_id": "{y_customer}"})],
+    ("GET", "/api/kpis/monthly.pdf"): [
+        Probe(C, "customer_id", "y_customer", query={"customer_id": "{y_customer}", "month": "2026-03"})
+    ],
     ("GET", "/api/sync/pull"): [
         Probe(E, "device_id", "b_device", query={"device_id": "{b_device}"}, expect=409)
     ],

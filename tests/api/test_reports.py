@@ -18,11 +18,22 @@ import psycopg
 import pytest
 from PIL import Image, ImageDraw
 
+from api.app import create_app
 from tests.api.test_sync_field import Phone
+from tests.conftest import settings_for
 from tests.support.api import assert_problem, sign_in
 from tests.support.scenario import asset, contract, customer_with_site, engineer_id, planned_visit, report
 
 ENGINEER = "engineer05"
+PUBLIC_URL = "https://service.example.cn"
+
+
+@pytest.fixture(scope="module")
+def app(demo_db: str, clock, tmp_path_factory: pytest.TempPathFactory):
+    """The address customers reach the API at comes from the settings read at startup."""
+    return create_app(
+        settings_for(demo_db, tmp_path_factory.mktemp("var"), public_url=PUBLIC_URL), clock=clock
+    )
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +64,9 @@ async def upload(client, phone: Phone, data: bytes) -> str:
     return sha
 
 
-async def resolved_visit(client, admin, dispatcher, clock, phone: Phone) -> dict[str, Any]:
+async def resolved_visit(
+    client, admin, dispatcher, clock, phone: Phone, outcome: str = "resolved"
+) -> dict[str, Any]:
     """A repair reported, the engineer on site with a photo, resolved: what a report is drafted from."""
     customer, site = await customer_with_site(client, admin)
     device = await asset(client, admin, site, await contract(client, admin, customer, kind="7x24"))
@@ -76,7 +89,7 @@ async def resolved_visit(client, admin, dispatcher, clock, phone: Phone) -> dict
     clock.advance(dt.timedelta(seconds=30))
     await _ok(
         await client.post(
-            f"/api/visits/{visit['id']}/finish", headers=phone.headers, json={"outcome": "resolved"}
+            f"/api/visits/{visit['id']}/finish", headers=phone.headers, json={"outcome": outcome}
         )
     )
     return {"customer": customer, "site": site, "order": order, "visit": visit, "photo": photo}
@@ -335,6 +348,7 @@ async def test_the_archived_pdf_has_the_chinese_as_text_and_the_signature_image(
     assert signed["report"]["hash"] in text
     assert "故障处理单" in text
     assert "电源模块故障" in text
+    assert f"{PUBLIC_URL}/api/reports/{rid}/verify?hash=" in text.replace("\n", "")
     original = Image.open(io.BytesIO(signed["png"])).convert("RGB")
     assert any(i.size == original.size and i.tobytes() == original.tobytes() for i in extracted), [
         i.size for i in extracted
@@ -484,3 +498,100 @@ async def test_an_unreadable_image_is_refused_and_long_notes_still_make_a_pdf(
     text, _ = await asyncio.to_thread(read_back, pdf.content, tmp_path)
     assert text.count("检查电源、背板、风扇与硬盘。") >= 200
     assert text.count("\f") >= 2, "one page form feed per page: the notes ran over the page break"
+
+
+async def pull(client, phone: Phone, cursor: str | None) -> tuple[dict[str, dict[str, Any]], str]:
+    """Every document the phone receives from `cursor` on (all of them without one)."""
+    docs: dict[str, dict[str, Any]] = {}
+    while True:
+        params = {"device_id": phone.device_id, **({"cursor": cursor} if cursor else {})}
+        page = await _ok(await client.get("/api/sync/pull", headers=phone.headers, params=params))
+        for change in page["changes"]:
+            if change["op"] == "upsert":
+                docs[change["id"]] = change["data"]
+        cursor = page["cursor"]
+        if not page["has_more"]:
+            return docs, cursor
+
+
+async def test_the_phone_pulls_the_report_it_shows_and_signs_offline(client, admin, dispatcher, clock, phone):
+    world = await resolved_visit(client, admin, dispatcher, clock, phone)
+    order_id = world["order"]["id"]
+    docs, cursor = await pull(client, phone, None)
+    assert docs[order_id]["reports"] == []
+
+    draft = await _ok(
+        await client.post(f"/api/visits/{world['visit']['id']}/report", headers=phone.headers), 201
+    )
+    docs, cursor = await pull(client, phone, cursor)
+    [pulled] = docs[order_id]["reports"]
+    assert (pulled["id"], pulled["status"], pulled["version"], pulled["revision"]) == (
+        draft["id"],
+        "draft",
+        1,
+        1,
+    )
+    assert (pulled["hash"], pulled["canonical"]) == (draft["hash"], draft["canonical"])
+    assert hashlib.sha256(pulled["canonical"].encode()).hexdigest() == pulled["hash"]
+
+    # Edited on the server (from the engineer's tablet): the next pull carries the new version.
+    edited = await _ok(
+        await client.patch(
+            f"/api/reports/{draft['id']}",
+            headers=phone.headers,
+            json={"revision": 1, "diagnosis": "风扇故障"},
+        )
+    )
+    docs, cursor = await pull(client, phone, cursor)
+    [pulled] = docs[order_id]["reports"]
+    assert pulled["hash"] == edited["hash"] != draft["hash"]
+    assert (pulled["revision"], pulled["content"]["diagnosis"]) == (2, "风扇故障")
+
+    # Offline, the customer signs what the phone pulled: the push applies and the order is signed.
+    image = await upload(client, phone, signature_png("pulled " + draft["id"]))
+    applied = await phone.push(
+        "report.sign@1",
+        report_id=draft["id"],
+        report_hash=pulled["hash"],
+        kind="strokes",
+        signer_name="李伟",
+        signer_role="科长",
+        at=phone.at(),
+        image_sha256=image,
+        strokes=[[[1, 2, 0], [3, 4, 20]]],
+        location=[113.66, 34.76],
+    )
+    assert applied["status"] == "applied", applied
+    order = await _ok(await client.get(f"/api/work-orders/{order_id}", headers=dispatcher))
+    assert order["status"] == "signed"
+    docs, cursor = await pull(client, phone, cursor)
+    [pulled] = docs[order_id]["reports"]
+    assert (pulled["status"], pulled["hash"]) == ("signed", edited["hash"])
+
+
+async def test_a_signed_backup_report_confirms_the_temporary_solution_and_the_order_stays_open(
+    client, admin, dispatcher, clock, phone
+):
+    world = await resolved_visit(client, admin, dispatcher, clock, phone, outcome="backup_installed")
+    order_id = world["order"]["id"]
+    draft = await _ok(
+        await client.post(f"/api/visits/{world['visit']['id']}/report", headers=phone.headers), 201
+    )
+    assert draft["content"]["result"] == "backup_installed"
+    signed = await _ok(await sign_strokes(client, phone, draft))
+    assert signed["status"] == "signed"
+    order = await _ok(await client.get(f"/api/work-orders/{order_id}", headers=dispatcher))
+    # Open until the swap-back: not signed, not confirmed as done.
+    assert order["status"] == "backup_installed"
+    assert order["confirmed_by"] is None
+    kinds = [e["kind"] for e in order["timeline"]]
+    assert kinds[-2:] == ["temporary_solution_confirmed", "report_signed"], kinds
+    confirmed, report_signed = order["timeline"][-2:]
+    assert confirmed["data"]["confirmed_by"] == "李伟"
+    assert confirmed["data"]["channel"] == "on_site_signature"
+    assert confirmed["data"]["hash"] == draft["hash"]
+    assert "swap-back" in confirmed["note"]
+    assert (report_signed["data"]["order_signed"], report_signed["data"]["status"]) == (
+        False,
+        "backup_installed",
+    )

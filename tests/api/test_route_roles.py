@@ -93,6 +93,7 @@ ROLE_TABLE: dict[tuple[str, str], set[str] | None] = {
     ("GET", "/api/reports/sla-compliance"): DESK,
     ("GET", "/api/kpis"): DESK | {"customer_contact"},
     ("GET", "/api/kpis.csv"): DESK | {"customer_contact"},
+    ("GET", "/api/kpis/monthly.pdf"): DESK | {"customer_contact"},
     ("GET", "/api/stock/items"): STAFF | {"engineer"},
     ("POST", "/api/stock/items"): {"admin", "warehouse"},
     ("POST", "/api/stock/items/{item_id}/compatibility"): {"admin", "warehouse"},
