@@ -22,7 +22,7 @@ from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from completion import canonical, drafting, pdf
+from completion import canonical, drafting, pdf, survey
 from completion.errors import ReportChanged, ReportExists, ReportSigned
 from completion.models import ReportArchive, ReportSignature, ServiceReport
 from core.clock import Clock
@@ -296,6 +296,7 @@ async def sign(
     report.signed_canonical, report.signed_hash = canonical.canonical_text(doc), now_hash
     await _order_signed(session, actor, clock, order, report, s, now_hash)
     await session.flush()
+    await survey.invite(session, now, order, report, signature)
     # Loading the CJK font for embedding takes a second or more of CPU: off the event loop.
     body = await asyncio.to_thread(
         pdf.render, doc, signature, image, verify_url=pdf.verify_url(report.id, now_hash)
