@@ -49,6 +49,8 @@ class Limiter:
 
 
 LIMITER = Limiter(PER_WINDOW, WINDOW_SECONDS)
+# Documented in the OpenAPI: what a link that is not (or no longer) usable answers.
+TOKEN_PROBLEMS = {404: ("survey-unknown", "route-not-found"), 410: ("survey-expired", "survey-used")}
 
 
 def _limit(request: Request[Any, Any, Any]) -> None:
@@ -59,6 +61,8 @@ def _limit(request: Request[Any, Any, Any]) -> None:
     "/api/survey/{token:str}",
     roles=PUBLIC,
     tags=["survey"],
+    throttled=True,
+    problems=TOKEN_PROBLEMS,
     summary="The signed report's summary for the customer's one-time survey link",
 )
 async def read_survey(
@@ -98,6 +102,8 @@ async def read_survey(
     "/api/survey/{token:str}/pdf",
     roles=PUBLIC,
     tags=["survey"],
+    throttled=True,
+    problems=TOKEN_PROBLEMS,
     media_type="application/pdf",
     summary="The signed report's archived PDF, for the survey link's holder",
 )
@@ -125,6 +131,8 @@ async def survey_pdf(
     "/api/survey/{token:str}",
     roles=PUBLIC,
     tags=["survey"],
+    throttled=True,
+    problems=TOKEN_PROBLEMS,
     status_code=200,
     summary="Confirm and rate, or complain: once per link, within 7 days",
 )
