@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
-from playwright.async_api import async_playwright
+from playwright.async_api import ViewportSize, async_playwright
 
 from api.app import create_app
 from core.clock import ManualClock
@@ -19,7 +19,7 @@ from tests.conftest import settings_for
 from tests.support.live_server import LiveServer
 from tests.web.test_console import CHROMIUM, CHROMIUM_ARGS
 
-PHONE_VIEWPORT = {"width": 390, "height": 844}
+PHONE_VIEWPORT = ViewportSize(width=390, height=844)
 
 
 @pytest.fixture(scope="module")
