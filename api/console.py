@@ -41,7 +41,14 @@ async def console_config(request: Request[Any, Any, Any]) -> ConsoleConfig:
     return ConsoleConfig(tile_url=app_context(request).settings.map_tile_url)
 
 
-@get("/s/{token:str}", roles=PUBLIC, include_in_schema=False, media_type=MediaType.HTML)
+@get(
+    "/s/{token:str}",
+    roles=PUBLIC,
+    include_in_schema=False,
+    media_type=MediaType.HTML,
+    # The page is the same for every link; a shared device keeps no copy under the link's address.
+    cache_control=CacheControlHeader(no_store=True),
+)
 async def survey_page(token: FromPath[str]) -> bytes:
     """The customer survey's page for a one-time link (the page reads the token from its address)."""
     del token

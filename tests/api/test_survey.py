@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import re
 from typing import Any
 
 import psycopg
 import pytest
 
+from api.log_redaction import SurveyTokenFilter, redact
 from api.routes import survey as survey_routes
 from tests.api.test_reports import _ok, resolved_visit, sign_strokes
 from tests.api.test_sync_field import Phone
@@ -255,3 +257,20 @@ async def test_too_many_requests_from_one_address_are_refused(client):
         assert limited["retry_after"] >= 1
     finally:
         survey_routes.LIMITER.seen.clear()
+
+
+def test_the_access_log_never_shows_a_survey_token():
+    token = "Xy" * 21 + "Z"
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "POST", f"/api/survey/{token}?x=1", "1.1", 200),
+        None,
+    )
+    assert SurveyTokenFilter().filter(record)
+    assert token not in record.getMessage()
+    assert '"POST /api/survey/…?x=1 HTTP/1.1" 200' in record.getMessage()
+    assert token not in redact(f"/s/{token}")
