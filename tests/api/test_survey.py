@@ -187,6 +187,19 @@ async def test_a_token_reaches_only_its_own_order(client, admin, dispatcher, clo
     assert_problem(await client.get("/api/survey/x"), 422)
 
 
+async def test_a_retried_answer_with_its_idempotency_key_is_replayed_not_refused(
+    client, admin, dispatcher, clock, phone, dsn
+):
+    world = await signed_order(client, admin, dispatcher, clock, phone, dsn)
+    headers = {"Idempotency-Key": "survey-answer-1"}
+    first = await client.post(f"/api/survey/{world['token']}", json=RATED, headers=headers)
+    again = await client.post(f"/api/survey/{world['token']}", json=RATED, headers=headers)
+    assert (first.status_code, again.status_code) == (200, 200), again.text
+    assert again.headers["idempotency-replayed"] == "true"
+    assert again.json() == first.json()
+    assert timeline_kinds(dsn, world["order"]["id"]).count("survey_confirmed") == 1
+
+
 async def test_a_complaint_reopens_the_order_and_tells_the_supervisors(
     client, admin, dispatcher, clock, phone, dsn
 ):
