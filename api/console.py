@@ -12,9 +12,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import msgspec
-from litestar import Request, Router, get
+from litestar import MediaType, Request, Router, get
 from litestar.datastructures import CacheControlHeader
 from litestar.middleware import DefineMiddleware
+from litestar.params import FromPath
 from litestar.static_files import create_static_files_router
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -22,6 +23,7 @@ from api.auth import PUBLIC, app_context, role_guard
 from core.settings import PROJECT_ROOT, Settings
 
 WEB_DIR = PROJECT_ROOT / "web"
+SURVEY_PAGE = WEB_DIR / "survey.html"
 
 
 class ConsoleConfig(msgspec.Struct):
@@ -37,6 +39,20 @@ class ConsoleConfig(msgspec.Struct):
 )
 async def console_config(request: Request[Any, Any, Any]) -> ConsoleConfig:
     return ConsoleConfig(tile_url=app_context(request).settings.map_tile_url)
+
+
+@get(
+    "/s/{token:str}",
+    roles=PUBLIC,
+    include_in_schema=False,
+    media_type=MediaType.HTML,
+    # The page is the same for every link; a shared device keeps no copy under the link's address.
+    cache_control=CacheControlHeader(no_store=True),
+)
+async def survey_page(token: FromPath[str]) -> bytes:
+    """The customer survey's page for a one-time link (the page reads the token from its address)."""
+    del token
+    return SURVEY_PAGE.read_bytes()
 
 
 def tile_source(tile_url: str) -> str:
@@ -89,7 +105,7 @@ def console_router(settings: Settings) -> Router:
     )
     return Router(
         path="/",
-        route_handlers=[console_config, files],
+        route_handlers=[console_config, survey_page, files],
         guards=[role_guard],
         middleware=[
             DefineMiddleware(

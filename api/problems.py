@@ -75,6 +75,10 @@ CATALOGUE: dict[str, str] = {
     "report-changed": "The service report is no longer the version the customer was shown "
     "(`current_hash`): show the current one and sign that.",
     "report-exists": "The visit already has a service report (`report_id`).",
+    "survey-unknown": "No customer survey has this link (mistyped or cut short): ask the service desk "
+    "for a new one.",
+    "survey-expired": "The customer survey link is past its 7 days; the visit was recorded as confirmed.",
+    "survey-used": "The customer survey link was already used to answer; each link answers once.",
     "report-not-signed": "The service report is not signed yet: there is nothing to verify or download.",
     "proof-mismatch": "The arrival proof (QR code or customer confirmation) does not match the site.",
     "plan-stale": "The plan was made from visits that changed since; plan again.",

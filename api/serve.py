@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uvicorn
 
+from api import log_redaction
 from core.settings import load_settings
 from dispatch.demo import DEMO_SIGN_INS
 
@@ -15,6 +16,7 @@ def main() -> None:
         "  (API docs: /schema, Ctrl-C stops)"
     )
     print(DEMO_SIGN_INS + "\n", flush=True)
+    log_redaction.install()
     uvicorn.run(
         "api.app:app_from_env",
         factory=True,

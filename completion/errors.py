@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.errors import Conflict
+from core.errors import Conflict, DomainError
 
 
 class ReportSigned(Conflict):
@@ -23,3 +23,21 @@ class ReportExists(Conflict):
 class ReportNotSigned(Conflict):
     slug = "report-not-signed"
     title = "The report is not signed yet"
+
+
+class SurveyUnknown(DomainError):
+    slug = "survey-unknown"
+    status = 404
+    title = "This survey link is not valid"
+
+
+class SurveyExpired(DomainError):
+    slug = "survey-expired"
+    status = 410
+    title = "This survey link has expired"
+
+
+class SurveyUsed(DomainError):
+    slug = "survey-used"
+    status = 410
+    title = "This survey link has already been used"

@@ -118,3 +118,44 @@ class ReportArchive(UUIDPrimaryKey, Base):
     created_at: Mapped[dt.datetime]
     # Kept at least three years (the contracts' record-keeping term).
     retain_until: Mapped[dt.date]
+
+
+SURVEY_OUTCOMES = ("confirmed", "complaint", "confirmed_by_default")
+
+
+class CustomerSurvey(UUIDPrimaryKey, Base):
+    """The one-time link sent to the customer after signing, and what they answered with it.
+
+    Only the SHA-256 of the link's token is stored: the database never holds a usable link.
+    One survey per work order (the first signed report's); `outcome` is set once — by the
+    customer (`confirmed`, `complaint`) or by the worker when 7 days pass unanswered
+    (`confirmed_by_default`)."""
+
+    __tablename__ = "customer_survey"
+    __table_args__ = (
+        CheckConstraint(
+            "outcome IS NULL OR outcome IN ('confirmed', 'complaint', 'confirmed_by_default')", name="outcome"
+        ),
+        *(
+            CheckConstraint(f"{name} IS NULL OR {name} BETWEEN 1 AND 5", name=f"{name}_range")
+            for name in ("timeliness", "attitude", "result_rating", "overall")
+        ),
+        # The default confirmation's sweep: unanswered surveys by expiry.
+        Index("ix_customer_survey_open", "expires_at", postgresql_where=text("outcome IS NULL")),
+    )
+
+    work_order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("work_order.id"), unique=True)
+    report_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("service_report.id"))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    recipient: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime]
+    answered_at: Mapped[dt.datetime | None]
+    outcome: Mapped[str | None] = mapped_column(String(24))
+    timeliness: Mapped[int | None] = mapped_column(Integer)
+    attitude: Mapped[int | None] = mapped_column(Integer)
+    result_rating: Mapped[int | None] = mapped_column(Integer)
+    overall: Mapped[int | None] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    complaint: Mapped[str | None] = mapped_column(Text)

@@ -22,7 +22,7 @@ from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from completion import canonical, drafting, fonts, pdf, rendering
+from completion import canonical, drafting, fonts, pdf, rendering, survey
 from completion.errors import ReportChanged, ReportExists, ReportSigned
 from completion.models import ReportArchive, ReportSignature, ServiceReport
 from core.clock import Clock
@@ -305,6 +305,9 @@ async def sign(
     report.signed_canonical, report.signed_hash = canonical.canonical_text(doc), now_hash
     await _order_signed(session, actor, clock, order, report, s, now_hash, doc.get("result"))
     await session.flush()
+    if order.status is Status.SIGNED:
+        # Not while a backup unit stands in: the customer is asked once the fault is fixed.
+        await survey.invite(session, now, order, report, signature)
     # Loading the CJK font for embedding takes a second or more of CPU: off the event loop.
     settings = rendering.of(session)
     body = await asyncio.to_thread(

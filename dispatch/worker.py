@@ -1,7 +1,7 @@
 """The background worker: the SLA watch, customer-message delivery, position retention, the
-expiry of unfinished uploads and the stock chores (expired reservations, loan and
-defective-return alerts), on a timer and whenever a request pokes it, each pass in its own
-transaction.
+expiry of unfinished uploads, the stock chores (expired reservations, loan and
+defective-return alerts) and the default confirmation of unanswered customer surveys, on a
+timer and whenever a request pokes it, each pass in its own transaction.
 
 It runs inside every API process (`make up` starts it with the server); an advisory
 lock lets one process at a time sweep, and SKIP LOCKED lets several deliver messages
@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from completion import survey
 from core import audit
 from core.clock import Clock
 from core.identity.roles import SYSTEM
@@ -80,6 +81,8 @@ class Worker:
             await expire_due(session, SYSTEM, now)
             await uploads.expire(session, now, self.config.upload_expiry)
             await raise_alerts(session, now)
+            # Customer surveys unanswered for 7 days: confirmed by default.
+            await survey.confirm_unanswered(session, self.clock)
             audit.write_trail(
                 session.sync_session,
                 action="worker.stock_chores",

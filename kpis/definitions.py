@@ -158,7 +158,9 @@ DEFINITIONS: tuple[Definition, ...] = (
         "ratio",
         0.85,
         "above",
-        "Pending the customer survey: the share of answered surveys rating overall 4 or 5.",
+        "Of the customer surveys of the work orders reported in the period that carry an overall "
+        "rating (1–5), the share rating it 4 or 5. Surveys confirmed by default (no answer in 7 days) "
+        "carry no rating and are left out.",
     ),
     Definition(
         "csat",
@@ -166,7 +168,9 @@ DEFINITIONS: tuple[Definition, ...] = (
         "ratio",
         0.90,
         "min",
-        "Pending the customer survey: mean overall rating over the answered surveys, as a share of 5.",
+        "Every rating given in those surveys — timeliness, attitude, result and overall, 1–5 each, "
+        "those left blank not counted — summed, as a share of 5 points per rating given (the mean "
+        "rating as a percentage of the best).",
     ),
     Definition(
         "complaints",
@@ -174,7 +178,16 @@ DEFINITIONS: tuple[Definition, ...] = (
         "count",
         None,
         None,
-        "Pending the customer survey: complaints filed on the work orders reported in the period.",
+        "Complaints filed through the customer survey on the work orders reported in the period "
+        "(the denominator: those orders, cancelled ones left out).",
+    ),
+    Definition(
+        "complaints_per_100_orders",
+        "Complaints per 100 work orders",
+        "per_100",
+        None,
+        None,
+        "Complaints ÷ the work orders reported in the period (cancelled ones left out) × 100.",
     ),
     Definition(
         "engineer_utilisation",
@@ -197,5 +210,3 @@ DEFINITIONS: tuple[Definition, ...] = (
         "start of travel: travel is start of travel to arrival, on site is arrival to end.",
     ),
 )
-
-PENDING_SURVEY = frozenset({"satisfaction", "csat", "complaints"})

@@ -21,7 +21,7 @@ from core import zones
 from dispatch.contracts.models import Measure
 from dispatch.flows import stock_kpis
 from dispatch.sla import reports
-from kpis.definitions import DEFINITIONS, PENDING_SURVEY, Definition
+from kpis.definitions import DEFINITIONS, Definition
 from kpis.indexes import KPI_EVENTS
 from kpis.period import Period
 from kpis.scope import Scope
@@ -165,6 +165,20 @@ SELECT coalesce(sum(extract(epoch FROM v.arrived_at - v.en_route_at)), 0) / 3600
 """
 
 
+# The customer surveys of the work orders reported in the period (one survey per order at most).
+_SURVEYS = """
+SELECT count(*) FILTER (WHERE s.overall IS NOT NULL) AS rated,
+       count(*) FILTER (WHERE s.overall >= 4) AS satisfied,
+       coalesce(sum(coalesce(s.timeliness, 0) + coalesce(s.attitude, 0)
+                    + coalesce(s.result_rating, 0) + coalesce(s.overall, 0)), 0) AS points,
+       coalesce(sum(num_nonnulls(s.timeliness, s.attitude, s.result_rating, s.overall)), 0) AS ratings,
+       count(*) FILTER (WHERE s.outcome = 'complaint' AND wo.status <> 'cancelled') AS complaints
+  FROM work_order wo
+  JOIN customer_survey s ON s.work_order_id = wo.id
+ WHERE wo.reported_at >= :since AND wo.reported_at < :until {scope}
+"""
+
+
 def _kpi_events(alias: str) -> str:
     """The partial index's predicate on `alias` (the planner uses the index only when the query
     implies it)."""
@@ -186,7 +200,7 @@ class Figure:
     numerator: float | None
     denominator: float | None
     value: float | None
-    # "computed", "pending_survey" (needs the customer survey) or "not_applicable" (see definition).
+    # "computed" or "not_applicable" (see definition).
     status: str = "computed"
 
     @property
@@ -284,6 +298,15 @@ async def compute(session: AsyncSession, now: dt.datetime, period: Period, scope
     )
     values["repeat_fault_rate"] = (orders.repeats, orders.resolved, _share(orders.repeats, orders.resolved))
     values["stock_out_rate"] = (stock.stock_outs, stock.visits_needing_parts, stock.stock_out_rate)
+    surveys = (await session.execute(text(_SURVEYS.format(scope=scope.sql())), params)).one()
+    values["satisfaction"] = (surveys.satisfied, surveys.rated, _share(surveys.satisfied, surveys.rated))
+    values["csat"] = (surveys.points, 5 * surveys.ratings, _share(surveys.points, 5 * surveys.ratings))
+    values["complaints"] = (surveys.complaints, orders.live, surveys.complaints)
+    values["complaints_per_100_orders"] = (
+        surveys.complaints,
+        orders.live,
+        _mean(100.0 * surveys.complaints, orders.live),
+    )
     travel_hours, visit_hours = float(travel.travel_hours), float(travel.on_site_hours)
     values["travel_share"] = (
         round(travel_hours, 2),
@@ -294,9 +317,7 @@ async def compute(session: AsyncSession, now: dt.datetime, period: Period, scope
     figures: list[Figure] = []
     for definition in DEFINITIONS:
         key = definition.key
-        if key in PENDING_SURVEY:
-            figures.append(Figure(definition, None, None, None, "pending_survey"))
-        elif key == "engineer_utilisation":
+        if key == "engineer_utilisation":
             if scope.filtered:
                 figures.append(Figure(definition, None, None, None, "not_applicable"))
             else:

@@ -14,7 +14,7 @@ from kpis.service import KpiReport
 class KpiOut(msgspec.Struct):
     key: str
     label: str
-    unit: Literal["ratio", "count", "days", "hours"]
+    unit: Literal["ratio", "count", "per_100", "days", "hours"]
     numerator: float | None
     denominator: float | None
     value: float | None
@@ -22,8 +22,8 @@ class KpiOut(msgspec.Struct):
     # min: value ≥ target; max: value ≤ target; above: value > target.
     target_kind: Literal["min", "max", "above"] | None
     within_target: bool | None
-    # pending_survey: needs the customer survey (values null); not_applicable: see the definition.
-    status: Literal["computed", "pending_survey", "not_applicable"]
+    # not_applicable: see the definition.
+    status: Literal["computed", "not_applicable"]
     definition: str
 
 

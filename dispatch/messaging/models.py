@@ -54,6 +54,8 @@ class OutboxMessage(UUIDPrimaryKey, Base):
 
     __tablename__ = "outbox_message"
     __table_args__ = (Index("ix_outbox_due", "next_attempt_at", postgresql_where=text("status = 'pending'")),)
+    # A body may hold a one-time link (the customer survey's): the audit trail never copies it.
+    __audit_exclude__ = frozenset({"body"})
 
     created_at: Mapped[dt.datetime]
     channel: Mapped[str] = mapped_column(String(16))

@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
+from completion.models import CustomerSurvey, ServiceReport
 from core.clock import ManualClock
 from core.geo import to_geography
 from dispatch.contracts.models import HolidayCalendar, Measure, Severity
@@ -182,6 +183,54 @@ class Builder:
         self.session.add(visit)
         return visit
 
+    async def survey(
+        self,
+        order: WorkOrder,
+        visit: Visit,
+        engineer: uuid.UUID,
+        outcome: str,
+        ratings: tuple[int | None, int | None, int | None, int | None],
+    ) -> None:
+        """The order's signed report and its survey, answered (or confirmed by default) as given."""
+        await self.session.flush()
+        finished = visit.finished_at or order.reported_at
+        report = ServiceReport(
+            id=uuid.uuid4(),
+            work_order_id=order.id,
+            visit_id=visit.id,
+            form="fault",
+            version=1,
+            status="signed",
+            content={},
+            revision=1,
+            drafted_by=engineer,
+            created_at=finished,
+            updated_at=finished,
+            signed_at=finished,
+        )
+        self.session.add(report)
+        await self.session.flush()
+        timeliness, attitude, result, overall = ratings
+        self.session.add(
+            CustomerSurvey(
+                id=uuid.uuid4(),
+                work_order_id=order.id,
+                report_id=report.id,
+                token_sha256=uuid.uuid4().hex * 2,
+                channel="sms",
+                recipient=order.contact_phone,
+                created_at=finished,
+                expires_at=finished + dt.timedelta(days=7),
+                answered_at=finished + dt.timedelta(hours=2),
+                outcome=outcome,
+                timeliness=timeliness,
+                attitude=attitude,
+                result_rating=result,
+                overall=overall,
+                complaint="处理太慢" if outcome == "complaint" else None,
+            )
+        )
+
 
 @pytest.fixture(scope="module")
 async def world(client, demo_db: str, clock: ManualClock, admin) -> dict[str, Any]:
@@ -272,7 +321,7 @@ async def world(client, demo_db: str, clock: ManualClock, admin) -> dict[str, An
         b.clock(o1, RESPONSE, at(9, 2, 15), at(9, 2, 10))
         b.clock(o1, ON_SITE, at(9, 14), at(9, 4))
         b.clock(o1, RESTORE, at(11, 2), at(9, 6))
-        b.visit(o1, e1, en_route=at(9, 3), arrived=at(9, 4), finished=at(9, 6), outcome="resolved")
+        v1 = b.visit(o1, e1, en_route=at(9, 3), arrived=at(9, 4), finished=at(9, 6), outcome="resolved")
         b.status(o1, at(9, 6), "resolved", "on_site")
         b.status(o1, at(9, 7), "signed", "resolved")
         b.status(o1, at(9, 8), "closed", "signed")
@@ -284,7 +333,7 @@ async def world(client, demo_db: str, clock: ManualClock, admin) -> dict[str, An
         b.clock(o2, ON_SITE, at(9, 16), at(9, 17))
         b.clock(o2, RESTORE, at(11, 4), at(10, 4))
         b.visit(o2, e1, en_route=at(9, 16), arrived=at(9, 17), finished=at(9, 18), outcome="follow_up")
-        b.visit(
+        v2 = b.visit(
             o2,
             e2,
             partner=e1,
@@ -306,7 +355,9 @@ async def world(client, demo_db: str, clock: ManualClock, admin) -> dict[str, An
         b.clock(o3, ON_SITE, at(11, 2), at(10, 7))
         b.clock(o3, RESTORE, at(13, 2), at(10, 8))
         b.visit(o3, e2, en_route=at(10, 6), arrived=at(10, 7), finished=at(10, 8), outcome="backup_installed")
-        b.visit(o3, e2, arrived=at(12, 6), finished=at(12, 8), outcome="resolved", kind=VisitKind.SWAP_BACK)
+        v3 = b.visit(
+            o3, e2, arrived=at(12, 6), finished=at(12, 8), outcome="resolved", kind=VisitKind.SWAP_BACK
+        )
         b.status(o3, at(10, 8), "backup_installed", "on_site")
         b.status(o3, at(12, 8), "resolved", "on_site")
         session.add(
@@ -340,7 +391,7 @@ async def world(client, demo_db: str, clock: ManualClock, admin) -> dict[str, An
         b.clock(o6, RESPONSE, at(12, 4), at(12, 3, 30))
         b.clock(o6, ON_SITE, at(12, 15), at(12, 5))
         b.clock(o6, RESTORE, at(14, 3), at(12, 7))
-        b.visit(o6, e1, en_route=at(12, 4), arrived=at(12, 5), finished=at(12, 7), outcome="resolved")
+        v6 = b.visit(o6, e1, en_route=at(12, 4), arrived=at(12, 5), finished=at(12, 7), outcome="resolved")
         b.status(o6, at(12, 7), "resolved", "on_site")
         b.status(o6, at(12, 9), "closed", "signed")
 
@@ -359,6 +410,13 @@ async def world(client, demo_db: str, clock: ManualClock, admin) -> dict[str, An
             planned=at(15, 1),
             parts=[{"sku": "KPI-NOWHERE", "quantity": 1}],
         )
+
+        # The customer surveys: O1 confirmed and rated 5, 5, 4, 5; O2 a complaint (no ratings);
+        # O3 confirmed and rated 3, 4, 4, 3; O6 unanswered for 7 days, confirmed by default.
+        await b.survey(o1, v1, e1, "confirmed", (5, 5, 4, 5))
+        await b.survey(o2, v2, e1, "complaint", (None, None, None, None))
+        await b.survey(o3, v3, e1, "confirmed", (3, 4, 4, 3))
+        await b.survey(o6, v6, e1, "confirmed_by_default", (None, None, None, None))
 
         # O8 low, Sunday 23:30 in Shanghai: still in the week (the plain `to` date is inclusive).
         await b.order(at(15, 15, 30), Severity.LOW, Status.NEW)
@@ -434,9 +492,15 @@ async def test_the_week_reads_back_the_numbers_worked_out_by_hand(client, boss, 
     # Engineers' time is not split by customer.
     assert k["engineer_utilisation"]["status"] == "not_applicable"
     assert k["engineer_utilisation"]["value"] is None
-    for key in ("satisfaction", "csat", "complaints"):
-        assert k[key]["status"] == "pending_survey"
-        assert _row(k[key]) == (None, None, None)
+    # Surveys with an overall rating: O1 (5) and O3 (3); satisfied (4 or 5): O1 → 1 of 2, not above 85 %.
+    assert _row(k["satisfaction"]) == (1, 2, 0.5)
+    assert k["satisfaction"]["within_target"] is False
+    # CSAT: O1 5+5+4+5 = 19 and O3 3+4+4+3 = 14 → 33 points of 8 ratings × 5 = 40 → 82.5 %.
+    assert _row(k["csat"]) == (33, 40, 0.825)
+    assert k["csat"]["within_target"] is False
+    # One complaint (O2) on the 7 live orders → 1, and 100 / 7 = 14.29 per 100 orders.
+    assert _row(k["complaints"]) == (1, 7, 1)
+    assert _row(k["complaints_per_100_orders"]) == (1, 7, 14.29)
     assert (k["satisfaction"]["target"], k["satisfaction"]["target_kind"]) == (0.85, "above")
     assert (k["csat"]["target"], k["csat"]["target_kind"]) == (0.9, "min")
 
@@ -489,8 +553,13 @@ async def test_csv_is_one_row_per_kpi_with_the_chinese_name_and_a_bom(client, bo
     assert (resolution["numerator"], resolution["denominator"], resolution["value"]) == ("4", "7", "0.5714")
     assert (resolution["target"], resolution["within_target"]) == ("0.95", "false")
     assert resolution["from"] == "2026-03-09T00:00:00+08:00"
-    pending = next(r for r in rows if r["kpi"] == "csat")
-    assert (pending["value"], pending["status"]) == ("", "pending_survey")
+    csat = next(r for r in rows if r["kpi"] == "csat")
+    assert (csat["numerator"], csat["denominator"], csat["value"], csat["status"]) == (
+        "33",
+        "40",
+        "0.825",
+        "computed",
+    )
 
 
 async def test_a_customer_name_is_never_a_spreadsheet_formula(client, boss, world):

@@ -246,6 +246,15 @@ NOT_OWNED: dict[tuple[str, str], dict[str, str]] = {
     ("PUT", "/api/sync/blobs/{sha256}"): {"sha256": "a content hash names bytes, not someone's record"},
 }
 
+# Public routes are outside this walk (no one is signed in to own anything): the customer
+# survey's routes take a one-time token, never an id, and are checked in tests/api/test_survey.py
+# (a token reaches only its own order and report; a changed or foreign token is `survey-unknown`).
+TOKEN_ROUTES = {
+    ("GET", "/api/survey/{token}"),
+    ("POST", "/api/survey/{token}"),
+    ("GET", "/api/survey/{token}/pdf"),
+}
+
 # Checked by their own tests (below, or where named).
 ELSEWHERE: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/api/sync/devices"): {"device_id": "test_another_engineers_phone_id_opens_my_own_outbox"},
@@ -566,6 +575,14 @@ async def test_the_table_covers_every_id_taking_route_open_to_engineers_and_cust
     )
     stale = set(covered) - set(wanted)
     assert not stale, f"entries for routes that take no id or are no longer open to them: {stale}"
+
+
+async def test_token_routes_are_public_and_take_only_their_token(client):
+    document = (await client.get("/schema/openapi.json")).json()
+    components = document.get("components", {}).get("schemas", {})
+    for method, path in TOKEN_ROUTES:
+        assert ROLE_TABLE[(method, path)] is None, (method, path)
+        assert _route_ids(document["paths"][path][method.lower()], components) == {"token"}, (method, path)
 
 
 # What the walk cannot say by itself ----------------------------------------------------------------

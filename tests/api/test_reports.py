@@ -570,7 +570,7 @@ async def test_the_phone_pulls_the_report_it_shows_and_signs_offline(client, adm
 
 
 async def test_a_signed_backup_report_confirms_the_temporary_solution_and_the_order_stays_open(
-    client, admin, dispatcher, clock, phone
+    client, admin, dispatcher, clock, phone, demo_db
 ):
     world = await resolved_visit(client, admin, dispatcher, clock, phone, outcome="backup_installed")
     order_id = world["order"]["id"]
@@ -595,3 +595,9 @@ async def test_a_signed_backup_report_confirms_the_temporary_solution_and_the_or
         False,
         "backup_installed",
     )
+    # The satisfaction survey waits for the fix: none is sent for the temporary solution.
+    with psycopg.connect(demo_db.replace("postgresql+asyncpg://", "postgresql://")) as conn:
+        surveys = conn.execute(
+            "SELECT count(*) FROM customer_survey WHERE work_order_id = %s", (order_id,)
+        ).fetchone()
+    assert surveys == (0,)

@@ -84,6 +84,11 @@ ROLE_TABLE: dict[tuple[str, str], set[str] | None] = {
     ("POST", "/api/reports/{report_id}/corrections"): {"engineer"},
     ("GET", "/api/reports/{report_id}/verify"): DESK | {"engineer", "customer_contact"},
     ("GET", "/api/reports/{report_id}/pdf"): DESK | {"engineer", "customer_contact"},
+    # The customer survey's one-time link: no sign-in, the token in the path is the credential
+    # (tests/api/test_survey.py: it reaches only its own order, once, for 7 days).
+    ("GET", "/api/survey/{token}"): PUBLIC,
+    ("POST", "/api/survey/{token}"): PUBLIC,
+    ("GET", "/api/survey/{token}/pdf"): PUBLIC,
     ("POST", "/api/visits/{visit_id}/finish"): {"engineer"},
     ("GET", "/api/notifications"): STAFF,
     ("POST", "/api/notifications/{notification_id}/acknowledge"): STAFF,
