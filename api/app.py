@@ -12,7 +12,6 @@ from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -20,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from api.auth import provide_actor, provide_clock, provide_now, provide_session, role_guard
 from api.body_checks import BodyChecksMiddleware
 from api.client_address import TrustedProxies
-from api.console import console_router
+from api.console import api_docs, console_router
 from api.context import AppContext
 from api.openapi import WallTimeSchema
 from api.params import check_query_times
@@ -170,7 +169,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             title="Field-service dispatch API",
             version="0.1.0",
             path="/schema",
-            render_plugins=[SwaggerRenderPlugin(path="/")],
+            render_plugins=[api_docs()],
             components=Components(
                 security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}
             ),

@@ -15,6 +15,7 @@ import msgspec
 from litestar import MediaType, Request, Router, get
 from litestar.datastructures import CacheControlHeader
 from litestar.middleware import DefineMiddleware
+from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.params import FromPath
 from litestar.static_files import create_static_files_router
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -53,6 +54,21 @@ async def survey_page(token: FromPath[str]) -> bytes:
     """The customer survey's page for a one-time link (the page reads the token from its address)."""
     del token
     return SURVEY_PAGE.read_bytes()
+
+
+SWAGGER_UI = "/vendor/swagger-ui"
+
+
+def api_docs() -> SwaggerRenderPlugin:
+    """The API documentation at /schema from Swagger UI's vendored files (swagger-ui-dist from npm,
+    with its licence): Litestar's default loads them from a CDN, a blank page without internet."""
+    return SwaggerRenderPlugin(
+        path="/",
+        js_url=f"{SWAGGER_UI}/swagger-ui-bundle.js",
+        css_url=f"{SWAGGER_UI}/swagger-ui.css",
+        standalone_preset_js_url=f"{SWAGGER_UI}/swagger-ui-standalone-preset.js",
+        favicon="<link rel='icon' type='image/svg+xml' href='/favicon.svg'>",
+    )
 
 
 def tile_source(tile_url: str) -> str:

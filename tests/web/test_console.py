@@ -141,6 +141,35 @@ def chromium() -> str:
     return str(CHROMIUM)
 
 
+async def test_the_api_documentation_renders_with_no_internet(live_server, chromium):
+    host = urlsplit(live_server).netloc
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            page = await browser.new_page()
+            page.set_default_timeout(20_000)
+            outside: list[str] = []
+
+            async def only_this_server(route: Any) -> None:
+                if urlsplit(route.request.url).netloc == host:
+                    await route.continue_()
+                else:
+                    outside.append(route.request.url)
+                    await route.abort()
+
+            await page.route("**/*", only_this_server)
+            await page.goto(live_server + "/schema")
+            # Swagger UI drew the operations of the document it was given.
+            await page.locator(".opblock-summary-path[data-path='/api/auth/login']").wait_for()
+            # Opening an operation shows its documented answers.
+            await page.click(".opblock-summary-path[data-path='/api/auth/login']")
+            await page.locator(".opblock.is-open .responses-table").first.wait_for()
+            assert "Field-service dispatch API" in (await page.text_content(".info .title") or "")
+            assert outside == []
+        finally:
+            await browser.close()
+
+
 async def test_a_dispatcher_works_the_console_in_chromium(
     client, clock, demo_db, live_server, chromium, tmp_path
 ):
