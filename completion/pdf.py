@@ -32,7 +32,7 @@ def _local(value: Any, tz: str) -> str:
     if not value:
         return "—"
     at = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
-    return str(at.astimezone(zones.zone(tz)).strftime("%Y-%m-%d %H:%M"))
+    return zones.local_minute(at, tz)
 
 
 def _text(value: Any) -> str:

@@ -9,6 +9,7 @@ record cannot make every list that shows it fail.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import logging
 import zoneinfo
@@ -16,6 +17,9 @@ import zoneinfo
 from core.errors import field_error
 
 log = logging.getLogger("fieldservice.zones")
+
+# The zone of times with no place of their own (the demo city's, and most customers').
+DEFAULT_TIME_ZONE = "Asia/Shanghai"
 
 # In the zone directory but not the zone of a place.
 NOT_PLACES = frozenset({"localtime", "posixrules", "Factory"})
@@ -43,6 +47,12 @@ def zone(name: str) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(name)
     log.warning("stored time zone %r is not an IANA zone; using UTC", name)
     return zoneinfo.ZoneInfo("UTC")
+
+
+def local_minute(at: dt.datetime, tz: str) -> str:
+    """`at` as "2026-03-02 21:05" on the clock of `tz`: for text people read (messages, PDFs),
+    where an ISO instant in UTC with microseconds is noise."""
+    return at.astimezone(zone(tz)).strftime("%Y-%m-%d %H:%M")
 
 
 def usable(name: str) -> str:

@@ -153,7 +153,7 @@ export function createMap(container, { tileUrl, onSelectOrder, onViewport }) {
         const line = L.geoJSON(feature, {
           style: { color: colour, weight: 4, opacity: 0.85, className: "route-line" },
         });
-        line.bindTooltip(tip(feature.properties.username || "engineer", `${feature.properties.stops} stops`), { sticky: true });
+        line.bindTooltip(tip(feature.properties.engineer_name || feature.properties.username || "engineer", `${feature.properties.stops} stops`), { sticky: true });
         line.addTo(routes);
         const coords = feature.geometry.coordinates;
         points.push(...coords.map((c) => [c[1], c[0]]));

@@ -78,7 +78,7 @@ export function renderResult(el, plan, { timeZone, onApply }) {
           return h(
             "li",
             { class: "route" },
-            h("div", { class: "route-head" }, swatch, h("strong", {}, route.username || "engineer"), h("span", { class: "muted" }, `${route.stops.filter((s) => s.kind !== "pickup").length} stops · ${route.travel_minutes} min travel${route.on_call ? " · on call" : ""}`)),
+            h("div", { class: "route-head" }, swatch, h("strong", { title: route.username || "" }, route.engineer_name || route.username || "engineer"), h("span", { class: "muted" }, `${route.stops.filter((s) => s.kind !== "pickup").length} stops · ${route.travel_minutes} min travel${route.on_call ? " · on call" : ""}`)),
             h(
               "ol",
               { class: "stops" },

@@ -45,6 +45,7 @@ class ProposalOut(msgspec.Struct):
     visit_id: uuid.UUID
     engineer_id: uuid.UUID
     username: str | None
+    engineer_name: str | None
     planned_start: dt.datetime
     arrival: dt.datetime
     late_minutes: float

@@ -18,8 +18,10 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import zones
 from core.clock import Clock
 from core.errors import DomainError, InvalidInput, NotFound
 from core.geo import lonlat
@@ -334,19 +336,39 @@ ALERT_WORDS = {
 }
 
 
+async def _site_zones(session: AsyncSession, order_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """The time zone of each order's site, for times in the words people read."""
+    if not order_ids:
+        return {}
+    rows = await session.execute(
+        select(WorkOrder.id, Site.time_zone)
+        .join(Site, Site.id == WorkOrder.site_id)
+        .where(WorkOrder.id.in_(order_ids))
+    )
+    return {row.id: row.time_zone for row in rows}
+
+
 async def raise_alerts(session: AsyncSession, now: dt.datetime) -> int:
     """Overdue loans, units stuck at the vendor and defective parts due back become notifications
     (once each)."""
     count = 0
-    for alert in await alerts.due(session, now):
+    due = await alerts.due(session, now)
+    zones_of = await _site_zones(session, {a.work_order_id for a in due if a.work_order_id is not None})
+    for alert in due:
         what = ALERT_WORDS[alert.kind]
+        since = alert.since
+        if isinstance(since, dt.datetime):
+            tz = zones_of.get(alert.work_order_id) if alert.work_order_id else None
+            when = zones.local_minute(since, tz or zones.DEFAULT_TIME_ZONE)
+        else:
+            when = since.isoformat()
         count += await notify(
             session,
             now,
             kind=alert.kind,
             audience="dispatcher" if alert.kind == "loan_overdue" else "warehouse",
             order_id=alert.work_order_id,
-            message=f"Unit {alert.serial}: {what} {alert.since.isoformat()}",
+            message=f"Unit {alert.serial}: {what} {when}",
             dedupe_key=f"{alert.record_id}:{alert.kind}",
         )
     return count

@@ -12,7 +12,7 @@ from dispatch.work_orders.models import Visit, WorkOrder
 
 
 def _local(at: dt.datetime, tz: str) -> str:
-    return at.astimezone(zones.zone(tz)).strftime("%Y-%m-%d %H:%M")
+    return zones.local_minute(at, tz)
 
 
 async def appointment_confirmation(

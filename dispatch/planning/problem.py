@@ -49,7 +49,6 @@ DEADLINE_OF = {
     VisitKind.SWAP_BACK: Measure.PERMANENT_FIX,
 }
 LIVE_POSITION_AGE = dt.timedelta(minutes=30)
-DEFAULT_TIME_ZONE = "Asia/Shanghai"
 
 
 @dataclass
@@ -65,6 +64,7 @@ class PlanInput:
     # Records whose stored data no model can hold (see `unplannable`): id -> why, for the dispatcher.
     skipped: dict[str, str] = field(default_factory=dict)  # visit id -> reason
     skipped_engineers: dict[str, str] = field(default_factory=dict)  # engineer id -> reason
+    display_names: dict[str, str] = field(default_factory=dict)  # engineer id -> 何涛
 
     def inputs_hash(self) -> str:
         return hashlib.sha256(json.dumps(self.visit_versions, sort_keys=True).encode()).hexdigest()
@@ -192,32 +192,36 @@ async def _reserved_at_warehouses(
 
 async def _engineer_rows(
     session: AsyncSession, engineer_ids: list[uuid.UUID] | None
-) -> list[tuple[Engineer, str]]:
-    """Our active engineers (all, or the given ones) with their usernames."""
+) -> list[tuple[Engineer, str, str]]:
+    """Our active engineers (all, or the given ones) with their usernames and display names."""
     stmt = (
-        select(Engineer, User.username)
+        select(Engineer, User.username, User.display_name)
         .join(User, User.id == Engineer.id)
         .where(Engineer.active.is_(True), Engineer.employer_kind == EmployerKind.COMPANY)
         .order_by(User.username)
     )
     if engineer_ids:
         stmt = stmt.where(Engineer.id.in_(engineer_ids))
-    return [(engineer, username) for engineer, username in await session.execute(stmt)]
+    return [(engineer, username, shown) for engineer, username, shown in await session.execute(stmt)]
 
 
 def _engineer_models(
     rows: _Rows, origin: dt.datetime, horizon_s: float
-) -> tuple[list[rm.Engineer], dict[str, str], dict[str, str]]:
-    """The engineers as the model knows them, their names, and those whose record it cannot hold."""
-    engineers, names, skipped = [], {}, {}
-    for engineer, username in rows.engineers:
+) -> tuple[list[rm.Engineer], dict[str, str], dict[str, str], dict[str, str]]:
+    """The engineers as the model knows them, their usernames and display names, and those whose
+    record it cannot hold."""
+    engineers, names, shown, skipped = [], {}, {}, {}
+    for engineer, username, display_name in rows.engineers:
         try:
             engineers.append(_engineer(engineer, origin, horizon_s, rows.live))
         except MODEL_ERRORS as exc:
-            skipped[str(engineer.id)] = f"{username}: {CANNOT_MODEL} ({type(exc).__name__}: {exc})"
+            skipped[str(engineer.id)] = (
+                f"{display_name} ({username}): {CANNOT_MODEL} ({type(exc).__name__}: {exc})"
+            )
             continue
         names[str(engineer.id)] = username
-    return engineers, names, skipped
+        shown[str(engineer.id)] = display_name
+    return engineers, names, shown, skipped
 
 
 def _licence_end(origin: dt.datetime, valid_until: dt.date | None, tz: dt.tzinfo) -> float | None:
@@ -393,7 +397,7 @@ def _visit_model(
 class _Rows:
     """Everything a plan reads from the database, gathered before any of it is translated."""
 
-    engineers: list[tuple[Engineer, str]]  # with their usernames
+    engineers: list[tuple[Engineer, str, str]]  # with their usernames and display names
     live: dict[uuid.UUID, tuple[float, float]]  # engineer -> fresh position
     vans: dict[uuid.UUID, Stock]  # engineer -> what they carry
     manufacturer: set[uuid.UUID]  # the manufacturer's engineers (not ours to route)
@@ -408,7 +412,7 @@ class _Rows:
 async def load(session: AsyncSession, origin: dt.datetime, engineer_ids: list[uuid.UUID] | None) -> _Rows:
     """Read what a plan starting at `origin` needs: engineers, open visits, stock and parts."""
     engineers = await _engineer_rows(session, engineer_ids)
-    engineer_ids_ = [e.id for e, _ in engineers]
+    engineer_ids_ = [e.id for e, _, _ in engineers]
     manufacturer = set(
         (
             await session.execute(
@@ -461,10 +465,10 @@ async def build(
 
 def translate(rows: _Rows, origin: dt.datetime, horizon_s: float, *, osrm_url: str = "") -> PlanInput:
     """The routing problem of what `load` read (no database here)."""
-    engineers, names, skipped_engineers = _engineer_models(rows, origin, horizon_s)
+    engineers, names, display_names, skipped_engineers = _engineer_models(rows, origin, horizon_s)
     # Rush hours and warehouse hours run on the clock of where the work is.
     zone_counts = Counter(site.time_zone for _, _, site in rows.visits)
-    zone = zone_counts.most_common(1)[0][0] if zone_counts else DEFAULT_TIME_ZONE
+    zone = zone_counts.most_common(1)[0][0] if zone_counts else zones.DEFAULT_TIME_ZONE
     warehouses, warehouse_names = _warehouse_models(rows.warehouses, zone, origin, horizon_s)
     needs = _Needs(by_id={w.id: w for w in warehouses})
     modelled = _visit_models(rows, {e.id for e in engineers}, origin, horizon_s, needs)
@@ -491,6 +495,7 @@ def translate(rows: _Rows, origin: dt.datetime, horizon_s: float, *, osrm_url: s
         needs.skus_of,
         modelled.skipped,
         skipped_engineers,
+        display_names,
     )
 
 
@@ -613,6 +618,7 @@ def _route(plan: PlanInput, route: rm.Route, engineer: rm.Engineer) -> dict[str,
     return {
         "engineer_id": route.engineer_id,
         "username": plan.names.get(route.engineer_id),
+        "engineer_name": plan.display_names.get(route.engineer_id),
         "shift": [_at(origin, route.shift[0]), _at(origin, route.shift[1])],
         "on_call": route.on_call,
         "depart": _at(origin, route.depart_s),
@@ -636,6 +642,7 @@ def _line(plan: PlanInput, route: rm.Route, engineer: rm.Engineer) -> dict[str, 
         "properties": {
             "engineer_id": route.engineer_id,
             "username": plan.names.get(route.engineer_id),
+            "engineer_name": plan.display_names.get(route.engineer_id),
             "stops": sum(1 for s in route.stops if s.is_visit),
         },
     }

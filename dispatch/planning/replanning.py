@@ -42,6 +42,7 @@ class Proposal:
     visit_id: uuid.UUID
     engineer_id: uuid.UUID
     username: str | None
+    engineer_name: str | None
     planned_start: dt.datetime
     arrival: dt.datetime
     late_minutes: float
@@ -111,6 +112,7 @@ async def emergency_insertion(
         visit_id=visit_id,
         engineer_id=uuid.UUID(best.engineer_id),
         username=plan.names.get(best.engineer_id),
+        engineer_name=plan.display_names.get(best.engineer_id),
         planned_start=at,
         arrival=plan.origin + dt.timedelta(seconds=best.arrival_s),
         late_minutes=round(best.late_s / 60, 1),

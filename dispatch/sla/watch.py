@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import zones
 from core.geo import lonlat
 from core.identity.roles import SYSTEM
 from dispatch.contracts.models import Contract, Measure
@@ -174,9 +175,11 @@ async def evaluate_order(
             continue
         report.evaluated += 1
         if now > clock.deadline:
-            await _breach(session, order, clock, clock.deadline, now, report)
+            await _breach(session, order, clock, clock.deadline, now, site.time_zone, report)
         elif not paused:
-            await _at_risk(session, order, clock, clock.deadline, now, arrival, travel, settings, report)
+            await _at_risk(
+                session, order, clock, clock.deadline, now, arrival, site.time_zone, travel, settings, report
+            )
             await _escalate(session, order, clock, now, escalation)
     update_due(order)
 
@@ -207,6 +210,7 @@ async def _breach(
     clock: SlaClock,
     deadline: dt.datetime,
     now: dt.datetime,
+    tz: str,
     report: WatchReport,
 ) -> None:
     if clock.breached_at is None:
@@ -218,9 +222,9 @@ async def _breach(
         audience="dispatcher",
         order_id=order.id,
         message=f"{order.problem_number}: {MEASURE_NAMES[clock.measure]} target missed (deadline "
-        f"{deadline.isoformat()})",
+        f"{zones.local_minute(deadline, tz)})",
         dedupe_key=f"{order.id}:{clock.measure.value}:breach",
-        data={"measure": clock.measure.value},
+        data={"measure": clock.measure.value, "deadline": deadline.isoformat(), "time_zone": tz},
     ):
         report.notifications.append(f"breach {order.problem_number} {clock.measure.value}")
 
@@ -232,6 +236,7 @@ async def _at_risk(
     deadline: dt.datetime,
     now: dt.datetime,
     arrival: dt.datetime | None,
+    tz: str,
     travel: TravelTimeProvider,
     settings: WatchSettings,
     report: WatchReport,
@@ -251,7 +256,7 @@ async def _at_risk(
     if clock.at_risk_since is not None:
         return
     clock.at_risk_since = now
-    eta = predicted.isoformat() if predicted else "unknown"
+    eta = zones.local_minute(predicted, tz) if predicted else "unknown"
     if await notify(
         session,
         now,
@@ -259,9 +264,14 @@ async def _at_risk(
         audience="dispatcher",
         order_id=order.id,
         message=f"{order.problem_number}: {MEASURE_NAMES[clock.measure]} at risk — predicted {eta}, "
-        f"deadline {deadline.isoformat()}",
+        f"deadline {zones.local_minute(deadline, tz)}",
         dedupe_key=f"{order.id}:{clock.measure.value}:at_risk",
-        data={"measure": clock.measure.value, "predicted": eta},
+        data={
+            "measure": clock.measure.value,
+            "predicted": predicted.isoformat() if predicted else None,
+            "deadline": deadline.isoformat(),
+            "time_zone": tz,
+        },
     ):
         report.notifications.append(f"at_risk {order.problem_number} {clock.measure.value}")
     if clock.measure is Measure.RESTORE and not order.backup_needed:
@@ -272,7 +282,7 @@ async def _at_risk(
             kind="backup_needed",
             audience="warehouse",
             order_id=order.id,
-            message=f"{order.problem_number}: restoration by {deadline.isoformat()} is "
+            message=f"{order.problem_number}: restoration by {zones.local_minute(deadline, tz)} is "
             "unlikely — prepare a backup device",
             dedupe_key=f"{order.id}:backup",
         )

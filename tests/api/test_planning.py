@@ -47,6 +47,13 @@ async def test_plan_apply_schedules_work_orders_with_etas(client, admin, dispatc
     assert result["kpis"]["assigned"] >= 3
     assert result["geometry"]["type"] == "FeatureCollection"
     assert plan["progress"].get("solutions", 0) >= 1
+    # Routes name the engineer as people know them (何涛), with the login beside it.
+    engineers = (await client.get("/api/engineers", headers=admin, params={"limit": 500})).json()["items"]
+    known = {e["id"]: (e["display_name"], e["username"]) for e in engineers}
+    for route in result["routes"]:
+        assert (route["engineer_name"], route["username"]) == known[route["engineer_id"]]
+    for line in result["geometry"]["features"]:
+        assert line["properties"]["engineer_name"] == known[line["properties"]["engineer_id"]][0]
 
     applied = await client.post(f"/api/dispatch/plans/{plan['id']}/apply", headers=dispatcher)
     assert applied.status_code == 200, applied.text
@@ -148,6 +155,8 @@ async def test_emergency_insertion_goes_to_the_only_qualified_engineer(client, a
     assert proposal.status_code == 200, proposal.text
     body = proposal.json()
     assert body["engineer_id"] == chosen["id"]
+    # Named as the dispatcher knows them, beside the login.
+    assert (body["engineer_name"], body["username"]) == (chosen["display_name"], "engineer11")
     assert body["applied"] is True
     urgent_order = (await client.get(f"/api/work-orders/{urgent[0][0]['id']}", headers=dispatcher)).json()
     assert urgent_order["visits"][0]["engineer_id"] == chosen["id"]

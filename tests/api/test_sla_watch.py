@@ -4,8 +4,9 @@ notifications on its own: the test only moves the clock and reads what dispatche
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from litestar import Litestar
@@ -90,6 +91,12 @@ async def test_worker_raises_at_risk_escalation_and_breach(client, clock):
             break
         await asyncio.sleep(0.1)
     assert sorted(n["data"]["measure"] for n in breaches) == ["on_site", "response"]
+    # Read by people: the deadline on the site's clock, to the minute (the instant is in the data).
+    on_site_breach = next(n for n in breaches if n["data"]["measure"] == "on_site")
+    deadline = datetime.fromisoformat(on_site["deadline"])
+    assert on_site_breach["data"]["deadline"] == deadline.isoformat()
+    local = deadline.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M")
+    assert on_site_breach["message"].endswith(f"(deadline {local})"), on_site_breach["message"]
     await asyncio.sleep(0.3)
     assert len(await _wait_for(client, dispatcher, order["id"], "breach")) == 2
 
