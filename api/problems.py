@@ -50,6 +50,8 @@ CATALOGUE: dict[str, str] = {
     "rate-limited": "Too many attempts; wait `retry_after` seconds.",
     "busy": "Too much work at once (e.g. sign-ins checking passwords); retry after `retry_after` seconds.",
     "idempotency-key-reused": "The Idempotency-Key was first used for a different request.",
+    "assignment-refused": "A hard rule refuses giving the visit to that engineer (a skill or licence, the "
+    "site's whitelist or barred list); `findings` lists each. Send `override_reason` to assign anyway.",
     "not-plannable": "A stored time or rule of the visit is one no plan can use; `detail` says which.",
     "internal-error": "Something failed on the server; the request changed nothing.",
     "database-unavailable": "The database cannot be reached right now (a restart or fail-over); the "

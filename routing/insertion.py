@@ -10,7 +10,7 @@ milliseconds. A full re-optimisation may follow in the background.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -96,6 +96,34 @@ def best_insertion(
                 best = found
         offset += len(route.stops) + 1
     return best
+
+
+def insertion_at(
+    route: CurrentRoute,
+    visit: Visit,
+    travel: TravelTimeProvider,
+    start_s: float,
+    warehouses: Sequence[Warehouse] = (),
+) -> Insertion | None:
+    """The visit put into one route where a dispatcher dropped it: before the first stop that
+    starts at or after `start_s` (never before a locked one), starting then or as soon after as
+    the engineer can get there; later stops pushed. None when it cannot go there (skills and
+    parts are the caller's to judge: `visit` should carry only what the van must hold)."""
+    stocking = [w for w in warehouses if visit.parts and visit.parts <= w.stock]
+    fetch = bool(missing_parts(route.engineer, visit))
+    if fetch and not stocking:
+        return None
+    windows = [(max(lo, start_s), hi) for lo, hi in (visit.windows or [(0.0, float("inf"))]) if hi >= start_s]
+    if not windows:
+        return None
+    visit = replace(visit, windows=windows, appointment=None, confirmed=False)
+    first_free = max((i + 1 for i, s in enumerate(route.stops) if s.locked), default=0)
+    position = next(
+        (i for i in range(first_free, len(route.stops)) if route.stops[i].start_s >= start_s),
+        len(route.stops),
+    )
+    scan = _Scan.of([route], visit, travel, stocking, 0.0, 10.0)
+    return scan.insert(route, position, 0, _legs(travel, route), fetch)
 
 
 @dataclass

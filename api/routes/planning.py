@@ -14,17 +14,38 @@ from litestar.response import ServerSentEvent
 from api.auth import DESK, app_context
 from api.params import AppClock, CurrentActor, Now, Session
 from api.schemas.common import out
-from api.schemas.planning import InsertIn, OverrunIn, PlanIn, PlanOut, ProposalOut
+from api.schemas.planning import (
+    AssignmentCheckIn,
+    FindingOut,
+    InsertIn,
+    MovedOut,
+    OverrunIn,
+    PlanIn,
+    PlanOut,
+    ProposalOut,
+    VerdictOut,
+)
 from core.database import after_commit
 from core.errors import field_error
 from core.identity.roles import Role
+from dispatch.planning import assignment_check, progress, replanning
 from dispatch.planning import plans as service
-from dispatch.planning import progress, replanning
 from dispatch.planning.models import Plan, PlanStatus
 
 
 def plan_out(plan: Plan, queue_position: int | None = None) -> PlanOut:
     return out(PlanOut, plan, queue_position=queue_position if plan.status is PlanStatus.QUEUED else None)
+
+
+def verdict_out(v: assignment_check.Verdict) -> VerdictOut:
+    return out(
+        VerdictOut,
+        v,
+        allowed=v.allowed,
+        fits=v.fits,
+        findings=[out(FindingOut, f) for f in v.findings],
+        others=[out(MovedOut, m) for m in v.others],
+    )
 
 
 def _proposal_out(p: replanning.Proposal) -> ProposalOut:
@@ -150,4 +171,47 @@ async def overrun(
     return [{"visit_id": str(v), "planned_start": s.isoformat()} for v, s in moved]
 
 
-ROUTES = [create_plan, get_plan, stream_plan, apply_plan, emergency, unavailable, overrun]
+@post(
+    "/api/visits/{visit_id:uuid}/assignment/check",
+    roles=DESK,
+    tags=["dispatch"],
+    status_code=200,
+    summary="Dry run of an assignment: the rules, the arrival, the SLA effect on this visit and on "
+    "the engineer's other visits (nothing is written)",
+)
+async def check_assignment(
+    clock: AppClock,
+    session: Session,
+    actor: CurrentActor,
+    visit_id: FromPath[uuid.UUID],
+    data: JSONBody[AssignmentCheckIn],
+) -> VerdictOut:
+    verdict = await assignment_check.check(
+        session, actor, clock, visit_id, data.engineer_id, data.planned_start
+    )
+    return verdict_out(verdict)
+
+
+@get(
+    "/api/visits/{visit_id:uuid}/candidates",
+    roles=DESK,
+    tags=["dispatch"],
+    summary="Every engineer ranked for a visit by the assignment dry run (allowed and fitting first)",
+)
+async def assignment_candidates(
+    clock: AppClock, session: Session, actor: CurrentActor, visit_id: FromPath[uuid.UUID]
+) -> list[VerdictOut]:
+    return [verdict_out(v) for v in await assignment_check.candidates(session, actor, clock, visit_id)]
+
+
+ROUTES = [
+    create_plan,
+    get_plan,
+    stream_plan,
+    apply_plan,
+    emergency,
+    unavailable,
+    overrun,
+    check_assignment,
+    assignment_candidates,
+]

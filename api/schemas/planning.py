@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import msgspec
 
 from api.schemas.common import Input
+from core.times import Instant
 from dispatch.planning.models import PlanStatus
 
 
@@ -59,3 +60,46 @@ class ProposalOut(msgspec.Struct):
 
 class OverrunIn(Input):
     extra_minutes: Annotated[int, msgspec.Meta(ge=1, le=24 * 60)]
+
+
+class AssignmentCheckIn(Input):
+    engineer_id: uuid.UUID
+    # From this time on (the drop's place on the timeline); none: as soon as they can.
+    planned_start: Instant | None = None
+
+
+class FindingOut(msgspec.Struct):
+    rule: str
+    severity: str  # refuse | warn | info
+    message: str
+
+
+class MovedOut(msgspec.Struct):
+    visit_id: uuid.UUID
+    work_order_id: uuid.UUID | None
+    problem_number: str | None
+    planned_start_before: dt.datetime
+    planned_start_after: dt.datetime
+    deadline: dt.datetime | None
+    late_minutes: float
+
+
+class VerdictOut(msgspec.Struct):
+    visit_id: uuid.UUID
+    engineer_id: uuid.UUID
+    engineer_name: str | None
+    username: str | None
+    # No rule refuses it (skills, licences, the site's admission).
+    allowed: bool
+    # Allowed, with a place in the shifts, and no deadline missed because of it.
+    fits: bool
+    findings: list[FindingOut]
+    planned_start: dt.datetime | None
+    arrival: dt.datetime | None
+    deadline: dt.datetime | None
+    late_minutes: float | None
+    added_travel_minutes: float | None
+    pickup_warehouse_id: uuid.UUID | None
+    pickup_warehouse: str | None
+    pickup_at: dt.datetime | None
+    others: list[MovedOut]

@@ -105,6 +105,8 @@ class AssignmentIn(Input):
     partner_engineer_id: uuid.UUID | None = None
     planned_start: Instant | None = None
     pinned: bool = False
+    # Assign although a hard rule refuses it (a skill or licence, the site's admission): why.
+    override_reason: Annotated[str, msgspec.Meta(min_length=3, max_length=500)] | None = None
 
 
 class TravelIn(Input):

@@ -84,6 +84,18 @@ def _routes(plan: PlanInput, assigned: list[Visit]) -> list[CurrentRoute]:
     return list(routes.values())
 
 
+async def current_routes(session: AsyncSession, plan: PlanInput) -> list[CurrentRoute]:
+    """Every engineer's route as it stands: their assigned and started visits in planned order."""
+    assigned = list(
+        (
+            await session.execute(
+                select(Visit).where(Visit.status.in_(UNDER_WAY), Visit.engineer_id.is_not(None))
+            )
+        ).scalars()
+    )
+    return _routes(plan, assigned)
+
+
 async def emergency_insertion(
     session: AsyncSession,
     actor: Actor,
@@ -137,17 +149,10 @@ async def _best_place(
         raise NotPlannable(f"The visit cannot be planned: {plan.skipped[str(visit_id)]}")
     if modelled is None:
         raise Conflict("The visit's work order is not open")
-    assigned = list(
-        (
-            await session.execute(
-                select(Visit).where(Visit.status.in_(UNDER_WAY), Visit.engineer_id.is_not(None))
-            )
-        ).scalars()
-    )
     # The site's whitelist, barred engineers and registration lead hold here too.
     routes = [
         r
-        for r in _routes(plan, assigned)
+        for r in await current_routes(session, plan)
         if r.engineer.id not in exclude and engineer_admitted(r.engineer, modelled)
     ]
     windows = start_windows(plan.problem, modelled)

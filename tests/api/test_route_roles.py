@@ -72,6 +72,8 @@ ROLE_TABLE: dict[tuple[str, str], set[str] | None] = {
     ("POST", "/api/work-orders/{order_id}/restored-degraded"): DESK,
     ("POST", "/api/work-orders/{order_id}/visits"): DESK,
     ("PUT", "/api/visits/{visit_id}/assignment"): DESK,
+    ("POST", "/api/visits/{visit_id}/assignment/check"): DESK,
+    ("GET", "/api/visits/{visit_id}/candidates"): DESK,
     ("GET", "/api/engineers/me/visits"): {"engineer"},
     ("POST", "/api/visits/{visit_id}/start-travel"): {"engineer"},
     ("POST", "/api/visits/{visit_id}/arrive"): {"engineer"},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from routing.insertion import CurrentRoute, PlannedStop, best_insertion
+from routing.insertion import CurrentRoute, PlannedStop, best_insertion, insertion_at
 from routing.model import Engineer, Visit, Warehouse
 from tests.routing.support import PLANE, H
 
@@ -85,3 +85,27 @@ def test_no_van_and_no_warehouse_with_the_part_means_no_insertion() -> None:
     house = Warehouse("w", (500.0, 0.0), frozenset({"fan"}))
     visit = Visit("new", (2_000.0, 0.0), 600, parts=PUMP)
     assert best_insertion([route(eng)], visit, PLANE, now_s=8 * H, warehouses=[house]) is None
+
+
+def test_a_drop_goes_where_it_was_dropped_and_pushes_what_follows() -> None:
+    # Dropped at 08:30, before a (09:00): an hour's work at 2 km, then a 100 s back to a.
+    eng = Engineer("e", (0.0, 0.0), DAY)
+    visit = Visit("new", (2_000.0, 0.0), H)
+    found = insertion_at(line_route(eng), visit, PLANE, 8.5 * H)
+    assert found is not None
+    assert (found.position, found.start_s) == (0, pytest.approx(8.5 * H))
+    assert found.shifted == [("a", pytest.approx(9.5 * H + 100))]  # b still makes 10:00
+
+
+def test_a_drop_never_goes_before_locked_work_or_past_a_promise() -> None:
+    eng = Engineer("e", (0.0, 0.0), DAY)
+    visit = Visit("new", (2_000.0, 0.0), H)
+    after_locked = insertion_at(line_route(eng, locked=True), visit, PLANE, 8.5 * H)
+    assert after_locked is not None
+    assert after_locked.position == 1
+    assert after_locked.start_s >= 9 * H + 600
+    # Two hours before a would push b past its promised 10:00: it cannot go there.
+    assert (
+        insertion_at(line_route(eng, promise=True), Visit("long", (2_000.0, 0.0), 2 * H), PLANE, 8.5 * H)
+        is None
+    )

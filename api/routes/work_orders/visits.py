@@ -22,6 +22,7 @@ from api.schemas.work_orders import (
     VisitIn,
     VisitOut,
 )
+from dispatch.planning import assignment_check
 from dispatch.work_orders import details, visits
 
 
@@ -50,7 +51,8 @@ async def create_visit(
     "/api/visits/{visit_id:uuid}/assignment",
     roles=DESK,
     tags=["visits"],
-    summary="Assign (and pin) a visit to an engineer, or unassign it with engineer_id null",
+    summary="Assign (and pin) a visit to an engineer, or unassign it with engineer_id null; a hard "
+    "rule's refusal (409 assignment-refused) is overridden only with override_reason",
 )
 async def assign_visit(
     clock: AppClock,
@@ -59,7 +61,7 @@ async def assign_visit(
     visit_id: FromPath[uuid.UUID],
     data: JSONBody[AssignmentIn],
 ) -> VisitOut:
-    visit = await visits.assign(
+    visit = await assignment_check.assign_checked(
         session,
         actor,
         clock,
@@ -69,6 +71,7 @@ async def assign_visit(
         partner_engineer_id=data.partner_engineer_id,
         planned_start=data.planned_start,
         pinned=data.pinned,
+        override_reason=data.override_reason,
     )
     return visit_out(visit)
 
