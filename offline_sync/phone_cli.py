@@ -75,7 +75,9 @@ def _left(deadline: dt.datetime, now: dt.datetime) -> str:
     seconds = int((deadline - now).total_seconds())
     sign, seconds = ("", seconds) if seconds >= 0 else ("overdue by ", -seconds)
     hours, minutes = divmod(seconds // 60, 60)
-    return f"{sign}{hours}h{minutes:02d}m" + ("" if sign else " left")
+    days, hours = divmod(hours, 24)
+    span = f"{days}d{hours:02d}h" if days >= 2 else f"{days * 24 + hours}h{minutes:02d}m"
+    return f"{sign}{span}" + ("" if sign else " left")
 
 
 def _clocks(order: dict[str, Any], zone: dt.tzinfo, now: dt.datetime) -> str:
@@ -441,8 +443,8 @@ def run(device: DeviceClient, a: argparse.Namespace, out: Callable[[str], None])
         rows = upcoming(device.documents(), now, every=a.all)
         if not rows:
             out("no visits today or tomorrow (run `sync` first?)")
-        for local, visit, order in rows:
-            out(describe(local, visit, order, now))
+        for index, (local, visit, order) in enumerate(rows):
+            out(("\n" if index else "") + describe(local, visit, order, now))
         return OK
     if a.command == "outbox":
         return _outbox(device, out)

@@ -6,6 +6,7 @@ applies through the same service as its REST twin, once, only on the engineer's 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import uuid
 from typing import Any
 
@@ -300,9 +301,23 @@ async def test_cannot_fix_starts_the_backup_flow_and_the_unit_goes_in_and_out(cl
     remove = {"visit_id": swap_back, "action": "remove"}
     _, wrong = await phone.record("visit.backup_unit@1", **remove, serial="NOT-THIS-ONE", at=phone.at())
     assert "serial" in _refused(wrong, "invalid-input")["detail"]
-    _, removed = await phone.record("visit.backup_unit@1", **remove, serial=proposal["serial"], at=phone.at())
-    assert removed["status"] == "applied", removed
-    assert removed["result"]["loan_status"] == "returning"
+    # The signed return part of the loan form, photographed: a file like any photo.
+    form = b"\xff\xd8\xff loan form " + uuid.uuid4().bytes
+    form_sha = hashlib.sha256(form).hexdigest()
+    _, waiting = await phone.record(
+        "visit.backup_unit@1", **remove, serial=proposal["serial"], loan_form_sha256=form_sha, at=phone.at()
+    )
+    assert waiting["status"] == "pending_blob", waiting
+    stored = await client.put(f"/api/sync/blobs/{form_sha}", headers=phone.headers, content=form)
+    assert stored.status_code == 200, stored.text
+    pulled = await _ok(
+        await client.get("/api/sync/pull", headers=phone.headers, params={"device_id": phone.device_id})
+    )
+    visits = [v for c in pulled["changes"] if c["id"] == oid for v in c["data"]["visits"]]
+    (attachment,) = [a for v in visits if v["id"] == swap_back for a in v["attachments"]]
+    assert "借用单" in attachment["caption"]
+    # Applied once its file arrived: the backup is out, the order resolved.
+    assert (await loans())[0]["status"] == "returning"
     order = await _ok(await client.get(f"/api/work-orders/{oid}", headers=h["dispatcher"]))
     assert order["status"] == "resolved"
 
