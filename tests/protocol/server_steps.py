@@ -47,12 +47,16 @@ class World:
         for name in ("admin", "dispatcher", *USERS.values()):
             self.headers[name] = await auth_headers(self.client, name)
         for alias, spec in self.case.get("setup", {}).get("visits", {}).items():
-            await self._visit(alias, USERS[spec["engineer"]])
+            await self._visit(alias, USERS[spec["engineer"]], spec)
         return self
 
-    async def _visit(self, alias: str, username: str) -> None:
+    async def _visit(self, alias: str, username: str, spec: dict[str, Any]) -> None:
         admin, dispatcher = self.headers["admin"], self.headers["dispatcher"]
         customer, site = await customer_with_site(self.client, admin)
+        flags: dict[str, Any] = {k: spec[k] for k in ("reception_code", "no_photography") if k in spec}
+        if flags:
+            body: dict[str, Any] = {"version": site["version"], **flags}
+            site = await _ok(await self.client.patch(f"/api/sites/{site['id']}", headers=admin, json=body))
         device = await asset(
             self.client, admin, site, await contract(self.client, admin, customer, kind="7x24")
         )

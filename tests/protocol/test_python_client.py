@@ -166,6 +166,8 @@ async def _check(world: World, phone: PythonPhone, expect: dict[str, Any], where
         assert _visit(phone, world.visits[alias]["id"]) is not None, (where, alias)
     for alias in replica.get("lacks", []):
         assert _visit(phone, world.visits[alias]["id"]) is None, (where, alias)
+    if "never_contains" in replica:
+        assert replica["never_contains"] not in json.dumps(phone.device.replica(), ensure_ascii=False), where
     for alias, wanted in replica.get("visits", {}).items():
         found = _visit(phone, world.visits[alias]["id"])
         assert found is not None, (where, alias)
