@@ -192,7 +192,8 @@ class CannotFix(Args):
     """The engineer declares the repair cannot finish within the deadline: a backup is proposed."""
 
     visit_id: uuid.UUID
-    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    # Stored as the loan's cause after "engineer: " (200 characters at most).
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=190)]
     at: Instant
 
 

@@ -199,6 +199,8 @@ async def test_cannot_fix_starts_the_backup_flow_and_the_unit_goes_in_and_out(cl
     _refused(foreign, "forbidden")
     _, blank = await phone.record("visit.cannot_fix@1", visit_id=vid, reason="", at=phone.at())
     _refused(blank, "invalid-input")
+    _, long = await phone.record("visit.cannot_fix@1", visit_id=vid, reason="无" * 200, at=phone.at())
+    _refused(long, "invalid-input")
     assert await loans() == []
 
     mutation, declared = await phone.record(
