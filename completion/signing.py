@@ -108,7 +108,15 @@ async def editable(
     return report, visit, order
 
 
-async def draft(session: AsyncSession, actor: Actor, clock: Clock, visit_id: uuid.UUID) -> ServiceReport:
+async def draft(
+    session: AsyncSession,
+    actor: Actor,
+    clock: Clock,
+    visit_id: uuid.UUID,
+    *,
+    report_id: uuid.UUID | None = None,
+) -> ServiceReport:
+    """The visit's report drafted from what it recorded; `report_id` is a phone's own id for it."""
     visit, order = await owned_visit(session, actor, visit_id)
     _require_engineer(actor, visit)
     existing = await session.scalar(
@@ -121,7 +129,7 @@ async def draft(session: AsyncSession, actor: Actor, clock: Clock, visit_id: uui
         )
     now = clock.now()
     report = ServiceReport(
-        id=uuid.uuid4(),
+        id=report_id or uuid.uuid4(),
         work_order_id=order.id,
         visit_id=visit.id,
         form=drafting.form_of(visit),

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any
 
-from sqlalchemy import BigInteger, Text, delete, event, func, insert, or_, select
+from sqlalchemy import BigInteger, Text, delete, event, func, insert, inspect, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -38,13 +38,16 @@ from core.errors import DomainError
 from core.geo import lonlat
 from core.jsonable import jsonable
 from core.pagination import INT64, key_of, seal, unknown_cursor, unseal
-from dispatch.customers.models import Asset, Site
+from dispatch.customers.models import Asset, Customer, Site
+from dispatch.sla.models import SlaClock
 from dispatch.work_orders.models import Status, Visit, VisitNote, VisitStatus, WorkOrder
 from inventory.models import Item, LocationKind, StockBalance, StockMove
 from inventory.models import Location as StockLocation
 from offline_sync.models import SyncChange, SyncRetention, VisitAttachment
 
 CLOSED_ORDERS = (Status.CLOSED, Status.CANCELLED)
+# What a phone is told of each SLA clock.
+CLOCK_FIELDS = ("deadline", "met_at", "breached_at")
 ENTITY = "work_order"
 # Two more documents per device: the user's van stock and the parts catalogue. Their change
 # rows carry the van's location id / the item id in `work_order_id` (the column only groups).
@@ -93,6 +96,11 @@ def _open_orders_at(session: Session, obj: Site | Asset) -> list[uuid.UUID]:
     )
 
 
+def _clock_moved(clock: SlaClock) -> bool:
+    state = inspect(clock)
+    return any(state.attrs[name].history.has_changes() for name in CLOCK_FIELDS)
+
+
 def _vans(session: Session, location_ids: list[uuid.UUID | None]) -> list[tuple[uuid.UUID, uuid.UUID]]:
     ids = [i for i in location_ids if i is not None]
     if not ids:
@@ -133,6 +141,12 @@ def _capture(session: Session, _context: Any) -> None:
         elif isinstance(obj, VisitNote | VisitAttachment):
             order_id = _visit_order(session, obj.visit_id)
         elif isinstance(obj, ServiceReport):
+            order_id = obj.work_order_id
+        elif isinstance(obj, SlaClock):
+            # The deadlines the phone counts down; the watch's predictions and escalations change
+            # far more often and are not part of the document.
+            if obj not in session.new and not _clock_moved(obj):
+                continue
             order_id = obj.work_order_id
         elif isinstance(obj, StockMove) and obj in session.new:
             # A move in or out of an engineer's van changes that engineer's van-stock document.
@@ -272,6 +286,13 @@ async def documents(
         by_order.setdefault(v.work_order_id, []).append(v)
     site_ids = {o.site_id for o in orders.values()}
     asset_ids = {o.asset_id for o in orders.values() if o.asset_id}
+    customer_ids = {o.customer_id for o in orders.values()}
+    customers = {
+        row.id: row.name
+        for row in await session.execute(
+            select(Customer.id, Customer.name).where(Customer.id.in_(customer_ids))
+        )
+    }
     sites = {s.id: s for s in (await session.execute(select(Site).where(Site.id.in_(site_ids)))).scalars()}
     assets = (
         {a.id: a for a in (await session.execute(select(Asset).where(Asset.id.in_(asset_ids)))).scalars()}
@@ -288,6 +309,11 @@ async def documents(
         asset = assets.get(order.asset_id) if order.asset_id else None
         data = _order_document(order, sites[order.site_id], asset, [_visit_document(v, extras) for v in mine])
         data["reports"] = reports.get(order_id, [])
+        data["customer"] = {"id": str(order.customer_id), "name": customers.get(order.customer_id)}
+        data["clocks"] = [
+            {"measure": c.measure.value, **{name: jsonable(getattr(c, name)) for name in CLOCK_FIELDS}}
+            for c in order.clocks
+        ]
         out.append({"entity": ENTITY, "id": str(order_id), "op": "upsert", "data": data})
     return out
 

@@ -9,15 +9,14 @@ device-bound refresh token; the outbox survives everything except a *lost* verdi
 wipes the device.
 
 Any object with httpx.Client's `request()` works as the transport: httpx itself, or
-Litestar's TestClient in tests. Simulator:
+Litestar's TestClient in tests. Simulator (`--help` lists every command):
 
     python -m offline_sync.client --server http://127.0.0.1:8000 --user engineer01 \\
-        --db phone.sqlite sync | visits | arrive VISIT_ID | note VISIT_ID TEXT | complete VISIT_ID
+        --db phone.sqlite sync | visits | arrive VISIT_ID | note VISIT_ID TEXT | photo VISIT_ID FILE | …
 """
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import hashlib
 import json
@@ -26,6 +25,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -73,6 +73,11 @@ def _retry_after(response: Any) -> float:
 
 class SyncError(Exception):
     pass
+
+
+class Offline(SyncError):
+    """The server could not be reached (no network, server down): nothing was lost, the outbox
+    waits for the next sync."""
 
 
 class DeviceSuspended(SyncError):
@@ -179,12 +184,14 @@ class DeviceClient:
     def _send(self, method: str, url: str, **kwargs: Any) -> Any:
         delay, renewed = 0.05, False
         extra = kwargs.pop("headers", {})
+        unreachable = True  # every attempt failed before any answer came back
         for _attempt in range(self.attempts):
             try:
                 response = self.http.request(method, url, headers={**self._headers(), **extra}, **kwargs)
             except (OSError, httpx.TransportError) as exc:  # dropped on the way there or back
                 failure: Exception = exc
             else:
+                unreachable = False
                 if response.status_code == 401 and not renewed:
                     # The access token expired while offline: renew it with the device-bound
                     # refresh token (or sign in again) and resend; the outbox is untouched.
@@ -198,19 +205,26 @@ class DeviceClient:
                 delay = max(delay, _retry_after(response))
             self.sleep(delay)
             delay = min(delay * 2, MAX_BACKOFF)
+        if unreachable:
+            raise Offline(
+                f"{method} {url}: no answer after {self.attempts} attempts ({failure})"
+            ) from failure
         raise SyncError(f"{method} {url} failed {self.attempts} times") from failure
 
     def _send_unsigned(self, method: str, url: str, **kwargs: Any) -> Any:
         """Sign-in or refresh, retried only on 503 (nothing was done): a lost answer to a refresh
         is not resent, as presenting a rotated refresh token again revokes the sign-in."""
         delay = 0.05
-        for _attempt in range(self.attempts - 1):
-            response = self.http.request(method, url, **kwargs)
-            if response.status_code != 503:
-                return response
-            self.sleep(max(delay, _retry_after(response)))
-            delay = min(delay * 2, MAX_BACKOFF)
-        return self.http.request(method, url, **kwargs)
+        try:
+            for _attempt in range(self.attempts - 1):
+                response = self.http.request(method, url, **kwargs)
+                if response.status_code != 503:
+                    return response
+                self.sleep(max(delay, _retry_after(response)))
+                delay = min(delay * 2, MAX_BACKOFF)
+            return self.http.request(method, url, **kwargs)
+        except (OSError, httpx.TransportError) as exc:
+            raise Offline(f"{method} {url}: {exc}") from exc
 
     def _renew(self) -> None:
         refresh = self._meta("refresh_token")
@@ -338,62 +352,71 @@ class DeviceClient:
             if not page["has_more"]:
                 return
 
-    def sync(self) -> None:
+    def sync(self) -> SyncSummary:
+        """Upload blobs, push the outbox, pull; what the server answered, counted."""
+        summary = SyncSummary()
         if self._meta("access_token") is None:
             self.sign_in()
         self.upload_blobs()
         while self.pending():
             before = len(self.pending())
-            self.push()
+            summary.add(self.push())
             if len(self.pending()) == before:
                 break  # a gap the server reports: resend next time
         self.pull()
+        summary.waiting = len(self.pending())
+        return summary
+
+    def to_look_at(self) -> list[dict[str, Any]]:
+        """Mutations the server refused or kept for review, oldest first, with its answer."""
+        rows = self.db.execute(
+            "SELECT seq, name, outcome FROM outbox WHERE status IN ('rejected', 'conflict') ORDER BY seq"
+        ).fetchall()
+        return [{"seq": r[0], "name": r[1], **json.loads(r[2])} for r in rows]
+
+    def documents(self) -> list[dict[str, Any]]:
+        """The work-order documents of the replica (not the van stock and catalogue)."""
+        return [d for d in self.replica().values() if "visits" in d]
+
+
+@dataclass
+class SyncSummary:
+    """What one sync did with the outbox, by outcome."""
+
+    applied: int = 0
+    replayed: int = 0
+    pending_blob: int = 0
+    not_processed: int = 0
+    refused: list[dict[str, Any]] = field(default_factory=list)
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+    waiting: int = 0
+
+    def add(self, outcomes: list[dict[str, Any]]) -> None:
+        for outcome in outcomes:
+            status = outcome["status"]
+            if outcome.get("replayed"):
+                self.replayed += 1
+            if status == "applied":
+                self.applied += 1
+            elif status == "rejected":
+                self.refused.append(outcome)
+            elif status == "conflict":
+                self.conflicts.append(outcome)
+            elif status == "pending_blob":
+                self.pending_blob += 1
+            else:
+                self.not_processed += 1
+
+    @property
+    def clean(self) -> bool:
+        return not (self.refused or self.conflicts)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m offline_sync.client", description="A simulated engineer phone"
-    )
-    parser.add_argument("--server", default="http://127.0.0.1:8000")
-    parser.add_argument("--user", required=True)
-    parser.add_argument("--password", default="demo-pass")
-    parser.add_argument("--db", default="device.sqlite")
-    parser.add_argument(
-        "command", choices=["sync", "visits", "arrive", "travel", "note", "complete", "outbox"]
-    )
-    parser.add_argument("rest", nargs="*")
-    args = parser.parse_args(argv)
-    with httpx.Client(base_url=args.server, timeout=30) as http:
-        device = DeviceClient(http, args.db, args.user, args.password)
-        if args.command == "sync":
-            device.sync()
-            orders = sum("visits" in d for d in device.replica().values())
-            print(f"synced: {orders} work orders, {len(device.pending())} mutations waiting")
-        elif args.command == "visits":
-            for order in device.replica().values():
-                for visit in order.get("visits", []):  # the van stock and catalogue have none
-                    print(visit["id"], visit["status"], order["problem_number"], order["site"]["name"])
-        elif args.command == "outbox":
-            for item in device.pending():
-                print(item["seq"], item["name"], json.dumps(item["args"], ensure_ascii=False))
-        else:
-            visit_id = args.rest[0]
-            if args.command == "travel":
-                device.record("visit.start_travel@1", visit_id=visit_id, at=device.now())
-            elif args.command == "arrive":
-                device.record("visit.arrive@1", visit_id=visit_id, at=device.now())
-            elif args.command == "note":
-                device.record(
-                    "visit.add_note@1",
-                    visit_id=visit_id,
-                    note_id=str(uuid.uuid4()),
-                    body=" ".join(args.rest[1:]),
-                    at=device.now(),
-                )
-            else:
-                device.record("visit.complete@1", visit_id=visit_id, outcome="resolved", at=device.now())
-            print("recorded; run `sync` when the network is back")
-    return 0
+    """The simulator's command line (offline_sync.phone_cli)."""
+    from offline_sync import phone_cli
+
+    return phone_cli.main(argv)
 
 
 if __name__ == "__main__":
