@@ -32,6 +32,7 @@ from core.database import make_engine, make_sessionmaker
 from core.identity.passwords import HashingPool
 from core.identity.sessions import ThrottleLimits
 from core.identity.tokens import TokenConfig
+from core.live.feed import LiveHub, listen_dsn
 from core.pagination import CURSOR_KEY, cursor_key
 from core.settings import Settings, load_settings
 from dispatch.customers.stored_zones import unknown_zones
@@ -56,6 +57,7 @@ def build_context(settings: Settings, clock: Clock) -> AppContext:
         clock=clock,
         engine=engine,
         sessionmaker=sessionmaker,
+        live=LiveHub(listen_dsn(settings.database_url)),
         plans=PlanRunner(
             sessionmaker,
             PlanLimits(
@@ -140,6 +142,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             if worker is not None:
                 await worker.stop()
             await context.plans.stop()
+            await context.live.stop()
             context.hashing.close()
             await context.engine.dispose()
 

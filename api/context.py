@@ -13,6 +13,7 @@ from core.identity.passwords import HashingPool
 from core.identity.roles import Actor
 from core.identity.sessions import ThrottleLimits
 from core.identity.tokens import TokenConfig
+from core.live.feed import LiveHub
 from core.settings import Settings
 from dispatch.planning.plans import PlanRunner
 from dispatch.worker import Worker
@@ -32,6 +33,8 @@ class AppContext:
     trusted_proxies: TrustedProxies
     # Solves plans in worker processes and records their progress.
     plans: PlanRunner
+    # Changes fanned out to this process's live streams (one LISTEN connection).
+    live: LiveHub
     # The in-process background worker, when this process runs one (requests poke it).
     worker: Worker | None = None
 

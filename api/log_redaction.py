@@ -1,8 +1,8 @@
-"""Keeps the customer survey's one-time tokens out of the server's access log.
+"""Keeps one-time credentials out of the server's access log: the customer survey's tokens
+(`/s/{token}`, `/api/survey/{token}`) and the live stream's tickets (`/api/live?ticket=…`).
 
-The token is the credential of a survey link (`/s/{token}`, `/api/survey/{token}`): uvicorn logs
-every request line, so its access logger gets this filter, which writes the path with the token
-masked before the record is formatted."""
+uvicorn logs every request line, so its access logger gets this filter, which writes the path
+with the credential masked before the record is formatted."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ import logging
 import re
 
 TOKEN_PATH = re.compile(r"(/s/|/api/survey/)[A-Za-z0-9_-]+")
+TICKET = re.compile(r"([?&]ticket=)[^&\s]+")
 
 
 def redact(path: str) -> str:
-    return TOKEN_PATH.sub(r"\1…", path)
+    return TICKET.sub(r"\1…", TOKEN_PATH.sub(r"\1…", path))
 
 
 class SurveyTokenFilter(logging.Filter):

@@ -84,6 +84,11 @@ class Settings:
     upload_partials_per_user: int = 4
     upload_partial_bytes_per_user: int = 32 * 1024 * 1024
     upload_expiry_hours: float = 24.0
+    # A console's live stream ends after this long and reconnects with a new ticket, so that a
+    # signed-out or disabled account stops receiving within it; a ping this often keeps proxies
+    # from closing an idle stream.
+    live_stream_seconds: float = 300.0
+    live_ping_seconds: float = 15.0
 
 
 def _local_jwt_secret(var_dir: Path) -> str:
@@ -133,6 +138,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         ("plan_max_seconds", "FSD_PLAN_MAX_SECONDS"),
         ("plan_heartbeat_seconds", "FSD_PLAN_HEARTBEAT_SECONDS"),
         ("upload_expiry_hours", "FSD_UPLOAD_EXPIRY_HOURS"),
+        ("live_stream_seconds", "FSD_LIVE_STREAM_SECONDS"),
+        ("live_ping_seconds", "FSD_LIVE_PING_SECONDS"),
     ):
         if field in env:
             values[name] = float(env[field])

@@ -22,6 +22,7 @@ from completion import survey
 from core import audit
 from core.clock import Clock
 from core.identity.roles import SYSTEM
+from core.live import feed as live
 from dispatch.engineers.positions import forget_older_than
 from dispatch.flows.backup import raise_alerts
 from dispatch.messaging.outbox import LogSender, Sender, deliver_due
@@ -31,6 +32,9 @@ from offline_sync import uploads
 from routing.travel import HaversineTravelTime, TravelTimeProvider
 
 log = logging.getLogger("fieldservice.worker")
+
+# What the consoles' live streams can catch up on after a disconnection.
+LIVE_RETENTION = dt.timedelta(days=1)
 
 
 @dataclass
@@ -66,6 +70,7 @@ class Worker:
         async with self.sessionmaker() as session, session.begin():
             report = await sweep(session, now, self.travel, self.config.watch)
             await forget_older_than(session, now - self.config.position_retention)
+            await live.forget_before(session, now - LIVE_RETENTION)
             audit.write_trail(
                 session.sync_session,
                 action="worker.sla_watch",

@@ -13,6 +13,7 @@ import completion.models
 import core.audit
 import core.idempotency
 import core.identity.models
+import core.live.models
 import dispatch.contracts.models
 import dispatch.customers.models
 import dispatch.engineers.models
@@ -36,6 +37,7 @@ MODEL_MODULES = (
     core.audit,
     core.idempotency,
     core.identity.models,
+    core.live.models,
     dispatch.contracts.models,
     dispatch.customers.models,
     dispatch.engineers.models,

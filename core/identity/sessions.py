@@ -446,15 +446,21 @@ async def authenticate(session: AsyncSession, config: TokenConfig, token: str, n
     """The actor behind a bearer token, or Unauthenticated. Checks the sign-in is still live and
     takes role and organisation from the account as it is now, not as it was at sign-in."""
     claims = decode_access(config, token, now)
+    return await live_actor(session, claims.user_id, claims.session_id)
+
+
+async def live_actor(session: AsyncSession, user_id: uuid.UUID, session_id: uuid.UUID | None) -> Actor:
+    """The account as it is now, while that sign-in is live (not revoked, not signed out
+    everywhere, the account active); Unauthenticated otherwise."""
     account = (
-        await session.execute(_LIVE_ACCOUNT, {"user_id": claims.user_id, "session_id": claims.session_id})
+        await session.execute(_LIVE_ACCOUNT, {"user_id": user_id, "session_id": session_id})
     ).one_or_none()
     if account is None or not account.active:
         raise Unauthenticated("The session has ended; sign in again", reason="revoked")
     return Actor(
-        user_id=claims.user_id,
+        user_id=user_id,
         role=account.role,
         username=account.username,
         customer_id=account.customer_id,
-        session_id=claims.session_id,
+        session_id=session_id,
     )

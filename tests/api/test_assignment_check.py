@@ -45,9 +45,10 @@ async def _check(client, dispatcher, visit_id: str, engineer: str, at: str | Non
     body: dict[str, Any] = {"engineer_id": engineer}
     if at is not None:
         body["planned_start"] = at
-    return await _ok(
+    verdict: dict[str, Any] = await _ok(
         await client.post(f"/api/visits/{visit_id}/assignment/check", headers=dispatcher, json=body)
     )
+    return verdict
 
 
 async def _visit_now(client, dispatcher, order_id: str) -> dict[str, Any]:

@@ -91,6 +91,9 @@ ROLE_TABLE: dict[tuple[str, str], set[str] | None] = {
     ("GET", "/api/survey/{token}"): PUBLIC,
     ("POST", "/api/survey/{token}"): PUBLIC,
     ("GET", "/api/survey/{token}/pdf"): PUBLIC,
+    ("POST", "/api/live/tickets"): STAFF,
+    # The single-use ticket is the credential (the stream cannot send a header).
+    ("GET", "/api/live"): PUBLIC,
     ("POST", "/api/visits/{visit_id}/finish"): {"engineer"},
     ("GET", "/api/notifications"): STAFF,
     ("POST", "/api/notifications/{notification_id}/acknowledge"): STAFF,

@@ -93,8 +93,11 @@ def test_a_drop_goes_where_it_was_dropped_and_pushes_what_follows() -> None:
     visit = Visit("new", (2_000.0, 0.0), H)
     found = insertion_at(line_route(eng), visit, PLANE, 8.5 * H)
     assert found is not None
-    assert (found.position, found.start_s) == (0, pytest.approx(8.5 * H))
-    assert found.shifted == [("a", pytest.approx(9.5 * H + 100))]  # b still makes 10:00
+    assert found.position == 0
+    assert found.start_s == pytest.approx(8.5 * H)
+    [(moved, start)] = found.shifted  # b still makes 10:00
+    assert moved == "a"
+    assert start == pytest.approx(9.5 * H + 100)
 
 
 def test_a_drop_never_goes_before_locked_work_or_past_a_promise() -> None:

@@ -4,21 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar.testing import AsyncTestClient
+import httpx
 
 DEMO_PASSWORD = "demo-pass"
 
 
-async def sign_in(
-    client: AsyncTestClient[Any], username: str, password: str = DEMO_PASSWORD
-) -> dict[str, Any]:
+async def sign_in(client: httpx.AsyncClient, username: str, password: str = DEMO_PASSWORD) -> dict[str, Any]:
+    """Works with the in-process test client and with a real server's client alike."""
     response = await client.post("/api/auth/login", json={"username": username, "password": password})
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
 
 
-async def auth_headers(client: AsyncTestClient[Any], username: str) -> dict[str, str]:
+async def auth_headers(client: httpx.AsyncClient, username: str) -> dict[str, str]:
     tokens = await sign_in(client, username)
     return {"Authorization": f"Bearer {tokens['access_token']}"}
 
