@@ -61,6 +61,8 @@ def _last_event_id(request: Request[Any, Any, Any], given: int | None) -> int | 
     "/api/live",
     roles=PUBLIC,
     tags=["live"],
+    # The ticket is the credential: spent, expired or unknown is 401; a non-staff account's, 403.
+    problems={401: ("unauthenticated",), 403: ("forbidden",)},
     streaming=True,
     media_type="text/event-stream",
     summary="Server-sent events of what changed (orders, visits, SLA clocks, notifications, "

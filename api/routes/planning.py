@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request, get, post
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import ServerSentEvent
 
 from api.auth import DESK, app_context
@@ -25,10 +25,12 @@ from api.schemas.planning import (
     ProposalOut,
     VerdictOut,
 )
+from core import zones
 from core.database import after_commit
 from core.errors import field_error
 from core.identity.roles import Role
-from dispatch.planning import assignment_check, progress, replanning
+from core.times import FIRST_YEAR, LAST_YEAR
+from dispatch.planning import assignment_check, progress, replanning, timeline
 from dispatch.planning import plans as service
 from dispatch.planning.models import Plan, PlanStatus
 
@@ -204,6 +206,36 @@ async def assignment_candidates(
     return [verdict_out(v) for v in await assignment_check.candidates(session, actor, clock, visit_id)]
 
 
+BoardDay = Annotated[
+    dt.date | None, QueryParameter(name="from", description="the first day, in time_zone (default today)")
+]
+BoardDays = Annotated[int, QueryParameter(ge=1, le=7, description="how many days")]
+BoardZone = Annotated[
+    str | None, QueryParameter(max_length=64, description="IANA zone of the days (default Asia/Shanghai)")
+]
+
+
+@get(
+    "/api/dispatch/board",
+    roles=DESK,
+    tags=["dispatch"],
+    summary="Each engineer's days (shifts, standby, visits with the drive before each) and the "
+    "queue of visits nobody has, nearest deadline first",
+)
+async def dispatch_board(
+    now: Now,
+    session: Session,
+    start: BoardDay = None,
+    days: BoardDays = 2,
+    time_zone: BoardZone = None,
+) -> timeline.Board:
+    zone = zones.checked(time_zone, "time_zone") if time_zone else zones.DEFAULT_TIME_ZONE
+    first = start or now.astimezone(zones.zone(zone)).date()
+    if not FIRST_YEAR <= first.year <= LAST_YEAR:
+        raise field_error("from", f"a day in {FIRST_YEAR}–{LAST_YEAR}")
+    return await timeline.board(session, now, first, days, zone)
+
+
 ROUTES = [
     create_plan,
     get_plan,
@@ -214,4 +246,5 @@ ROUTES = [
     overrun,
     check_assignment,
     assignment_candidates,
+    dispatch_board,
 ]

@@ -50,6 +50,7 @@ async def create_visit(
 @put(
     "/api/visits/{visit_id:uuid}/assignment",
     roles=DESK,
+    problems={409: ("conflict", "version-conflict", "assignment-refused")},
     tags=["visits"],
     summary="Assign (and pin) a visit to an engineer, or unassign it with engineer_id null; a hard "
     "rule's refusal (409 assignment-refused) is overridden only with override_reason",

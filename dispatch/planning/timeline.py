@@ -1,0 +1,256 @@
+"""The dispatcher's board: each engineer's days (shifts, standby, the visits given to them with
+the drive before each) and the queue of visits nobody has yet, nearest deadline first.
+
+Days are local days in the board's time zone; visits show where they are planned, or where they
+actually happened once the engineer got there.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import msgspec
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core import zones
+from core.geo import lonlat
+from core.identity.models import User
+from dispatch.customers.models import Customer, Site
+from dispatch.engineers.models import EmployerKind, Engineer
+from dispatch.engineers.positions import latest_positions
+from dispatch.planning.problem import LIVE_POSITION_AGE, shift_windows
+from dispatch.sla.clocks import state_of
+from dispatch.sla.models import ClockState, SlaClock
+from dispatch.work_orders.lifecycle import OPEN
+from dispatch.work_orders.models import Visit, VisitStatus, WorkOrder
+from dispatch.work_orders.queries import paused_orders
+from routing.geo import Point
+from routing.travel import HaversineTravelTime, TravelTimeProvider
+
+# The order a clock's states are shown in a bar's colour: the worst running one wins.
+WORST_FIRST = [
+    ClockState.BREACHED,
+    ClockState.AT_RISK,
+    ClockState.PAUSED,
+    ClockState.OK,
+    ClockState.SCHEDULED,
+    ClockState.MET,
+]
+ON_THE_BOARD = [VisitStatus.ASSIGNED, VisitStatus.EN_ROUTE, VisitStatus.ON_SITE, VisitStatus.DONE]
+
+
+class BoardVisit(msgspec.Struct):
+    visit_id: uuid.UUID
+    work_order_id: uuid.UUID
+    problem_number: str
+    customer: str
+    site: str
+    severity: str
+    status: str
+    start: dt.datetime
+    end: dt.datetime
+    # The drive into it from the previous visit (or from where the engineer is, or home).
+    travel_minutes: float
+    pinned: bool
+    sla_state: str
+    deadline: dt.datetime | None
+    # For a move by hand (`PUT /api/visits/{id}/assignment` checks it).
+    version: int = 0
+    # A joint visit: the other engineer on it (its bar is on both rows).
+    partner_engineer_id: uuid.UUID | None = None
+
+
+class EngineerRow(msgspec.Struct):
+    engineer_id: uuid.UUID
+    name: str
+    username: str
+    shifts: list[tuple[dt.datetime, dt.datetime]]
+    on_call: list[tuple[dt.datetime, dt.datetime]]
+    # [longitude, latitude] and when, while fresh (the last 30 minutes).
+    position: tuple[float, float] | None
+    visits: list[BoardVisit] = msgspec.field(default_factory=list)
+
+
+class QueuedVisit(msgspec.Struct):
+    visit_id: uuid.UUID
+    work_order_id: uuid.UUID
+    problem_number: str
+    customer: str
+    site: str
+    severity: str
+    duration_minutes: int
+    people_needed: int
+    required_skills: dict[str, int]
+    sla_state: str
+    deadline: dt.datetime | None
+    version: int
+
+
+class Board(msgspec.Struct):
+    time_zone: str
+    start: dt.datetime
+    end: dt.datetime
+    engineers: list[EngineerRow]
+    unassigned: list[QueuedVisit]
+
+
+@dataclass
+class _Orders:
+    """What the bars and cards say about their work orders."""
+
+    orders: dict[uuid.UUID, WorkOrder]
+    names: dict[uuid.UUID, tuple[str, str, Point]]  # order -> (customer, site, site point)
+    states: dict[uuid.UUID, tuple[str, dt.datetime | None]]  # order -> (worst state, due)
+
+
+async def board(
+    session: AsyncSession,
+    now: dt.datetime,
+    first_day: dt.date,
+    days: int,
+    time_zone: str,
+    travel: TravelTimeProvider | None = None,
+) -> Board:
+    tz = zones.zone(time_zone)
+    start = dt.datetime.combine(first_day, dt.time(0), tz)
+    end = dt.datetime.combine(first_day + dt.timedelta(days=days), dt.time(0), tz)
+    engineers = await _engineers(session)
+    visits = await _visits(session, start, end)
+    orders = await _orders(session, now, {v.work_order_id for v in visits})
+    live = await latest_positions(session, [e.id for e, _ in engineers], since=now - LIVE_POSITION_AGE)
+    rows = []
+    for engineer, user in engineers:
+        horizon = (end - start).total_seconds()
+        row = EngineerRow(
+            engineer.id,
+            user.display_name,
+            user.username,
+            _times(start, shift_windows(engineer, start, horizon)),
+            _times(start, shift_windows(engineer, start, horizon, on_call=True)),
+            live.get(engineer.id),
+        )
+        theirs = [v for v in visits if engineer.id in (v.engineer_id, v.partner_engineer_id)]
+        origin = live.get(engineer.id) or lonlat(engineer.home_base)
+        row.visits = _bars(theirs, engineer.id, orders, origin, travel or HaversineTravelTime())
+        rows.append(row)
+    queue = [_queued(v, orders) for v in visits if v.status is VisitStatus.PLANNED]
+    queue.sort(key=lambda q: (q.deadline is None, q.deadline or end, q.problem_number))
+    return Board(zones.usable(time_zone), start, end, rows, queue)
+
+
+def _times(
+    origin: dt.datetime, windows: Sequence[tuple[float, float]]
+) -> list[tuple[dt.datetime, dt.datetime]]:
+    return [(origin + dt.timedelta(seconds=a), origin + dt.timedelta(seconds=b)) for a, b in windows]
+
+
+async def _engineers(session: AsyncSession) -> list[tuple[Engineer, User]]:
+    rows = await session.execute(
+        select(Engineer, User)
+        .join(User, User.id == Engineer.id)
+        .where(Engineer.active.is_(True), Engineer.employer_kind == EmployerKind.COMPANY)
+        .order_by(User.display_name, User.username)
+    )
+    return [(engineer, user) for engineer, user in rows]
+
+
+async def _visits(session: AsyncSession, start: dt.datetime, end: dt.datetime) -> list[Visit]:
+    """Visits on the board's days (planned, or happened, then) and every visit of an open order
+    that nobody has yet."""
+    when = Visit.planned_start
+    on_board = Visit.status.in_(ON_THE_BOARD) & or_(
+        when.between(start, end), Visit.arrived_at.between(start, end)
+    )
+    queued = (Visit.status == VisitStatus.PLANNED) & WorkOrder.status.in_(OPEN)
+    rows = await session.execute(
+        select(Visit).join(WorkOrder, WorkOrder.id == Visit.work_order_id).where(on_board | queued)
+    )
+    return list(rows.scalars())
+
+
+async def _orders(session: AsyncSession, now: dt.datetime, ids: set[uuid.UUID]) -> _Orders:
+    rows = await session.execute(
+        select(WorkOrder, Customer.name, Site.name, Site.point)
+        .join(Site, Site.id == WorkOrder.site_id)
+        .join(Customer, Customer.id == WorkOrder.customer_id)
+        .where(WorkOrder.id.in_(ids))
+    )
+    orders, names = {}, {}
+    for order, customer, site, point in rows:
+        orders[order.id] = order
+        names[order.id] = (customer, site, lonlat(point))
+    paused = await paused_orders(session, list(ids))
+    clocks = (await session.execute(select(SlaClock).where(SlaClock.work_order_id.in_(ids)))).scalars()
+    states: dict[uuid.UUID, tuple[str, dt.datetime | None]] = {}
+    for clock in clocks:
+        state = state_of(clock, now, clock.work_order_id in paused)
+        due = clock.deadline if clock.met_at is None else None
+        held, held_due = states.get(clock.work_order_id, (ClockState.MET.value, None))
+        worse = WORST_FIRST.index(state) < WORST_FIRST.index(ClockState(held))
+        soonest = min((d for d in (held_due, due) if d is not None), default=None)
+        states[clock.work_order_id] = (state.value if worse else held, soonest)
+    return _Orders(orders, names, states)
+
+
+def _bars(
+    visits: list[Visit], engineer_id: uuid.UUID, orders: _Orders, origin: Point, travel: TravelTimeProvider
+) -> list[BoardVisit]:
+    """The engineer's visits in time order, each with the drive into it."""
+    timed = sorted(
+        ((v.arrived_at or v.planned_start, v) for v in visits if (v.arrived_at or v.planned_start)),
+        key=lambda pair: pair[0] or dt.datetime.max.replace(tzinfo=dt.UTC),
+    )
+    points = [origin, *(orders.names[v.work_order_id][2] for _, v in timed)]
+    legs = travel.matrix(points, points) if len(points) > 1 else None
+    bars = []
+    for k, (begin, visit) in enumerate(timed):
+        assert begin is not None
+        order = orders.orders[visit.work_order_id]
+        customer, site, _ = orders.names[visit.work_order_id]
+        state, due = orders.states.get(visit.work_order_id, (ClockState.MET.value, None))
+        finish = visit.finished_at or begin + dt.timedelta(minutes=visit.duration_minutes)
+        partner = visit.partner_engineer_id if visit.engineer_id == engineer_id else visit.engineer_id
+        bars.append(
+            BoardVisit(
+                visit.id,
+                order.id,
+                order.problem_number,
+                customer,
+                site,
+                order.severity.value,
+                visit.status.value,
+                begin,
+                finish,
+                round(float(legs[k, k + 1]) / 60, 1) if legs is not None else 0.0,
+                visit.pinned,
+                state,
+                due,
+                visit.version,
+                partner,
+            )
+        )
+    return bars
+
+
+def _queued(visit: Visit, orders: _Orders) -> QueuedVisit:
+    order = orders.orders[visit.work_order_id]
+    customer, site, _ = orders.names[visit.work_order_id]
+    state, due = orders.states.get(visit.work_order_id, (ClockState.MET.value, None))
+    return QueuedVisit(
+        visit.id,
+        order.id,
+        order.problem_number,
+        customer,
+        site,
+        order.severity.value,
+        visit.duration_minutes,
+        visit.people_needed,
+        dict(visit.required_skills),
+        state,
+        due,
+        visit.version,
+    )
