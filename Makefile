@@ -16,6 +16,7 @@ up: setup
 setup: db report-fonts
 	$(PY) -m alembic upgrade head
 	$(PY) -m dispatch.demo
+	$(PY) -m dispatch.demo_day
 
 ## test: ruff, mypy and the whole test suite against a throwaway PostGIS cluster
 test: install postgis chromium report-fonts lint
