@@ -77,8 +77,9 @@ export function showProblem(form, error) {
   const detail = error instanceof ApiError ? error.detail : String(error?.message || error);
   const unplaced = [];
   for (const item of (error instanceof ApiError && error.problem.errors) || []) {
-    const name = fieldName(item.field);
-    const slot = name ? form.querySelector(`[data-error-for="${CSS.escape(name)}"]`) : null;
+    // The path names the field; a missing one is named in the message ("missing required field `x`").
+    const names = [fieldName(item.field), ...[...String(item.message).matchAll(/`\$?\.?([\w.]+)`/g)].map((m) => fieldName(m[1]))];
+    const slot = names.map((name) => name && form.querySelector(`[data-error-for="${CSS.escape(name)}"]`)).find(Boolean);
     if (slot) {
       slot.textContent = item.message;
       slot.closest(".field")?.classList.add("invalid");

@@ -4,6 +4,7 @@ names who changed the order, and acknowledging a whole group of notifications at
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -26,7 +27,7 @@ async def _count(db, sql: str, **params) -> int:
         return int((await conn.execute(text(sql), params)).scalar_one())
 
 
-async def _order(client, admin, dispatcher, severity: str = "high") -> dict:
+async def _order(client, admin, dispatcher, severity: str = "high") -> dict[str, Any]:
     customer, site = await customer_with_site(client, admin)
     unit = await asset(client, admin, site, await contract(client, admin, customer, kind="7x24"))
     return await report(client, dispatcher, site, unit, severity=severity)
