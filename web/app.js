@@ -4,7 +4,7 @@ import { api, ApiError, consoleConfig, currentSession, onSignedOut, signIn, sign
 import { deskFor } from "./desk.js";
 import { $, fill, h } from "./dom.js";
 import { localTime } from "./format.js";
-import { applyStatic, language, onLanguageChange, setLanguage, t, v } from "./i18n.js";
+import { applyStatic, language, onLanguageChange, problemTitle, setLanguage, t, v } from "./i18n.js";
 import { renderIntake } from "./intake.js";
 import { createMap } from "./map.js";
 import { renderNotifications } from "./notifications.js";
@@ -44,7 +44,7 @@ const state = {
 // ---- errors ----------------------------------------------------------------------------------
 
 function showError(error) {
-  const title = error instanceof ApiError ? error.title : t("error.generic");
+  const title = error instanceof ApiError ? problemTitle(error.problem, error.title) : t("error.generic");
   const detail = error instanceof ApiError ? error.detail : String(error?.message || error);
   $("#error-title").textContent = title;
   $("#error-detail").textContent = detail;
@@ -235,6 +235,7 @@ function renderDetail() {
   });
   renderOrderDetail($("#detail"), order, {
     names: nameOf,
+    itemName: (sku) => state.items.get(sku),
     fetchedAt: state.orderFetchedAt || Date.now(),
     actions: desk.actions,
     visitAction: desk.visitAction,

@@ -4,7 +4,7 @@
 import { ApiError } from "./api.js";
 import { h, fill } from "./dom.js";
 import { fromLocalInput } from "./format.js";
-import { t } from "./i18n.js";
+import { problemTitle, t } from "./i18n.js";
 
 /**
  * One labelled field. spec: {name, label, type: text|textarea|select|datetime|number|checkbox,
@@ -73,7 +73,7 @@ export function clearProblem(form) {
 export function showProblem(form, error) {
   clearProblem(form);
   const box = form.querySelector(".form-problem");
-  const title = error instanceof ApiError ? error.title : t("error.generic");
+  const title = error instanceof ApiError ? problemTitle(error.problem, error.title) : t("error.generic");
   const detail = error instanceof ApiError ? error.detail : String(error?.message || error);
   const unplaced = [];
   for (const item of (error instanceof ApiError && error.problem.errors) || []) {

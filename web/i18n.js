@@ -38,6 +38,12 @@ const zh = {
   "list.reported": "报修时间",
   "map.label": "地图",
   "orders.label": "工单",
+  "map.all_sites": "全部站点",
+  "map.warehouses": "仓库",
+  "map.engineers": "工程师",
+  "map.routes": "路线",
+  "map.orders": "工单",
+  "map.stops": "{n} 站",
   "legend.engineer": "工程师基地",
   "legend.warehouse": "仓库",
   "tab.detail": "详情",
@@ -181,6 +187,17 @@ const zh = {
   "who.role": "{user}（{role}）",
   engineer: "工程师",
   none: "—",
+  // Problem titles by their type (the server's English title where none is listed).
+  "problem.invalid-input": "部分字段无效",
+  "problem.version-conflict": "记录已被他人修改",
+  "problem.illegal-transition": "不允许此状态变更",
+  "problem.conflict": "与当前状态冲突",
+  "problem.not-found": "未找到",
+  "problem.forbidden": "无权操作",
+  "problem.not-plannable": "无法排程",
+  "problem.calendar-not-loaded": "节假日日历未发布",
+  "problem.illegal-stock-step": "库存步骤不允许",
+  "problem.database-unavailable": "数据库暂不可用",
 };
 
 const en = {
@@ -216,6 +233,12 @@ const en = {
   "list.reported": "reported",
   "map.label": "Map",
   "orders.label": "Work orders",
+  "map.all_sites": "All sites",
+  "map.warehouses": "Warehouses",
+  "map.engineers": "Engineers",
+  "map.routes": "Routes",
+  "map.orders": "Work orders",
+  "map.stops": "{n} stops",
   "legend.engineer": "Engineer base",
   "legend.warehouse": "Warehouse",
   "tab.detail": "Detail",
@@ -441,6 +464,13 @@ export function t(key, params = {}) {
   return text.replace(/\{(\w+)\}/g, (whole, name) => (name in params ? String(params[name]) : whole));
 }
 
+/** A problem's title in the current language: by its type where known, else the server's. */
+export function problemTitle(problem, fallback) {
+  const slug = String(problem?.type || "").split("/").pop();
+  const key = `problem.${slug}`;
+  return (slug && DICTS[lang][key]) || problem?.title || fallback;
+}
+
 /** A value the API sends (a status, a kind) in the current language. */
 export function v(group, value) {
   if (value === null || value === undefined || value === "") return "—";
@@ -450,6 +480,7 @@ export function v(group, value) {
 /** index.html's static words, from their data-i18n attributes. */
 export function applyStatic(root = document) {
   document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
+  document.title = t("app.title");
   for (const el of root.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
   for (const el of root.querySelectorAll("[data-i18n-placeholder]")) el.placeholder = t(el.dataset.i18nPlaceholder);
   for (const el of root.querySelectorAll("[data-i18n-aria-label]")) el.setAttribute("aria-label", t(el.dataset.i18nAriaLabel));

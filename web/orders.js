@@ -88,9 +88,10 @@ function table(headers, rows) {
 
 /**
  * One order: facts, the desk's `actions` (a node, or null), clocks, visits (with `visitAction(visit)`
- * beside each), `extra` sections (loans) and the timeline. `names(id)` gives a person's display name.
+ * beside each), `extra` sections (loans) and the timeline. `names(id)` gives a person's display name,
+ * `itemName(sku)` a part's name (shown beside its code).
  */
-export function renderOrderDetail(el, order, { names, fetchedAt, actions = null, visitAction = () => null, extra = [] }) {
+export function renderOrderDetail(el, order, { names, itemName = () => null, fetchedAt, actions = null, visitAction = () => null, extra = [] }) {
   const tz = order.site.time_zone;
   const who = (id) => (id ? names(id) : "—");
   fill(
@@ -138,7 +139,14 @@ export function renderOrderDetail(el, order, { names, fetchedAt, actions = null,
         ? table(
             [t("detail.kind"), t("detail.state"), t("detail.engineer"), t("detail.planned_start"), t("detail.duration"), ""],
             order.visits.map((visit) => [
-              v("visit_kind", visit.kind),
+              h(
+                "span",
+                {},
+                v("visit_kind", visit.kind),
+                (visit.required_parts || []).map((part) =>
+                  h("span", { class: "part", title: part.sku }, `${part.sku}${itemName(part.sku) ? ` ${itemName(part.sku)}` : ""} ×${part.quantity ?? 1}`),
+                ),
+              ),
               v("visit_status", visit.status),
               h("span", { class: "visit-engineer", dataset: { visitId: visit.id } }, who(visit.engineer_id)),
               localTime(visit.planned_start, tz),

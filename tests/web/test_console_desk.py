@@ -127,6 +127,7 @@ async def test_a_new_order_from_the_form_with_a_chinese_customer_search(client, 
         )
         await page.select_option("#f-severity", "critical")
         await page.fill("#f-fault_description", "核心交换机掉电，全楼断网")
+        await page.screenshot(path=str(DOCS / "console-new-order.png"))
         # A bad phone is the server's to refuse: its field error sits beside the field.
         await page.fill("#f-contact_phone", "x")
         await page.click("#intake-submit")
