@@ -117,6 +117,11 @@ export function actionForm({ id, title, fields, submitLabel, timeZone, onSubmit,
       onClose ? h("button", { type: "button", class: "form-close", onclick: onClose }, t("desk.close")) : null,
     ),
   );
+  if (onClose) {
+    form.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") onClose();
+    });
+  }
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     clearProblem(form);

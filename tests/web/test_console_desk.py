@@ -6,6 +6,7 @@ named, grouped notifications, the language switch and the layouts at desk, table
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -155,7 +156,10 @@ async def test_contact_pause_resume_cancel_and_only_allowed_transitions(client, 
     order, _ = await _order(client)
     number = order["problem_number"]
     async with signed_in(live_server, chromium) as page:
+        started = time.monotonic()
         await _open(page, number)
+        await page.locator("#detail .desk").wait_for()
+        opened = time.monotonic() - started
         detail = page.locator("#detail")
         response = detail.locator(".pill[data-measure=response]")
         assert await response.get_attribute("data-state") == "ok"
@@ -169,8 +173,11 @@ async def test_contact_pause_resume_cancel_and_only_allowed_transitions(client, 
         # Log the contact: the response clock is met.
         await detail.locator("[data-action=contact]").click()
         await page.fill("#form-contact [name=note]", "已电话联系李伟，确认故障现象")
+        started = time.monotonic()
         await page.click("#form-contact button[type=submit]")
         await detail.locator(".pill[data-measure=response][data-state=met]").wait_for()
+        met = time.monotonic() - started
+        print(f"desk: order opened with its actions in {opened:.2f} s; contact → clock met in {met:.2f} s")
         row = page.locator(f".order-row[data-problem-number='{number}']")
         await row.locator(".clock[data-measure=response][data-state=met]").wait_for()
 
