@@ -1,7 +1,11 @@
 // The dispatcher's console: sign-in, work orders by nearest deadline, map, plan, notifications.
 
 import { api, ApiError, consoleConfig, currentSession, onSignedOut, signIn, signOut } from "./api.js";
+import { deskFor } from "./desk.js";
 import { $, fill, h } from "./dom.js";
+import { localTime } from "./format.js";
+import { applyStatic, language, onLanguageChange, problemTitle, setLanguage, t, v } from "./i18n.js";
+import { renderIntake } from "./intake.js";
 import { createMap } from "./map.js";
 import { renderNotifications } from "./notifications.js";
 import { renderOrderDetail, renderOrderList } from "./orders.js";
@@ -26,12 +30,21 @@ const state = {
   planTimer: null,
   timers: [],
   listSeq: 0,
+  nextCursor: null,
+  me: null,
+  items: new Map(),
+  order: null,
+  nextStatuses: [],
+  loans: [],
+  notifications: [],
+  // What the detail panel shows: an order, or the intake form.
+  panel: "order",
 };
 
 // ---- errors ----------------------------------------------------------------------------------
 
 function showError(error) {
-  const title = error instanceof ApiError ? error.title : "Something went wrong";
+  const title = error instanceof ApiError ? problemTitle(error.problem, error.title) : t("error.generic");
   const detail = error instanceof ApiError ? error.detail : String(error?.message || error);
   $("#error-title").textContent = title;
   $("#error-detail").textContent = detail;
@@ -69,7 +82,7 @@ async function onLogin(event) {
     const session = await signIn(username, password);
     if (!DESK_ROLES.has(session.role)) {
       await signOut();
-      showLogin("This console is for dispatchers, supervisors and administrators.");
+      showLogin(t("login.desk_only"));
       return;
     }
     await startConsole();
@@ -112,18 +125,10 @@ async function loadOrders() {
   const page = await api("GET", "/api/work-orders", { query: filters() });
   if (seq !== state.listSeq) return; // a newer filter's answer wins
   state.orders = page.items;
+  state.nextCursor = page.next_cursor;
   state.fetchedAt = Date.now();
   state.timeZone = commonTimeZone(page.items) || state.timeZone;
-  $("#time-zone").textContent = `Times: ${state.timeZone}`;
-  state.tickList = renderOrderList($("#order-list"), state.orders, {
-    fetchedAt: state.fetchedAt,
-    selectedId: state.selectedId,
-    onSelect: (id) => guarded(selectOrder)(id),
-  });
-  $("#list-note").textContent = page.next_cursor
-    ? `Showing the ${page.items.length} nearest deadlines; narrow the filters to see others.`
-    : `${page.items.length} work orders, nearest deadline first`;
-  renderSummary();
+  renderList();
   state.map.showOrders(state.orders);
   if (!state.fitted && state.orders.length) {
     state.fitted = true;
@@ -131,32 +136,145 @@ async function loadOrders() {
   }
 }
 
+function renderList() {
+  $("#time-zone").textContent = t("header.times", { zone: state.timeZone });
+  state.tickList = renderOrderList($("#order-list"), state.orders, {
+    fetchedAt: state.fetchedAt,
+    selectedId: state.selectedId,
+    onSelect: (id) => guarded(selectOrder)(id, { scroll: true }),
+  });
+  $("#list-note").textContent = state.nextCursor ? t("list.more", { n: state.orders.length }) : t("list.count", { n: state.orders.length });
+  renderSummary();
+}
+
 function renderSummary() {
   const count = (s) => state.orders.filter((o) => o.clocks.some((c) => c.state === s)).length;
   fill(
     $("#summary"),
-    h("span", { class: "summary-item" }, h("strong", {}, state.orders.length), " listed"),
-    h("span", { class: "summary-item state-at_risk" }, h("strong", {}, count("at_risk")), " at risk"),
-    h("span", { class: "summary-item state-breached" }, h("strong", {}, count("breached")), " breached"),
+    h("span", { class: "summary-item" }, h("strong", {}, state.orders.length), t("summary.listed")),
+    h("span", { class: "summary-item state-at_risk" }, h("strong", {}, count("at_risk")), t("summary.at_risk")),
+    h("span", { class: "summary-item state-breached" }, h("strong", {}, count("breached")), t("summary.breached")),
   );
 }
 
-async function selectOrder(id) {
+/** A person's display name: engineers from their list, the signed-in user, else `fallback`. */
+function nameOf(id, fallback = "—") {
+  const engineer = state.engineers.get(id);
+  if (engineer) return engineer.display_name || engineer.username;
+  if (state.me && state.me.id === id) return state.me.display_name;
+  return fallback === "—" ? t("engineer") : fallback;
+}
+
+function problemNumberOfVisit(visitId) {
+  for (const order of [state.order, ...state.orders]) {
+    if (order?.visits?.some((visit) => visit.id === visitId)) return order.problem_number;
+  }
+  return null;
+}
+
+function showNotice(text, kind = "info") {
+  const box = $("#notice");
+  box.textContent = text;
+  box.className = `notice notice-${kind}`;
+  box.hidden = !text;
+}
+
+/** Loads the order with what its actions need (allowed statuses, loans) and shows it. */
+async function selectOrder(id, { scroll = false, keepNotice = false } = {}) {
   state.selectedId = id;
+  state.panel = "order";
+  if (!keepNotice) showNotice("");
   for (const row of document.querySelectorAll(".order-row")) row.classList.toggle("selected", row.dataset.id === id);
   showTab("detail");
-  const order = await api("GET", `/api/work-orders/${encodeURIComponent(id)}`);
-  renderOrderDetail($("#detail"), order, { engineers: state.engineers, fetchedAt: Date.now() });
+  const path = `/api/work-orders/${encodeURIComponent(id)}`;
+  const [order, next, loans] = await Promise.all([
+    api("GET", path),
+    api("GET", `${path}/next-statuses`).catch(() => ({ targets: [] })),
+    api("GET", "/api/stock/loans", { query: { work_order_id: id } }).catch(() => []),
+  ]);
+  if (state.selectedId !== id) return; // another order was picked meanwhile
+  state.order = order;
+  state.nextStatuses = next.targets;
+  state.loans = loans;
+  state.orderFetchedAt = Date.now();
+  renderDetail();
   state.map.focusOrder(order);
+  // On a phone the panel sits below the list: bring it into view.
+  if (scroll && window.matchMedia("(max-width: 700px)").matches) $("#side").scrollIntoView({ block: "start" });
+}
+
+function renderDetail() {
+  if (state.panel === "intake") {
+    openIntake();
+    return;
+  }
+  const order = state.order;
+  if (!order) {
+    fill($("#detail"), h("p", { class: "muted" }, t("detail.select")));
+    return;
+  }
+  const desk = deskFor(order, {
+    nextStatuses: state.nextStatuses,
+    loans: state.loans,
+    me: state.me,
+    names: nameOf,
+    problemNumberOfVisit,
+    notice: (text) => showNotice(text),
+    fail: showError,
+    reload: async () => {
+      await selectOrder(order.id, { keepNotice: true });
+      await guarded(loadOrders)();
+    },
+    onConflict: guarded(async (error) => {
+      const p = error.problem || {};
+      const when = p.changed_at ? localTime(p.changed_at, order.site.time_zone) : "";
+      showNotice(p.changed_by ? t("desk.conflict", { who: p.changed_by, time: when }) : t("desk.conflict_someone"), "warning");
+      await selectOrder(order.id, { keepNotice: true });
+      await guarded(loadOrders)();
+    }),
+  });
+  renderOrderDetail($("#detail"), order, {
+    names: nameOf,
+    itemName: (sku) => state.items.get(sku),
+    fetchedAt: state.orderFetchedAt || Date.now(),
+    actions: desk.actions,
+    visitAction: desk.visitAction,
+    extra: desk.extra,
+  });
+}
+
+function openIntake() {
+  state.panel = "intake";
+  showNotice("");
+  showTab("detail");
+  renderIntake($("#detail"), {
+    timeZone: state.timeZone,
+    onCreated: async (order) => {
+      state.panel = "order";
+      showNotice(t("intake.created", { number: order.problem_number }));
+      $("#filter-q").value = "";
+      await guarded(loadOrders)();
+      await selectOrder(order.id, { keepNotice: true, scroll: true });
+    },
+    onClose: () => {
+      state.panel = "order";
+      renderDetail();
+    },
+  });
 }
 
 // ---- map layers ------------------------------------------------------------------------------
 
 async function loadPlaces() {
-  const [engineers, warehouses] = await Promise.all([
+  const [engineers, warehouses, me, items] = await Promise.all([
     api("GET", "/api/engineers", { query: { limit: 500 } }),
     api("GET", "/api/locations", { query: { kind: "warehouse" } }),
+    api("GET", "/api/users/me").catch(() => null),
+    api("GET", "/api/stock/items", { query: { limit: 500 } }).catch(() => ({ items: [] })),
   ]);
+  state.me = me;
+  state.items = new Map(items.items.map((item) => [item.sku, item.name]));
+  if (me) $("#who").title = me.display_name;
   state.engineers = new Map(engineers.items.map((e) => [e.id, e]));
   state.map.showEngineers(engineers.items);
   state.map.showWarehouses(warehouses);
@@ -171,15 +289,32 @@ async function loadSitesInView(bbox) {
 // ---- notifications ---------------------------------------------------------------------------
 
 async function loadNotifications() {
-  const page = await api("GET", "/api/notifications", { query: { limit: 100 } });
-  $("#notification-count").textContent = page.items.length ? String(page.items.length) : "";
-  renderNotifications($("#notifications"), page.items, {
+  const page = await api("GET", "/api/notifications", { query: { limit: 200 } });
+  state.notifications = page.items;
+  renderNotificationList();
+}
+
+function renderNotificationList() {
+  const items = state.notifications;
+  $("#notification-count").textContent = items.length ? String(items.length) : "";
+  const zones = new Map(state.orders.map((o) => [o.id, o.site.time_zone]));
+  renderNotifications($("#notifications"), items, {
     timeZone: state.timeZone,
+    zoneOf: (id) => zones.get(id),
     problemNumbers: new Map(state.orders.map((o) => [o.id, o.problem_number])),
     onAcknowledge: guarded(async (notification, button) => {
       button.disabled = true;
       try {
         await api("POST", `/api/notifications/${encodeURIComponent(notification.id)}/acknowledge`);
+      } finally {
+        button.disabled = false;
+      }
+      await loadNotifications();
+    }),
+    onAcknowledgeAll: guarded(async (kind, group, button) => {
+      button.disabled = true;
+      try {
+        await api("POST", "/api/notifications/acknowledge", { body: { ids: group.map((n) => n.id) } });
       } finally {
         button.disabled = false;
       }
@@ -235,7 +370,7 @@ function pollPlan(id, timeLimit) {
 
 function showPlanResult(plan) {
   if (plan.result) state.map.showRoutes(plan.result.geometry);
-  renderResult($("#plan-result"), plan, { timeZone: state.timeZone, onApply: guarded(applyPlan) });
+  renderResult($("#plan-result"), plan, { timeZone: state.timeZone, onApply: guarded(applyPlan), items: state.items });
 }
 
 async function applyPlan() {
@@ -264,7 +399,7 @@ async function startConsole() {
   const session = currentSession();
   $("#login-view").hidden = true;
   $("#console-view").hidden = false;
-  $("#who").textContent = `${session.username} (${session.role})`;
+  $("#who").textContent = t("who.role", { user: session.username, role: v("role", session.role) });
   if (!state.map) {
     state.map = createMap($("#map"), {
       tileUrl: state.config.tile_url,
@@ -284,6 +419,20 @@ async function startConsole() {
       guarded(loadNotifications)();
     }, REFRESH_MS),
   );
+}
+
+/** Everything drawn from data, again, in the language just chosen (no refetch). */
+function rerender() {
+  if ($("#console-view").hidden) return;
+  const session = currentSession();
+  if (session) $("#who").textContent = t("who.role", { user: session.username, role: v("role", session.role) });
+  renderList();
+  renderDetail();
+  renderNotificationList();
+  if (state.plan) {
+    renderProgress($("#plan-progress"), state.plan, Number($("#plan-time-limit").value) || 10, (Date.now() - (state.planStarted || Date.now())) / 1000);
+    if (state.plan.result) renderResult($("#plan-result"), state.plan, { timeZone: state.timeZone, onApply: guarded(applyPlan), items: state.items });
+  }
 }
 
 function debounce(fn, ms) {
@@ -314,7 +463,13 @@ async function main() {
     fill($("#plan-result"));
     fill($("#plan-progress"));
   });
-  onSignedOut(() => showLogin("Your sign-in has ended; please sign in again."));
+  onSignedOut(() => showLogin(t("login.ended")));
+  $("#new-order").addEventListener("click", () => openIntake());
+  for (const button of document.querySelectorAll("button.language")) {
+    button.addEventListener("click", () => setLanguage(language() === "zh" ? "en" : "zh"));
+  }
+  onLanguageChange(rerender);
+  applyStatic();
 
   try {
     state.config = await consoleConfig();

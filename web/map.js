@@ -3,6 +3,7 @@
 
 import { h } from "./dom.js";
 import { worstState } from "./format.js";
+import { t } from "./i18n.js";
 
 const L = window.L;
 const ZHENGZHOU = [34.75, 113.65];
@@ -43,7 +44,11 @@ export function createMap(container, { tileUrl, onSelectOrder, onViewport }) {
   const orders = L.layerGroup().addTo(map);
   const orderMarkers = new Map();
   L.control
-    .layers(null, { "All sites": allSites, Warehouses: warehouses, Engineers: engineers, Routes: routes, "Work orders": orders }, { collapsed: true })
+    .layers(
+      null,
+      { [t("map.all_sites")]: allSites, [t("map.warehouses")]: warehouses, [t("map.engineers")]: engineers, [t("map.routes")]: routes, [t("map.orders")]: orders },
+      { collapsed: true },
+    )
     .addTo(map);
 
   function drawGraticule() {
@@ -153,7 +158,7 @@ export function createMap(container, { tileUrl, onSelectOrder, onViewport }) {
         const line = L.geoJSON(feature, {
           style: { color: colour, weight: 4, opacity: 0.85, className: "route-line" },
         });
-        line.bindTooltip(tip(feature.properties.engineer_name || feature.properties.username || "engineer", `${feature.properties.stops} stops`), { sticky: true });
+        line.bindTooltip(tip(feature.properties.engineer_name || feature.properties.username || t("engineer"), t("map.stops", { n: feature.properties.stops })), { sticky: true });
         line.addTo(routes);
         const coords = feature.geometry.coordinates;
         points.push(...coords.map((c) => [c[1], c[0]]));

@@ -1,20 +1,11 @@
 // A dispatch plan: start, poll every second, show progress, KPIs, routes, unassigned; apply.
 
 import { h, fill } from "./dom.js";
-import { label, localTime } from "./format.js";
+import { localTime } from "./format.js";
+import { t, v } from "./i18n.js";
 import { ROUTE_COLOURS } from "./map.js";
 
-const KPI_LABELS = [
-  ["visits", "Visits"],
-  ["assigned", "Assigned"],
-  ["unassigned", "Unassigned"],
-  ["on_time", "On time"],
-  ["predicted_breaches", "Predicted breaches"],
-  ["engineers_used", "Engineers used"],
-  ["travel_minutes", "Travel (min)"],
-  ["overtime_minutes", "Overtime (min)"],
-  ["solve_seconds", "Solve (s)"],
-];
+const KPIS = ["visits", "assigned", "unassigned", "on_time", "predicted_breaches", "engineers_used", "travel_minutes", "overtime_minutes", "solve_seconds"];
 
 /** `elapsed`: seconds since the plan was started, by this browser's watch. */
 export function renderProgress(el, plan, timeLimit, elapsed) {
@@ -26,24 +17,25 @@ export function renderProgress(el, plan, timeLimit, elapsed) {
   bar.style.width = `${Math.round((running ? share : 1) * 100)}%`;
   fill(
     el,
-    h("div", { class: "plan-status", dataset: { status: plan.status } }, h("span", { class: `pill plan-${plan.status}` }, label(plan.status))),
+    h("div", { class: "plan-status", dataset: { status: plan.status } }, h("span", { class: `pill plan-${plan.status}` }, v("plan_status", plan.status))),
     h("div", { class: "bar" }, bar),
     h(
       "dl",
       { class: "facts compact" },
-      h("dt", {}, "Best objective"), h("dd", { class: "plan-objective" }, p.objective ?? "—"),
-      h("dt", {}, "Found at"), h("dd", {}, p.elapsed_s === undefined ? "—" : `${Number(p.elapsed_s).toFixed(1)} s`),
-      h("dt", {}, "Solutions"), h("dd", {}, p.solutions ?? 0),
-      h("dt", {}, running ? "Elapsed" : "Solved in"), h("dd", { class: "plan-elapsed" }, `${shown.toFixed(1)} s of ${timeLimit} s`),
+      h("dt", {}, t("plan.best_objective")), h("dd", { class: "plan-objective" }, p.objective ?? "—"),
+      h("dt", {}, t("plan.found_at")), h("dd", {}, p.elapsed_s === undefined ? "—" : `${Number(p.elapsed_s).toFixed(1)} s`),
+      h("dt", {}, t("plan.solutions")), h("dd", {}, p.solutions ?? 0),
+      h("dt", {}, t(running ? "plan.elapsed" : "plan.solved_in")), h("dd", { class: "plan-elapsed" }, t("plan.of_seconds", { s: shown.toFixed(1), limit: timeLimit })),
     ),
     plan.status === "queued" && plan.queue_position > 0
-      ? h("p", { class: "plan-queue" }, `Waiting for a solver: ${plan.queue_position} plan(s) ahead`)
+      ? h("p", { class: "plan-queue" }, t("plan.waiting", { n: plan.queue_position }))
       : null,
     plan.error ? h("p", { class: "form-error" }, plan.error) : null,
   );
 }
 
-export function renderResult(el, plan, { timeZone, onApply }) {
+/** `items`: SKU → item name, so parts read as "SKU name". */
+export function renderResult(el, plan, { timeZone, onApply, items = new Map() }) {
   const result = plan.result;
   if (!result) {
     fill(el);
@@ -56,16 +48,16 @@ export function renderResult(el, plan, { timeZone, onApply }) {
     h(
       "div",
       { class: "kpis" },
-      KPI_LABELS.map(([key, text]) =>
-        h("div", { class: "kpi", dataset: { kpi: key } }, h("span", { class: "kpi-value" }, kpis[key] ?? "—"), h("span", { class: "kpi-label" }, text)),
+      KPIS.map((key) =>
+        h("div", { class: "kpi", dataset: { kpi: key } }, h("span", { class: "kpi-value" }, kpis[key] ?? "—"), h("span", { class: "kpi-label" }, t(`kpi.${key}`))),
       ),
     ),
     h(
       "div",
       { class: "plan-actions" },
-      h("button", { type: "button", id: "plan-apply", class: "primary", disabled: applied || plan.status !== "done", onclick: onApply }, applied ? "Applied" : "Apply"),
+      h("button", { type: "button", id: "plan-apply", class: "primary", disabled: applied || plan.status !== "done", onclick: onApply }, t(applied ? "plan.applied" : "plan.apply")),
     ),
-    h("h3", {}, `Routes (${result.routes.filter((r) => r.stops.length).length})`),
+    h("h3", {}, t("plan.routes", { n: result.routes.filter((r) => r.stops.length).length })),
     h(
       "ol",
       { class: "routes" },
@@ -78,7 +70,7 @@ export function renderResult(el, plan, { timeZone, onApply }) {
           return h(
             "li",
             { class: "route" },
-            h("div", { class: "route-head" }, swatch, h("strong", { title: route.username || "" }, route.engineer_name || route.username || "engineer"), h("span", { class: "muted" }, `${route.stops.filter((s) => s.kind !== "pickup").length} stops · ${route.travel_minutes} min travel${route.on_call ? " · on call" : ""}`)),
+            h("div", { class: "route-head" }, swatch, h("strong", { title: route.username || "" }, route.engineer_name || route.username || t("engineer")), h("span", { class: "muted" }, t("plan.route_summary", { stops: route.stops.filter((s) => s.kind !== "pickup").length, travel: route.travel_minutes }) + (route.on_call ? t("plan.on_call") : ""))),
             h(
               "ol",
               { class: "stops" },
@@ -87,7 +79,7 @@ export function renderResult(el, plan, { timeZone, onApply }) {
                   ? h(
                       "li",
                       { class: "pickup" },
-                      h("span", { class: "muted" }, `Pick up ${s.parts.join(", ")} at ${s.warehouse || "warehouse"} for `),
+                      h("span", { class: "muted" }, t("plan.pickup", { parts: s.parts.map((sku) => (items.get(sku) ? `${sku} ${items.get(sku)}` : sku)).join(", "), warehouse: s.warehouse || t("plan.warehouse") })),
                       h("span", { class: "problem-number" }, s.problem_number),
                       ` ${localTime(s.start, timeZone)}–${localTime(s.end, timeZone, false)}`,
                     )
@@ -96,21 +88,21 @@ export function renderResult(el, plan, { timeZone, onApply }) {
                       {},
                       h("span", { class: "problem-number" }, s.problem_number),
                       ` ${localTime(s.start, timeZone)}–${localTime(s.end, timeZone, false)}`,
-                      s.late_minutes > 0 ? h("span", { class: "pill state-breached" }, `late ${s.late_minutes} min`) : null,
+                      s.late_minutes > 0 ? h("span", { class: "pill state-breached" }, t("plan.late_pill", { n: s.late_minutes })) : null,
                     ),
               ),
             ),
           );
         }),
     ),
-    h("h3", {}, `Unassigned (${result.unassigned.length})`),
+    h("h3", {}, t("plan.unassigned", { n: result.unassigned.length })),
     result.unassigned.length
-      ? h("ul", { class: "unassigned" }, result.unassigned.map((u) => h("li", {}, h("span", { class: "problem-number" }, u.problem_number), h("span", { class: "reason" }, label(u.reason)))))
-      : h("p", { class: "muted" }, "Every visit has an engineer."),
+      ? h("ul", { class: "unassigned" }, result.unassigned.map((u) => h("li", {}, h("span", { class: "problem-number" }, u.problem_number), h("span", { class: "reason" }, v("reason", u.reason)))))
+      : h("p", { class: "muted" }, t("plan.all_assigned")),
     result.late?.length
       ? [
-          h("h3", {}, `Late (${result.late.length})`),
-          h("ul", { class: "late" }, result.late.map((l) => h("li", {}, h("span", { class: "problem-number" }, l.problem_number), ` ${l.late_minutes} min after ${localTime(l.deadline, timeZone)}`, l.reason ? h("span", { class: "reason" }, label(l.reason)) : null))),
+          h("h3", {}, t("plan.late", { n: result.late.length })),
+          h("ul", { class: "late" }, result.late.map((l) => h("li", {}, h("span", { class: "problem-number" }, l.problem_number), t("plan.late_after", { n: l.late_minutes, deadline: localTime(l.deadline, timeZone) }), l.reason ? h("span", { class: "reason" }, v("reason", l.reason)) : null))),
         ]
       : null,
   );

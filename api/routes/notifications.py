@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 
 from litestar import get, post
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from api.auth import STAFF_ROLES
 from api.params import CurrentActor, Cursor, Limit, Now, Session
 from api.schemas.common import out
-from api.schemas.notifications import NotificationOut, NotificationPage
+from api.schemas.notifications import AcknowledgedOut, AcknowledgeManyIn, NotificationOut, NotificationPage
 from dispatch.messaging import notifications as service
 
 
@@ -56,4 +56,18 @@ async def acknowledge(
     return out(NotificationOut, notification)
 
 
-ROUTES = [list_notifications, acknowledge]
+@post(
+    "/api/notifications/acknowledge",
+    roles=STAFF_ROLES,
+    tags=["notifications"],
+    status_code=200,
+    summary="Acknowledge open notifications by id or by kind, all at once",
+)
+async def acknowledge_many(
+    now: Now, session: Session, actor: CurrentActor, data: JSONBody[AcknowledgeManyIn]
+) -> AcknowledgedOut:
+    found = await service.acknowledge_many(session, actor, now, ids=data.ids, kind=data.kind)
+    return AcknowledgedOut(acknowledged=len(found), ids=[n.id for n in found])
+
+
+ROUTES = [list_notifications, acknowledge, acknowledge_many]

@@ -62,6 +62,9 @@ class Problem(msgspec.Struct):
     errors: list[FieldError] | msgspec.UnsetType = msgspec.UNSET
     # version-conflict: the version the record has now.
     current_version: int | msgspec.UnsetType = msgspec.UNSET
+    # version-conflict of a work order: who made its latest change, and when.
+    changed_by: str | msgspec.UnsetType = msgspec.UNSET
+    changed_at: str | msgspec.UnsetType = msgspec.UNSET
     # rate-limited: seconds until another attempt counts (also the Retry-After header).
     retry_after: int | msgspec.UnsetType = msgspec.UNSET
 

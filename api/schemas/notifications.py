@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
+
+from api.schemas.common import Input
 
 
 class NotificationOut(msgspec.Struct):
@@ -23,3 +25,13 @@ class NotificationOut(msgspec.Struct):
 class NotificationPage(msgspec.Struct):
     items: list[NotificationOut]
     next_cursor: str | None
+
+
+class AcknowledgeManyIn(Input):
+    ids: Annotated[list[uuid.UUID], msgspec.Meta(max_length=500)] | None = None
+    kind: Annotated[str, msgspec.Meta(min_length=1, max_length=40)] | None = None
+
+
+class AcknowledgedOut(msgspec.Struct):
+    acknowledged: int
+    ids: list[uuid.UUID]

@@ -212,6 +212,12 @@ class WorkOrderOut(msgspec.Struct):
     timeline: list[EventOut] | None = None
 
 
+class NextStatusesOut(msgspec.Struct):
+    status: Status
+    version: int
+    targets: list[Status]
+
+
 class WorkOrderPage(msgspec.Struct):
     items: list[WorkOrderOut]
     next_cursor: str | None

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.errors import NotFound
+from core.errors import NotFound, field_error
 from core.identity.roles import Actor
 from core.pagination import Page, keyset_page
 from dispatch.messaging.models import Notification
@@ -75,3 +75,39 @@ async def acknowledge(
         notification.acknowledged_at, notification.acknowledged_by = now, actor.user_id
     await session.flush()
     return notification
+
+
+# A desk clears a whole group at once; one request, one transaction, one audit row.
+MAX_BULK_ACKNOWLEDGE = 500
+
+
+async def acknowledge_many(
+    session: AsyncSession,
+    actor: Actor,
+    now: dt.datetime,
+    *,
+    ids: list[uuid.UUID] | None,
+    kind: str | None,
+) -> list[Notification]:
+    """Acknowledge the open notifications named by id, or all open ones of a kind (oldest first,
+    at most `MAX_BULK_ACKNOWLEDGE`); those already acknowledged are left as they were."""
+    if not ids and not kind:
+        raise field_error("ids", "name the notifications (ids) or their kind")
+    stmt = select(Notification).where(Notification.acknowledged_at.is_(None))
+    if ids:
+        stmt = stmt.where(Notification.id.in_(ids))
+    if kind:
+        stmt = stmt.where(Notification.kind == kind)
+    found = list(
+        (
+            await session.scalars(
+                stmt.order_by(Notification.created_at, Notification.id)
+                .limit(MAX_BULK_ACKNOWLEDGE)
+                .with_for_update()
+            )
+        ).all()
+    )
+    for notification in found:
+        notification.acknowledged_at, notification.acknowledged_by = now, actor.user_id
+    await session.flush()
+    return found

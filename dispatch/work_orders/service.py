@@ -14,6 +14,7 @@ from core import zones
 from core.clock import Clock
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound, VersionConflict, field_error
 from core.geo import LonLat, to_geography
+from core.identity.models import User
 from core.identity.roles import Actor, Role
 from dispatch.contracts.models import Contract, Measure, Severity
 from dispatch.customers.access import customer_scope
@@ -213,12 +214,39 @@ async def locked_at_version(
     """The order, row-locked, if the client's version is current; else 409 with the current state."""
     order = await visible(session, actor, order_id, lock=True)
     if order.version != version:
+        by, at = await last_change(session, order_id)
         raise VersionConflict(
-            f"You acted on version {version}, but the work order is at version {order.version}; reload it",
+            f"You acted on version {version}, but the work order is at version {order.version}"
+            + (f" ({by} changed it)" if by else "")
+            + "; reload it",
             current_version=order.version,
             current_status=order.status.value,
+            changed_by=by,
+            changed_at=at.isoformat() if at else None,
         )
     return order
+
+
+async def last_change(session: AsyncSession, order_id: uuid.UUID) -> tuple[str | None, dt.datetime | None]:
+    """Who made the order's latest timeline entry, and when: what a desk that lost a race is told."""
+    row = (
+        await session.execute(
+            select(User.display_name, WorkOrderEvent.at)
+            .join(User, User.id == WorkOrderEvent.actor_id, isouter=True)
+            .where(WorkOrderEvent.work_order_id == order_id)
+            .order_by(WorkOrderEvent.id.desc())
+            .limit(1)
+        )
+    ).first()
+    return (row[0], row[1]) if row else (None, None)
+
+
+async def next_statuses(
+    session: AsyncSession, actor: Actor, order_id: uuid.UUID
+) -> tuple[WorkOrder, frozenset[Status]]:
+    """The statuses the order may move to now (the state machine's answer, for buttons)."""
+    order = await visible(session, actor, order_id)
+    return order, allowed_next(order.status, order.resume_status)
 
 
 def move(

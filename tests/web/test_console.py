@@ -181,6 +181,8 @@ async def test_a_dispatcher_works_the_console_in_chromium(
         browser = await playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
             context = await browser.new_context(viewport={"width": 1920, "height": 1080}, locale="zh-CN")
+            # This walk-through reads the English labels (Chinese is the default).
+            await context.add_init_script("localStorage.setItem('fsd.console.lang', 'en')")
             page = await context.new_page()
             page.set_default_timeout(20_000)
             requests: list[str] = []

@@ -18,6 +18,7 @@ from api.schemas.work_orders import (
     BackupOfferIn,
     ContactIn,
     DegradedIn,
+    NextStatusesOut,
     PauseIn,
     TransitionIn,
     VersionIn,
@@ -249,6 +250,19 @@ async def restored_degraded(
     return await _one(session, order, clock.now())
 
 
+@get(
+    "/api/work-orders/{order_id:uuid}/next-statuses",
+    roles=DESK,
+    tags=["work orders"],
+    summary="The statuses this order may move to now (waiting_customer: use the pauses endpoint)",
+)
+async def next_statuses(
+    session: Session, actor: CurrentActor, order_id: FromPath[uuid.UUID]
+) -> NextStatusesOut:
+    order, targets = await work_orders.next_statuses(session, actor, order_id)
+    return NextStatusesOut(status=order.status, version=order.version, targets=sorted(targets))
+
+
 ROUTES = [
     create_work_order,
     list_work_orders,
@@ -259,4 +273,5 @@ ROUTES = [
     resume,
     backup_offer,
     restored_degraded,
+    next_statuses,
 ]
