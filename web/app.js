@@ -1,5 +1,6 @@
 // The dispatcher's console: sign-in, work orders by nearest deadline, map, plan, notifications.
 
+import { startLive } from "./live.js";
 import { api, ApiError, consoleConfig, currentSession, onSignedOut, signIn, signOut } from "./api.js";
 import { deskFor } from "./desk.js";
 import { $, fill, h } from "./dom.js";
@@ -12,7 +13,8 @@ import { renderOrderDetail, renderOrderList } from "./orders.js";
 import { renderProgress, renderResult } from "./plan.js";
 
 const DESK_ROLES = new Set(["admin", "supervisor", "dispatcher"]);
-const REFRESH_MS = 30_000;
+// Changes arrive over the live stream; this slow poll only backs it up.
+const REFRESH_MS = 300_000;
 const LIST_LIMIT = 200;
 
 const state = {
@@ -92,6 +94,7 @@ async function onLogin(event) {
 }
 
 async function onSignOut() {
+  stopTimers();
   await signOut().catch(() => {});
   state.map?.clearRoutes();
   showLogin();
@@ -393,6 +396,28 @@ function stopTimers() {
   state.timers.forEach(clearInterval);
   state.timers = [];
   clearTimeout(state.planTimer);
+  state.live?.stop();
+  state.live = null;
+}
+
+/** Another desk's change, as it is committed: the list and the notifications follow it. */
+function followLive() {
+  const reloadOrders = debounce(() => guarded(loadOrders)(), 300);
+  const reloadNotifications = debounce(() => guarded(loadNotifications)(), 300);
+  state.live = startLive({
+    onChange: (event) => {
+      if (["order", "visit", "clock"].includes(event.kind)) reloadOrders();
+      if (event.kind === "notification" || event.kind === "clock") reloadNotifications();
+    },
+    onResync: () => {
+      reloadOrders();
+      reloadNotifications();
+    },
+    onState: (live) => {
+      $("#live-state").dataset.state = live;
+      $("#live-state").textContent = t(`live.${live}`);
+    },
+  });
 }
 
 async function startConsole() {
@@ -419,6 +444,7 @@ async function startConsole() {
       guarded(loadNotifications)();
     }, REFRESH_MS),
   );
+  followLive();
 }
 
 /** Everything drawn from data, again, in the language just chosen (no refetch). */

@@ -26,7 +26,7 @@ const WORDS = {
   },
 };
 
-const state = { board: null, lang: localStorage.getItem("fsd.lang") || "zh", drop: null };
+const state = { board: null, lang: localStorage.getItem("fsd.console.lang") || "zh", drop: null };
 const t = (key) => WORDS[state.lang][key] ?? key;
 
 function when(iso, withDate = true) {
@@ -298,7 +298,7 @@ async function main() {
   $("#board-days").addEventListener("change", () => load().catch(showError));
   $("#board-lang").addEventListener("click", () => {
     state.lang = state.lang === "zh" ? "en" : "zh";
-    localStorage.setItem("fsd.lang", state.lang);
+    localStorage.setItem("fsd.console.lang", state.lang);
     translate();
     render();
   });

@@ -6,6 +6,8 @@ named, grouped notifications, the language switch and the layouts at desk, table
 from __future__ import annotations
 
 import itertools
+import os
+import tempfile
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -25,7 +27,10 @@ from tests.web.test_console import CHROMIUM_ARGS
 chromium = test_console.chromium
 live_server = test_console.live_server
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
+# Screenshots go to FSD_SCREENSHOTS when set (`FSD_SCREENSHOTS=docs` refreshes the README's), else
+# to the temporary directory: a test run never changes files under version control.
+DOCS = Path(os.environ.get("FSD_SCREENSHOTS") or Path(tempfile.gettempdir()) / "fsd-screenshots")
+DOCS.mkdir(parents=True, exist_ok=True)
 _numbers = itertools.count(1)
 
 
@@ -332,7 +337,6 @@ async def test_notifications_grouped_in_local_time_and_acknowledged_together(
 async def test_language_switch_and_screenshots_at_desk_tablet_and_phone_width(client, live_server, chromium):
     order, _ = await _order(client, severity="critical")
     number = order["problem_number"]
-    DOCS.mkdir(exist_ok=True)
     async with signed_in(live_server, chromium) as page:
         assert await page.text_content("#tab-detail") == "详情"
         assert await page.get_attribute("html", "lang") == "zh-CN"
