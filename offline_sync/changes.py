@@ -42,6 +42,7 @@ from dispatch.customers.models import Asset, Site
 from dispatch.work_orders.models import Status, Visit, VisitNote, VisitStatus, WorkOrder
 from inventory.models import Item, LocationKind, StockBalance, StockMove
 from inventory.models import Location as StockLocation
+from offline_sync import order_context
 from offline_sync.models import SyncChange, SyncRetention, VisitAttachment
 
 CLOSED_ORDERS = (Status.CLOSED, Status.CANCELLED)
@@ -278,6 +279,8 @@ async def documents(
         if asset_ids
         else {}
     )
+    customers = await order_context.customers_of(session, list(sites.values()))
+    clocks = await order_context.clocks_of(session, list(orders))
     out: list[dict[str, Any]] = []
     for order_id in order_ids:
         order = orders.get(order_id)
@@ -288,6 +291,8 @@ async def documents(
         asset = assets.get(order.asset_id) if order.asset_id else None
         data = _order_document(order, sites[order.site_id], asset, [_visit_document(v, extras) for v in mine])
         data["reports"] = reports.get(order_id, [])
+        data["customer"] = customers.get(order.site_id)
+        data["clocks"] = clocks.get(order_id, [])
         out.append({"entity": ENTITY, "id": str(order_id), "op": "upsert", "data": data})
     return out
 
