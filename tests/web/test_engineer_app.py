@@ -4,10 +4,27 @@ Offline is Playwright's offline mode; what the server applied is checked through
 
 from __future__ import annotations
 
+import datetime as dt
+import io
+import os
 import re
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
-from tests.support.api import assert_problem
+import pytest
+from PIL import Image
+from playwright.async_api import BrowserContext, Page, async_playwright
+
+from api.app import create_app
+from core.clock import ManualClock
+from tests.conftest import DEMO_NOW, settings_for
+from tests.support.api import assert_problem, auth_headers, sign_in
+from tests.support.live_server import LiveServer
+from tests.support.scenario import asset, contract, customer_with_site, engineer_id, report
+from tests.web.test_console import CHROMIUM, CHROMIUM_ARGS
 
 WEB_APP = Path(__file__).resolve().parents[2] / "web" / "app"
 
@@ -46,3 +63,289 @@ def test_the_service_worker_precaches_every_file_of_the_app_under_a_versioned_ca
     assert {"./", "../dom.js", "../vendor/idb/idb.js", "../vendor/signature_pad/signature_pad.js"} <= listed
     for path in listed - {"./"}:
         assert (WEB_APP / path).resolve().is_file(), path
+
+
+# ---- in the browser --------------------------------------------------------------------------
+
+APP_PATH = "/app/"
+PHONE = {"viewport": {"width": 390, "height": 844}, "has_touch": True, "locale": "zh-CN"}
+# Where the README's screenshots go when asked (FSD_APP_SCREENSHOTS=docs); else the test's tmp dir.
+SHOTS = os.environ.get("FSD_APP_SCREENSHOTS")
+
+
+@pytest.fixture(scope="module")
+def live_server(demo_db: str, clock: ManualClock, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    app = create_app(
+        settings_for(demo_db, tmp_path_factory.mktemp("var"), watch_interval_seconds=0), clock=clock
+    )
+    with LiveServer(app) as server:
+        yield server.url
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    assert CHROMIUM.exists(), "Debian's chromium is required: run scripts/ensure-chromium.sh (make test does)"
+    return str(CHROMIUM)
+
+
+@asynccontextmanager
+async def phone(chromium: str) -> AsyncIterator[tuple[BrowserContext, Page, list[str]]]:
+    """A phone-sized Chromium page with touch; yields the context, the page and its errors."""
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            context = await browser.new_context(**PHONE)  # type: ignore[arg-type]
+            page = await context.new_page()
+            page.set_default_timeout(15_000)
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            try:
+                yield context, page, errors
+            except BaseException:
+                print("browser errors:", errors)  # the page's side of a failure
+                raise
+        finally:
+            await browser.close()
+
+
+def shot(name: str, tmp_path: Path) -> str:
+    return str(Path(SHOTS) / f"app-{name}.png" if SHOTS else tmp_path / f"app-{name}.png")
+
+
+def jpeg(width: int = 2400, height: int = 1800) -> bytes:
+    """A camera-sized photo with detail (noise), so the phone has something to shrink."""
+    picture = Image.effect_noise((width, height), 60).convert("RGB")
+    out = io.BytesIO()
+    picture.save(out, format="JPEG", quality=92)
+    return out.getvalue()
+
+
+async def _ok(response: Any, status: int = 200) -> Any:
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+async def _order_for(
+    client: Any, admin: dict[str, str], dispatcher: dict[str, str], username: str, **site_changes: Any
+) -> dict[str, Any]:
+    """A reported fault at a new site with an asset, its repair visit planned for `username`
+    two hours from now (09:00 in Shanghai on the demo clock: 11:00 today)."""
+    customer, site = await customer_with_site(client, admin, point=(113.6654, 34.7580))
+    if site_changes:
+        site = await _ok(
+            await client.patch(
+                f"/api/sites/{site['id']}", headers=admin, json={"version": site["version"], **site_changes}
+            )
+        )
+    unit = await asset(client, admin, site, await contract(client, admin, customer, kind="7x24"))
+    order = await report(client, dispatcher, site, unit, severity="high")
+    planned = (DEMO_NOW + dt.timedelta(hours=2)).isoformat()
+    engineer = await engineer_id(client, dispatcher, username)
+    created = await _ok(
+        await client.post(
+            f"/api/work-orders/{order['id']}/visits",
+            headers=dispatcher,
+            json={"kind": "repair", "duration_minutes": 90},
+        ),
+        201,
+    )
+    visit = await _ok(
+        await client.put(
+            f"/api/visits/{created['id']}/assignment",
+            headers=dispatcher,
+            json={"version": created["version"], "engineer_id": engineer, "planned_start": planned},
+        )
+    )
+    return {"customer": customer, "site": site, "asset": unit, "order": order, "visit": visit}
+
+
+async def _sign_in(page: Page, base: str, username: str) -> None:
+    await page.goto(base + APP_PATH)
+    await page.locator("#signin-form").wait_for()
+    await page.fill("#signin-username", username)
+    await page.fill("#signin-password", "demo-pass")
+    await page.click("#signin-form button[type=submit]")
+    await page.locator("#tabs:not([hidden])").wait_for()
+
+
+SESSION = "async () => (await import('/app/store.js')).getMeta('session')"
+
+
+async def _pending(page: Page, count: int) -> None:
+    await page.locator(f"#pending-count[data-count='{count}']").wait_for()
+
+
+async def _controlled(page: Page) -> None:
+    """The service worker installed its cache and controls the page (the app opens offline)."""
+    await page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=20_000)
+
+
+async def _status(page: Page, status: str) -> None:
+    await page.locator(f"#visit-status[data-status='{status}']").wait_for()
+
+
+async def _synced(page: Page) -> None:
+    await page.click("#sync-now")
+    await _pending(page, 0)
+    await page.locator("#sync-state[data-status='idle']").wait_for(state="attached")
+
+
+async def test_geo_conversions_match_the_published_reference_values(live_server, chromium):
+    async with phone(chromium) as (_, page, errors):
+        await page.goto(live_server + APP_PATH)
+        got = await page.evaluate(
+            """async () => {
+                const geo = await import("/app/geo.js");
+                return {
+                    gcj: geo.wgs84ToGcj02(116.404, 39.915),
+                    bd: geo.gcj02ToBd09(116.404, 39.915),
+                    gcj2: geo.wgs84ToGcj02(121.0917077, 30.6107779),
+                    bd2: geo.wgs84ToBd09(121.0917077, 30.6107779),
+                    paris: geo.wgs84ToGcj02(2.35, 48.85),
+                    links: geo.navigationLinks(113.6654, 34.758, "测试站点"),
+                };
+            }"""
+        )
+    # Reference values published with the widely used coordtransform library (wandergis).
+    assert got["gcj"] == pytest.approx([116.41024449916938, 39.91640428150164], abs=1e-9)
+    assert got["bd"] == pytest.approx([116.41036949371029, 39.92133699351021], abs=1e-9)
+    # Another implementation's values (geotool) agree within 1e-6 degrees (about 10 cm).
+    assert got["gcj2"] == pytest.approx([121.09626935575027, 30.608604331756705], abs=1e-6)
+    assert got["bd2"] == pytest.approx([121.10271732371203, 30.61484572185035], abs=1e-6)
+    assert got["paris"] == [2.35, 48.85]  # outside China nothing moves
+    links = got["links"]
+    assert links["geo"].startswith("geo:34.758000,113.665400")
+    # AMap takes GCJ-02 (lon,lat), Baidu BD-09 (lat,lon): both shifted from the WGS-84 point.
+    amap = re.search(r"position=([\d.]+),([\d.]+)", links["amap"])
+    baidu = re.search(r"location=([\d.]+),([\d.]+)", links["baidu"])
+    assert amap is not None
+    assert baidu is not None
+    assert 0.003 < float(amap[1]) - 113.6654 < 0.01
+    assert 0.009 < float(baidu[2]) - 113.6654 < 0.02
+    assert errors == []
+
+
+SEVEN = [
+    "visit.start_travel@1",
+    "visit.arrive@1",
+    "visit.add_note@1",
+    "visit.consume_part@1",
+    "visit.attach_photo@1",
+    "timesheet.add@1",
+    "visit.complete@1",
+]
+
+
+async def test_a_day_offline_survives_a_reload_and_syncs_exactly_once(
+    client, admin, dispatcher, clock, live_server, chromium, tmp_path
+):
+    username = "engineer07"
+    world = await _order_for(client, admin, dispatcher, username, reception_code="RECEPTION-7F")
+    vid, oid = world["visit"]["id"], world["order"]["id"]
+    engineer = {"Authorization": f"Bearer {(await sign_in(client, username))['access_token']}"}
+    stock = [b for b in await _ok(await client.get("/api/stock/my-stock", headers=engineer)) if b["free"] > 0]
+    assert stock, f"{username} has an empty van in the demo data"
+    item, van = stock[0]["item_id"], stock[0]["location_id"]
+    started = time.monotonic()
+
+    async with phone(chromium) as (context, page, errors):
+        # A dispatcher is turned away with the reason.
+        await page.goto(live_server + APP_PATH)
+        await page.fill("#signin-username", "dispatcher")
+        await page.fill("#signin-password", "demo-pass")
+        await page.click("#signin-form button[type=submit]")
+        await page.locator("#signin-error:not(:empty)").wait_for()
+        assert "现场工程师" in (await page.text_content("#signin-error") or "")
+
+        await _sign_in(page, live_server, username)
+        card = page.locator(f".visit-card[data-visit-id='{vid}']")
+        await card.wait_for()
+        assert await card.locator("xpath=ancestor::section").get_attribute("data-group") == "today"
+        assert await card.locator(".customer").text_content() == world["customer"]["name"]
+        assert await card.locator(".address").text_content() == "河南省郑州市金水区花园路 1 号"
+        assert await card.locator(".planned").text_content() == "03-02 11:00"
+        assert await page.evaluate("() => document.documentElement.scrollWidth") <= 390
+        await _controlled(page)
+        await page.screenshot(path=shot("route", tmp_path))
+
+        await context.set_offline(True)
+        await card.click()
+        await page.locator("#visit-title").wait_for()
+        assert await page.locator("a.tel[href='tel:13800000001']").count() == 1
+        assert await page.locator("#nav-links a").count() == 4
+        assert await page.locator(".clock[data-measure=on_site] .countdown").count() == 1
+        await page.click("#act-travel")
+        await _status(page, "en_route")
+        await page.fill("#qr-text", "RECEPTION-7F")
+        await page.click("#act-arrive-qr")
+        await _status(page, "on_site")
+        await page.fill("#note-text", "更换电源模块，系统恢复")
+        await page.click("#act-note")
+        await page.locator("#notes .note").wait_for()
+        await page.select_option("#part-select", item)
+        await page.click("#act-part")
+        await page.locator("#parts-used .part-used").wait_for()
+        await page.set_input_files(
+            "#photo-input", files=[{"name": "photo.jpg", "mimeType": "image/jpeg", "buffer": jpeg()}]
+        )
+        await page.locator("#photo-count", has_text="1").wait_for()
+        await page.click("#act-time")
+        await page.locator("#time-entries .time-entry").wait_for()
+        small = await page.evaluate(
+            """() => [...document.querySelectorAll('button, a.button, input, select')]
+                .filter(e => e.offsetParent !== null)
+                .map(e => e.getBoundingClientRect())
+                .filter(r => r.height < 44).length"""
+        )
+        assert small == 0, "touch targets under 44 px"
+        await page.evaluate("() => window.scrollTo(0, 0)")
+        await page.screenshot(path=shot("visit", tmp_path))
+        await page.select_option("#finish-outcome", "resolved")
+        await page.click("#act-finish")
+        await _status(page, "done")
+        await _pending(page, 7)
+
+        # Still offline, the page reloads: the service worker serves the app, IndexedDB the rest.
+        await page.reload()
+        await _pending(page, 7)
+        await _status(page, "done")
+        await page.click("#tab-route")
+        await page.locator(f".visit-card[data-visit-id='{vid}'][data-status='done']").click()
+        await _status(page, "done")
+        assert await page.locator("#journal .journal-item[data-status='null']").count() == 7
+        assert await page.locator("#photos img.photo-thumb").count() == 1
+
+        # An hour passes on the server's clock before the phone is back in coverage: its access
+        # token expired meanwhile and is renewed with the device-bound refresh token.
+        before = await page.evaluate(SESSION)
+        clock.advance(dt.timedelta(hours=1))
+        await context.set_offline(False)
+        await _synced(page)
+        answers = await page.locator("#journal .journal-item").evaluate_all(
+            "items => items.map(i => i.dataset.name + ' ' + i.dataset.status)"
+        )
+        assert answers == [f"{name} applied" for name in SEVEN], answers
+        assert await page.locator("#sync-issues li").count() == 0
+        assert (await page.get_attribute("#last-sync", "data-at")) != ""
+        assert (await page.evaluate(SESSION))["refresh_token"] != before["refresh_token"]
+        # (The browser logs the expired token's 401 and the HEAD of a blob not uploaded yet, a
+        # 404, as errors.)
+        assert [e for e in errors if "status of 404" not in e and "status of 401" not in e] == [], errors
+
+    dispatcher = await auth_headers(client, "dispatcher")
+
+    # The server applied each record exactly once.
+    order = await _ok(await client.get(f"/api/work-orders/{oid}", headers=dispatcher))
+    assert order["status"] == "resolved"
+    (visit,) = order["visits"]
+    assert visit["status"] == "done"
+    assert [n["body"] for n in visit["notes"]] == ["更换电源模块，系统恢复"]
+    kinds = [e["to_status"] for e in order["timeline"] or [] if e["to_status"]]
+    assert kinds.count("en_route") == 1
+    assert kinds.count("on_site") == 1
+    moves = await _ok(
+        await client.get("/api/stock/moves", headers=dispatcher, params={"location_id": van, "limit": 500})
+    )
+    assert [(m["item_id"], m["quantity"]) for m in moves if m["visit_id"] == vid] == [(item, 1)]
+    print(f"offline day in Chromium: {time.monotonic() - started:.1f} s")

@@ -3,10 +3,10 @@
 import * as outbox from "./outbox.js";
 import * as sync from "./sync.js";
 
+/** The calling screen redraws itself (one redraw: a second one would drop what is being typed). */
 export async function record(name, args, local) {
   const current = await sync.session();
   const item = await outbox.record(current.user_id, name, args, local);
-  sync.notify();
   if (navigator.onLine) sync.sync();
   return item;
 }

@@ -46,6 +46,7 @@ const STRINGS = {
     conflict_report_signed: "报告已被签过字；此签字已保留，等待审核。",
     fix_add_photo: "请补拍照片后再次提交完成。", send_again: "再次提交",
     arrival_proof_mismatch: "二维码与站点不符。",
+    sev_critical: "紧急", sev_high: "高", sev_medium: "中", sev_low: "低",
   },
   en: {
     app_title: "Field engineer", sign_in: "Sign in", username: "Username", password: "Password",
@@ -92,6 +93,7 @@ const STRINGS = {
     conflict_report_signed: "The report was already signed; this signature is kept for review.",
     fix_add_photo: "Add a photo, then send the completion again.", send_again: "Send again",
     arrival_proof_mismatch: "The QR code does not match the site.",
+    sev_critical: "critical", sev_high: "high", sev_medium: "medium", sev_low: "low",
   },
 };
 

@@ -68,13 +68,15 @@ function changed() {
   rendering = rendering.then(async () => {
     const current = await sync.session();
     if (["wiped", "signin"].includes(sync.state.status) || !current?.access_token) {
-      signInMessage = sync.state.status === "wiped" ? t("wiped") : signInMessage;
+      if (sync.state.status === "wiped") signInMessage = t("wiped");
+      // A sign-in form being filled in is not redrawn (its error message stays).
+      if (mounted?.name === "signin" && sync.state.status !== "wiped") return syncbar.render({ zone: await zoneOf(null) });
       return show();
     }
     if (mounted?.name === "sign") return syncbar.render({ zone: await zoneOf(current.user_id) });
     if (mounted?.update) {
       await model.loadOffset();
-      await mounted.update(await model.day(current.user_id));
+      if (!(await mounted.update(await model.day(current.user_id)))) return show();
       return syncbar.render({ zone: await zoneOf(current.user_id) });
     }
     return show();

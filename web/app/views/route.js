@@ -18,7 +18,7 @@ function card({ visit, order }) {
   return h("a", { class: "visit-card", href: `#/visit/${visit.id}`, dataset: { visitId: visit.id, status: visit.status, problemNumber: order.problem_number } },
     h("div", { class: "top" },
       h("span", { class: "planned" }, visit.planned_start ? localTime(visit.planned_start, zone) : "—"),
-      h("span", { class: `badge sev-${order.severity}` }, order.severity),
+      h("span", { class: `badge sev-${order.severity}` }, t(`sev_${order.severity}`)),
       h("span", { class: `badge status-${visit.status}` }, t(`st_${visit.status}`))),
     h("div", { class: "customer" }, order.customer?.name || order.site.name),
     h("div", { class: "site-name" }, order.site.name),

@@ -45,7 +45,7 @@ function header(visit, order) {
   const clocks = (order.clocks || []).filter((c) => c.deadline);
   return [
     h("p", {}, h("a", { href: "#/route", class: "button secondary", id: "back" }, `← ${t("back")}`)),
-    h("h1", { id: "visit-title" }, `${order.problem_number} · `, h("span", { class: `badge sev-${order.severity}` }, order.severity)),
+    h("h1", { id: "visit-title" }, `${order.problem_number} · `, h("span", { class: `badge sev-${order.severity}` }, t(`sev_${order.severity}`))),
     facts([
       [t("customer"), order.customer?.name],
       [t("site"), site.name],
@@ -57,7 +57,7 @@ function header(visit, order) {
         : order.contact_name],
       [t("asset"), order.asset ? `${order.asset.model} · ${t("serial")} ${order.asset.serial}` : null],
       [t("fault"), order.fault_description],
-      [t("severity"), order.severity],
+      [t("severity"), t(`sev_${order.severity}`)],
     ]),
     site.no_photography ? h("p", { class: "message", id: "no-photography" }, t("no_photography")) : null,
     h("div", { class: "panel", id: "sla" }, h("h3", {}, t("sla")),
@@ -284,10 +284,12 @@ export async function render(root, { day, params, refresh }) {
   return {
     // A sync changes the records shown, not the forms being filled in; a status change
     // (another step possible) redraws everything.
+    // Returns false when the whole screen must be redrawn.
     async update(fresh) {
       const again = fresh.visits.find((e) => e.visit.id === params.id);
-      if (!again || again.visit.status !== root.dataset.visitStatus) return refresh();
+      if (!again || again.visit.status !== root.dataset.visitStatus) return false;
       fill(live, await summary(again.visit, again.order, fresh));
+      return true;
     },
   };
 }
