@@ -82,6 +82,17 @@ def live_server(demo_db: str, clock: ManualClock, tmp_path_factory: pytest.TempP
         yield server.url
 
 
+@pytest.fixture
+async def admin(client: Any) -> dict[str, str]:
+    """Signed in per test: the phone tests move the server's clock past a token's 15 minutes."""
+    return await auth_headers(client, "admin")
+
+
+@pytest.fixture
+async def dispatcher(client: Any) -> dict[str, str]:
+    return await auth_headers(client, "dispatcher")
+
+
 @pytest.fixture(scope="module")
 def chromium() -> str:
     assert CHROMIUM.exists(), "Debian's chromium is required: run scripts/ensure-chromium.sh (make test does)"
@@ -169,6 +180,7 @@ async def _sign_in(page: Page, base: str, username: str) -> None:
     await page.locator("#tabs:not([hidden])").wait_for()
 
 
+CENTRE_PAD = "() => document.getElementById('signature-pad').scrollIntoView({block: 'center'})"
 SESSION = "async () => (await import('/app/store.js')).getMeta('session')"
 
 
@@ -349,3 +361,174 @@ async def test_a_day_offline_survives_a_reload_and_syncs_exactly_once(
     )
     assert [(m["item_id"], m["quantity"]) for m in moves if m["visit_id"] == vid] == [(item, 1)]
     print(f"offline day in Chromium: {time.monotonic() - started:.1f} s")
+
+
+async def test_a_refusal_the_phone_could_not_foresee_is_shown_and_corrected(
+    client, admin, dispatcher, live_server, chromium
+):
+    """The site banned cameras when the phone last synced; an admin lifts the ban while the phone
+    is offline, so its completion without a photo passes the device's check and the server
+    refuses it. The engineer sees why, adds a photo and sends the completion again."""
+    username = "engineer08"
+    world = await _order_for(client, admin, dispatcher, username, no_photography=True)
+    vid, site = world["visit"]["id"], world["site"]
+    async with phone(chromium) as (context, page, errors):
+        await _sign_in(page, live_server, username)
+        await page.locator(f".visit-card[data-visit-id='{vid}']").click()
+        await page.locator("#no-photography").wait_for()
+        await page.fill("#arrive-customer", "李伟")
+        await page.click("#act-arrive-customer")
+        await _status(page, "on_site")
+        await _synced(page)
+        assert await page.locator("#photo-input").count() == 0  # cameras banned here
+
+        await context.set_offline(True)
+        lifted = await client.patch(
+            f"/api/sites/{site['id']}",
+            headers=admin,
+            json={"version": site["version"], "no_photography": False},
+        )
+        assert lifted.status_code == 200, lifted.text
+        await page.click("#act-finish")
+        await _status(page, "done")
+        await context.set_offline(False)
+        await page.click("#sync-now")
+        issue = page.locator("#sync-issues li[data-problem-type='/problems/photo-required']")
+        await issue.wait_for()
+        assert await issue.get_attribute("data-status") == "rejected"
+        assert "照片" in (await issue.locator(".issue-words").text_content() or "")
+        assert "A resolved repair needs a photo" in (
+            await issue.locator(".issue-server").text_content() or ""
+        )
+        await _pending(page, 0)
+        await _status(page, "on_site")  # the refused completion is not applied on the phone either
+
+        await issue.locator("a.issue-open").click()
+        await page.set_input_files(
+            "#photo-input", files=[{"name": "p.jpg", "mimeType": "image/jpeg", "buffer": jpeg(800, 600)}]
+        )
+        await page.locator("#photo-count", has_text="1").wait_for()
+        await page.click("#act-finish")
+        await _status(page, "done")
+        await _synced(page)
+        await page.locator("#sync-issues li").first.wait_for(state="detached")
+        assert [e for e in errors if "status of 404" not in e] == [], errors
+    order = await _ok(await client.get(f"/api/work-orders/{world['order']['id']}", headers=dispatcher))
+    assert order["status"] == "resolved"
+    assert order["visits"][0]["status"] == "done"
+
+
+async def test_the_customer_signs_offline_and_the_report_verifies(
+    client, admin, dispatcher, live_server, chromium, tmp_path
+):
+    username = "engineer09"
+    world = await _order_for(client, admin, dispatcher, username)
+    vid, oid = world["visit"]["id"], world["order"]["id"]
+    async with phone(chromium) as (context, page, errors):
+        await _sign_in(page, live_server, username)
+        await page.locator(f".visit-card[data-visit-id='{vid}']").click()
+        await page.click("#act-travel")
+        await _status(page, "en_route")
+        await page.fill("#arrive-customer", "李伟")
+        await page.click("#act-arrive-customer")
+        await _status(page, "on_site")
+        await page.set_input_files(
+            "#photo-input", files=[{"name": "p.jpg", "mimeType": "image/jpeg", "buffer": jpeg(800, 600)}]
+        )
+        await page.locator("#photo-count", has_text="1").wait_for()
+        await page.click("#act-finish")
+        await _status(page, "done")
+        await _synced(page)
+
+        # Drafting needs the server; the report comes back in the pulled document.
+        await page.click("#to-sign")
+        await page.click("#act-draft")
+        await page.locator("#report-hash").wait_for()
+        shown = await page.text_content("#report-hash")
+        assert "测试客户" in (await page.text_content("#report-summary") or "")
+
+        await context.set_offline(True)
+        await page.evaluate(CENTRE_PAD)
+        pad = await page.locator("#signature-pad").bounding_box()
+        assert pad is not None
+        for stroke in ((0.1, 0.6, 0.45, 0.3), (0.5, 0.7, 0.9, 0.4)):
+            x0, y0, x1, y1 = stroke
+            await page.mouse.move(pad["x"] + pad["width"] * x0, pad["y"] + pad["height"] * y0)
+            await page.mouse.down()
+            for step in range(1, 11):
+                f = step / 10
+                await page.mouse.move(
+                    pad["x"] + pad["width"] * (x0 + (x1 - x0) * f),
+                    pad["y"] + pad["height"] * (y0 + (y1 - y0) * f),
+                )
+            await page.mouse.up()
+        await page.fill("#signer-role", "信息科科长")
+        await page.evaluate(CENTRE_PAD)
+        await page.screenshot(path=shot("sign", tmp_path))
+        await page.click("#act-sign")
+        await page.locator("#sign-done").wait_for()
+        await _pending(page, 1)
+        queued = await page.evaluate(
+            """async () => {
+                const outbox = await import('/app/outbox.js');
+                const session = await (await import('/app/store.js')).getMeta('session');
+                return (await outbox.all(session.user_id)).find(m => m.name === 'report.sign@1').args;
+            }"""
+        )
+        assert queued["report_hash"] == shown
+        assert len(queued["strokes"]) == 2
+        assert all(len(s) >= 5 for s in queued["strokes"])
+        assert queued["strokes"][1][-1][2] > queued["strokes"][0][0][2]  # times run on
+
+        await context.set_offline(False)
+        await _synced(page)
+        assert [e for e in errors if "status of 404" not in e] == [], errors
+    order = await _ok(await client.get(f"/api/work-orders/{oid}", headers=dispatcher))
+    assert order["status"] == "signed"
+    (report_row,) = await _ok(await client.get(f"/api/work-orders/{oid}/reports", headers=dispatcher))
+    assert report_row["hash"] == shown
+    assert report_row["signature"]["kind"] == "strokes"
+    verdict = await _ok(await client.get(f"/api/reports/{report_row['id']}/verify", headers=dispatcher))
+    assert verdict["valid"], verdict
+    assert verdict["signed_hash"] == shown
+
+
+async def test_progress_on_a_visit_reassigned_meanwhile_is_kept_for_review_and_shown(
+    client, admin, dispatcher, live_server, chromium
+):
+    username = "engineer10"
+    world = await _order_for(client, admin, dispatcher, username)
+    vid = world["visit"]["id"]
+    async with phone(chromium) as (context, page, errors):
+        await _sign_in(page, live_server, username)
+        await page.locator(f".visit-card[data-visit-id='{vid}']").click()
+        await page.locator("#act-travel").wait_for()
+
+        await context.set_offline(True)
+        current = await _ok(await client.get(f"/api/work-orders/{world['order']['id']}", headers=dispatcher))
+        other = await engineer_id(client, dispatcher, "engineer11")
+        moved = await client.put(
+            f"/api/visits/{vid}/assignment",
+            headers=dispatcher,
+            json={"version": current["visits"][0]["version"], "engineer_id": other},
+        )
+        assert moved.status_code == 200, moved.text
+        await page.fill("#arrive-customer", "李伟")
+        await page.click("#act-arrive-customer")
+        await _status(page, "on_site")
+        await page.select_option("#finish-outcome", "follow_up")
+        await page.click("#act-finish")
+        await _status(page, "done")
+        await context.set_offline(False)
+        await _synced(page)
+
+        conflicts = page.locator("#sync-issues li[data-status='conflict']")
+        await conflicts.first.wait_for()
+        assert await conflicts.count() == 2  # the arrival and the completion
+        assert "改派" in (await conflicts.first.locator(".issue-words").text_content() or "")
+        await page.locator("#visit-gone").wait_for()  # the visit left this phone
+        assert [e for e in errors if "status of 404" not in e] == [], errors
+    inbox = await _ok(await client.get("/api/sync/conflicts", headers=dispatcher))
+    kept = [c for c in inbox if c["visit_id"] == vid]
+    assert sorted(c["mutation_name"] for c in kept) == ["visit.arrive@1", "visit.complete@1"]
+    assert {c["kind"] for c in kept} == {"reassigned"}
