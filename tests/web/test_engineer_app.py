@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from PIL import Image
-from playwright.async_api import BrowserContext, Page, async_playwright
+from playwright.async_api import BrowserContext, FilePayload, Page, async_playwright
 
 from api.app import create_app
 from core.clock import ManualClock
@@ -130,6 +130,10 @@ def jpeg(width: int = 2400, height: int = 1800) -> bytes:
     out = io.BytesIO()
     picture.save(out, format="JPEG", quality=92)
     return out.getvalue()
+
+
+def photo(data: bytes) -> FilePayload:
+    return {"name": "photo.jpg", "mimeType": "image/jpeg", "buffer": data}
 
 
 async def _ok(response: Any, status: int = 200) -> Any:
@@ -298,9 +302,7 @@ async def test_a_day_offline_survives_a_reload_and_syncs_exactly_once(
         await page.select_option("#part-select", item)
         await page.click("#act-part")
         await page.locator("#parts-used .part-used").wait_for()
-        await page.set_input_files(
-            "#photo-input", files=[{"name": "photo.jpg", "mimeType": "image/jpeg", "buffer": jpeg()}]
-        )
+        await page.set_input_files("#photo-input", files=[photo(jpeg())])
         await page.locator("#photo-count", has_text="1").wait_for()
         await page.click("#act-time")
         await page.locator("#time-entries .time-entry").wait_for()
@@ -404,9 +406,7 @@ async def test_a_refusal_the_phone_could_not_foresee_is_shown_and_corrected(
         await _status(page, "on_site")  # the refused completion is not applied on the phone either
 
         await issue.locator("a.issue-open").click()
-        await page.set_input_files(
-            "#photo-input", files=[{"name": "p.jpg", "mimeType": "image/jpeg", "buffer": jpeg(800, 600)}]
-        )
+        await page.set_input_files("#photo-input", files=[photo(jpeg(800, 600))])
         await page.locator("#photo-count", has_text="1").wait_for()
         await page.click("#act-finish")
         await _status(page, "done")
@@ -432,9 +432,7 @@ async def test_the_customer_signs_offline_and_the_report_verifies(
         await page.fill("#arrive-customer", "李伟")
         await page.click("#act-arrive-customer")
         await _status(page, "on_site")
-        await page.set_input_files(
-            "#photo-input", files=[{"name": "p.jpg", "mimeType": "image/jpeg", "buffer": jpeg(800, 600)}]
-        )
+        await page.set_input_files("#photo-input", files=[photo(jpeg(800, 600))])
         await page.locator("#photo-count", has_text="1").wait_for()
         await page.click("#act-finish")
         await _status(page, "done")
