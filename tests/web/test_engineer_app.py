@@ -5,6 +5,7 @@ Offline is Playwright's offline mode; what the server applied is checked through
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import os
 import re
@@ -56,7 +57,6 @@ async def test_the_app_shell_is_served_at_app_with_the_strict_policy(client):
 
 def test_the_service_worker_precaches_every_file_of_the_app_under_a_versioned_cache():
     source = (WEB_APP / "sw.js").read_text()
-    assert re.search(r'const VERSION = "fsd-app-[^"]+";', source)
     listed = set(re.findall(r'^\s+"([^"]+)",$', source, re.MULTILINE))
     files = {str(p.relative_to(WEB_APP)) for p in WEB_APP.rglob("*") if p.is_file() and p.name != "sw.js"}
     assert files - listed == set(), "files of web/app/ the service worker does not precache"
@@ -404,6 +404,9 @@ async def test_a_refusal_the_phone_could_not_foresee_is_shown_and_corrected(
         )
         await _pending(page, 0)
         await _status(page, "on_site")  # the refused completion is not applied on the phone either
+        await page.click("#lang-switch")  # the engineer's words, in English too
+        await issue.locator(".issue-words", has_text="Add a photo").wait_for()
+        assert await page.text_content("#act-finish") == "Finish"
 
         await issue.locator("a.issue-open").click()
         await page.set_input_files("#photo-input", files=[photo(jpeg(800, 600))])
@@ -530,3 +533,63 @@ async def test_progress_on_a_visit_reassigned_meanwhile_is_kept_for_review_and_s
     kept = [c for c in inbox if c["visit_id"] == vid]
     assert sorted(c["mutation_name"] for c in kept) == ["visit.arrive@1", "visit.complete@1"]
     assert {c["kind"] for c in kept} == {"reassigned"}
+
+
+def shell_digest() -> str:
+    """What the service worker's cache name must carry: a digest of every precached file, so a
+    changed file always reaches phones (a new worker, the reload prompt) instead of a stale copy."""
+    source = (WEB_APP / "sw.js").read_text()
+    digest = hashlib.sha256()
+    for path in sorted(set(re.findall(r'^\s+"([^"]+)",$', source, re.MULTILINE)) - {"./"}):
+        digest.update(path.encode() + b"\0" + (WEB_APP / path).resolve().read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def test_the_cache_name_changes_with_any_precached_file():
+    version = re.search(r'const VERSION = "fsd-app-([^"]+)";', (WEB_APP / "sw.js").read_text())
+    assert version is not None
+    assert version[1] == shell_digest(), f'web/app/sw.js: set VERSION = "fsd-app-{shell_digest()}"'
+
+
+async def test_a_phone_reported_lost_wipes_what_it_holds(client, admin, dispatcher, live_server, chromium):
+    username = "engineer12"
+    world = await _order_for(client, admin, dispatcher, username)
+    vid = world["visit"]["id"]
+    async with phone(chromium) as (context, page, _errors):
+        await _sign_in(page, live_server, username)
+        await page.locator(f".visit-card[data-visit-id='{vid}']").click()
+        await context.set_offline(True)
+        await page.click("#act-travel")
+        await _pending(page, 1)
+
+        engineer = await engineer_id(client, dispatcher, username)
+        (device,) = await _ok(
+            await client.get("/api/sync/devices", headers=dispatcher, params={"user_id": engineer})
+        )
+        revoked = await client.post(
+            f"/api/sync/devices/{device['id']}/revoke",
+            headers=dispatcher,
+            json={"mode": "lost", "reason": "reported stolen"},
+        )
+        assert revoked.status_code == 200, revoked.text
+        await context.set_offline(False)
+        await page.click("#sync-now")
+        # Reporting it lost ended the phone's sign-in: it learns the verdict when someone signs in
+        # again (the server answers the registration with device-lost), and wipes itself.
+        await page.locator("#signin-message").wait_for()
+        assert "重新登录" in (await page.text_content("#signin-message") or "")
+        await _pending(page, 1)
+        await page.fill("#signin-username", username)
+        await page.fill("#signin-password", "demo-pass")
+        await page.click("#signin-form button[type=submit]")
+        await page.locator("#signin-error", has_text="清除").wait_for()
+        left = await page.evaluate(
+            """async () => {
+                const store = await import('/app/store.js');
+                const db = await store.db();
+                return Promise.all(['meta', 'outbox', 'blobs', 'replica'].map(s => db.count(s)));
+            }"""
+        )
+        assert left == [0, 0, 0, 0]
+    order = await _ok(await client.get(f"/api/work-orders/{world['order']['id']}", headers=dispatcher))
+    assert order["visits"][0]["status"] == "assigned"  # nothing from the lost phone was applied

@@ -3,7 +3,9 @@
 // IndexedDB, written by the app itself. A new worker waits until the page asks it to take over
 // (the "new version is ready — reload" prompt), so old and new modules never mix.
 
-const VERSION = "fsd-app-2026-12-03.1";
+// The shell's digest (tests/web/test_engineer_app.py computes it and names the value when stale):
+// any changed file gives a new cache, a new worker and the reload prompt.
+const VERSION = "fsd-app-bbf141d1f589";
 const PREFIX = "fsd-app-";
 
 // The app shell, in one place (tests check that every file of web/app/ is listed).

@@ -21,7 +21,9 @@ export function render(root, { message, done }) {
       await sync.signIn(username.value.trim(), password.value);
       done();
     } catch (e) {
-      error.textContent = e instanceof sync.NotEngineer ? t("only_engineers") : t("sign_in_failed", { reason: e.message });
+      error.textContent = e instanceof sync.NotEngineer ? t("only_engineers")
+        : e instanceof sync.DeviceWiped ? t("wiped")
+          : t("sign_in_failed", { reason: e.message });
     }
   });
   fill(root, form);

@@ -30,7 +30,9 @@ export function tick(el) {
   el.textContent = `${localTime(el.dataset.deadline, zone)} · ${words}`;
 }
 
-const CLOCK_LABEL = { on_site: "on_site_deadline", restore: "restore_deadline", response: "response_deadline" };
+const CLOCK_LABEL = {
+  on_site: "on_site_deadline", restore: "restore_deadline", response: "response_deadline", permanent_fix: "fix_deadline",
+};
 
 function facts(pairs) {
   return h("dl", { class: "facts" }, pairs.filter(([, v]) => v !== null && v !== undefined && v !== "")
