@@ -207,7 +207,7 @@ async def _synced(page: Page) -> None:
     await page.locator("#sync-state[data-status='idle']").wait_for(state="attached")
 
 
-async def test_geo_conversions_match_the_published_reference_values(live_server, chromium):
+async def test_geo_conversions_match_reference_values_and_every_string_has_english(live_server, chromium):
     async with phone(chromium) as (_, page, errors):
         await page.goto(live_server + APP_PATH)
         got = await page.evaluate(
@@ -220,6 +220,7 @@ async def test_geo_conversions_match_the_published_reference_values(live_server,
                     bd2: geo.wgs84ToBd09(121.0917077, 30.6107779),
                     paris: geo.wgs84ToGcj02(2.35, 48.85),
                     links: geo.navigationLinks(113.6654, 34.758, "测试站点"),
+                    untranslated: (await import("/app/i18n.js")).missingIn("en"),
                 };
             }"""
         )
@@ -230,6 +231,7 @@ async def test_geo_conversions_match_the_published_reference_values(live_server,
     assert got["gcj2"] == pytest.approx([121.09626935575027, 30.608604331756705], abs=1e-6)
     assert got["bd2"] == pytest.approx([121.10271732371203, 30.61484572185035], abs=1e-6)
     assert got["paris"] == [2.35, 48.85]  # outside China nothing moves
+    assert got["untranslated"] == []
     links = got["links"]
     assert links["geo"].startswith("geo:34.758000,113.665400")
     # AMap takes GCJ-02 (lon,lat), Baidu BD-09 (lat,lon): both shifted from the WGS-84 point.
@@ -302,6 +304,11 @@ async def test_a_day_offline_survives_a_reload_and_syncs_exactly_once(
         await page.select_option("#part-select", item)
         await page.click("#act-part")
         await page.locator("#parts-used .part-used").wait_for()
+        # The server's field rule, checked on the phone: no photo yet, so no "resolved".
+        await page.select_option("#finish-outcome", "resolved")
+        await page.click("#act-finish")
+        await page.locator("#finish-error", has_text="照片").wait_for()
+        await _pending(page, 4)
         await page.set_input_files("#photo-input", files=[photo(jpeg())])
         await page.locator("#photo-count", has_text="1").wait_for()
         await page.click("#act-time")
@@ -319,6 +326,24 @@ async def test_a_day_offline_survives_a_reload_and_syncs_exactly_once(
         await page.click("#act-finish")
         await _status(page, "done")
         await _pending(page, 7)
+        # The van shows the part gone before the server knows.
+        await page.click("#tab-stock")
+        on_hand = page.locator(f"#van-stock .van-item[data-item-id='{item}'] .on-hand")
+        assert await on_hand.text_content() == str(stock[0]["on_hand"] - 1)
+        # The photo was shrunk on the phone to 1600 px JPEG, still big enough to go up in chunks.
+        kept = await page.evaluate(
+            """async () => {
+                const outbox = await import('/app/outbox.js');
+                const [b] = await outbox.blobsToUpload();
+                const bitmap = await createImageBitmap(new Blob([b.data], {type: b.type}));
+                return {sha256: b.sha256, size: b.data.byteLength, w: bitmap.width, h: bitmap.height};
+            }"""
+        )
+        assert (kept["w"], kept["h"]) == (1600, 1200)
+        assert kept["size"] > 256 * 1024
+        await page.click("#tab-route")
+        await page.locator(f".visit-card[data-visit-id='{vid}']").click()
+        await _status(page, "done")
 
         # Still offline, the page reloads: the service worker serves the app, IndexedDB the rest.
         await page.reload()
@@ -348,6 +373,8 @@ async def test_a_day_offline_survives_a_reload_and_syncs_exactly_once(
         assert [e for e in errors if "status of 404" not in e and "status of 401" not in e] == [], errors
 
     dispatcher = await auth_headers(client, "dispatcher")
+    stored = await client.head(f"/api/sync/blobs/{kept['sha256']}", headers=dispatcher)
+    assert stored.headers["x-blob-size"] == str(kept["size"])
 
     # The server applied each record exactly once.
     order = await _ok(await client.get(f"/api/work-orders/{oid}", headers=dispatcher))
