@@ -53,6 +53,8 @@ async def test_the_app_shell_is_served_at_app_with_the_strict_policy(client):
     for path in ("/vendor/idb/idb.js", "/vendor/signature_pad/signature_pad.js", "/dom.js"):
         assert (await client.get(path)).status_code == 200, path
     assert_problem(await client.get("/app/no-such-file.js"), 404)
+    bare = await client.get("/app", follow_redirects=False)
+    assert (bare.status_code, bare.headers["location"]) == (308, "/app/")
 
 
 def test_the_service_worker_precaches_every_file_of_the_app_under_a_versioned_cache():
