@@ -21,6 +21,8 @@ from playwright.async_api import BrowserContext, FilePayload, Page, async_playwr
 
 from api.app import create_app
 from core.clock import ManualClock
+from core.database import make_engine, make_sessionmaker
+from offline_sync import changes
 from tests.conftest import DEMO_NOW, settings_for
 from tests.support.api import assert_problem, auth_headers, sign_in
 from tests.support.live_server import LiveServer
@@ -311,7 +313,8 @@ async def test_a_day_offline_survives_a_reload_and_syncs_exactly_once(
         await page.click("#act-finish")
         await page.locator("#finish-error", has_text="照片").wait_for()
         await _pending(page, 4)
-        await page.set_input_files("#photo-input", files=[photo(jpeg())])
+        raw = jpeg()
+        await page.set_input_files("#photo-input", files=[photo(raw)])
         await page.locator("#photo-count", has_text="1").wait_for()
         await page.click("#act-time")
         await page.locator("#time-entries .time-entry").wait_for()
@@ -391,7 +394,8 @@ async def test_a_day_offline_survives_a_reload_and_syncs_exactly_once(
         await client.get("/api/stock/moves", headers=dispatcher, params={"location_id": van, "limit": 500})
     )
     assert [(m["item_id"], m["quantity"]) for m in moves if m["visit_id"] == vid] == [(item, 1)]
-    print(f"offline day in Chromium: {time.monotonic() - started:.1f} s")
+    elapsed = time.monotonic() - started
+    print(f"offline day in Chromium: {elapsed:.1f} s; photo {len(raw)} -> {kept['size']} bytes")
 
 
 async def test_a_refusal_the_phone_could_not_foresee_is_shown_and_corrected(
@@ -622,3 +626,38 @@ async def test_a_phone_reported_lost_wipes_what_it_holds(client, admin, dispatch
         assert left == [0, 0, 0, 0]
     order = await _ok(await client.get(f"/api/work-orders/{world['order']['id']}", headers=dispatcher))
     assert order["visits"][0]["status"] == "assigned"  # nothing from the lost phone was applied
+
+
+async def test_a_phone_too_far_behind_bootstraps_again_and_keeps_its_outbox(
+    client, admin, dispatcher, demo_db, live_server, chromium
+):
+    username = "engineer13"
+    first = await _order_for(client, admin, dispatcher, username)
+    vid = first["visit"]["id"]
+    async with phone(chromium) as (context, page, _errors):
+        pulls: list[int] = []
+        page.on("response", lambda r: pulls.append(r.status) if "/api/sync/pull" in r.url else None)
+        await _sign_in(page, live_server, username)
+        await page.locator(f".visit-card[data-visit-id='{vid}']").click()
+        await context.set_offline(True)
+        await page.click("#act-travel")
+        await _pending(page, 1)
+
+        # Meanwhile dispatch plans another visit, and the server prunes its change log past the
+        # phone's cursor.
+        second = await _order_for(client, admin, dispatcher, username)
+        engine = make_engine(demo_db, pool_size=1)
+        try:
+            async with make_sessionmaker(engine)() as session, session.begin():
+                assert await changes.prune(session, dt.datetime.now(dt.UTC) + dt.timedelta(days=1)) > 0
+        finally:
+            await engine.dispose()
+
+        await context.set_offline(False)
+        await _synced(page)
+        assert 410 in pulls
+        await page.locator("#journal .journal-item[data-status='applied']").wait_for()
+        await page.click("#tab-route")
+        for visit in (first["visit"], second["visit"]):
+            await page.locator(f".visit-card[data-visit-id='{visit['id']}']").wait_for()
+        assert await page.get_attribute(f".visit-card[data-visit-id='{vid}']", "data-status") == "en_route"
