@@ -661,3 +661,40 @@ async def test_a_phone_too_far_behind_bootstraps_again_and_keeps_its_outbox(
         for visit in (first["visit"], second["visit"]):
             await page.locator(f".visit-card[data-visit-id='{visit['id']}']").wait_for()
         assert await page.get_attribute(f".visit-card[data-visit-id='{vid}']", "data-status") == "en_route"
+
+
+async def test_a_suspended_phone_keeps_its_outbox_and_sends_it_once_reinstated(
+    client, admin, dispatcher, live_server, chromium
+):
+    username = "engineer14"
+    world = await _order_for(client, admin, dispatcher, username)
+    vid = world["visit"]["id"]
+    async with phone(chromium) as (_context, page, _errors):
+        await _sign_in(page, live_server, username)
+        await page.locator(f".visit-card[data-visit-id='{vid}']").wait_for()
+        engineer = await engineer_id(client, dispatcher, username)
+        (device,) = await _ok(
+            await client.get("/api/sync/devices", headers=dispatcher, params={"user_id": engineer})
+        )
+        suspended = await client.post(
+            f"/api/sync/devices/{device['id']}/revoke",
+            headers=dispatcher,
+            json={"mode": "suspend", "reason": "left in a taxi, being looked for"},
+        )
+        assert suspended.status_code == 200, suspended.text
+        await page.locator(f".visit-card[data-visit-id='{vid}']").click()
+        await page.click("#act-travel")
+        await page.locator("#sync-state[data-status='suspended']").wait_for(state="attached")
+        await _pending(page, 1)  # kept on the phone
+
+        # Dispatch finds the phone and applies what it held; the phone's resend is a replay.
+        reinstated = await client.post(
+            f"/api/sync/devices/{device['id']}/reinstate", headers=dispatcher, json={"held": "apply"}
+        )
+        assert reinstated.status_code == 200, reinstated.text
+        assert [o["status"] for o in reinstated.json()["held_outcomes"]] == ["applied"]
+        await _synced(page)
+        await page.locator("#journal .journal-item[data-status='applied']").wait_for()
+    order = await _ok(await client.get(f"/api/work-orders/{world['order']['id']}", headers=dispatcher))
+    assert order["visits"][0]["status"] == "en_route"
+    assert [e["to_status"] for e in order["timeline"] or []].count("en_route") == 1
