@@ -47,6 +47,7 @@ const STRINGS = {
     fix_add_photo: "请补拍照片后再次提交完成。", send_again: "再次提交",
     arrival_proof_mismatch: "二维码与站点不符。",
     sev_critical: "紧急", sev_high: "高", sev_medium: "中", sev_low: "低",
+    unit_d: "天", unit_h: "小时", unit_min: "分钟",
   },
   en: {
     app_title: "Field engineer", sign_in: "Sign in", username: "Username", password: "Password",
@@ -94,6 +95,7 @@ const STRINGS = {
     fix_add_photo: "Add a photo, then send the completion again.", send_again: "Send again",
     arrival_proof_mismatch: "The QR code does not match the site.",
     sev_critical: "critical", sev_high: "high", sev_medium: "medium", sev_low: "low",
+    unit_d: "d", unit_h: "h", unit_min: "min",
   },
 };
 

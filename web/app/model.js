@@ -3,6 +3,7 @@
 // not yet sent, and the clock corrected by the server's time from the last pull.
 import { getMeta, replica } from "./store.js";
 import * as outbox from "./outbox.js";
+import { t } from "./i18n.js";
 
 const RANK = { planned: 0, assigned: 1, en_route: 2, on_site: 3, done: 4 };
 const ALIVE = new Set([null, "applied", "pending_blob"]); // refused and conflicting ones are not
@@ -126,7 +127,8 @@ export function span(ms) {
   const d = Math.floor(minutes / 1440);
   const h = Math.floor((minutes % 1440) / 60);
   const m = String(minutes % 60).padStart(2, "0");
-  return d ? `${d} d ${h} h` : h ? `${h} h ${m} min` : `${minutes % 60} min`;
+  const [D, H, M] = [t("unit_d"), t("unit_h"), t("unit_min")];
+  return d ? `${d} ${D} ${h} ${H}` : h ? `${h} ${H} ${m} ${M}` : `${minutes % 60} ${M}`;
 }
 
 /** Which group of the route a visit falls in: today, tomorrow, other_days or unscheduled. */
