@@ -111,7 +111,7 @@ document.addEventListener("visibilitychange", () => {
     sync.sync();
   } else stopTimers(); // no background work while hidden
 });
-window.addEventListener("online", () => sync.sync());
+window.addEventListener("online", () => { if (document.visibilityState === "visible") sync.sync(); });
 window.addEventListener("offline", () => { sync.state.status = "offline"; changed(); });
 window.addEventListener("hashchange", refresh);
 sync.events.addEventListener("change", changed);

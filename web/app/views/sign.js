@@ -20,7 +20,13 @@ const LABELS = {
     departed_at: "离开", body: "内容", at: "时间", quantity: "数量", sku: "编号", version: "版本",
     customer_number: "客户编号", time_zone: "时区", done: "已完成", where: "位置",
   },
-  en: {},
+  en: {
+    title: "Form", problem_number: "Problem number", archive_id: "Archive id", fault_reported: "Fault reported",
+    reported_at: "Reported", on_site_contact: "On-site contact", actions_taken: "Actions taken",
+    configuration_backup: "Configuration backup", follow_up_needed: "Follow-up needed",
+    customer_remarks: "Customer's remarks", parts_consumed: "Parts used", part_swaps: "Parts swapped",
+    backup_units: "Backup units", arrived_at: "Arrived", departed_at: "Left", customer_number: "Customer number",
+  },
 };
 const HIDDEN = new Set(["report_id", "work_order_id", "visit_id", "supersedes_id", "engineer_id", "id", "sha256", "form", "loan_id"]);
 
