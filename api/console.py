@@ -1,4 +1,5 @@
-"""The dispatcher's web console: the files of web/ served at "/", and the settings it reads.
+"""The dispatcher's web console: the files of web/ served at "/", and the settings it reads; the
+engineer's phone app is the same kind of files under web/app/, served at /app/.
 
 The console is plain ES modules (no build step) that call the API like any other
 client. Its routes sit in their own router, outside the API's unit of work: serving
@@ -12,11 +13,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import msgspec
-from litestar import MediaType, Request, Router, get
+from litestar import MediaType, Request, Response, Router, get
 from litestar.datastructures import CacheControlHeader
 from litestar.middleware import DefineMiddleware
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.params import FromPath
+from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -25,6 +27,7 @@ from core.settings import PROJECT_ROOT, Settings
 
 WEB_DIR = PROJECT_ROOT / "web"
 SURVEY_PAGE = WEB_DIR / "survey.html"
+APP_PAGE = WEB_DIR / "app" / "index.html"
 
 
 class ConsoleConfig(msgspec.Struct):
@@ -69,6 +72,22 @@ def api_docs() -> SwaggerRenderPlugin:
         standalone_preset_js_url=f"{SWAGGER_UI}/swagger-ui-standalone-preset.js",
         favicon="<link rel='icon' type='image/svg+xml' href='/favicon.svg'>",
     )
+
+
+@get(
+    "/app",
+    roles=PUBLIC,
+    include_in_schema=False,
+    media_type=MediaType.HTML,
+    cache_control=CacheControlHeader(no_cache=True),
+)
+async def engineer_app(request: Request[Any, Any, Any]) -> Response[bytes] | Redirect:
+    """The engineer's phone app at /app/; the routing matches /app too, which is sent to /app/
+    (the page's relative module paths and the service worker's scope need the slash)."""
+    # The router strips a trailing slash from the path it matches; the raw path keeps it.
+    if not bytes(request.scope.get("raw_path") or b"").split(b"?")[0].endswith(b"/"):
+        return Redirect("/app/", status_code=308)
+    return Response(APP_PAGE.read_bytes(), media_type=MediaType.HTML)
 
 
 def tile_source(tile_url: str) -> str:
@@ -121,7 +140,7 @@ def console_router(settings: Settings) -> Router:
     )
     return Router(
         path="/",
-        route_handlers=[console_config, survey_page, files],
+        route_handlers=[console_config, survey_page, engineer_app, files],
         guards=[role_guard],
         middleware=[
             DefineMiddleware(

@@ -1,16 +1,17 @@
 """Change capture and pull: what a device learns, in one snapshot, without ever skipping a change.
 
-Capture: every flush that writes a work order, a visit, a note, an attachment or a service report adds a
-`sync_change` row (a changed site or asset, one for each open order there; a stock move in
-or out of a van, one for the van; a changed item, one for the catalogue; an ORM hook, so no
-service can forget) stamped with the writing transaction's id.
+Capture: every flush that writes a work order, a visit, a note, an attachment, a service report
+or an SLA clock adds a `sync_change` row (a changed site or asset, one for each open order there;
+a stock move in or out of a van, one for the van; a changed item, one for the catalogue; an ORM
+hook, so no service can forget) stamped with the writing transaction's id.
 
-Pull: the unit a device receives is the *work-order document* (the order, its site and
-asset, the device user's visits on it with their notes and attachments, the order's service
-reports with the canonical text and hash to show the customer) — plus two more, the
-user's van stock and the parts catalogue, sent at bootstrap and when they change — always in its
-current state, or a removal when it left the user's scope. Sending current state instead
-of replaying field edits makes duplicates harmless and ordering irrelevant.
+Pull: the unit a device receives is the *work-order document* (the order, its site and asset,
+the customer's name and the SLA clocks, the device user's visits on it with their notes and
+attachments, the order's service reports with the canonical text and hash to show the
+customer) — plus two more, the user's van stock and the parts catalogue, sent at bootstrap and
+when they change — always in its current state, or a removal when it left the user's scope.
+Sending current state instead of replaying field edits makes duplicates harmless and ordering
+irrelevant.
 
 The cursor is a transaction-id position, not a row number: a pull hands out only changes
 of transactions older than the oldest one still running (`pg_snapshot_xmin`), so a
