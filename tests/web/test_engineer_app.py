@@ -527,6 +527,52 @@ async def test_the_customer_signs_offline_and_the_report_verifies(
     assert verdict["signed_hash"] == shown
 
 
+async def test_the_report_text_and_cannot_fix_are_recorded_offline_and_reach_the_server(
+    client, admin, dispatcher, live_server, chromium
+):
+    username = "engineer10"
+    world = await _order_for(client, admin, dispatcher, username)
+    vid, oid = world["visit"]["id"], world["order"]["id"]
+    async with phone(chromium) as (context, page, errors):
+        await _sign_in(page, live_server, username)
+        await page.locator(f".visit-card[data-visit-id='{vid}']").click()
+        await page.click("#act-travel")
+        await _status(page, "en_route")
+        await page.fill("#arrive-customer", "李伟")
+        await page.click("#act-arrive-customer")
+        await _status(page, "on_site")
+
+        # No network all day: the report's text and the backup request wait in the outbox.
+        await context.set_offline(True)
+        await page.fill("#report-diagnosis", "电源模块故障，风扇停转")
+        await page.fill("#report-actions", "更换电源模块前已备份配置")
+        await page.check("#report-panel input[type=checkbox]")
+        await page.fill("#report-backup-where", "U 盘，交客户保管")
+        await page.click("#report-panel-send")
+        await page.click("#cannot-fix-panel-send")
+        assert "必填" in (await page.text_content("#cannot-fix-panel .error") or "")
+        await page.fill("#cannot-fix-reason", "主板需原厂返修，48 小时内无法修复")
+        await page.click("#cannot-fix-panel-send")
+        queued = await page.evaluate(
+            """async () => {
+                const outbox = await import('/app/outbox.js');
+                const session = await (await import('/app/store.js')).getMeta('session');
+                return (await outbox.all(session.user_id)).map(m => m.name);
+            }"""
+        )
+        assert {"report.edit@1", "visit.cannot_fix@1"} <= set(queued), queued
+
+        await context.set_offline(False)
+        await _synced(page)
+        assert [e for e in errors if "status of 404" not in e] == [], errors
+    (draft,) = await _ok(await client.get(f"/api/work-orders/{oid}/reports", headers=dispatcher))
+    assert draft["content"]["diagnosis"] == "电源模块故障，风扇停转"
+    assert draft["content"]["configuration_backup"] == {"done": True, "where": "U 盘，交客户保管"}
+    loans = await _ok(await client.get("/api/stock/loans", headers=dispatcher, params={"work_order_id": oid}))
+    items = loans["items"] if isinstance(loans, dict) else loans
+    assert [loan["status"] for loan in items if loan["work_order_id"] == oid] == ["proposed"]
+
+
 async def test_progress_on_a_visit_reassigned_meanwhile_is_kept_for_review_and_shown(
     client, admin, dispatcher, live_server, chromium
 ):

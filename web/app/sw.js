@@ -5,7 +5,7 @@
 
 // The shell's digest (tests/web/test_engineer_app.py computes it and names the value when stale):
 // any changed file gives a new cache, a new worker and the reload prompt.
-const VERSION = "fsd-app-11af73a4cf6a";
+const VERSION = "fsd-app-b3428ada4346";
 const PREFIX = "fsd-app-";
 
 // The app shell, in one place (tests check that every file of web/app/ is listed).
@@ -29,6 +29,7 @@ const SHELL = [
   "sync.js",
   "syncbar.js",
   "views/route.js",
+  "views/field.js",
   "views/signin.js",
   "views/sign.js",
   "views/stock.js",

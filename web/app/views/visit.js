@@ -9,6 +9,7 @@ import { record, deviceNow } from "../actions.js";
 import { uuid } from "../ids.js";
 import { addBlob, blob } from "../outbox.js";
 import { compress } from "../photo.js";
+import { fieldForms } from "./field.js";
 
 /** A deadline counting down (main.js ticks every `.countdown` while the page is visible). */
 export function countdown(deadline, zone, metAt = null) {
@@ -242,15 +243,7 @@ function forms(visit, order, day, refresh) {
         await record("timesheet.add@1", { entry_id: uuid(), kind: kind.value, visit_id: vid, started_at: started.toISOString(), ended_at: ended.toISOString() });
         refresh();
       }))));
-    // Reserved for the field mutations that land on the server separately
-    // (visit.swap_part@1, visit.cannot_fix@1, visit.backup_unit@1, report.edit@1): each
-    // placeholder below is where its form goes.
-    out.push(h("div", { class: "panel coming", id: "more-actions" }, h("h3", {}, t("more_actions")),
-      h("div", { class: "actions" },
-        h("button", { type: "button", disabled: true, dataset: { mutation: "visit.swap_part@1" } }, t("swap_part")),
-        h("button", { type: "button", disabled: true, dataset: { mutation: "visit.cannot_fix@1" } }, t("cannot_fix")),
-        h("button", { type: "button", disabled: true, dataset: { mutation: "visit.backup_unit@1" } }, t("backup_unit")),
-        h("button", { type: "button", disabled: true, dataset: { mutation: "report.edit@1" } }, t("edit_report")))));
+    out.push(...fieldForms(visit, order, refresh));
     const outcome = h("select", { id: "finish-outcome" }, ["resolved", "follow_up", "backup_installed"].map((o) =>
       h("option", { value: o }, t(`outcome_${o}`))));
     const finishError = h("p", { class: "error", id: "finish-error", role: "alert" });
