@@ -279,6 +279,12 @@ async function loadPlaces() {
   state.items = new Map(items.items.map((item) => [item.sku, item.name]));
   if (me) $("#who").title = me.display_name;
   state.engineers = new Map(engineers.items.map((e) => [e.id, e]));
+  fill(
+    $("#plan-engineers"),
+    engineers.items
+      .filter((e) => e.employer_kind !== "manufacturer")
+      .map((e) => h("option", { value: e.id }, `${e.display_name} (${e.username})`)),
+  );
   state.map.showEngineers(engineers.items);
   state.map.showWarehouses(warehouses);
   state.warehousePoints = warehouses.map((w) => w.point).filter(Boolean);
@@ -337,7 +343,14 @@ async function runPlan(event) {
   fill($("#plan-result"));
   $("#plan-run").disabled = true;
   try {
-    const plan = await api("POST", "/api/dispatch/plans", { body: { time_limit_seconds: timeLimit } });
+    const chosen = [...$("#plan-engineers").selectedOptions].map((option) => option.value);
+    const body = {
+      time_limit_seconds: timeLimit,
+      horizon_hours: Number($("#plan-horizon").value) || 48,
+      ...(chosen.length ? { engineer_ids: chosen } : {}),
+    };
+    const plan = await api("POST", "/api/dispatch/plans", { body });
+    state.planComparison = null;
     state.plan = plan;
     state.planStarted = Date.now();
     renderProgress($("#plan-progress"), plan, timeLimit, 0);
@@ -373,12 +386,23 @@ function pollPlan(id, timeLimit) {
 
 function showPlanResult(plan) {
   if (plan.result) state.map.showRoutes(plan.result.geometry);
-  renderResult($("#plan-result"), plan, { timeZone: state.timeZone, onApply: guarded(applyPlan), items: state.items });
+  const comparison = state.planComparison?.plan_id === plan.id ? state.planComparison : null;
+  renderResult($("#plan-result"), plan, { timeZone: state.timeZone, onApply: guarded(applyPlan), items: state.items, comparison });
+  if (plan.result && !comparison && ["done", "applied"].includes(plan.status)) {
+    // Beside what is assigned now: fetched once the plan is done, then drawn with it.
+    guarded(async () => {
+      state.planComparison = await api("GET", `/api/dispatch/plans/${encodeURIComponent(plan.id)}/comparison`);
+      if (state.plan?.id === plan.id) showPlanResult(state.plan);
+    })();
+  }
 }
 
-async function applyPlan() {
-  const plan = await api("POST", `/api/dispatch/plans/${encodeURIComponent(state.plan.id)}/apply`);
+/** Every route, or only those of `engineerIds` (the others stay to be applied later). */
+async function applyPlan(engineerIds) {
+  const body = engineerIds ? { engineer_ids: engineerIds } : undefined;
+  const plan = await api("POST", `/api/dispatch/plans/${encodeURIComponent(state.plan.id)}/apply`, { body });
   state.plan = plan;
+  state.planComparison = await api("GET", `/api/dispatch/plans/${encodeURIComponent(plan.id)}/comparison`);
   showPlanResult(plan);
   await loadOrders();
   if (state.selectedId) await selectOrder(state.selectedId);
@@ -457,7 +481,7 @@ function rerender() {
   renderNotificationList();
   if (state.plan) {
     renderProgress($("#plan-progress"), state.plan, Number($("#plan-time-limit").value) || 10, (Date.now() - (state.planStarted || Date.now())) / 1000);
-    if (state.plan.result) renderResult($("#plan-result"), state.plan, { timeZone: state.timeZone, onApply: guarded(applyPlan), items: state.items });
+    if (state.plan.result) showPlanResult(state.plan);
   }
 }
 

@@ -35,7 +35,29 @@ export function renderProgress(el, plan, timeLimit, elapsed) {
 }
 
 /** `items`: SKU → item name, so parts read as "SKU name". */
-export function renderResult(el, plan, { timeZone, onApply, items = new Map() }) {
+/** The plan beside what is assigned now (GET …/comparison): figures before and after, the moves. */
+function renderComparison(comparison, timeZone) {
+  if (!comparison) return null;
+  const rows = ["assigned", "unassigned", "predicted_breaches"].map((key) =>
+    h("tr", { dataset: { figure: key } }, h("th", {}, t(`kpi.${key}`)), h("td", { class: "before" }, comparison.before[key]), h("td", { class: "after" }, comparison.after[key])),
+  );
+  const when = (iso) => (iso ? localTime(iso, timeZone) : "—");
+  return h(
+    "section",
+    { class: "comparison", id: "plan-comparison" },
+    h("h3", {}, t("plan.compare_title", { n: comparison.breaches_avoided })),
+    h("table", { class: "figures" }, h("tr", {}, h("th", {}), h("th", {}, t("plan.now")), h("th", {}, t("plan.planned"))), rows),
+    h(
+      "ul",
+      { class: "moves" },
+      comparison.moved.map((m) =>
+        h("li", { dataset: { visitId: m.visit_id } }, h("span", { class: "problem-number" }, m.problem_number || ""), ` ${m.engineer_before || "—"} ${when(m.start_before)} → ${m.engineer_after || "—"} ${when(m.start_after)}`),
+      ),
+    ),
+  );
+}
+
+export function renderResult(el, plan, { timeZone, onApply, items = new Map(), comparison = null }) {
   const result = plan.result;
   if (!result) {
     fill(el);
@@ -43,6 +65,8 @@ export function renderResult(el, plan, { timeZone, onApply, items = new Map() })
   }
   const kpis = result.kpis || {};
   const applied = plan.status === "applied";
+  const done = new Set(result.applied_engineers || []);
+  const picked = () => [...el.querySelectorAll("input.route-pick:checked:not(:disabled)")].map((box) => box.dataset.engineerId);
   fill(
     el,
     h(
@@ -55,8 +79,10 @@ export function renderResult(el, plan, { timeZone, onApply, items = new Map() })
     h(
       "div",
       { class: "plan-actions" },
-      h("button", { type: "button", id: "plan-apply", class: "primary", disabled: applied || plan.status !== "done", onclick: onApply }, t(applied ? "plan.applied" : "plan.apply")),
+      h("button", { type: "button", id: "plan-apply", class: "primary", disabled: applied || plan.status !== "done", onclick: () => onApply() }, t(applied ? "plan.applied" : "plan.apply")),
+      h("button", { type: "button", id: "plan-apply-selected", disabled: applied || plan.status !== "done", onclick: () => onApply(picked()) }, t("plan.apply_selected")),
     ),
+    renderComparison(comparison, timeZone),
     h("h3", {}, t("plan.routes", { n: result.routes.filter((r) => r.stops.length).length })),
     h(
       "ol",
@@ -70,7 +96,7 @@ export function renderResult(el, plan, { timeZone, onApply, items = new Map() })
           return h(
             "li",
             { class: "route" },
-            h("div", { class: "route-head" }, swatch, h("strong", { title: route.username || "" }, route.engineer_name || route.username || t("engineer")), h("span", { class: "muted" }, t("plan.route_summary", { stops: route.stops.filter((s) => s.kind !== "pickup").length, travel: route.travel_minutes }) + (route.on_call ? t("plan.on_call") : ""))),
+            h("div", { class: "route-head" }, h("input", { type: "checkbox", class: "route-pick", checked: true, disabled: done.has(route.engineer_id) || applied, dataset: { engineerId: route.engineer_id }, "aria-label": route.engineer_name || route.username || "" }), swatch, h("strong", { title: route.username || "" }, route.engineer_name || route.username || t("engineer")), h("span", { class: "muted" }, t("plan.route_summary", { stops: route.stops.filter((s) => s.kind !== "pickup").length, travel: route.travel_minutes }) + (route.on_call ? t("plan.on_call") : ""))),
             h(
               "ol",
               { class: "stops" },

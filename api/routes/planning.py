@@ -15,6 +15,7 @@ from api.auth import DESK, app_context
 from api.params import AppClock, CurrentActor, Now, Session
 from api.schemas.common import out
 from api.schemas.planning import (
+    ApplyIn,
     AssignmentCheckIn,
     FindingOut,
     InsertIn,
@@ -30,7 +31,7 @@ from core.database import after_commit
 from core.errors import field_error
 from core.identity.roles import Role
 from core.times import FIRST_YEAR, LAST_YEAR
-from dispatch.planning import assignment_check, progress, replanning, timeline
+from dispatch.planning import assignment_check, comparison, progress, replanning, timeline
 from dispatch.planning import plans as service
 from dispatch.planning.models import Plan, PlanStatus
 
@@ -112,17 +113,33 @@ async def stream_plan(request: Request[Any, Any, Any], plan_id: FromPath[uuid.UU
     return ServerSentEvent((json.dumps(s) async for s in snapshots), event_type="progress")
 
 
+@get(
+    "/api/dispatch/plans/{plan_id:uuid}/comparison",
+    roles=DESK,
+    tags=["dispatch"],
+    summary="The plan beside what is assigned now: the visits it moves, assigned, unassigned and "
+    "predicted breaches before and after",
+)
+async def compare_plan(session: Session, plan_id: FromPath[uuid.UUID]) -> comparison.Comparison:
+    return await comparison.compare(session, plan_id)
+
+
 @post(
     "/api/dispatch/plans/{plan_id:uuid}/apply",
     roles=DESK,
     tags=["dispatch"],
     status_code=200,
-    summary="Apply a plan: assignments and planned starts written (409 when its visits changed since)",
+    summary="Apply a plan — every route, or only the given engineers' (409 when its visits changed since)",
 )
 async def apply_plan(
-    clock: AppClock, session: Session, actor: CurrentActor, plan_id: FromPath[uuid.UUID]
+    clock: AppClock,
+    session: Session,
+    actor: CurrentActor,
+    plan_id: FromPath[uuid.UUID],
+    data: JSONBody[ApplyIn] | None = None,
 ) -> PlanOut:
-    return plan_out(await service.apply(session, actor, clock, plan_id))
+    engineer_ids = data.engineer_ids if data is not None else None
+    return plan_out(await service.apply(session, actor, clock, plan_id, engineer_ids))
 
 
 @post(
@@ -241,6 +258,7 @@ ROUTES = [
     get_plan,
     stream_plan,
     apply_plan,
+    compare_plan,
     emergency,
     unavailable,
     overrun,

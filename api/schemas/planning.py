@@ -103,3 +103,8 @@ class VerdictOut(msgspec.Struct):
     pickup_warehouse: str | None
     pickup_at: dt.datetime | None
     others: list[MovedOut]
+
+
+class ApplyIn(Input):
+    # Only these engineers' routes (the others can be applied later); none: every route.
+    engineer_ids: Annotated[list[uuid.UUID], msgspec.Meta(min_length=1, max_length=500)] | None = None

@@ -25,7 +25,7 @@ from sqlalchemy import func, or_, true, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.clock import Clock
-from core.errors import Conflict, NotFound, RateLimited
+from core.errors import Conflict, NotFound, RateLimited, field_error
 from core.identity.roles import Actor
 from dispatch.flows import restock
 from dispatch.planning.models import Plan, PlanStatus
@@ -361,8 +361,16 @@ async def get(session: AsyncSession, plan_id: uuid.UUID, runner: PlanRunner | No
     return plan
 
 
-async def apply(session: AsyncSession, actor: Actor, clock: Clock, plan_id: uuid.UUID) -> Plan:
-    """Write the plan's assignments and ETAs; refused whole when any of its visits changed since."""
+async def apply(
+    session: AsyncSession,
+    actor: Actor,
+    clock: Clock,
+    plan_id: uuid.UUID,
+    engineer_ids: list[uuid.UUID] | None = None,
+) -> Plan:
+    """Write the plan's assignments and ETAs — every route, or only those of `engineer_ids` (the
+    rest can be applied later from the same plan); refused whole when any visit it writes changed
+    since. A joint visit goes with its routes only when all its engineers are chosen."""
     plan = await session.get(Plan, plan_id, with_for_update=True)
     if plan is None:
         raise NotFound(f"No plan with id {plan_id}")
@@ -374,7 +382,8 @@ async def apply(session: AsyncSession, actor: Actor, clock: Clock, plan_id: uuid
     crews: dict[str, list[str]] = {}
     starts: dict[str, dict[str, Any]] = {}
     pickups: list[dict[str, Any]] = []
-    for route in plan.result["routes"]:
+    routes, done = _routes_to_apply(plan, engineer_ids)
+    for route in routes:
         for stop in route["stops"]:
             if stop.get("kind") == "pickup":
                 pickups.append(stop)
@@ -425,8 +434,35 @@ async def apply(session: AsyncSession, actor: Actor, clock: Clock, plan_id: uuid
                 )
         except OutOfStock:
             short.append(stop["problem_number"])
+    result = {**plan.result, "applied_engineers": sorted(done)}
     if short:
-        plan.result = {**plan.result, "pickups_not_held": sorted(set(short))}
-    plan.status, plan.applied_at, plan.applied_by = PlanStatus.APPLIED, clock.now(), actor.user_id
+        result["pickups_not_held"] = sorted({*plan.result.get("pickups_not_held", []), *short})
+    plan.result = result
+    if done >= {r["engineer_id"] for r in plan.result["routes"]}:
+        plan.status, plan.applied_at, plan.applied_by = PlanStatus.APPLIED, clock.now(), actor.user_id
     await session.flush()
     return plan
+
+
+def _routes_to_apply(
+    plan: Plan, engineer_ids: list[uuid.UUID] | None
+) -> tuple[list[dict[str, Any]], set[str]]:
+    """The routes this call writes, and every engineer whose route is applied once it has."""
+    assert plan.result is not None
+    applied = set(plan.result.get("applied_engineers", []))
+    everyone = {r["engineer_id"] for r in plan.result["routes"]}
+    chosen = everyone if engineer_ids is None else {str(e) for e in engineer_ids} & everyone
+    if engineer_ids is not None and not chosen:
+        raise field_error("engineer_ids", "none of these engineers has a route in this plan")
+    # A joint visit's crew is applied together: leave out routes whose joint visits need others.
+    crews: dict[str, set[str]] = {}
+    for route in plan.result["routes"]:
+        for stop in route["stops"]:
+            crews.setdefault(stop["visit_id"], set()).add(route["engineer_id"])
+    wanted = chosen - applied
+    routes = [
+        r
+        for r in plan.result["routes"]
+        if r["engineer_id"] in wanted and all(crews[s["visit_id"]] <= wanted | applied for s in r["stops"])
+    ]
+    return routes, applied | {r["engineer_id"] for r in routes}

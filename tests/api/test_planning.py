@@ -237,3 +237,73 @@ async def test_a_plan_keeps_pins_and_confirmed_appointments(client, admin, dispa
         assert window <= datetime.fromisoformat(kept["start"]) <= window + timedelta(hours=1)
         applied = await client.post(f"/api/dispatch/plans/{plan['id']}/apply", headers=dispatcher)
         assert applied.status_code == 200, applied.text
+
+
+async def test_a_plan_beside_the_current_assignment_applied_one_route_at_a_time(
+    client, admin, dispatcher, clock
+):
+    # Two visits that must both start in the same quarter hour: two engineers, two routes.
+    start = clock.now() + timedelta(hours=3)
+    window = {
+        "window_start": start.isoformat(),
+        "window_end": (start + timedelta(minutes=15)).isoformat(),
+        "window_confirmed": True,
+    }
+    made = await _open_visits(client, admin, dispatcher, 2, **window)
+    ours = {v["id"] for _, v in made}
+    engineers = [await engineer_id(client, dispatcher, f"engineer{n:02d}") for n in (13, 15)]
+    started = await client.post(
+        "/api/dispatch/plans",
+        headers=dispatcher,
+        json={"time_limit_seconds": 2, "horizon_hours": 24, "engineer_ids": engineers},
+    )
+    assert started.status_code == 202, started.text
+    plan = await wait_for_plan(client, dispatcher, started.json()["id"])
+    routes = {r["engineer_id"]: r for r in plan["result"]["routes"] if r["stops"]}
+    assert len(routes) == 2, plan["result"]
+
+    # Before: nobody has them; after: both assigned, each a move with its engineer named.
+    compared = (await client.get(f"/api/dispatch/plans/{plan['id']}/comparison", headers=dispatcher)).json()
+    moves = {m["visit_id"]: m for m in compared["moved"] if m["visit_id"] in ours}
+    assert set(moves) == ours
+    assert all(
+        m["engineer_before_id"] is None and m["engineer_after_id"] in engineers for m in moves.values()
+    )
+    assert all(m["engineer_after"] for m in moves.values())
+    assert compared["after"]["assigned"] >= compared["before"]["assigned"] + 2
+    assert compared["breaches_avoided"] == (
+        compared["before"]["predicted_breaches"] - compared["after"]["predicted_breaches"]
+    )
+
+    # One engineer's route only: theirs is written, the other waits; the plan stays open.
+    first, _second = engineers
+    refused = await client.post(
+        f"/api/dispatch/plans/{plan['id']}/apply",
+        headers=dispatcher,
+        json={"engineer_ids": [await engineer_id(client, dispatcher, "engineer20")]},
+    )
+    assert_problem(refused, 422)
+    partial = await client.post(
+        f"/api/dispatch/plans/{plan['id']}/apply", headers=dispatcher, json={"engineer_ids": [first]}
+    )
+    assert partial.status_code == 200, partial.text
+    assert partial.json()["status"] == "done"
+    assert partial.json()["result"]["applied_engineers"] == [first]
+    owner = {}
+    for order, visit in made:
+        now = (await client.get(f"/api/work-orders/{order['id']}", headers=dispatcher)).json()["visits"][0]
+        owner[visit["id"]] = now["engineer_id"]
+    mine = {s["visit_id"] for s in routes[first]["stops"]} & ours
+    assert {owner[v] for v in mine} == {first}
+    assert {owner[v] for v in ours - mine} == {None}
+    compared = (await client.get(f"/api/dispatch/plans/{plan['id']}/comparison", headers=dispatcher)).json()
+    assert {m["visit_id"] for m in compared["moved"]} & ours == ours - mine
+
+    # The rest later, from the same plan: the first route is not written twice.
+    rest = await client.post(f"/api/dispatch/plans/{plan['id']}/apply", headers=dispatcher)
+    assert rest.status_code == 200, rest.text
+    assert rest.json()["status"] == "applied"
+    assert sorted(rest.json()["result"]["applied_engineers"]) == sorted(engineers)
+    for order, _ in made:
+        now = (await client.get(f"/api/work-orders/{order['id']}", headers=dispatcher)).json()["visits"][0]
+        assert now["engineer_id"] in engineers
