@@ -111,6 +111,7 @@ function filters() {
     at_risk: $("#filter-at-risk").checked ? "true" : undefined,
     breached: $("#filter-breached").checked ? "true" : undefined,
     q: $("#filter-q").value.trim() || undefined,
+    bbox: $("#filter-map-area").checked && state.map ? state.map.bbox() : undefined,
     limit: LIST_LIMIT,
   };
 }
@@ -425,13 +426,19 @@ function stopTimers() {
 }
 
 /** Another desk's change, as it is committed: the list and the notifications follow it. */
+async function loadPositions() {
+  state.map.showPositions(await api("GET", "/api/engineers/positions"));
+}
+
 function followLive() {
   const reloadOrders = debounce(() => guarded(loadOrders)(), 300);
+  const reloadPositions = debounce(() => guarded(loadPositions)(), 1000);
   const reloadNotifications = debounce(() => guarded(loadNotifications)(), 300);
   state.live = startLive({
     onChange: (event) => {
       if (["order", "visit", "clock"].includes(event.kind)) reloadOrders();
       if (event.kind === "notification" || event.kind === "clock") reloadNotifications();
+      if (event.kind === "position") reloadPositions();
     },
     onResync: () => {
       reloadOrders();
@@ -453,7 +460,11 @@ async function startConsole() {
     state.map = createMap($("#map"), {
       tileUrl: state.config.tile_url,
       onSelectOrder: (id) => guarded(selectOrder)(id),
-      onViewport: (bbox) => guarded(loadSitesInView)(bbox),
+      onViewport: (bbox) => {
+        guarded(loadSitesInView)(bbox);
+        // The list follows the map while it is limited to the map's area.
+        if ($("#filter-map-area").checked) guarded(loadOrders)();
+      },
     });
   }
   state.map.invalidate();
@@ -466,8 +477,10 @@ async function startConsole() {
     setInterval(() => {
       guarded(loadOrders)();
       guarded(loadNotifications)();
+      guarded(loadPositions)();
     }, REFRESH_MS),
   );
+  await guarded(loadPositions)();
   followLive();
 }
 
@@ -501,7 +514,7 @@ async function main() {
   });
   const reload = guarded(loadOrders);
   $("#filter-q").addEventListener("input", debounce(reload, 300));
-  for (const id of ["#filter-status", "#filter-severity", "#filter-at-risk", "#filter-breached"]) $(id).addEventListener("change", reload);
+  for (const id of ["#filter-status", "#filter-severity", "#filter-at-risk", "#filter-breached", "#filter-map-area"]) $(id).addEventListener("change", reload);
   $("#filters").addEventListener("submit", (event) => {
     event.preventDefault();
     reload();

@@ -40,13 +40,14 @@ export function createMap(container, { tileUrl, onSelectOrder, onViewport }) {
   const allSites = L.layerGroup().addTo(map);
   const warehouses = L.layerGroup().addTo(map);
   const engineers = L.layerGroup().addTo(map);
+  const live = L.layerGroup().addTo(map);
   const routes = L.layerGroup().addTo(map);
   const orders = L.layerGroup().addTo(map);
   const orderMarkers = new Map();
   L.control
     .layers(
       null,
-      { [t("map.all_sites")]: allSites, [t("map.warehouses")]: warehouses, [t("map.engineers")]: engineers, [t("map.routes")]: routes, [t("map.orders")]: orders },
+      { [t("map.all_sites")]: allSites, [t("map.warehouses")]: warehouses, [t("map.engineers")]: engineers, [t("map.live")]: live, [t("map.routes")]: routes, [t("map.orders")]: orders },
       { collapsed: true },
     )
     .addTo(map);
@@ -137,6 +138,18 @@ export function createMap(container, { tileUrl, onSelectOrder, onViewport }) {
         L.marker(latLng(engineer.home_base), { icon, keyboard: false })
           .bindTooltip(tip(engineer.display_name, engineer.username, engineer.home_address), { direction: "top" })
           .addTo(engineers);
+      }
+    },
+
+    /** Where consenting engineers on shift are now, each with the age of the fix. */
+    showPositions(list) {
+      live.clearLayers();
+      for (const p of list) {
+        const icon = L.divIcon({ className: "live-engineer-marker", iconSize: [16, 16], html: h("span") });
+        const age = t("map.age", { n: Math.round(p.age_seconds / 60) });
+        L.marker(L.latLng(p.point[1], p.point[0]), { icon, keyboard: false, title: `${p.name} · ${age}` })
+          .bindTooltip(tip(p.name, p.username, age), { direction: "top" })
+          .addTo(live);
       }
     },
 

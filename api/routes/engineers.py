@@ -7,7 +7,7 @@ import uuid
 from litestar import delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from api.auth import ADMIN, ENGINEERS, STAFF_ROLES
+from api.auth import ADMIN, DESK, ENGINEERS, STAFF_ROLES
 from api.params import CurrentActor, Cursor, Limit, Now, Session
 from api.schemas.common import GeoPoint, fields_of, given, out
 from api.schemas.engineers import (
@@ -169,7 +169,18 @@ async def report_positions(
     return PositionsOut(accepted=accepted, ignored_off_shift=ignored)
 
 
+@get(
+    "/api/engineers/positions",
+    roles=DESK,
+    tags=["engineers"],
+    summary="Where engineers are: the latest position (last 2 h) of each consenting engineer on shift",
+)
+async def engineer_positions(now: Now, session: Session) -> list[positions.LivePosition]:
+    return await positions.on_the_map(session, now)
+
+
 ROUTES = [
+    engineer_positions,
     list_engineers,
     my_engineer,
     get_engineer,

@@ -11,12 +11,14 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import msgspec
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import zones
+from core import audit, zones
 from core.errors import Forbidden, NotFound
 from core.geo import LonLat, lonlat, to_geography
+from core.identity.models import User
 from core.identity.roles import Actor
 from dispatch.engineers.models import Engineer, EngineerPosition, PositionConsent
 from routing.geo import bd09_to_wgs84, gcj02_to_wgs84
@@ -123,3 +125,55 @@ async def van_points(session: AsyncSession, engineer_ids: Sequence[uuid.UUID]) -
     engineers = list((await session.execute(select(Engineer).where(Engineer.id.in_(engineer_ids)))).scalars())
     live = await latest_positions(session, engineer_ids)
     return {e.id: live.get(e.id) or lonlat(e.home_base) for e in engineers}
+
+
+# How old a position may be to show on the dispatcher's map.
+SHOWN_FOR = dt.timedelta(hours=2)
+
+
+class LivePosition(msgspec.Struct):
+    engineer_id: uuid.UUID
+    name: str
+    username: str
+    point: LonLat
+    at: dt.datetime
+    age_seconds: int
+    accuracy_m: float | None
+
+
+async def on_the_map(session: AsyncSession, now: dt.datetime) -> list[LivePosition]:
+    """Where engineers are: the latest position of each one on shift now who consents to
+    tracking, from the last two hours. Their locations are personal data: the read is audited."""
+    newest = (
+        select(EngineerPosition.engineer_id, func.max(EngineerPosition.at).label("at"))
+        .where(EngineerPosition.at >= now - SHOWN_FOR)
+        .group_by(EngineerPosition.engineer_id)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(EngineerPosition, Engineer, User.display_name, User.username)
+        .join(
+            newest,
+            (EngineerPosition.engineer_id == newest.c.engineer_id) & (EngineerPosition.at == newest.c.at),
+        )
+        .join(Engineer, Engineer.id == EngineerPosition.engineer_id)
+        .join(User, User.id == Engineer.id)
+        .join(PositionConsent, PositionConsent.engineer_id == Engineer.id)
+        .where(PositionConsent.withdrawn_at.is_(None), Engineer.active.is_(True))
+        .order_by(User.display_name)
+    )
+    shown = [
+        LivePosition(
+            engineer.id,
+            name,
+            username,
+            lonlat(fix.point),
+            fix.at,
+            max(0, int((now - fix.at).total_seconds())),
+            fix.accuracy_m,
+        )
+        for fix, engineer, name, username in rows
+        if on_shift(engineer, now)
+    ]
+    audit.note_read(session.sync_session, "engineer.position", [p.engineer_id for p in shown])
+    return shown

@@ -75,6 +75,39 @@ async def test_positions_need_consent_and_a_shift(client, monday, db):
     )
 
 
+async def test_the_map_shows_where_consenting_engineers_on_shift_are_and_the_read_is_audited(
+    client, monday, db
+):
+    dispatcher = await auth_headers(client, "dispatcher")
+    here, silent = await auth_headers(client, "engineer05"), await auth_headers(client, "engineer06")
+    assert (await client.post("/api/engineers/me/position-consent", headers=here)).status_code == 200
+    fix = {"point": {"type": "Point", "coordinates": [113.70, 34.75]}, "accuracy_m": 12.0}
+    for at in (MONDAY_10 - timedelta(minutes=20), MONDAY_10 - timedelta(minutes=4)):
+        batch = {"positions": [{**fix, "at": at.isoformat()}]}
+        assert (await client.post("/api/engineers/me/positions", headers=here, json=batch)).status_code == 200
+    shown = await client.get("/api/engineers/positions", headers=dispatcher)
+    assert shown.status_code == 200, shown.text
+    mine = [p for p in shown.json() if p["username"] == "engineer05"]
+    assert len(mine) == 1, "the latest fix only"
+    assert mine[0]["name"] != "engineer05"  # the display name
+    assert mine[0]["point"] == [113.70, 34.75]
+    assert mine[0]["age_seconds"] == 240
+    assert mine[0]["accuracy_m"] == 12.0
+    assert all(p["username"] != "engineer06" for p in shown.json())  # never consented
+    async with db.connect() as conn:
+        reads = (
+            await conn.execute(
+                text("SELECT count(*) FROM audit_log WHERE reads::text LIKE '%engineer.position%'")
+            )
+        ).scalar_one()
+    assert reads >= 1
+    # Consent withdrawn: off the map at once.
+    assert (await client.delete("/api/engineers/me/position-consent", headers=here)).status_code == 200
+    after = (await client.get("/api/engineers/positions", headers=dispatcher)).json()
+    assert all(p["username"] != "engineer05" for p in after)
+    assert_problem(await client.get("/api/engineers/positions", headers=silent), 403)
+
+
 async def test_appointment_confirmation_and_late_notice_go_to_the_outbox(client, monday, db, demo_db):
     admin = await auth_headers(client, "admin")
     dispatcher = await auth_headers(client, "dispatcher")

@@ -76,6 +76,7 @@ ROLE_TABLE: dict[tuple[str, str], set[str] | None] = {
     ("POST", "/api/visits/{visit_id}/assignment/check"): DESK,
     ("GET", "/api/visits/{visit_id}/candidates"): DESK,
     ("GET", "/api/dispatch/board"): DESK,
+    ("GET", "/api/engineers/positions"): DESK,
     ("GET", "/api/dispatch/plans/{plan_id}/comparison"): DESK,
     ("GET", "/api/engineers/me/visits"): {"engineer"},
     ("POST", "/api/visits/{visit_id}/start-travel"): {"engineer"},

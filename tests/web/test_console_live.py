@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from playwright.async_api import async_playwright
 
+from tests.support.api import auth_headers
 from tests.support.scenario import asset, contract, customer_with_site, engineer_id, report
 from tests.web import test_console
 from tests.web.test_console import CHROMIUM_ARGS
@@ -97,3 +98,31 @@ async def test_a_plan_is_compared_with_the_desk_and_one_route_applied(
         body = (await client.get(f"/api/work-orders/{order['id']}", headers=dispatcher)).json()
         owners.append(body["visits"][0]["engineer_id"])
     assert sorted(owners, key=str) == sorted([first, None], key=str)
+
+
+async def test_the_map_shows_engineers_where_they_are_and_the_list_can_follow_the_map(
+    client, clock, live_server, chromium
+):
+    engineer = await auth_headers(client, "engineer07")
+    assert (await client.post("/api/engineers/me/position-consent", headers=engineer)).status_code == 200
+    fix = {"at": clock.now().isoformat(), "point": {"type": "Point", "coordinates": [113.67, 34.76]}}
+    stored = await client.post("/api/engineers/me/positions", headers=engineer, json={"positions": [fix]})
+    assert stored.json()["accepted"] == 1, stored.text
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            page = await browser.new_page(viewport={"width": 1440, "height": 900})
+            page.set_default_timeout(20_000)
+            lists: list[str] = []
+            page.on("request", lambda r: lists.append(r.url) if "/api/work-orders?" in r.url else None)
+            await page.goto(live_server + "/")
+            await page.fill("#login-username", "dispatcher")
+            await page.fill("#login-password", "demo-pass")
+            await page.click("#login-form button[type=submit]")
+            # engineer07 is 刘超: named on the map with the fix's age.
+            await page.locator(".live-engineer-marker[title^='刘超']").wait_for()
+            async with page.expect_request(lambda r: "/api/work-orders?" in r.url and "bbox=" in r.url):
+                await page.check("#filter-map-area")
+            assert not any("bbox=" in url for url in lists[:1]), "the list ignores the map until asked"
+        finally:
+            await browser.close()
