@@ -6,6 +6,7 @@ through the API appears without a reload (live updates)."""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -98,8 +99,10 @@ async def test_a_dispatcher_drags_checks_and_assigns_on_the_board(
             await page.locator("#live-state[data-state='live']").wait_for()
 
             # Drag, read the verdict, assign: the bar is on engineer02's row at 14:00.
+            dropped = time.monotonic()
             await _drop(page, plain["id"], "engineer02", two_pm, board_start)
             await page.locator("#verdict[open]").wait_for()
+            print(f"drop to verdict shown: {time.monotonic() - dropped:.2f} s")
             assert order["problem_number"] in (await page.text_content("#verdict-title") or "")
             assert "14:0" in (await page.text_content("#verdict-facts") or "")
             await page.click("#verdict-assign")
