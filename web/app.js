@@ -287,7 +287,15 @@ async function loadPlaces() {
       .map((e) => h("option", { value: e.id }, `${e.display_name} (${e.username})`)),
   );
   state.map.showEngineers(engineers.items);
-  state.map.showWarehouses(warehouses);
+  const itemsById = new Map(items.items.map((item) => [item.id, item]));
+  state.map.showWarehouses(warehouses, async (id) => {
+    const balances = await api("GET", "/api/stock/balances", { query: { location_id: id } });
+    return balances
+      .filter((b) => b.free > 0)
+      .sort((a, b) => b.free - a.free)
+      .slice(0, 8)
+      .map((b) => `${itemsById.get(b.item_id)?.sku || ""} ${itemsById.get(b.item_id)?.name || ""} · ${t("map.free", { n: b.free })}`);
+  });
   state.warehousePoints = warehouses.map((w) => w.point).filter(Boolean);
 }
 

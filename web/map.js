@@ -153,13 +153,22 @@ export function createMap(container, { tileUrl, onSelectOrder, onViewport }) {
       }
     },
 
-    showWarehouses(list) {
+    /** `stockOf(id)`: lines describing what the warehouse holds, fetched when first hovered. */
+    showWarehouses(list, stockOf = null) {
       warehouses.clearLayers();
       for (const place of list) {
         if (!place.point) continue;
-        L.marker(latLng(place.point), { title: place.name, alt: place.name })
+        const marker = L.marker(latLng(place.point), { title: place.name, alt: place.name })
           .bindTooltip(tip(place.name, place.address), { direction: "top" })
           .addTo(warehouses);
+        if (!stockOf) continue;
+        let loaded = false;
+        marker.on("tooltipopen", async () => {
+          if (loaded) return;
+          loaded = true;
+          const lines = await stockOf(place.id).catch(() => []);
+          marker.setTooltipContent(tip(place.name, place.address, ...lines));
+        });
       }
     },
 

@@ -101,7 +101,7 @@ async def test_a_plan_is_compared_with_the_desk_and_one_route_applied(
 
 
 async def test_the_map_shows_engineers_where_they_are_and_the_list_can_follow_the_map(
-    client, clock, live_server, chromium
+    client, dispatcher, clock, live_server, chromium
 ):
     engineer = await auth_headers(client, "engineer07")
     assert (await client.post("/api/engineers/me/position-consent", headers=engineer)).status_code == 200
@@ -121,6 +121,12 @@ async def test_the_map_shows_engineers_where_they_are_and_the_list_can_follow_th
             await page.click("#login-form button[type=submit]")
             # engineer07 is 刘超: named on the map with the fix's age.
             await page.locator(".live-engineer-marker[title^='刘超']").wait_for()
+            # A warehouse says what it holds when hovered.
+            houses = (
+                await client.get("/api/locations", headers=dispatcher, params={"kind": "warehouse"})
+            ).json()
+            await page.locator(f".leaflet-marker-icon[title='{houses[0]['name']}']").hover()
+            await page.locator(".leaflet-tooltip", has_text="可用").wait_for()
             async with page.expect_request(lambda r: "/api/work-orders?" in r.url and "bbox=" in r.url):
                 await page.check("#filter-map-area")
             assert not any("bbox=" in url for url in lists[:1]), "the list ignores the map until asked"
