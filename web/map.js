@@ -26,7 +26,8 @@ function tip(...lines) {
 }
 
 export function createMap(container, { tileUrl, onSelectOrder, onViewport }) {
-  const map = L.map(container, { zoomControl: true, preferCanvas: false, attributionControl: !!tileUrl });
+  // A maximum zoom even without tiles: clustering needs one to know where it ends.
+  const map = L.map(container, { zoomControl: true, preferCanvas: false, attributionControl: !!tileUrl, maxZoom: 19 });
   map.setView(ZHENGZHOU, 11);
   L.control.scale({ imperial: false }).addTo(map);
 
@@ -37,7 +38,8 @@ export function createMap(container, { tileUrl, onSelectOrder, onViewport }) {
     container.classList.add("no-tiles");
     graticule.addTo(map);
   }
-  const allSites = L.layerGroup().addTo(map);
+  // Thousands of sites stay readable and fast as clusters until the map is close in.
+  const allSites = L.markerClusterGroup({ disableClusteringAtZoom: 15, maxClusterRadius: 45, showCoverageOnHover: false, chunkedLoading: true }).addTo(map);
   const warehouses = L.layerGroup().addTo(map);
   const engineers = L.layerGroup().addTo(map);
   const live = L.layerGroup().addTo(map);
@@ -116,6 +118,7 @@ export function createMap(container, { tileUrl, onSelectOrder, onViewport }) {
 
     showAllSites(collection) {
       allSites.clearLayers();
+      const markers = [];
       for (const feature of collection.features || []) {
         const marker = L.circleMarker(latLng(feature.geometry), {
           radius: 3,
@@ -126,8 +129,9 @@ export function createMap(container, { tileUrl, onSelectOrder, onViewport }) {
           className: "any-site-marker",
         });
         marker.bindTooltip(tip(feature.properties.name, feature.properties.address), { direction: "top" });
-        marker.addTo(allSites);
+        markers.push(marker);
       }
+      allSites.addLayers(markers);
     },
 
     showEngineers(list) {

@@ -119,6 +119,8 @@ async def test_the_map_shows_engineers_where_they_are_and_the_list_can_follow_th
             await page.fill("#login-username", "dispatcher")
             await page.fill("#login-password", "demo-pass")
             await page.click("#login-form button[type=submit]")
+            # The demo's 200 sites in view come as clusters at the city's zoom.
+            await page.locator(".marker-cluster").first.wait_for()
             # engineer07 is 刘超: named on the map with the fix's age.
             await page.locator(".live-engineer-marker[title^='刘超']").wait_for()
             # A warehouse says what it holds when hovered.
