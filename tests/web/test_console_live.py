@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-from playwright.async_api import async_playwright
+from playwright.async_api import Page, async_playwright
 
 from tests.support.api import auth_headers
 from tests.support.scenario import asset, contract, customer_with_site, engineer_id, report
@@ -16,6 +16,13 @@ from tests.web.test_console import CHROMIUM_ARGS
 
 chromium = test_console.chromium
 live_server = test_console.live_server
+
+
+async def _sign_in(page: Page, base: str) -> None:
+    await page.goto(base + "/")
+    await page.fill("#login-username", "dispatcher")
+    await page.fill("#login-password", "demo-pass")
+    await page.click("#login-form button[type=submit]")
 
 
 async def test_an_order_taken_at_another_desk_appears_without_a_reload(
@@ -28,10 +35,7 @@ async def test_an_order_taken_at_another_desk_appears_without_a_reload(
         try:
             page = await browser.new_page(viewport={"width": 1440, "height": 900})
             page.set_default_timeout(20_000)
-            await page.goto(live_server + "/")
-            await page.fill("#login-username", "dispatcher")
-            await page.fill("#login-password", "demo-pass")
-            await page.click("#login-form button[type=submit]")
+            await _sign_in(page, live_server)
             await page.locator("#live-state[data-state='live']").wait_for()
             loads = await page.evaluate("performance.getEntriesByType('navigation').length")
 
@@ -68,10 +72,7 @@ async def test_a_plan_is_compared_with_the_desk_and_one_route_applied(
         try:
             page = await browser.new_page(viewport={"width": 1440, "height": 900})
             page.set_default_timeout(30_000)
-            await page.goto(live_server + "/")
-            await page.fill("#login-username", "dispatcher")
-            await page.fill("#login-password", "demo-pass")
-            await page.click("#login-form button[type=submit]")
+            await _sign_in(page, live_server)
             await page.click("#tab-plan")
             await page.select_option("#plan-engineers", engineers)
             await page.select_option("#plan-horizon", "24")
@@ -115,10 +116,7 @@ async def test_the_map_shows_engineers_where_they_are_and_the_list_can_follow_th
             page.set_default_timeout(20_000)
             lists: list[str] = []
             page.on("request", lambda r: lists.append(r.url) if "/api/work-orders?" in r.url else None)
-            await page.goto(live_server + "/")
-            await page.fill("#login-username", "dispatcher")
-            await page.fill("#login-password", "demo-pass")
-            await page.click("#login-form button[type=submit]")
+            await _sign_in(page, live_server)
             # The demo's 200 sites in view come as clusters at the city's zoom.
             await page.locator(".marker-cluster").first.wait_for()
             # engineer07 is 刘超: named on the map with the fix's age.

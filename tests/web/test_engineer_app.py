@@ -192,6 +192,17 @@ CENTRE_PAD = "() => document.getElementById('signature-pad').scrollIntoView({blo
 SESSION = "async () => (await import('/app/store.js')).getMeta('session')"
 
 
+async def _on_site(page: Page, base: str, username: str, visit_id: str) -> None:
+    """Signed in, on the way to the visit, and there on the customer's word."""
+    await _sign_in(page, base, username)
+    await page.locator(f".visit-card[data-visit-id='{visit_id}']").click()
+    await page.click("#act-travel")
+    await _status(page, "en_route")
+    await page.fill("#arrive-customer", "李伟")
+    await page.click("#act-arrive-customer")
+    await _status(page, "on_site")
+
+
 async def _pending(page: Page, count: int) -> None:
     await page.locator(f"#pending-count[data-count='{count}']").wait_for()
 
@@ -461,13 +472,7 @@ async def test_the_customer_signs_offline_and_the_report_verifies(
     world = await _order_for(client, admin, dispatcher, username)
     vid, oid = world["visit"]["id"], world["order"]["id"]
     async with phone(chromium) as (context, page, errors):
-        await _sign_in(page, live_server, username)
-        await page.locator(f".visit-card[data-visit-id='{vid}']").click()
-        await page.click("#act-travel")
-        await _status(page, "en_route")
-        await page.fill("#arrive-customer", "李伟")
-        await page.click("#act-arrive-customer")
-        await _status(page, "on_site")
+        await _on_site(page, live_server, username, vid)
         await page.set_input_files("#photo-input", files=[photo(jpeg(800, 600))])
         await page.locator("#photo-count", has_text="1").wait_for()
         await page.click("#act-finish")
@@ -534,13 +539,7 @@ async def test_the_report_text_and_cannot_fix_are_recorded_offline_and_reach_the
     world = await _order_for(client, admin, dispatcher, username)
     vid, oid = world["visit"]["id"], world["order"]["id"]
     async with phone(chromium) as (context, page, errors):
-        await _sign_in(page, live_server, username)
-        await page.locator(f".visit-card[data-visit-id='{vid}']").click()
-        await page.click("#act-travel")
-        await _status(page, "en_route")
-        await page.fill("#arrive-customer", "李伟")
-        await page.click("#act-arrive-customer")
-        await _status(page, "on_site")
+        await _on_site(page, live_server, username, vid)
 
         # No network all day: the report's text and the backup request wait in the outbox.
         await context.set_offline(True)
