@@ -5,7 +5,9 @@ knowing what changes.
 
 "Before" is read from the visits as they are now and judged the same way as the plan's own
 stops: an assigned visit starting after its deadline is a predicted breach, and so is a visit
-nobody has whose deadline falls inside the plan's horizon.
+nobody has whose deadline falls inside the plan's horizon. "After" is what applying the plan
+does: the visits on its routes take their new engineer and start; a visit it leaves out keeps
+what it has (applying never takes a visit away from its engineer).
 """
 
 from __future__ import annotations
@@ -88,6 +90,14 @@ async def _deadlines(session: AsyncSession, visits: list[Visit]) -> dict[uuid.UU
     return out
 
 
+def _count(figures: Figures, assigned: bool, breach: bool) -> None:
+    if assigned:
+        figures.assigned += 1
+    else:
+        figures.unassigned += 1
+    figures.predicted_breaches += breach
+
+
 async def compare(session: AsyncSession, plan_id: uuid.UUID) -> Comparison:
     plan = await session.get(Plan, plan_id)
     if plan is None:
@@ -115,31 +125,20 @@ async def compare(session: AsyncSession, plan_id: uuid.UUID) -> Comparison:
     moved: list[Move] = []
     for visit in visits:
         deadline = deadlines[visit.id]
-        due_in_horizon = deadline is not None and deadline <= horizon_end
+        missed_if_left = deadline is not None and deadline <= horizon_end
         now_start = visit.planned_start if visit.engineer_id is not None else None
         late_before = _late(now_start, deadline)
-        if now_start is not None:
-            before.assigned += 1
-            before.predicted_breaches += bool(late_before)
-        else:
-            before.unassigned += 1
-            before.predicted_breaches += due_in_horizon
+        _count(before, now_start is not None, bool(late_before) if now_start else missed_if_left)
         engineer_after, stop, name_after = proposed.get(str(visit.id), (None, None, None))
-        start_after = dt.datetime.fromisoformat(stop["start"]) if stop else None
-        late_after = float(stop["late_minutes"]) if stop else None
-        if stop is not None:
-            after.assigned += 1
-            after.predicted_breaches += bool(late_after)
-        else:
-            after.unassigned += 1
-            after.predicted_breaches += due_in_horizon
-        same_engineer = (
-            str(visit.engineer_id) == engineer_after if visit.engineer_id else engineer_after is None
-        )
-        same_start = (now_start is None) == (start_after is None) and (
-            now_start is None or start_after is None or abs(start_after - now_start) < SAME_START
-        )
-        if same_engineer and same_start:
+        if stop is None:
+            # Applying writes only the routes: a visit the plan leaves out keeps what it has.
+            _count(after, now_start is not None, bool(late_before) if now_start else missed_if_left)
+            continue
+        start_after = dt.datetime.fromisoformat(stop["start"])
+        late_after = float(stop["late_minutes"])
+        _count(after, True, bool(late_after))
+        same_engineer = (str(visit.engineer_id) if visit.engineer_id else None) == engineer_after
+        if same_engineer and now_start is not None and abs(start_after - now_start) < SAME_START:
             continue
         moved.append(
             Move(

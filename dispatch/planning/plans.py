@@ -416,10 +416,23 @@ async def apply(
             planned_start=dt.datetime.fromisoformat(starts[visit_id]["start"]),
             pinned=visit.pinned,
         )
-    # Pick-ups reserve their parts at the warehouse. The plan counts stock per
-    # visit, so two visits may count on one last unit: what cannot be held is
-    # listed on the plan (the next plan sees the smaller stock) instead of
-    # refusing the assignments.
+    short = await _hold_pickups(session, actor, clock, pickups)
+    result = {**plan.result, "applied_engineers": sorted(done)}
+    if short:
+        result["pickups_not_held"] = sorted({*plan.result.get("pickups_not_held", []), *short})
+    plan.result = result
+    if done >= {r["engineer_id"] for r in plan.result["routes"]}:
+        plan.status, plan.applied_at, plan.applied_by = PlanStatus.APPLIED, clock.now(), actor.user_id
+    await session.flush()
+    return plan
+
+
+async def _hold_pickups(
+    session: AsyncSession, actor: Actor, clock: Clock, pickups: list[dict[str, Any]]
+) -> list[str]:
+    """Pick-ups reserve their parts at the warehouse. The plan counts stock per visit, so two
+    visits may count on one last unit: what cannot be held is returned, to be listed on the plan
+    (the next plan sees the smaller stock), instead of refusing the assignments."""
     short: list[str] = []
     for stop in pickups:
         try:
@@ -434,14 +447,7 @@ async def apply(
                 )
         except OutOfStock:
             short.append(stop["problem_number"])
-    result = {**plan.result, "applied_engineers": sorted(done)}
-    if short:
-        result["pickups_not_held"] = sorted({*plan.result.get("pickups_not_held", []), *short})
-    plan.result = result
-    if done >= {r["engineer_id"] for r in plan.result["routes"]}:
-        plan.status, plan.applied_at, plan.applied_by = PlanStatus.APPLIED, clock.now(), actor.user_id
-    await session.flush()
-    return plan
+    return short
 
 
 def _routes_to_apply(

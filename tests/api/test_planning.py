@@ -271,6 +271,9 @@ async def test_a_plan_beside_the_current_assignment_applied_one_route_at_a_time(
     )
     assert all(m["engineer_after"] for m in moves.values())
     assert compared["after"]["assigned"] >= compared["before"]["assigned"] + 2
+    assert sum(compared["before"].values()) - compared["before"]["predicted_breaches"] == (
+        compared["after"]["assigned"] + compared["after"]["unassigned"]
+    )
     assert compared["breaches_avoided"] == (
         compared["before"]["predicted_breaches"] - compared["after"]["predicted_breaches"]
     )

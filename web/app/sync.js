@@ -247,10 +247,25 @@ async function pull(user) {
 }
 
 let running = null;
+let again = false;
 
-/** Upload, push, pull; one at a time (a second call waits for the running one). */
+/** Upload, push, pull; one at a time. A call while one runs asks for one more round after it
+ * (what was recorded meanwhile may have missed its push) and waits for that round too. */
 export function sync() {
-  if (!running) running = run().finally(() => { running = null; });
+  if (running) {
+    again = true;
+    return running;
+  }
+  running = (async () => {
+    try {
+      do {
+        again = false;
+        await run();
+      } while (again);
+    } finally {
+      running = null;
+    }
+  })();
   return running;
 }
 
