@@ -95,10 +95,10 @@ function bar(visit, row) {
   const el = h(
     "div",
     {
-      class: `visit-bar sla-${visit.sla_state}${visit.pinned ? " pinned" : ""}`,
+      class: `visit-bar sla-${visit.sla_state}${visit.pinned ? " pinned" : ""}${visit.parts_held_at ? " parts-held" : ""}`,
       draggable: ["assigned"].includes(visit.status) ? "true" : null,
       tabindex: "0",
-      title: `${label} · ${visit.site} · ${when(visit.start)}–${when(visit.end, false)}`,
+      title: `${label} · ${visit.site} · ${when(visit.start)}–${when(visit.end, false)}${visit.parts_held_at ? ` · ${t("pickup")} ${visit.parts_held_at}` : ""}`,
       dataset: { visitId: visit.visit_id, status: visit.status, engineerId: row.engineer_id },
       ondragstart: (event) => startDrag(event, visit),
     },

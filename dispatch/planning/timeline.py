@@ -28,6 +28,7 @@ from dispatch.sla.models import ClockState, SlaClock
 from dispatch.work_orders.lifecycle import OPEN
 from dispatch.work_orders.models import Visit, VisitStatus, WorkOrder
 from dispatch.work_orders.queries import paused_orders
+from inventory.models import Location, LocationKind, Reservation, ReservationStatus
 from routing.geo import Point
 from routing.travel import HaversineTravelTime, TravelTimeProvider
 
@@ -62,6 +63,8 @@ class BoardVisit(msgspec.Struct):
     version: int = 0
     # A joint visit: the other engineer on it (its bar is on both rows).
     partner_engineer_id: uuid.UUID | None = None
+    # The warehouse holding parts for it: the engineer stops there on the way.
+    parts_held_at: str | None = None
 
 
 class EngineerRow(msgspec.Struct):
@@ -121,6 +124,7 @@ async def board(
     engineers = await _engineers(session)
     visits = await _visits(session, start, end)
     orders = await _orders(session, now, {v.work_order_id for v in visits})
+    held = await _held_at(session, [v.id for v in visits])
     live = await latest_positions(session, [e.id for e, _ in engineers], since=now - LIVE_POSITION_AGE)
     rows = []
     for engineer, user in engineers:
@@ -136,6 +140,8 @@ async def board(
         theirs = [v for v in visits if engineer.id in (v.engineer_id, v.partner_engineer_id)]
         origin = live.get(engineer.id) or lonlat(engineer.home_base)
         row.visits = _bars(theirs, engineer.id, orders, origin, travel or HaversineTravelTime())
+        for bar in row.visits:
+            bar.parts_held_at = held.get(bar.visit_id)
         rows.append(row)
     queue = [_queued(v, orders) for v in visits if v.status is VisitStatus.PLANNED]
     queue.sort(key=lambda q: (q.deadline is None, q.deadline or end, q.problem_number))
@@ -170,6 +176,21 @@ async def _visits(session: AsyncSession, start: dt.datetime, end: dt.datetime) -
         select(Visit).join(WorkOrder, WorkOrder.id == Visit.work_order_id).where(on_board | queued)
     )
     return list(rows.scalars())
+
+
+async def _held_at(session: AsyncSession, visit_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Visit -> the warehouse where parts are held for it (a pick-up on the way)."""
+    rows = await session.execute(
+        select(Reservation.visit_id, Location.name)
+        .join(Location, Location.id == Reservation.location_id)
+        .where(
+            Reservation.visit_id.in_(visit_ids),
+            Reservation.status == ReservationStatus.ACTIVE,
+            Location.kind == LocationKind.WAREHOUSE,
+        )
+        .order_by(Location.name)
+    )
+    return {visit_id: name for visit_id, name in rows if visit_id is not None}
 
 
 async def _orders(session: AsyncSession, now: dt.datetime, ids: set[uuid.UUID]) -> _Orders:

@@ -64,6 +64,26 @@ async def test_the_board_shows_each_engineers_day_and_the_queue_by_deadline(clie
             },
         )
     )
+    # Parts held for the visit at a warehouse: its bar says where they are picked up.
+    houses = await _ok(await client.get("/api/locations", headers=dispatcher, params={"kind": "warehouse"}))
+    house = houses[0]
+    stock = await _ok(
+        await client.get("/api/stock/balances", headers=dispatcher, params={"location_id": house["id"]})
+    )
+    part = next(b for b in stock if b["free"] > 0)
+    await _ok(
+        await client.post(
+            "/api/stock/reservations",
+            headers=dispatcher,
+            json={
+                "item_id": part["item_id"],
+                "location_id": house["id"],
+                "work_order_id": own_order["id"],
+                "visit_id": own["id"],
+            },
+        ),
+        201,
+    )
     # Two visits nobody has: the critical one's deadline comes first.
     low = await _visit(client, dispatcher, await report(client, dispatcher, site, unit, severity="low"))
     urgent = await _visit(client, dispatcher, await report(client, dispatcher, site, unit))
@@ -96,6 +116,8 @@ async def test_the_board_shows_each_engineers_day_and_the_queue_by_deadline(clie
     assert bar["travel_minutes"] > 0  # from home to the site
     assert (bar["status"], bar["severity"], bar["pinned"]) == ("assigned", "critical", False)
     assert bar["sla_state"] in {"ok", "at_risk", "breached"}
+    assert bar["parts_held_at"] == house["name"]
+    assert bars[joint["id"]]["parts_held_at"] is None
     # The joint visit is on both rows, each naming the other engineer; same place: no drive.
     assert bars[joint["id"]]["partner_engineer_id"] == partner
     assert bars[joint["id"]]["travel_minutes"] == 0
