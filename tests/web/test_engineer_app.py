@@ -111,7 +111,8 @@ async def phone(chromium: str) -> AsyncIterator[tuple[BrowserContext, Page, list
         try:
             context = await browser.new_context(**PHONE)  # type: ignore[arg-type]
             page = await context.new_page()
-            page.set_default_timeout(15_000)
+            # Generous: on a loaded 2-core runner a sync round and a redraw can take seconds.
+            page.set_default_timeout(30_000)
             errors: list[str] = []
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
