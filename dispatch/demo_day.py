@@ -32,8 +32,9 @@ from core.settings import load_settings
 from dispatch.contracts.models import Severity
 from dispatch.customers.models import Asset, Site
 from dispatch.engineers import positions
-from dispatch.engineers.models import EmployerKind, Engineer
+from dispatch.engineers.models import Engineer
 from dispatch.flows import backup
+from dispatch.planning.problem import engineer_rows
 from dispatch.sla.models import PauseReason
 from dispatch.work_orders import service, visits
 from dispatch.work_orders.models import Channel, VisitKind, WorkOrder
@@ -62,13 +63,10 @@ class _Cast:
 
 async def _cast(session: AsyncSession) -> _Cast:
     dispatcher = (await session.execute(select(User).where(User.username == "dispatcher"))).scalar_one()
-    rows = await session.execute(
-        select(Engineer, User)
-        .join(User, User.id == Engineer.id)
-        .where(Engineer.active.is_(True), Engineer.employer_kind == EmployerKind.COMPANY)
-        .order_by(User.username)
-    )
-    engineers = [(e, Actor(user_id=u.id, role=Role.ENGINEER, username=u.username)) for e, u in rows]
+    engineers = [
+        (e, Actor(user_id=e.id, role=Role.ENGINEER, username=username))
+        for e, username, _ in await engineer_rows(session, None)
+    ]
     places = await session.execute(
         select(Site, Asset).join(Asset, Asset.site_id == Site.id).order_by(Site.name, Asset.serial)
     )

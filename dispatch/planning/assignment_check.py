@@ -22,9 +22,9 @@ from core.clock import Clock
 from core.errors import Conflict
 from core.identity.roles import Actor
 from dispatch.planning.problem import PlanInput, build
-from dispatch.planning.replanning import HORIZON_S, NotPlannable, current_routes
+from dispatch.planning.replanning import HORIZON_S, current_routes, modelled_visit
 from dispatch.work_orders import visits
-from dispatch.work_orders.models import Visit, VisitStatus, WorkOrder
+from dispatch.work_orders.models import Visit, WorkOrder
 from dispatch.work_orders.service import add_event
 from dispatch.work_orders.visits import IllegalVisitStep, owned_visit
 from routing import model as rm
@@ -102,17 +102,9 @@ class _Context:
 
 async def _context(session: AsyncSession, actor: Actor, clock: Clock, visit_id: uuid.UUID) -> _Context:
     visit, _ = await owned_visit(session, actor, visit_id)
-    if visit.status not in {VisitStatus.PLANNED, VisitStatus.ASSIGNED}:
-        raise IllegalVisitStep(
-            f"A visit that is {visit.status.value} cannot be reassigned here",
-            current_status=visit.status.value,
-        )
+    visits.check_reassignable(visit)
     plan = await build(session, clock.now(), HORIZON_S)
-    if str(visit_id) in plan.skipped:
-        raise NotPlannable(f"The visit cannot be planned: {plan.skipped[str(visit_id)]}")
-    modelled = next((v for v in plan.problem.visits if v.id == str(visit_id)), None)
-    if modelled is None:
-        raise Conflict("The visit's work order is not open")
+    modelled = modelled_visit(plan, visit_id)
     routes = {}
     for route in await current_routes(session, plan):
         # The visit leaves wherever it is now: the check is of its new place.

@@ -190,7 +190,7 @@ async def _reserved_at_warehouses(
     return held
 
 
-async def _engineer_rows(
+async def engineer_rows(
     session: AsyncSession, engineer_ids: list[uuid.UUID] | None
 ) -> list[tuple[Engineer, str, str]]:
     """Our active engineers (all, or the given ones) with their usernames and display names."""
@@ -411,7 +411,7 @@ class _Rows:
 
 async def load(session: AsyncSession, origin: dt.datetime, engineer_ids: list[uuid.UUID] | None) -> _Rows:
     """Read what a plan starting at `origin` needs: engineers, open visits, stock and parts."""
-    engineers = await _engineer_rows(session, engineer_ids)
+    engineers = await engineer_rows(session, engineer_ids)
     engineer_ids_ = [e.id for e, _, _ in engineers]
     manufacturer = set(
         (

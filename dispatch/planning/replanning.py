@@ -22,6 +22,7 @@ from dispatch.flows import restock
 from dispatch.planning.problem import PlanInput, build
 from dispatch.work_orders import visits as visit_service
 from dispatch.work_orders.models import Visit, VisitStatus
+from routing import model as rm
 from routing.eligibility import engineer_admitted, start_windows
 from routing.insertion import CurrentRoute, Insertion, PlannedStop, best_insertion
 from routing.travel import TravelTimeProvider
@@ -84,6 +85,17 @@ def _routes(plan: PlanInput, assigned: list[Visit]) -> list[CurrentRoute]:
     return list(routes.values())
 
 
+def modelled_visit(plan: PlanInput, visit_id: uuid.UUID) -> rm.Visit:
+    """The visit as the plan's model holds it; refused when no model can hold it or its order
+    is not open."""
+    if str(visit_id) in plan.skipped:
+        raise NotPlannable(f"The visit cannot be planned: {plan.skipped[str(visit_id)]}")
+    modelled = next((v for v in plan.problem.visits if v.id == str(visit_id)), None)
+    if modelled is None:
+        raise Conflict("The visit's work order is not open")
+    return modelled
+
+
 async def current_routes(session: AsyncSession, plan: PlanInput) -> list[CurrentRoute]:
     """Every engineer's route as it stands: their assigned and started visits in planned order."""
     assigned = list(
@@ -144,11 +156,7 @@ async def _best_place(
     exclude: frozenset[str],
 ) -> Insertion:
     """The cheapest insertion of the visit into the routes of the engineers the site admits."""
-    modelled = next((v for v in plan.problem.visits if v.id == str(visit_id)), None)
-    if str(visit_id) in plan.skipped:
-        raise NotPlannable(f"The visit cannot be planned: {plan.skipped[str(visit_id)]}")
-    if modelled is None:
-        raise Conflict("The visit's work order is not open")
+    modelled = modelled_visit(plan, visit_id)
     # The site's whitelist, barred engineers and registration lead hold here too.
     routes = [
         r

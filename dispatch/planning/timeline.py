@@ -18,11 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import zones
 from core.geo import lonlat
-from core.identity.models import User
 from dispatch.customers.models import Customer, Site
-from dispatch.engineers.models import EmployerKind, Engineer
 from dispatch.engineers.positions import latest_positions
-from dispatch.planning.problem import LIVE_POSITION_AGE, shift_windows
+from dispatch.planning.problem import LIVE_POSITION_AGE, engineer_rows, shift_windows
 from dispatch.sla.clocks import state_of
 from dispatch.sla.models import ClockState, SlaClock
 from dispatch.work_orders.lifecycle import OPEN
@@ -121,18 +119,19 @@ async def board(
     tz = zones.zone(time_zone)
     start = dt.datetime.combine(first_day, dt.time(0), tz)
     end = dt.datetime.combine(first_day + dt.timedelta(days=days), dt.time(0), tz)
-    engineers = await _engineers(session)
+    # The same engineers a plan routes, by the names the desk knows them by.
+    engineers = sorted(await engineer_rows(session, None), key=lambda row: (row[2], row[1]))
     visits = await _visits(session, start, end)
     orders = await _orders(session, now, {v.work_order_id for v in visits})
     held = await _held_at(session, [v.id for v in visits])
-    live = await latest_positions(session, [e.id for e, _ in engineers], since=now - LIVE_POSITION_AGE)
+    live = await latest_positions(session, [e.id for e, _, _ in engineers], since=now - LIVE_POSITION_AGE)
     rows = []
-    for engineer, user in engineers:
+    for engineer, username, display_name in engineers:
         horizon = (end - start).total_seconds()
         row = EngineerRow(
             engineer.id,
-            user.display_name,
-            user.username,
+            display_name,
+            username,
             _times(start, shift_windows(engineer, start, horizon)),
             _times(start, shift_windows(engineer, start, horizon, on_call=True)),
             live.get(engineer.id),
@@ -152,16 +151,6 @@ def _times(
     origin: dt.datetime, windows: Sequence[tuple[float, float]]
 ) -> list[tuple[dt.datetime, dt.datetime]]:
     return [(origin + dt.timedelta(seconds=a), origin + dt.timedelta(seconds=b)) for a, b in windows]
-
-
-async def _engineers(session: AsyncSession) -> list[tuple[Engineer, User]]:
-    rows = await session.execute(
-        select(Engineer, User)
-        .join(User, User.id == Engineer.id)
-        .where(Engineer.active.is_(True), Engineer.employer_kind == EmployerKind.COMPANY)
-        .order_by(User.display_name, User.username)
-    )
-    return [(engineer, user) for engineer, user in rows]
 
 
 async def _visits(session: AsyncSession, start: dt.datetime, end: dt.datetime) -> list[Visit]:

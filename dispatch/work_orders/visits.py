@@ -161,6 +161,15 @@ async def _engineer(session: AsyncSession, engineer_id: uuid.UUID, name: str) ->
     return engineer
 
 
+def check_reassignable(visit: Visit) -> None:
+    """Only a visit not yet under way is given to an engineer by hand."""
+    if visit.status not in {VisitStatus.PLANNED, VisitStatus.ASSIGNED}:
+        raise IllegalVisitStep(
+            f"A visit that is {visit.status.value} cannot be reassigned here",
+            current_status=visit.status.value,
+        )
+
+
 async def assign(
     session: AsyncSession,
     actor: Actor,
@@ -176,11 +185,7 @@ async def assign(
     """A dispatcher's manual assignment (and pin); None unassigns."""
     visit, order = await owned_visit(session, actor, visit_id)
     _at_version(visit, version)
-    if visit.status not in {VisitStatus.PLANNED, VisitStatus.ASSIGNED}:
-        raise IllegalVisitStep(
-            f"A visit that is {visit.status.value} cannot be reassigned here",
-            current_status=visit.status.value,
-        )
+    check_reassignable(visit)
     now = clock.now()
     if engineer_id is None:
         visit.engineer_id = visit.partner_engineer_id = visit.planned_start = None
