@@ -40,36 +40,41 @@ WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 DEPENDENCIES = frozenset({"session", "actor", "clock", "now", "request", "data", "state", "scope"})
 
 
-def problem_responses(handler: HTTPRouteHandler) -> dict[int, ResponseSpec]:
-    """The problems a handler can answer with, from what it declares."""
+def problem_slugs(handler: HTTPRouteHandler) -> dict[int, tuple[str, ...]]:
+    """The problem types a handler can answer with, per status, from what it declares."""
     public = handler.opt.get("roles") == PUBLIC
     signature = inspect.signature(handler.fn)
     takes_body = "data" in signature.parameters
     has_path_params = any("{" in path for path in handler.paths)
     # Anything the handler reads from the request beyond its dependencies can be invalid.
     reads_input = takes_body or any(name not in DEPENDENCIES for name in signature.parameters)
-    responses: dict[int, ResponseSpec] = {}
+    slugs: dict[int, tuple[str, ...]] = {}
     if reads_input:
-        responses[400] = _spec("malformed-body")
+        slugs[400] = ("malformed-body",)
     if not public or takes_body:  # a public route with a body takes credentials
-        responses[401] = _spec("unauthenticated")
+        slugs[401] = ("unauthenticated",)
     if not public:
-        responses[403] = _spec("forbidden")
+        slugs[403] = ("forbidden",)
     if has_path_params or not public:
         # A path's records, and records a body or query names, may be missing or out of sight.
-        responses[404] = _spec("not-found", "route-not-found")
+        slugs[404] = ("not-found", "route-not-found")
     if handler.http_methods & WRITES:
-        responses[409] = _spec("conflict", "version-conflict", "duplicate", "in-use")
+        slugs[409] = ("conflict", "version-conflict", "duplicate", "in-use")
     if takes_body:
-        responses[413] = _spec("body-too-large")
+        slugs[413] = ("body-too-large",)
     if reads_input or handler.http_methods & WRITES:
-        responses[422] = _spec("invalid-input", "invalid-reference", "idempotency-key-reused")
+        slugs[422] = ("invalid-input", "invalid-reference", "idempotency-key-reused")
     if handler.opt.get("throttled"):
-        responses[429] = _spec("rate-limited")
-    # Problems particular to one route, named by the route: `problems={410: ("sync-cursor-expired",)}`.
-    for status, slugs in handler.opt.get("problems", {}).items():
-        responses[status] = _spec(*slugs)
-    return responses
+        slugs[429] = ("rate-limited",)
+    # Problems particular to one route, named by the route: `problems={410: ("sync-cursor-expired",)}`,
+    # documented beside the ones every such route can give.
+    for status, own in handler.opt.get("problems", {}).items():
+        slugs[status] = (*slugs.get(status, ()), *(s for s in own if s not in slugs.get(status, ())))
+    return slugs
+
+
+def problem_responses(handler: HTTPRouteHandler) -> dict[int, ResponseSpec]:
+    return {status: _spec(*slugs) for status, slugs in problem_slugs(handler).items()}
 
 
 def document_problems(handlers: Iterable[Any]) -> list[Any]:

@@ -71,6 +71,8 @@ CATALOGUE: dict[str, str] = {
     "illegal-visit-step": "That step does not fit the visit's current state.",
     "illegal-stock-step": "That stock step does not fit the unit's or record's current state.",
     "calendar-not-loaded": "The contract's holiday calendar has no entries for that year; load it first.",
+    "pause-overlaps": "The pause lies on another pause of the same work order (each moment pauses the "
+    "clocks once); `detail` gives the other pause's span.",
     "photo-required": "A resolved repair needs a photo, unless the site bans cameras.",
     "report-signed": "A signed service report is never edited: `POST /api/reports/{id}/corrections` starts "
     "the next version.",

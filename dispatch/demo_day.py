@@ -211,10 +211,7 @@ async def _special_cases(session: AsyncSession, cast: _Cast, clock: ManualClock,
         clock,
         postponed.id,
         postponed.version,
-        reason=PauseReason.CUSTOMER_POSTPONED,
-        customer_name="李科长",
-        channel="phone",
-        call_reference="CALL-DEMO-0001",
+        service.PauseEvidence(PauseReason.CUSTOMER_POSTPONED, "李科长", "phone", "CALL-DEMO-0001"),
         until=clock.now() + dt.timedelta(hours=20),
     )
     backed = [(site, unit) for site, unit in cast.places if unit.model in BACKED_MODELS]

@@ -416,6 +416,7 @@ def _order_document(
             "time_zone": site.time_zone,
             "access_notes": site.access_notes,
             "no_photography": site.no_photography,
+            "region_calendar_id": jsonable(site.region_calendar_id),
         },
         "asset": {
             "id": str(asset.id),

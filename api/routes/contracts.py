@@ -118,7 +118,11 @@ async def get_calendar(session: Session, calendar_id: FromPath[uuid.UUID]) -> Ca
 
 @post("/api/holiday-calendars", roles=ADMIN, tags=["contracts"], summary="Create a holiday calendar")
 async def create_calendar(session: Session, actor: CurrentActor, data: JSONBody[CalendarIn]) -> CalendarOut:
-    return calendar_out(await service.create_calendar(session, actor, data.name, data.region))
+    return calendar_out(
+        await service.create_calendar(
+            session, actor, data.name, data.region, no_public_holidays=data.no_public_holidays
+        )
+    )
 
 
 @put(

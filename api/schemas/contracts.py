@@ -103,6 +103,9 @@ class ContractPage(msgspec.Struct):
 class CalendarIn(Input):
     name: ShortText
     region: Annotated[str, msgspec.Meta(min_length=2, max_length=32)]
+    # An explicit choice: no public holidays, every year loaded (a business-hours contract must
+    # name some calendar).
+    no_public_holidays: bool = False
 
 
 class HolidayDayIO(Input):
@@ -120,4 +123,5 @@ class CalendarOut(msgspec.Struct):
     name: str
     region: str
     years: list[int]
+    no_public_holidays: bool
     days: list[HolidayDayIO]

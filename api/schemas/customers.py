@@ -77,6 +77,8 @@ class SiteIn(Input):
     allowed_engineer_ids: Whitelist | None = None
     barred_engineer_ids: EngineerIds = []
     preferred_engineer_ids: EngineerIds = []
+    # The site's regional holidays, counted together with the contract's holiday calendar.
+    region_calendar_id: uuid.UUID | None = None
 
 
 class SitePatch(Input):
@@ -96,6 +98,7 @@ class SitePatch(Input):
     allowed_engineer_ids: Whitelist | UnsetType | None = UNSET
     barred_engineer_ids: EngineerIds | UnsetType = UNSET
     preferred_engineer_ids: EngineerIds | UnsetType = UNSET
+    region_calendar_id: uuid.UUID | UnsetType | None = UNSET
 
 
 class SiteOut(msgspec.Struct):
@@ -116,6 +119,7 @@ class SiteOut(msgspec.Struct):
     allowed_engineer_ids: list[uuid.UUID] | None
     barred_engineer_ids: list[uuid.UUID]
     preferred_engineer_ids: list[uuid.UUID]
+    region_calendar_id: uuid.UUID | None
     version: int
 
 

@@ -62,10 +62,19 @@ class PauseIn(Input):
     channel: ChannelName
     call_reference: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
     until: Instant | None = None
+    # Entered after the fact: when the pause began (default now) and, if it is over, when it ended.
+    started_at: Instant | None = None
+    resumed_at: Instant | None = None
 
 
 class VersionIn(Input):
     version: Version
+
+
+class ResumeIn(Input):
+    version: Version
+    # When the clocks resumed, if earlier than now (entered after the fact).
+    resumed_at: Instant | None = None
 
 
 class BackupOfferIn(Input):

@@ -65,6 +65,9 @@ class HolidayCalendar(UUIDPrimaryKey, Timestamps, Base):
     region: Mapped[str] = mapped_column(String(32))
     # Years whose calendar is loaded; deadlines in any other year are refused, not guessed.
     years: Mapped[list[int]] = mapped_column(JSONB, default=list)
+    # Chosen on purpose by an admin: no public holidays at all, every year counts as loaded. A
+    # business-hours contract must name a calendar, so "none" is never an accident.
+    no_public_holidays: Mapped[bool] = mapped_column(server_default=text("false"), default=False)
     days: Mapped[list[HolidayDay]] = relationship(
         cascade="all, delete-orphan", order_by="HolidayDay.day", lazy="selectin"
     )

@@ -21,6 +21,7 @@ from dispatch.customers.access import customer_scope, ensure_customer_visible
 from dispatch.customers.models import Customer
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+_END = re.compile(r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$")
 
 
 def validate_business_hours(kind: CalendarKind, hours: dict[str, list[list[str]]]) -> None:
@@ -30,8 +31,11 @@ def validate_business_hours(kind: CalendarKind, hours: dict[str, list[list[str]]
             raise field_error("business_hours", f"unknown weekday {day!r} (use {', '.join(WEEKDAY_KEYS)})")
         previous_end = "00:00"
         for interval in intervals:
-            if len(interval) != 2 or not all(_HHMM.match(t) for t in interval):
-                raise field_error("business_hours", f'{day}: intervals are ["HH:MM", "HH:MM"]')
+            # An interval may end at 24:00, so a round-the-clock day has no minute missing.
+            if len(interval) != 2 or not (_HHMM.match(interval[0]) and _END.match(interval[1])):
+                raise field_error(
+                    "business_hours", f'{day}: intervals are ["HH:MM", "HH:MM"] (end up to 24:00)'
+                )
             start, end = interval
             if not previous_end <= start < end:
                 raise field_error("business_hours", f"{day}: intervals must be ordered and not overlap")
@@ -88,6 +92,17 @@ async def _check_refs(session: AsyncSession, values: dict[str, Any]) -> None:
         await get_or_404(session, HolidayCalendar, values["holiday_calendar_id"], "holiday calendar")
 
 
+def _check_calendar(contract: Contract) -> None:
+    """Counting business hours without a holiday calendar would count every public holiday as a
+    working day; an admin who means that names a calendar made with `no_public_holidays`."""
+    if contract.calendar_kind is CalendarKind.BUSINESS_HOURS and contract.holiday_calendar_id is None:
+        raise field_error(
+            "holiday_calendar_id",
+            "a business-hours contract must name a holiday calendar "
+            "(or a calendar created with no_public_holidays when there are none on purpose)",
+        )
+
+
 def _check_dates(starts_on: dt.date, ends_on: dt.date) -> None:
     if ends_on < starts_on:
         raise field_error("ends_on", "the contract ends before it starts")
@@ -101,6 +116,7 @@ async def create_contract(
     validate_business_hours(kind, values.get("business_hours", {}))
     _check_dates(values["starts_on"], values["ends_on"])
     contract = Contract(**values)
+    _check_calendar(contract)
     contract.targets = _targets(targets if targets is not None else default_targets(kind))
     session.add(contract)
     await session.flush()
@@ -119,6 +135,7 @@ async def update_contract(
     await _check_refs(session, changes)
     apply_changes(contract, changes)
     validate_business_hours(contract.calendar_kind, contract.business_hours)
+    _check_calendar(contract)
     _check_dates(contract.starts_on, contract.ends_on)
     if targets is not None:
         contract.targets = _targets(targets)
@@ -139,8 +156,12 @@ async def get_calendar(session: AsyncSession, calendar_id: uuid.UUID) -> Holiday
     return await get_or_404(session, HolidayCalendar, calendar_id, "holiday calendar")
 
 
-async def create_calendar(session: AsyncSession, actor: Actor, name: str, region: str) -> HolidayCalendar:
-    calendar = HolidayCalendar(name=name, region=region, years=[], days=[])
+async def create_calendar(
+    session: AsyncSession, actor: Actor, name: str, region: str, *, no_public_holidays: bool = False
+) -> HolidayCalendar:
+    calendar = HolidayCalendar(
+        name=name, region=region, years=[], days=[], no_public_holidays=no_public_holidays
+    )
     session.add(calendar)
     await session.flush()
     return calendar
@@ -151,6 +172,8 @@ async def publish_year(
 ) -> HolidayCalendar:
     """Load (or replace) one year's holidays and make-up working days (调休)."""
     calendar = await get_or_404(session, HolidayCalendar, calendar_id, "holiday calendar")
+    if calendar.no_public_holidays:
+        raise field_error("days", "this calendar was created to have no public holidays; create another one")
     for day in days:
         if day.day.year != year:
             raise field_error("days", f"{day.day} is not in {year}")

@@ -15,7 +15,7 @@ from core.geo import BBox, LonLat, to_geography
 from core.identity.roles import Actor
 from core.pagination import Page, keyset_page
 from core.records import apply_changes, get_or_404, get_versioned, like_pattern
-from dispatch.contracts.models import Contract
+from dispatch.contracts.models import Contract, HolidayCalendar
 from dispatch.customers.access import customer_scope, ensure_customer_visible
 from dispatch.customers.models import Asset, Customer, Site, access_span
 from dispatch.engineers.models import Engineer
@@ -123,6 +123,8 @@ async def _check_rules(session: AsyncSession, values: dict[str, Any]) -> None:
             known = set((await session.execute(select(Engineer.id).where(Engineer.id.in_(ids)))).scalars())
             if ids - known:
                 raise field_error(name, f"no engineer with id {min(ids - known)}")
+    if values.get("region_calendar_id") is not None:
+        await get_or_404(session, HolidayCalendar, values["region_calendar_id"], "holiday calendar")
 
 
 async def create_site(session: AsyncSession, actor: Actor, values: dict[str, Any], point: LonLat) -> Site:

@@ -36,7 +36,7 @@ async def _holidays(session: AsyncSession, calendar_id: Any) -> HolidaySet:
     if calendar_id is None:
         return HolidaySet.unrestricted()
     calendar = await session.get(HolidayCalendar, calendar_id)
-    if calendar is None:
+    if calendar is None or calendar.no_public_holidays:
         return HolidaySet.unrestricted()
     return HolidaySet.from_days(calendar.years, [(d.day, d.kind.value) for d in calendar.days])
 
@@ -171,15 +171,21 @@ async def refresh_deadlines(
     spans = pause_spans(pauses, upto)
     for clock in order.clocks:
         amount = clock.target.get("amount_seconds")
-        if amount is None or clock.met_at is not None:
+        if amount is None:
             continue
+        met_at = clock.met_at
+        # A pause entered after the fact may lie before a clock was met: only the paused time
+        # before the meeting counts, and whether it was a breach is decided anew.
+        own = spans if met_at is None else [(s, min(e, met_at)) for s, e in spans if s < met_at]
         counting = calendar.for_count_mode(clock.target["count_mode"])
         try:
             clock.deadline = counting.deadline_with_pauses(
-                clock.started_at, dt.timedelta(seconds=amount), spans
+                clock.started_at, dt.timedelta(seconds=amount), own
             )
         except CalendarError as exc:
             raise CalendarNotLoaded(f"The SLA deadline cannot be computed: {exc}") from exc
+        if met_at is not None and clock.deadline is not None:
+            clock.breached_at = clock.deadline if met_at > clock.deadline else None
     update_due(order)
 
 

@@ -19,7 +19,7 @@ from core.identity.roles import Actor, Role
 from dispatch.contracts.models import Contract, Measure, Severity
 from dispatch.customers.access import customer_scope
 from dispatch.customers.models import Asset, Customer, Site
-from dispatch.sla.clocks import meet, refresh_deadlines, start_clocks
+from dispatch.sla.clocks import meet, pauses_of, refresh_deadlines, start_clocks
 from dispatch.sla.models import PauseReason, SlaPause
 from dispatch.work_orders.lifecycle import OPEN, allowed_next
 from dispatch.work_orders.models import BackupOffer, Channel, ContactRecord, Status, WorkOrder, WorkOrderEvent
@@ -29,6 +29,11 @@ REPEAT_FAULT_WINDOW = dt.timedelta(days=7)
 # A report "received" in the future is a client clock error, not a report.
 CLOCK_TOLERANCE = dt.timedelta(minutes=5)
 MAX_BACKDATE = dt.timedelta(days=30)
+
+
+class PauseOverlaps(Conflict):
+    slug = "pause-overlaps"
+    title = "Overlaps another pause"
 
 
 class IllegalTransition(Conflict):
@@ -401,56 +406,94 @@ async def _order_context(session: AsyncSession, order: WorkOrder) -> tuple[Contr
     return contract, site
 
 
+@dataclass(frozen=True)
+class PauseEvidence:
+    """Who on the customer's side caused the pause, and the record of the call."""
+
+    reason: PauseReason
+    customer_name: str
+    channel: str
+    call_reference: str
+
+
+def _pause_end(record: SlaPause) -> dt.datetime | None:
+    """Where a pause ends on the order's history; None while it runs with no planned end."""
+    return record.ended_at or record.until
+
+
+def _check_pause_span(
+    order: WorkOrder, others: list[SlaPause], now: dt.datetime, start: dt.datetime, end: dt.datetime | None
+) -> None:
+    """A pause lies in the order's history: after the report, not in the future, on no other pause."""
+    if start < order.reported_at:
+        raise field_error("started_at", "a pause cannot start before the fault was reported")
+    if start > now:
+        raise field_error("started_at", "a pause cannot start in the future")
+    if end is not None and end > now:
+        raise field_error("resumed_at", "lies in the future (use until for a planned end)")
+    if end is not None and end <= start:
+        raise field_error("resumed_at", "must lie after started_at")
+    for other in others:
+        other_end = _pause_end(other)
+        if other.started_at < (end or dt.datetime.max.replace(tzinfo=dt.UTC)) and (
+            other_end is None or start < other_end
+        ):
+            raise PauseOverlaps(
+                "The clocks were already paused then: "
+                f"{other.started_at.isoformat()} to {other_end.isoformat() if other_end else 'now'}"
+            )
+
+
 async def pause(
     session: AsyncSession,
     actor: Actor,
     clock: Clock,
     order_id: uuid.UUID,
     version: int,
+    evidence: PauseEvidence,
     *,
-    reason: PauseReason,
-    customer_name: str,
-    channel: str,
-    call_reference: str,
-    until: dt.datetime | None,
+    until: dt.datetime | None = None,
+    started_at: dt.datetime | None = None,
+    resumed_at: dt.datetime | None = None,
 ) -> SlaPause:
-    """Pause every running clock for a customer-side cause; the order waits on the customer."""
+    """Pause every running clock for a customer-side cause; the order waits on the customer. Entered
+    after the fact, the pause may have started earlier (`started_at`), and be over (`resumed_at`):
+    then the order's status does not change, only its deadlines."""
     order = await locked_at_version(session, actor, order_id, version)
     now = clock.now()
-    if until is not None and until <= now:
-        raise field_error("until", "must lie in the future")
+    start = started_at or now
+    if until is not None and (until <= now or resumed_at is not None):
+        raise field_error("until", "must lie in the future, for a pause still running")
     if order.status not in OPEN:
         raise IllegalTransition("A closed or cancelled work order has no running clock")
-    running = await session.execute(
-        select(SlaPause).where(SlaPause.work_order_id == order.id, SlaPause.ended_at.is_(None))
-    )
-    if running.scalars().first() is not None:
+    others = await pauses_of(session, order.id)
+    if resumed_at is None and any(p.ended_at is None for p in others):
         raise Conflict("The clocks are already paused")
+    _check_pause_span(order, others, now, start, resumed_at)
     record = SlaPause(
         work_order_id=order.id,
-        reason=reason,
-        customer_name=customer_name,
-        channel=channel,
-        call_reference=call_reference,
-        started_at=now,
+        reason=evidence.reason,
+        customer_name=evidence.customer_name,
+        channel=evidence.channel,
+        call_reference=evidence.call_reference,
+        started_at=start,
         until=until,
+        ended_at=resumed_at,
         by_user_id=actor.user_id,
     )
     session.add(record)
-    move(
-        session,
-        order,
-        actor,
-        now,
-        Status.WAITING_CUSTOMER,
-        note=reason.value,
-        data={
-            "customer": customer_name,
-            "channel": channel,
-            "call_reference": call_reference,
-            "until": until.isoformat() if until else None,
-        },
-    )
+    data = {
+        "customer": evidence.customer_name,
+        "channel": evidence.channel,
+        "call_reference": evidence.call_reference,
+        "until": until.isoformat() if until else None,
+        "started_at": start.isoformat(),
+        "resumed_at": resumed_at.isoformat() if resumed_at else None,
+    }
+    if resumed_at is None:
+        move(session, order, actor, now, Status.WAITING_CUSTOMER, note=evidence.reason.value, data=data)
+    else:
+        add_event(session, order, actor, now, "pause_recorded", note=evidence.reason.value, data=data)
     await session.flush()
     contract, site = await _order_context(session, order)
     await refresh_deadlines(session, order, contract, site, now)
@@ -466,23 +509,44 @@ async def resume(
         select(SlaPause).where(SlaPause.work_order_id == order.id, SlaPause.ended_at.is_(None))
     )
     for record in rows.scalars():
+        if end < record.started_at:
+            raise field_error("resumed_at", "must not lie before the pause started")
         record.ended_at = end
     if order.status is Status.WAITING_CUSTOMER:
-        move(session, order, actor, now, order.resume_status or Status.TRIAGED, note="clocks resumed")
+        data = {"resumed_at": end.isoformat()} if at is not None else None
+        move(
+            session,
+            order,
+            actor,
+            now,
+            order.resume_status or Status.TRIAGED,
+            note="clocks resumed",
+            data=data,
+        )
     await session.flush()
     contract, site = await _order_context(session, order)
     await refresh_deadlines(session, order, contract, site, now)
 
 
 async def resume_by_request(
-    session: AsyncSession, actor: Actor, clock: Clock, order_id: uuid.UUID, version: int
+    session: AsyncSession,
+    actor: Actor,
+    clock: Clock,
+    order_id: uuid.UUID,
+    version: int,
+    *,
+    resumed_at: dt.datetime | None = None,
 ) -> WorkOrder:
+    """End the pause now, or at `resumed_at` in the past (the customer's gate opened 40 minutes ago)."""
     order = await locked_at_version(session, actor, order_id, version)
     if order.status is not Status.WAITING_CUSTOMER:
         raise IllegalTransition(
             "The work order is not waiting on the customer", current_status=order.status.value, allowed=[]
         )
-    await resume(session, actor, clock.now(), order)
+    now = clock.now()
+    if resumed_at is not None and resumed_at > now:
+        raise field_error("resumed_at", "lies in the future")
+    await resume(session, actor, now, order, at=resumed_at)
     return order
 
 

@@ -112,6 +112,17 @@ async def create_visit(
     return visit
 
 
+async def read_visit(session: AsyncSession, actor: Actor, visit_id: uuid.UUID) -> Visit:
+    """One visit for reading: staff see every visit, an engineer only the ones assigned to them
+    (another's answers exactly like a visit that does not exist)."""
+    visit = await session.get(Visit, visit_id)
+    if visit is None or (
+        actor.role is Role.ENGINEER and actor.user_id not in (visit.engineer_id, visit.partner_engineer_id)
+    ):
+        raise NotFound(f"No visit with id {visit_id}")
+    return visit
+
+
 async def owned_visit(
     session: AsyncSession, actor: Actor, visit_id: uuid.UUID, *, work_order_id: uuid.UUID | None = None
 ) -> tuple[Visit, WorkOrder]:

@@ -79,6 +79,7 @@ ROLE_TABLE: dict[tuple[str, str], set[str] | None] = {
     ("GET", "/api/engineers/positions"): DESK,
     ("GET", "/api/dispatch/plans/{plan_id}/comparison"): DESK,
     ("GET", "/api/engineers/me/visits"): {"engineer"},
+    ("GET", "/api/visits/{visit_id}"): STAFF | {"engineer"},
     ("POST", "/api/visits/{visit_id}/start-travel"): {"engineer"},
     ("POST", "/api/visits/{visit_id}/arrive"): {"engineer"},
     ("POST", "/api/visits/{visit_id}/notes"): {"engineer"},

@@ -20,8 +20,8 @@ from api.schemas.work_orders import (
     DegradedIn,
     NextStatusesOut,
     PauseIn,
+    ResumeIn,
     TransitionIn,
-    VersionIn,
     WorkOrderIn,
     WorkOrderOut,
     WorkOrderPage,
@@ -162,7 +162,9 @@ async def add_contact(
     "/api/work-orders/{order_id:uuid}/pauses",
     roles=DESK,
     tags=["work orders"],
-    summary="Pause the SLA clocks for a customer-side cause (optionally until a given time)",
+    summary="Pause the SLA clocks for a customer-side cause (optionally until a given time, "
+    "or entered afterwards with started_at and resumed_at)",
+    problems={409: ("pause-overlaps",)},
 )
 async def pause(
     clock: AppClock,
@@ -171,17 +173,17 @@ async def pause(
     order_id: FromPath[uuid.UUID],
     data: JSONBody[PauseIn],
 ) -> WorkOrderOut:
+    evidence = work_orders.PauseEvidence(data.reason, data.customer_name, data.channel, data.call_reference)
     await work_orders.pause(
         session,
         actor,
         clock,
         order_id,
         data.version,
-        reason=data.reason,
-        customer_name=data.customer_name,
-        channel=data.channel,
-        call_reference=data.call_reference,
+        evidence,
         until=data.until,
+        started_at=data.started_at,
+        resumed_at=data.resumed_at,
     )
     return await _one(session, await work_orders.visible(session, actor, order_id), clock.now())
 
@@ -191,16 +193,18 @@ async def pause(
     roles=DESK,
     tags=["work orders"],
     status_code=200,
-    summary="End the customer-side pause",
+    summary="End the customer-side pause (now, or at resumed_at when entered afterwards)",
 )
 async def resume(
     clock: AppClock,
     session: Session,
     actor: CurrentActor,
     order_id: FromPath[uuid.UUID],
-    data: JSONBody[VersionIn],
+    data: JSONBody[ResumeIn],
 ) -> WorkOrderOut:
-    order = await work_orders.resume_by_request(session, actor, clock, order_id, data.version)
+    order = await work_orders.resume_by_request(
+        session, actor, clock, order_id, data.version, resumed_at=data.resumed_at
+    )
     return await _one(session, order, clock.now())
 
 

@@ -8,7 +8,7 @@ import msgspec
 from litestar import get, post, put
 from litestar.params import FromPath, JSONBody
 
-from api.auth import DESK, ENGINEERS
+from api.auth import DESK, ENGINEERS, STAFF_ROLES
 from api.params import AppClock, CurrentActor, Session
 from api.routes.work_orders.shapes import visit_out
 from api.schemas.common import out
@@ -86,6 +86,16 @@ async def assign_visit(
 async def my_visits(session: Session, actor: CurrentActor) -> list[VisitOut]:
     assert actor.user_id is not None
     return [visit_out(v) for v in await details.active_visits(session, actor.user_id)]
+
+
+@get(
+    "/api/visits/{visit_id:uuid}",
+    roles=STAFF_ROLES | ENGINEERS,
+    tags=["visits"],
+    summary="One visit (an engineer sees only the visits assigned to them)",
+)
+async def get_visit(session: Session, actor: CurrentActor, visit_id: FromPath[uuid.UUID]) -> VisitOut:
+    return visit_out(await visits.read_visit(session, actor, visit_id))
 
 
 @post(
@@ -172,4 +182,4 @@ async def finish(
     return visit_out(visit)
 
 
-ROUTES = [create_visit, assign_visit, my_visits, start_travel, arrive, add_note, finish]
+ROUTES = [create_visit, assign_visit, my_visits, get_visit, start_travel, arrive, add_note, finish]
