@@ -406,6 +406,17 @@ async def _order_signed(
     confirmation as such (`temporary_solution_confirmed`); `report_signed` says the order did not
     move."""
     channel = (s.channel or "remote") if s.kind == "remote" else CHANNELS[s.kind]
+    # The signature (on site, a stamped form, or remote with its call record) is the customer's
+    # confirmation that service is restored, a backup unit's included: the restore clock is met.
+    work_orders.confirm_restore(
+        session,
+        order,
+        actor,
+        clock.now(),
+        work_orders.Confirmation(
+            "remote" if s.kind == "remote" else "signed", s.signer_name[:100], channel[:32], s.call_reference
+        ),
+    )
     moved = order.status in {Status.RESOLVED, Status.REMOTE_FIX}
     if moved:
         await work_orders.transition(

@@ -179,6 +179,9 @@ async def answer(session: AsyncSession, clock: Clock, token: str, given: Answer)
     data: dict[str, object] = {"survey_id": str(survey.id), "overall": given.overall}
     if given.confirmed:
         work_orders.add_event(session, order, SYSTEM, now, "survey_confirmed", data=data)
+        work_orders.confirm_restore(
+            session, order, SYSTEM, now, work_orders.Confirmation("survey", None, survey.channel, None)
+        )
         await _close_if_signed(session, clock, order, "confirmed by the customer through the survey")
     else:
         work_orders.add_event(

@@ -95,7 +95,7 @@ export function label(text) {
 
 /** The worst state among clocks still running, for a marker's colour. */
 export function worstState(clocks) {
-  const rank = ["breached", "at_risk", "paused", "ok", "scheduled", "met"];
+  const rank = ["breached", "at_risk", "paused", "ok", "scheduled", "awaiting_confirmation", "met"];
   let best = "met";
   for (const clock of clocks || []) {
     if (rank.indexOf(clock.state) < rank.indexOf(best)) best = clock.state;

@@ -422,7 +422,7 @@ const VALUES = {
     },
     severity: { critical: "紧急", high: "高", medium: "中", low: "低" },
     measure: { response: "响应", on_site: "到场", restore: "恢复", permanent_fix: "修复" },
-    state: { ok: "正常", at_risk: "有风险", breached: "已超时", met: "已达成", paused: "已暂停", scheduled: "预约" },
+    state: { ok: "正常", at_risk: "有风险", breached: "已超时", met: "已达成", paused: "已暂停", scheduled: "预约", awaiting_confirmation: "已恢复，待客户确认" },
     channel: {
       phone: "电话", email: "邮件", web: "网页", walk_in: "到访", fax: "传真", letter: "信函",
       chat: "在线聊天", integration: "系统对接",
@@ -449,7 +449,7 @@ const VALUES = {
   },
   en: {
     measure: { response: "Response", on_site: "On site", restore: "Restore", permanent_fix: "Fix" },
-    state: { ok: "OK", at_risk: "At risk", breached: "Breached", met: "Met", paused: "Paused", scheduled: "Scheduled" },
+    state: { ok: "OK", at_risk: "At risk", breached: "Breached", met: "Met", paused: "Paused", scheduled: "Scheduled", awaiting_confirmation: "Restored, awaiting confirmation" },
   },
 };
 

@@ -23,6 +23,7 @@ from dispatch.contracts.models import (
 
 Hours = dict[str, list[list[str]]]
 Minutes = Annotated[int, msgspec.Meta(gt=0, le=366 * 24 * 60)]
+ConfirmationHours = Annotated[int, msgspec.Meta(ge=1, le=30 * 24)]
 
 
 class TargetIO(Input):
@@ -51,6 +52,8 @@ class ContractIn(Input):
     business_hours: Hours = {}
     holiday_calendar_id: uuid.UUID | None = None
     backup_device_entitled: bool = True
+    # A restore the customer has not confirmed within this many hours counts as confirmed.
+    restore_confirmation_hours: ConfirmationHours = 72
     escalation: list[Escalation] = []
     # Omitted: the severity table for this calendar kind (docs/rules.md, "SLA targets by severity").
     targets: list[TargetIO] | None = None
@@ -65,6 +68,7 @@ class ContractPatch(Input):
     business_hours: Hours | UnsetType = UNSET
     holiday_calendar_id: uuid.UUID | UnsetType | None = UNSET
     backup_device_entitled: bool | UnsetType = UNSET
+    restore_confirmation_hours: ConfirmationHours | UnsetType = UNSET
     escalation: list[Escalation] | UnsetType = UNSET
     targets: list[TargetIO] | UnsetType = UNSET
 
@@ -90,6 +94,7 @@ class ContractOut(msgspec.Struct):
     starts_on: dt.date
     ends_on: dt.date
     backup_device_entitled: bool
+    restore_confirmation_hours: int
     escalation: list[dict[str, object]]
     targets: list[TargetOut]
     version: int

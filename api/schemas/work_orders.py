@@ -39,6 +39,34 @@ class WorkOrderIn(Input):
     reported_at: Instant | None = None
 
 
+class HistoricalOrderIn(WorkOrderIn, kw_only=True):
+    """A report older than live intake takes, with what became of it (each time optional)."""
+
+    reported_at: Instant  # required here
+    responded_at: Instant | None = None
+    arrived_at: Instant | None = None
+    restored_at: Instant | None = None
+    closed_at: Instant | None = None
+
+
+class ImportIn(Input):
+    """Historical work orders: `items`, or `csv` with a header row naming the same fields."""
+
+    items: Annotated[list[HistoricalOrderIn], msgspec.Meta(max_length=1000)] | None = None
+    csv: Annotated[str, msgspec.Meta(max_length=2_000_000)] | None = None
+
+
+class ImportedOut(msgspec.Struct):
+    id: uuid.UUID
+    problem_number: str
+    status: Status
+
+
+class ImportOut(msgspec.Struct):
+    imported: int
+    items: list[ImportedOut]
+
+
 class TransitionIn(Input):
     version: Version
     to: Status
@@ -88,6 +116,18 @@ class DegradedIn(Input):
     version: Version
     severity: Severity
     note: LongText
+    # The customer's confirmation of the workaround, when the desk has it already (all three).
+    confirmed_by: PersonName | None = None
+    confirmation_channel: ChannelName | None = None
+    call_reference: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] | None = None
+
+
+class RestoreConfirmationIn(Input):
+    """The customer confirmed remotely that service is restored: who, how, and the call record."""
+
+    confirmed_by: PersonName
+    channel: ChannelName
+    call_reference: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
 
 
 class PartNeed(Input):
@@ -154,6 +194,10 @@ class ClockOut(msgspec.Struct):
     breached_at: dt.datetime | None
     customer_excused: bool
     target: dict[str, Any]
+    # Restore recorded but not confirmed by the customer yet ("restored, awaiting confirmation").
+    unconfirmed_at: dt.datetime | None = None
+    # How the customer confirmed: kind (signature, remote, survey, by_default), by, channel, …
+    confirmation: dict[str, Any] | None = None
 
 
 # The list page decodes its visits and notes straight from the database into these views;
@@ -215,6 +259,8 @@ class WorkOrderOut(msgspec.Struct):
     confirmed_by: str | None
     repeat_faults: int
     backup_needed: bool
+    # Entered through the historical import: a record, not live work.
+    imported: bool
     version: int
     clocks: list[ClockOut]
     visits: list[VisitOut]

@@ -103,6 +103,12 @@ class Contract(UUIDPrimaryKey, Timestamps, Versioned, Base):
     starts_on: Mapped[dt.date]
     ends_on: Mapped[dt.date]
     backup_device_entitled: Mapped[bool] = mapped_column(server_default=text("true"), default=True)
+    # A restore the customer has not confirmed in this many hours counts as confirmed by default.
+    restore_confirmation_hours: Mapped[int] = mapped_column(
+        CheckConstraint("restore_confirmation_hours > 0", name="positive_restore_confirmation_hours"),
+        server_default=text("72"),
+        default=72,
+    )
     # [{"share": 0.5, "notify": "service_manager"}, ...]
     escalation: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
     targets: Mapped[list[ContractTarget]] = relationship(

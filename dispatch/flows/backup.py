@@ -32,7 +32,7 @@ from dispatch.engineers.positions import van_points
 from dispatch.messaging.notifications import notify
 from dispatch.work_orders.lifecycle import OPEN
 from dispatch.work_orders.models import Visit, VisitKind, VisitStatus, WorkOrder
-from dispatch.work_orders.service import add_event, visible
+from dispatch.work_orders.service import Confirmation, add_event, confirm_restore, visible
 from dispatch.work_orders.visits import Outcome, finish, owned_visit
 from inventory import alerts, items, ledger, loans, nearest
 from inventory.errors import OutOfStock, UnitUnavailable
@@ -235,7 +235,7 @@ async def install_backup(
         raise NotFound(f"No backup delivery visit with id {visit_id}")
     now = clock.now()
     loan = await _loan_of_visit(session, visit, "visit_id")
-    # Finishing the visit checks the engineer, the state and the times; it meets the restore clock.
+    # Finishing the visit checks the engineer, the state and the times; it records the restore.
     await finish(
         session,
         actor,
@@ -246,6 +246,9 @@ async def install_backup(
         restored_at=restored_at,
     )
     order = await visible(session, actor, visit.work_order_id, lock=True)
+    # Installed, configured and confirmed: the customer's signature on the loan form meets the
+    # restore target at the recorded restore time.
+    confirm_restore(session, order, actor, now, Confirmation("signed", signed_by, "loan_form", None))
     site = await session.get(Site, order.site_id)
     assert site is not None
     assert actor.user_id is not None

@@ -37,6 +37,7 @@ WORST_FIRST = [
     ClockState.PAUSED,
     ClockState.OK,
     ClockState.SCHEDULED,
+    ClockState.AWAITING_CONFIRMATION,
     ClockState.MET,
 ]
 ON_THE_BOARD = [VisitStatus.ASSIGNED, VisitStatus.EN_ROUTE, VisitStatus.ON_SITE, VisitStatus.DONE]

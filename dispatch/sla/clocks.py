@@ -173,7 +173,7 @@ async def refresh_deadlines(
         amount = clock.target.get("amount_seconds")
         if amount is None:
             continue
-        met_at = clock.met_at
+        met_at = clock.met_at or clock.unconfirmed_at
         # A pause entered after the fact may lie before a clock was met: only the paused time
         # before the meeting counts, and whether it was a breach is decided anew.
         own = spans if met_at is None else [(s, min(e, met_at)) for s, e in spans if s < met_at]
@@ -190,14 +190,48 @@ async def refresh_deadlines(
 
 
 def update_due(order: WorkOrder) -> None:
-    """Keep the order's sort key: its nearest deadline still to meet."""
-    open_deadlines = [c.deadline for c in order.clocks if c.met_at is None and c.deadline is not None]
+    """Keep the order's sort key: its nearest deadline still to meet (a restore awaiting only the
+    customer's confirmation is not pressing)."""
+    open_deadlines = [
+        c.deadline
+        for c in order.clocks
+        if c.met_at is None and c.unconfirmed_at is None and c.deadline is not None
+    ]
     order.due_at = min(open_deadlines, default=NO_DEADLINE)
+
+
+def _clock(order: WorkOrder, measure: Measure) -> SlaClock | None:
+    return next((c for c in order.clocks if c.measure is measure), None)
+
+
+def record_restored(order: WorkOrder, at: dt.datetime) -> SlaClock | None:
+    """Service was restored at `at` (the engineer's `restored_at`, a remote fix, a workaround). The
+    restore target counts as met at `at` only once the customer confirms (REQUIREMENTS.md:
+    restored = `restored_at` and the customer's confirmation); a restore after the deadline is a
+    breach whatever the confirmation."""
+    clock = _clock(order, Measure.RESTORE)
+    if clock is None or clock.met_at is not None or clock.unconfirmed_at is not None:
+        return None
+    clock.unconfirmed_at = at
+    clock.at_risk_since = None
+    if clock.deadline is not None and at > clock.deadline:
+        clock.breached_at = clock.breached_at or clock.deadline
+    update_due(order)
+    return clock
+
+
+def confirm_restored(order: WorkOrder, confirmation: dict[str, Any]) -> SlaClock | None:
+    """The customer confirmed the restore: the clock is met at the recorded restore time."""
+    clock = _clock(order, Measure.RESTORE)
+    if clock is None or clock.met_at is not None or clock.unconfirmed_at is None:
+        return None
+    clock.confirmation = confirmation
+    return meet(order, Measure.RESTORE, clock.unconfirmed_at)
 
 
 def meet(order: WorkOrder, measure: Measure, at: dt.datetime) -> SlaClock | None:
     """Record that the target was met at `at` (the first time only). A late meeting is a breach too."""
-    clock = next((c for c in order.clocks if c.measure is measure), None)
+    clock = _clock(order, measure)
     if clock is None or clock.met_at is not None:
         return None
     clock.met_at = at
@@ -215,6 +249,9 @@ def state_of(clock: SlaClock, now: dt.datetime, paused: bool) -> ClockState:
     if clock.met_at is not None:
         # Met after the deadline is still a breach.
         return ClockState.BREACHED if clock.breached_at is not None else ClockState.MET
+    if clock.unconfirmed_at is not None:
+        late = clock.deadline is not None and clock.unconfirmed_at > clock.deadline
+        return ClockState.BREACHED if late else ClockState.AWAITING_CONFIRMATION
     if clock.deadline is None:
         return ClockState.SCHEDULED
     if clock.breached_at is not None or now > clock.deadline:

@@ -30,6 +30,8 @@ class ClockState(enum.StrEnum):
     MET = "met"
     PAUSED = "paused"
     SCHEDULED = "scheduled"
+    # Restored, awaiting the customer's confirmation: met at the restore time once confirmed.
+    AWAITING_CONFIRMATION = "awaiting_confirmation"
 
 
 class SlaClock(UUIDPrimaryKey, Base):
@@ -45,6 +47,11 @@ class SlaClock(UUIDPrimaryKey, Base):
     base_deadline: Mapped[dt.datetime | None]
     deadline: Mapped[dt.datetime | None] = mapped_column(index=True)
     met_at: Mapped[dt.datetime | None]
+    # The restore recorded (`restored_at`) but not yet confirmed by the customer; it becomes
+    # `met_at` when a confirmation arrives (signature, remote confirmation, survey, or by default).
+    unconfirmed_at: Mapped[dt.datetime | None]
+    # How the customer confirmed: {"kind", "by", "channel", "call_reference", "at"}.
+    confirmation: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     breached_at: Mapped[dt.datetime | None]
     at_risk_since: Mapped[dt.datetime | None]
     predicted_at: Mapped[dt.datetime | None]

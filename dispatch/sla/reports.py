@@ -46,7 +46,10 @@ async def compliance(
 ) -> list[Compliance]:
     """Clocks of the work orders reported in [since, until); `scope` narrows them further
     (a condition on WorkOrder, e.g. the sites of one region)."""
-    late = (SlaClock.breached_at.is_not(None)) | (SlaClock.met_at.is_(None) & (SlaClock.deadline < now))
+    # A restore awaiting only the customer's confirmation is neither met nor late yet: it counts as
+    # running until confirmed (then met at its restore time) or confirmed by default.
+    unmet = SlaClock.met_at.is_(None) & SlaClock.unconfirmed_at.is_(None)
+    late = (SlaClock.breached_at.is_not(None)) | (unmet & (SlaClock.deadline < now))
     stmt = (
         select(
             SlaClock.measure,

@@ -30,6 +30,7 @@ from dispatch.messaging.customer_messages import late_arrival_notice
 from dispatch.messaging.models import Notification
 from dispatch.messaging.notifications import notify
 from dispatch.sla.clocks import refresh_deadlines, share_used, update_due
+from dispatch.sla.confirmation import confirm_by_default
 from dispatch.sla.models import SlaClock, SlaPause
 from dispatch.work_orders.lifecycle import OPEN
 from dispatch.work_orders.models import VisitStatus, WorkOrder
@@ -172,6 +173,9 @@ async def evaluate_order(
     escalation = sorted(contract.escalation if contract else [], key=lambda e: float(e["share"]))
     for clock in order.clocks:
         if clock.met_at is not None or clock.deadline is None:
+            continue
+        if clock.unconfirmed_at is not None and clock.unconfirmed_at <= clock.deadline:
+            # Restored in time, awaiting only the customer's confirmation: nothing to warn about.
             continue
         report.evaluated += 1
         if now > clock.deadline:
@@ -355,7 +359,13 @@ async def sweep(
     ).scalar()
     if not got_lock:
         return report
-    stmt = select(WorkOrder).where(WorkOrder.status.in_(OPEN)).order_by(WorkOrder.due_at)
+    await confirm_by_default(session, now)
+    # Imported historical orders are records, not live work: nothing is predicted or raised for them.
+    stmt = (
+        select(WorkOrder)
+        .where(WorkOrder.status.in_(OPEN), WorkOrder.imported.is_(False))
+        .order_by(WorkOrder.due_at)
+    )
     if order_ids is not None:
         stmt = stmt.where(WorkOrder.id.in_(order_ids))
     orders = list((await session.execute(stmt.with_for_update(skip_locked=True))).scalars())

@@ -85,6 +85,9 @@ class WorkOrder(UUIDPrimaryKey, Timestamps, Base):
     # The first receipt on any channel: every SLA clock starts here.
     reported_at: Mapped[dt.datetime] = mapped_column(index=True)
     reported_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))
+    # Entered through the historical import (older than live intake takes): never watched, never
+    # announced live; its clocks are computed like any other's for the record.
+    imported: Mapped[bool] = mapped_column(server_default=text("false"), default=False)
     restored_at: Mapped[dt.datetime | None]
     resolved_at: Mapped[dt.datetime | None]
     closed_at: Mapped[dt.datetime | None]

@@ -75,7 +75,11 @@ def _filtered(stmt: Select[Any], f: OrderFilter, now: dt.datetime) -> Select[Any
     if f.breached is not None:
         late = exists().where(
             SlaClock.work_order_id == WorkOrder.id,
-            or_(SlaClock.breached_at.is_not(None), (SlaClock.met_at.is_(None)) & (SlaClock.deadline < now)),
+            or_(
+                SlaClock.breached_at.is_not(None),
+                # A restore awaiting only the customer's confirmation is not late.
+                SlaClock.met_at.is_(None) & SlaClock.unconfirmed_at.is_(None) & (SlaClock.deadline < now),
+            ),
         )
         stmt = stmt.where(late if f.breached else ~late)
     if f.bbox is not None:
@@ -101,6 +105,8 @@ class ClockView(msgspec.Struct):
     started_at: dt.datetime
     deadline: dt.datetime | None
     met_at: dt.datetime | None
+    unconfirmed_at: dt.datetime | None
+    confirmation: dict[str, Any] | None
     breached_at: dt.datetime | None
     at_risk_since: dt.datetime | None
     customer_excused: bool

@@ -16,10 +16,18 @@ from core.errors import Conflict, Forbidden, InvalidInput, NotFound, VersionConf
 from core.geo import LonLat, to_geography
 from core.identity.models import User
 from core.identity.roles import Actor, Role
+from core.jsonable import jsonable
 from dispatch.contracts.models import Contract, Measure, Severity
 from dispatch.customers.access import customer_scope
 from dispatch.customers.models import Asset, Customer, Site
-from dispatch.sla.clocks import meet, pauses_of, refresh_deadlines, start_clocks
+from dispatch.sla.clocks import (
+    confirm_restored,
+    meet,
+    pauses_of,
+    record_restored,
+    refresh_deadlines,
+    start_clocks,
+)
 from dispatch.sla.models import PauseReason, SlaPause
 from dispatch.work_orders.lifecycle import OPEN, allowed_next
 from dispatch.work_orders.models import BackupOffer, Channel, ContactRecord, Status, WorkOrder, WorkOrderEvent
@@ -100,13 +108,25 @@ async def _contract_for(
     return rows.scalar_one_or_none()
 
 
-async def create(session: AsyncSession, actor: Actor, clock: Clock, intake: Intake) -> WorkOrder:
-    now = clock.now()
-    reported_at = intake.reported_at or now
+def _check_reported_at(reported_at: dt.datetime, now: dt.datetime, *, imported: bool) -> None:
     if reported_at > now + CLOCK_TOLERANCE:
         raise field_error("reported_at", "lies in the future")
-    if reported_at < now - MAX_BACKDATE:
-        raise field_error("reported_at", "more than 30 days ago")
+    # Live intake raises live alarms, so it takes the last 30 days only; older reports (a service
+    # desk moving onto the system, a paper backlog after an outage) come through the import.
+    if not imported and reported_at < now - MAX_BACKDATE:
+        raise field_error(
+            "reported_at",
+            "more than 30 days ago: live intake takes the last 30 days; "
+            "enter older reports through POST /api/work-orders/imports",
+        )
+
+
+async def create(
+    session: AsyncSession, actor: Actor, clock: Clock, intake: Intake, *, imported: bool = False
+) -> WorkOrder:
+    now = clock.now()
+    reported_at = intake.reported_at or now
+    _check_reported_at(reported_at, now, imported=imported)
     site = await session.get(Site, intake.site_id)
     scope = customer_scope(actor)
     if site is None or (scope is not None and site.customer_id != scope):
@@ -144,6 +164,7 @@ async def create(session: AsyncSession, actor: Actor, clock: Clock, intake: Inta
         status=Status.NEW,
         reported_at=reported_at,
         reported_by=actor.user_id,
+        imported=imported,
         version=1,
         clocks=[],
         visits=[],
@@ -158,7 +179,7 @@ async def create(session: AsyncSession, actor: Actor, clock: Clock, intake: Inta
         now,
         "created",
         to_status=Status.NEW,
-        data={"channel": intake.channel.value, "reported_at": reported_at.isoformat()},
+        data={"channel": intake.channel.value, "reported_at": reported_at.isoformat(), "imported": imported},
     )
     return order
 
@@ -329,6 +350,9 @@ async def transition(
             now,
             confirmation_channel,
         )
+        confirm_restore(
+            session, order, actor, now, Confirmation("signed", confirmed_by, confirmation_channel, None)
+        )
     # A reopen within 7 days of closing is a repeat fault on the same work order.
     if (
         target is Status.REOPENED
@@ -347,10 +371,10 @@ async def transition(
     )
     if target in {Status.RESOLVED, Status.REMOTE_FIX}:
         order.resolved_at = now
-        # A fix confirmed by phone, or one done on site, restores service.
+        # A fix done on site or remotely restores service; the customer's confirmation meets the clock.
         if order.restored_at is None:
             order.restored_at = now
-            meet(order, Measure.RESTORE, now)
+            record_restored(order, now)
     if target is Status.CLOSED:
         order.closed_at = now
         meet(order, Measure.PERMANENT_FIX, now)
@@ -550,6 +574,62 @@ async def resume_by_request(
     return order
 
 
+@dataclass(frozen=True)
+class Confirmation:
+    """How the customer confirmed that service is restored. Kinds: `signed` (a report signature or
+    the order signed with name and channel), `remote` (by phone or message, with the call record),
+    `survey`, `by_default` (no answer within the contract's period)."""
+
+    kind: str
+    by: str | None
+    channel: str | None
+    call_reference: str | None
+
+    def as_json(self, at: dt.datetime) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "by": self.by,
+            "channel": self.channel,
+            "call_reference": self.call_reference,
+            "at": at.isoformat(),
+        }
+
+
+def confirm_restore(
+    session: AsyncSession, order: WorkOrder, actor: Actor, now: dt.datetime, confirmation: Confirmation
+) -> bool:
+    """Record the customer's confirmation of a restore awaiting it (and say so on the timeline);
+    False when no restore awaits confirmation."""
+    clock = confirm_restored(order, confirmation.as_json(now))
+    if clock is None:
+        return False
+    add_event(
+        session,
+        order,
+        actor,
+        now,
+        "restore_confirmed",
+        note=f"restore confirmed ({confirmation.kind})",
+        data={
+            **confirmation.as_json(now),
+            "restored_at": jsonable(clock.met_at),
+            "met": clock.breached_at is None,
+        },
+    )
+    return True
+
+
+async def confirm_restore_by_request(
+    session: AsyncSession, actor: Actor, clock: Clock, order_id: uuid.UUID, confirmation: Confirmation
+) -> WorkOrder:
+    """The desk reached the customer, who confirmed the restore remotely (name, channel, call record)."""
+    order = await visible(session, actor, order_id, lock=True)
+    if not confirm_restore(session, order, actor, clock.now(), confirmation):
+        raise Conflict("No restore of this work order awaits the customer's confirmation")
+    await session.flush()
+    return order
+
+
 async def record_backup_offer(
     session: AsyncSession,
     actor: Actor,
@@ -602,9 +682,11 @@ async def restore_degraded(
     *,
     new_severity: Severity,
     note: str,
+    confirmation: Confirmation | None = None,
 ) -> WorkOrder:
-    """Service restored with a workaround: restore is met, the severity drops (an event, the original
-    record kept) and the remaining clocks run anew from now under the lower severity."""
+    """Service restored with a workaround: the restore is recorded (met once the customer confirms,
+    which may come with it), the severity drops (an event, the original record kept) and the
+    remaining clocks run anew from now under the lower severity."""
     order = await locked_at_version(session, actor, order_id, version)
     now = clock.now()
     order_rank = list(Severity)
@@ -612,7 +694,9 @@ async def restore_degraded(
         raise field_error("severity", "a degraded restoration lowers the severity")
     previous = order.severity
     order.restored_at = now
-    meet(order, Measure.RESTORE, now)
+    record_restored(order, now)
+    if confirmation is not None:
+        confirm_restore(session, order, actor, now, confirmation)
     order.severity = new_severity
     add_event(
         session,

@@ -22,7 +22,7 @@ from dispatch.contracts.models import Measure
 from dispatch.customers.models import Site
 from dispatch.engineers.models import Engineer
 from dispatch.messaging.customer_messages import appointment_confirmation
-from dispatch.sla.clocks import meet
+from dispatch.sla.clocks import meet, record_restored
 from dispatch.work_orders.lifecycle import OPEN
 from dispatch.work_orders.models import Status, Visit, VisitKind, VisitNote, VisitStatus, WorkOrder
 from dispatch.work_orders.service import add_event, move, visible
@@ -420,7 +420,8 @@ async def finish(
         move(session, order, actor, now, target, note=note, data={"visit_id": str(visit.id)})
     if outcome is not Outcome.FOLLOW_UP and order.restored_at is None:
         order.restored_at = restored
-        meet(order, Measure.RESTORE, restored)
+        # Met at `restored` once the customer confirms (signature, remote confirmation, survey).
+        record_restored(order, restored)
     if outcome is Outcome.RESOLVED:
         order.resolved_at = when
     await session.flush()

@@ -62,6 +62,8 @@ ROLE_TABLE: dict[tuple[str, str], set[str] | None] = {
     ("GET", "/api/locations"): STAFF | {"engineer"},
     ("PUT", "/api/locations/{location_id}/hours"): {"admin", "warehouse"},
     ("POST", "/api/work-orders"): DESK | {"customer_contact"},
+    ("POST", "/api/work-orders/imports"): DESK,
+    ("POST", "/api/work-orders/{order_id}/restore-confirmations"): DESK | {"customer_contact"},
     ("GET", "/api/work-orders"): DESK | {"engineer", "customer_contact"},
     ("GET", "/api/work-orders/{order_id}"): DESK | {"engineer", "customer_contact"},
     ("POST", "/api/work-orders/{order_id}/transitions"): DESK | {"customer_contact"},

@@ -15,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.support.api import assert_problem, auth_headers
+from tests.support.db import watch_once
 from tests.support.scenario import (
     OFFICE_9_TO_5,
     asset,
@@ -458,3 +459,256 @@ async def test_one_visit_is_read_by_staff_and_its_own_engineer_only(client, admi
         f"/api/visits/{visit['id']}", headers=await auth_headers(client, "customer01")
     )
     assert_problem(customer_contact, 403, "forbidden")
+
+
+async def _remote_fix(client: Any, order: dict[str, Any], desk: dict[str, str]) -> dict[str, Any]:
+    contacted = await client.post(
+        f"/api/work-orders/{order['id']}/contacts",
+        headers=desk,
+        json={"person_name": "调度员 周明", "channel": "phone"},
+    )
+    assert contacted.status_code == 201, contacted.text
+    fixed = await client.post(
+        f"/api/work-orders/{order['id']}/transitions",
+        headers=desk,
+        json={"version": contacted.json()["version"], "to": "remote_fix", "note": "远程重启服务"},
+    )
+    assert fixed.status_code == 200, fixed.text
+    body: dict[str, Any] = fixed.json()
+    return body
+
+
+async def _notifications(client: Any, order_id: str, measure: str) -> list[dict[str, Any]]:
+    page = await client.get(
+        "/api/notifications",
+        headers=await auth_headers(client, "dispatcher"),
+        params={"work_order_id": order_id, "limit": 500},
+    )
+    return [n for n in page.json()["items"] if (n.get("data") or {}).get("measure") == measure]
+
+
+async def test_a_restore_is_met_only_once_the_customer_confirms(
+    client, admin, dispatcher, at_report_time, demo_db
+):
+    customer, site = await customer_with_site(client, admin)
+    row = await contract(client, admin, customer, kind="7x24")
+    order = await report(client, dispatcher, site, await asset(client, admin, site, row))
+    restored_at = datetime(2026, 3, 7, 10, 0, tzinfo=SH)  # Sat 10:00; 48 h from Fri 16:00 is Sun 16:00
+    at_report_time.set(restored_at.astimezone(UTC))
+    desk = await auth_headers(client, "dispatcher")
+    fixed = await _remote_fix(client, order, desk)
+    restore = clock_of(fixed, "restore")
+    assert restore["state"] == "awaiting_confirmation"
+    assert restore["met_at"] is None
+    assert local(restore["unconfirmed_at"]) == restored_at
+    # Past the deadline, still unconfirmed: no breach, no warning, not among the late orders.
+    at_report_time.set(datetime(2026, 3, 9, 10, 0, tzinfo=SH).astimezone(UTC))
+    await watch_once(demo_db, at_report_time)
+    desk = await auth_headers(client, "dispatcher")
+    waiting = (await client.get(f"/api/work-orders/{order['id']}", headers=desk)).json()
+    assert clock_of(waiting, "restore")["state"] == "awaiting_confirmation"
+    assert clock_of(waiting, "restore")["breached_at"] is None
+    assert await _notifications(client, order["id"], "restore") == []
+    incomplete = await client.post(
+        f"/api/work-orders/{order['id']}/restore-confirmations",
+        headers=desk,
+        json={"confirmed_by": "李伟", "channel": "phone"},
+    )
+    assert_problem(incomplete, 422, "invalid-input")
+    confirmed = await client.post(
+        f"/api/work-orders/{order['id']}/restore-confirmations",
+        headers=desk,
+        json={"confirmed_by": "李伟", "channel": "phone", "call_reference": "CALL-20260309-07"},
+    )
+    assert confirmed.status_code == 201, confirmed.text
+    restore = clock_of(confirmed.json(), "restore")
+    # Met at the restore time, not at the confirmation's.
+    assert restore["state"] == "met"
+    assert local(restore["met_at"]) == restored_at
+    assert restore["confirmation"]["kind"] == "remote"
+    assert restore["confirmation"]["call_reference"] == "CALL-20260309-07"
+    event = next(e for e in confirmed.json()["timeline"] if e["kind"] == "restore_confirmed")
+    assert event["data"]["by"] == "李伟"
+    again = await client.post(
+        f"/api/work-orders/{order['id']}/restore-confirmations",
+        headers=desk,
+        json={"confirmed_by": "李伟", "channel": "phone", "call_reference": "CALL-20260309-08"},
+    )
+    assert_problem(again, 409, "conflict")
+
+
+async def test_a_degraded_restore_by_the_desk_alone_waits_for_the_customer(
+    client, admin, dispatcher, at_report_time, demo_db
+):
+    customer, site = await customer_with_site(client, admin)
+    row = await contract(client, admin, customer, kind="7x24")
+    order = await report(client, dispatcher, site, await asset(client, admin, site, row))
+    at_report_time.advance(timedelta(hours=2))
+    desk = await auth_headers(client, "dispatcher")
+    degraded = await client.post(
+        f"/api/work-orders/{order['id']}/restored-degraded",
+        headers=desk,
+        json={"version": order["version"], "severity": "medium", "note": "切换到备用链路"},
+    )
+    assert degraded.status_code == 200, degraded.text
+    assert clock_of(degraded.json(), "restore")["state"] == "awaiting_confirmation"
+    assert clock_of(degraded.json(), "restore")["met_at"] is None
+    # Nobody confirms: 72 h after the restore (the contract's default period) it counts as
+    # confirmed, met at the restore time (Fri 18:00).
+    at_report_time.advance(timedelta(hours=71, minutes=59))
+    await watch_once(demo_db, at_report_time)
+    desk = await auth_headers(client, "dispatcher")
+    early = (await client.get(f"/api/work-orders/{order['id']}", headers=desk)).json()
+    assert clock_of(early, "restore")["state"] == "awaiting_confirmation"
+    at_report_time.advance(timedelta(minutes=1))
+    await watch_once(demo_db, at_report_time)
+    desk = await auth_headers(client, "dispatcher")
+    late = (await client.get(f"/api/work-orders/{order['id']}", headers=desk)).json()
+    restore = clock_of(late, "restore")
+    assert restore["state"] == "met"
+    assert local(restore["met_at"]) == REPORTED + timedelta(hours=2)
+    assert restore["confirmation"]["kind"] == "by_default"
+
+
+async def test_a_degraded_restore_confirmed_on_the_call_is_met_at_once(
+    client, admin, dispatcher, at_report_time
+):
+    customer, site = await customer_with_site(client, admin)
+    row = await contract(client, admin, customer, kind="7x24")
+    order = await report(client, dispatcher, site, await asset(client, admin, site, row))
+    at_report_time.advance(timedelta(hours=1))
+    desk = await auth_headers(client, "dispatcher")
+    degraded = await client.post(
+        f"/api/work-orders/{order['id']}/restored-degraded",
+        headers=desk,
+        json={
+            "version": order["version"],
+            "severity": "medium",
+            "note": "切换到备用链路",
+            "confirmed_by": "李伟",
+            "confirmation_channel": "phone",
+            "call_reference": "CALL-20260306-11",
+        },
+    )
+    assert degraded.status_code == 200, degraded.text
+    restore = clock_of(degraded.json(), "restore")
+    assert restore["state"] == "met"
+    assert local(restore["met_at"]) == REPORTED + timedelta(hours=1)
+
+
+def _historical(
+    site: dict[str, Any], unit: dict[str, Any], reported: datetime, **history: datetime
+) -> dict[str, Any]:
+    return {
+        "site_id": site["id"],
+        "asset_id": unit["id"],
+        "contact_name": "李伟",
+        "contact_phone": "13800000001",
+        "fault_description": "纸质工单补录",
+        "severity": "critical",
+        "channel": "phone",
+        "reported_at": reported.isoformat(),
+        **{name: value.isoformat() for name, value in history.items()},
+    }
+
+
+COUNTS = text(
+    "SELECT (SELECT count(*) FROM work_order WHERE id::text = ANY(:ids)),"
+    " (SELECT count(*) FROM notification WHERE work_order_id::text = ANY(:ids)),"
+    " (SELECT count(*) FROM live_event WHERE work_order_id::text = ANY(:ids))"
+)
+
+
+async def _stored_orders(db: str, order_ids: list[str]) -> tuple[int, int, int]:
+    """Orders, notifications and live events stored for these orders."""
+    engine = create_async_engine(db)
+    try:
+        async with engine.connect() as conn:
+            orders, notifications, events = (await conn.execute(COUNTS, {"ids": order_ids})).one()
+            return orders, notifications, events
+    finally:
+        await engine.dispose()
+
+
+async def test_historical_orders_are_imported_quietly(client, admin, dispatcher, at_report_time, demo_db):
+    customer, site = await customer_with_site(client, admin)
+    row = await contract(client, admin, customer, kind="7x24")
+    unit = await asset(client, admin, site, row)
+    reported = datetime(2026, 1, 10, 10, 0, tzinfo=SH)  # 55 days before "now" (2026-03-06 16:00)
+    live = await client.post("/api/work-orders", headers=dispatcher, json=_historical(site, unit, reported))
+    problem = assert_problem(live, 422, "invalid-input")
+    assert "/api/work-orders/imports" in problem["detail"]
+    done = _historical(
+        site,
+        unit,
+        reported,
+        responded_at=reported + timedelta(minutes=10),
+        arrived_at=reported + timedelta(hours=13),
+        restored_at=reported + timedelta(hours=20),
+        closed_at=reported + timedelta(days=2),
+    )
+    still_open = _historical(site, unit, datetime(2026, 1, 20, 9, 0, tzinfo=SH))
+    imported = await client.post(
+        "/api/work-orders/imports", headers=dispatcher, json={"items": [done, still_open]}
+    )
+    assert imported.status_code == 201, imported.text
+    assert imported.json()["imported"] == 2
+    ids = [item["id"] for item in imported.json()["items"]]
+    assert [item["status"] for item in imported.json()["items"]] == ["closed", "new"]
+    first = (await client.get(f"/api/work-orders/{ids[0]}", headers=dispatcher)).json()
+    assert first["imported"] is True
+    # 7x24 critical from Sat 10 Jan 10:00: response by 10:15 (met 10:10), on site by 22:00 (arrived
+    # 23:00: breached), restored by Mon 12 Jan 10:00 (restored Sun 06:00: met).
+    assert clock_of(first, "response")["state"] == "met"
+    assert local(clock_of(first, "on_site")["deadline"]) == datetime(2026, 1, 10, 22, 0, tzinfo=SH)
+    assert clock_of(first, "on_site")["state"] == "breached"
+    assert clock_of(first, "restore")["state"] == "met"
+    assert local(clock_of(first, "restore")["met_at"]) == datetime(2026, 1, 11, 6, 0, tzinfo=SH)
+    # The open one's clocks ran out weeks ago; the watch raises nothing for it, and nothing of either
+    # order was announced live.
+    await watch_once(demo_db, at_report_time)
+    assert await _stored_orders(demo_db, ids) == (2, 0, 0)
+
+
+async def test_an_import_is_all_or_nothing_and_names_the_bad_row(
+    client, admin, dispatcher, at_report_time, demo_db
+):
+    customer, site = await customer_with_site(client, admin)
+    row = await contract(client, admin, customer, kind="7x24")
+    unit = await asset(client, admin, site, row)
+    reported = datetime(2025, 12, 1, 9, 0, tzinfo=SH)
+    good = _historical(site, unit, reported)
+    bad = _historical(site, unit, reported, restored_at=reported - timedelta(hours=1))
+    refused = await client.post("/api/work-orders/imports", headers=dispatcher, json={"items": [good, bad]})
+    problem = assert_problem(refused, 422, "invalid-input")
+    assert [e["field"] for e in problem["errors"]] == ["items[1].restored_at"]
+    future = _historical(site, unit, datetime(2026, 3, 7, 9, 0, tzinfo=SH))
+    refused = await client.post("/api/work-orders/imports", headers=dispatcher, json={"items": [future]})
+    assert [e["field"] for e in assert_problem(refused, 422)["errors"]] == ["items[0].reported_at"]
+    header = (
+        "site_id,asset_id,contact_name,contact_phone,fault_description,severity,channel,reported_at,closed_at"
+    )
+    line = f"{site['id']},{unit['id']},李伟,13800000001,补录,high,phone,2025-12-01T09:00:00+08:00,"
+    broken = await client.post(
+        "/api/work-orders/imports",
+        headers=dispatcher,
+        json={"csv": f"{header}\n{line}\n{line.replace('high', 'urgent')}\n"},
+    )
+    problem = assert_problem(broken, 422, "invalid-input")
+    assert "line 3" in problem["detail"]
+    from_csv = await client.post(
+        "/api/work-orders/imports",
+        headers=dispatcher,
+        json={"csv": f"{header}\n{line}\n{line}2025-12-03T18:00:00+08:00\n"},
+    )
+    assert from_csv.status_code == 201, from_csv.text
+    assert [item["status"] for item in from_csv.json()["items"]] == ["new", "closed"]
+    listed = await client.get(
+        "/api/work-orders", headers=dispatcher, params={"customer_id": customer["id"], "limit": 50}
+    )
+    assert len(listed.json()["items"]) == 2
+    assert all(item["imported"] for item in listed.json()["items"])
+    engineer = await client.post(
+        "/api/work-orders/imports", headers=await auth_headers(client, "customer01"), json={"items": [good]}
+    )
+    assert_problem(engineer, 403, "forbidden")

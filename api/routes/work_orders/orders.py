@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import uuid
 from typing import Annotated
 
@@ -18,18 +20,24 @@ from api.schemas.work_orders import (
     BackupOfferIn,
     ContactIn,
     DegradedIn,
+    HistoricalOrderIn,
+    ImportedOut,
+    ImportIn,
+    ImportOut,
     NextStatusesOut,
     PauseIn,
+    RestoreConfirmationIn,
     ResumeIn,
     TransitionIn,
     WorkOrderIn,
     WorkOrderOut,
     WorkOrderPage,
 )
+from core.errors import field_error
 from core.geo import BBox
 from core.identity.roles import Role
 from dispatch.contracts.models import Severity
-from dispatch.work_orders import details, queries
+from dispatch.work_orders import details, imports, queries
 from dispatch.work_orders import service as work_orders
 from dispatch.work_orders.models import Status, WorkOrder
 
@@ -53,6 +61,51 @@ async def create_work_order(
     intake = msgspec.convert(data, work_orders.Intake, from_attributes=True)
     order = await work_orders.create(session, actor, clock, intake)
     return await _one(session, order, clock.now())
+
+
+def _csv_rows(text: str) -> list[HistoricalOrderIn]:
+    """The CSV's rows as historical orders: a header row names the fields, empty cells are absent."""
+    rows = []
+    try:
+        for line, record in enumerate(csv.DictReader(io.StringIO(text)), start=2):
+            values = {k.strip(): v.strip() for k, v in record.items() if k and v and v.strip()}
+            try:
+                rows.append(msgspec.convert(values, HistoricalOrderIn, strict=False))
+            except (msgspec.ValidationError, ValueError) as exc:
+                raise field_error("csv", f"line {line}: {exc}") from None
+    except csv.Error as exc:
+        raise field_error("csv", f"not readable as CSV: {exc}") from None
+    return rows
+
+
+@post(
+    "/api/work-orders/imports",
+    roles=DESK,
+    tags=["work orders"],
+    summary="Import historical work orders (reported before live intake's 30 days), as items or CSV; "
+    "marked imported, never watched or announced live",
+)
+async def import_work_orders(
+    clock: AppClock, session: Session, actor: CurrentActor, data: JSONBody[ImportIn]
+) -> ImportOut:
+    if (data.items is None) == (data.csv is None):
+        raise field_error("items", "give either items or csv")
+    given = data.items if data.items is not None else _csv_rows(data.csv or "")
+    rows = [
+        imports.HistoricalOrder(
+            intake=msgspec.convert(row, work_orders.Intake, from_attributes=True),
+            responded_at=row.responded_at,
+            arrived_at=row.arrived_at,
+            restored_at=row.restored_at,
+            closed_at=row.closed_at,
+        )
+        for row in given
+    ]
+    orders = await imports.import_orders(session, actor, clock, rows)
+    return ImportOut(
+        imported=len(orders),
+        items=[ImportedOut(id=o.id, problem_number=o.problem_number, status=o.status) for o in orders],
+    )
 
 
 @get(
@@ -239,7 +292,8 @@ async def backup_offer(
     roles=DESK,
     tags=["work orders"],
     status_code=200,
-    summary="Service restored with a workaround: restore met, severity lowered",
+    summary="Service restored with a workaround: severity lowered; the restore is met once the "
+    "customer confirms (with it, or later)",
 )
 async def restored_degraded(
     clock: AppClock,
@@ -248,9 +302,43 @@ async def restored_degraded(
     order_id: FromPath[uuid.UUID],
     data: JSONBody[DegradedIn],
 ) -> WorkOrderOut:
-    order = await work_orders.restore_degraded(
-        session, actor, clock, order_id, data.version, new_severity=data.severity, note=data.note
+    given = (data.confirmed_by, data.confirmation_channel, data.call_reference)
+    if any(given) and not all(given):
+        raise field_error("confirmed_by", "a confirmation names who, the channel and the call record")
+    confirmation = (
+        work_orders.Confirmation("remote", data.confirmed_by, data.confirmation_channel, data.call_reference)
+        if all(given)
+        else None
     )
+    order = await work_orders.restore_degraded(
+        session,
+        actor,
+        clock,
+        order_id,
+        data.version,
+        new_severity=data.severity,
+        note=data.note,
+        confirmation=confirmation,
+    )
+    return await _one(session, order, clock.now())
+
+
+@post(
+    "/api/work-orders/{order_id:uuid}/restore-confirmations",
+    roles=INTAKE,
+    tags=["work orders"],
+    summary="The customer confirmed the restore remotely (name, channel, call record): the restore "
+    "clock is met at the recorded restore time",
+)
+async def confirm_restore(
+    clock: AppClock,
+    session: Session,
+    actor: CurrentActor,
+    order_id: FromPath[uuid.UUID],
+    data: JSONBody[RestoreConfirmationIn],
+) -> WorkOrderOut:
+    confirmation = work_orders.Confirmation("remote", data.confirmed_by, data.channel, data.call_reference)
+    order = await work_orders.confirm_restore_by_request(session, actor, clock, order_id, confirmation)
     return await _one(session, order, clock.now())
 
 
@@ -269,6 +357,7 @@ async def next_statuses(
 
 ROUTES = [
     create_work_order,
+    import_work_orders,
     list_work_orders,
     get_work_order,
     transition,
@@ -277,5 +366,6 @@ ROUTES = [
     resume,
     backup_offer,
     restored_degraded,
+    confirm_restore,
     next_statuses,
 ]

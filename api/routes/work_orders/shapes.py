@@ -36,11 +36,17 @@ def _clock_out(c: Any, now: dt.datetime, paused: bool, tz: str) -> ClockOut:
         started_at=c.started_at,
         deadline=c.deadline,
         deadline_local=_local(c.deadline, tz),
-        remaining_seconds=(c.deadline - now).total_seconds() if c.deadline and c.met_at is None else None,
+        remaining_seconds=(
+            (c.deadline - now).total_seconds()
+            if c.deadline and c.met_at is None and c.unconfirmed_at is None
+            else None
+        ),
         met_at=c.met_at,
         breached_at=c.breached_at,
         customer_excused=c.customer_excused,
         target=c.target,
+        unconfirmed_at=c.unconfirmed_at,
+        confirmation=c.confirmation,
     )
 
 
@@ -95,12 +101,16 @@ def render_rows(rows: list[queries.OrderRow], now: dt.datetime) -> list[WorkOrde
                     deadline=deadline,
                     deadline_local=deadline.astimezone(tz).isoformat() if deadline else None,
                     remaining_seconds=(
-                        (deadline - now).total_seconds() if deadline and c.met_at is None else None
+                        (deadline - now).total_seconds()
+                        if deadline and c.met_at is None and c.unconfirmed_at is None
+                        else None
                     ),
                     met_at=c.met_at,
                     breached_at=c.breached_at,
                     customer_excused=c.customer_excused,
                     target=c.target,
+                    unconfirmed_at=c.unconfirmed_at,
+                    confirmation=c.confirmation,
                 )
             )
         rendered.append(
