@@ -712,3 +712,23 @@ async def test_an_import_is_all_or_nothing_and_names_the_bad_row(
         "/api/work-orders/imports", headers=await auth_headers(client, "customer01"), json={"items": [good]}
     )
     assert_problem(engineer, 403, "forbidden")
+
+
+async def test_the_openapi_document_names_the_problems_these_routes_give(client):
+    doc = (await client.get("/schema/openapi.json")).json()
+    pauses = doc["paths"]["/api/work-orders/{order_id}/pauses"]["post"]["responses"]
+    # A route's own problems are listed beside the ones every write can give.
+    for slug in ("pause-overlaps", "illegal-transition", "version-conflict"):
+        assert f"/problems/{slug}" in pauses["409"]["description"]
+    assert list(pauses["409"]["content"]) == ["application/problem+json"]
+    assert "/problems/calendar-not-loaded" in pauses["422"]["description"]
+    assert "/problems/invalid-input" in pauses["422"]["description"]
+    intake = doc["paths"]["/api/work-orders"]["post"]["responses"]
+    assert "/problems/calendar-not-loaded" in intake["422"]["description"]
+    visit = doc["paths"]["/api/visits/{visit_id}"]["get"]["responses"]
+    assert list(visit["404"]["content"]) == ["application/problem+json"]
+    # The cut-off is a time of day, not an ISO 8601 duration.
+    cutoff = doc["components"]["schemas"]["TargetIO"]["properties"]["cutoff"]
+    text_form = next(s for s in cutoff["oneOf"] if s.get("type") == "string")
+    assert text_form.get("format") != "duration"
+    assert text_form["pattern"].startswith("^([01][0-9]|2[0-3])")

@@ -54,6 +54,7 @@ async def _one(session: AsyncSession, order: WorkOrder, now: dt.datetime) -> Wor
     roles=INTAKE,
     tags=["work orders"],
     summary="Report a fault (hotline desk, customer contact or integration)",
+    problems={422: ("calendar-not-loaded",)},
 )
 async def create_work_order(
     clock: AppClock, session: Session, actor: CurrentActor, data: JSONBody[WorkOrderIn]
@@ -84,6 +85,7 @@ def _csv_rows(text: str) -> list[HistoricalOrderIn]:
     tags=["work orders"],
     summary="Import historical work orders (reported before live intake's 30 days), as items or CSV; "
     "marked imported, never watched or announced live",
+    problems={422: ("calendar-not-loaded",)},
 )
 async def import_work_orders(
     clock: AppClock, session: Session, actor: CurrentActor, data: JSONBody[ImportIn]
@@ -163,6 +165,7 @@ async def get_work_order(
     tags=["work orders"],
     status_code=200,
     summary="Change status, with the version you saw (409 when stale or not allowed)",
+    problems={409: ("illegal-transition",)},
 )
 async def transition(
     clock: AppClock,
@@ -217,7 +220,7 @@ async def add_contact(
     tags=["work orders"],
     summary="Pause the SLA clocks for a customer-side cause (optionally until a given time, "
     "or entered afterwards with started_at and resumed_at)",
-    problems={409: ("pause-overlaps",)},
+    problems={409: ("pause-overlaps", "illegal-transition"), 422: ("calendar-not-loaded",)},
 )
 async def pause(
     clock: AppClock,
@@ -247,6 +250,7 @@ async def pause(
     tags=["work orders"],
     status_code=200,
     summary="End the customer-side pause (now, or at resumed_at when entered afterwards)",
+    problems={409: ("illegal-transition",), 422: ("calendar-not-loaded",)},
 )
 async def resume(
     clock: AppClock,
@@ -294,6 +298,7 @@ async def backup_offer(
     status_code=200,
     summary="Service restored with a workaround: severity lowered; the restore is met once the "
     "customer confirms (with it, or later)",
+    problems={422: ("calendar-not-loaded",)},
 )
 async def restored_degraded(
     clock: AppClock,
