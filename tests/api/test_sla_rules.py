@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from tests.api.test_sync import Phone
 from tests.support.api import assert_problem, auth_headers
 from tests.support.db import watch_once
 from tests.support.scenario import (
@@ -732,3 +733,15 @@ async def test_the_openapi_document_names_the_problems_these_routes_give(client)
     text_form = next(s for s in cutoff["oneOf"] if s.get("type") == "string")
     assert text_form.get("format") != "duration"
     assert text_form["pattern"].startswith("^([01][0-9]|2[0-3])")
+
+
+async def test_the_phones_site_document_names_its_regional_calendar(client, admin, dispatcher):
+    region = await _calendar(client, admin, "河南 地方假日 手机")
+    customer, _ = await customer_with_site(client, admin)
+    regional = await _second_site(client, admin, customer, region_calendar_id=region["id"])
+    unit = await asset(client, admin, regional, await contract(client, admin, customer, kind="7x24"))
+    order = await report(client, dispatcher, regional, unit)
+    await planned_visit(client, dispatcher, order, await engineer_id(client, dispatcher, "engineer07"))
+    phone = await Phone(client, "engineer07").start()
+    docs, _, _ = await phone.pull_all()
+    assert docs[order["id"]]["site"]["region_calendar_id"] == region["id"]
