@@ -488,6 +488,24 @@ async def _notifications(client: Any, order_id: str, measure: str) -> list[dict[
     return [n for n in page.json()["items"] if (n.get("data") or {}).get("measure") == measure]
 
 
+async def _restore_compliance(
+    client: Any, desk: dict[str, str], customer: dict[str, Any]
+) -> tuple[int, int, int]:
+    """The restore row of the compliance report for the customer's March orders: met, breached, running."""
+    rows = await client.get(
+        "/api/reports/sla-compliance",
+        headers=desk,
+        params={
+            "since": "2026-03-01T00:00:00+08:00",
+            "until": "2026-04-01T00:00:00+08:00",
+            "customer_id": customer["id"],
+        },
+    )
+    assert rows.status_code == 200, rows.text
+    restore = next(r for r in rows.json() if r["measure"] == "restore")
+    return restore["met"], restore["breached"], restore["running"]
+
+
 async def test_a_restore_is_met_only_once_the_customer_confirms(
     client, admin, dispatcher, at_report_time, demo_db
 ):
@@ -510,6 +528,7 @@ async def test_a_restore_is_met_only_once_the_customer_confirms(
     assert clock_of(waiting, "restore")["state"] == "awaiting_confirmation"
     assert clock_of(waiting, "restore")["breached_at"] is None
     assert await _notifications(client, order["id"], "restore") == []
+    assert await _restore_compliance(client, desk, customer) == (0, 0, 1)
     incomplete = await client.post(
         f"/api/work-orders/{order['id']}/restore-confirmations",
         headers=desk,
@@ -528,6 +547,7 @@ async def test_a_restore_is_met_only_once_the_customer_confirms(
     assert local(restore["met_at"]) == restored_at
     assert restore["confirmation"]["kind"] == "remote"
     assert restore["confirmation"]["call_reference"] == "CALL-20260309-07"
+    assert await _restore_compliance(client, desk, customer) == (1, 0, 0)
     event = next(e for e in confirmed.json()["timeline"] if e["kind"] == "restore_confirmed")
     assert event["data"]["by"] == "李伟"
     again = await client.post(
@@ -745,3 +765,33 @@ async def test_the_phones_site_document_names_its_regional_calendar(client, admi
     phone = await Phone(client, "engineer07").start()
     docs, _, _ = await phone.pull_all()
     assert docs[order["id"]]["site"]["region_calendar_id"] == region["id"]
+
+
+async def test_the_confirmation_period_is_a_contract_setting_and_demo_contracts_name_calendars(client, admin):
+    customer, _ = await customer_with_site(client, admin)
+    row = await contract(client, admin, customer, kind="7x24")
+    assert row["restore_confirmation_hours"] == 72
+    for bad in (0, 31 * 24):
+        refused = await client.patch(
+            f"/api/contracts/{row['id']}",
+            headers=admin,
+            json={"version": row["version"], "restore_confirmation_hours": bad},
+        )
+        assert_problem(refused, 422, "invalid-input")
+    changed = await client.patch(
+        f"/api/contracts/{row['id']}",
+        headers=admin,
+        json={"version": row["version"], "restore_confirmation_hours": 24},
+    )
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["restore_confirmation_hours"] == 24
+    page: dict[str, Any] = {"next_cursor": None}
+    business = []
+    while True:
+        params = {"limit": 200, **({"cursor": page["next_cursor"]} if page["next_cursor"] else {})}
+        page = (await client.get("/api/contracts", headers=admin, params=params)).json()
+        business += [c for c in page["items"] if c["calendar_kind"] == "business_hours"]
+        if not page["next_cursor"]:
+            break
+    assert business, "the demo data has business-hours contracts"
+    assert all(c["holiday_calendar_id"] for c in business)
