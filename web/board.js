@@ -1,5 +1,6 @@
-// The dispatch board: a row per engineer over one to three local days (shifts, standby, visits
-// with the drive before each, coloured by SLA state) and the queue of visits nobody has. Drag a
+// The dispatch board: a row per engineer over one to three local days (shifts, standby, absences,
+// visits with the drive before each, coloured by SLA state, pick-ups of parts at warehouses on the
+// way) and the queue of visits nobody has. Drag a
 // card or a bar onto an engineer and a time: the server's dry run is shown before anything is
 // assigned. Without a mouse: "Assign…" on a card lists the engineers ranked by the same check.
 
@@ -15,6 +16,7 @@ const WORDS = {
     none: "没有待派工的工单", refused: "规则不允许", live: "实时", connecting: "连接中", offline: "离线",
     minutes: "分钟", onCall: "值班", candidates: "选择工程师", noRoom: "无空档", lang: "English",
     pickup: "取件", joint: "协同",
+    sick: "病假", leave: "休假", training: "培训", break: "休息", other: "不在岗",
   },
   en: {
     title: "Dispatch board", from: "From", days: "Days", console: "Back to console", queue: "Unassigned",
@@ -23,6 +25,7 @@ const WORDS = {
     travel: "Drive", moved: "Moved later", none: "Nothing waiting", refused: "Refused by the rules",
     live: "live", connecting: "connecting", offline: "offline", minutes: "min", onCall: "on call",
     candidates: "Choose an engineer", noRoom: "no room", lang: "中文", pickup: "pick-up", joint: "joint",
+    sick: "sick", leave: "leave", training: "training", break: "break", other: "away",
   },
 };
 
@@ -108,6 +111,29 @@ function bar(visit, row) {
   return place(el, visit.start, visit.end);
 }
 
+// Time away: a hatched block over the shift, named by its kind (and note), not a drop target.
+function absenceBlock(away) {
+  const label = t(away.kind);
+  const title = `${label} ${when(away.start)}–${when(away.end)}${away.note ? ` · ${away.note}` : ""}`;
+  const el = h(
+    "div",
+    { class: `absence absence-${away.kind}`, title, dataset: { absenceId: away.absence_id, kind: away.kind } },
+    h("span", { class: "bar-text" }, label),
+  );
+  return place(el, away.start, away.end);
+}
+
+// A stop at a warehouse for a visit's parts, at its own time before the visit.
+function pickupBlock(stop) {
+  const title = `${t("pickup")} ${stop.warehouse} · ${stop.problem_number} · ${when(stop.start)}–${when(stop.end, false)}`;
+  const el = h(
+    "div",
+    { class: "pickup-stop", title, dataset: { visitId: stop.visit_id } },
+    h("span", { class: "bar-text" }, `${t("pickup")} ${stop.warehouse}`),
+  );
+  return place(el, stop.start, stop.end);
+}
+
 function renderRows() {
   const rows = state.board.engineers.map((row) => {
     const lane = h("div", {
@@ -117,6 +143,8 @@ function renderRows() {
     });
     for (const [from, to] of row.shifts) lane.append(place(h("div", { class: "shift" }), from, to));
     for (const [from, to] of row.on_call) lane.append(place(h("div", { class: "on-call", title: t("onCall") }), from, to));
+    for (const away of row.absences || []) lane.append(absenceBlock(away));
+    for (const stop of row.pickups || []) lane.append(pickupBlock(stop));
     for (const visit of row.visits) {
       const drive = new Date(Date.parse(visit.start) - visit.travel_minutes * 60000).toISOString();
       if (visit.travel_minutes > 0) lane.append(place(h("div", { class: "drive", title: `${t("travel")} ${visit.travel_minutes} ${t("minutes")}` }), drive, visit.start));
