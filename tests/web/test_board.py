@@ -222,6 +222,32 @@ async def test_the_board_shows_absences_and_pickup_stops(client, admin, dispatch
             if SHOTS is not None:
                 SHOTS.mkdir(parents=True, exist_ok=True)
                 await page.screenshot(path=str(SHOTS / "board-absence-pickup.png"))
+
+            # Time away recorded from the board: on the row at once; one overlapping it is refused
+            # with the reason in the form; a click on the block removes it.
+            trainee = page.locator(".board-row[data-username='engineer12']")
+            start = board_start + timedelta(days=1, hours=13)
+            for attempt in range(2):
+                await trainee.locator("button.add-absence").click()
+                await page.select_option("#absence-form select[name='kind']", "training")
+                await page.fill("#absence-form input[name='starts_at']", start.strftime("%Y-%m-%dT%H:%M"))
+                ends = (start + timedelta(hours=4)).strftime("%Y-%m-%dT%H:%M")
+                await page.fill("#absence-form input[name='ends_at']", ends)
+                await page.fill("#absence-form input[name='note']", "认证培训")
+                await page.click("#absence-form button[type=submit]")
+                if attempt == 0:
+                    await trainee.locator(".absence[data-kind='training']").wait_for()
+            await page.locator("#absence-form .form-problem .problem-title").wait_for()
+            await page.click("#absence-form .form-close")
+            assert await trainee.locator(".absence").count() == 1
+            who = await engineer_id(client, dispatcher, "engineer12")
+            [kept] = (await client.get(f"/api/engineers/{who}/absences", headers=dispatcher)).json()
+            assert datetime.fromisoformat(kept["starts_at"]) == start
+            assert (kept["kind"], kept["note"]) == ("training", "认证培训")
+            await trainee.locator(".absence[data-kind='training']").click()
+            await page.click("#absence-remove")
+            await trainee.locator(".absence").wait_for(state="detached")
+            assert (await client.get(f"/api/engineers/{who}/absences", headers=dispatcher)).json() == []
             assert errors == []
         finally:
             await browser.close()
