@@ -50,6 +50,7 @@ CATALOGUE: dict[str, str] = {
     "rate-limited": "Too many attempts; wait `retry_after` seconds.",
     "busy": "Too much work at once (e.g. sign-ins checking passwords); retry after `retry_after` seconds.",
     "idempotency-key-reused": "The Idempotency-Key was first used for a different request.",
+    "absence-overlap": "The engineer already has an absence for part of that time; `absence_id` names it.",
     "assignment-refused": "A hard rule refuses giving the visit to that engineer (a skill or licence, the "
     "site's whitelist or barred list); `findings` lists each. Send `override_reason` to assign anyway.",
     "not-plannable": "A stored time or rule of the visit is one no plan can use; `detail` says which.",

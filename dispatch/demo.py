@@ -33,13 +33,13 @@ from dispatch.contracts.models import (
 )
 from dispatch.contracts.targets import OFFICE_HOURS, default_targets
 from dispatch.customers.models import Asset, Customer, Site
+from dispatch.demo_districts import CENTRE, district_of
 from dispatch.engineers.models import EmployerKind, Engineer, EngineerShift, EngineerSkill
 from inventory.models import Location, LocationKind
 
 DEMO_PASSWORD = "demo-pass"
 SEED = 20260301
 TZ = "Asia/Shanghai"
-CENTRE = (113.6254, 34.7466)  # Zhengzhou, 二七广场
 
 # Mainland China public holidays and make-up working days (调休) for 2026.
 CN_2026: list[tuple[str, DayKind, str]] = [
@@ -231,12 +231,14 @@ def _users_and_engineers(
             phone=_phone(rng),
         )
         users.append(user)
+        home = _near(rng, 14)
+        rng.choice(DISTRICTS)  # drawn as before the district came from the map, so the rest stays the same
         engineer = Engineer(
             id=user.id,
             employer_kind=EmployerKind.MANUFACTURER if manufacturer else EmployerKind.COMPANY,
             employer_name="原厂技术支持中心" if manufacturer else "郑州智维信息技术服务有限公司",
-            home_base=to_geography(_near(rng, 14)),
-            home_address=f"郑州市{rng.choice(DISTRICTS)}{rng.choice(ROADS)}{rng.randrange(1, 300)}号",
+            home_base=to_geography(home),
+            home_address=f"郑州市{district_of(home)}{rng.choice(ROADS)}{rng.randrange(1, 300)}号",
             time_zone=TZ,
             on_call=n % 7 == 0,
         )
@@ -322,14 +324,18 @@ def _sites(rng: random.Random, ids: _Ids, customers: list[Customer]) -> list[Sit
     for n in range(200):
         customer_index = n if n < len(customers) else rng.randrange(len(customers))
         customer = customers[customer_index]
-        district = rng.choice(DISTRICTS)
+        rng.choice(DISTRICTS)  # drawn as before the district came from the map, so the rest stays the same
+        name = f"{customer.name}{rng.choice(BRANCHES)}"
+        road, number = rng.choice(ROADS), rng.randrange(1, 400)
+        point = _near(rng, 16)
         sites.append(
             Site(
                 id=ids.next(),
                 customer_id=customer.id,
-                name=f"{customer.name}{rng.choice(BRANCHES)}",
-                address=f"河南省郑州市{district}{rng.choice(ROADS)}{rng.randrange(1, 400)}号",
-                point=to_geography(_near(rng, 16)),
+                name=name,
+                # The district whose outline on the map holds the site.
+                address=f"河南省郑州市{district_of(point)}{road}{number}号",
+                point=to_geography(point),
                 time_zone=TZ,
                 contact_name=_person(rng),
                 contact_phone=_phone(rng),

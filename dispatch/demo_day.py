@@ -1,7 +1,8 @@
 """A day in progress on top of the demo data set, so that a newcomer opening the console sees a
 real desk: about sixty open work orders across severities and states — queued, assigned along
 each engineer's route, on the way, on site, a customer who postponed, a critical one whose
-engineer never came (breached), one waiting for a backup device — and the engineers' positions.
+engineer never came (breached), one waiting for a backup device — the engineers' positions, one
+engineer off sick for the day and another in training for the afternoon.
 
 Everything goes through the same services as the API (intake, contacts, visits, assignment,
 travel, arrival, pauses, backup requests, positions), so the clocks, timelines and notifications
@@ -31,8 +32,8 @@ from core.identity.roles import Actor, Role
 from core.settings import load_settings
 from dispatch.contracts.models import Severity
 from dispatch.customers.models import Asset, Site
-from dispatch.engineers import positions
-from dispatch.engineers.models import Engineer
+from dispatch.engineers import absences, positions
+from dispatch.engineers.models import AbsenceKind, Engineer
 from dispatch.flows import backup
 from dispatch.planning.problem import engineer_rows
 from dispatch.sla.models import PauseReason
@@ -110,6 +111,7 @@ async def load_day(session: AsyncSession, now: dt.datetime) -> int:
     severities = rng.sample(SEVERITIES, k=len(SEVERITIES))
     made = 0
     routes: dict[uuid.UUID, dt.datetime] = {}
+    away = await _time_away(session, cast, now)
     for n, severity in enumerate(severities[:ORDERS]):
         order = await _report(session, cast, clock, rng, severity, hours_ago=rng.uniform(0.2, 9.0))
         made += 1
@@ -128,11 +130,13 @@ async def load_day(session: AsyncSession, now: dt.datetime) -> int:
         if n % 3 == 0:
             continue  # queued: nobody has it yet
         engineer, actor = cast.engineers[n % len(cast.engineers)]
+        if (engineer.id, SICK_ALL_DAY) in away:
+            continue  # off sick: their visits wait in the queue
         free_at = max(
             routes.get(engineer.id, now - dt.timedelta(minutes=90)),
             order.reported_at + dt.timedelta(minutes=30),
         )
-        start = _next_start(engineer, free_at, now, visit.duration_minutes)
+        start = _next_start(engineer, free_at, now, visit.duration_minutes, away.get((engineer.id, TRAINING)))
         if start is None:
             continue
         routes[engineer.id] = start + dt.timedelta(minutes=visit.duration_minutes + 30)
@@ -152,11 +156,47 @@ async def load_day(session: AsyncSession, now: dt.datetime) -> int:
     return made + 3
 
 
+SICK_ALL_DAY, TRAINING = "sick", "training"
+# Who is away on the demo's day (by index in the engineers' list): one ill all day, one in
+# training from 13:30 to 17:30.
+AWAY = {SICK_ALL_DAY: 12, TRAINING: 4}
+
+
+async def _time_away(
+    session: AsyncSession, cast: _Cast, now: dt.datetime
+) -> dict[tuple[uuid.UUID, str], tuple[dt.datetime, dt.datetime]]:
+    """The day's absences, recorded by the desk: (engineer, which) -> (start, end)."""
+    found = {}
+    for which, index in AWAY.items():
+        engineer, _ = cast.engineers[index % len(cast.engineers)]
+        tz = zones.zone(engineer.time_zone)
+        today = now.astimezone(tz).date()
+        if which == SICK_ALL_DAY:
+            start = dt.datetime.combine(today, dt.time(0), tz)
+            end, kind, note = start + dt.timedelta(days=1), AbsenceKind.SICK, "发烧，请假一天"
+        else:
+            start = dt.datetime.combine(today, dt.time(13, 30), tz)
+            end, kind, note = (
+                dt.datetime.combine(today, dt.time(17, 30), tz),
+                AbsenceKind.TRAINING,
+                "UPS 厂商认证培训",
+            )
+        await absences.create_absence(
+            session, cast.desk, engineer.id, starts_at=start, ends_at=end, kind=kind, note=note
+        )
+        found[(engineer.id, which)] = (start, end)
+    return found
+
+
 def _next_start(
-    engineer: Engineer, free_at: dt.datetime | None, now: dt.datetime, minutes: int
+    engineer: Engineer,
+    free_at: dt.datetime | None,
+    now: dt.datetime,
+    minutes: int,
+    away: tuple[dt.datetime, dt.datetime] | None = None,
 ) -> dt.datetime | None:
-    """The engineer's next start today (after what they already have), in their shift; else the
-    start of their next shift day (within a week)."""
+    """The engineer's next start today (after what they already have), in their shift and not in
+    their time `away`; else the start of their next shift day (within a week)."""
     tz = zones.zone(engineer.time_zone)
     shifts = [s for s in engineer.shifts if not s.on_call]
     earliest = max(free_at or now, now - dt.timedelta(hours=1))
@@ -169,6 +209,8 @@ def _next_start(
             closes = dt.datetime.combine(local_day, shift.ends, tz)
             start = max(opens, earliest)
             start = start.replace(minute=start.minute - start.minute % 15, second=0, microsecond=0)
+            if away is not None and start < away[1] and away[0] < start + dt.timedelta(minutes=minutes):
+                start = away[1]
             if start + dt.timedelta(minutes=minutes) <= closes:
                 return start
     return None

@@ -58,12 +58,12 @@ def vehicles_of(problem: Problem) -> list[Vehicle]:
                 days.append((s_index, start, end))
                 continue
             # Overtime past the horizon would be work nobody planned for.
-            cap = max(0.0, min(per_shift, problem.horizon_s - end))
+            cap = max(0.0, min(per_shift, problem.horizon_s - end, engineer.overtime_cap_after(end)))
             out.append(Vehicle(e_index, s_index, start, end, cap, on_call))
         if days:
             days.sort(key=lambda d: d[1])
             end = days[-1][2]
-            cap = max(0.0, min(per_shift, problem.horizon_s - end))
+            cap = max(0.0, min(per_shift, problem.horizon_s - end, engineer.overtime_cap_after(end)))
             out.append(Vehicle(e_index, days[0][0], days[0][1], end, cap, False, tuple(days)))
     return out
 

@@ -58,7 +58,20 @@ class Insertion:
 
 def _in_shift(engineer: Engineer, start: float, end: float) -> bool:
     periods = engineer.shifts + (engineer.on_call_shifts if engineer.on_call else [])
-    return any(lo <= start and end <= hi + engineer.overtime_cap_s for lo, hi in periods)
+    return any(lo <= start and end <= hi + engineer.overtime_cap_after(hi) for lo, hi in periods)
+
+
+def _next_shift_start(
+    engineer: Engineer, windows: list[Window], after: float, duration_s: float
+) -> float | None:
+    """The first start after `after` at the beginning of a later shift (the engineer is off or away
+    until then) that the visit's windows allow, or None."""
+    periods = engineer.shifts + (engineer.on_call_shifts if engineer.on_call else [])
+    for lo, _ in sorted(periods):
+        start = first_start(windows, lo) if lo > after else None
+        if start is not None and _in_shift(engineer, start, start + duration_s):
+            return start
+    return None
 
 
 def best_insertion(
@@ -188,7 +201,9 @@ class _Scan:
             return None
         arrival, leg_in, house, pickup_at = reached
         start = first_start(self.windows, arrival)
-        if start is None or not _in_shift(route.engineer, start, start + visit.duration_s):
+        if start is not None and not _in_shift(route.engineer, start, start + visit.duration_s):
+            start = _next_shift_start(route.engineer, self.windows, start, visit.duration_s)
+        if start is None:
             return None
         end = start + visit.duration_s
         late = max(0.0, start - visit.deadline_s) if visit.deadline_s is not None else 0.0

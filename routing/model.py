@@ -40,10 +40,18 @@ class Engineer:
     # After a call-out on an on-call period, no regular shift work starts
     # sooner than this after the engineer is back.
     rest_after_call_s: float = 0.0
+    # Time away (sick, leave, training): the shifts given leave it out already; this says where
+    # overtime after a shift must stop.
+    absences: list[Window] = field(default_factory=list)
 
     @property
     def end_point(self) -> Point:
         return self.end if self.end is not None else self.start
+
+    def overtime_cap_after(self, end_s: float) -> float:
+        """The overtime a shift ending at `end_s` may run to: the cap, or less up to an absence."""
+        gaps = [start - end_s for start, _ in self.absences if start >= end_s]
+        return max(0.0, min([self.overtime_cap_s, *gaps]))
 
 
 @dataclass

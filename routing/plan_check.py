@@ -128,7 +128,7 @@ def _check_route(
     travel.append(back)
     if route.return_s < clock + back - TOLERANCE_S:
         issues.append(f"{e.id}: back home sooner than the road allows")
-    if max(route.return_s, clock + back) > hi + e.overtime_cap_s + TOLERANCE_S:
+    if max(route.return_s, clock + back) > hi + e.overtime_cap_after(hi) + TOLERANCE_S:
         issues.append(f"{e.id}: back at {format_clock(route.return_s)}, past the shift and overtime cap")
     return travel, (route.depart_s, max(route.return_s, clock + back))
 

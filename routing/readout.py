@@ -384,7 +384,8 @@ def broken_by_traffic(m: SolverModel, solution: Solution) -> set[tuple[str, int]
     broken: set[tuple[str, int]] = set()
     for route in solution.routes:
         key = (route.engineer_id, route.shift_index)
-        if route.return_s > route.shift[1] + engineers[route.engineer_id].overtime_cap_s + 1.0:
+        engineer = engineers[route.engineer_id]
+        if route.return_s > route.shift[1] + engineer.overtime_cap_after(route.shift[1]) + 1.0:
             broken.add(key)
         for stop in route.stops:
             windows = m.windows[visits[stop.visit_id]] if stop.is_visit else []

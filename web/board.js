@@ -1,10 +1,14 @@
-// The dispatch board: a row per engineer over one to three local days (shifts, standby, visits
-// with the drive before each, coloured by SLA state) and the queue of visits nobody has. Drag a
+// The dispatch board: a row per engineer over one to three local days (shifts, standby, absences,
+// visits with the drive before each, coloured by SLA state, pick-ups of parts at warehouses on the
+// way) and the queue of visits nobody has. Drag a
 // card or a bar onto an engineer and a time: the server's dry run is shown before anything is
 // assigned. Without a mouse: "Assign…" on a card lists the engineers ranked by the same check.
 
 import { $, fill, h } from "./dom.js";
 import { ApiError, api, currentSession } from "./api.js";
+import { toLocalInput } from "./format.js";
+import { actionForm } from "./forms.js";
+import { setLanguage } from "./i18n.js";
 import { startLive } from "./live.js";
 
 const WORDS = {
@@ -15,6 +19,9 @@ const WORDS = {
     none: "没有待派工的工单", refused: "规则不允许", live: "实时", connecting: "连接中", offline: "离线",
     minutes: "分钟", onCall: "值班", candidates: "选择工程师", noRoom: "无空档", lang: "English",
     pickup: "取件", joint: "协同",
+    sick: "病假", leave: "休假", training: "培训", break: "休息", other: "不在岗",
+    addAbsence: "记录不在岗", kind: "类型", startsAt: "开始", endsAt: "结束", note: "备注", save: "保存",
+    removeAbsence: "删除此不在岗记录", remove: "删除", close: "关闭",
   },
   en: {
     title: "Dispatch board", from: "From", days: "Days", console: "Back to console", queue: "Unassigned",
@@ -23,6 +30,9 @@ const WORDS = {
     travel: "Drive", moved: "Moved later", none: "Nothing waiting", refused: "Refused by the rules",
     live: "live", connecting: "connecting", offline: "offline", minutes: "min", onCall: "on call",
     candidates: "Choose an engineer", noRoom: "no room", lang: "中文", pickup: "pick-up", joint: "joint",
+    sick: "sick", leave: "leave", training: "training", break: "break", other: "away",
+    addAbsence: "Record time away", kind: "Kind", startsAt: "From", endsAt: "Until", note: "Note", save: "Save",
+    removeAbsence: "Remove this absence", remove: "Remove", close: "Close",
   },
 };
 
@@ -108,6 +118,90 @@ function bar(visit, row) {
   return place(el, visit.start, visit.end);
 }
 
+const ABSENCE_KINDS = ["sick", "leave", "training", "break", "other"];
+
+// Time away: a hatched block over the shift, named by its kind (and note); a click offers removal.
+function absenceBlock(away, row) {
+  const label = t(away.kind);
+  const title = `${label} ${when(away.start)}–${when(away.end)}${away.note ? ` · ${away.note}` : ""}`;
+  const el = h(
+    "div",
+    {
+      class: `absence absence-${away.kind}`,
+      title,
+      tabindex: "0",
+      dataset: { absenceId: away.absence_id, kind: away.kind },
+      onclick: () => showAbsence(away, row, title),
+    },
+    h("span", { class: "bar-text" }, label),
+  );
+  return place(el, away.start, away.end);
+}
+
+function openAbsenceDialog(title, ...content) {
+  $("#absence-title").textContent = title;
+  fill($("#absence-body"), ...content);
+  $("#absence").showModal();
+}
+
+// Record time away for the engineer: kind, from, until (in the board's zone), note.
+function addAbsence(row) {
+  const zone = state.board.time_zone;
+  const from = new Date(Math.max(Date.now(), Date.parse(state.board.start)));
+  const form = actionForm({
+    id: "absence-form",
+    timeZone: zone,
+    submitLabel: t("save"),
+    fields: [
+      { name: "kind", label: t("kind"), type: "select", options: ABSENCE_KINDS.map((k) => [k, t(k)]), value: "sick" },
+      { name: "starts_at", label: t("startsAt"), type: "datetime", value: toLocalInput(from, zone), required: true },
+      { name: "ends_at", label: t("endsAt"), type: "datetime", value: toLocalInput(new Date(from.getTime() + 4 * 3600000), zone), required: true },
+      { name: "note", label: t("note"), type: "text", max: 500 },
+    ],
+    onClose: () => $("#absence").close(),
+    onSubmit: async (values) => {
+      await api("POST", `/api/engineers/${row.engineer_id}/absences`, { body: values });
+      $("#absence").close();
+      await load();
+    },
+  });
+  openAbsenceDialog(`${t("addAbsence")} · ${row.name}`, form);
+}
+
+function showAbsence(away, row, summary) {
+  const problem = h("p", { class: "form-error", role: "alert" });
+  const remove = async () => {
+    try {
+      await api("DELETE", `/api/engineers/${row.engineer_id}/absences/${away.absence_id}`, { query: { version: away.version } });
+      $("#absence").close();
+      await load();
+    } catch (error) {
+      problem.textContent = [error.title, error.detail].filter(Boolean).join(": ");
+    }
+  };
+  openAbsenceDialog(
+    `${row.name} · ${summary}`,
+    problem,
+    h(
+      "menu",
+      {},
+      h("button", { type: "button", onclick: () => $("#absence").close() }, t("close")),
+      h("button", { type: "button", class: "primary", id: "absence-remove", onclick: remove }, t("removeAbsence")),
+    ),
+  );
+}
+
+// A stop at a warehouse for a visit's parts, at its own time before the visit.
+function pickupBlock(stop) {
+  const title = `${t("pickup")} ${stop.warehouse} · ${stop.problem_number} · ${when(stop.start)}–${when(stop.end, false)}`;
+  const el = h(
+    "div",
+    { class: "pickup-stop", title, dataset: { visitId: stop.visit_id } },
+    h("span", { class: "bar-text" }, `${t("pickup")} ${stop.warehouse}`),
+  );
+  return place(el, stop.start, stop.end);
+}
+
 function renderRows() {
   const rows = state.board.engineers.map((row) => {
     const lane = h("div", {
@@ -117,6 +211,8 @@ function renderRows() {
     });
     for (const [from, to] of row.shifts) lane.append(place(h("div", { class: "shift" }), from, to));
     for (const [from, to] of row.on_call) lane.append(place(h("div", { class: "on-call", title: t("onCall") }), from, to));
+    for (const away of row.absences || []) lane.append(absenceBlock(away, row));
+    for (const stop of row.pickups || []) lane.append(pickupBlock(stop));
     for (const visit of row.visits) {
       const drive = new Date(Date.parse(visit.start) - visit.travel_minutes * 60000).toISOString();
       if (visit.travel_minutes > 0) lane.append(place(h("div", { class: "drive", title: `${t("travel")} ${visit.travel_minutes} ${t("minutes")}` }), drive, visit.start));
@@ -125,7 +221,13 @@ function renderRows() {
     return h(
       "div",
       { class: "board-row", dataset: { engineerId: row.engineer_id, username: row.username } },
-      h("div", { class: "row-label" }, h("strong", {}, row.name), h("span", { class: "muted" }, ` ${row.username}`)),
+      h(
+        "div",
+        { class: "row-label" },
+        h("button", { type: "button", class: "add-absence link", title: t("addAbsence"), "aria-label": `${t("addAbsence")} · ${row.name}`, onclick: () => addAbsence(row) }, "＋"),
+        h("strong", {}, row.name),
+        h("span", { class: "muted" }, ` ${row.username}`),
+      ),
       lane,
     );
   });
@@ -299,6 +401,7 @@ async function main() {
   $("#board-lang").addEventListener("click", () => {
     state.lang = state.lang === "zh" ? "en" : "zh";
     localStorage.setItem("fsd.console.lang", state.lang);
+    setLanguage(state.lang); // the forms' words
     translate();
     render();
   });

@@ -1,9 +1,10 @@
 // The map: Leaflet (vendored, loaded as a classic script) over a plain background.
-// Without a tile URL nothing is fetched: a graticule and a scale stand in for tiles.
+// Without a tile URL nothing is fetched: a graticule, a scale and the demo city's district
+// outlines (a GeoJSON file of this server, data/districts.geojson) stand in for tiles.
 
 import { h } from "./dom.js";
 import { worstState } from "./format.js";
-import { t } from "./i18n.js";
+import { language, onLanguageChange, t } from "./i18n.js";
 
 const L = window.L;
 const ZHENGZHOU = [34.75, 113.65];
@@ -21,6 +22,32 @@ const STATE_COLOURS = {
   scheduled: "#6b7785",
 };
 
+// The districts' outlines with their names, in the page's language; drawn under everything else
+// and never in the way of a click.
+async function loadDistricts(layer) {
+  let data;
+  try {
+    const response = await fetch("data/districts.geojson");
+    if (!response.ok) return;
+    data = await response.json();
+  } catch {
+    return;
+  }
+  const draw = () => {
+    layer.clearLayers();
+    const style = { color: "#6f7f91", weight: 1.5, opacity: 0.8, dashArray: "5 4", fillColor: "#c9d3de", fillOpacity: 0.06, interactive: false, className: "district-outline" };
+    layer.addLayer(L.geoJSON(data, { style, pane: "districts" }));
+    for (const feature of data.features) {
+      const { name, name_en: english, label_at: at } = feature.properties;
+      const label = h("span", { class: "district-name", dataset: { district: name } }, language() === "en" && english ? english : name);
+      const icon = L.divIcon({ className: "district-label", html: label, iconSize: null });
+      layer.addLayer(L.marker([at[1], at[0]], { icon, interactive: false, keyboard: false, pane: "districts" }));
+    }
+  };
+  draw();
+  onLanguageChange(draw);
+}
+
 function tip(...lines) {
   return h("div", { class: "map-tip" }, lines.filter(Boolean).map((line, i) => h(i ? "div" : "strong", {}, line)));
 }
@@ -32,12 +59,17 @@ export function createMap(container, { tileUrl, onSelectOrder, onViewport }) {
   L.control.scale({ imperial: false }).addTo(map);
 
   const graticule = L.layerGroup();
+  const districts = L.layerGroup();
   if (tileUrl) {
     L.tileLayer(tileUrl, { maxZoom: 19 }).addTo(map);
   } else {
     container.classList.add("no-tiles");
     graticule.addTo(map);
+    districts.addTo(map);
   }
+  // Their own pane under the overlays: sites, routes and their clicks stay on top.
+  map.createPane("districts").style.zIndex = 350;
+  loadDistricts(districts);
   // Thousands of sites stay readable and fast as clusters until the map is close in.
   const allSites = L.markerClusterGroup({ disableClusteringAtZoom: 15, maxClusterRadius: 45, showCoverageOnHover: false, chunkedLoading: true }).addTo(map);
   const warehouses = L.layerGroup().addTo(map);
@@ -49,7 +81,7 @@ export function createMap(container, { tileUrl, onSelectOrder, onViewport }) {
   L.control
     .layers(
       null,
-      { [t("map.all_sites")]: allSites, [t("map.warehouses")]: warehouses, [t("map.engineers")]: engineers, [t("map.live")]: live, [t("map.routes")]: routes, [t("map.orders")]: orders },
+      { [t("map.districts")]: districts, [t("map.all_sites")]: allSites, [t("map.warehouses")]: warehouses, [t("map.engineers")]: engineers, [t("map.live")]: live, [t("map.routes")]: routes, [t("map.orders")]: orders },
       { collapsed: true },
     )
     .addTo(map);

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
+from typing import Annotated
 
 from litestar import delete, get, patch, post
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from api.auth import ADMIN, DESK, ENGINEERS, STAFF_ROLES
 from api.params import CurrentActor, Cursor, Limit, Now, Session
 from api.schemas.common import GeoPoint, fields_of, given, out
 from api.schemas.engineers import (
+    AbsenceIn,
+    AbsenceOut,
     ConsentOut,
     EngineerIn,
     EngineerOut,
@@ -22,10 +26,14 @@ from api.schemas.engineers import (
     SkillIO,
 )
 from core.identity.roles import Role
-from dispatch.engineers import positions, service
+from core.times import SUPPORTED
+from dispatch.engineers import absences, positions, service
 from dispatch.engineers.models import EmployerKind, Engineer, EngineerShift, EngineerSkill
 
 ENGINEER_READERS = STAFF_ROLES | {Role.ENGINEER}
+_WHEN = f"RFC 3339 with a UTC offset, in {SUPPORTED}"
+AbsencesFrom = Annotated[dt.datetime | None, QueryParameter(name="from", description=f"after: {_WHEN}")]
+AbsencesTo = Annotated[dt.datetime | None, QueryParameter(name="to", description=f"starting before: {_WHEN}")]
 
 
 async def engineers_out(session: Session, engineers: list[Engineer]) -> list[EngineerOut]:
@@ -179,8 +187,65 @@ async def engineer_positions(now: Now, session: Session) -> list[positions.LiveP
     return await positions.on_the_map(session, now)
 
 
+@get(
+    "/api/engineers/{engineer_id:uuid}/absences",
+    roles=DESK | ENGINEERS,
+    tags=["engineers"],
+    summary="An engineer's absences (sick, leave, training, break) touching [from, to); engineers: their own",
+)
+async def list_absences(
+    session: Session,
+    actor: CurrentActor,
+    engineer_id: FromPath[uuid.UUID],
+    start: AbsencesFrom = None,
+    end: AbsencesTo = None,
+) -> list[AbsenceOut]:
+    found = await absences.list_absences(session, actor, engineer_id, start, end)
+    return [out(AbsenceOut, a) for a in found]
+
+
+@post(
+    "/api/engineers/{engineer_id:uuid}/absences",
+    roles=DESK,
+    tags=["engineers"],
+    summary="Record an absence: plans, the assignment check and emergency insertion leave that time free "
+    "(one overlapping another of the engineer's is refused)",
+)
+async def create_absence(
+    session: Session, actor: CurrentActor, engineer_id: FromPath[uuid.UUID], data: JSONBody[AbsenceIn]
+) -> AbsenceOut:
+    absence = await absences.create_absence(
+        session,
+        actor,
+        engineer_id,
+        starts_at=data.starts_at,
+        ends_at=data.ends_at,
+        kind=data.kind,
+        note=data.note,
+    )
+    return out(AbsenceOut, absence)
+
+
+@delete(
+    "/api/engineers/{engineer_id:uuid}/absences/{absence_id:uuid}",
+    roles=DESK,
+    tags=["engineers"],
+    summary="Remove an absence (the version read, as `version`)",
+)
+async def delete_absence(
+    session: Session,
+    engineer_id: FromPath[uuid.UUID],
+    absence_id: FromPath[uuid.UUID],
+    version: Annotated[int, QueryParameter(ge=1, description="the absence's version as read")],
+) -> None:
+    await absences.delete_absence(session, engineer_id, absence_id, version)
+
+
 ROUTES = [
     engineer_positions,
+    list_absences,
+    create_absence,
+    delete_absence,
     list_engineers,
     my_engineer,
     get_engineer,

@@ -11,7 +11,7 @@ from msgspec import UNSET, UnsetType
 
 from api.schemas.common import GeoPoint, Input, ShortText, TimeZoneName, WallTime
 from core.times import Day, Instant
-from dispatch.engineers.models import EmployerKind
+from dispatch.engineers.models import AbsenceKind, EmployerKind
 
 # Per-shift overtime up to 12 h; what is left of a month's up to a month.
 DayOvertime = Annotated[int, msgspec.Meta(ge=0, le=12 * 60)]
@@ -115,3 +115,22 @@ class ConsentOut(msgspec.Struct):
     engineer_id: uuid.UUID
     granted_at: dt.datetime
     withdrawn_at: dt.datetime | None
+
+
+class AbsenceIn(Input):
+    starts_at: Instant
+    ends_at: Instant
+    kind: AbsenceKind
+    note: Annotated[str, msgspec.Meta(max_length=500)] | None = None
+
+
+class AbsenceOut(msgspec.Struct):
+    id: uuid.UUID
+    engineer_id: uuid.UUID
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    kind: AbsenceKind
+    note: str | None
+    created_by: uuid.UUID | None
+    created_at: dt.datetime
+    version: int

@@ -21,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from core import zones
-from core.database import Base, Timestamps, Versioned, pg_enum, point_column
+from core.database import Base, Timestamps, UUIDPrimaryKey, Versioned, pg_enum, point_column
 from core.weekly_hours import WeeklySpan
 
 
@@ -136,3 +136,29 @@ class EngineerPosition(Base):
 
 
 Index("ix_engineer_position_latest", EngineerPosition.engineer_id, EngineerPosition.at.desc())
+
+
+class AbsenceKind(enum.StrEnum):
+    SICK = "sick"
+    LEAVE = "leave"
+    TRAINING = "training"
+    BREAK = "break"
+    OTHER = "other"
+
+
+class EngineerAbsence(UUIDPrimaryKey, Timestamps, Versioned, Base):
+    """A period an engineer is away (ill, on leave, in training): not planned, not offered work."""
+
+    __tablename__ = "engineer_absence"
+    __mapper_args__ = {"version_id_col": Versioned.version}
+    __table_args__ = (CheckConstraint("ends_at > starts_at", name="ends_after_start"),)
+
+    engineer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("engineer.id", ondelete="CASCADE"))
+    starts_at: Mapped[dt.datetime]
+    ends_at: Mapped[dt.datetime]
+    kind: Mapped[AbsenceKind] = mapped_column(pg_enum(AbsenceKind, "absence_kind"))
+    note: Mapped[str | None] = mapped_column(String(500))
+    created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
+
+
+Index("ix_engineer_absence_engineer_ends", EngineerAbsence.engineer_id, EngineerAbsence.ends_at)

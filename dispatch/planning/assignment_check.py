@@ -3,7 +3,8 @@ there, and what does it do to this visit's SLA and to the engineer's other visit
 
 The same model as plans and emergency insertion (`problem.build`, `routing.insertion`), for one
 engineer at a time. Hard rules refuse the assignment: the skills and licences the visit needs, the
-site's list of admitted engineers and its barred ones, an engineer who is not ours or not active.
+site's list of admitted engineers and its barred ones, an engineer who is not ours or not active,
+a time the engineer is away (an absence).
 The rest are warnings the dispatcher weighs: parts to fetch on the way or nowhere in reach, no room
 in the engineer's shifts, a deadline missed, other visits pushed past theirs.
 """
@@ -41,7 +42,7 @@ class AssignmentRefused(Conflict):
 
 @dataclass(frozen=True)
 class Finding:
-    rule: str  # engineer, skill, site_access, parts, window, shift, deadline, others_late, pickup
+    rule: str  # engineer, skill, site_access, absence, parts, window, shift, deadline, others_late, pickup
     severity: Severity
     message: str
 
@@ -155,6 +156,8 @@ def _verdict(ctx: _Context, engineer_id: uuid.UUID, planned_start: dt.datetime |
         verdict.findings.append(Finding("engineer", "refuse", why))
         return verdict
     verdict.findings += _rules(ctx, route.engineer)
+    if planned_start is not None:
+        verdict.findings += _absent(ctx, key, planned_start)
     probe = _probe(ctx, route.engineer, verdict.findings)
     if probe is None:
         return verdict
@@ -196,6 +199,22 @@ def _rules(ctx: _Context, engineer: rm.Engineer) -> list[Finding]:
             )
         )
     return found
+
+
+def _absent(ctx: _Context, engineer_id: str, planned_start: dt.datetime) -> list[Finding]:
+    """The engineer's absences the visit, started then, would fall in."""
+    start_s = (planned_start - ctx.plan.origin).total_seconds()
+    end_s = start_s + ctx.visit.duration_s
+    return [
+        Finding(
+            "absence",
+            "refuse",
+            f"away ({kind}) from {ctx.at(a).isoformat(timespec='minutes')} "
+            f"to {ctx.at(b).isoformat(timespec='minutes')}",
+        )
+        for a, b, kind in ctx.plan.absences.get(engineer_id, [])
+        if a < end_s and start_s < b
+    ]
 
 
 def _probe(ctx: _Context, engineer: rm.Engineer, findings: list[Finding]) -> rm.Visit | None:

@@ -30,7 +30,8 @@ from core.times import FIRST_YEAR, LAST_YEAR
 from core.weekly_hours import laid_over
 from dispatch.contracts.models import Measure, Severity
 from dispatch.customers.models import Site
-from dispatch.engineers.models import EmployerKind, Engineer
+from dispatch.engineers.absences import absences_of
+from dispatch.engineers.models import EmployerKind, Engineer, EngineerAbsence
 from dispatch.engineers.positions import latest_positions
 from dispatch.sla.clocks import SEVERITY_WEIGHT
 from dispatch.sla.models import SlaClock
@@ -65,6 +66,8 @@ class PlanInput:
     skipped: dict[str, str] = field(default_factory=dict)  # visit id -> reason
     skipped_engineers: dict[str, str] = field(default_factory=dict)  # engineer id -> reason
     display_names: dict[str, str] = field(default_factory=dict)  # engineer id -> 何涛
+    # Engineer id -> their absences in the horizon: (start s, end s, kind).
+    absences: dict[str, list[tuple[float, float, str]]] = field(default_factory=dict)
 
     def inputs_hash(self) -> str:
         return hashlib.sha256(json.dumps(self.visit_versions, sort_keys=True).encode()).hexdigest()
@@ -81,6 +84,20 @@ def shift_windows(
     # bool(): a shift not yet saved holds None until the insert's default.
     spans = [s.span for s in engineer.shifts if bool(s.on_call) == on_call]
     return laid_over(spans, zones.zone(engineer.time_zone), origin, horizon_s)
+
+
+def without(windows: Sequence[rm.Window], away: Sequence[rm.Window]) -> list[rm.Window]:
+    """The windows with the periods `away` cut out (what is left of a shift around an absence)."""
+    left = list(windows)
+    for cut_start, cut_end in away:
+        pieces: list[rm.Window] = []
+        for start, end in left:
+            if cut_end <= start or end <= cut_start:
+                pieces.append((start, end))
+                continue
+            pieces += [(a, b) for a, b in ((start, cut_start), (cut_end, end)) if b > a]
+        left = pieces
+    return left
 
 
 def access_windows(site: Site, origin: dt.datetime, horizon_s: float) -> list[rm.Window]:
@@ -213,7 +230,9 @@ def _engineer_models(
     engineers, names, shown, skipped = [], {}, {}, {}
     for engineer, username, display_name in rows.engineers:
         try:
-            engineers.append(_engineer(engineer, origin, horizon_s, rows.live))
+            engineers.append(
+                _engineer(engineer, origin, horizon_s, rows.live, _away(rows, engineer.id, origin))
+            )
         except MODEL_ERRORS as exc:
             skipped[str(engineer.id)] = (
                 f"{display_name} ({username}): {CANNOT_MODEL} ({type(exc).__name__}: {exc})"
@@ -233,10 +252,22 @@ def _licence_end(origin: dt.datetime, valid_until: dt.date | None, tz: dt.tzinfo
     return _seconds(origin, dt.datetime.combine(valid_until + dt.timedelta(days=1), dt.time(0), tz))
 
 
+def _away(rows: _Rows, engineer_id: uuid.UUID, origin: dt.datetime) -> list[rm.Window]:
+    return [
+        (_seconds(origin, a.starts_at), _seconds(origin, a.ends_at))
+        for a in rows.absences.get(engineer_id, [])
+    ]
+
+
 def _engineer(
-    engineer: Engineer, origin: dt.datetime, horizon_s: float, live: dict[uuid.UUID, tuple[float, float]]
+    engineer: Engineer,
+    origin: dt.datetime,
+    horizon_s: float,
+    live: dict[uuid.UUID, tuple[float, float]],
+    away: list[rm.Window],
 ) -> rm.Engineer:
-    windows = shift_windows(engineer, origin, horizon_s)
+    # An absence is cut out of the shifts: what is left of a shift around it is a shift of its own.
+    windows = without(shift_windows(engineer, origin, horizon_s), away)
     on_shift_now = any(a <= 0 < b or a == 0 for a, b in windows)
     start = live[engineer.id] if engineer.id in live and on_shift_now else lonlat(engineer.home_base)
     tz = zones.zone(engineer.time_zone)
@@ -250,13 +281,14 @@ def _engineer(
         # they are on the rota at present (rotas go by turns), so it switches them all
         # on or off without editing the week.
         on_call=engineer.on_call,
-        on_call_shifts=shift_windows(engineer, origin, horizon_s, on_call=True),
+        on_call_shifts=without(shift_windows(engineer, origin, horizon_s, on_call=True), away),
         overtime_cap_s=engineer.overtime_cap_minutes_day * 60,
         overtime_left_month_s=None
         if engineer.overtime_left_month_minutes is None
         else engineer.overtime_left_month_minutes * 60,
         stays_away=engineer.stays_away_overnight,
         rest_after_call_s=engineer.rest_after_call_minutes * 60,
+        absences=away,
         # Tokens set once the visits' needs are known (see `build`).
         parts=frozenset(),
     )
@@ -407,6 +439,7 @@ class _Rows:
     free: dict[str, Stock]  # warehouse id -> free stock
     held: dict[uuid.UUID, dict[str, set[str]]]  # visit -> warehouse id -> SKUs held for it
     done_by: dict[uuid.UUID, set[str]]  # work order -> our engineers who did its finished visits
+    absences: dict[uuid.UUID, list[EngineerAbsence]] = field(default_factory=dict)  # still to end
 
 
 async def load(session: AsyncSession, origin: dt.datetime, engineer_ids: list[uuid.UUID] | None) -> _Rows:
@@ -449,6 +482,7 @@ async def load(session: AsyncSession, origin: dt.datetime, engineer_ids: list[uu
         free=free,
         held=await _reserved_at_warehouses(session, [visit.id for visit, _, _ in visits]),
         done_by=await _done_by(session, list({order.id for _, order, _ in visits}), manufacturer),
+        absences=await absences_of(session, engineer_ids_, origin),
     )
 
 
@@ -496,6 +530,12 @@ def translate(rows: _Rows, origin: dt.datetime, horizon_s: float, *, osrm_url: s
         modelled.skipped,
         skipped_engineers,
         display_names,
+        {
+            str(engineer_id): [
+                (_seconds(origin, a.starts_at), _seconds(origin, a.ends_at), a.kind.value) for a in away
+            ]
+            for engineer_id, away in rows.absences.items()
+        },
     )
 
 

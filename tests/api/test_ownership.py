@@ -77,6 +77,9 @@ OWNERSHIP: dict[tuple[str, str], list[Probe]] = {
     ("GET", "/api/engineers/{engineer_id}"): [
         Probe(E, "engineer_id", "b_engineer", path={"engineer_id": "{b_engineer}"})
     ],
+    ("GET", "/api/engineers/{engineer_id}/absences"): [
+        Probe(E, "engineer_id", "b_engineer", path={"engineer_id": "{b_engineer}"})
+    ],
     ("GET", "/api/work-orders"): [
         Probe(C, "customer_id", "y_customer", query={"customer_id": "{y_customer}"}, expect=EMPTY_PAGE),
         Probe(C, "engineer_id", "b_engineer", query={"engineer_id": "{b_engineer}"}, expect=EMPTY_PAGE),

@@ -55,3 +55,20 @@ async def test_a_day_in_progress_has_every_state_a_desk_sees(demo_db):
     assert _rows(dsn, "SELECT count(DISTINCT engineer_id) FROM engineer_position")[0][0] >= 3
     busiest = _rows(dsn, "SELECT max(n) FROM (SELECT count(*) AS n FROM visit GROUP BY engineer_id) c")
     assert busiest[0][0] >= 2
+    # One engineer is off sick all day (nothing of theirs on the road), another in training
+    # this afternoon (nothing of theirs planned into it).
+    away = dict(_rows(dsn, "SELECT kind::text, engineer_id FROM engineer_absence"))
+    assert set(away) == {"sick", "training"}, away
+    sick_visits = _rows(
+        dsn,
+        "SELECT count(*) FROM visit v JOIN engineer_absence a ON a.kind = 'sick' "
+        "AND a.engineer_id IN (v.engineer_id, v.partner_engineer_id)",
+    )
+    assert sick_visits == [(0,)]
+    clashes = _rows(
+        dsn,
+        "SELECT count(*) FROM visit v JOIN engineer_absence a ON a.engineer_id = v.engineer_id "
+        "WHERE v.planned_start < a.ends_at "
+        "AND v.planned_start + make_interval(mins => v.duration_minutes) > a.starts_at",
+    )
+    assert clashes == [(0,)]

@@ -112,3 +112,18 @@ def test_a_drop_never_goes_before_locked_work_or_past_a_promise() -> None:
         insertion_at(line_route(eng, promise=True), Visit("long", (2_000.0, 0.0), 2 * H), PLANE, 8.5 * H)
         is None
     )
+
+
+def test_an_engineer_away_this_morning_takes_the_visit_when_back_with_no_overtime_into_it() -> None:
+    # Shifts 08:00–18:00 with 08:00–12:00 away (what the planning side cuts out): 12:00–18:00 left.
+    eng = Engineer("e", (0.0, 0.0), [(12 * H, 18 * H)], overtime_cap_s=3 * H, absences=[(8 * H, 12 * H)])
+    found = best_insertion([route(eng)], Visit("new", (1_000.0, 0.0), 3600), PLANE, now_s=8 * H)
+    assert found is not None
+    assert found.start_s == pytest.approx(12 * H)
+    # Before an absence the shift ends where it begins: no overtime runs into it.
+    morning = Engineer("m", (0.0, 0.0), [(8 * H, 12 * H)], overtime_cap_s=3 * H, absences=[(12 * H, 18 * H)])
+    assert morning.overtime_cap_after(12 * H) == 0.0
+    assert morning.overtime_cap_after(11 * H) == pytest.approx(H)
+    assert eng.overtime_cap_after(18 * H) == 3 * H
+    long_job = Visit("long", (1_000.0, 0.0), 4.5 * H)
+    assert best_insertion([route(morning)], long_job, PLANE, now_s=8 * H) is None

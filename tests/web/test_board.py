@@ -143,3 +143,111 @@ async def test_a_dispatcher_drags_checks_and_assigns_on_the_board(
             assert errors == []
         finally:
             await browser.close()
+
+
+async def test_the_board_shows_absences_and_pickup_stops(client, admin, dispatcher, clock, live_server):
+    """An engineer off sick has their day blocked on the row; a visit whose parts wait at a
+    warehouse has the pick-up as its own block before it."""
+    today = clock.now().astimezone(SHANGHAI).date()
+    board_start = datetime.combine(today, datetime.min.time(), SHANGHAI)
+    sick = await engineer_id(client, dispatcher, "engineer10")
+    made = await client.post(
+        f"/api/engineers/{sick}/absences",
+        headers=dispatcher,
+        json={
+            "starts_at": board_start.isoformat(),
+            "ends_at": (board_start + timedelta(days=1)).isoformat(),
+            "kind": "sick",
+            "note": "发烧",
+        },
+    )
+    assert made.status_code == 201, made.text
+
+    customer, site = await customer_with_site(client, admin, point=(113.61, 34.73))
+    place = (site, await asset(client, admin, site, await contract(client, admin, customer, kind="7x24")))
+    order, visit = await _queued(client, admin, dispatcher, place)
+    picker = await engineer_id(client, dispatcher, "engineer11")
+    at = (clock.now() + timedelta(hours=4)).replace(microsecond=0)
+    assigned = await client.put(
+        f"/api/visits/{visit['id']}/assignment",
+        headers=dispatcher,
+        json={"version": visit["version"], "engineer_id": picker, "planned_start": at.isoformat()},
+    )
+    assert assigned.status_code == 200, assigned.text
+    house = (await client.get("/api/locations", headers=dispatcher, params={"kind": "warehouse"})).json()[0]
+    stock = (
+        await client.get("/api/stock/balances", headers=dispatcher, params={"location_id": house["id"]})
+    ).json()
+    part = next(b for b in stock if b["free"] > 0)
+    held = await client.post(
+        "/api/stock/reservations",
+        headers=dispatcher,
+        json={
+            "item_id": part["item_id"],
+            "location_id": house["id"],
+            "work_order_id": order["id"],
+            "visit_id": visit["id"],
+        },
+    )
+    assert held.status_code == 201, held.text
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            context = await browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
+            page = await context.new_page()
+            page.set_default_timeout(30_000)
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            await page.goto(live_server + "/")
+            await page.fill("#login-username", "dispatcher")
+            await page.fill("#login-password", "demo-pass")
+            await page.click("#login-form button[type=submit]")
+            await page.locator("#console-view").wait_for()
+            await page.goto(live_server + "/board.html")
+            absence = page.locator(".board-row[data-username='engineer10'] .absence[data-kind='sick']")
+            await absence.wait_for()
+            assert "病假" in (await absence.text_content() or "")
+            assert "发烧" in (await absence.get_attribute("title") or "")
+            row = page.locator(".board-row[data-username='engineer11']")
+            stop = row.locator(f".pickup-stop[data-visit-id='{visit['id']}']")
+            await stop.wait_for()
+            assert house["name"] in (await stop.get_attribute("title") or "")
+            # The pick-up block ends left of the visit's bar: it comes first.
+            stop_box = await stop.bounding_box()
+            bar_box = await row.locator(f".visit-bar[data-visit-id='{visit['id']}']").bounding_box()
+            assert stop_box is not None
+            assert bar_box is not None
+            assert stop_box["x"] + stop_box["width"] <= bar_box["x"] + 1
+            if SHOTS is not None:
+                SHOTS.mkdir(parents=True, exist_ok=True)
+                await page.screenshot(path=str(SHOTS / "board-absence-pickup.png"))
+
+            # Time away recorded from the board: on the row at once; one overlapping it is refused
+            # with the reason in the form; a click on the block removes it.
+            trainee = page.locator(".board-row[data-username='engineer12']")
+            start = board_start + timedelta(days=1, hours=13)
+            for attempt in range(2):
+                await trainee.locator("button.add-absence").click()
+                await page.select_option("#absence-form select[name='kind']", "training")
+                await page.fill("#absence-form input[name='starts_at']", start.strftime("%Y-%m-%dT%H:%M"))
+                ends = (start + timedelta(hours=4)).strftime("%Y-%m-%dT%H:%M")
+                await page.fill("#absence-form input[name='ends_at']", ends)
+                await page.fill("#absence-form input[name='note']", "认证培训")
+                await page.click("#absence-form button[type=submit]")
+                if attempt == 0:
+                    await trainee.locator(".absence[data-kind='training']").wait_for()
+            await page.locator("#absence-form .form-problem .problem-title").wait_for()
+            await page.click("#absence-form .form-close")
+            assert await trainee.locator(".absence").count() == 1
+            who = await engineer_id(client, dispatcher, "engineer12")
+            [kept] = (await client.get(f"/api/engineers/{who}/absences", headers=dispatcher)).json()
+            assert datetime.fromisoformat(kept["starts_at"]) == start
+            assert (kept["kind"], kept["note"]) == ("training", "认证培训")
+            await trainee.locator(".absence[data-kind='training']").click()
+            await page.click("#absence-remove")
+            await trainee.locator(".absence").wait_for(state="detached")
+            assert (await client.get(f"/api/engineers/{who}/absences", headers=dispatcher)).json() == []
+            assert errors == []
+        finally:
+            await browser.close()

@@ -322,3 +322,49 @@ async def test_a_dispatcher_works_the_console_in_chromium(
         finally:
             await browser.close()
     print(f"console browser test: {time.monotonic() - started:.1f} s in Chromium")
+
+
+async def test_the_map_draws_the_district_outlines_with_no_internet(live_server, chromium):
+    host = urlsplit(live_server).netloc
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            context = await browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
+            page = await context.new_page()
+            page.set_default_timeout(30_000)
+            outside: list[str] = []
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+
+            async def only_this_server(route: Any) -> None:
+                if urlsplit(route.request.url).netloc == host:
+                    await route.continue_()
+                else:
+                    outside.append(route.request.url)
+                    await route.abort()
+
+            await page.route("**/*", only_this_server)
+            await page.goto(live_server + "/")
+            await page.fill("#login-username", "dispatcher")
+            await page.fill("#login-password", "demo-pass")
+            await page.click("#login-form button[type=submit]")
+            await page.locator("#console-view").wait_for()
+            # Eight outlines, each with its name, on the plain background.
+            await page.locator("#map path.district-outline").nth(7).wait_for()
+            assert await page.locator("#map path.district-outline").count() == 8
+            name = page.locator("#map .district-name[data-district='金水区']")
+            await name.wait_for()
+            assert await name.text_content() == "金水区"
+            assert await name.is_visible()
+            # A layer like the others: switched off from the map's layer list.
+            await page.hover("#map .leaflet-control-layers")
+            toggle = page.locator("#map .leaflet-control-layers-overlays label", has_text="行政区划")
+            await toggle.locator("input").uncheck()
+            await page.locator("#map .district-name").first.wait_for(state="detached")
+            assert await page.locator("#map path.district-outline").count() == 0
+            await toggle.locator("input").check()
+            await name.wait_for()
+            assert outside == []
+            assert errors == []
+        finally:
+            await browser.close()
