@@ -2,7 +2,7 @@
 """Engineer absences: sick days, leave, training and other time away, kept out of plans.
 
 Revision ID: 7e4c9a2b5d36
-Revises: 6d3a8b1f4e25
+Revises: 8e4b2c7a1f36
 Create Date: 2026-12-03 06:00:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "7e4c9a2b5d36"
-down_revision: str | None = "6d3a8b1f4e25"
+down_revision: str | None = "8e4b2c7a1f36"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
