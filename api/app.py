@@ -18,6 +18,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api import log_redaction
 from api.auth import provide_actor, provide_clock, provide_now, provide_session, role_guard
 from api.body_checks import BodyChecksMiddleware
 from api.client_address import TrustedProxies
@@ -153,4 +154,5 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 def app_from_env() -> Litestar:
     """Entry point for `uvicorn --factory api.app:app_from_env`."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    log_redaction.install()
     return create_app()
