@@ -108,6 +108,7 @@ def queue_app(settings: Settings, runtime: Runtime) -> procrastinate.App:
 
     @app.task(name=plans.SOLVE.name, queue=plans.SOLVE.queue)
     async def solve_plan(plan_id: str) -> None:
+        log.info("plan %s: solving pid=%s", plan_id, os.getpid())
         await solving.solve(
             runtime.sessionmaker, uuid.UUID(plan_id), runtime.limits, runtime.id, settings.osrm_url
         )
