@@ -38,6 +38,7 @@ from core.settings import PROJECT_ROOT
 from dispatch.messaging.outbox import enqueue
 from tests.conftest import _fresh
 from tests.support.api import DEMO_PASSWORD
+from tests.support.scenario import asset, contract, customer_with_site, engineer_id, planned_visit, report
 
 HEARTBEAT_S = 0.5
 PLAN = {"horizon_hours": 8, "time_limit_seconds": 1}
@@ -254,20 +255,24 @@ async def test_a_customer_message_is_sent_exactly_once(
     assert {a for (a,) in attempts} == {1}
 
 
-async def _phone_and_visit(processes: Processes) -> tuple[str, str, str, dict[str, str]]:
-    """An engineer with an assigned visit, signed in on a registered phone (at API A)."""
-    ((visit_id, username),) = processes.query(
-        "SELECT v.id, u.username FROM visit v JOIN app_user u ON u.id = v.engineer_id "
-        "WHERE v.status = 'assigned' AND u.active ORDER BY v.id LIMIT 1"
-    )
+async def _phone_and_visit(processes: Processes) -> tuple[str, str, dict[str, str]]:
+    """engineer01's new visit, and engineer01 signed in on a registered phone (at API A)."""
+    url = processes.url("api-a")
+    admin, dispatcher = await _sign_in(url, "admin"), await _sign_in(url, "dispatcher")
+    async with httpx.AsyncClient(base_url=url, timeout=30) as a:
+        customer, site = await customer_with_site(a, admin)  # type: ignore[arg-type]
+        terms = await contract(a, admin, customer, kind="7x24")  # type: ignore[arg-type]
+        order = await report(a, dispatcher, site, await asset(a, admin, site, terms))  # type: ignore[arg-type]
+        engineer = await engineer_id(a, dispatcher, "engineer01")  # type: ignore[arg-type]
+        visit = await planned_visit(a, dispatcher, order, engineer)  # type: ignore[arg-type]
     device_id = str(uuid.uuid4())
-    headers = await _sign_in(processes.url("api-a"), username, device_id=device_id)
-    async with httpx.AsyncClient(base_url=processes.url("api-a"), timeout=30) as a:
+    headers = await _sign_in(url, "engineer01", device_id=device_id)
+    async with httpx.AsyncClient(base_url=url, timeout=30) as a:
         phone = await a.post(
             "/api/sync/devices", headers=headers, json={"device_id": device_id, "label": "测试手机"}
         )
         assert phone.status_code == 201, phone.text
-    return str(visit_id), username, device_id, headers
+    return str(visit["id"]), device_id, headers
 
 
 def _note(seq: int, visit_id: str) -> dict[str, Any]:
@@ -285,7 +290,7 @@ def _note(seq: int, visit_id: str) -> dict[str, Any]:
 
 
 async def test_an_api_process_killed_mid_request_loses_nothing_it_acknowledged(processes: Processes) -> None:
-    visit_id, _, device_id, headers = await _phone_and_visit(processes)
+    visit_id, device_id, headers = await _phone_and_visit(processes)
     outbox = [_note(seq, visit_id) for seq in range(1, 31)]
 
     def push_body(mutations: list[dict[str, Any]]) -> dict[str, Any]:
