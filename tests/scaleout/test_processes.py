@@ -244,7 +244,7 @@ async def test_a_customer_message_is_sent_exactly_once(
         rows = processes.query(
             "SELECT count(*) FROM outbox_message WHERE dedupe_key LIKE 'scaleout:%%' AND status = 'sent'"
         )
-        return rows[0][0] == len(recipients)
+        return bool(rows[0][0] == len(recipients))
 
     await asyncio.to_thread(_wait, all_sent, "the messages were not sent", 60)
     # Both workers keep delivering every second: give them three more periods to send any twice.
