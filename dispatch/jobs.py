@@ -138,19 +138,39 @@ def queue_app(settings: Settings, runtime: Runtime) -> procrastinate.App:
 
 async def recover(app: procrastinate.App, runtime: Runtime) -> None:
     """Solves whose worker stopped beating: their jobs end as failed (so that they no longer count
-    in the queue), and their plans fail with the reason."""
+    in the queue), and their plans, running or taken but not yet started, fail with the reason."""
     stale = runtime.limits.orphaned_after.total_seconds()
     stalled = await app.job_manager.get_stalled_jobs(queue=jobs.PLANS, seconds_since_heartbeat=stale)
+    plan_ids = []
     for job in stalled:
         await app.job_manager.finish_job(job, status=queue_jobs.Status.FAILED, delete_job=False)
         log.warning("solve job %s: its worker stopped; the plan is failed", job.id)
+        if job.task_name == plans.SOLVE.name and "plan_id" in job.task_kwargs:
+            plan_ids.append(uuid.UUID(str(job.task_kwargs["plan_id"])))
     async with runtime.sessionmaker() as session, session.begin():
         await plans.fail_orphans(session, runtime.limits.orphaned_after)
+        if plan_ids:
+            await plans.fail_stopped(session, plan_ids)
+
+
+# After the database went away (a restart, a failover), the queue's workers start again this soon.
+RESTART_SECONDS = 2.0
 
 
 async def run_workers(settings: Settings, runtime: Runtime) -> None:
     """Serve the three queues until cancelled: solves in `plan_workers` places, sweeps and sends
-    beside them. Cancelling stops taking jobs; a running solve is stopped and its plan failed."""
+    beside them. Cancelling stops taking jobs; a running solve is stopped and its plan failed.
+    A lost database connection ends procrastinate's workers: they start again once it is back."""
+    while True:
+        try:
+            await _serve_queues(settings, runtime)
+            return
+        except Exception:
+            log.warning("the queue worker stopped; starting again in %g s", RESTART_SECONDS, exc_info=True)
+            await asyncio.sleep(RESTART_SECONDS)
+
+
+async def _serve_queues(settings: Settings, runtime: Runtime) -> None:
     app = queue_app(settings, runtime)
     beat = max(0.2, settings.plan_heartbeat_seconds)
     common = {
@@ -161,20 +181,23 @@ async def run_workers(settings: Settings, runtime: Runtime) -> None:
         # Finished jobs are not kept: the plan rows and the outbox are the record.
         "delete_jobs": queue_jobs.DeleteJobCondition.SUCCESSFUL,
     }
-    async with app.open_async():
-        await asyncio.gather(
+    async with app.open_async(), asyncio.TaskGroup() as group:
+        # One failing ends the other too (TaskGroup), and both start again together.
+        group.create_task(
             app.run_worker_async(
                 queues=[jobs.PLANS],
                 concurrency=settings.plan_workers,
                 name="plans",
                 **common,  # type: ignore[arg-type]
-            ),
+            )
+        )
+        group.create_task(
             app.run_worker_async(
                 queues=[jobs.SWEEPS, jobs.OUTBOX],
                 concurrency=2,
                 name="sweeps",
                 **common,  # type: ignore[arg-type]
-            ),
+            )
         )
 
 

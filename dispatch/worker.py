@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from completion import survey
-from core import audit
+from core import audit, rate_limits
 from core.clock import Clock
 from core.identity.roles import SYSTEM
 from core.live import feed as live
@@ -34,6 +34,8 @@ log = logging.getLogger("fieldservice.worker")
 
 # What the consoles' live streams can catch up on after a disconnection.
 LIVE_RETENTION = dt.timedelta(days=1)
+# Request counts (per-address limits) outlive their windows by this long.
+RATE_WINDOW_RETENTION = dt.timedelta(hours=1)
 
 
 @dataclass
@@ -75,6 +77,7 @@ class Worker:
             report = await sweep(session, now, self.travel, self.config.watch)
             await forget_older_than(session, now - self.config.position_retention)
             await live.forget_before(session, now - LIVE_RETENTION)
+            await rate_limits.forget_before(session, now - RATE_WINDOW_RETENTION)
             audit.write_trail(
                 session.sync_session,
                 action="worker.sla_watch",

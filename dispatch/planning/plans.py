@@ -142,6 +142,16 @@ async def fail_orphans(
     return len(result.all())
 
 
+async def fail_stopped(session: AsyncSession, plan_ids: list[uuid.UUID]) -> None:
+    """These plans' solve jobs ended with their worker: they will not finish."""
+    await session.execute(
+        update(Plan)
+        .where(Plan.id.in_(plan_ids), Plan.status.in_(ACTIVE))
+        .values(status=PlanStatus.FAILED, error=STOPPED, finished_at=func.now())
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def create(
     session: AsyncSession,
     actor: Actor,
