@@ -6,11 +6,16 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTEST_WORKERS ?= 2
 
-.PHONY: up setup test lint install postgis chromium report-fonts db down bench bench-sync bench-full clean
+.PHONY: up worker setup test lint install postgis chromium report-fonts db down bench bench-sync bench-full clean
 
 ## up: install what is missing, start PostGIS under ./var/, migrate, load the demo data, serve on :8000
+## (FSD_API_WORKERS API processes, default 1, and one queue worker process, stopped together)
 up: setup
 	$(PY) -m api.serve
+
+## worker: one more queue worker (plans, sweeps, customer messages) on the configured database
+worker: install
+	$(PY) -m dispatch.worker
 
 ## setup: everything `up` does except serving
 setup: db report-fonts

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -16,6 +18,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api import log_redaction
 from api.auth import provide_actor, provide_clock, provide_now, provide_session, role_guard
 from api.body_checks import BodyChecksMiddleware
 from api.client_address import TrustedProxies
@@ -26,47 +29,27 @@ from api.params import check_query_times
 from api.problems import EXCEPTION_HANDLERS
 from api.routes import ROUTE_HANDLERS
 from api.unit_of_work import UnitOfWorkMiddleware
-from completion.rendering import RENDERING_KEY, Rendering
 from core.clock import Clock, SystemClock
-from core.database import make_engine, make_sessionmaker
 from core.identity.passwords import HashingPool
 from core.identity.sessions import ThrottleLimits
 from core.identity.tokens import TokenConfig
 from core.live.feed import LiveHub, listen_dsn
-from core.pagination import CURSOR_KEY, cursor_key
 from core.settings import Settings, load_settings
+from dispatch import jobs
 from dispatch.customers.stored_zones import unknown_zones
-from dispatch.messaging.outbox import LogSender, Sender, SmtpSender
-from dispatch.planning.plans import PlanLimits, PlanRunner
-from dispatch.worker import Worker, WorkerConfig
 
 log = logging.getLogger("fieldservice.api")
 
 
 def build_context(settings: Settings, clock: Clock) -> AppContext:
-    engine = make_engine(settings.database_url, settings.db_pool_size)
-    sessionmaker = make_sessionmaker(
-        engine,
-        {
-            CURSOR_KEY: cursor_key(settings.jwt_secret),
-            RENDERING_KEY: Rendering(public_url=settings.public_url, font=settings.report_font),
-        },
-    )
+    engine, sessionmaker = jobs.sessions_for(settings)
     return AppContext(
         settings=settings,
         clock=clock,
         engine=engine,
         sessionmaker=sessionmaker,
         live=LiveHub(listen_dsn(settings.database_url)),
-        plans=PlanRunner(
-            sessionmaker,
-            PlanLimits(
-                workers=settings.plan_workers,
-                queue=settings.plan_queue,
-                per_user=settings.plans_per_user,
-                heartbeat_s=settings.plan_heartbeat_seconds,
-            ),
-        ),
+        plans=jobs.plan_limits(settings),
         tokens=TokenConfig(
             secret=settings.jwt_secret,
             issuer=settings.jwt_issuer,
@@ -87,21 +70,6 @@ def build_context(settings: Settings, clock: Clock) -> AppContext:
     )
 
 
-def worker_config(settings: Settings) -> WorkerConfig:
-    email: Sender = (
-        SmtpSender(settings.smtp_host, settings.smtp_port, settings.smtp_from)
-        if settings.smtp_host
-        else LogSender("email")
-    )
-    # No SMS gateway ships here: production plugs one in behind the same `Sender` interface.
-    return WorkerConfig(
-        interval=settings.watch_interval_seconds,
-        senders={"email": email, "sms": LogSender("sms")},
-        position_retention=timedelta(days=settings.position_retention_days),
-        upload_expiry=timedelta(hours=settings.upload_expiry_hours),
-    )
-
-
 async def report_unknown_zones(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
     """Stored time zones that are not zones (kept from before they were checked) read as UTC
     until someone corrects them: say which, once per start."""
@@ -119,18 +87,15 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
-        try:
-            await context.plans.recover()
-        except Exception:  # the database is not up yet: reads mark such plans failed later
-            logging.getLogger("fieldservice.plans").warning(
-                "could not check for stopped plans", exc_info=True
-            )
         await report_unknown_zones(context.sessionmaker)
-        worker = None
         if settings.watch_interval_seconds > 0:
-            worker = Worker(context.sessionmaker, context.clock, worker_config(settings))
-            context.worker = worker
-            worker.start()
+            context.worker = jobs.Trigger(context.sessionmaker)
+        # Background work runs in worker processes (`make worker`); in-process only when asked
+        # (tests, a one-process demo), with this app's clock.
+        in_process = None
+        if settings.worker_in_process:
+            runtime = jobs.runtime_for(settings, context.sessionmaker, context.clock)
+            in_process = asyncio.create_task(jobs.run_workers(settings, runtime), name="queue-worker")
         # What the started process holds (modules, routes, mappers, cached statements) lives as
         # long as it does: set aside from the collector, the full collections that a busy API's
         # garbage sets off no longer walk all of it (about a tenth of a list request's CPU time).
@@ -139,9 +104,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             yield
         finally:
             gc.unfreeze()  # collectable again once the app stops (tests start many apps)
-            if worker is not None:
-                await worker.stop()
-            await context.plans.stop()
+            if context.worker is not None:
+                await context.worker.stop()
+            if in_process is not None:
+                in_process.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await in_process
             await context.live.stop()
             context.hashing.close()
             await context.engine.dispose()
@@ -186,4 +154,5 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 def app_from_env() -> Litestar:
     """Entry point for `uvicorn --factory api.app:app_from_env`."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    log_redaction.install()
     return create_app()

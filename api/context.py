@@ -15,8 +15,8 @@ from core.identity.sessions import ThrottleLimits
 from core.identity.tokens import TokenConfig
 from core.live.feed import LiveHub
 from core.settings import Settings
-from dispatch.planning.plans import PlanRunner
-from dispatch.worker import Worker
+from dispatch.jobs import Trigger
+from dispatch.planning.plans import PlanLimits
 
 
 @dataclass
@@ -31,12 +31,12 @@ class AppContext:
     hashing: HashingPool
     # Whose X-Forwarded-For names the client.
     trusted_proxies: TrustedProxies
-    # Solves plans in worker processes and records their progress.
-    plans: PlanRunner
+    # How many plans the queue takes (solved by queue workers; counted in the database).
+    plans: PlanLimits
     # Changes fanned out to this process's live streams (one LISTEN connection).
     live: LiveHub
-    # The in-process background worker, when this process runs one (requests poke it).
-    worker: Worker | None = None
+    # Queues a sweep when a request changed something (None: no sweeps configured).
+    worker: Trigger | None = None
 
 
 @dataclass

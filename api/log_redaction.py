@@ -27,4 +27,7 @@ class SurveyTokenFilter(logging.Filter):
 
 
 def install() -> None:
-    logging.getLogger("uvicorn.access").addFilter(SurveyTokenFilter())
+    """Idempotent: each API process (uvicorn's workers too) installs it as it starts."""
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, SurveyTokenFilter) for f in access.filters):
+        access.addFilter(SurveyTokenFilter())

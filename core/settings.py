@@ -50,8 +50,14 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()
     idempotency_ttl_seconds: int = 24 * 3600
     db_pool_size: int = 10
-    # The SLA watch runs in the API process every this many seconds (0: not at all).
+    # The sweeps (SLA watch, chores) and message delivery run on the job queue every this many
+    # seconds (0: only when a test calls them); whole seconds below a minute, else whole minutes.
     watch_interval_seconds: float = 30.0
+    # Run the queue's worker inside the API process too (tests, a one-process demo); `make up`
+    # runs it as a process of its own (`python -m dispatch.worker`).
+    worker_in_process: bool = False
+    # API processes `python -m api.serve` starts on its one port (uvicorn workers).
+    api_workers: int = 1
     # Engineers' position history is kept this long (PIPL: a retention limit).
     position_retention_days: int = 30
     # Customer e-mail goes through this SMTP relay; unset: messages are only logged.
@@ -69,15 +75,16 @@ class Settings:
     public_url: str = "http://127.0.0.1:8000"
     # A TrueType CJK font for report PDFs; None: WenQuanYi Micro Hei from Debian (make setup).
     report_font: Path | None = None
-    # Plans solving at once in this process (each solve takes one core and up to ~100 MB), plans
-    # waiting for a place (beyond: 429), plans queued or running per dispatcher, and the longest
-    # time limit a plan may ask for.
+    # Plans one worker process solves at once (each solve takes one core and up to ~100 MB; queue
+    # positions count this many places), plans waiting for a place (beyond: 429), plans queued or
+    # running per dispatcher (both counted in the database, across all API processes), and the
+    # longest time limit a plan may ask for.
     plan_workers: int = 1
     plan_queue: int = 4
     plans_per_user: int = 2
     plan_max_seconds: float = 120.0
-    # A running or queued plan's process touches its row this often; a row untouched for three
-    # times as long belongs to a process that died, and reads as failed.
+    # The worker solving a plan touches its row (and the queue its worker row) this often; a running
+    # plan untouched for three times as long belongs to a worker that died, and reads as failed.
     plan_heartbeat_seconds: float = 10.0
     # Unfinished chunked uploads: at most this many per user, holding this many bytes together;
     # one idle this long is deleted and must start again.
@@ -131,6 +138,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         ("plans_per_user", "FSD_PLANS_PER_USER"),
         ("upload_partials_per_user", "FSD_UPLOAD_PARTIALS_PER_USER"),
         ("upload_partial_bytes_per_user", "FSD_UPLOAD_PARTIAL_BYTES_PER_USER"),
+        ("api_workers", "FSD_API_WORKERS"),
     ):
         if field in env:
             values[name] = int(env[field])
@@ -159,6 +167,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         values["trusted_proxies"] = tuple(
             part.strip() for part in env["FSD_TRUSTED_PROXIES"].split(",") if part.strip()
         )
+    if "FSD_WORKER_IN_PROCESS" in env:
+        values["worker_in_process"] = env["FSD_WORKER_IN_PROCESS"].strip().lower() in {"1", "true", "yes"}
     if "FSD_WATCH_INTERVAL_SECONDS" in env:
         values["watch_interval_seconds"] = float(env["FSD_WATCH_INTERVAL_SECONDS"])
     values.update(overrides)

@@ -1,17 +1,16 @@
-"""The background worker: the SLA watch, customer-message delivery, position retention, the
+"""The background sweeps: the SLA watch, customer-message delivery, position retention, the
 expiry of unfinished uploads, the stock chores (expired reservations, loan and
-defective-return alerts) and the default confirmation of unanswered customer surveys, on a
-timer and whenever a request pokes it, each pass in its own transaction.
+defective-return alerts) and the default confirmation of unanswered customer surveys, each
+pass in its own transaction.
 
-It runs inside every API process (`make up` starts it with the server); an advisory
-lock lets one process at a time sweep, and SKIP LOCKED lets several deliver messages
-without sending one twice.
+They run as periodic jobs on the queue (dispatch/jobs.py: `python -m dispatch.worker`), and
+whenever a request defers one; the queue's locks let one worker at a time sweep, and SKIP
+LOCKED lets several deliver messages without sending one twice. Tests call `run_once` with
+their own clock.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from completion import survey
-from core import audit
+from core import audit, rate_limits
 from core.clock import Clock
 from core.identity.roles import SYSTEM
 from core.live import feed as live
@@ -35,10 +34,13 @@ log = logging.getLogger("fieldservice.worker")
 
 # What the consoles' live streams can catch up on after a disconnection.
 LIVE_RETENTION = dt.timedelta(days=1)
+# Request counts (per-address limits) outlive their windows by this long.
+RATE_WINDOW_RETENTION = dt.timedelta(hours=1)
 
 
 @dataclass
 class WorkerConfig:
+    # Seconds between sweeps (the queue's period for them).
     interval: float
     senders: dict[str, Sender] = field(
         default_factory=lambda: {"email": LogSender("email"), "sms": LogSender("sms")}
@@ -61,16 +63,21 @@ class Worker:
         self.clock = clock
         self.config = config
         self.travel = travel or HaversineTravelTime()
-        self._task: asyncio.Task[None] | None = None
-        self._stop = asyncio.Event()
-        self._poked = asyncio.Event()
 
     async def run_once(self) -> WatchReport:
+        """Every sweep, then delivery: one whole pass."""
+        report = await self.run_sweeps()
+        await self.deliver()
+        return report
+
+    async def run_sweeps(self) -> WatchReport:
+        """The SLA watch, retention and the stock, upload and survey chores (not delivery)."""
         now = self.clock.now()
         async with self.sessionmaker() as session, session.begin():
             report = await sweep(session, now, self.travel, self.config.watch)
             await forget_older_than(session, now - self.config.position_retention)
             await live.forget_before(session, now - LIVE_RETENTION)
+            await rate_limits.forget_before(session, now - RATE_WINDOW_RETENTION)
             audit.write_trail(
                 session.sync_session,
                 action="worker.sla_watch",
@@ -95,36 +102,16 @@ class Worker:
                 request_id=None,
                 always=False,
             )
-        # Sending talks to the outside world: its own transaction, after the watch committed.
-        async with self.sessionmaker() as session, session.begin():
-            await deliver_due(session, now, self.config.senders)
         return report
 
-    def poke(self) -> None:
-        """Something relevant changed: sweep now rather than at the next tick."""
-        self._poked.set()
+    async def deliver(self) -> int:
+        """Send the customer messages that are due."""
+        # Sending talks to the outside world: its own transaction, after the watch committed.
+        async with self.sessionmaker() as session, session.begin():
+            return await deliver_due(session, self.clock.now(), self.config.senders)
 
-    async def _loop(self) -> None:
-        while not self._stop.is_set():
-            self._poked.clear()
-            try:
-                report = await self.run_once()
-                if report.notifications:
-                    log.info("sla watch: %s", ", ".join(report.notifications))
-            except Exception:  # a failed pass must not end the worker; the next one retries
-                log.exception("worker pass failed")
-            waiters = [asyncio.ensure_future(self._stop.wait()), asyncio.ensure_future(self._poked.wait())]
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait(waiters, timeout=self.config.interval, return_when=asyncio.FIRST_COMPLETED)
-            for waiter in waiters:
-                waiter.cancel()
 
-    def start(self) -> None:
-        self._stop.clear()
-        self._task = asyncio.create_task(self._loop(), name="worker")
+if __name__ == "__main__":
+    from dispatch.jobs import main
 
-    async def stop(self) -> None:
-        self._stop.set()
-        if self._task is not None:
-            await self._task
-            self._task = None
+    main()

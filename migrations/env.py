@@ -14,6 +14,7 @@ import core.audit
 import core.idempotency
 import core.identity.models
 import core.live.models
+import core.rate_limits
 import dispatch.contracts.models
 import dispatch.customers.models
 import dispatch.engineers.models
@@ -38,6 +39,7 @@ MODEL_MODULES = (
     core.idempotency,
     core.identity.models,
     core.live.models,
+    core.rate_limits,
     dispatch.contracts.models,
     dispatch.customers.models,
     dispatch.engineers.models,

@@ -87,7 +87,9 @@ def empty_db(cluster: LocalCluster, admin_dsn: str, empty_template: str) -> Iter
 
 
 def settings_for(database_url: str, var_dir: Path, **overrides: object) -> Settings:
-    values: dict[str, object] = {"watch_interval_seconds": 0.0, **overrides}
+    # The queue's worker runs inside the app, with the test's clock: plans requested through the
+    # test client are solved by it (tests/scaleout/ runs worker processes of their own).
+    values: dict[str, object] = {"watch_interval_seconds": 0.0, "worker_in_process": True, **overrides}
     return load_settings(
         env={}, database_url=database_url, jwt_secret="test-secret-" + "x" * 32, var_dir=var_dir, **values
     )

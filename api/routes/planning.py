@@ -27,7 +27,6 @@ from api.schemas.planning import (
     VerdictOut,
 )
 from core import zones
-from core.database import after_commit
 from core.errors import field_error
 from core.identity.roles import Role
 from core.times import FIRST_YEAR, LAST_YEAR
@@ -38,6 +37,10 @@ from dispatch.planning.models import Plan, PlanStatus
 
 def plan_out(plan: Plan, queue_position: int | None = None) -> PlanOut:
     return out(PlanOut, plan, queue_position=queue_position if plan.status is PlanStatus.QUEUED else None)
+
+
+async def plan_with_position(session: Session, plan: Plan, limits: service.PlanLimits) -> PlanOut:
+    return plan_out(plan, await service.queue_position(session, plan, limits))
 
 
 def verdict_out(v: assignment_check.Verdict) -> VerdictOut:
@@ -71,20 +74,18 @@ async def create_plan(
     longest = context.settings.plan_max_seconds
     if data.time_limit_seconds > longest:
         raise field_error("time_limit_seconds", f"at most {longest:g} seconds on this server")
-    plan, plan_input = await service.create(
+    plan = await service.create(
         session,
         actor,
         now,
         horizon_s=data.horizon_hours * 3600,
         engineer_ids=data.engineer_ids,
         time_limit_s=data.time_limit_seconds,
+        solution_limit=data.solution_limit,
+        limits=context.plans,
         osrm_url=context.settings.osrm_url,
-        runner_id=context.plans.id,
     )
-    context.plans.admit(plan.id, actor.user_id, plan_input, data.time_limit_seconds, data.solution_limit)
-    # The solver writes its progress to the plan row: start it once that row is committed.
-    after_commit(session, lambda: context.plans.start(plan.id))
-    return plan_out(plan, context.plans.queue_position(plan.id))
+    return await plan_with_position(session, plan, context.plans)
 
 
 @get(
@@ -93,8 +94,8 @@ async def create_plan(
 async def get_plan(
     request: Request[Any, Any, Any], session: Session, plan_id: FromPath[uuid.UUID]
 ) -> PlanOut:
-    plans = app_context(request).plans
-    return plan_out(await service.get(session, plan_id, plans), plans.queue_position(plan_id))
+    limits = app_context(request).plans
+    return await plan_with_position(session, await service.get(session, plan_id, limits), limits)
 
 
 @get(

@@ -4,9 +4,8 @@ limited per client address. The audit trail records these calls by their route t
 
 from __future__ import annotations
 
+import datetime as dt
 import json
-import time
-from collections import deque
 from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
@@ -17,7 +16,7 @@ from api.params import AppClock, Session
 from api.schemas.survey import EngineerTimes, SurveyAnswerOut, SurveyIn, SurveyOut
 from completion import signing, survey
 from completion.errors import ReportNotSigned
-from core.errors import RateLimited
+from core import rate_limits
 
 # A token is 43 URL-safe characters; anything else cannot be one.
 Token = Annotated[str, PathParameter(min_length=20, max_length=100, pattern=r"^[A-Za-z0-9_-]+$")]
@@ -25,36 +24,22 @@ WINDOW_SECONDS = 60.0
 PER_WINDOW = 60
 
 
-class Limiter:
-    """Requests per client address in a sliding window, in this process: enough to make guessing
-    tokens pointless (they are 256-bit) and to keep one client from hammering the page."""
-
-    def __init__(self, limit: int, window: float) -> None:
-        self.limit, self.window = limit, window
-        self.seen: dict[str, deque[float]] = {}
-
-    def check(self, address: str) -> None:
-        now = time.monotonic()
-        if len(self.seen) > 10_000:
-            self.seen.clear()
-        hits = self.seen.setdefault(address, deque())
-        while hits and hits[0] <= now - self.window:
-            hits.popleft()
-        if len(hits) >= self.limit:
-            raise RateLimited(
-                "Too many survey requests from this address; wait a minute",
-                retry_after=int(self.window - (now - hits[0])) + 1,
-            )
-        hits.append(now)
-
-
-LIMITER = Limiter(PER_WINDOW, WINDOW_SECONDS)
 # Documented in the OpenAPI: what a link that is not (or no longer) usable answers.
 TOKEN_PROBLEMS = {404: ("survey-unknown", "route-not-found"), 410: ("survey-expired", "survey-used")}
 
 
-def _limit(request: Request[Any, Any, Any]) -> None:
-    LIMITER.check(app_context(request).trusted_proxies.client(request.scope))
+async def _limit(request: Request[Any, Any, Any], session: Session, now: dt.datetime) -> None:
+    """Requests per client address, counted across every API process: enough to make guessing
+    tokens pointless (they are 256-bit) and to keep one client from hammering the page."""
+    address = app_context(request).trusted_proxies.client(request.scope)
+    await rate_limits.hit(
+        session,
+        f"survey:{address}",
+        now,
+        limit=PER_WINDOW,
+        window=dt.timedelta(seconds=WINDOW_SECONDS),
+        message="Too many survey requests from this address; wait a minute",
+    )
 
 
 @get(
@@ -68,7 +53,7 @@ def _limit(request: Request[Any, Any, Any]) -> None:
 async def read_survey(
     request: Request[Any, Any, Any], session: Session, clock: AppClock, token: Token
 ) -> SurveyOut:
-    _limit(request)
+    await _limit(request, session, clock.now())
     opened = await survey.open_survey(session, clock.now(), token)
     report = opened.report
     doc: dict[str, Any] = json.loads(report.signed_canonical or "{}") or dict(report.content)
@@ -110,7 +95,7 @@ async def read_survey(
 async def survey_pdf(
     request: Request[Any, Any, Any], session: Session, clock: AppClock, token: Token
 ) -> Response[bytes]:
-    _limit(request)
+    await _limit(request, session, clock.now())
     opened = await survey.open_survey(session, clock.now(), token)
     archive = await signing.archive_of(session, opened.report.id)
     if archive is None:
@@ -143,7 +128,7 @@ async def answer_survey(
     token: Token,
     data: JSONBody[SurveyIn],
 ) -> SurveyAnswerOut:
-    _limit(request)
+    await _limit(request, session, clock.now())
     stored = await survey.answer(
         session,
         clock,

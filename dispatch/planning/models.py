@@ -44,7 +44,7 @@ class Plan(UUIDPrimaryKey, Base):
     applied_at: Mapped[dt.datetime | None]
     applied_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))
     inputs_hash: Mapped[str | None] = mapped_column(String(64))
-    # The API process that queued or runs the plan, and the database's time of its last sign of
-    # life: a queued or running plan whose process stopped touching it is marked failed.
+    # The queue worker that runs the plan, and the database's time of its last sign of life: a
+    # running plan whose worker stopped touching it is marked failed.
     runner_id: Mapped[uuid.UUID | None]
     heartbeat_at: Mapped[dt.datetime | None]

@@ -1,41 +1,33 @@
-"""Plans: solved off the event loop in a worker process, stored, applied by a dispatcher.
+"""Plans: admitted and queued by a request, solved by a queue worker (solving.py), stored,
+applied by a dispatcher.
 
-A solve is CPU-bound C++ that holds the interpreter while it runs, so it goes to a
-separate process (spawned: no inherited database connections); the process reports
-its best objective as it improves, and the API process writes that progress to the
-plan row, which polling clients and the live stream read.
+The queue is the database's: a plan row and the job that solves it are written in one
+transaction, the limits are counted from the plan rows, and any worker on any host may take the
+job. The worker writes progress to the plan row, which polling clients and the live stream read.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
-import functools
 import logging
 import math
-import multiprocessing
-import queue
-import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, or_, true, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import func, or_, select, text, true, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import jobs
 from core.clock import Clock
 from core.errors import Conflict, NotFound, RateLimited, field_error
 from core.identity.roles import Actor
 from dispatch.flows import restock
 from dispatch.planning.models import Plan, PlanStatus
-from dispatch.planning.problem import PlanInput, build, result_of
+from dispatch.planning.problem import build
 from dispatch.work_orders import visits as visit_service
 from dispatch.work_orders.models import Visit, VisitStatus
 from inventory.errors import OutOfStock
-from routing import model as rm
-from routing.options import SolveOptions
-from routing.solver import solve
 
 log = logging.getLogger("fieldservice.plans")
 
@@ -45,25 +37,10 @@ class PlanStale(Conflict):
     title = "The plan was made from visits that changed since"
 
 
-def _solve_in_child(problem: rm.Problem, time_limit_s: float, solution_limit: int | None, out: Any) -> None:
-    def progress(p: rm.Progress) -> None:
-        out.put(
-            (
-                "progress",
-                {"objective": p.objective, "elapsed_s": round(p.elapsed_s, 2), "solutions": p.solutions},
-            )
-        )
-
-    try:
-        options = SolveOptions(time_limit_s=time_limit_s, solution_limit=solution_limit, progress=progress)
-        out.put(("done", solve(problem, options)))
-    except Exception as exc:  # reported to the parent, which marks the plan failed
-        out.put(("failed", f"{type(exc).__name__}: {exc}"))
-
-
 @dataclass(frozen=True)
 class PlanLimits:
-    """How much solving one API process takes on (see Settings.plan_*)."""
+    """How much solving the queue takes on (see Settings.plan_*): solver places (for the queue
+    positions told), plans waiting beyond them, plans per user, and the heartbeat period."""
 
     workers: int = 1
     queue: int = 4
@@ -80,237 +57,82 @@ class TooManyPlans(RateLimited):
     title = "Too many plans queued or running"
 
 
-@dataclass
-class _Job:
-    plan_id: uuid.UUID
-    user_id: uuid.UUID | None
-    plan_input: PlanInput
-    time_limit_s: float
-    solution_limit: int | None
-    admitted: float = field(default_factory=time.monotonic)
-    committed: bool = False
-    started: float | None = None
-
-    def remaining_s(self, now: float) -> float:
-        """Seconds until this job's solve ends at the latest (its whole time limit while waiting)."""
-        return self.time_limit_s - (now - self.started if self.started is not None else 0.0)
-
-
-# A job admitted by a request whose transaction never committed is forgotten after this long.
-_UNCOMMITTED_S = 60.0
-
-
-class PlanRunner:
-    """Runs this API process's solves: at most `workers` at once, the rest waiting in order in a
-    bounded queue, each plan's row kept alive by a heartbeat and its progress recorded.
-
-    The queue lives in this process (a later step moves it to a PostgreSQL job queue); what
-    survives the process is the plan row, which reads as failed once its heartbeat stops.
-    """
-
-    def __init__(
-        self, sessionmaker: async_sessionmaker[AsyncSession], limits: PlanLimits | None = None
-    ) -> None:
-        self.sessionmaker = sessionmaker
-        self.limits = limits or PlanLimits()
-        self.id = uuid.uuid4()
-        self._waiting: list[_Job] = []
-        self._running: dict[uuid.UUID, _Job] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._processes: set[Any] = set()
-        self._heartbeat: asyncio.Task[None] | None = None
-
-    # Admission ---------------------------------------------------------------------------------
-
-    def admit(
-        self,
-        plan_id: uuid.UUID,
-        user_id: uuid.UUID | None,
-        plan_input: PlanInput,
-        time_limit_s: float,
-        solution_limit: int | None,
-    ) -> None:
-        """Take a place for a new plan, or refuse (429) when the queue or the user's share is full.
-        The plan starts once its row is committed (`start`)."""
-        now = time.monotonic()
-        self._waiting = [j for j in self._waiting if j.committed or now - j.admitted < _UNCOMMITTED_S]
-        jobs = [*self._running.values(), *self._waiting]
-        mine = [j for j in jobs if user_id is not None and j.user_id == user_id]
-        soonest = min((j.remaining_s(now) for j in self._running.values()), default=time_limit_s)
-        if len(mine) >= self.limits.per_user:
-            wait = min(j.remaining_s(now) + (0 if j.started else soonest) for j in mine)
-            raise TooManyPlans(
-                f"You have {len(mine)} plans queued or running (at most {self.limits.per_user}); "
-                "wait for one to finish",
-                retry_after=max(1, math.ceil(wait)),
-                limit="per-user",
-            )
-        if len(jobs) >= self.limits.workers + self.limits.queue:
-            raise TooManyPlans(
-                f"{len(jobs)} plans are queued or running, the most this server takes; retry later",
-                retry_after=max(1, math.ceil(soonest)),
-                limit="queue",
-            )
-        self._waiting.append(_Job(plan_id, user_id, plan_input, time_limit_s, solution_limit))
-
-    def start(self, plan_id: uuid.UUID) -> None:
-        """The plan's row is committed: it may run when its turn comes."""
-        for job in self._waiting:
-            if job.plan_id == plan_id:
-                job.committed = True
-        if self._heartbeat is None:
-            self._heartbeat = asyncio.create_task(self._beat(), name="plan-heartbeat")
-        self._pump()
-
-    def queue_position(self, plan_id: uuid.UUID) -> int | None:
-        """How many solves must end before this plan gets a solver (0: it starts now); None when it
-        is not waiting here."""
-        free = self.limits.workers - len(self._running)
-        for index, job in enumerate(self._waiting):
-            if job.plan_id == plan_id:
-                return max(0, index + 1 - free)
-        return None
-
-    def _pump(self) -> None:
-        while len(self._running) < self.limits.workers:
-            job = next((j for j in self._waiting if j.committed), None)
-            if job is None:
-                return
-            self._waiting.remove(job)
-            job.started = time.monotonic()
-            self._running[job.plan_id] = job
-            task = asyncio.create_task(self._run(job))
-            self._tasks.add(task)
-            task.add_done_callback(functools.partial(self._finished, job.plan_id))
-
-    def _finished(self, plan_id: uuid.UUID, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if task.cancelled():
-            self._running.pop(plan_id, None)
-        else:
-            self._release(plan_id)
-
-    def _release(self, plan_id: uuid.UUID) -> None:
-        """The solver's place is free: called before a plan's last status is written, so that
-        whoever reads `done` or `failed` finds the place free too."""
-        if self._running.pop(plan_id, None) is not None:
-            self._pump()
-
-    # Running -----------------------------------------------------------------------------------
-
-    async def _update(self, plan_id: uuid.UUID, **values: Any) -> None:
-        async with self.sessionmaker() as session, session.begin():
-            plan = await session.get(Plan, plan_id, with_for_update=True)
-            if plan is not None:
-                for name, value in values.items():
-                    setattr(plan, name, value)
-
-    async def _beat(self) -> None:
-        """Tell readers that this process still holds its queued and running plans."""
-        while True:
-            try:
-                async with self.sessionmaker() as session, session.begin():
-                    await session.execute(
-                        update(Plan)
-                        .where(Plan.runner_id == self.id, Plan.status.in_(ACTIVE))
-                        .values(heartbeat_at=func.now())
-                    )
-            except Exception:  # the database is away: the next beat tries again
-                log.warning("plan heartbeat failed", exc_info=True)
-            await asyncio.sleep(self.limits.heartbeat_s)
-
-    async def _run(self, job: _Job) -> None:
-        plan_id, plan_input = job.plan_id, job.plan_input
-        context = multiprocessing.get_context("spawn")
-        channel = context.Queue()
-        process = context.Process(
-            target=_solve_in_child,
-            daemon=True,
-            args=(plan_input.problem, job.time_limit_s, job.solution_limit, channel),
-        )
-        try:
-            await self._update(plan_id, status=PlanStatus.RUNNING, heartbeat_at=func.now())
-            process.start()
-            self._processes.add(process)
-            while True:
-                try:
-                    kind, payload = await asyncio.to_thread(channel.get, True, 0.5)
-                except queue.Empty:
-                    if not process.is_alive():
-                        raise RuntimeError("the solver process ended without an answer") from None
-                    continue
-                if kind == "progress":
-                    await self._update(plan_id, progress=payload)
-                elif kind == "done":
-                    self._release(plan_id)
-                    await self._update(
-                        plan_id,
-                        status=PlanStatus.DONE,
-                        result=result_of(plan_input, payload),
-                        finished_at=dt.datetime.now(dt.UTC),
-                    )
-                    return
-                else:
-                    raise RuntimeError(payload)
-        except Exception as exc:
-            log.exception("plan %s failed", plan_id)
-            self._release(plan_id)
-            await self._update(
-                plan_id, status=PlanStatus.FAILED, error=str(exc)[:2000], finished_at=dt.datetime.now(dt.UTC)
-            )
-        finally:
-            # A plan cancelled before its process started has nothing to reap; joining happens
-            # in a thread so a slow exit never stalls the event loop.
-            if process.pid is not None:
-                await asyncio.to_thread(process.join, 5)
-                if process.is_alive():
-                    process.kill()
-            self._processes.discard(process)
-
-    async def recover(self) -> int:
-        """At start-up: plans that a stopped process left queued or running are marked failed."""
-        async with self.sessionmaker() as session, session.begin():
-            return await fail_orphans(session, self.limits.orphaned_after, self.id)
-
-    async def stop(self) -> None:
-        for process in list(self._processes):
-            process.kill()
-        for task in [*self._tasks, *([self._heartbeat] if self._heartbeat else [])]:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._heartbeat = None
-        self._waiting.clear()
-        # What this process held will not finish: say so now rather than after the heartbeat lapses.
-        try:
-            async with self.sessionmaker() as session, session.begin():
-                await session.execute(
-                    update(Plan)
-                    .where(Plan.runner_id == self.id, Plan.status.in_(ACTIVE))
-                    .values(status=PlanStatus.FAILED, error=STOPPED, finished_at=func.now())
-                )
-        except Exception:  # the database is away: the rows lapse through their heartbeat instead
-            log.warning("could not mark this process's plans stopped", exc_info=True)
-
+SOLVE = jobs.JobKind(name="plans.solve", queue=jobs.PLANS)
 
 ACTIVE = (PlanStatus.QUEUED, PlanStatus.RUNNING)
-STOPPED = "The server stopped before the plan finished; plan again"
+STOPPED = "The worker solving the plan stopped before it finished; plan again"
+
+
+async def _admit(
+    session: AsyncSession, user_id: uuid.UUID | None, time_limit_s: float, limits: PlanLimits
+) -> None:
+    """Refuse (429) a plan beyond the queue or beyond the user's share, counted in the database
+    so that every API process agrees; admissions take turns until their transaction ends, so two
+    requests cannot both take the last place."""
+    await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended("plan-admission", 0))))
+    rows = (
+        await session.execute(
+            select(Plan.created_by, Plan.status, Plan.params, Plan.progress).where(Plan.status.in_(ACTIVE))
+        )
+    ).all()
+
+    def remaining(params: dict[str, Any], progress: dict[str, Any]) -> float:
+        return float(params.get("time_limit_s", time_limit_s)) - float(progress.get("elapsed_s", 0.0))
+
+    running = [remaining(r.params, r.progress) for r in rows if r.status is PlanStatus.RUNNING]
+    soonest = min(running, default=time_limit_s)
+    mine = [r for r in rows if user_id is not None and r.created_by == user_id]
+    if len(mine) >= limits.per_user:
+        wait = min(
+            remaining(r.params, r.progress) + (soonest if r.status is PlanStatus.QUEUED else 0) for r in mine
+        )
+        raise TooManyPlans(
+            f"You have {len(mine)} plans queued or running (at most {limits.per_user}); "
+            "wait for one to finish",
+            retry_after=max(1, math.ceil(wait)),
+            limit="per-user",
+        )
+    if len(rows) >= limits.workers + limits.queue:
+        raise TooManyPlans(
+            f"{len(rows)} plans are queued or running, the most this service takes; retry later",
+            retry_after=max(1, math.ceil(soonest)),
+            limit="queue",
+        )
+
+
+_JOBS_AHEAD = text(
+    """
+    SELECT count(*) FROM procrastinate_jobs AS job
+    JOIN dispatch_plan AS plan ON plan.id = CAST(job.args->>'plan_id' AS uuid)
+    WHERE job.queue_name = :queue AND job.task_name = :task AND job.status IN ('todo', 'doing')
+      AND plan.status IN ('queued', 'running')
+      AND job.id <= (SELECT max(id) FROM procrastinate_jobs
+                     WHERE task_name = :task AND args->>'plan_id' = :plan_id)
+    """
+)
+
+
+async def queue_position(session: AsyncSession, plan: Plan, limits: PlanLimits) -> int | None:
+    """How many solves must end before this queued plan gets a solver (0: it starts as soon as a
+    worker takes it); None when it is not queued."""
+    if plan.status is not PlanStatus.QUEUED:
+        return None
+    ahead = await session.scalar(
+        _JOBS_AHEAD, {"queue": SOLVE.queue, "task": SOLVE.name, "plan_id": str(plan.id)}
+    )
+    return max(0, int(ahead or 0) - limits.workers)
 
 
 async def fail_orphans(
-    session: AsyncSession,
-    stale_after: dt.timedelta,
-    alive_runner: uuid.UUID | None,
-    plan_id: uuid.UUID | None = None,
+    session: AsyncSession, stale_after: dt.timedelta, plan_id: uuid.UUID | None = None
 ) -> int:
-    """Mark failed the queued or running plans (all, or the one given) whose process stopped
-    beating (it died or was killed); plans of `alive_runner`, this process, are left to it."""
+    """Mark failed the running plans (all, or the one given) whose worker stopped beating (it
+    died or was killed). Queued plans wait in the job queue for any worker and are left as they are."""
     result = await session.execute(
         update(Plan)
         .where(
-            Plan.status.in_(ACTIVE),
+            Plan.status == PlanStatus.RUNNING,
             Plan.id == plan_id if plan_id is not None else true(),
-            Plan.runner_id.is_distinct_from(alive_runner),
             or_(Plan.heartbeat_at.is_(None), Plan.heartbeat_at < func.now() - stale_after),
         )
         .values(status=PlanStatus.FAILED, error=STOPPED, finished_at=func.now())
@@ -318,6 +140,16 @@ async def fail_orphans(
         .execution_options(synchronize_session=False)
     )
     return len(result.all())
+
+
+async def fail_stopped(session: AsyncSession, plan_ids: list[uuid.UUID]) -> None:
+    """These plans' solve jobs ended with their worker: they will not finish."""
+    await session.execute(
+        update(Plan)
+        .where(Plan.id.in_(plan_ids), Plan.status.in_(ACTIVE))
+        .values(status=PlanStatus.FAILED, error=STOPPED, finished_at=func.now())
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def create(
@@ -328,10 +160,15 @@ async def create(
     horizon_s: int,
     engineer_ids: list[uuid.UUID] | None,
     time_limit_s: float,
+    solution_limit: int | None = None,
+    limits: PlanLimits,
     osrm_url: str = "",
-    runner_id: uuid.UUID | None = None,
-) -> tuple[Plan, PlanInput]:
+) -> Plan:
+    """A queued plan and, in the same transaction, the job that solves it (429 beyond the limits).
+    The inputs are read here too, so that a request that cannot be planned is refused at once;
+    the worker reads them again when it starts, and the plan is made from what it reads then."""
     plan_input = await build(session, now, horizon_s, engineer_ids, osrm_url=osrm_url)
+    await _admit(session, actor.user_id, time_limit_s, limits)
     plan = Plan(
         id=uuid.uuid4(),
         created_at=now,
@@ -339,22 +176,26 @@ async def create(
         status=PlanStatus.QUEUED,
         origin=now,
         horizon_s=horizon_s,
-        params={"engineer_ids": [str(e) for e in engineer_ids or []], "time_limit_s": time_limit_s},
+        params={
+            "engineer_ids": [str(e) for e in engineer_ids or []],
+            "time_limit_s": time_limit_s,
+            "solution_limit": solution_limit,
+        },
         visit_versions=plan_input.visit_versions,
         progress={},
         inputs_hash=plan_input.inputs_hash(),
-        runner_id=runner_id,
         heartbeat_at=func.now(),
     )
     session.add(plan)
     await session.flush()
-    return plan, plan_input
+    await jobs.defer(session, SOLVE, plan_id=str(plan.id))
+    return plan
 
 
-async def get(session: AsyncSession, plan_id: uuid.UUID, runner: PlanRunner | None = None) -> Plan:
-    """The plan; with `runner`, a queued or running plan whose process died reads as failed."""
-    if runner is not None:
-        await fail_orphans(session, runner.limits.orphaned_after, runner.id, plan_id)
+async def get(session: AsyncSession, plan_id: uuid.UUID, limits: PlanLimits | None = None) -> Plan:
+    """The plan; with `limits`, a running plan whose worker died reads as failed."""
+    if limits is not None:
+        await fail_orphans(session, limits.orphaned_after, plan_id)
     plan = await session.get(Plan, plan_id, populate_existing=True)
     if plan is None:
         raise NotFound(f"No plan with id {plan_id}")

@@ -17,7 +17,7 @@ POLL_SECONDS = 0.5
 
 
 async def snapshots(
-    sessionmaker: async_sessionmaker[AsyncSession], runner: plans.PlanRunner, plan_id: uuid.UUID
+    sessionmaker: async_sessionmaker[AsyncSession], limits: plans.PlanLimits, plan_id: uuid.UUID
 ) -> AsyncIterator[dict[str, Any]]:
     """The plan's status and progress (and queue position while queued) each time they change,
     until it is no longer queued or running. Each read is a short transaction of its own: a
@@ -25,10 +25,10 @@ async def snapshots(
     last = None
     while True:
         async with sessionmaker() as session, session.begin():
-            plan = await plans.get(session, plan_id, runner)
+            plan = await plans.get(session, plan_id, limits)
             snapshot: dict[str, Any] = {"status": plan.status.value, "progress": plan.progress}
             if plan.status is PlanStatus.QUEUED:
-                snapshot["queue_position"] = runner.queue_position(plan_id)
+                snapshot["queue_position"] = await plans.queue_position(session, plan, limits)
         if snapshot != last:
             yield snapshot
             last = snapshot

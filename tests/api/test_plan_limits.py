@@ -17,14 +17,15 @@ from typing import Any
 import httpx
 import pytest
 from litestar import Litestar
+from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from api.app import create_app
 from core.clock import ManualClock
-from core.localdb import free_port
+from core.localdb import LocalCluster, free_port
 from core.settings import PROJECT_ROOT
-from tests.conftest import settings_for
+from tests.conftest import _fresh, settings_for
 from tests.support.api import DEMO_PASSWORD, assert_problem, auth_headers
 from tests.support.plans import wait_for_plan
 
@@ -117,15 +118,23 @@ async def test_the_time_limit_a_plan_may_ask_for_is_capped(client: Any) -> None:
 
 
 @pytest.fixture
-def server(demo_db: str, tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """The API in a process of its own on a loopback port, as `make up` runs it."""
+def lone_db(cluster: LocalCluster, admin_dsn: str, demo_template: str) -> Iterator[str]:
+    """A database of its own: no other worker may take the plan the server below solves."""
+    yield from _fresh(cluster, admin_dsn, demo_template)
+
+
+@pytest.fixture
+def server(lone_db: str, tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """The API with the queue's worker in one process on a loopback port, as a one-process demo
+    runs it (tests/scaleout/ runs API and worker processes apart)."""
     port = free_port()
     env = {
         **os.environ,
-        "FSD_DATABASE_URL": demo_db,
+        "FSD_DATABASE_URL": lone_db,
         "FSD_JWT_SECRET": "server-secret-" + "y" * 32,
         "FSD_VAR_DIR": str(tmp_path),
         "FSD_WATCH_INTERVAL_SECONDS": "0",
+        "FSD_WORKER_IN_PROCESS": "1",
         "FSD_PLAN_HEARTBEAT_SECONDS": str(HEARTBEAT_S),
     }
     command = [sys.executable, "-m", "uvicorn", "--factory", "api.app:app_from_env", "--port", str(port)]
@@ -157,7 +166,7 @@ def server(demo_db: str, tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen
 
 
 async def test_a_plan_whose_server_died_reads_as_failed(
-    client: Any, server: tuple[str, subprocess.Popen[bytes]]
+    server: tuple[str, subprocess.Popen[bytes]], lone_db: str, tmp_path: Path
 ) -> None:
     url, process = server
     async with httpx.AsyncClient(base_url=url, timeout=30) as remote:
@@ -181,13 +190,16 @@ async def test_a_plan_whose_server_died_reads_as_failed(
     os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=10)
 
-    dispatcher = await auth_headers(client, "dispatcher")
-    deadline = time.monotonic() + 10 * HEARTBEAT_S + 5
-    while True:
-        plan = (await client.get(f"/api/dispatch/plans/{plan_id}", headers=dispatcher)).json()
-        if plan["status"] != "running":
-            break
-        assert time.monotonic() < deadline, "the dead server's plan still reads as running"
-        await asyncio.sleep(0.2)
+    # Read through another API process (no worker of its own) on the same database.
+    settings = settings_for(lone_db, tmp_path, worker_in_process=False, plan_heartbeat_seconds=HEARTBEAT_S)
+    async with AsyncTestClient(app=create_app(settings), raise_server_exceptions=False) as client:
+        dispatcher = await auth_headers(client, "dispatcher")
+        deadline = time.monotonic() + 10 * HEARTBEAT_S + 5
+        while True:
+            plan = (await client.get(f"/api/dispatch/plans/{plan_id}", headers=dispatcher)).json()
+            if plan["status"] != "running":
+                break
+            assert time.monotonic() < deadline, "the dead server's plan still reads as running"
+            await asyncio.sleep(0.2)
     assert plan["status"] == "failed"
     assert "stopped" in plan["error"]
