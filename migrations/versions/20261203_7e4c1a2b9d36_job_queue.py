@@ -6,7 +6,7 @@ here so that `alembic upgrade head` (and the tests' template database) give a da
 workers can use at once; `core/schema_filter.py` keeps autogenerate away from these tables.
 
 Revision ID: 7e4c1a2b9d36
-Revises: 6d3a8b1f4e25
+Revises: 7e4c9a2b5d36
 Create Date: 2026-12-03 05:30:00.000000
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 from procrastinate.schema import SchemaManager
 
 revision: str = "7e4c1a2b9d36"
-down_revision: str | None = "6d3a8b1f4e25"
+down_revision: str | None = "7e4c9a2b5d36"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
