@@ -115,6 +115,16 @@ OWNERSHIP: dict[tuple[str, str], list[Probe]] = {
     ("POST", "/api/visits/{visit_id}/start-travel"): [
         Probe(E, "visit_id", "b_visit", path={"visit_id": "{b_visit}"}, body={})
     ],
+    ("POST", "/api/work-orders/{order_id}/restore-confirmations"): [
+        Probe(
+            C,
+            "order_id",
+            "y_order",
+            path={"order_id": "{y_order}"},
+            body={"confirmed_by": "李伟", "channel": "phone", "call_reference": "CALL-1"},
+        )
+    ],
+    ("GET", "/api/visits/{visit_id}"): [Probe(E, "visit_id", "b_visit", path={"visit_id": "{b_visit}"})],
     ("POST", "/api/visits/{visit_id}/arrive"): [
         Probe(E, "visit_id", "b_visit", path={"visit_id": "{b_visit}"}, body={})
     ],
