@@ -15,6 +15,7 @@ from api.schemas.common import fields_of, given, out
 from api.schemas.contracts import (
     CalendarIn,
     CalendarOut,
+    CalendarPage,
     CalendarYearIn,
     ContractIn,
     ContractOut,
@@ -101,9 +102,10 @@ async def update_contract(
     )
 
 
-@get("/api/holiday-calendars", roles=STAFF_ROLES, tags=["contracts"], summary="Holiday calendars")
-async def list_calendars(session: Session) -> list[CalendarOut]:
-    return [calendar_out(c) for c in await service.list_calendars(session)]
+@get("/api/holiday-calendars", roles=STAFF_ROLES, tags=["contracts"], summary="Holiday calendars, by name")
+async def list_calendars(session: Session, limit: Limit = 50, cursor: Cursor = None) -> CalendarPage:
+    page = await service.list_calendars(session, limit=limit, cursor=cursor)
+    return CalendarPage([calendar_out(c) for c in page.items], page.next_cursor)
 
 
 @get(

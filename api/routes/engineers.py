@@ -16,12 +16,14 @@ from api.schemas.engineers import (
     EngineerOut,
     EngineerPage,
     EngineerPatch,
+    PositionPage,
     PositionsIn,
     PositionsOut,
     ShiftIO,
     SkillIO,
 )
 from core.identity.roles import Role
+from core.pagination import list_page
 from dispatch.engineers import positions, service
 from dispatch.engineers.models import EmployerKind, Engineer, EngineerShift, EngineerSkill
 
@@ -175,8 +177,19 @@ async def report_positions(
     tags=["engineers"],
     summary="Where engineers are: the latest position (last 2 h) of each consenting engineer on shift",
 )
-async def engineer_positions(now: Now, session: Session) -> list[positions.LivePosition]:
-    return await positions.on_the_map(session, now)
+async def engineer_positions(
+    now: Now, session: Session, limit: Limit = 100, cursor: Cursor = None
+) -> PositionPage:
+    found = await positions.on_the_map(session, now)
+    page = list_page(
+        session,
+        found,
+        lambda p: (p.name, str(p.engineer_id)),
+        purpose="positions",
+        limit=limit,
+        cursor=cursor,
+    )
+    return PositionPage(page.items, page.next_cursor)
 
 
 ROUTES = [

@@ -121,3 +121,8 @@ class CalendarOut(msgspec.Struct):
     region: str
     years: list[int]
     days: list[HolidayDayIO]
+
+
+class CalendarPage(msgspec.Struct):
+    items: list[CalendarOut]
+    next_cursor: str | None

@@ -12,6 +12,7 @@ from msgspec import UNSET, UnsetType
 from api.schemas.common import GeoPoint, Input, ShortText, TimeZoneName, WallTime
 from core.times import Day, Instant
 from dispatch.engineers.models import EmployerKind
+from dispatch.engineers.positions import LivePosition
 
 # Per-shift overtime up to 12 h; what is left of a month's up to a month.
 DayOvertime = Annotated[int, msgspec.Meta(ge=0, le=12 * 60)]
@@ -115,3 +116,8 @@ class ConsentOut(msgspec.Struct):
     engineer_id: uuid.UUID
     granted_at: dt.datetime
     withdrawn_at: dt.datetime | None
+
+
+class PositionPage(msgspec.Struct):
+    items: list[LivePosition]
+    next_cursor: str | None

@@ -221,3 +221,8 @@ class NextStatusesOut(msgspec.Struct):
 class WorkOrderPage(msgspec.Struct):
     items: list[WorkOrderOut]
     next_cursor: str | None
+
+
+class VisitPage(msgspec.Struct):
+    items: list[VisitOut]
+    next_cursor: str | None

@@ -192,7 +192,7 @@ async def test_compliance_shows_raw_and_contractual(client, monday):
                 "customer_id": customer["id"],
             },
         )
-    ).json()
+    ).json()["groups"][0]["measures"]
     restore = next(r for r in rows if r["measure"] == "restore")
     assert restore["breached"] == 1
     assert restore["customer_excused"] == 1
