@@ -120,9 +120,9 @@ async def inbox(
     stmt = select(SyncConflict)
     if open_only:
         stmt = stmt.where(SyncConflict.resolved_at.is_(None))
-    return await keyset_page(
-        session, stmt, [SyncConflict.created_at, SyncConflict.id], limit=limit, cursor=cursor
-    )
+    # A push's conflicts share its time: in the order the phone recorded them.
+    order = [SyncConflict.created_at, SyncConflict.device_pk, SyncConflict.seq, SyncConflict.id]
+    return await keyset_page(session, stmt, order, limit=limit, cursor=cursor)
 
 
 async def resolve(
