@@ -23,7 +23,7 @@ from dispatch.customers.models import Customer, Site
 from dispatch.engineers.models import Engineer
 from dispatch.sla import reports
 from dispatch.sla.models import SlaClock
-from dispatch.sla.reports import GroupBy, Outcome
+from dispatch.sla.reports import ClockOutcome, GroupBy
 from dispatch.work_orders.models import WorkOrder
 from kpis import figures, period
 from kpis.figures import EngineerTime
@@ -124,7 +124,7 @@ async def orders(
     f: Filters,
     *,
     key: str | None,
-    outcome: Outcome,
+    outcome: ClockOutcome,
     measure: Measure | None,
     limit: int,
     cursor: str | None,
@@ -146,11 +146,11 @@ async def orders(
     return Page(await order_rows(session, page.items, now, outcome, measure), page.next_cursor)
 
 
-def _clock_is(clock: SlaClock, outcome: Outcome, now: dt.datetime) -> bool:
+def _clock_is(clock: SlaClock, outcome: ClockOutcome, now: dt.datetime) -> bool:
     late = clock.breached_at is not None or (
         clock.met_at is None and clock.deadline is not None and clock.deadline < now
     )
-    if outcome is Outcome.BREACHED:
+    if outcome is ClockOutcome.BREACHED:
         return late
     return clock.met_at is None and not late and clock.at_risk_since is not None
 
@@ -159,7 +159,7 @@ async def order_rows(
     session: AsyncSession,
     found: list[WorkOrder],
     now: dt.datetime,
-    outcome: Outcome,
+    outcome: ClockOutcome,
     measure: Measure | None,
 ) -> list[OrderRow]:
     """Each order with its customer's, site's and engineer's names, and the clocks behind it."""
@@ -253,10 +253,11 @@ async def escalations(
     )
     by_id = {o.id: o for o in found.scalars()}
     rows = {
-        r.order.id: r for r in await order_rows(session, list(by_id.values()), now, Outcome.BREACHED, None)
+        r.order.id: r
+        for r in await order_rows(session, list(by_id.values()), now, ClockOutcome.BREACHED, None)
     }
     return Page([EscalationRow(c, rows[c.work_order_id]) for c in page.items], page.next_cursor)
 
 
 def is_late(clock: SlaClock, now: dt.datetime) -> bool:
-    return _clock_is(clock, Outcome.BREACHED, now)
+    return _clock_is(clock, ClockOutcome.BREACHED, now)

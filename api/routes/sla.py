@@ -12,20 +12,20 @@ from litestar.params import QueryParameter
 from api.auth import DESK
 from api.params import Cursor, Limit, Now, Session, SinceQuery, UntilQuery
 from api.schemas.sla import (
-    ClockOut,
     ComplianceGroupOut,
     ComplianceOut,
     EngineerTimeOut,
     EngineerTimeReportOut,
-    EscalationOut,
     EscalationPage,
+    OpenEscalationOut,
+    SlaClockOut,
     SlaComplianceOut,
     SlaOrderOut,
     SlaOrderPage,
 )
 from dispatch.contracts.models import Measure
 from dispatch.sla.models import SlaClock
-from dispatch.sla.reports import Compliance, GroupBy, Outcome
+from dispatch.sla.reports import ClockOutcome, Compliance, GroupBy
 from kpis import export, supervisor
 from kpis.monthly import parse_month
 from kpis.supervisor import ComplianceReport, EngineerMonth, Filters, OrderRow
@@ -42,7 +42,7 @@ Key = Annotated[
     str | None,
     QueryParameter(max_length=64, description="the group of the breakdown (`key` of a group; '' for none)"),
 ]
-Which = Annotated[Outcome, QueryParameter(description="orders with a breached clock, or one at risk")]
+Which = Annotated[ClockOutcome, QueryParameter(description="orders with a breached clock, or one at risk")]
 OfMeasure = Annotated[Measure | None, QueryParameter(description="only this clock (default: any)")]
 Month = Annotated[
     str | None,
@@ -165,8 +165,8 @@ async def sla_compliance_csv(
     return _csv(export.table(COMPLIANCE_COLUMNS, rows), f"sla-compliance-{day}")
 
 
-def _clock_out(c: SlaClock) -> ClockOut:
-    return ClockOut(
+def _clock_out(c: SlaClock) -> SlaClockOut:
+    return SlaClockOut(
         c.measure.value,
         c.deadline,
         c.met_at,
@@ -210,7 +210,7 @@ async def sla_orders(
     region: Region = None,
     group_by: Group = None,
     key: Key = None,
-    outcome: Which = Outcome.BREACHED,
+    outcome: Which = ClockOutcome.BREACHED,
     measure: OfMeasure = None,
     limit: Limit = 50,
     cursor: Cursor = None,
@@ -259,7 +259,7 @@ async def sla_orders_csv(
     region: Region = None,
     group_by: Group = None,
     key: Key = None,
-    outcome: Which = Outcome.BREACHED,
+    outcome: Which = ClockOutcome.BREACHED,
     measure: OfMeasure = None,
 ) -> Response[bytes]:
     filters = _filters(since, until, customer_id, region, group_by)
@@ -310,7 +310,7 @@ async def open_escalations(
     for e in page.items:
         o = _order_out(e.order)
         items.append(
-            EscalationOut(
+            OpenEscalationOut(
                 work_order_id=o.id,
                 problem_number=o.problem_number,
                 status=o.status,

@@ -79,9 +79,18 @@ class TargetOut(msgspec.Struct):
     cutoff: dt.time | None
 
 
+class EscalationOut(msgspec.Struct):
+    # The share of the target used at which this step fires, whom it notifies, and whether
+    # the customer is told too.
+    share: float
+    notify: str
+    inform_customer: bool = False
+
+
 class ContractOut(msgspec.Struct):
     id: uuid.UUID
     customer_id: uuid.UUID
+    customer_name: str
     contract_number: str
     name: str
     calendar_kind: CalendarKind
@@ -90,7 +99,7 @@ class ContractOut(msgspec.Struct):
     starts_on: dt.date
     ends_on: dt.date
     backup_device_entitled: bool
-    escalation: list[dict[str, object]]
+    escalation: list[EscalationOut]
     targets: list[TargetOut]
     version: int
 

@@ -39,7 +39,7 @@ class SlaComplianceOut(msgspec.Struct):
     groups: list[ComplianceGroupOut]
 
 
-class ClockOut(msgspec.Struct):
+class SlaClockOut(msgspec.Struct):
     measure: str
     deadline: dt.datetime | None
     met_at: dt.datetime | None
@@ -62,7 +62,7 @@ class SlaOrderOut(msgspec.Struct):
     engineer_id: uuid.UUID | None
     engineer_name: str | None
     # The clocks behind the figure: breached ones, or those at risk.
-    clocks: list[ClockOut]
+    clocks: list[SlaClockOut]
 
 
 class SlaOrderPage(msgspec.Struct):
@@ -70,7 +70,7 @@ class SlaOrderPage(msgspec.Struct):
     next_cursor: str | None
 
 
-class EscalationOut(msgspec.Struct):
+class OpenEscalationOut(msgspec.Struct):
     work_order_id: uuid.UUID
     problem_number: str
     status: str
@@ -88,7 +88,7 @@ class EscalationOut(msgspec.Struct):
 
 
 class EscalationPage(msgspec.Struct):
-    items: list[EscalationOut]
+    items: list[OpenEscalationOut]
     next_cursor: str | None
 
 

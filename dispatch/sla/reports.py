@@ -32,7 +32,7 @@ class GroupBy(enum.StrEnum):
     SEVERITY = "severity"
 
 
-class Outcome(enum.StrEnum):
+class ClockOutcome(enum.StrEnum):
     BREACHED = "breached"
     AT_RISK = "at_risk"
 
@@ -72,10 +72,10 @@ def _late(now: dt.datetime) -> ColumnElement[bool]:
     return (SlaClock.breached_at.is_not(None)) | (SlaClock.met_at.is_(None) & (SlaClock.deadline < now))
 
 
-def outcome_condition(outcome: Outcome, now: dt.datetime) -> ColumnElement[bool]:
+def outcome_condition(outcome: ClockOutcome, now: dt.datetime) -> ColumnElement[bool]:
     """On SlaClock: late (breached, or past its deadline unmet), or running and flagged at risk."""
     late = _late(now)
-    if outcome is Outcome.BREACHED:
+    if outcome is ClockOutcome.BREACHED:
         return late
     return SlaClock.met_at.is_(None) & ~late & SlaClock.at_risk_since.is_not(None)
 
@@ -185,7 +185,7 @@ async def orders_behind(
     scope: ColumnElement[bool],
     group_by: GroupBy | None,
     key: str | None,
-    outcome: Outcome,
+    outcome: ClockOutcome,
     measure: Measure | None,
     limit: int,
     cursor: str | None,
