@@ -111,6 +111,8 @@ class AssignmentIn(Input):
 
 class TravelIn(Input):
     at: Instant | None = None
+    # The visit's version this step changes: a stale one is 409 (checked when given).
+    version: int | None = None
 
 
 class ArriveIn(Input):
@@ -119,6 +121,8 @@ class ArriveIn(Input):
     # qr_code: the code scanned at reception; customer_confirmation: the customer's name.
     proof: Literal["gps", "qr_code", "customer_confirmation", "none"] = "gps"
     proof_reference: Annotated[str, msgspec.Meta(min_length=1, max_length=500)] | None = None
+    # The visit's version this step changes: a stale one is 409 (checked when given).
+    version: int | None = None
 
 
 class NoteIn(Input):
@@ -132,6 +136,8 @@ class FinishIn(Input):
     note: LongText | None = None
     restored_at: Instant | None = None
     at: Instant | None = None
+    # The visit's version this step changes: a stale one is 409 (checked when given).
+    version: int | None = None
 
 
 class ClockOut(msgspec.Struct):

@@ -120,7 +120,9 @@ async def start_travel(
     visit_id: FromPath[uuid.UUID],
     data: JSONBody[TravelIn],
 ) -> VisitOut:
-    return visit_out(await visits.start_travel(session, actor, clock, visit_id, at=data.at))
+    return visit_out(
+        await visits.start_travel(session, actor, clock, visit_id, at=data.at, version=data.version)
+    )
 
 
 @post(
@@ -147,6 +149,7 @@ async def arrive(
         at=data.at,
         proof=data.proof,
         proof_reference=data.proof_reference,
+        version=data.version,
     )
     return visit_out(visit)
 
@@ -186,6 +189,7 @@ async def finish(
         note=data.note,
         restored_at=data.restored_at,
         at=data.at,
+        version=data.version,
     )
     return visit_out(visit)
 
