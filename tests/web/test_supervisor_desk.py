@@ -1,6 +1,6 @@
 """The supervisor's desk in real Chromium against a live server: a supervisor lands on it, last
 month's compliance is shown, broken down by engineer, a breaching order opens in the order panel,
-and the exported CSV holds the API's numbers.
+the exported CSV holds the API's numbers, and the English switch redraws it.
 
 The data is test_supervisor_reports' February (region CN-SUP) on top of the demo; the browser's
 clock is set to 2 March 2026 in Shanghai, the demo's day, so that "last month" is February."""
@@ -128,3 +128,9 @@ async def test_last_months_compliance_by_engineer_a_breaching_order_and_the_csv(
 
         if os.environ.get("FSD_SCREENSHOTS"):
             await page.screenshot(path=str(Path(os.environ["FSD_SCREENSHOTS"]) / "supervisor-desk.png"))
+
+        # The English switch redraws the desk from what it holds, figures unchanged.
+        await page.click("#language")
+        await page.locator("#supervisor-desk h2", has_text="Supervisor desk").wait_for()
+        assert await row.locator("[data-col=raw]").text_content() == _percent(e2_response["raw_compliance"])
+        assert "SLA compliance" in (await page.locator("#supervisor-desk").text_content() or "")
