@@ -193,7 +193,7 @@ def _name(names: dict[uuid.UUID, str], user_id: uuid.UUID | None) -> str | None:
 
 
 def _engineer_of(order: WorkOrder) -> uuid.UUID | None:
-    """As `reports.order_engineer`: the engineer of the latest assigned visit."""
+    """As `reports.with_group` reads it: the engineer of the latest assigned visit."""
     assigned = [v for v in order.visits if v.engineer_id is not None]
     return max(assigned, key=lambda v: v.created_at).engineer_id if assigned else None
 
