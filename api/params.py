@@ -13,10 +13,11 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.params import QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import zones
 from core.clock import Clock
 from core.errors import field_error
 from core.identity.roles import Actor
-from core.times import SUPPORTED, refusal
+from core.times import SUPPORTED, WHEN_HELP, refusal, when_instant
 
 # The request's session (one transaction, committed by the unit of work).
 Session = NamedDependency[AsyncSession]
@@ -41,6 +42,28 @@ _INSTANT = f"RFC 3339 with a UTC offset (e.g. 2026-03-02T09:00:00+08:00), in {SU
 InstantQuery = Annotated[dt.datetime, QueryParameter(description=_INSTANT)]
 OptionalInstantQuery = Annotated[dt.datetime | None, QueryParameter(description=_INSTANT)]
 OptionalDayQuery = Annotated[dt.date | None, QueryParameter(description=f"YYYY-MM-DD, in {SUPPORTED}")]
+
+# Every query filter that takes a time declares one of these and reads it with `when` (or, for
+# a period whose dates are days in the zone of the sites in scope, kpis.period.resolve): a
+# plain date or an RFC 3339 instant, checked like every other time a client sends.
+_WHEN = f"{WHEN_HELP}, in {SUPPORTED}"
+_WHEN_MAX = 40
+SinceQuery = Annotated[str | None, QueryParameter(max_length=_WHEN_MAX, description=f"from: {_WHEN}")]
+UntilQuery = Annotated[
+    str | None,
+    QueryParameter(
+        max_length=_WHEN_MAX,
+        description=f"until (a date includes that whole day, a time is exclusive): {_WHEN}",
+    ),
+]
+
+
+def when(
+    field: str, raw: str | None, *, end: bool = False, zone: str = zones.DEFAULT_TIME_ZONE
+) -> dt.datetime | None:
+    """A `SinceQuery`/`UntilQuery` value as an instant (None when not given): a date is that
+    day's midnight in `zone` (the company's default zone unless the route knows the sites')."""
+    return when_instant(field, raw, zones.zone(zone), end=end) if raw else None
 
 
 def _time_kind(annotation: Any, inner: tuple[Any, ...]) -> type[dt.date] | None:

@@ -14,7 +14,7 @@ import hmac
 import json
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -218,3 +218,39 @@ async def keyset_rows(
         stmt = keyset.later
     connection = await session.connection()
     return _page(list((await connection.execute(stmt, params)).all()), keyset.order, limit, key)
+
+
+SortKey = tuple[str | int | float | bool | None, ...]
+
+
+def list_page(
+    session: AsyncSession,
+    items: Sequence[T],
+    key: Callable[[T], SortKey],
+    *,
+    purpose: str,
+    limit: int,
+    cursor: str | None,
+    max_limit: int = MAX_LIMIT,
+) -> Page[T]:
+    """A page of a list that is worked out whole before it is sent (a ranking, the positions on
+    the map, a phone's few visits), on the same contract as the keyset lists: `items` ordered by
+    `key` (plain values, its last part unique), the page after the key the cursor holds. The
+    cursor is sealed for `purpose`, so another list's is refused."""
+    _bounded(limit, max_limit)
+    seal_key = key_of(session)
+    ordered = sorted(items, key=lambda i: _comparable(key(i)))
+    if cursor:
+        after = unseal(seal_key, cursor, f"list:{purpose}")
+        if not isinstance(after, list):
+            raise unknown_cursor()
+        last = _comparable(tuple(after))
+        ordered = [i for i in ordered if _comparable(key(i)) > last]
+    page, rest = ordered[:limit], ordered[limit:]
+    next_cursor = seal(seal_key, list(key(page[-1])), f"list:{purpose}") if rest else None
+    return Page(items=page, next_cursor=next_cursor)
+
+
+def _comparable(key: Sequence[Any]) -> tuple[tuple[int, Any], ...]:
+    # None sorts first and never meets a value in a comparison.
+    return tuple((0, 0) if v is None else (1, v) for v in key)

@@ -15,9 +15,12 @@ time they hold when decoded, whatever the field's declared type.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any, TypeGuard
 
 import msgspec
+
+from core.errors import field_error
 
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 EARLIEST = dt.datetime(FIRST_YEAR, 1, 1, tzinfo=dt.UTC)
@@ -85,3 +88,39 @@ class TimeChecked(msgspec.Struct):
     def __post_init__(self) -> None:
         for field in self.__struct_fields__:
             _check(getattr(self, field), field)
+
+
+# A query filter's date or time: `2026-11-01` or an RFC 3339 instant.
+WHEN_HELP = (
+    "a date (YYYY-MM-DD: that day's midnight in the zone of the sites in scope, else the company's "
+    "default zone) or an RFC 3339 time with a UTC offset"
+)
+_PLAIN_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def parse_when(field: str, raw: str) -> dt.date | dt.datetime:
+    """A query filter's value: a plain date, or an instant with its offset; anything else (or
+    outside the supported years) is InvalidInput naming `field`."""
+    kind: type[dt.date] = dt.date if _PLAIN_DATE.fullmatch(raw) else dt.datetime
+    try:
+        value = msgspec.convert(raw, kind, strict=False)
+    except msgspec.ValidationError:
+        raise field_error(field, "a date (YYYY-MM-DD) or an RFC 3339 time with a UTC offset") from None
+    why = refusal(value)
+    if why is not None:
+        raise field_error(field, why)
+    return value
+
+
+def midnight(day: dt.date, zone: dt.tzinfo) -> dt.datetime:
+    """The start of `day` on the clock of `zone`, in UTC."""
+    return dt.datetime.combine(day, dt.time(), tzinfo=zone).astimezone(dt.UTC)
+
+
+def when_instant(field: str, raw: str, zone: dt.tzinfo, *, end: bool = False) -> dt.datetime:
+    """`raw` as an instant: a date is its midnight in `zone`; as the `end` of a period a date
+    includes that whole day (the next midnight), so `until=2026-11-30` ends November."""
+    value = parse_when(field, raw)
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC)
+    return midnight(value + dt.timedelta(days=1) if end else value, zone)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from collections.abc import Iterable, Sequence
 
 from core import zones
 from kpis.service import KpiReport
@@ -84,3 +85,22 @@ def to_csv(report: KpiReport) -> bytes:
             )
         )
     return (BOM + out.getvalue()).encode("utf-8")
+
+
+def table(columns: tuple[str, ...], rows: Iterable[Sequence[str | float | int | bool | None]]) -> bytes:
+    """Any of the desk's tables as CSV, written as the KPI report is: numbers as the API gives
+    them, text guarded against formulas, booleans as true/false, None as an empty cell."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow(tuple(_cell(v) for v in row))
+    return (BOM + out.getvalue()).encode("utf-8")
+
+
+def _cell(value: str | float | int | bool | None) -> str:
+    if isinstance(value, bool):
+        return _flag(value)
+    if isinstance(value, int | float):
+        return _number(value)
+    return _text(value)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -123,6 +124,8 @@ SELECT count(*) FILTER (WHERE live) AS live,
 
 # Shift time of the active engineers within the period (weekly patterns laid over the days in
 # each engineer's zone; standby shifts are not working time), and their time on site.
+# Per active engineer: shift time in the period (standby shifts not counted), time on site, and
+# overtime — working time (travel start, else arrival, to finish) outside their shifts.
 _ENGINEER_TIME = """
 WITH eng AS (
     SELECT e.id, z.safe AS tz
@@ -132,7 +135,8 @@ WITH eng AS (
      WHERE e.active
 ),
 spans AS (
-    SELECT ((d.day::date + s.starts) AT TIME ZONE eng.tz) AS s0,
+    SELECT eng.id AS engineer_id,
+           ((d.day::date + s.starts) AT TIME ZONE eng.tz) AS s0,
            ((d.day::date + s.ends
              + CASE WHEN s.ends < s.starts THEN interval '1 day' ELSE interval '0 days' END)
                 AT TIME ZONE eng.tz) AS s1
@@ -142,17 +146,41 @@ spans AS (
            (CAST(:until AS timestamptz) AT TIME ZONE eng.tz)::date, interval '1 day') AS d(day)
       JOIN engineer_shift s ON s.engineer_id = eng.id AND NOT s.on_call
            AND s.weekday = extract(isodow FROM d.day)::int - 1
+),
+shift AS (
+    SELECT engineer_id,
+           sum(extract(epoch FROM least(s1, CAST(:until AS timestamptz))
+                                  - greatest(s0, CAST(:since AS timestamptz)))) AS seconds
+      FROM spans WHERE s1 > CAST(:since AS timestamptz) AND s0 < CAST(:until AS timestamptz)
+     GROUP BY engineer_id
+),
+work AS (
+    SELECT p.engineer_id, v.arrived_at, v.finished_at, coalesce(v.en_route_at, v.arrived_at) AS w0
+      FROM visit v
+     CROSS JOIN LATERAL (VALUES (v.engineer_id), (v.partner_engineer_id)) AS p(engineer_id)
+      JOIN eng ON eng.id = p.engineer_id
+     WHERE v.arrived_at >= CAST(:since AS timestamptz) AND v.arrived_at < CAST(:until AS timestamptz)
+       AND v.finished_at IS NOT NULL
+),
+on_site AS (
+    SELECT engineer_id, sum(extract(epoch FROM finished_at - arrived_at)) AS seconds,
+           sum(extract(epoch FROM finished_at - w0)) AS worked
+      FROM work GROUP BY engineer_id
+),
+inside AS (
+    SELECT w.engineer_id,
+           sum(extract(epoch FROM least(w.finished_at, sp.s1) - greatest(w.w0, sp.s0))) AS seconds
+      FROM work w JOIN spans sp ON sp.engineer_id = w.engineer_id AND sp.s1 > w.w0 AND sp.s0 < w.finished_at
+     GROUP BY w.engineer_id
 )
-SELECT (SELECT coalesce(sum(extract(epoch FROM least(s1, CAST(:until AS timestamptz))
-                                    - greatest(s0, CAST(:since AS timestamptz)))), 0)
-          FROM spans WHERE s1 > CAST(:since AS timestamptz) AND s0 < CAST(:until AS timestamptz)) / 3600.0
-           AS shift_hours,
-       (SELECT coalesce(sum(extract(epoch FROM v.finished_at - v.arrived_at)), 0)
-          FROM visit v
-         CROSS JOIN LATERAL (VALUES (v.engineer_id), (v.partner_engineer_id)) AS p(engineer_id)
-          JOIN eng ON eng.id = p.engineer_id
-         WHERE v.arrived_at >= CAST(:since AS timestamptz) AND v.arrived_at < CAST(:until AS timestamptz)
-           AND v.finished_at IS NOT NULL) / 3600.0 AS on_site_hours
+SELECT eng.id AS engineer_id,
+       coalesce(shift.seconds, 0) / 3600.0 AS shift_hours,
+       coalesce(on_site.seconds, 0) / 3600.0 AS on_site_hours,
+       greatest(coalesce(on_site.worked, 0) - coalesce(inside.seconds, 0), 0) / 3600.0 AS overtime_hours
+  FROM eng
+  LEFT JOIN shift ON shift.engineer_id = eng.id
+  LEFT JOIN on_site ON on_site.engineer_id = eng.id
+  LEFT JOIN inside ON inside.engineer_id = eng.id
 """
 
 _TRAVEL = """
@@ -223,21 +251,40 @@ def _mean(total: float, count: float, digits: int = 2) -> float | None:
     return round(total / count, digits) if count else None
 
 
-async def _engineer_time(session: AsyncSession, period: Period) -> tuple[float, float]:
+@dataclass(frozen=True)
+class EngineerTime:
+    engineer_id: uuid.UUID
+    shift_hours: float
+    on_site_hours: float
+    overtime_hours: float
+
+    @property
+    def utilisation(self) -> float | None:
+        return _share(self.on_site_hours, self.shift_hours)
+
+
+async def engineer_time(session: AsyncSession, period: Period) -> list[EngineerTime]:
+    """Each active engineer's time in the period (the engineer utilisation KPI, per engineer)."""
     stored = list((await session.execute(text("SELECT DISTINCT time_zone FROM engineer"))).scalars())
-    row = (
-        await session.execute(
-            text(_ENGINEER_TIME),
-            {
-                "raw_zones": stored,
-                # A zone stored before zones were checked reads as UTC, as everywhere else.
-                "safe_zones": [zones.usable(z) for z in stored],
-                "since": period.since,
-                "until": period.until,
-            },
-        )
-    ).one()
-    return float(row.shift_hours), float(row.on_site_hours)
+    rows = await session.execute(
+        text(_ENGINEER_TIME),
+        {
+            "raw_zones": stored,
+            # A zone stored before zones were checked reads as UTC, as everywhere else.
+            "safe_zones": [zones.usable(z) for z in stored],
+            "since": period.since,
+            "until": period.until,
+        },
+    )
+    return [
+        EngineerTime(r.engineer_id, float(r.shift_hours), float(r.on_site_hours), float(r.overtime_hours))
+        for r in rows
+    ]
+
+
+async def _engineer_time(session: AsyncSession, period: Period) -> tuple[float, float]:
+    every = await engineer_time(session, period)
+    return sum(e.shift_hours for e in every), sum(e.on_site_hours for e in every)
 
 
 async def without_jit(session: AsyncSession) -> None:

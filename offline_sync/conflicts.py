@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import Conflict, Forbidden, NotFound
 from core.identity.roles import Actor
+from core.pagination import Page, keyset_page
 from dispatch.work_orders.models import Status, Visit, VisitStatus, WorkOrder, WorkOrderEvent
 from offline_sync.models import SyncConflict
 
@@ -112,15 +113,16 @@ def record(
     return row
 
 
-async def inbox(session: AsyncSession, *, open_only: bool, limit: int) -> list[SyncConflict]:
-    stmt = (
-        select(SyncConflict)
-        .order_by(SyncConflict.created_at, SyncConflict.device_pk, SyncConflict.seq)
-        .limit(limit)
-    )
+async def inbox(
+    session: AsyncSession, *, open_only: bool, limit: int, cursor: str | None = None
+) -> Page[SyncConflict]:
+    """Oldest first."""
+    stmt = select(SyncConflict)
     if open_only:
         stmt = stmt.where(SyncConflict.resolved_at.is_(None))
-    return list((await session.execute(stmt)).scalars())
+    # A push's conflicts share its time: in the order the phone recorded them.
+    order = [SyncConflict.created_at, SyncConflict.device_pk, SyncConflict.seq, SyncConflict.id]
+    return await keyset_page(session, stmt, order, limit=limit, cursor=cursor)
 
 
 async def resolve(

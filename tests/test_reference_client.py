@@ -188,7 +188,7 @@ async def test_every_field_entry_syncs_and_a_refusal_is_counted_in_the_servers_w
     assert detail["status"] == "resolved"
     reports = (
         await client.get(f"/api/work-orders/{ctx['order']['id']}/reports", headers=h["dispatcher"])
-    ).json()
+    ).json()["items"]
     assert reports[0]["content"]["diagnosis"] == "风扇轴承磨损"
     assert reports[0]["content"]["configuration_backup"] == {"done": True, "where": "NAS //cfg/42"}
     assert reports[0]["content"]["billable"] is False

@@ -137,3 +137,16 @@ export async function consoleConfig() {
   if (!response.ok) throw await problemOf(response);
   return response.json();
 }
+
+/** A file the API makes (a CSV export), fetched with the sign-in and saved as `name`. */
+export async function download(path, query, name) {
+  let response = await send("GET", path, { query });
+  if (response.status === 401 && currentSession() && (await refresh())) response = await send("GET", path, { query });
+  if (!response.ok) throw await problemOf(response);
+  const url = URL.createObjectURL(await response.blob());
+  const link = Object.assign(document.createElement("a"), { href: url, download: name, hidden: true });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}

@@ -11,6 +11,7 @@ import { createMap } from "./map.js";
 import { renderNotifications } from "./notifications.js";
 import { renderOrderDetail, renderOrderList } from "./orders.js";
 import { renderProgress, renderResult } from "./plan.js";
+import { createSupervisorDesk } from "./supervisor.js";
 
 const DESK_ROLES = new Set(["admin", "supervisor", "dispatcher"]);
 // Changes arrive over the live stream; this slow poll only backs it up.
@@ -68,6 +69,7 @@ function guarded(fn) {
 
 function showLogin(message = "") {
   stopTimers();
+  state.supervisor = null; // the next sign-in's desk starts afresh
   $("#console-view").hidden = true;
   $("#login-view").hidden = false;
   $("#login-error").textContent = message;
@@ -420,6 +422,22 @@ async function applyPlan(engineerIds) {
 
 // ---- layout ----------------------------------------------------------------------------------
 
+/** The dispatcher's list and map, or the supervisor's desk; the order panel stays beside either. */
+function showView(name) {
+  $("#console-view").dataset.view = name;
+  for (const button of document.querySelectorAll("#views button")) button.setAttribute("aria-pressed", String(button.dataset.view === name));
+  $("#supervisor-desk").hidden = name !== "supervisor";
+  if (name === "supervisor") {
+    state.supervisor ??= createSupervisorDesk($("#supervisor-desk"), {
+      openOrder: (id) => guarded(selectOrder)(id),
+      fail: showError,
+    });
+    state.supervisor.show();
+  } else {
+    state.map?.invalidate();
+  }
+}
+
 function showTab(name) {
   for (const tab of document.querySelectorAll("[role=tab]")) tab.setAttribute("aria-selected", String(tab.dataset.tab === name));
   for (const panel of document.querySelectorAll("[role=tabpanel]")) panel.hidden = panel.id !== `panel-${name}`;
@@ -435,7 +453,7 @@ function stopTimers() {
 
 /** Another desk's change, as it is committed: the list and the notifications follow it. */
 async function loadPositions() {
-  state.map.showPositions(await api("GET", "/api/engineers/positions"));
+  state.map.showPositions((await api("GET", "/api/engineers/positions", { query: { limit: 500 } })).items);
 }
 
 function followLive() {
@@ -476,6 +494,8 @@ async function startConsole() {
     });
   }
   state.map.invalidate();
+  // Supervisors answer for the SLA figures: their desk is where they land.
+  showView(session.role === "supervisor" ? "supervisor" : "dispatch");
   await guarded(loadPlaces)();
   await guarded(loadOrders)();
   await Promise.all([guarded(loadNotifications)(), guarded(loadSitesInView)(state.map.bbox())]);
@@ -500,6 +520,7 @@ function rerender() {
   renderList();
   renderDetail();
   renderNotificationList();
+  state.supervisor?.rerender();
   if (state.plan) {
     renderProgress($("#plan-progress"), state.plan, Number($("#plan-time-limit").value) || 10, (Date.now() - (state.planStarted || Date.now())) / 1000);
     if (state.plan.result) showPlanResult(state.plan);
@@ -536,6 +557,7 @@ async function main() {
   });
   onSignedOut(() => showLogin(t("login.ended")));
   $("#new-order").addEventListener("click", () => openIntake());
+  for (const button of document.querySelectorAll("#views button")) button.addEventListener("click", () => showView(button.dataset.view));
   for (const button of document.querySelectorAll("button.language")) {
     button.addEventListener("click", () => setLanguage(language() === "zh" ? "en" : "zh"));
   }

@@ -346,7 +346,7 @@ async function chooseEngineer(visit) {
   fill($("#candidates-list"));
   $("#candidates").showModal();
   try {
-    const ranked = await api("GET", `/api/visits/${visit.visit_id}/candidates`);
+    const ranked = (await api("GET", `/api/visits/${visit.visit_id}/candidates`, { query: { limit: 500 } })).items;
     fill(
       $("#candidates-list"),
       ranked.map((c) =>

@@ -15,6 +15,7 @@ from api.schemas.common import fields_of, given, out
 from api.schemas.contracts import (
     CalendarIn,
     CalendarOut,
+    CalendarPage,
     CalendarYearIn,
     ContractIn,
     ContractOut,
@@ -28,6 +29,7 @@ from core.identity.roles import Role
 from dispatch.contracts import service
 from dispatch.contracts.models import Contract, HolidayCalendar, HolidayDay
 from dispatch.contracts.targets import TargetSpec
+from dispatch.customers import names
 
 CONTRACT_READERS = DESK | {Role.CUSTOMER_CONTACT}
 
@@ -39,8 +41,21 @@ def _specs(targets: list[TargetIO]) -> list[TargetSpec]:
     ]
 
 
-def contract_out(contract: Contract) -> ContractOut:
-    return out(ContractOut, contract, targets=[out(TargetOut, t) for t in contract.targets])
+async def contracts_out(session: Session, contracts: list[Contract]) -> list[ContractOut]:
+    customers = await names.customer_names(session, (c.customer_id for c in contracts))
+    return [
+        out(
+            ContractOut,
+            c,
+            targets=[out(TargetOut, t) for t in c.targets],
+            customer_name=customers.get(c.customer_id, ""),
+        )
+        for c in contracts
+    ]
+
+
+async def contract_out(session: Session, contract: Contract) -> ContractOut:
+    return (await contracts_out(session, [contract]))[0]
 
 
 def calendar_out(calendar: HolidayCalendar) -> CalendarOut:
@@ -58,14 +73,14 @@ async def list_contracts(
     cursor: Cursor = None,
 ) -> ContractPage:
     page = await service.list_contracts(session, actor, customer_id=customer_id, limit=limit, cursor=cursor)
-    return ContractPage(items=[contract_out(c) for c in page.items], next_cursor=page.next_cursor)
+    return ContractPage(items=await contracts_out(session, page.items), next_cursor=page.next_cursor)
 
 
 @get("/api/contracts/{contract_id:uuid}", roles=CONTRACT_READERS, tags=["contracts"], summary="One contract")
 async def get_contract(
     session: Session, actor: CurrentActor, contract_id: FromPath[uuid.UUID]
 ) -> ContractOut:
-    return contract_out(await service.get_contract(session, actor, contract_id))
+    return await contract_out(session, await service.get_contract(session, actor, contract_id))
 
 
 @post(
@@ -80,7 +95,7 @@ async def create_contract(session: Session, actor: CurrentActor, data: JSONBody[
     contract = await service.create_contract(
         session, actor, values, _specs(data.targets) if data.targets is not None else None
     )
-    return contract_out(contract)
+    return await contract_out(session, contract)
 
 
 @patch(
@@ -96,14 +111,15 @@ async def update_contract(
     if isinstance(data.escalation, list):
         changes["escalation"] = [msgspec.to_builtins(e) for e in data.escalation]
     targets = _specs(data.targets) if isinstance(data.targets, list) else None
-    return contract_out(
-        await service.update_contract(session, actor, contract_id, data.version, changes, targets)
+    return await contract_out(
+        session, await service.update_contract(session, actor, contract_id, data.version, changes, targets)
     )
 
 
-@get("/api/holiday-calendars", roles=STAFF_ROLES, tags=["contracts"], summary="Holiday calendars")
-async def list_calendars(session: Session) -> list[CalendarOut]:
-    return [calendar_out(c) for c in await service.list_calendars(session)]
+@get("/api/holiday-calendars", roles=STAFF_ROLES, tags=["contracts"], summary="Holiday calendars, by name")
+async def list_calendars(session: Session, limit: Limit = 50, cursor: Cursor = None) -> CalendarPage:
+    page = await service.list_calendars(session, limit=limit, cursor=cursor)
+    return CalendarPage([calendar_out(c) for c in page.items], page.next_cursor)
 
 
 @get(

@@ -31,13 +31,25 @@ from api.schemas.customers import (
 )
 from core.geo import BBox
 from core.records import delete_record
-from dispatch.customers import service
+from dispatch.customers import names, service
 from dispatch.customers.models import Asset, Customer, Site
 
 
-def site_out(site: Site) -> SiteOut:
+def site_out(site: Site, customer_name: str) -> SiteOut:
     windows = msgspec.convert(site.access_windows, list[AccessWindow])
-    return out(SiteOut, site, point=GeoPoint.of(site.point), access_windows=windows)
+    return out(
+        SiteOut, site, point=GeoPoint.of(site.point), access_windows=windows, customer_name=customer_name
+    )
+
+
+async def sites_out(session: Session, sites: list[Site]) -> list[SiteOut]:
+    customers = await names.customer_names(session, (s.customer_id for s in sites))
+    return [site_out(s, customers.get(s.customer_id, "")) for s in sites]
+
+
+async def assets_out(session: Session, assets: list[Asset]) -> list[AssetOut]:
+    sites = await names.site_names(session, (a.site_id for a in assets))
+    return [out(AssetOut, a, site_name=sites.get(a.site_id, "")) for a in assets]
 
 
 def _windows(items: list[AccessWindow]) -> list[dict[str, object]]:
@@ -112,7 +124,7 @@ async def list_sites(
         limit=limit,
         cursor=cursor,
     )
-    return SitePage(items=[site_out(s) for s in page.items], next_cursor=page.next_cursor)
+    return SitePage(items=await sites_out(session, page.items), next_cursor=page.next_cursor)
 
 
 @get("/api/sites/map", roles=CUSTOMER_READERS, tags=["sites"], summary="Sites in a map viewport as GeoJSON")
@@ -147,7 +159,7 @@ async def sites_map(
 
 @get("/api/sites/{site_id:uuid}", roles=CUSTOMER_READERS, tags=["sites"], summary="One site")
 async def get_site(session: Session, actor: CurrentActor, site_id: FromPath[uuid.UUID]) -> SiteOut:
-    return site_out(await service.get_site(session, actor, site_id))
+    return (await sites_out(session, [await service.get_site(session, actor, site_id)]))[0]
 
 
 @post("/api/sites", roles=ADMIN, tags=["sites"], summary="Create a site")
@@ -155,7 +167,7 @@ async def create_site(session: Session, actor: CurrentActor, data: JSONBody[Site
     values = fields_of(data, skip=("point",))
     values["access_windows"] = _windows(data.access_windows)
     site = await service.create_site(session, actor, values, data.point.lonlat)
-    return site_out(site)
+    return (await sites_out(session, [site]))[0]
 
 
 @patch("/api/sites/{site_id:uuid}", roles=ADMIN, tags=["sites"], summary="Change a site")
@@ -167,7 +179,7 @@ async def update_site(
     if isinstance(data.access_windows, list):
         changes["access_windows"] = _windows(data.access_windows)
     site = await service.update_site(session, actor, site_id, data.version, changes, point)
-    return site_out(site)
+    return (await sites_out(session, [site]))[0]
 
 
 @delete("/api/sites/{site_id:uuid}", roles=ADMIN, tags=["sites"], summary="Delete a site that has no assets")
@@ -196,25 +208,26 @@ async def list_assets(
     page = await service.list_assets(
         session, actor, site_id=site_id, customer_id=customer_id, serial=serial, limit=limit, cursor=cursor
     )
-    return AssetPage(items=[out(AssetOut, a) for a in page.items], next_cursor=page.next_cursor)
+    return AssetPage(items=await assets_out(session, page.items), next_cursor=page.next_cursor)
 
 
 @get("/api/assets/{asset_id:uuid}", roles=CUSTOMER_READERS, tags=["assets"], summary="One asset")
 async def get_asset(session: Session, actor: CurrentActor, asset_id: FromPath[uuid.UUID]) -> AssetOut:
     asset, _ = await service.get_asset(session, actor, asset_id)
-    return out(AssetOut, asset)
+    return (await assets_out(session, [asset]))[0]
 
 
 @post("/api/assets", roles=ADMIN, tags=["assets"], summary="Register an asset")
 async def create_asset(session: Session, actor: CurrentActor, data: JSONBody[AssetIn]) -> AssetOut:
-    return out(AssetOut, await service.create_asset(session, actor, fields_of(data)))
+    return (await assets_out(session, [await service.create_asset(session, actor, fields_of(data))]))[0]
 
 
 @patch("/api/assets/{asset_id:uuid}", roles=ADMIN, tags=["assets"], summary="Change an asset")
 async def update_asset(
     session: Session, actor: CurrentActor, asset_id: FromPath[uuid.UUID], data: JSONBody[AssetPatch]
 ) -> AssetOut:
-    return out(AssetOut, await service.update_asset(session, actor, asset_id, data.version, given(data)))
+    asset = await service.update_asset(session, actor, asset_id, data.version, given(data))
+    return (await assets_out(session, [asset]))[0]
 
 
 @delete("/api/assets/{asset_id:uuid}", roles=ADMIN, tags=["assets"], summary="Delete an asset")

@@ -15,17 +15,20 @@ from api.schemas.common import GeoPoint, fields_of, given, out
 from api.schemas.engineers import (
     AbsenceIn,
     AbsenceOut,
+    AbsencePage,
     ConsentOut,
     EngineerIn,
     EngineerOut,
     EngineerPage,
     EngineerPatch,
+    PositionPage,
     PositionsIn,
     PositionsOut,
     ShiftIO,
     SkillIO,
 )
 from core.identity.roles import Role
+from core.pagination import list_page
 from core.times import SUPPORTED
 from dispatch.engineers import absences, positions, service
 from dispatch.engineers.models import EmployerKind, Engineer, EngineerShift, EngineerSkill
@@ -183,8 +186,19 @@ async def report_positions(
     tags=["engineers"],
     summary="Where engineers are: the latest position (last 2 h) of each consenting engineer on shift",
 )
-async def engineer_positions(now: Now, session: Session) -> list[positions.LivePosition]:
-    return await positions.on_the_map(session, now)
+async def engineer_positions(
+    now: Now, session: Session, limit: Limit = 100, cursor: Cursor = None
+) -> PositionPage:
+    found = await positions.on_the_map(session, now)
+    page = list_page(
+        session,
+        found,
+        lambda p: (p.name, str(p.engineer_id)),
+        purpose="positions",
+        limit=limit,
+        cursor=cursor,
+    )
+    return PositionPage(page.items, page.next_cursor)
 
 
 @get(
@@ -199,9 +213,21 @@ async def list_absences(
     engineer_id: FromPath[uuid.UUID],
     start: AbsencesFrom = None,
     end: AbsencesTo = None,
-) -> list[AbsenceOut]:
-    found = await absences.list_absences(session, actor, engineer_id, start, end)
-    return [out(AbsenceOut, a) for a in found]
+    limit: Limit = 100,
+    cursor: Cursor = None,
+) -> AbsencePage:
+    found = [
+        out(AbsenceOut, a) for a in await absences.list_absences(session, actor, engineer_id, start, end)
+    ]
+    page = list_page(
+        session,
+        found,
+        lambda a: (a.starts_at.isoformat(), str(a.id)),
+        purpose="absences",
+        limit=limit,
+        cursor=cursor,
+    )
+    return AbsencePage(page.items, page.next_cursor)
 
 
 @post(

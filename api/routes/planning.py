@@ -12,7 +12,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import ServerSentEvent
 
 from api.auth import DESK, app_context
-from api.params import AppClock, CurrentActor, Now, Session
+from api.params import AppClock, CurrentActor, Cursor, Limit, Now, Session
 from api.schemas.common import out
 from api.schemas.planning import (
     ApplyIn,
@@ -25,10 +25,12 @@ from api.schemas.planning import (
     PlanOut,
     ProposalOut,
     VerdictOut,
+    VerdictPage,
 )
 from core import zones
 from core.errors import field_error
 from core.identity.roles import Role
+from core.pagination import list_page
 from core.times import FIRST_YEAR, LAST_YEAR
 from dispatch.planning import assignment_check, comparison, progress, replanning, timeline
 from dispatch.planning import plans as service
@@ -219,9 +221,24 @@ async def check_assignment(
     summary="Every engineer ranked for a visit by the assignment dry run (allowed and fitting first)",
 )
 async def assignment_candidates(
-    clock: AppClock, session: Session, actor: CurrentActor, visit_id: FromPath[uuid.UUID]
-) -> list[VerdictOut]:
-    return [verdict_out(v) for v in await assignment_check.candidates(session, actor, clock, visit_id)]
+    clock: AppClock,
+    session: Session,
+    actor: CurrentActor,
+    visit_id: FromPath[uuid.UUID],
+    limit: Limit = 100,
+    cursor: Cursor = None,
+) -> VerdictPage:
+    ranked = [verdict_out(v) for v in await assignment_check.candidates(session, actor, clock, visit_id)]
+    rank = {v.engineer_id: i for i, v in enumerate(ranked)}
+    page = list_page(
+        session,
+        ranked,
+        lambda v: (rank[v.engineer_id], str(v.engineer_id)),
+        purpose=f"candidates:{visit_id}",
+        limit=limit,
+        cursor=cursor,
+    )
+    return VerdictPage(page.items, page.next_cursor)
 
 
 BoardDay = Annotated[

@@ -12,12 +12,13 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import DESK
-from api.params import AppClock, CurrentActor, Session
+from api.params import AppClock, CurrentActor, Cursor, Limit, Session
 from api.schemas.common import GeoPoint, given
 from api.schemas.reports import (
     ArchiveOut,
     Difference,
     ReportOut,
+    ReportPage,
     ReportPatch,
     SignatureOut,
     SignIn,
@@ -27,6 +28,7 @@ from completion import drafting, signing, verify
 from completion.errors import ReportNotSigned
 from completion.models import ServiceReport
 from core.identity.roles import Role
+from core.pagination import list_page
 
 READERS = DESK | {Role.ENGINEER, Role.CUSTOMER_CONTACT}
 ENGINEERS = frozenset({Role.ENGINEER})
@@ -104,9 +106,23 @@ async def draft_report(
     summary="The work order's service reports, every version",
 )
 async def order_reports(
-    session: Session, actor: CurrentActor, order_id: FromPath[uuid.UUID]
-) -> list[ReportOut]:
-    return [await report_out(session, r) for r in await signing.of_order(session, actor, order_id)]
+    session: Session,
+    actor: CurrentActor,
+    order_id: FromPath[uuid.UUID],
+    limit: Limit = 100,
+    cursor: Cursor = None,
+) -> ReportPage:
+    found = [await report_out(session, r) for r in await signing.of_order(session, actor, order_id)]
+    page = list_page(
+        session,
+        found,
+        # In the order the service gives them (by version), for one order at a time.
+        lambda r: (found.index(r), str(r.id)),
+        purpose=f"reports:{order_id}",
+        limit=limit,
+        cursor=cursor,
+    )
+    return ReportPage(page.items, page.next_cursor)
 
 
 @get("/api/reports/{report_id:uuid}", roles=READERS, tags=["reports"], summary="A service report")

@@ -17,13 +17,15 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from api.auth import DESK, ENGINEERS, app_context
 from api.context import request_context
-from api.params import AppClock, CurrentActor, Cursor, Now, Session
+from api.params import AppClock, CurrentActor, Cursor, Limit, Now, Session
 from api.schemas.common import out
 from api.schemas.sync import (
     BlobOut,
     ConflictOut,
+    ConflictPage,
     DeviceIn,
     DeviceOut,
+    DevicePage,
     PullOut,
     PushIn,
     PushOut,
@@ -32,6 +34,7 @@ from api.schemas.sync import (
     RevokeIn,
 )
 from core.errors import InvalidInput
+from core.pagination import list_page
 from core.settings import Settings
 from offline_sync import blobs, conflicts, devices, transactions, uploads
 from offline_sync import push as pushing
@@ -68,8 +71,13 @@ async def register_device(
     tags=["sync"],
     summary="Engineers' devices, with held pushes and conflicts",
 )
-async def list_devices(session: Session, user_id: FromQuery[uuid.UUID | None] = None) -> list[DeviceOut]:
-    return [
+async def list_devices(
+    session: Session,
+    user_id: FromQuery[uuid.UUID | None] = None,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+) -> DevicePage:
+    found = [
         _device_out(
             row["device"],
             username=row["username"],
@@ -78,6 +86,16 @@ async def list_devices(session: Session, user_id: FromQuery[uuid.UUID | None] = 
         )
         for row in await devices.listing(session, user_id)
     ]
+    # By engineer, then as registered: a handful of phones each.
+    page = list_page(
+        session,
+        found,
+        lambda d: (d.username or "", d.registered_at.isoformat(), str(d.id)),
+        purpose="devices",
+        limit=limit,
+        cursor=cursor,
+    )
+    return DevicePage(page.items, page.next_cursor)
 
 
 @post(
@@ -254,9 +272,11 @@ async def put_blob(
 async def list_conflicts(
     session: Session,
     open_only: FromQuery[bool] = True,
-    limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
-) -> list[ConflictOut]:
-    return [out(ConflictOut, c) for c in await conflicts.inbox(session, open_only=open_only, limit=limit)]
+    limit: Limit = 100,
+    cursor: Cursor = None,
+) -> ConflictPage:
+    page = await conflicts.inbox(session, open_only=open_only, limit=limit, cursor=cursor)
+    return ConflictPage([out(ConflictOut, c) for c in page.items], page.next_cursor)
 
 
 @post(

@@ -83,9 +83,18 @@ class TargetOut(msgspec.Struct):
     cutoff: dt.time | None
 
 
+class EscalationOut(msgspec.Struct):
+    # The share of the target used at which this step fires, whom it notifies, and whether
+    # the customer is told too.
+    share: float
+    notify: str
+    inform_customer: bool = False
+
+
 class ContractOut(msgspec.Struct):
     id: uuid.UUID
     customer_id: uuid.UUID
+    customer_name: str
     contract_number: str
     name: str
     calendar_kind: CalendarKind
@@ -95,7 +104,7 @@ class ContractOut(msgspec.Struct):
     ends_on: dt.date
     backup_device_entitled: bool
     restore_confirmation_hours: int
-    escalation: list[dict[str, object]]
+    escalation: list[EscalationOut]
     targets: list[TargetOut]
     version: int
 
@@ -130,3 +139,8 @@ class CalendarOut(msgspec.Struct):
     years: list[int]
     no_public_holidays: bool
     days: list[HolidayDayIO]
+
+
+class CalendarPage(msgspec.Struct):
+    items: list[CalendarOut]
+    next_cursor: str | None

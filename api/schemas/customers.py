@@ -104,6 +104,7 @@ class SitePatch(Input):
 class SiteOut(msgspec.Struct):
     id: uuid.UUID
     customer_id: uuid.UUID
+    customer_name: str
     name: str
     address: str
     point: GeoPoint
@@ -165,6 +166,7 @@ class AssetPatch(Input):
 class AssetOut(msgspec.Struct):
     id: uuid.UUID
     site_id: uuid.UUID
+    site_name: str
     contract_id: uuid.UUID | None
     model: str
     serial: str

@@ -12,6 +12,7 @@ from msgspec import UNSET, UnsetType
 from api.schemas.common import GeoPoint, Input, ShortText, TimeZoneName, WallTime
 from core.times import Day, Instant
 from dispatch.engineers.models import AbsenceKind, EmployerKind
+from dispatch.engineers.positions import LivePosition
 
 # Per-shift overtime up to 12 h; what is left of a month's up to a month.
 DayOvertime = Annotated[int, msgspec.Meta(ge=0, le=12 * 60)]
@@ -134,3 +135,13 @@ class AbsenceOut(msgspec.Struct):
     created_by: uuid.UUID | None
     created_at: dt.datetime
     version: int
+
+
+class AbsencePage(msgspec.Struct):
+    items: list[AbsenceOut]
+    next_cursor: str | None
+
+
+class PositionPage(msgspec.Struct):
+    items: list[LivePosition]
+    next_cursor: str | None

@@ -108,3 +108,8 @@ class VerdictOut(msgspec.Struct):
 class ApplyIn(Input):
     # Only these engineers' routes (the others can be applied later); none: every route.
     engineer_ids: Annotated[list[uuid.UUID], msgspec.Meta(min_length=1, max_length=500)] | None = None
+
+
+class VerdictPage(msgspec.Struct):
+    items: list[VerdictOut]
+    next_cursor: str | None

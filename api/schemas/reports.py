@@ -126,3 +126,8 @@ class VerificationOut(msgspec.Struct):
     differences: list[Difference]
     # With ?hash= (the verification QR code's URL carries it): whether it is the hash that was signed.
     printed_hash_matches: bool | None = None
+
+
+class ReportPage(msgspec.Struct):
+    items: list[ReportOut]
+    next_cursor: str | None

@@ -110,3 +110,13 @@ class ConflictOut(msgspec.Struct):
 
 class ResolveIn(Input):
     resolution: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+
+
+class DevicePage(msgspec.Struct):
+    items: list[DeviceOut]
+    next_cursor: str | None
+
+
+class ConflictPage(msgspec.Struct):
+    items: list[ConflictOut]
+    next_cursor: str | None

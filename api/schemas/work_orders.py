@@ -160,6 +160,8 @@ class AssignmentIn(Input):
 
 class TravelIn(Input):
     at: Instant | None = None
+    # The visit's version this step changes: a stale one is 409 (checked when given).
+    version: int | None = None
 
 
 class ArriveIn(Input):
@@ -168,6 +170,8 @@ class ArriveIn(Input):
     # qr_code: the code scanned at reception; customer_confirmation: the customer's name.
     proof: Literal["gps", "qr_code", "customer_confirmation", "none"] = "gps"
     proof_reference: Annotated[str, msgspec.Meta(min_length=1, max_length=500)] | None = None
+    # The visit's version this step changes: a stale one is 409 (checked when given).
+    version: int | None = None
 
 
 class NoteIn(Input):
@@ -181,6 +185,19 @@ class FinishIn(Input):
     note: LongText | None = None
     restored_at: Instant | None = None
     at: Instant | None = None
+    # The visit's version this step changes: a stale one is 409 (checked when given).
+    version: int | None = None
+
+
+class RestoreConfirmationOut(msgspec.Struct):
+    """How the customer confirmed a restore: `kind` is signed (a signature: the report, the loan
+    form, the order), remote, survey, by_default or imported; `at` when it was recorded."""
+
+    kind: str
+    at: dt.datetime | None = None
+    by: str | None = None
+    channel: str | None = None
+    call_reference: str | None = None
 
 
 class ClockOut(msgspec.Struct):
@@ -197,7 +214,7 @@ class ClockOut(msgspec.Struct):
     # Restore recorded but not confirmed by the customer yet ("restored, awaiting confirmation").
     unconfirmed_at: dt.datetime | None = None
     # How the customer confirmed: kind (signature, remote, survey, by_default), by, channel, …
-    confirmation: dict[str, Any] | None = None
+    confirmation: RestoreConfirmationOut | None = None
 
 
 # The list page decodes its visits and notes straight from the database into these views;
@@ -275,4 +292,9 @@ class NextStatusesOut(msgspec.Struct):
 
 class WorkOrderPage(msgspec.Struct):
     items: list[WorkOrderOut]
+    next_cursor: str | None
+
+
+class VisitPage(msgspec.Struct):
+    items: list[VisitOut]
     next_cursor: str | None

@@ -148,8 +148,14 @@ async def update_contract(
 # Holiday calendars ----------------------------------------------------------------------------------
 
 
-async def list_calendars(session: AsyncSession) -> list[HolidayCalendar]:
-    return list((await session.execute(select(HolidayCalendar).order_by(HolidayCalendar.name))).scalars())
+async def list_calendars(session: AsyncSession, *, limit: int, cursor: str | None) -> Page[HolidayCalendar]:
+    return await keyset_page(
+        session,
+        select(HolidayCalendar),
+        [HolidayCalendar.name, HolidayCalendar.id],
+        limit=limit,
+        cursor=cursor,
+    )
 
 
 async def get_calendar(session: AsyncSession, calendar_id: uuid.UUID) -> HolidayCalendar:

@@ -257,11 +257,20 @@ def _check_time(at: dt.datetime, order: WorkOrder, now: dt.datetime) -> None:
 
 
 async def _engineer_step(
-    session: AsyncSession, actor: Actor, clock: Clock, visit_id: uuid.UUID, at: dt.datetime | None
+    session: AsyncSession,
+    actor: Actor,
+    clock: Clock,
+    visit_id: uuid.UUID,
+    at: dt.datetime | None,
+    version: int | None = None,
 ) -> tuple[Visit, WorkOrder, dt.datetime, dt.datetime]:
-    """An assigned engineer's action on a visit: the visit, its order, now, and when it happened."""
+    """An assigned engineer's action on a visit: the visit, its order, now, and when it happened.
+    A `version` given is the one the step changes (the sync protocol's steps carry none: it
+    keeps conflicting offline work its own way)."""
     visit, order = await owned_visit(session, actor, visit_id)
     _require_engineer(actor, visit)
+    if version is not None:
+        _at_version(visit, version)
     now = clock.now()
     when = at or now
     _check_time(when, order, now)
@@ -269,9 +278,15 @@ async def _engineer_step(
 
 
 async def start_travel(
-    session: AsyncSession, actor: Actor, clock: Clock, visit_id: uuid.UUID, *, at: dt.datetime | None = None
+    session: AsyncSession,
+    actor: Actor,
+    clock: Clock,
+    visit_id: uuid.UUID,
+    *,
+    at: dt.datetime | None = None,
+    version: int | None = None,
 ) -> Visit:
-    visit, order, now, when = await _engineer_step(session, actor, clock, visit_id, at)
+    visit, order, now, when = await _engineer_step(session, actor, clock, visit_id, at, version)
     if visit.status is not VisitStatus.ASSIGNED:
         raise IllegalVisitStep(
             f"Travel starts from an assigned visit, not from {visit.status.value}",
@@ -301,12 +316,13 @@ async def arrive(
     at: dt.datetime | None = None,
     proof: str = "gps",
     proof_reference: str | None = None,
+    version: int | None = None,
 ) -> Visit:
     """Check-in at the site (gate or reception): meets the on-site target.
 
     Proof `qr_code` carries the scanned code, which must be the site's reception code;
     `customer_confirmation` carries the name of the customer who confirmed."""
-    visit, order, now, when = await _engineer_step(session, actor, clock, visit_id, at)
+    visit, order, now, when = await _engineer_step(session, actor, clock, visit_id, at, version)
     if visit.status not in {VisitStatus.ASSIGNED, VisitStatus.EN_ROUTE}:
         raise IllegalVisitStep(
             f"Arrival follows assignment or travel, not {visit.status.value}",
@@ -387,9 +403,10 @@ async def finish(
     note: str | None,
     restored_at: dt.datetime | None = None,
     at: dt.datetime | None = None,
+    version: int | None = None,
 ) -> Visit:
     """The engineer is done on site. Resolved or backup installed restores service at `restored_at`."""
-    visit, order, now, when = await _engineer_step(session, actor, clock, visit_id, at)
+    visit, order, now, when = await _engineer_step(session, actor, clock, visit_id, at, version)
     if visit.status is not VisitStatus.ON_SITE:
         raise IllegalVisitStep(
             f"A visit is finished on site, not when {visit.status.value}", current_status=visit.status.value

@@ -34,7 +34,7 @@ async def test_the_desk_records_an_absence_and_only_that_engineer_reads_it(
     assert (made["kind"], made["note"], made["version"], made["engineer_id"]) == ("sick", "发烧", 1, me)
     assert made["created_by"] is not None
 
-    mine = await _ok(await client.get(f"/api/engineers/{me}/absences", headers=engineer01))
+    mine = (await _ok(await client.get(f"/api/engineers/{me}/absences", headers=engineer01)))["items"]
     assert [a["id"] for a in mine] == [made["id"]]
     # Another engineer's absences do not exist for them, and they record none.
     assert_problem(await client.get(f"/api/engineers/{other}/absences", headers=engineer01), 404, "not-found")
@@ -45,11 +45,13 @@ async def test_the_desk_records_an_absence_and_only_that_engineer_reads_it(
 
     # A window: only absences touching it.
     before = {"from": "2026-03-01T00:00:00+08:00", "to": "2026-03-04T08:00:00+08:00"}
-    assert (
-        await _ok(await client.get(f"/api/engineers/{me}/absences", headers=dispatcher, params=before)) == []
-    )
+    assert (await _ok(await client.get(f"/api/engineers/{me}/absences", headers=dispatcher, params=before)))[
+        "items"
+    ] == []
     during = {"from": "2026-03-04T17:00:00+08:00", "to": "2026-03-05T00:00:00+08:00"}
-    found = await _ok(await client.get(f"/api/engineers/{me}/absences", headers=dispatcher, params=during))
+    found = (await _ok(await client.get(f"/api/engineers/{me}/absences", headers=dispatcher, params=during)))[
+        "items"
+    ]
     assert [a["id"] for a in found] == [made["id"]]
 
     # Removed with the version read; a stale version changes nothing.
@@ -57,12 +59,14 @@ async def test_the_desk_records_an_absence_and_only_that_engineer_reads_it(
         f"/api/engineers/{me}/absences/{made['id']}", headers=dispatcher, params={"version": 7}
     )
     assert_problem(stale, 409, "version-conflict")
-    assert len(await _ok(await client.get(f"/api/engineers/{me}/absences", headers=dispatcher))) == 1
+    assert (
+        len((await _ok(await client.get(f"/api/engineers/{me}/absences", headers=dispatcher)))["items"]) == 1
+    )
     gone = await client.delete(
         f"/api/engineers/{me}/absences/{made['id']}", headers=dispatcher, params={"version": 1}
     )
     assert gone.status_code == 204, gone.text
-    assert await _ok(await client.get(f"/api/engineers/{me}/absences", headers=dispatcher)) == []
+    assert (await _ok(await client.get(f"/api/engineers/{me}/absences", headers=dispatcher)))["items"] == []
 
 
 async def test_an_overlapping_absence_is_refused_and_a_backwards_one_is_invalid(client, admin, dispatcher):

@@ -63,7 +63,9 @@ async def test_a_drop_before_another_visit_says_when_and_who_moves_and_writes_no
     place = await _place(client, admin)
     order1, first = await _visit(client, admin, dispatcher, place)
     order2, urgent = await _visit(client, admin, dispatcher, place)
-    ranked = await _ok(await client.get(f"/api/visits/{first['id']}/candidates", headers=dispatcher))
+    ranked = (await _ok(await client.get(f"/api/visits/{first['id']}/candidates", headers=dispatcher)))[
+        "items"
+    ]
     best = next(c for c in ranked if c["fits"])
     engineer, earliest = best["engineer_id"], datetime.fromisoformat(best["planned_start"])
     assert best["engineer_name"]
@@ -103,7 +105,9 @@ async def test_a_drop_before_another_visit_says_when_and_who_moves_and_writes_no
 
 async def test_a_missing_skill_refuses_the_drop_until_overridden_with_a_reason(client, admin, dispatcher):
     order, visit = await _visit(client, admin, dispatcher, required_skills={"teleportation": 1})
-    ranked = await _ok(await client.get(f"/api/visits/{visit['id']}/candidates", headers=dispatcher))
+    ranked = (await _ok(await client.get(f"/api/visits/{visit['id']}/candidates", headers=dispatcher)))[
+        "items"
+    ]
     assert not any(c["allowed"] for c in ranked), "nobody holds that skill"
     engineer = ranked[0]["engineer_id"]
     verdict = await _check(client, dispatcher, visit["id"], engineer)
@@ -148,7 +152,9 @@ async def test_candidates_put_the_engineers_the_rules_admit_first(client, admin,
     )
     assert patched.status_code == 200, patched.text
     _, visit = await _visit(client, admin, dispatcher, (site, unit))
-    ranked = await _ok(await client.get(f"/api/visits/{visit['id']}/candidates", headers=dispatcher))
+    ranked = (await _ok(await client.get(f"/api/visits/{visit['id']}/candidates", headers=dispatcher)))[
+        "items"
+    ]
     allowed = [c["allowed"] for c in ranked]
     assert allowed == sorted(allowed, reverse=True), "every admitted engineer comes before any refused one"
     mine = next(c for c in ranked if c["engineer_id"] == barred)

@@ -87,13 +87,13 @@ async def test_the_map_shows_where_consenting_engineers_on_shift_are_and_the_rea
         assert (await client.post("/api/engineers/me/positions", headers=here, json=batch)).status_code == 200
     shown = await client.get("/api/engineers/positions", headers=dispatcher)
     assert shown.status_code == 200, shown.text
-    mine = [p for p in shown.json() if p["username"] == "engineer05"]
+    mine = [p for p in shown.json()["items"] if p["username"] == "engineer05"]
     assert len(mine) == 1, "the latest fix only"
     assert mine[0]["name"] != "engineer05"  # the display name
     assert mine[0]["point"] == [113.70, 34.75]
     assert mine[0]["age_seconds"] == 240
     assert mine[0]["accuracy_m"] == 12.0
-    assert all(p["username"] != "engineer06" for p in shown.json())  # never consented
+    assert all(p["username"] != "engineer06" for p in shown.json()["items"])  # never consented
     async with db.connect() as conn:
         reads = (
             await conn.execute(
@@ -103,7 +103,7 @@ async def test_the_map_shows_where_consenting_engineers_on_shift_are_and_the_rea
     assert reads >= 1
     # Consent withdrawn: off the map at once.
     assert (await client.delete("/api/engineers/me/position-consent", headers=here)).status_code == 200
-    after = (await client.get("/api/engineers/positions", headers=dispatcher)).json()
+    after = (await client.get("/api/engineers/positions", headers=dispatcher)).json()["items"]
     assert all(p["username"] != "engineer05" for p in after)
     assert_problem(await client.get("/api/engineers/positions", headers=silent), 403)
 
@@ -192,7 +192,7 @@ async def test_compliance_shows_raw_and_contractual(client, monday):
                 "customer_id": customer["id"],
             },
         )
-    ).json()
+    ).json()["groups"][0]["measures"]
     restore = next(r for r in rows if r["measure"] == "restore")
     assert restore["breached"] == 1
     assert restore["customer_excused"] == 1

@@ -270,9 +270,9 @@ async def test_a_signed_report_is_never_edited_and_a_correction_is_version_2(
     assert replay.json() == signed_again
     assert signed_again["signature"]["report_hash"] == second["hash"] != first["hash"]
     assert signed_again["archive"]["archive_number"] == f"{signed['order']['archive_id']}-R2"
-    versions = await _ok(
-        await client.get(f"/api/work-orders/{signed['order']['id']}/reports", headers=dispatcher)
-    )
+    versions = (
+        await _ok(await client.get(f"/api/work-orders/{signed['order']['id']}/reports", headers=dispatcher))
+    )["items"]
     assert [(r["version"], r["status"], r["hash"]) for r in versions] == [
         (1, "signed", first["hash"]),
         (2, "signed", second["hash"]),
@@ -417,7 +417,7 @@ async def test_offline_signing_of_a_report_changed_on_the_server_is_a_conflict_k
     assert outcome["server_view"]["report"]["hash"] != shown
     report_now = await _ok(await client.get(f"/api/reports/{draft['id']}", headers=phone.headers))
     assert report_now["status"] == "draft"
-    inbox = await _ok(await client.get("/api/sync/conflicts", headers=dispatcher))
+    inbox = (await _ok(await client.get("/api/sync/conflicts", headers=dispatcher)))["items"]
     assert any(c["id"] == outcome["conflict_id"] and c["mutation_name"] == "report.sign@1" for c in inbox)
     order = await _ok(await client.get(f"/api/work-orders/{world['order']['id']}", headers=dispatcher))
     assert order["status"] == "resolved"

@@ -502,7 +502,7 @@ async def _restore_compliance(
         },
     )
     assert rows.status_code == 200, rows.text
-    restore = next(r for r in rows.json() if r["measure"] == "restore")
+    restore = next(r for r in rows.json()["groups"][0]["measures"] if r["measure"] == "restore")
     return restore["met"], restore["breached"], restore["running"]
 
 

@@ -292,7 +292,7 @@ async def test_completion_of_a_reassigned_visit_is_kept_as_a_conflict(client, di
     assert [o["status"] for o in outcomes] == ["conflict", "conflict"]
     assert outcomes[1]["conflict"] == "reassigned"
     assert outcomes[1]["server_view"]["visit"]["status"] == "assigned"
-    inbox = (await client.get("/api/sync/conflicts", headers=dispatcher)).json()
+    inbox = (await client.get("/api/sync/conflicts", headers=dispatcher)).json()["items"]
     mine = [c for c in inbox if c["visit_id"] == visit["id"]]
     assert [c["mutation_name"] for c in mine] == ["visit.arrive@1", "visit.complete@1"]
     resolved = await client.post(
@@ -317,7 +317,7 @@ async def test_pushes_held_while_suspended_can_be_discarded_on_reinstatement(
     )
     assert reinstated.status_code == 200, reinstated.text
     assert reinstated.json()["held_outcomes"] == []
-    listed = (await client.get("/api/sync/devices", headers=dispatcher)).json()
+    listed = (await client.get("/api/sync/devices", headers=dispatcher)).json()["items"]
     assert next(d for d in listed if d["id"] == phone.pk)["held_pushes"] == 0
     after = (await client.get(f"/api/work-orders/{visit['work_order_id']}", headers=dispatcher)).json()
     assert after["visits"][0]["status"] == "assigned"  # nothing applied
@@ -343,7 +343,7 @@ async def test_suspended_device_is_held_then_reinstated_and_lost_device_is_told_
     assert body["wipe"] is False
     after = (await client.get(f"/api/work-orders/{visit['work_order_id']}", headers=dispatcher)).json()
     assert after["visits"][0]["status"] == "assigned"
-    listed = (await client.get("/api/sync/devices", headers=dispatcher)).json()
+    listed = (await client.get("/api/sync/devices", headers=dispatcher)).json()["items"]
     assert next(d for d in listed if d["id"] == phone.pk)["held_pushes"] == 1
 
     # Reinstated after review: the held push is applied now, and the phone's resend is a replay.

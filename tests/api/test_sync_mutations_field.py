@@ -344,7 +344,7 @@ async def test_the_report_is_drafted_and_edited_from_the_phone_never_overwritten
     reports = await _ok(
         await client.get(f"/api/work-orders/{ctx['order']['id']}/reports", headers=h["dispatcher"])
     )
-    assert reports == []
+    assert reports["items"] == []
 
     # Offline all day: the phone names its own id for the report; the server drafts it from
     # what the visit recorded, then applies the edit.
@@ -386,7 +386,9 @@ async def test_the_report_is_drafted_and_edited_from_the_phone_never_overwritten
     )
     assert (stale["status"], stale["conflict"]) == ("conflict", "report_changed"), stale
     assert stale["server_view"]["report"]["revision"] == 4
-    inbox = await _ok(await client.get("/api/sync/conflicts", headers=h["dispatcher"], params={"limit": 500}))
+    inbox = (
+        await _ok(await client.get("/api/sync/conflicts", headers=h["dispatcher"], params={"limit": 500}))
+    )["items"]
     kept = next(c for c in inbox if c["id"] == stale["conflict_id"])
     assert kept["mutation_name"] == "report.edit@1"
     now = await _ok(await client.get(f"/api/reports/{report_id}", headers=phone.headers))

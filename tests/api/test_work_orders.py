@@ -311,7 +311,7 @@ async def test_engineer_sees_only_orders_with_their_visits(client, dispatcher, s
     assert other["id"] not in ids
     assert_problem(await client.get(f"/api/work-orders/{other['id']}", headers=headers), 404)
     assert (await client.get(f"/api/work-orders/{assigned['id']}", headers=headers)).status_code == 200
-    mine = (await client.get("/api/engineers/me/visits", headers=headers)).json()
+    mine = (await client.get("/api/engineers/me/visits", headers=headers)).json()["items"]
     assert [v["id"] for v in mine] == [visit["id"]]
     # another engineer cannot act on it
     intruder = await auth_headers(client, "engineer04")

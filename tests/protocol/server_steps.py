@@ -158,7 +158,7 @@ class World:
         found = await _ok(
             await self.client.get("/api/sync/devices", headers=dispatcher, params={"user_id": me})
         )
-        device: dict[str, Any] = next(d for d in found if d["device_id"] == device_id)
+        device: dict[str, Any] = next(d for d in found["items"] if d["device_id"] == device_id)
         return device
 
     async def _revoke(self, device_id: str, mode: str) -> None:

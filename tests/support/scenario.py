@@ -118,7 +118,7 @@ async def asset(
 
 
 async def cn_calendar_id(client: AsyncTestClient[Any], admin: dict[str, str]) -> str:
-    calendars = (await client.get("/api/holiday-calendars", headers=admin)).json()
+    calendars = (await client.get("/api/holiday-calendars", headers=admin)).json()["items"]
     return str(calendars[0]["id"])
 
 

@@ -241,13 +241,14 @@ async def test_the_board_shows_absences_and_pickup_stops(client, admin, dispatch
             await page.click("#absence-form .form-close")
             assert await trainee.locator(".absence").count() == 1
             who = await engineer_id(client, dispatcher, "engineer12")
-            [kept] = (await client.get(f"/api/engineers/{who}/absences", headers=dispatcher)).json()
+            [kept] = (await client.get(f"/api/engineers/{who}/absences", headers=dispatcher)).json()["items"]
             assert datetime.fromisoformat(kept["starts_at"]) == start
             assert (kept["kind"], kept["note"]) == ("training", "认证培训")
             await trainee.locator(".absence[data-kind='training']").click()
             await page.click("#absence-remove")
             await trainee.locator(".absence").wait_for(state="detached")
-            assert (await client.get(f"/api/engineers/{who}/absences", headers=dispatcher)).json() == []
+            left = (await client.get(f"/api/engineers/{who}/absences", headers=dispatcher)).json()
+            assert left["items"] == []
             assert errors == []
         finally:
             await browser.close()

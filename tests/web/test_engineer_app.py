@@ -525,7 +525,9 @@ async def test_the_customer_signs_offline_and_the_report_verifies(
         assert [e for e in errors if "status of 404" not in e] == [], errors
     order = await _ok(await client.get(f"/api/work-orders/{oid}", headers=dispatcher))
     assert order["status"] == "signed"
-    (report_row,) = await _ok(await client.get(f"/api/work-orders/{oid}/reports", headers=dispatcher))
+    (report_row,) = (await _ok(await client.get(f"/api/work-orders/{oid}/reports", headers=dispatcher)))[
+        "items"
+    ]
     assert report_row["hash"] == shown
     assert report_row["signature"]["kind"] == "strokes"
     verdict = await _ok(await client.get(f"/api/reports/{report_row['id']}/verify", headers=dispatcher))
@@ -565,7 +567,7 @@ async def test_the_report_text_and_cannot_fix_are_recorded_offline_and_reach_the
         await context.set_offline(False)
         await _synced(page)
         assert [e for e in errors if "status of 404" not in e] == [], errors
-    (draft,) = await _ok(await client.get(f"/api/work-orders/{oid}/reports", headers=dispatcher))
+    (draft,) = (await _ok(await client.get(f"/api/work-orders/{oid}/reports", headers=dispatcher)))["items"]
     assert draft["content"]["diagnosis"] == "电源模块故障，风扇停转"
     assert draft["content"]["configuration_backup"] == {"done": True, "where": "U 盘，交客户保管"}
     loans = await _ok(await client.get("/api/stock/loans", headers=dispatcher, params={"work_order_id": oid}))
@@ -608,7 +610,7 @@ async def test_progress_on_a_visit_reassigned_meanwhile_is_kept_for_review_and_s
         assert "改派" in (await conflicts.first.locator(".issue-words").text_content() or "")
         await page.locator("#visit-gone").wait_for()  # the visit left this phone
         assert [e for e in errors if "status of 404" not in e] == [], errors
-    inbox = await _ok(await client.get("/api/sync/conflicts", headers=dispatcher))
+    inbox = (await _ok(await client.get("/api/sync/conflicts", headers=dispatcher)))["items"]
     kept = [c for c in inbox if c["visit_id"] == vid]
     assert sorted(c["mutation_name"] for c in kept) == ["visit.arrive@1", "visit.complete@1"]
     assert {c["kind"] for c in kept} == {"reassigned"}
@@ -642,9 +644,9 @@ async def test_a_phone_reported_lost_wipes_what_it_holds(client, admin, dispatch
         await _pending(page, 1)
 
         engineer = await engineer_id(client, dispatcher, username)
-        (device,) = await _ok(
-            await client.get("/api/sync/devices", headers=dispatcher, params={"user_id": engineer})
-        )
+        (device,) = (
+            await _ok(await client.get("/api/sync/devices", headers=dispatcher, params={"user_id": engineer}))
+        )["items"]
         revoked = await client.post(
             f"/api/sync/devices/{device['id']}/revoke",
             headers=dispatcher,
@@ -719,9 +721,9 @@ async def test_a_suspended_phone_keeps_its_outbox_and_sends_it_once_reinstated(
         await _sign_in(page, live_server, username)
         await page.locator(f".visit-card[data-visit-id='{vid}']").wait_for()
         engineer = await engineer_id(client, dispatcher, username)
-        (device,) = await _ok(
-            await client.get("/api/sync/devices", headers=dispatcher, params={"user_id": engineer})
-        )
+        (device,) = (
+            await _ok(await client.get("/api/sync/devices", headers=dispatcher, params={"user_id": engineer}))
+        )["items"]
         suspended = await client.post(
             f"/api/sync/devices/{device['id']}/revoke",
             headers=dispatcher,

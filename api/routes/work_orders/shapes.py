@@ -9,7 +9,15 @@ from typing import Any
 import msgspec
 
 from api.schemas.common import GeoPoint, out
-from api.schemas.work_orders import ClockOut, EventOut, NoteOut, SiteBrief, VisitOut, WorkOrderOut
+from api.schemas.work_orders import (
+    ClockOut,
+    EventOut,
+    NoteOut,
+    RestoreConfirmationOut,
+    SiteBrief,
+    VisitOut,
+    WorkOrderOut,
+)
 from core import zones
 from dispatch.sla.clocks import state_of
 from dispatch.work_orders import details, queries
@@ -46,8 +54,12 @@ def _clock_out(c: Any, now: dt.datetime, paused: bool, tz: str) -> ClockOut:
         customer_excused=c.customer_excused,
         target=c.target,
         unconfirmed_at=c.unconfirmed_at,
-        confirmation=c.confirmation,
+        confirmation=_confirmation(c.confirmation),
     )
+
+
+def _confirmation(stored: dict[str, Any] | None) -> RestoreConfirmationOut | None:
+    return None if stored is None else msgspec.convert(stored, RestoreConfirmationOut)
 
 
 def render(found: details.OrderDetail, now: dt.datetime) -> WorkOrderOut:
@@ -110,7 +122,7 @@ def render_rows(rows: list[queries.OrderRow], now: dt.datetime) -> list[WorkOrde
                     customer_excused=c.customer_excused,
                     target=c.target,
                     unconfirmed_at=c.unconfirmed_at,
-                    confirmation=c.confirmation,
+                    confirmation=_confirmation(c.confirmation),
                 )
             )
         rendered.append(

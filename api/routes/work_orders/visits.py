@@ -9,7 +9,7 @@ from litestar import get, post, put
 from litestar.params import FromPath, JSONBody
 
 from api.auth import DESK, ENGINEERS, STAFF_ROLES
-from api.params import AppClock, CurrentActor, Session
+from api.params import AppClock, CurrentActor, Cursor, Limit, Session
 from api.routes.work_orders.shapes import visit_out
 from api.schemas.common import out
 from api.schemas.work_orders import (
@@ -21,7 +21,9 @@ from api.schemas.work_orders import (
     TravelIn,
     VisitIn,
     VisitOut,
+    VisitPage,
 )
+from core.pagination import list_page
 from dispatch.planning import assignment_check
 from dispatch.work_orders import details, visits
 
@@ -83,9 +85,25 @@ async def assign_visit(
     tags=["visits"],
     summary="My visits (assigned or in progress)",
 )
-async def my_visits(session: Session, actor: CurrentActor) -> list[VisitOut]:
+async def my_visits(
+    session: Session, actor: CurrentActor, limit: Limit = 100, cursor: Cursor = None
+) -> VisitPage:
     assert actor.user_id is not None
-    return [visit_out(v) for v in await details.active_visits(session, actor.user_id)]
+    found = [visit_out(v) for v in await details.active_visits(session, actor.user_id)]
+    # Soonest first, as the service orders them; unplanned ones last.
+    page = list_page(
+        session,
+        found,
+        lambda v: (
+            v.planned_start is None,
+            v.planned_start.isoformat() if v.planned_start else "",
+            str(v.id),
+        ),
+        purpose="my-visits",
+        limit=limit,
+        cursor=cursor,
+    )
+    return VisitPage(page.items, page.next_cursor)
 
 
 @get(
@@ -112,7 +130,9 @@ async def start_travel(
     visit_id: FromPath[uuid.UUID],
     data: JSONBody[TravelIn],
 ) -> VisitOut:
-    return visit_out(await visits.start_travel(session, actor, clock, visit_id, at=data.at))
+    return visit_out(
+        await visits.start_travel(session, actor, clock, visit_id, at=data.at, version=data.version)
+    )
 
 
 @post(
@@ -139,6 +159,7 @@ async def arrive(
         at=data.at,
         proof=data.proof,
         proof_reference=data.proof_reference,
+        version=data.version,
     )
     return visit_out(visit)
 
@@ -178,6 +199,7 @@ async def finish(
         note=data.note,
         restored_at=data.restored_at,
         at=data.at,
+        version=data.version,
     )
     return visit_out(visit)
 
