@@ -194,7 +194,7 @@ async function selectOrder(id, { scroll = false, keepNotice = false } = {}) {
   const [order, next, loans] = await Promise.all([
     api("GET", path),
     api("GET", `${path}/next-statuses`).catch(() => ({ targets: [] })),
-    api("GET", "/api/stock/loans", { query: { work_order_id: id } }).catch(() => []),
+    api("GET", "/api/stock/loans", { query: { work_order_id: id } }).then((page) => page.items).catch(() => []),
   ]);
   if (state.selectedId !== id) return; // another order was picked meanwhile
   state.order = order;
@@ -272,7 +272,7 @@ function openIntake() {
 async function loadPlaces() {
   const [engineers, warehouses, me, items] = await Promise.all([
     api("GET", "/api/engineers", { query: { limit: 500 } }),
-    api("GET", "/api/locations", { query: { kind: "warehouse" } }),
+    api("GET", "/api/locations", { query: { kind: "warehouse", limit: 500 } }).then((page) => page.items),
     api("GET", "/api/users/me").catch(() => null),
     api("GET", "/api/stock/items", { query: { limit: 500 } }).catch(() => ({ items: [] })),
   ]);
@@ -289,8 +289,8 @@ async function loadPlaces() {
   state.map.showEngineers(engineers.items);
   const itemsById = new Map(items.items.map((item) => [item.id, item]));
   state.map.showWarehouses(warehouses, async (id) => {
-    const balances = await api("GET", "/api/stock/balances", { query: { location_id: id } });
-    return balances
+    const balances = await api("GET", "/api/stock/balances", { query: { location_id: id, limit: 500 } });
+    return balances.items
       .filter((b) => b.free > 0)
       .sort((a, b) => b.free - a.free)
       .slice(0, 8)

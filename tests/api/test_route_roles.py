@@ -148,6 +148,7 @@ ROLE_TABLE: dict[tuple[str, str], set[str] | None] = {
     ("GET", "/api/stock/reorder-suggestions"): STAFF,
     ("GET", "/api/stock/restock-lists"): STAFF,
     ("POST", "/api/stock/transfers"): {"admin", "warehouse"},
+    ("GET", "/api/stock/counts"): STAFF,
     ("POST", "/api/stock/counts"): {"admin", "warehouse"},
     ("GET", "/api/stock/counts/{count_id}"): STAFF | {"engineer"},
     ("POST", "/api/stock/counts/{count_id}/lines"): {"admin", "warehouse", "engineer"},

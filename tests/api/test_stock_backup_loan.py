@@ -137,7 +137,7 @@ async def test_backup_loan_from_fault_to_closed_loan(client, clock, heads):
     # The faulty unit goes through repair.
     cases = (
         await client.get("/api/stock/repairs", headers=warehouse, params={"work_order_id": order["id"]})
-    ).json()
+    ).json()["items"]
     assert len(cases) == 1
     case = cases[0]
     await _ok(
@@ -146,7 +146,9 @@ async def test_backup_loan_from_fault_to_closed_loan(client, clock, heads):
         )
     )
     await _ok(await client.post(f"/api/stock/repairs/{case['id']}/vendor-received", headers=warehouse))
-    warehouses = (await client.get("/api/locations", headers=warehouse, params={"kind": "warehouse"})).json()
+    warehouses = (await client.get("/api/locations", headers=warehouse, params={"kind": "warehouse"})).json()[
+        "items"
+    ]
     back = await _ok(
         await client.post(
             f"/api/stock/repairs/{case['id']}/returned",
@@ -179,7 +181,7 @@ async def test_backup_loan_from_fault_to_closed_loan(client, clock, heads):
     )
     assert (
         await client.get("/api/stock/loans", headers=dispatcher, params={"work_order_id": order["id"]})
-    ).json()[0]["status"] == "returning"
+    ).json()["items"][0]["status"] == "returning"
     wiped = await _ok(
         await client.post(
             f"/api/stock/units/{unit_id}/wipe",
@@ -190,7 +192,7 @@ async def test_backup_loan_from_fault_to_closed_loan(client, clock, heads):
     assert wiped["state"] == "available"
     closed = (
         await client.get("/api/stock/loans", headers=dispatcher, params={"work_order_id": order["id"]})
-    ).json()
+    ).json()["items"]
     assert closed[0]["status"] == "closed"
 
     history = (await client.get(f"/api/stock/units/{unit_id}/history", headers=warehouse)).json()
@@ -220,13 +222,15 @@ async def test_stock_errors_are_problems_and_roles_hold(client, heads):
     engineer, warehouse = heads["engineer01"], heads["warehouse"]
     items = (await client.get("/api/stock/items", headers=engineer, params={"kind": "part"})).json()["items"]
     psu = next(i for i in items if i["sku"] == "PSU-750W")
-    warehouses = (await client.get("/api/locations", headers=warehouse, params={"kind": "warehouse"})).json()
+    warehouses = (await client.get("/api/locations", headers=warehouse, params={"kind": "warehouse"})).json()[
+        "items"
+    ]
     east, other = warehouses[0]["id"], warehouses[1]["id"]
     stock = (
         await client.get(
             "/api/stock/balances", headers=warehouse, params={"item_id": psu["id"], "location_id": east}
         )
-    ).json()
+    ).json()["items"]
     too_many = stock[0]["free"] + 1
     refused = await client.post(
         "/api/stock/moves",
@@ -268,7 +272,7 @@ async def test_stock_errors_are_problems_and_roles_hold(client, heads):
         await client.get(
             "/api/stock/balances", headers=warehouse, params={"item_id": psu["id"], "location_id": east}
         )
-    ).json()
+    ).json()["items"]
     assert after[0]["on_hand"] == stock[0]["on_hand"] - 1
     # An engineer's consumption of parts the books do not show: refused online, accepted from the device.
     _, site = await customer_with_site(client, heads["admin"])

@@ -405,7 +405,7 @@ async def test_a_day_offline_survives_a_reload_and_syncs_exactly_once(
     moves = await _ok(
         await client.get("/api/stock/moves", headers=dispatcher, params={"location_id": van, "limit": 500})
     )
-    assert [(m["item_id"], m["quantity"]) for m in moves if m["visit_id"] == vid] == [(item, 1)]
+    assert [(m["item_id"], m["quantity"]) for m in moves["items"] if m["visit_id"] == vid] == [(item, 1)]
     elapsed = time.monotonic() - started
     print(f"offline day in Chromium: {elapsed:.1f} s; photo {len(raw)} -> {kept['size']} bytes")
 

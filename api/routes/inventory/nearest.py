@@ -10,10 +10,11 @@ from litestar.params import FromQuery, QueryParameter
 
 from api.auth import STAFF_ROLES
 from api.params import Session
-from api.schemas.common import out
+from api.routes.inventory.naming import named
 from api.schemas.inventory.nearest import NearestOut
 from dispatch.engineers import positions
 from inventory import items, nearest
+from inventory.names import names_for
 from routing.travel import HaversineTravelTime
 
 Longitude = Annotated[float, QueryParameter(ge=-180, le=180)]
@@ -24,7 +25,7 @@ Latitude = Annotated[float, QueryParameter(ge=-90, le=90)]
     "/api/stock/nearest",
     roles=STAFF_ROLES,
     tags=["stock"],
-    summary="Nearest available stock of an item (or compatible backup models)",
+    summary="Nearest available stock of an item (or compatible backup models), the `limit` closest",
 )
 async def nearest_stock(
     session: Session,
@@ -38,7 +39,8 @@ async def nearest_stock(
     found = await nearest.nearest(
         session, (lon, lat), wanted, HaversineTravelTime(), positions.van_points, limit=limit
     )
-    return [out(NearestOut, c) for c in found]
+    names = await names_for(session, found)
+    return [named(NearestOut, c, names) for c in found]
 
 
 ROUTES = [nearest_stock]
