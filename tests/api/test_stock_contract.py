@@ -333,7 +333,7 @@ async def test_answers_name_items_locations_and_engineers(client, h):
     assert all(n["location_name"] and n["item_name"] == unit["item_name"] for n in nearest)
 
 
-LISTS = [
+LISTS: list[tuple[str, dict[str, Any]]] = [
     ("/api/locations", {}),
     ("/api/stock/units", {}),
     ("/api/stock/balances", {}),
