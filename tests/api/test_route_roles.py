@@ -156,6 +156,8 @@ ROLE_TABLE: dict[tuple[str, str], set[str] | None] = {
     ("POST", "/api/stock/counts/{count_id}/approve"): {"admin", "warehouse"},
     ("POST", "/api/stock/engineers/{engineer_id}/hand-in"): {"admin", "warehouse"},
     ("GET", "/api/stock/kpis"): STAFF,
+    ("GET", "/api/stock/labels/units.pdf"): {"admin", "warehouse"},
+    ("GET", "/api/stock/labels/items.pdf"): {"admin", "warehouse"},
     ("POST", "/api/dispatch/plans"): DESK,
     ("GET", "/api/dispatch/plans/{plan_id}"): DESK,
     ("GET", "/api/dispatch/plans/{plan_id}/stream"): DESK,

@@ -15,6 +15,7 @@ from api.routes.inventory import (
     counts,
     items,
     kpis,
+    labels,
     ledger,
     loans,
     locations,
@@ -38,4 +39,5 @@ ROUTES: list[Any] = [
     *replenishment.ROUTES,
     *counts.ROUTES,
     *kpis.ROUTES,
+    *labels.ROUTES,
 ]
