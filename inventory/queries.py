@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import NotFound
@@ -89,10 +90,8 @@ class BalanceFilter:
     q: str | None = None
 
 
-async def balance_page(
-    session: AsyncSession, where: BalanceFilter, *, limit: int, cursor: str | None
-) -> Page[StockBalance]:
-    """Balances that are not zero, by location then item, filtered as the stock screen asks."""
+def balance_statement(where: BalanceFilter) -> Select[Any]:
+    """Balances that are not zero, filtered as the stock screen asks (joined to item and location)."""
     stmt = (
         select(StockBalance)
         .join(Item, Item.id == StockBalance.item_id)
@@ -116,8 +115,15 @@ async def balance_page(
         stmt = stmt.where(
             Item.sku.ilike(pattern) | Item.name.ilike(pattern) | Item.model.ilike(pattern) | held.exists()
         )
+    return stmt
+
+
+async def balance_page(
+    session: AsyncSession, where: BalanceFilter, *, limit: int, cursor: str | None
+) -> Page[StockBalance]:
+    """Balances by location then item."""
     order = [StockBalance.location_id, StockBalance.item_id]
-    return await keyset_page(session, stmt, order, limit=limit, cursor=cursor)
+    return await keyset_page(session, balance_statement(where), order, limit=limit, cursor=cursor)
 
 
 async def move_page(

@@ -13,6 +13,7 @@ from typing import Any
 from api.routes.inventory import (
     alerts,
     counts,
+    files,
     items,
     kpis,
     labels,
@@ -40,4 +41,5 @@ ROUTES: list[Any] = [
     *counts.ROUTES,
     *kpis.ROUTES,
     *labels.ROUTES,
+    *files.ROUTES,
 ]
