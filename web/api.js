@@ -137,3 +137,11 @@ export async function consoleConfig() {
   if (!response.ok) throw await problemOf(response);
   return response.json();
 }
+
+/** A file the API answers (a PDF, a CSV) as a Blob, with the same sign-in handling as api(). */
+export async function apiFile(path, options = {}) {
+  let response = await send("GET", path, options);
+  if (response.status === 401 && currentSession() && (await refresh())) response = await send("GET", path, options);
+  if (!response.ok) throw await problemOf(response);
+  return response.blob();
+}

@@ -13,6 +13,8 @@ import { renderOrderDetail, renderOrderList } from "./orders.js";
 import { renderProgress, renderResult } from "./plan.js";
 
 const DESK_ROLES = new Set(["admin", "supervisor", "dispatcher"]);
+// Warehouse staff work at their own desk.
+const WAREHOUSE_DESK = "/warehouse.html";
 // Changes arrive over the live stream; this slow poll only backs it up.
 const REFRESH_MS = 300_000;
 const LIST_LIMIT = 200;
@@ -82,6 +84,10 @@ async function onLogin(event) {
   $("#login-error").textContent = "";
   try {
     const session = await signIn(username, password);
+    if (session.role === "warehouse") {
+      window.location.assign(WAREHOUSE_DESK);
+      return;
+    }
     if (!DESK_ROLES.has(session.role)) {
       await signOut();
       showLogin(t("login.desk_only"));
@@ -548,7 +554,8 @@ async function main() {
     showError(error);
   }
   document.body.classList.add("ready");
-  if (currentSession()?.access_token) await startConsole();
+  if (currentSession()?.role === "warehouse") window.location.assign(WAREHOUSE_DESK);
+  else if (currentSession()?.access_token) await startConsole();
   else showLogin();
 }
 
