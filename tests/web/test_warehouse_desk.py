@@ -84,9 +84,9 @@ async def test_find_a_unit_by_serial_and_read_its_history(client, live_server, c
         await page.press("#wh-q", "Enter")
         await page.locator("a.unit-link", has_text=unit["serial"]).click()
         await page.locator("#unit-title", has_text=unit["serial"]).wait_for()
-        body = await page.locator("#wh-main").text_content() or ""
-        assert unit["item_name"] in body
-        assert unit["location_name"] in body
+        shown = await page.locator("#wh-main").text_content() or ""
+        assert unit["item_name"] in shown
+        assert unit["location_name"] in shown
         assert await page.locator("tr.history-row").count() >= 1
 
 
