@@ -9,7 +9,6 @@ const STAGES = ["proposed", "approved", "installed", "at_vendor", "returned", "s
 const APPROVERS = new Set(["admin", "supervisor", "dispatcher"]);
 
 const post = (path, body) => api("POST", path, { body });
-const today = () => new Date().toISOString().slice(0, 10);
 
 /** Where a loan stands on the board, from the loan, its repair case and its backup unit. */
 function stageOf(loan, repair, unit) {
@@ -23,7 +22,7 @@ function stageOf(loan, repair, unit) {
 }
 
 function isOverdue(loan) {
-  return Boolean(loan.return_by) && loan.return_by < today() && ["open", "returning"].includes(loan.status);
+  return Boolean(loan.overdue);
 }
 
 /** A small form on a card: its fields, one button, the step through the API. */

@@ -105,6 +105,7 @@ async def test_a_loan_and_its_repair_take_each_step_at_the_version_they_name(cli
     assert listed["serial"]
     assert listed["item_name"]
     assert listed["item_sku"]
+    assert listed["overdue"] is False
 
     cases = await _get(client, warehouse, "/api/stock/repairs", work_order_id=first["order"]["id"])
     case = cases["items"][0]

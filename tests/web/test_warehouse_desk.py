@@ -141,6 +141,7 @@ async def test_a_loan_moves_through_its_stages_from_the_board(client, live_serve
         card = await _card(page, loan, "swap_back")
         await card.locator("button[type=submit]").click()
         card = await _card(page, loan, "quarantined")
+        await page.screenshot(path=str(DOCS / "warehouse-loans-1440.png"))
         await card.locator("input[name=method]").fill("DoD 5220.22-M")
         await card.locator("input[name=operator]").fill("王芳")
         await card.locator("button[type=submit]").click()

@@ -126,6 +126,7 @@ async def request_backup(
     summary="Backup loans with the unit's serial and model",
 )
 async def list_loans(
+    now: Now,
     session: Session,
     status: FromQuery[LoanStatus | None] = None,
     work_order_id: FromQuery[uuid.UUID | None] = None,
@@ -136,7 +137,15 @@ async def list_loans(
         session, status=status, work_order_id=work_order_id, limit=limit, cursor=cursor
     )
     names = await names_for(session, page.items)
-    return LoanPage(items=[named(LoanOut, loan, names) for loan in page.items], next_cursor=page.next_cursor)
+    return LoanPage(
+        items=[named(LoanOut, loan, names, overdue=_overdue(loan, now)) for loan in page.items],
+        next_cursor=page.next_cursor,
+    )
+
+
+def _overdue(loan: Loan, now: dt.datetime) -> bool:
+    out_there = loan.status in (LoanStatus.OPEN, LoanStatus.RETURNING)
+    return out_there and loan.return_by is not None and loan.return_by < now.date()
 
 
 @post(

@@ -38,6 +38,8 @@ class LoanOut(msgspec.Struct):
     serial: str | None = None
     item_sku: str | None = None
     item_name: str | None = None
+    # Still out past `return_by` (in the lists).
+    overdue: bool = False
 
 
 class LoanPage(msgspec.Struct):
