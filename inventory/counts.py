@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.errors import NotFound, field_error
 from core.identity.roles import Actor, Role
 from inventory import ledger, reservations, swaps
-from inventory.errors import IllegalStockStep
+from inventory.errors import IllegalStockStep, expect_version
 from inventory.models import (
     CountStatus,
     Item,
@@ -96,9 +96,14 @@ async def lines_of(session: AsyncSession, count_id: uuid.UUID) -> list[StockCoun
 
 
 async def enter(
-    session: AsyncSession, count: StockCount, counted: Mapping[uuid.UUID, int]
+    session: AsyncSession,
+    count: StockCount,
+    counted: Mapping[uuid.UUID, int],
+    *,
+    version: int | None = None,
 ) -> list[StockCountLine]:
     """Counted quantities (each replaces an earlier entry of the same item)."""
+    expect_version(count, version, "count")
     _expect(count, CountStatus.OPEN)
     for item_id, quantity in counted.items():
         item = await session.get(Item, item_id)
@@ -115,8 +120,11 @@ async def enter(
     return await lines_of(session, count.id)
 
 
-async def submit(session: AsyncSession, now: dt.datetime, count: StockCount) -> list[StockCountLine]:
+async def submit(
+    session: AsyncSession, now: dt.datetime, count: StockCount, *, version: int | None = None
+) -> list[StockCountLine]:
     """Counting is done: the book quantities are frozen (parts on the books but not counted: 0)."""
+    expect_version(count, version, "count")
     _expect(count, CountStatus.OPEN)
     rows = await session.execute(
         select(StockBalance.item_id, StockBalance.on_hand)
@@ -138,9 +146,16 @@ async def submit(session: AsyncSession, now: dt.datetime, count: StockCount) -> 
 
 
 async def approve(
-    session: AsyncSession, actor: Actor, now: dt.datetime, count: StockCount, *, reason: str
+    session: AsyncSession,
+    actor: Actor,
+    now: dt.datetime,
+    count: StockCount,
+    *,
+    reason: str,
+    version: int | None = None,
 ) -> list[StockMove]:
     """Post every variance as an `adjust` movement with the reason."""
+    expect_version(count, version, "count")
     _expect(count, CountStatus.SUBMITTED)
     posted = []
     for line in await lines_of(session, count.id):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -13,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.errors import field_error
 from core.identity.roles import Actor
 from core.pagination import Page, keyset_page
-from core.records import get_or_404
+from core.records import get_or_404, like_pattern
 from inventory import ledger
 from inventory.models import Compatibility, Item, ItemKind, MoveKind, Unit, UnitEvent, UnitState
 
@@ -201,20 +202,28 @@ async def register_unit(
     return unit
 
 
+@dataclass(frozen=True, slots=True)
+class UnitFilter:
+    item_id: uuid.UUID | None = None
+    state: UnitState | None = None
+    location_id: uuid.UUID | None = None
+    # the exact serial (a scan) or part of one (a search)
+    serial: str | None = None
+    q: str | None = None
+
+
 async def list_units(
-    session: AsyncSession,
-    *,
-    item_id: uuid.UUID | None,
-    state: UnitState | None,
-    serial: str | None,
-    limit: int,
-    cursor: str | None,
+    session: AsyncSession, where: UnitFilter, *, limit: int, cursor: str | None
 ) -> Page[Unit]:
     stmt = select(Unit)
-    if item_id is not None:
-        stmt = stmt.where(Unit.item_id == item_id)
-    if state is not None:
-        stmt = stmt.where(Unit.state == state)
-    if serial:
-        stmt = stmt.where(Unit.serial == serial)
+    if where.item_id is not None:
+        stmt = stmt.where(Unit.item_id == where.item_id)
+    if where.state is not None:
+        stmt = stmt.where(Unit.state == where.state)
+    if where.location_id is not None:
+        stmt = stmt.where(Unit.location_id == where.location_id)
+    if where.serial:
+        stmt = stmt.where(Unit.serial == where.serial)
+    if where.q:
+        stmt = stmt.where(Unit.serial.ilike(like_pattern(where.q)))
     return await keyset_page(session, stmt, [Unit.serial, Unit.id], limit=limit, cursor=cursor)

@@ -21,7 +21,7 @@ from core.errors import field_error
 from core.identity.roles import Actor
 from core.records import locked_or_404
 from inventory import ledger, reservations, swaps
-from inventory.errors import IllegalStockStep
+from inventory.errors import IllegalStockStep, expect_version
 from inventory.items import device_item_for_model, locked_unit, new_unit, set_state, unit_by_serial
 from inventory.models import (
     Loan,
@@ -99,8 +99,11 @@ async def propose(
     return loan
 
 
-async def approve(session: AsyncSession, actor: Actor, now: dt.datetime, loan_id: uuid.UUID) -> Loan:
+async def approve(
+    session: AsyncSession, actor: Actor, now: dt.datetime, loan_id: uuid.UUID, *, version: int | None = None
+) -> Loan:
     loan = await locked_loan(session, loan_id)
+    expect_version(loan, version, "loan")
     _expect(loan, LoanStatus.PROPOSED)
     loan.status, loan.approved_by, loan.approved_at = LoanStatus.APPROVED, actor.user_id, now
     unit = await locked_unit(session, loan.unit_id)
@@ -250,9 +253,16 @@ def _case_expect(case: RepairCase, *allowed: RepairStatus) -> None:
 
 
 async def ship_to_vendor(
-    session: AsyncSession, actor: Actor, now: dt.datetime, case_id: uuid.UUID, *, waybill: str
+    session: AsyncSession,
+    actor: Actor,
+    now: dt.datetime,
+    case_id: uuid.UUID,
+    *,
+    waybill: str,
+    version: int | None = None,
 ) -> RepairCase:
     case = await locked_case(session, case_id)
+    expect_version(case, version, "repair case")
     _case_expect(case, RepairStatus.AWAITING_SHIPMENT)
     unit = await locked_unit(session, case.unit_id)
     await swaps.send_to_vendor(
@@ -274,9 +284,10 @@ async def ship_to_vendor(
 
 
 async def vendor_received(
-    session: AsyncSession, actor: Actor, now: dt.datetime, case_id: uuid.UUID
+    session: AsyncSession, actor: Actor, now: dt.datetime, case_id: uuid.UUID, *, version: int | None = None
 ) -> RepairCase:
     case = await locked_case(session, case_id)
+    expect_version(case, version, "repair case")
     _case_expect(case, RepairStatus.SHIPPED)
     unit = await locked_unit(session, case.unit_id)
     set_state(
@@ -288,10 +299,17 @@ async def vendor_received(
 
 
 async def returned_from_vendor(
-    session: AsyncSession, actor: Actor, now: dt.datetime, case_id: uuid.UUID, *, warehouse_id: uuid.UUID
+    session: AsyncSession,
+    actor: Actor,
+    now: dt.datetime,
+    case_id: uuid.UUID,
+    *,
+    warehouse_id: uuid.UUID,
+    version: int | None = None,
 ) -> RepairCase:
     """The repaired unit is back in a warehouse, held for its owner's swap-back."""
     case = await locked_case(session, case_id)
+    expect_version(case, version, "repair case")
     _case_expect(case, RepairStatus.SHIPPED, RepairStatus.AT_VENDOR)
     warehouse = await session.get(Location, warehouse_id)
     if warehouse is None or warehouse.kind is not LocationKind.WAREHOUSE:
@@ -315,9 +333,16 @@ async def returned_from_vendor(
 
 
 async def write_off(
-    session: AsyncSession, actor: Actor, now: dt.datetime, case_id: uuid.UUID, *, note: str
+    session: AsyncSession,
+    actor: Actor,
+    now: dt.datetime,
+    case_id: uuid.UUID,
+    *,
+    note: str,
+    version: int | None = None,
 ) -> RepairCase:
     case = await locked_case(session, case_id)
+    expect_version(case, version, "repair case")
     _case_expect(case, RepairStatus.AWAITING_SHIPMENT, RepairStatus.SHIPPED, RepairStatus.AT_VENDOR)
     unit = await locked_unit(session, case.unit_id)
     if unit.location_id is not None:
@@ -407,10 +432,17 @@ async def swap_back(
 
 
 async def back_in_stock(
-    session: AsyncSession, actor: Actor, now: dt.datetime, unit_id: uuid.UUID, *, warehouse_id: uuid.UUID
+    session: AsyncSession,
+    actor: Actor,
+    now: dt.datetime,
+    unit_id: uuid.UUID,
+    *,
+    warehouse_id: uuid.UUID,
+    version: int | None = None,
 ) -> Unit:
     """A returned unit reaches a warehouse; it stays quarantined until wiped."""
     unit = await locked_unit(session, unit_id)
+    expect_version(unit, version, "unit")
     warehouse = await session.get(Location, warehouse_id)
     if warehouse is None or warehouse.kind is not LocationKind.WAREHOUSE:
         raise field_error("warehouse_id", "no warehouse with that id")
@@ -428,9 +460,17 @@ async def back_in_stock(
 
 
 async def record_wipe(
-    session: AsyncSession, actor: Actor, now: dt.datetime, unit_id: uuid.UUID, *, method: str, operator: str
+    session: AsyncSession,
+    actor: Actor,
+    now: dt.datetime,
+    unit_id: uuid.UUID,
+    *,
+    method: str,
+    operator: str,
+    version: int | None = None,
 ) -> Unit:
     unit = await locked_unit(session, unit_id)
+    expect_version(unit, version, "unit")
     if unit.state is not UnitState.QUARANTINED:
         raise IllegalStockStep(f"Unit {unit.serial} is {unit.state.value}; only a quarantined unit is wiped")
     session.add(

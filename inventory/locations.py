@@ -5,19 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import NotFound, field_error
 from core.weekly_hours import WeeklySpan
 from inventory.models import Location, LocationKind
-
-
-async def list_locations(session: AsyncSession, kind: LocationKind | None) -> list[Location]:
-    stmt = select(Location).order_by(Location.code)
-    if kind is not None:
-        stmt = stmt.where(Location.kind == kind)
-    return list((await session.execute(stmt)).scalars())
 
 
 async def set_hours(

@@ -73,6 +73,9 @@ class Location(UUIDPrimaryKey, Timestamps, Base):
     # `closes` before `opens`: the next day).
     opens: Mapped[dt.time | None] = mapped_column(Time)
     closes: Mapped[dt.time | None] = mapped_column(Time)
+    # in_transit: moves on when the shipment arrives (its arrival names it). Kept by hand rather
+    # than as the ORM's version column, since vans and warehouses change under many services.
+    version: Mapped[int] = mapped_column(Integer, default=1)
 
     @property
     def opening_hours(self) -> list[WeeklySpan]:
@@ -387,6 +390,9 @@ class PartSwap(UUIDPrimaryKey, Base):
     destruction_method: Mapped[str | None] = mapped_column(String(100))
     destruction_witness: Mapped[str | None] = mapped_column(String(100))
     destroyed_at: Mapped[dt.datetime | None]
+    # Its return or destruction names the version it changes.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    __mapper_args__ = {"version_id_col": version}
 
 
 class StockLevel(Base):

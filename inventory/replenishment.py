@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import field_error
 from core.identity.roles import Actor
+from core.pagination import Page, keyset_page
 from core.records import get_or_404
 from inventory import ledger, shipments
 from inventory.models import Item, Location, MoveKind, StockBalance, StockLevel, StockMove
@@ -61,11 +62,14 @@ async def set_level(
     return level
 
 
-async def levels(session: AsyncSession, location_id: uuid.UUID | None) -> list[StockLevel]:
-    stmt = select(StockLevel).order_by(StockLevel.location_id, StockLevel.item_id)
+async def levels(
+    session: AsyncSession, location_id: uuid.UUID | None, *, limit: int = 100, cursor: str | None = None
+) -> Page[StockLevel]:
+    stmt = select(StockLevel)
     if location_id is not None:
         stmt = stmt.where(StockLevel.location_id == location_id)
-    return list((await session.execute(stmt)).scalars())
+    order = [StockLevel.location_id, StockLevel.item_id]
+    return await keyset_page(session, stmt, order, limit=limit, cursor=cursor)
 
 
 async def suggestions(session: AsyncSession, location_id: uuid.UUID | None) -> list[Suggestion]:

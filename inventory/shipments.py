@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.errors import NotFound, field_error
 from core.identity.roles import Actor
 from inventory import ledger
-from inventory.errors import IllegalStockStep, UnitUnavailable
+from inventory.errors import IllegalStockStep, UnitUnavailable, expect_version
 from inventory.items import locked_unit, set_state
 from inventory.models import Item, ItemKind, Location, LocationKind, MoveKind, StockBalance, Unit, UnitState
 
@@ -107,9 +107,18 @@ async def shipment(session: AsyncSession, shipment_id: uuid.UUID, *, lock: bool 
     return found
 
 
-async def arrive(session: AsyncSession, actor: Actor, now: dt.datetime, shipment_id: uuid.UUID) -> Location:
+async def arrive(
+    session: AsyncSession,
+    actor: Actor,
+    now: dt.datetime,
+    shipment_id: uuid.UUID,
+    *,
+    version: int | None = None,
+) -> Location:
     """Everything in the shipment moves on to its destination."""
     transit = await shipment(session, shipment_id, lock=True)
+    expect_version(transit, version, "shipment")
+    transit.version += 1
     if transit.destination_id is None:
         raise IllegalStockStep("The shipment names no destination")
     held = await contents(session, [transit.id])
@@ -175,7 +184,6 @@ async def open_shipments(session: AsyncSession, destination_id: uuid.UUID | None
             Location.id.in_(select(StockBalance.location_id).where(StockBalance.on_hand > 0)),
         )
         .order_by(Location.eta, Location.code)
-        .limit(500)
     )
     if destination_id is not None:
         stmt = stmt.where(Location.destination_id == destination_id)

@@ -24,9 +24,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import Conflict, field_error
 from core.identity.roles import Actor
+from core.pagination import Page, keyset_page
 from core.records import locked_or_404
 from inventory import ledger
-from inventory.errors import IllegalStockStep
+from inventory.errors import IllegalStockStep, expect_version
 from inventory.items import locked_unit, new_unit, set_state, unit_by_serial
 from inventory.models import (
     Item,
@@ -383,10 +384,17 @@ async def send_to_vendor(
 
 
 async def return_defective(
-    session: AsyncSession, actor: Actor, now: dt.datetime, swap_id: uuid.UUID, *, waybill: str
+    session: AsyncSession,
+    actor: Actor,
+    now: dt.datetime,
+    swap_id: uuid.UUID,
+    *,
+    waybill: str,
+    version: int | None = None,
 ) -> PartSwap:
     """The faulty part is shipped back to the manufacturer (before their deadline, one hopes)."""
     swap = await locked_swap(session, swap_id)
+    expect_version(swap, version, "part swap")
     _in_bin(swap)
     unit = await locked_unit(session, swap.removed_unit_id)
     await send_to_vendor(
@@ -413,10 +421,18 @@ async def return_defective(
 
 
 async def destroy_defective(
-    session: AsyncSession, actor: Actor, now: dt.datetime, swap_id: uuid.UUID, *, method: str, witness: str
+    session: AsyncSession,
+    actor: Actor,
+    now: dt.datetime,
+    swap_id: uuid.UUID,
+    *,
+    method: str,
+    witness: str,
+    version: int | None = None,
 ) -> PartSwap:
     """A data-bearing part from a defective bin is destroyed instead of returned."""
     swap = await locked_swap(session, swap_id)
+    expect_version(swap, version, "part swap")
     _in_bin(swap)
     unit = await locked_unit(session, swap.removed_unit_id)
     item = await session.get(Item, unit.item_id)
@@ -428,11 +444,16 @@ async def destroy_defective(
 
 
 async def list_swaps(
-    session: AsyncSession, *, work_order_id: uuid.UUID | None, open_returns: bool
-) -> list[PartSwap]:
-    stmt = select(PartSwap).order_by(PartSwap.at, PartSwap.id).limit(500)
+    session: AsyncSession,
+    *,
+    work_order_id: uuid.UUID | None,
+    open_returns: bool,
+    limit: int = 100,
+    cursor: str | None = None,
+) -> Page[PartSwap]:
+    stmt = select(PartSwap)
     if work_order_id is not None:
         stmt = stmt.where(PartSwap.work_order_id == work_order_id)
     if open_returns:
         stmt = stmt.where(PartSwap.disposition == SwapDisposition.RETURN, PartSwap.returned_at.is_(None))
-    return list((await session.execute(stmt)).scalars())
+    return await keyset_page(session, stmt, [PartSwap.at, PartSwap.id], limit=limit, cursor=cursor)

@@ -228,7 +228,7 @@ async def test_swap_cannot_fix_and_backup_commands_reach_the_server(
         await client.get(
             "/api/stock/loans", headers=h["dispatcher"], params={"work_order_id": ctx["order"]["id"]}
         )
-    ).json()
+    ).json()["items"]
     assert [loan["status"] for loan in loans] == ["proposed"]
 
 

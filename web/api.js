@@ -138,12 +138,17 @@ export async function consoleConfig() {
   return response.json();
 }
 
+/** A file the API answers (a PDF, a CSV) as a Blob, with the same sign-in handling as api(). */
+export async function apiFile(path, options = {}) {
+  let response = await send("GET", path, options);
+  if (response.status === 401 && currentSession() && (await refresh())) response = await send("GET", path, options);
+  if (!response.ok) throw await problemOf(response);
+  return response.blob();
+}
+
 /** A file the API makes (a CSV export), fetched with the sign-in and saved as `name`. */
 export async function download(path, query, name) {
-  let response = await send("GET", path, { query });
-  if (response.status === 401 && currentSession() && (await refresh())) response = await send("GET", path, { query });
-  if (!response.ok) throw await problemOf(response);
-  const url = URL.createObjectURL(await response.blob());
+  const url = URL.createObjectURL(await apiFile(path, { query }));
   const link = Object.assign(document.createElement("a"), { href: url, download: name, hidden: true });
   document.body.append(link);
   link.click();

@@ -14,6 +14,8 @@ import { renderProgress, renderResult } from "./plan.js";
 import { createSupervisorDesk } from "./supervisor.js";
 
 const DESK_ROLES = new Set(["admin", "supervisor", "dispatcher"]);
+// Warehouse staff work at their own desk.
+const WAREHOUSE_DESK = "/warehouse.html";
 // Changes arrive over the live stream; this slow poll only backs it up.
 const REFRESH_MS = 300_000;
 const LIST_LIMIT = 200;
@@ -84,6 +86,10 @@ async function onLogin(event) {
   $("#login-error").textContent = "";
   try {
     const session = await signIn(username, password);
+    if (session.role === "warehouse") {
+      window.location.assign(WAREHOUSE_DESK);
+      return;
+    }
     if (!DESK_ROLES.has(session.role)) {
       await signOut();
       showLogin(t("login.desk_only"));
@@ -196,7 +202,7 @@ async function selectOrder(id, { scroll = false, keepNotice = false } = {}) {
   const [order, next, loans] = await Promise.all([
     api("GET", path),
     api("GET", `${path}/next-statuses`).catch(() => ({ targets: [] })),
-    api("GET", "/api/stock/loans", { query: { work_order_id: id } }).catch(() => []),
+    api("GET", "/api/stock/loans", { query: { work_order_id: id } }).then((page) => page.items).catch(() => []),
   ]);
   if (state.selectedId !== id) return; // another order was picked meanwhile
   state.order = order;
@@ -274,7 +280,7 @@ function openIntake() {
 async function loadPlaces() {
   const [engineers, warehouses, me, items] = await Promise.all([
     api("GET", "/api/engineers", { query: { limit: 500 } }),
-    api("GET", "/api/locations", { query: { kind: "warehouse" } }),
+    api("GET", "/api/locations", { query: { kind: "warehouse", limit: 500 } }).then((page) => page.items),
     api("GET", "/api/users/me").catch(() => null),
     api("GET", "/api/stock/items", { query: { limit: 500 } }).catch(() => ({ items: [] })),
   ]);
@@ -291,8 +297,8 @@ async function loadPlaces() {
   state.map.showEngineers(engineers.items);
   const itemsById = new Map(items.items.map((item) => [item.id, item]));
   state.map.showWarehouses(warehouses, async (id) => {
-    const balances = await api("GET", "/api/stock/balances", { query: { location_id: id } });
-    return balances
+    const balances = await api("GET", "/api/stock/balances", { query: { location_id: id, limit: 500 } });
+    return balances.items
       .filter((b) => b.free > 0)
       .sort((a, b) => b.free - a.free)
       .slice(0, 8)
@@ -570,7 +576,8 @@ async function main() {
     showError(error);
   }
   document.body.classList.add("ready");
-  if (currentSession()?.access_token) await startConsole();
+  if (currentSession()?.role === "warehouse") window.location.assign(WAREHOUSE_DESK);
+  else if (currentSession()?.access_token) await startConsole();
   else showLogin();
 }
 

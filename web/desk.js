@@ -251,7 +251,7 @@ export function deskFor(order, ctx) {
                       onclick: async (event) => {
                         event.currentTarget.disabled = true;
                         try {
-                          await api("POST", `/api/stock/loans/${encodeURIComponent(loan.id)}/approve`);
+                          await api("POST", `/api/stock/loans/${encodeURIComponent(loan.id)}/approve`, { body: { version: loan.version } });
                           await done(t("desk.saved"));
                         } catch (error) {
                           ctx.fail(error);

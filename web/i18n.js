@@ -603,6 +603,15 @@ export function setLanguage(next) {
   for (const listener of listeners) listener(lang);
 }
 
+/** Words of a page of its own (its module adds them at load): {zh: {...}, en: {...}, values: {zh, en}}. */
+export function addWords({ zh: moreZh = {}, en: moreEn = {}, values = {} }) {
+  Object.assign(zh, moreZh);
+  Object.assign(en, moreEn);
+  for (const name of LANGUAGES) {
+    for (const [group, words] of Object.entries(values[name] || {})) VALUES[name][group] = { ...VALUES[name][group], ...words };
+  }
+}
+
 export function onLanguageChange(listener) {
   listeners.push(listener);
 }

@@ -286,11 +286,19 @@ async def install_backup(
 
 
 async def repair_returned(
-    session: AsyncSession, actor: Actor, clock: Clock, case_id: uuid.UUID, *, warehouse_id: uuid.UUID
+    session: AsyncSession,
+    actor: Actor,
+    clock: Clock,
+    case_id: uuid.UUID,
+    *,
+    warehouse_id: uuid.UUID,
+    version: int | None = None,
 ) -> tuple[RepairCase, Visit | None]:
     """The faulty unit is back from the vendor: plan the swap-back visit."""
     now = clock.now()
-    case = await loans.returned_from_vendor(session, actor, now, case_id, warehouse_id=warehouse_id)
+    case = await loans.returned_from_vendor(
+        session, actor, now, case_id, warehouse_id=warehouse_id, version=version
+    )
     if case.loan_id is None:
         return case, None
     loan = await loans.locked_loan(session, case.loan_id)

@@ -66,11 +66,11 @@ async def test_the_board_shows_each_engineers_day_and_the_queue_by_deadline(clie
     )
     # Parts held for the visit at a warehouse: its bar says where they are picked up.
     houses = await _ok(await client.get("/api/locations", headers=dispatcher, params={"kind": "warehouse"}))
-    house = houses[0]
+    house = houses["items"][0]
     stock = await _ok(
         await client.get("/api/stock/balances", headers=dispatcher, params={"location_id": house["id"]})
     )
-    part = next(b for b in stock if b["free"] > 0)
+    part = next(b for b in stock["items"] if b["free"] > 0)
     await _ok(
         await client.post(
             "/api/stock/reservations",

@@ -389,7 +389,7 @@ async def world(client) -> dict[str, Any]:
     )
     w["part"] = part["id"]
     vans = await _ok(await client.get("/api/locations", headers=warehouse, params={"kind": "van"}), 200)
-    van = {v["engineer_id"]: v["id"] for v in vans}
+    van = {v["engineer_id"]: v["id"] for v in vans["items"]}
     for engineer in (a, b):
         await _ok(
             await client.post(
@@ -666,7 +666,7 @@ async def test_a_reservation_names_a_visit_of_its_own_work_order(client, world, 
     vans = await _ok(
         await client.get("/api/locations", headers=world["h"]["warehouse"], params={"kind": "van"}), 200
     )
-    van = next(v["id"] for v in vans if v["engineer_id"] == world["a_engineer"])
+    van = next(v["id"] for v in vans["items"] if v["engineer_id"] == world["a_engineer"])
     before = fingerprint(dsn)
     wrong = await client.post(
         "/api/stock/reservations",

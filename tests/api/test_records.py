@@ -32,7 +32,8 @@ async def test_demo_data_set_is_there(client, admin):
     engineers = await _all_pages(client, "/api/engineers", admin, limit=500)
     assert len(engineers) == 30
     assert sum(e["employer_kind"] == "manufacturer" for e in engineers) == 2
-    warehouses = (await client.get("/api/locations", params={"kind": "warehouse"}, headers=admin)).json()
+    listed = await client.get("/api/locations", params={"kind": "warehouse"}, headers=admin)
+    warehouses = listed.json()["items"]
     assert len(warehouses) == 3
     # Chinese text survives the round trip
     assert any("郑州市" in s["address"] for s in sites)

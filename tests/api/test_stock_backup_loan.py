@@ -74,7 +74,7 @@ async def test_backup_loan_from_fault_to_closed_loan(client, clock, heads):
                 "lat": site["point"]["coordinates"][1],
             },
         )
-    ).json()
+    ).json()["items"]
     # The engineer declares that the repair cannot finish within 48 h.
     clock.advance(timedelta(minutes=5))
     proposal = await _ok(
@@ -137,7 +137,7 @@ async def test_backup_loan_from_fault_to_closed_loan(client, clock, heads):
     # The faulty unit goes through repair.
     cases = (
         await client.get("/api/stock/repairs", headers=warehouse, params={"work_order_id": order["id"]})
-    ).json()
+    ).json()["items"]
     assert len(cases) == 1
     case = cases[0]
     await _ok(
@@ -146,7 +146,9 @@ async def test_backup_loan_from_fault_to_closed_loan(client, clock, heads):
         )
     )
     await _ok(await client.post(f"/api/stock/repairs/{case['id']}/vendor-received", headers=warehouse))
-    warehouses = (await client.get("/api/locations", headers=warehouse, params={"kind": "warehouse"})).json()
+    warehouses = (await client.get("/api/locations", headers=warehouse, params={"kind": "warehouse"})).json()[
+        "items"
+    ]
     back = await _ok(
         await client.post(
             f"/api/stock/repairs/{case['id']}/returned",
@@ -179,7 +181,7 @@ async def test_backup_loan_from_fault_to_closed_loan(client, clock, heads):
     )
     assert (
         await client.get("/api/stock/loans", headers=dispatcher, params={"work_order_id": order["id"]})
-    ).json()[0]["status"] == "returning"
+    ).json()["items"][0]["status"] == "returning"
     wiped = await _ok(
         await client.post(
             f"/api/stock/units/{unit_id}/wipe",
@@ -190,7 +192,7 @@ async def test_backup_loan_from_fault_to_closed_loan(client, clock, heads):
     assert wiped["state"] == "available"
     closed = (
         await client.get("/api/stock/loans", headers=dispatcher, params={"work_order_id": order["id"]})
-    ).json()
+    ).json()["items"]
     assert closed[0]["status"] == "closed"
 
     history = (await client.get(f"/api/stock/units/{unit_id}/history", headers=warehouse)).json()
@@ -220,13 +222,15 @@ async def test_stock_errors_are_problems_and_roles_hold(client, heads):
     engineer, warehouse = heads["engineer01"], heads["warehouse"]
     items = (await client.get("/api/stock/items", headers=engineer, params={"kind": "part"})).json()["items"]
     psu = next(i for i in items if i["sku"] == "PSU-750W")
-    warehouses = (await client.get("/api/locations", headers=warehouse, params={"kind": "warehouse"})).json()
+    warehouses = (await client.get("/api/locations", headers=warehouse, params={"kind": "warehouse"})).json()[
+        "items"
+    ]
     east, other = warehouses[0]["id"], warehouses[1]["id"]
     stock = (
         await client.get(
             "/api/stock/balances", headers=warehouse, params={"item_id": psu["id"], "location_id": east}
         )
-    ).json()
+    ).json()["items"]
     too_many = stock[0]["free"] + 1
     refused = await client.post(
         "/api/stock/moves",
@@ -268,7 +272,7 @@ async def test_stock_errors_are_problems_and_roles_hold(client, heads):
         await client.get(
             "/api/stock/balances", headers=warehouse, params={"item_id": psu["id"], "location_id": east}
         )
-    ).json()
+    ).json()["items"]
     assert after[0]["on_hand"] == stock[0]["on_hand"] - 1
     # An engineer's consumption of parts the books do not show: refused online, accepted from the device.
     _, site = await customer_with_site(client, heads["admin"])
@@ -284,7 +288,7 @@ async def test_stock_errors_are_problems_and_roles_hold(client, heads):
         await client.post("/api/stock/consumptions", headers=engineer, json={**body, "from_device": True})
     )
     assert lines[0]["kind"] == "adjust"
-    mine = (await client.get("/api/stock/my-stock", headers=engineer)).json()
+    mine = (await client.get("/api/stock/my-stock", headers=engineer)).json()["items"]
     assert all(b["on_hand"] >= 0 for b in mine)
 
 
@@ -330,7 +334,7 @@ async def test_nearest_stock_matches_brute_force_haversine(demo_db, client, head
                 headers=heads["dispatcher"],
                 params={"item_id": str(item_id), "lon": target[0], "lat": target[1], "limit": 50},
             )
-        ).json()
+        ).json()["items"]
         assert found[0]["code"] == expected[0].code
         assert [f["code"] for f in found] == [loc.code for loc in expected]
         assert found[0]["metres"] == pytest.approx(haversine(point(expected[0]), target), rel=0.005)

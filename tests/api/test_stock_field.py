@@ -34,14 +34,16 @@ async def _ok(response: Any, status: int = 201) -> Any:
 
 
 async def _warehouses(client, h) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = await _ok(
+    page = await _ok(
         await client.get("/api/locations", headers=h["warehouse"], params={"kind": "warehouse"}), 200
     )
+    found: list[dict[str, Any]] = page["items"]
     return found
 
 
 async def _van(client, h, engineer: str) -> str:
     vans = await _ok(await client.get("/api/locations", headers=h["warehouse"], params={"kind": "van"}), 200)
+    vans = vans["items"]
     return str(next(v["id"] for v in vans if v["engineer_id"] == engineer))
 
 
@@ -151,7 +153,7 @@ async def test_a_part_in_transit_to_the_site_is_the_visits_earliest_start(client
     )
     assert shipment["contents"] == {part["id"]: 1}
     listed = await _ok(await client.get("/api/stock/shipments", headers=dispatcher), 200)
-    assert shipment["id"] in {s["id"] for s in listed}
+    assert shipment["id"] in {s["id"] for s in listed["items"]}
 
     # The routing problem: a hard window from the ETA, and nobody needs to carry the part.
     engine = make_engine(demo_db, pool_size=1)
@@ -245,7 +247,7 @@ async def test_a_board_swap_records_both_serials_and_updates_the_asset(client, c
     open_returns = await _ok(
         await client.get("/api/stock/part-swaps", headers=h["warehouse"], params={"open_returns": True}), 200
     )
-    assert swap["id"] in {s["id"] for s in open_returns}
+    assert swap["id"] in {s["id"] for s in open_returns["items"]}
 
 
 async def test_media_a_site_retains_is_handed_over_and_never_enters_rma(client, h):
@@ -358,7 +360,7 @@ async def test_restock_lists_from_tomorrows_visits_levels_and_transfers(client, 
         )
 
     lists = await _ok(await client.get("/api/stock/restock-lists", headers=warehouse), 200)
-    mine = next(entry for entry in lists if entry["engineer_id"] == me)
+    mine = next(entry for entry in lists["items"] if entry["engineer_id"] == me)
     assert mine["day"] == tomorrow.isoformat()
     assert len(mine["visit_ids"]) == 2
     line = next(li for li in mine["lines"] if li["sku"] == part["sku"])
@@ -377,7 +379,7 @@ async def test_restock_lists_from_tomorrows_visits_levels_and_transfers(client, 
     )
     assert [m["kind"] for m in loaded] == ["transfer"]
     lists = await _ok(await client.get("/api/stock/restock-lists", headers=warehouse), 200)
-    mine = next(entry for entry in lists if entry["engineer_id"] == me)
+    mine = next(entry for entry in lists["items"] if entry["engineer_id"] == me)
     assert next(li for li in mine["lines"] if li["sku"] == part["sku"])["to_load"] == 0
     # All or nothing: one line too many, nothing moves.
     too_much = await client.post(
@@ -416,7 +418,7 @@ async def test_restock_lists_from_tomorrows_visits_levels_and_transfers(client, 
         await client.get("/api/stock/reorder-suggestions", headers=dispatcher, params={"location_id": store}),
         200,
     )
-    assert [(s["item_id"], s["free"], s["in_transit"], s["order_quantity"]) for s in suggested] == [
+    assert [(s["item_id"], s["free"], s["in_transit"], s["order_quantity"]) for s in suggested["items"]] == [
         (part["id"], 7, 5, 8)
     ]
     bad = await client.put(
@@ -446,7 +448,16 @@ async def test_blind_count_approved_into_adjustments_then_the_engineer_leaves(cl
             json={"lines": [{"item_id": part["id"], "counted": 3}]},
         )
     )
-    assert entered["lines"] == [{"item_id": part["id"], "counted": 3, "book": None, "variance": None}]
+    assert entered["lines"] == [
+        {
+            "item_id": part["id"],
+            "counted": 3,
+            "book": None,
+            "variance": None,
+            "item_sku": part["sku"],
+            "item_name": part["name"],
+        }
+    ]
     assert_problem(await client.get(f"/api/stock/counts/{count['id']}", headers=h["engineer04"]), 404)
     submitted = await _ok(await client.post(f"/api/stock/counts/{count['id']}/submit", headers=engineer))
     assert submitted["status"] == "submitted"
@@ -475,7 +486,7 @@ async def test_blind_count_approved_into_adjustments_then_the_engineer_leaves(cl
         ),
         200,
     )
-    assert balance[0]["on_hand"] == 3
+    assert balance["items"][0]["on_hand"] == 3
 
     # A late device sync of 4 used leaves 1 on the discrepancy location; then 2 more and a unit
     # go in the van, and the engineer leaves.
@@ -504,12 +515,9 @@ async def test_blind_count_approved_into_adjustments_then_the_engineer_leaves(cl
     assert {(part["id"], 2), (device["id"], 1)} <= moved
     assert all(m["to_location_id"] == stores[2]["id"] for m in left["moves"])
     assert left["discrepancy"] == {part["id"]: -1}
-    assert (
-        await _ok(
-            await client.get("/api/stock/balances", headers=warehouse, params={"location_id": van}), 200
-        )
-        == []
-    )
+    assert await _ok(
+        await client.get("/api/stock/balances", headers=warehouse, params={"location_id": van}), 200
+    ) == {"items": [], "next_cursor": None}
     history = await _ok(await client.get(f"/api/stock/units/{unit['id']}/history", headers=warehouse), 200)
     assert history["unit"]["location_id"] == stores[2]["id"]
 
@@ -605,7 +613,7 @@ async def test_the_worker_expires_reservations_and_warns_before_the_manufacturer
     swaps = await _ok(
         await client.get("/api/stock/part-swaps", headers=warehouse, params={"open_returns": True}), 200
     )
-    due = min(swaps, key=lambda s: s["return_by"])
+    due = min(swaps["items"], key=lambda s: s["return_by"])
     # Two days before the deadline: a warning to the warehouse.
     deadline = datetime.fromisoformat(due["return_by"]).replace(tzinfo=clock.now().tzinfo)
     clock.advance(deadline - timedelta(days=2) - clock.now())
@@ -623,9 +631,9 @@ async def test_the_worker_expires_reservations_and_warns_before_the_manufacturer
         ),
         200,
     )
-    assert balance[0]["reserved"] == 0, held
+    assert balance["items"][0]["reserved"] == 0, held
     alerts = await _ok(await client.get("/api/stock/alerts", headers=warehouse), 200)
-    assert any(a["kind"] == "defective_return_due" and a["record_id"] == due["id"] for a in alerts)
+    assert any(a["kind"] == "defective_return_due" and a["record_id"] == due["id"] for a in alerts["items"])
 
     returned = await _ok(
         await client.post(
@@ -686,7 +694,7 @@ async def test_a_part_only_in_a_warehouse_is_picked_up_on_the_way_and_held_when_
         ),
         200,
     )
-    assert [(b["on_hand"], b["reserved"]) for b in balances] == [(1, 1)]
+    assert [(b["on_hand"], b["reserved"]) for b in balances["items"]] == [(1, 1)]
 
     # The last unit is now held for this visit: a new plan still fetches it there.
     pickup_then_visit(await _plan(client, h, body))
@@ -723,7 +731,7 @@ async def test_two_pickups_of_one_last_unit_hold_it_once_and_the_next_plan_knows
         ),
         200,
     )
-    assert [(b["on_hand"], b["reserved"]) for b in balances] == [(1, 1)]
+    assert [(b["on_hand"], b["reserved"]) for b in balances["items"]] == [(1, 1)]
 
     # The next plan sees the unit held for one visit; the other has nowhere to get it.
     again = await _plan(client, h, body)
@@ -757,6 +765,6 @@ async def test_an_emergency_visit_needing_a_part_no_van_holds_fetches_it_from_th
         ),
         200,
     )
-    assert [(b["on_hand"], b["reserved"]) for b in balances] == [(2, 1)]
+    assert [(b["on_hand"], b["reserved"]) for b in balances["items"]] == [(2, 1)]
     body = await _ok(await client.get(f"/api/work-orders/{order['id']}", headers=h["dispatcher"]), 200)
     assert body["visits"][0]["engineer_id"] == proposal["engineer_id"]

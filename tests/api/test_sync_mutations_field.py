@@ -89,9 +89,11 @@ async def _unit_in_van(client, h, engineer: str, serial: str) -> dict[str, Any]:
         ),
         201,
     )
-    stores = await _ok(await client.get("/api/locations", headers=warehouse, params={"kind": "warehouse"}))
+    stores = (await _ok(await client.get("/api/locations", headers=warehouse, params={"kind": "warehouse"})))[
+        "items"
+    ]
     vans = await _ok(await client.get("/api/locations", headers=warehouse, params={"kind": "van"}))
-    van = next(v["id"] for v in vans if v["engineer_id"] == engineer)
+    van = next(v["id"] for v in vans["items"] if v["engineer_id"] == engineer)
     unit = await _ok(
         await client.post(
             "/api/stock/units",
@@ -116,9 +118,10 @@ async def _unit_in_van(client, h, engineer: str, serial: str) -> dict[str, Any]:
 
 
 async def _swaps(client, h, order_id: str) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = await _ok(
+    page = await _ok(
         await client.get("/api/stock/part-swaps", headers=h["warehouse"], params={"work_order_id": order_id})
     )
+    found: list[dict[str, Any]] = page["items"]
     return found
 
 
@@ -190,9 +193,10 @@ async def test_cannot_fix_starts_the_backup_flow_and_the_unit_goes_in_and_out(cl
     vid, oid, me = ctx["visit"]["id"], ctx["order"]["id"], ctx["engineer"]
 
     async def loans() -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = await _ok(
+        page = await _ok(
             await client.get("/api/stock/loans", headers=h["dispatcher"], params={"work_order_id": oid})
         )
+        found: list[dict[str, Any]] = page["items"]
         return found
 
     _, foreign = await other.record("visit.cannot_fix@1", visit_id=vid, reason="主板故障", at=other.at())
@@ -267,9 +271,8 @@ async def test_cannot_fix_starts_the_backup_flow_and_the_unit_goes_in_and_out(cl
     assert any("JY-2026-0042" in body for body in notes), order["visits"]
 
     # The repaired unit comes back; on the swap-back visit the backup comes out by serial.
-    (case,) = await _ok(
-        await client.get("/api/stock/repairs", headers=h["warehouse"], params={"work_order_id": oid})
-    )
+    cases = await client.get("/api/stock/repairs", headers=h["warehouse"], params={"work_order_id": oid})
+    (case,) = (await _ok(cases))["items"]
     await _ok(
         await client.post(
             f"/api/stock/repairs/{case['id']}/ship", headers=h["warehouse"], json={"waybill": "SF1"}
@@ -279,9 +282,9 @@ async def test_cannot_fix_starts_the_backup_flow_and_the_unit_goes_in_and_out(cl
     await _ok(
         await client.post(f"/api/stock/repairs/{case['id']}/vendor-received", headers=h["warehouse"]), 201
     )
-    stores = await _ok(
-        await client.get("/api/locations", headers=h["warehouse"], params={"kind": "warehouse"})
-    )
+    stores = (
+        await _ok(await client.get("/api/locations", headers=h["warehouse"], params={"kind": "warehouse"}))
+    )["items"]
     back = await _ok(
         await client.post(
             f"/api/stock/repairs/{case['id']}/returned",

@@ -30,9 +30,8 @@ async def _ok(response: Any, status: int = 201) -> Any:
 
 
 async def _locations(client, h, kind: str) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = await _ok(
-        await client.get("/api/locations", headers=h["warehouse"], params={"kind": kind}), 200
-    )
+    page = await _ok(await client.get("/api/locations", headers=h["warehouse"], params={"kind": kind}), 200)
+    found: list[dict[str, Any]] = page["items"]
     return found
 
 

@@ -268,7 +268,7 @@ async def test_approve_a_proposed_backup_loan(client, live_server, chromium):
         assert await page.locator("[data-action=approve-loan]").count() == 0
     loans = (
         await client.get("/api/stock/loans", headers=dispatcher, params={"work_order_id": order["id"]})
-    ).json()
+    ).json()["items"]
     assert [item["status"] for item in loans] == ["approved"]
 
 

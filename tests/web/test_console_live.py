@@ -124,7 +124,7 @@ async def test_the_map_shows_engineers_where_they_are_and_the_list_can_follow_th
             # A warehouse says what it holds when hovered.
             houses = (
                 await client.get("/api/locations", headers=dispatcher, params={"kind": "warehouse"})
-            ).json()
+            ).json()["items"]
             # (an event on the marker itself: a cluster icon may lie over it at this zoom)
             await page.locator(f".leaflet-marker-icon[title='{houses[0]['name']}']").dispatch_event(
                 "mouseover"

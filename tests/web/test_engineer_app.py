@@ -278,7 +278,8 @@ async def test_a_day_offline_survives_a_reload_and_syncs_exactly_once(
     world = await _order_for(client, admin, dispatcher, username, reception_code="RECEPTION-7F")
     vid, oid = world["visit"]["id"], world["order"]["id"]
     engineer = {"Authorization": f"Bearer {(await sign_in(client, username))['access_token']}"}
-    stock = [b for b in await _ok(await client.get("/api/stock/my-stock", headers=engineer)) if b["free"] > 0]
+    carried = (await _ok(await client.get("/api/stock/my-stock", headers=engineer)))["items"]
+    stock = [b for b in carried if b["free"] > 0]
     assert stock, f"{username} has an empty van in the demo data"
     item, van = stock[0]["item_id"], stock[0]["location_id"]
     started = time.monotonic()
@@ -405,7 +406,7 @@ async def test_a_day_offline_survives_a_reload_and_syncs_exactly_once(
     moves = await _ok(
         await client.get("/api/stock/moves", headers=dispatcher, params={"location_id": van, "limit": 500})
     )
-    assert [(m["item_id"], m["quantity"]) for m in moves if m["visit_id"] == vid] == [(item, 1)]
+    assert [(m["item_id"], m["quantity"]) for m in moves["items"] if m["visit_id"] == vid] == [(item, 1)]
     elapsed = time.monotonic() - started
     print(f"offline day in Chromium: {elapsed:.1f} s; photo {len(raw)} -> {kept['size']} bytes")
 

@@ -13,8 +13,10 @@ from typing import Any
 from api.routes.inventory import (
     alerts,
     counts,
+    files,
     items,
     kpis,
+    labels,
     ledger,
     loans,
     locations,
@@ -38,4 +40,6 @@ ROUTES: list[Any] = [
     *replenishment.ROUTES,
     *counts.ROUTES,
     *kpis.ROUTES,
+    *labels.ROUTES,
+    *files.ROUTES,
 ]

@@ -5,9 +5,10 @@ from __future__ import annotations
 from litestar import get
 
 from api.auth import STAFF_ROLES
-from api.params import Now, Session
-from api.schemas.inventory.alerts import AlertOut
+from api.params import Cursor, Limit, Now, Session
+from api.schemas.inventory.alerts import AlertOut, AlertPage
 from inventory import alerts
+from inventory.paging import page_of
 
 
 @get(
@@ -16,18 +17,29 @@ from inventory import alerts
     tags=["loans"],
     summary="Overdue loans and units stuck at the vendor",
 )
-async def stock_alerts(now: Now, session: Session) -> list[AlertOut]:
+async def stock_alerts(now: Now, session: Session, limit: Limit = 100, cursor: Cursor = None) -> AlertPage:
     found = await alerts.due(session, now)
-    return [
-        AlertOut(
-            kind=a.kind,
-            work_order_id=a.work_order_id,
-            serial=a.serial,
-            since=a.since.isoformat(),
-            record_id=a.record_id,
-        )
-        for a in found
-    ]
+    page = page_of(
+        session,
+        found,
+        lambda a: f"{a.kind}/{a.record_id}",
+        limit=limit,
+        cursor=cursor,
+        purpose="stock-alerts",
+    )
+    return AlertPage(
+        items=[
+            AlertOut(
+                kind=a.kind,
+                work_order_id=a.work_order_id,
+                serial=a.serial,
+                since=a.since.isoformat(),
+                record_id=a.record_id,
+            )
+            for a in page.items
+        ],
+        next_cursor=page.next_cursor,
+    )
 
 
 ROUTES = [stock_alerts]

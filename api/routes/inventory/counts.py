@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 
 from litestar import get, post
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from api.auth import ENGINEERS, STAFF_ROLES, WAREHOUSE
-from api.params import CurrentActor, Now, Session
-from api.schemas.common import out
+from api.params import CurrentActor, Cursor, Limit, Now, Session
+from api.routes.inventory.naming import named
 from api.schemas.inventory.counts import (
     CountApprovalOut,
     CountApproveIn,
@@ -17,18 +17,36 @@ from api.schemas.inventory.counts import (
     CountLinesIn,
     CountOpenIn,
     CountOut,
+    CountPage,
     HandInIn,
     HandInOut,
 )
+from api.schemas.inventory.fields import VersionIn
 from api.schemas.inventory.ledger import MoveOut
 from core.identity.roles import Actor
-from inventory import count_sheets, counts
-from inventory.models import StockCount
+from inventory import count_sheets, counts, queries
+from inventory.models import CountStatus, StockCount
+from inventory.names import names_for
 
 
 async def _count_out(session: Session, count: StockCount, actor: Actor) -> CountOut:
     lines = await count_sheets.sheet(session, count, actor)
-    return out(CountOut, count, lines=[out(CountLineOut, line) for line in lines])
+    names = await names_for(session, [count, *lines])
+    return named(CountOut, count, names, lines=[named(CountLineOut, line, names) for line in lines])
+
+
+@get("/api/stock/counts", roles=STAFF_ROLES, tags=["stock"], summary="Blind counts, oldest first")
+async def list_counts(
+    session: Session,
+    actor: CurrentActor,
+    status: FromQuery[CountStatus | None] = None,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+) -> CountPage:
+    page = await queries.count_page(session, status=status, limit=limit, cursor=cursor)
+    return CountPage(
+        items=[await _count_out(session, c, actor) for c in page.items], next_cursor=page.next_cursor
+    )
 
 
 @post(
@@ -62,7 +80,9 @@ async def enter_count(
     session: Session, actor: CurrentActor, count_id: FromPath[uuid.UUID], data: JSONBody[CountLinesIn]
 ) -> CountOut:
     count = await counts.count_for(session, actor, count_id)
-    await counts.enter(session, count, {line.item_id: line.counted for line in data.lines})
+    await counts.enter(
+        session, count, {line.item_id: line.counted for line in data.lines}, version=data.version
+    )
     return await _count_out(session, count, actor)
 
 
@@ -73,10 +93,14 @@ async def enter_count(
     summary="Counting done: book quantities frozen, variances computed",
 )
 async def submit_count(
-    now: Now, session: Session, actor: CurrentActor, count_id: FromPath[uuid.UUID]
+    now: Now,
+    session: Session,
+    actor: CurrentActor,
+    count_id: FromPath[uuid.UUID],
+    data: JSONBody[VersionIn | None] = None,
 ) -> CountOut:
     count = await counts.count_for(session, actor, count_id)
-    await counts.submit(session, now, count)
+    await counts.submit(session, now, count, version=data.version if data else None)
     return await _count_out(session, count, actor)
 
 
@@ -94,9 +118,10 @@ async def approve_count(
     data: JSONBody[CountApproveIn],
 ) -> CountApprovalOut:
     count = await counts.count_for(session, actor, count_id)
-    moves = await counts.approve(session, actor, now, count, reason=data.reason)
+    moves = await counts.approve(session, actor, now, count, reason=data.reason, version=data.version)
+    names = await names_for(session, moves)
     return CountApprovalOut(
-        count=await _count_out(session, count, actor), adjustments=[out(MoveOut, m) for m in moves]
+        count=await _count_out(session, count, actor), adjustments=[named(MoveOut, m, names) for m in moves]
     )
 
 
@@ -114,12 +139,13 @@ async def hand_in(
     data: JSONBody[HandInIn],
 ) -> HandInOut:
     done = await counts.hand_in(session, actor, now, engineer_id=engineer_id, warehouse_id=data.warehouse_id)
+    names = await names_for(session, done.moves)
     return HandInOut(
         engineer_id=engineer_id,
         van_location_id=done.van_id,
-        moves=[out(MoveOut, m) for m in done.moves],
+        moves=[named(MoveOut, m, names) for m in done.moves],
         discrepancy={str(k): v for k, v in done.discrepancy.items()},
     )
 
 
-ROUTES = [open_count, get_count, enter_count, submit_count, approve_count, hand_in]
+ROUTES = [list_counts, open_count, get_count, enter_count, submit_count, approve_count, hand_in]

@@ -9,9 +9,11 @@ from litestar.params import FromPath, FromQuery, JSONBody
 
 from api.auth import ENGINEERS, STAFF_ROLES, WAREHOUSE
 from api.params import CurrentActor, Cursor, Limit, Now, Search, Session
+from api.routes.inventory.naming import named
 from api.schemas.common import fields_of, out
 from api.schemas.inventory.items import (
     CompatibilityIn,
+    CompatibilityOut,
     ItemIn,
     ItemOut,
     ItemPage,
@@ -19,10 +21,12 @@ from api.schemas.inventory.items import (
     UnitHistoryOut,
     UnitIn,
     UnitOut,
+    UnitPage,
 )
 from api.schemas.inventory.ledger import MoveOut
 from inventory import items, queries
 from inventory.models import ItemKind, UnitState
+from inventory.names import names_for
 
 
 @get("/api/stock/items", roles=STAFF_ROLES | ENGINEERS, tags=["stock"], summary="Parts and device models")
@@ -50,24 +54,31 @@ async def create_item(session: Session, actor: CurrentActor, data: JSONBody[Item
 )
 async def add_compatibility(
     session: Session, actor: CurrentActor, item_id: FromPath[uuid.UUID], data: JSONBody[CompatibilityIn]
-) -> dict[str, str]:
+) -> CompatibilityOut:
     row = await items.add_compatibility(session, actor, item_id, data.customer_model)
-    return {"backup_item_id": str(row.backup_item_id), "customer_model": row.customer_model}
+    return CompatibilityOut(backup_item_id=row.backup_item_id, customer_model=row.customer_model)
 
 
-@get("/api/stock/units", roles=STAFF_ROLES, tags=["stock"], summary="Serialized units")
+@get(
+    "/api/stock/units",
+    roles=STAFF_ROLES,
+    tags=["stock"],
+    summary="Serialized units with item and location names (`serial`: exact; `q`: part of a serial)",
+)
 async def list_units(
     session: Session,
     item_id: FromQuery[uuid.UUID | None] = None,
     unit_state: FromQuery[UnitState | None] = None,
+    location_id: FromQuery[uuid.UUID | None] = None,
     serial: Search = None,
+    q: Search = None,
     limit: Limit = 100,
     cursor: Cursor = None,
-) -> list[UnitOut]:
-    page = await items.list_units(
-        session, item_id=item_id, state=unit_state, serial=serial, limit=limit, cursor=cursor
-    )
-    return [out(UnitOut, u) for u in page.items]
+) -> UnitPage:
+    where = items.UnitFilter(item_id=item_id, state=unit_state, location_id=location_id, serial=serial, q=q)
+    page = await items.list_units(session, where, limit=limit, cursor=cursor)
+    names = await names_for(session, page.items)
+    return UnitPage(items=[named(UnitOut, u, names) for u in page.items], next_cursor=page.next_cursor)
 
 
 @post("/api/stock/units", roles=WAREHOUSE, tags=["stock"], summary="Receive a serialized unit")
@@ -81,21 +92,22 @@ async def create_unit(now: Now, session: Session, actor: CurrentActor, data: JSO
         location_id=data.location_id,
         configuration=data.configuration,
     )
-    return out(UnitOut, unit)
+    return named(UnitOut, unit, await names_for(session, [unit]))
 
 
 @get(
     "/api/stock/units/{unit_id:uuid}/history",
     roles=STAFF_ROLES,
     tags=["stock"],
-    summary="Everything that happened to a serial number",
+    summary="Everything that happened to a serial number, with item and location names",
 )
 async def unit_history(session: Session, unit_id: FromPath[uuid.UUID]) -> UnitHistoryOut:
     found = await queries.unit_history(session, unit_id)
+    names = await names_for(session, [found.unit, *found.events, *found.moves])
     return UnitHistoryOut(
-        unit=out(UnitOut, found.unit),
-        events=[out(UnitEventOut, e) for e in found.events],
-        moves=[out(MoveOut, m) for m in found.moves],
+        unit=named(UnitOut, found.unit, names),
+        events=[named(UnitEventOut, e, names) for e in found.events],
+        moves=[named(MoveOut, m, names) for m in found.moves],
     )
 
 

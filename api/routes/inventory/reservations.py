@@ -10,11 +10,13 @@ from litestar.params import FromPath, JSONBody
 
 from api.auth import DESK, ENGINEERS, WAREHOUSE
 from api.params import CurrentActor, Now, Session
+from api.routes.inventory.naming import named
 from api.schemas.common import out
 from api.schemas.inventory.ledger import MoveOut
 from api.schemas.inventory.reservations import ConsumptionIn, ReservationIn, ReservationOut
 from dispatch.flows import order_parts
 from inventory import reservations
+from inventory.names import names_for
 
 
 @post(
@@ -71,7 +73,8 @@ async def consume(
         from_device=data.from_device,
         at=data.at,
     )
-    return [out(MoveOut, m) for m in lines]
+    names = await names_for(session, lines)
+    return [named(MoveOut, m, names) for m in lines]
 
 
 ROUTES = [reserve, release, consume]

@@ -13,3 +13,8 @@ class AlertOut(msgspec.Struct):
     serial: str
     since: str
     record_id: uuid.UUID
+
+
+class AlertPage(msgspec.Struct):
+    items: list[AlertOut]
+    next_cursor: str | None

@@ -8,7 +8,7 @@ import uuid
 import msgspec
 
 from api.schemas.common import Input, ShortText
-from api.schemas.inventory.fields import Count
+from api.schemas.inventory.fields import Count, Version
 from api.schemas.inventory.ledger import MoveOut
 from inventory.models import CountStatus
 
@@ -24,6 +24,7 @@ class CountLineIn(Input):
 
 class CountLinesIn(Input):
     lines: list[CountLineIn]
+    version: Version | None = None
 
 
 class CountLineOut(msgspec.Struct):
@@ -32,6 +33,8 @@ class CountLineOut(msgspec.Struct):
     # Shown to warehouse staff once the count is submitted; never to the counting engineer.
     book: int | None
     variance: int | None
+    item_sku: str | None = None
+    item_name: str | None = None
 
 
 class CountOut(msgspec.Struct):
@@ -45,10 +48,18 @@ class CountOut(msgspec.Struct):
     reason: str | None
     version: int
     lines: list[CountLineOut]
+    location_name: str | None = None
+    engineer_name: str | None = None
+
+
+class CountPage(msgspec.Struct):
+    items: list[CountOut]
+    next_cursor: str | None
 
 
 class CountApproveIn(Input):
     reason: ShortText
+    version: Version | None = None
 
 
 class CountApprovalOut(msgspec.Struct):

@@ -40,6 +40,11 @@ class CompatibilityIn(Input):
     customer_model: Name
 
 
+class CompatibilityOut(msgspec.Struct):
+    backup_item_id: uuid.UUID
+    customer_model: str
+
+
 class UnitIn(Input):
     """A serialized unit received into a location."""
 
@@ -58,6 +63,19 @@ class UnitOut(msgspec.Struct):
     customer_owned: bool
     configuration: str | None
     version: int
+    item_sku: str | None = None
+    item_name: str | None = None
+    item_model: str | None = None
+    location_code: str | None = None
+    location_name: str | None = None
+    location_kind: str | None = None
+    # The engineer whose van or backpack holds it.
+    engineer_name: str | None = None
+
+
+class UnitPage(msgspec.Struct):
+    items: list[UnitOut]
+    next_cursor: str | None
 
 
 class UnitEventOut(msgspec.Struct):
@@ -70,6 +88,7 @@ class UnitEventOut(msgspec.Struct):
     actor_id: uuid.UUID | None
     work_order_id: uuid.UUID | None
     data: dict[str, object]
+    location_name: str | None = None
 
 
 class UnitHistoryOut(msgspec.Struct):

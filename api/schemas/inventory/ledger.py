@@ -27,6 +27,16 @@ class MoveOut(msgspec.Struct):
     work_order_id: uuid.UUID | None
     visit_id: uuid.UUID | None
     reason: str | None
+    item_sku: str | None = None
+    item_name: str | None = None
+    from_location_name: str | None = None
+    to_location_name: str | None = None
+    serial: str | None = None
+
+
+class MovePage(msgspec.Struct):
+    items: list[MoveOut]
+    next_cursor: str | None
 
 
 class MoveIn(Input):
@@ -47,3 +57,15 @@ class BalanceOut(msgspec.Struct):
     on_hand: int
     reserved: int
     free: int
+    item_sku: str | None = None
+    item_name: str | None = None
+    location_code: str | None = None
+    location_name: str | None = None
+    location_kind: str | None = None
+    # Whose van or backpack the location is.
+    engineer_name: str | None = None
+
+
+class BalancePage(msgspec.Struct):
+    items: list[BalanceOut]
+    next_cursor: str | None

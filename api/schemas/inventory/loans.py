@@ -9,7 +9,7 @@ from typing import Annotated
 import msgspec
 
 from api.schemas.common import Input, LongText, ShortText
-from api.schemas.inventory.fields import Name, Serial
+from api.schemas.inventory.fields import Name, Serial, Version
 from core.times import Day, Instant
 from inventory.models import LoanStatus, RepairStatus
 
@@ -34,6 +34,17 @@ class LoanOut(msgspec.Struct):
     closed_at: dt.datetime | None
     faulty_unit_id: uuid.UUID | None
     version: int
+    # The backup unit's serial and model.
+    serial: str | None = None
+    item_sku: str | None = None
+    item_name: str | None = None
+    # Still out past `return_by` (in the lists).
+    overdue: bool = False
+
+
+class LoanPage(msgspec.Struct):
+    items: list[LoanOut]
+    next_cursor: str | None
 
 
 class BackupProposalOut(msgspec.Struct):
@@ -69,18 +80,32 @@ class RepairCaseOut(msgspec.Struct):
     shipped_at: dt.datetime | None
     returned_at: dt.datetime | None
     version: int
+    at_vendor_since: dt.datetime | None = None
+    # Whole days since it was shipped (or reached the vendor), until it came back.
+    days_at_vendor: int | None = None
+    serial: str | None = None
+    item_sku: str | None = None
+    item_name: str | None = None
+
+
+class RepairPage(msgspec.Struct):
+    items: list[RepairCaseOut]
+    next_cursor: str | None
 
 
 class ShipIn(Input):
     waybill: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    version: Version | None = None
 
 
 class WarehouseIn(Input):
     warehouse_id: uuid.UUID
+    version: Version | None = None
 
 
 class WriteOffIn(Input):
     note: LongText
+    version: Version | None = None
 
 
 class RepairReturnOut(msgspec.Struct):
@@ -91,3 +116,4 @@ class RepairReturnOut(msgspec.Struct):
 class WipeIn(Input):
     method: Name
     operator: Name
+    version: Version | None = None

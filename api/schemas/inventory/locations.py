@@ -21,6 +21,14 @@ class LocationOut(msgspec.Struct):
     # warehouse: daily opening hours (both null: any time; `closes` before `opens`: the next day).
     opens: dt.time | None
     closes: dt.time | None
+    version: int = 1
+    # A van's or backpack's engineer.
+    engineer_name: str | None = None
+
+
+class LocationPage(msgspec.Struct):
+    items: list[LocationOut]
+    next_cursor: str | None
 
 
 class LocationHoursIn(Input):

@@ -17,3 +17,12 @@ class NearestOut(msgspec.Struct):
     free: int
     metres: float
     travel_seconds: float
+    location_name: str | None = None
+    item_sku: str | None = None
+    item_name: str | None = None
+    engineer_name: str | None = None
+
+
+class NearestPage(msgspec.Struct):
+    items: list[NearestOut]
+    next_cursor: str | None

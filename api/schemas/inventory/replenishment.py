@@ -24,10 +24,26 @@ class LevelOut(msgspec.Struct):
     location_id: uuid.UUID
     min_quantity: int
     max_quantity: int
+    item_sku: str | None = None
+    item_name: str | None = None
+    location_name: str | None = None
+
+
+class LevelPage(msgspec.Struct):
+    items: list[LevelOut]
+    next_cursor: str | None
 
 
 class SuggestionOut(Suggestion, frozen=True):
-    """A restock suggestion, under its API name."""
+    """A restock suggestion, under its API name, with the item's and location's names."""
+
+    item_name: str | None = None
+    location_name: str | None = None
+
+
+class SuggestionPage(msgspec.Struct):
+    items: list[SuggestionOut]
+    next_cursor: str | None
 
 
 class RestockLineOut(msgspec.Struct):
@@ -38,6 +54,8 @@ class RestockLineOut(msgspec.Struct):
     in_transit: int
     to_load: int
     from_location_id: uuid.UUID | None
+    item_name: str | None = None
+    from_location_name: str | None = None
 
 
 class RestockListOut(msgspec.Struct):
@@ -47,6 +65,13 @@ class RestockListOut(msgspec.Struct):
     van_location_id: uuid.UUID | None
     visit_ids: list[uuid.UUID]
     lines: list[RestockLineOut]
+    engineer_name: str | None = None
+    van_location_name: str | None = None
+
+
+class RestockPage(msgspec.Struct):
+    items: list[RestockListOut]
+    next_cursor: str | None
 
 
 class TransferLineIn(Input):

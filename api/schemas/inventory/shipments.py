@@ -17,6 +17,13 @@ class ShipmentLineIn(Input):
     quantity: Quantity
 
 
+class ShipmentLineOut(msgspec.Struct):
+    item_id: uuid.UUID
+    quantity: int
+    item_sku: str | None = None
+    item_name: str | None = None
+
+
 class ShipmentIn(Input):
     """Parts on their way: from a location (courier) or from outside the books (the
     manufacturer), to a warehouse, a van (`to_location_id`) or a customer site (`site_id`)."""
@@ -37,4 +44,13 @@ class ShipmentOut(msgspec.Struct):
     eta: dt.datetime | None
     destination_id: uuid.UUID | None
     site_id: uuid.UUID | None
+    # item id → quantity (kept for older clients; `lines` names them)
     contents: dict[str, int]
+    version: int = 1
+    destination_name: str | None = None
+    lines: list[ShipmentLineOut] = []
+
+
+class ShipmentPage(msgspec.Struct):
+    items: list[ShipmentOut]
+    next_cursor: str | None

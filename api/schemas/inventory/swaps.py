@@ -8,7 +8,7 @@ import uuid
 import msgspec
 
 from api.schemas.common import Input, LongText
-from api.schemas.inventory.fields import Mac, Name, Serial, Waybill
+from api.schemas.inventory.fields import Mac, Name, Serial, Version, Waybill
 from core.times import Day
 from inventory.models import SwapDisposition
 
@@ -50,12 +50,25 @@ class PartSwapOut(msgspec.Struct):
     destruction_method: str | None
     destruction_witness: str | None
     destroyed_at: dt.datetime | None
+    version: int = 1
+    item_sku: str | None = None
+    item_name: str | None = None
+    bin_location_name: str | None = None
+    # Past `return_by` and not yet returned (the manufacturer bills after it).
+    overdue: bool = False
+
+
+class PartSwapPage(msgspec.Struct):
+    items: list[PartSwapOut]
+    next_cursor: str | None
 
 
 class DefectiveReturnIn(Input):
     waybill: Waybill
+    version: Version | None = None
 
 
 class DestructionIn(Input):
     method: Name
     witness: Name
+    version: Version | None = None
