@@ -13,11 +13,13 @@ from typing import Any
 
 import segno
 from PIL import Image, ImageFilter
-from playwright.async_api import FilePayload
+from playwright.async_api import FilePayload, async_playwright
 
 from core.clock import ManualClock
 from tests.support.api import auth_headers
+from tests.web.test_console import CHROMIUM_ARGS
 from tests.web.test_engineer_app import (
+    PHONE,
     _ok,
     _on_site,
     _order_for,
@@ -198,3 +200,39 @@ async def test_a_scanned_label_picks_the_part_and_fills_the_serial(
         (sent,) = await page.evaluate(SESSION_ARGS, "visit.consume_part@1")
         assert sent["item_id"] == item_id
         assert errors == [], errors
+
+
+def camera_file(text: str, path: Path) -> Path:
+    """What the back camera sees, as a Y4M clip for Chromium's fake camera: the label held up."""
+    code = io.BytesIO()
+    segno.make_qr(text, error="m").save(code, kind="png", scale=8, border=4)
+    frame = Image.new("RGB", (640, 480), (200, 196, 188))
+    frame.paste(Image.open(code).convert("RGB"), (200, 120))
+    y, cb, cr = frame.convert("YCbCr").split()
+    half = (320, 240)
+    planes = y.tobytes() + cb.resize(half).tobytes() + cr.resize(half).tobytes()
+    path.write_bytes(b"YUV4MPEG2 W640 H480 F10:1 Ip A1:1 C420jpeg\n" + b"FRAME\n" + planes)
+    return path
+
+
+async def test_the_camera_reads_a_label_held_up_to_it(
+    client: Any, admin: Any, dispatcher: Any, live_server: str, chromium: str, tmp_path: Path
+) -> None:
+    username = "engineer13"
+    world = await _order_for(client, admin, dispatcher, username)
+    vid = world["visit"]["id"]
+    clip = camera_file("FSD:UNIT:SN-CAM-0042", tmp_path / "label.y4m")
+    args = [*CHROMIUM_ARGS, "--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={clip}"]
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=chromium, args=args)
+        try:
+            context = await browser.new_context(**PHONE, permissions=["camera"])  # type: ignore[arg-type]
+            page = await context.new_page()
+            page.set_default_timeout(30_000)
+            await _on_site(page, live_server, username, vid)
+            await page.click("#swap-fitted-scan-camera")
+            await page.locator("#swap-fitted-scan-status[data-result=picked]").wait_for()
+            assert await page.input_value("#swap-fitted") == "SN-CAM-0042"
+            assert await page.locator("video").count() == 0  # the camera is let go
+        finally:
+            await browser.close()
