@@ -50,8 +50,8 @@ export function recordedLater(visitId, zone) {
     fields.hidden = !state.on;
     if (state.on && !when.value) when.value = state.at = toLocalInput(clock.now(), zone);
   });
-  when.addEventListener("input", () => { state.at = when.value; });
-  reason.addEventListener("input", () => { state.reason = reason.value; });
+  when.addEventListener("input", () => { state.at = when.value; error.textContent = ""; });
+  reason.addEventListener("input", () => { state.reason = reason.value; error.textContent = ""; });
   const panel = h("div", { class: "panel", id: "later-panel" },
     h("label", { class: "check" }, toggle, ` ${t("recorded_later")}`),
     h("p", { class: "hint" }, t("recorded_later_hint")), fields, error);

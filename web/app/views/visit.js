@@ -175,13 +175,13 @@ function forms(visit, order, day, refresh) {
   const before = (s) => ["assigned", "en_route"].includes(s);
   // Arrival, notes, parts, time and the finish can be recorded later, with their real time.
   const later = recordedLater(vid, order.site.time_zone);
-  if (before(status) || status === "on_site") out.push(later.panel);
   if (status === "assigned") {
     out.push(h("div", { class: "actions" }, button("act-travel", t("start_travel"), async () => {
       await record("visit.start_travel@1", { visit_id: vid, at: deviceNow() });
       refresh();
     })));
   }
+  if (before(status) || status === "on_site") out.push(later.panel);
   if (before(status)) {
     const arriveError = h("p", { class: "error", id: "arrive-error" });
     const qr = h("input", { id: "qr-text", autocomplete: "off" });
