@@ -96,6 +96,8 @@ class Arrive(Args):
     # is the scanned code, checked against the site's) or the customer (proof_reference: their name).
     proof: Literal["gps", "qr_code", "customer_confirmation", "none"] = "gps"
     proof_reference: Short | None = None
+    # Recorded later (phones banned in the room): the time is kept as given, with the reason.
+    backdated_reason: Short | None = None
 
 
 class AddNote(Args):
@@ -113,6 +115,7 @@ class Complete(Args):
     at: Instant
     note: Text | None = None
     restored_at: Instant | None = None
+    backdated_reason: Short | None = None
 
 
 class AttachPhoto(Args):
@@ -147,6 +150,8 @@ class ConsumePart(Args):
     quantity: Annotated[int, msgspec.Meta(ge=1, le=10_000)]
     at: Instant
     reservation_id: uuid.UUID | None = None
+    # Kept with the mutation; the part's move is booked at the time given.
+    backdated_reason: Short | None = None
 
 
 class SignReport(Args):
@@ -266,9 +271,10 @@ async def _arrive(ctx: Context, a: Arrive) -> dict[str, Any]:
         ctx.clock,
         a.visit_id,
         location=a.location,
-        at=ctx.when(a.at),
+        at=ctx.when(a.at, backdated=a.backdated_reason is not None),
         proof=a.proof,
         proof_reference=a.proof_reference,
+        backdated_reason=a.backdated_reason,
     )
     return {"visit_id": str(visit.id), "visit_status": visit.status.value, "proof": a.proof}
 
@@ -289,8 +295,11 @@ async def _add_note(ctx: Context, a: AddNote) -> dict[str, Any]:
 
 async def _complete(ctx: Context, a: Complete) -> dict[str, Any]:
     await conflicts.gate(ctx.session, ctx.actor, a.visit_id)
-    at = ctx.when(a.at)
-    restored = None if a.restored_at is None else min(ctx.when(a.restored_at, main=False), at)
+    backdated = a.backdated_reason is not None
+    at = ctx.when(a.at, backdated=backdated)
+    restored = None
+    if a.restored_at is not None:
+        restored = min(ctx.when(a.restored_at, backdated=backdated, main=False), at)
     visit = await visits.finish(
         ctx.session,
         ctx.actor,
@@ -300,6 +309,7 @@ async def _complete(ctx: Context, a: Complete) -> dict[str, Any]:
         note=a.note,
         restored_at=restored,
         at=at,
+        backdated_reason=a.backdated_reason,
     )
     return {"visit_id": str(visit.id), "visit_status": visit.status.value}
 
@@ -380,7 +390,7 @@ async def _consume_part(ctx: Context, a: ConsumePart) -> dict[str, Any]:
         visit_id=visit.id,
         reservation_id=a.reservation_id,
         from_device=True,
-        at=ctx.when(a.at),
+        at=ctx.when(a.at, backdated=a.backdated_reason is not None),
     )
     return {"stock_moves": [str(line.id) for line in lines]}
 

@@ -317,11 +317,13 @@ async def arrive(
     proof: str = "gps",
     proof_reference: str | None = None,
     version: int | None = None,
+    backdated_reason: str | None = None,
 ) -> Visit:
     """Check-in at the site (gate or reception): meets the on-site target.
 
     Proof `qr_code` carries the scanned code, which must be the site's reception code;
-    `customer_confirmation` carries the name of the customer who confirmed."""
+    `customer_confirmation` carries the name of the customer who confirmed. An arrival
+    recorded later (no phones in the room) carries its reason into the timeline."""
     visit, order, now, when = await _engineer_step(session, actor, clock, visit_id, at, version)
     if visit.status not in {VisitStatus.ASSIGNED, VisitStatus.EN_ROUTE}:
         raise IllegalVisitStep(
@@ -339,11 +341,19 @@ async def arrive(
             now,
             Status.ON_SITE,
             location=location,
-            data={"visit_id": str(visit.id), "at": when.isoformat()},
+            data=_step_data(visit, when, backdated_reason),
         )
     meet(order, Measure.ON_SITE, when)
     await session.flush()
     return visit
+
+
+def _step_data(visit: Visit, when: dt.datetime, backdated_reason: str | None) -> dict[str, str]:
+    """A field step's timeline data: the visit, when it happened, and why it was recorded later."""
+    data = {"visit_id": str(visit.id), "at": when.isoformat()}
+    if backdated_reason is not None:
+        data["backdated_reason"] = backdated_reason
+    return data
 
 
 async def _check_proof(session: AsyncSession, order: WorkOrder, proof: str, reference: str | None) -> None:
@@ -404,6 +414,7 @@ async def finish(
     restored_at: dt.datetime | None = None,
     at: dt.datetime | None = None,
     version: int | None = None,
+    backdated_reason: str | None = None,
 ) -> Visit:
     """The engineer is done on site. Resolved or backup installed restores service at `restored_at`."""
     visit, order, now, when = await _engineer_step(session, actor, clock, visit_id, at, version)
@@ -434,7 +445,10 @@ async def finish(
         Outcome.FOLLOW_UP: Status.SCHEDULED,
     }[outcome]
     if order.status is not target:
-        move(session, order, actor, now, target, note=note, data={"visit_id": str(visit.id)})
+        data = {"visit_id": str(visit.id)}
+        if backdated_reason is not None:
+            data |= {"at": when.isoformat(), "backdated_reason": backdated_reason}
+        move(session, order, actor, now, target, note=note, data=data)
     if outcome is not Outcome.FOLLOW_UP and order.restored_at is None:
         order.restored_at = restored
         # Met at `restored` once the customer confirms (signature, remote confirmation, survey).

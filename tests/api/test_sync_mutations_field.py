@@ -413,3 +413,43 @@ async def test_the_report_is_drafted_and_edited_from_the_phone_never_overwritten
     )
     _refused(missing, "not-found")
     assert_problem(await client.get(f"/api/reports/{uuid.uuid4()}", headers=phone.headers), 404, "not-found")
+
+
+async def test_a_finish_recorded_later_keeps_its_time_and_reason_a_plain_one_is_clamped(client, h, clock):
+    """In a secure room the phone stays outside: the finish is entered ten minutes late. With a reason
+    it keeps the time given; without one, a time before the phone's previous contact counts as
+    that contact (a device clock is never trusted to reach back)."""
+    phone = await Device(client, "engineer05", clock).start()
+    later, plain = await _on_site(client, h, phone), await _on_site(client, h, phone)
+    clock.advance(dt.timedelta(minutes=14))  # within the phone's token
+    contact = clock.now()
+    # The phone's contact after the work, which a plain earlier time cannot precede.
+    _, note = await phone.record(
+        "visit.add_note@1", visit_id=later["visit"]["id"], note_id=str(uuid.uuid4()), body="出", at=phone.at()
+    )
+    assert note["status"] == "applied", note
+    reason = "机房内禁止携带手机"
+    finished = {"outcome": "follow_up", "at": phone.at(-10)}
+    _, kept = await phone.record(
+        "visit.complete@1", visit_id=later["visit"]["id"], **finished, backdated_reason=reason
+    )
+    _, clamped = await phone.record("visit.complete@1", visit_id=plain["visit"]["id"], **finished)
+    assert kept["status"] == clamped["status"] == "applied", (kept, clamped)
+    _, part = await phone.record(
+        "visit.consume_part@1",
+        visit_id=later["visit"]["id"],
+        item_id=str(uuid.uuid4()),
+        quantity=1,
+        at=phone.at(-12),
+        backdated_reason="x" * 501,
+    )
+    _refused(part, "invalid-input")  # a reason is short text, like every other
+
+    dispatcher = await auth_headers(client, "dispatcher")  # the clock moved past the module's token
+    for ctx, when, why in ((later, contact - dt.timedelta(minutes=10), reason), (plain, contact, None)):
+        order = await _ok(await client.get(f"/api/work-orders/{ctx['order']['id']}", headers=dispatcher))
+        (visit,) = order["visits"]
+        assert dt.datetime.fromisoformat(visit["finished_at"]) == when
+        timeline = order["timeline"]
+        (event,) = [e for e in timeline if (e["from_status"], e["to_status"]) == ("on_site", "scheduled")]
+        assert event["data"].get("backdated_reason") == why

@@ -2,6 +2,7 @@
 // the network is there.
 import * as outbox from "./outbox.js";
 import * as sync from "./sync.js";
+import { clock } from "./ids.js";
 
 /** The calling screen redraws itself (one redraw: a second one would drop what is being typed). */
 export async function record(name, args, local) {
@@ -12,4 +13,4 @@ export async function record(name, args, local) {
 }
 
 /** Device time with its UTC offset, as the protocol requires (the server measures the offset). */
-export const deviceNow = () => new Date().toISOString();
+export const deviceNow = () => clock.now().toISOString();

@@ -1,5 +1,10 @@
-// Ids and hashes that work in every context: over plain HTTP on a LAN address the browser
-// withholds crypto.randomUUID and crypto.subtle (secure contexts only), so both have fallbacks.
+// Ids, hashes and the device's clock. Ids and hashes work in every context: over plain HTTP on a
+// LAN address the browser withholds crypto.randomUUID and crypto.subtle (secure contexts only),
+// so both have fallbacks.
+
+/** The device's own "now", read for every time the phone records or reports; replaceable so the
+ * protocol vectors can play a case at the server's test clock, as the reference client does. */
+export const clock = { now: () => new Date() };
 
 export function uuid() {
   if (globalThis.crypto?.randomUUID) return crypto.randomUUID();

@@ -2,7 +2,7 @@
 // contiguous seq per (phone, user), kept until the server answered it; and the blobs (photos,
 // signatures) the mutations name, kept until uploaded. Same protocol as offline_sync/client.py.
 import { db } from "./store.js";
-import { sha256, uuid } from "./ids.js";
+import { clock, sha256, uuid } from "./ids.js";
 
 // Outcomes after which the server holds the mutation for good (pending_blob: until its blob).
 export const FINAL = new Set(["applied", "rejected", "conflict", "pending_blob"]);
@@ -16,7 +16,7 @@ export async function record(user, name, args, local = undefined) {
   const seq = last ? last.value.seq + 1 : 1;
   const item = {
     user, seq, id: uuid(), name, args, status: null, outcome: null,
-    recorded_at: new Date().toISOString(), local: local ?? null,
+    recorded_at: clock.now().toISOString(), local: local ?? null,
   };
   await tx.store.add(item);
   await tx.done;

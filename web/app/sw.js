@@ -5,7 +5,7 @@
 
 // The shell's digest (tests/web/test_engineer_app.py computes it and names the value when stale):
 // any changed file gives a new cache, a new worker and the reload prompt.
-const VERSION = "fsd-app-983d4170c5fc";
+const VERSION = "fsd-app-044edc046f72";
 const PREFIX = "fsd-app-";
 
 // The app shell, in one place (tests check that every file of web/app/ is listed).
@@ -27,9 +27,11 @@ const SHELL = [
   "photo.js",
   "store.js",
   "sync.js",
+  "scan.js",
   "syncbar.js",
   "views/route.js",
   "views/field.js",
+  "views/later.js",
   "views/signin.js",
   "views/sign.js",
   "views/stock.js",
@@ -37,6 +39,7 @@ const SHELL = [
   "../dom.js",
   "../vendor/idb/idb.js",
   "../vendor/signature_pad/signature_pad.js",
+  "../vendor/jsqr/jsQR.js",
 ];
 
 self.addEventListener("install", (event) => {

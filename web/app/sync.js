@@ -5,7 +5,7 @@
 // server answers a seq it has seen with the stored outcome.
 import { applyPage, getMeta, setMeta, wipe } from "./store.js";
 import * as outbox from "./outbox.js";
-import { uuid } from "./ids.js";
+import { clock, uuid } from "./ids.js";
 
 export const events = new EventTarget();
 const changed = () => events.dispatchEvent(new Event("change"));
@@ -206,13 +206,24 @@ async function uploadChunks(url, bytes, type, start) {
 
 // Push and pull -----------------------------------------------------------------------------
 
-async function push(user) {
+/** The pending mutations up to the first that names a file still on the phone: a photo taken
+ * while a round was already past its uploads waits for the next round, so the completion after
+ * it is not judged before the photo is there (seqs stay contiguous). */
+async function held(user) {
   const batch = await outbox.pending(user);
+  const waiting = new Set((await outbox.blobsToUpload()).map((b) => b.sha256));
+  const cut = batch.findIndex((m) => [m.args.sha256, m.args.image_sha256].some((s) => waiting.has(s)));
+  return cut < 0 ? batch : batch.slice(0, cut);
+}
+
+/** Pushes the outbox (or `batch`, e.g. mutations sent again as they were first sent). */
+export async function push(user, batch = null) {
+  batch = batch ?? (await held(user));
   if (!batch.length) return 0;
   const response = await send("POST", "/api/sync/push", {
     json: {
       device_id: await deviceId(),
-      device_time: new Date().toISOString(),
+      device_time: clock.now().toISOString(),
       mutations: batch.map(({ id, seq, name, args }) => ({ id, seq, name, args })),
     },
   });
@@ -223,7 +234,7 @@ async function push(user) {
   return batch.length;
 }
 
-async function pull(user) {
+export async function pull(user) {
   let cursor = await getMeta(`cursor:${user}`);
   const id = await deviceId();
   for (;;) {

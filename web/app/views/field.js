@@ -5,6 +5,7 @@
 import { h } from "../../dom.js";
 import { t } from "../i18n.js";
 import { record, deviceNow } from "../actions.js";
+import { parseLabel, scanner } from "../scan.js";
 
 function field(id, label, input) {
   input.id = id;
@@ -43,17 +44,34 @@ const text = (attrs = {}) => h("input", { autocomplete: "off", ...attrs });
 const area = () => h("textarea", { maxlength: 4000, rows: 3 });
 const required = (label) => `${label}: ${t("required")}`;
 
-function swapForm(vid, refresh) {
+/** A scanned unit label (or a maker's serial barcode) fills the serial; an item label cannot. */
+function serialFrom(input, catalogue) {
+  return (text) => {
+    const label = parseLabel(text);
+    const item = catalogue.find((i) => i.sku.toLowerCase() === label.value.toLowerCase());
+    if (label.kind === "item" || (label.kind === "plain" && item)) {
+      return { ok: false, message: t("scan_item_on_swap", { what: item ? `${item.sku} ${item.name}` : label.value }) };
+    }
+    input.value = label.value;
+    return { ok: true, message: t("scan_serial", { serial: label.value }) };
+  };
+}
+
+function swapForm(vid, refresh, stamp, catalogue) {
   const fitted = text({ maxlength: 100 });
   const removed = text({ maxlength: 100 });
   return form("swap-panel", t("swap_part"), [
     ...field("swap-fitted", t("serial_fitted"), fitted),
+    scanner("swap-fitted-scan", serialFrom(fitted, catalogue)),
     ...field("swap-removed", t("serial_removed"), removed),
+    scanner("swap-removed-scan", serialFrom(removed, catalogue)),
   ], async () => {
     if (!fitted.value.trim()) return required(t("serial_fitted"));
     if (!removed.value.trim()) return required(t("serial_removed"));
+    const when = stamp();
+    if (!when) return t("later_incomplete");
     await record("visit.swap_part@1", {
-      visit_id: vid, installed_serial: fitted.value.trim(), removed_serial: removed.value.trim(), at: deviceNow(),
+      visit_id: vid, installed_serial: fitted.value.trim(), removed_serial: removed.value.trim(), at: when.at, ...when.extra,
     });
     return null;
   }, refresh);
@@ -124,8 +142,8 @@ function reportForm(visit, order, refresh) {
 }
 
 /** The forms a visit on site offers, by its kind. */
-export function fieldForms(visit, order, refresh) {
-  const out = [swapForm(visit.id, refresh)];
+export function fieldForms(visit, order, refresh, stamp, catalogue) {
+  const out = [swapForm(visit.id, refresh, stamp, catalogue)];
   if (visit.kind === "repair") out.push(cannotFixForm(visit.id, refresh));
   if (visit.kind === "backup_delivery" || visit.kind === "swap_back") out.push(backupForm(visit, refresh));
   out.push(reportForm(visit, order, refresh));

@@ -1,6 +1,7 @@
 // The customer signs: the report exactly as pulled (its canonical text, whose hash is shown and
-// sent), labelled in Chinese or English, then a signature pad; queued as report.sign@1 with
-// that hash, so it can be signed offline and synced later.
+// sent), labelled in Chinese or English, then a signature pad, or a photo of the paper
+// confirmation form the customer stamped; queued as report.sign@1 with that hash, so it can be
+// signed offline and synced later.
 import { h, fill } from "../../dom.js";
 import { t, language } from "../i18n.js";
 import SignaturePad from "../../vendor/signature_pad/signature_pad.js";
@@ -8,6 +9,7 @@ import { record, deviceNow } from "../actions.js";
 import { addBlob } from "../outbox.js";
 import * as sync from "../sync.js";
 import { localTime } from "../model.js";
+import { compress } from "../photo.js";
 
 const LABELS = {
   zh: {
@@ -105,6 +107,8 @@ export async function render(root, { day, params, refresh }) {
   const name = h("input", { id: "signer-name", autocomplete: "name", value: order.contact_name || "" });
   const role = h("input", { id: "signer-role", autocomplete: "organization-title" });
   const error = h("p", { class: "error", id: "sign-error", role: "alert" });
+  const stamped = h("input", { id: "stamped-input", type: "file", accept: "image/*", capture: "environment" });
+  stamped.addEventListener("change", () => signStamped(stamped.files[0]));
   fill(root, back, shown,
     h("div", { class: "panel" },
       h("h3", {}, t("sign_report")),
@@ -115,12 +119,35 @@ export async function render(root, { day, params, refresh }) {
       h("label", { for: "signer-name" }, t("signer_name")), name,
       h("label", { for: "signer-role" }, t("signer_role")), role,
       h("div", { class: "actions" }, h("button", { type: "button", id: "act-sign", onclick: sign }, t("sign"))),
-      error));
+      error),
+    h("div", { class: "panel", id: "stamped-panel" },
+      h("h3", {}, t("stamped_form")),
+      h("p", { class: "hint" }, t("stamped_form_hint")),
+      h("label", { for: "stamped-input" }, t("take_stamped_photo")), stamped));
   const ratio = Math.max(window.devicePixelRatio || 1, 1);
   canvas.width = canvas.offsetWidth * ratio;
   canvas.height = canvas.offsetHeight * ratio;
   canvas.getContext("2d").scale(ratio, ratio);
   const pad = new SignaturePad(canvas, { backgroundColor: "rgb(255,255,255)", penColor: "rgb(0,0,0)" });
+
+  const signer = () => (name.value.trim() && role.value.trim()
+    ? { signer_name: name.value.trim(), signer_role: role.value.trim() } : null);
+
+  /** The customer stamped the paper form instead: its photo, made smaller like every photo. */
+  async function signStamped(file) {
+    if (!file) return;
+    const who = signer();
+    if (!who) {
+      stamped.value = "";
+      return void (error.textContent = `${t("signer_name")} / ${t("signer_role")}: ${t("required")}`);
+    }
+    const photo = await compress(file);
+    const image = await addBlob(photo.bytes, "image/jpeg", photo.thumb);
+    await record("report.sign@1", {
+      report_id: report.id, report_hash: report.hash, kind: "stamped_form", ...who, at: deviceNow(), image_sha256: image,
+    });
+    refresh();
+  }
 
   async function sign() {
     if (pad.isEmpty()) return void (error.textContent = t("signature_needed"));

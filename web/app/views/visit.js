@@ -10,6 +10,8 @@ import { uuid } from "../ids.js";
 import { addBlob, blob } from "../outbox.js";
 import { compress } from "../photo.js";
 import { fieldForms } from "./field.js";
+import { recordedLater } from "./later.js";
+import { parseLabel, scanner } from "../scan.js";
 
 /** A deadline counting down (main.js ticks every `.countdown` while the page is visible). */
 export function countdown(deadline, zone, metAt = null) {
@@ -147,6 +149,21 @@ async function scanInto(input, status) {
   }
 }
 
+/** A scanned item label picks the part from the van; anything else is said, not guessed. */
+function pickScanned(text, items, catalogue, select) {
+  const label = parseLabel(text);
+  if (label.kind === "unit") return { ok: false, message: t("scan_unit_on_consume", { serial: label.value }) };
+  const sku = label.value.toLowerCase();
+  const inVan = items.find((i) => i.sku.toLowerCase() === sku);
+  if (inVan) {
+    select.value = inVan.item_id;
+    return { ok: true, message: t("scan_picked", { what: `${inVan.sku} ${inVan.name}` }) };
+  }
+  const known = catalogue.find((i) => i.sku.toLowerCase() === sku);
+  if (known) return { ok: false, message: t("scan_not_in_van", { what: `${known.sku} ${known.name}` }) };
+  return { ok: false, message: t("scan_unknown", { text: label.value }) };
+}
+
 function button(id, label, onclick, cls = "") {
   return h("button", { type: "button", id, class: cls, onclick }, label);
 }
@@ -156,12 +173,15 @@ function forms(visit, order, day, refresh) {
   const status = visit.status;
   const out = [];
   const before = (s) => ["assigned", "en_route"].includes(s);
+  // Arrival, notes, parts, time and the finish can be recorded later, with their real time.
+  const later = recordedLater(vid, order.site.time_zone);
   if (status === "assigned") {
     out.push(h("div", { class: "actions" }, button("act-travel", t("start_travel"), async () => {
       await record("visit.start_travel@1", { visit_id: vid, at: deviceNow() });
       refresh();
     })));
   }
+  if (before(status) || status === "on_site") out.push(later.panel);
   if (before(status)) {
     const arriveError = h("p", { class: "error", id: "arrive-error" });
     const qr = h("input", { id: "qr-text", autocomplete: "off" });
@@ -169,13 +189,14 @@ function forms(visit, order, day, refresh) {
     const scanStatus = h("div");
     out.push(h("div", { class: "panel", id: "arrive-panel" }, h("h3", {}, t("arrive")),
       h("div", { class: "actions" }, button("act-arrive-gps", t("arrive_gps"), async () => {
-        const at = deviceNow();
+        const when = later.stamp();
+        if (!when) return;
         const location = await position();
         if (!location) {
           arriveError.textContent = `${t("arrive_qr")} / ${t("arrive_customer")}`;
           return;
         }
-        await record("visit.arrive@1", { visit_id: vid, at, location, proof: "gps" });
+        await record("visit.arrive@1", { visit_id: vid, at: when.at, ...when.extra, location, proof: "gps" });
         refresh();
       })),
       h("label", { for: "qr-text" }, t("arrive_qr")),
@@ -184,13 +205,17 @@ function forms(visit, order, day, refresh) {
       scanStatus,
       h("div", { class: "actions" }, button("act-arrive-qr", t("confirm"), async () => {
         if (!qr.value.trim()) return void (arriveError.textContent = `${t("qr_code")}: ${t("required")}`);
-        await record("visit.arrive@1", { visit_id: vid, at: deviceNow(), proof: "qr_code", proof_reference: qr.value.trim() });
+        const when = later.stamp();
+        if (!when) return;
+        await record("visit.arrive@1", { visit_id: vid, at: when.at, ...when.extra, proof: "qr_code", proof_reference: qr.value.trim() });
         refresh();
       })),
       h("label", { for: "arrive-customer" }, t("arrive_customer")),
       h("div", { class: "row" }, customer, button("act-arrive-customer", t("confirm"), async () => {
         if (!customer.value.trim()) return void (arriveError.textContent = `${t("customer_name")}: ${t("required")}`);
-        await record("visit.arrive@1", { visit_id: vid, at: deviceNow(), proof: "customer_confirmation", proof_reference: customer.value.trim() });
+        const when = later.stamp();
+        if (!when) return;
+        await record("visit.arrive@1", { visit_id: vid, at: when.at, ...when.extra, proof: "customer_confirmation", proof_reference: customer.value.trim() });
         refresh();
       })),
       arriveError));
@@ -200,7 +225,10 @@ function forms(visit, order, day, refresh) {
     out.push(h("div", { class: "panel", id: "note-panel" }, h("label", { for: "note-text" }, t("add_note")), note,
       h("div", { class: "actions" }, button("act-note", t("add_note"), async () => {
         if (!note.value.trim()) return;
-        await record("visit.add_note@1", { visit_id: vid, note_id: uuid(), body: note.value.trim(), at: deviceNow() });
+        // A note after the visit is done is written now; while on site it may be recorded later.
+        const when = status === "on_site" ? later.stamp() : { at: deviceNow(), extra: {} };
+        if (!when) return;
+        await record("visit.add_note@1", { visit_id: vid, note_id: uuid(), body: note.value.trim(), at: when.at, ...when.extra });
         refresh();
       }))));
   }
@@ -223,13 +251,16 @@ function forms(visit, order, day, refresh) {
     const part = h("select", { id: "part-select" }, items.map((i) =>
       h("option", { value: i.item_id }, `${i.sku} ${i.name} (${t("on_hand")} ${i.on_hand})`)));
     const qty = h("input", { id: "part-qty", type: "number", min: 1, max: 10000, value: 1, inputmode: "numeric" });
+    const scan = scanner("part-scan", (text) => pickScanned(text, items, day.catalogue.items, part));
     out.push(h("div", { class: "panel", id: "part-panel" }, h("h3", {}, t("consume_part")),
-      items.length ? [h("label", { for: "part-select" }, t("from_van")), part,
+      items.length ? [scan, h("label", { for: "part-select" }, t("from_van")), part,
         h("label", { for: "part-qty" }, t("quantity")), qty,
         h("div", { class: "actions" }, button("act-part", t("consume_part"), async () => {
           const quantity = Number(qty.value);
           if (!part.value || !(quantity >= 1)) return;
-          await record("visit.consume_part@1", { visit_id: vid, item_id: part.value, quantity, at: deviceNow() });
+          const when = later.stamp();
+          if (!when) return;
+          await record("visit.consume_part@1", { visit_id: vid, item_id: part.value, quantity, at: when.at, ...when.extra });
           refresh();
         }))] : h("p", {}, t("no_van"))));
     const kind = h("select", { id: "time-kind" }, ["work", "travel", "waiting"].map((k) => h("option", { value: k }, t(`kind_${k}`))));
@@ -238,12 +269,14 @@ function forms(visit, order, day, refresh) {
       h("div", { class: "row" }, h("div", {}, h("label", { for: "time-kind" }, t("time_entry")), kind),
         h("div", {}, h("label", { for: "time-minutes" }, t("minutes")), minutes)),
       h("div", { class: "actions" }, button("act-time", t("add_time"), async () => {
-        const ended = new Date();
+        const when = later.stamp();
+        if (!when) return;
+        const ended = new Date(when.at);
         const started = new Date(ended.getTime() - Number(minutes.value) * 60000);
-        await record("timesheet.add@1", { entry_id: uuid(), kind: kind.value, visit_id: vid, started_at: started.toISOString(), ended_at: ended.toISOString() });
+        await record("timesheet.add@1", { entry_id: uuid(), kind: kind.value, visit_id: vid, started_at: started.toISOString(), ended_at: ended.toISOString(), ...when.extra });
         refresh();
       }))));
-    out.push(...fieldForms(visit, order, refresh));
+    out.push(...fieldForms(visit, order, refresh, later.stamp, day.catalogue.items));
     const outcome = h("select", { id: "finish-outcome" }, ["resolved", "follow_up", "backup_installed"].map((o) =>
       h("option", { value: o }, t(`outcome_${o}`))));
     const finishError = h("p", { class: "error", id: "finish-error", role: "alert" });
@@ -256,7 +289,9 @@ function forms(visit, order, day, refresh) {
           finishError.textContent = t("photo_required");
           return;
         }
-        await record("visit.complete@1", { visit_id: vid, outcome: outcome.value, at: deviceNow() });
+        const when = later.stamp();
+        if (!when) return;
+        await record("visit.complete@1", { visit_id: vid, outcome: outcome.value, at: when.at, ...when.extra });
         refresh();
       })), finishError));
   }
