@@ -25,6 +25,7 @@ from core.identity.roles import SYSTEM
 from core.live import feed as live
 from dispatch.engineers.positions import forget_older_than
 from dispatch.flows.backup import raise_alerts
+from dispatch.inspections.generation import GenerationReport, generate
 from dispatch.messaging.outbox import LogSender, Sender, deliver_due
 from dispatch.sla.watch import WatchReport, WatchSettings, sweep
 from inventory.reservations import expire_due
@@ -47,6 +48,18 @@ class WorkerConfig:
     # Unfinished chunked uploads idle this long are deleted (the device starts again).
     upload_expiry: dt.timedelta = dt.timedelta(hours=24)
     watch: WatchSettings = field(default_factory=WatchSettings)
+
+
+async def generate_inspections(
+    sessionmaker: async_sessionmaker[AsyncSession], clock: Clock
+) -> GenerationReport:
+    """The inspections due within their plans' lead time become work orders: a sweep of its own
+    transaction, safe to run in several processes at once (see dispatch.inspections.generation)."""
+    async with sessionmaker() as session, session.begin():
+        report = await generate(session, clock)
+    if report.blocked:
+        log.warning("inspections not generated: %s", "; ".join(report.blocked))
+    return report
 
 
 class Worker:
@@ -95,6 +108,7 @@ class Worker:
                 request_id=None,
                 always=False,
             )
+        await generate_inspections(self.sessionmaker, self.clock)
         # Sending talks to the outside world: its own transaction, after the watch committed.
         async with self.sessionmaker() as session, session.begin():
             await deliver_due(session, now, self.config.senders)
