@@ -120,4 +120,4 @@ class ChecklistResult(UUIDPrimaryKey, Base):
     # The repair work order raised from a failed item.
     repair_work_order_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("work_order.id"))
     recorded_at: Mapped[dt.datetime]
-    recorded_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"))
+    recorded_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))

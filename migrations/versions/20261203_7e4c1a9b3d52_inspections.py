@@ -116,7 +116,7 @@ def upgrade() -> None:
         sa.Column("finding", sa.Text(), nullable=True),
         sa.Column("repair_work_order_id", sa.Uuid(), nullable=True),
         sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("recorded_by", sa.Uuid(), nullable=False),
+        sa.Column("recorded_by", sa.Uuid(), nullable=True),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.ForeignKeyConstraint(["asset_id"], ["asset.id"], name=op.f("fk_inspection_result_asset_id_asset")),
         sa.ForeignKeyConstraint(
