@@ -24,6 +24,7 @@ from dispatch.customers.models import Asset, Customer, Site
 from dispatch.inspections.generation import generate
 from dispatch.inspections.models import CycleUnit, Inspection, InspectionPlan, InspectionStatus, Scope
 from dispatch.inspections.plans import set_aside
+from dispatch.planning.problem import build
 from dispatch.work_orders.models import Status, Visit, VisitKind, WorkOrder, WorkOrderKind
 from dispatch.worker import generate_inspections
 
@@ -206,3 +207,26 @@ async def test_the_next_inspection_follows_the_cycle_after_a_skip_and_a_long_sit
             (0, dt.date(2026, 1, 15), InspectionStatus.SKIPPED, "客户机房搬迁"),
             (1, dt.date(2026, 4, 15), InspectionStatus.OPEN, None),
         ]
+
+
+async def test_a_generated_inspection_enters_plans_with_its_window_only_once_it_is_near(
+    makers: list[async_sessionmaker[AsyncSession]],
+) -> None:
+    contract_id = await _contract_with_assets(makers[0], "P", 1, 2)
+    await _plan(makers[0], contract_id, lead_days=30)
+    clock = ManualClock(dt.datetime(2025, 12, 20, tzinfo=dt.UTC))
+    assert (await generate_inspections(makers[0], clock)).created == 1
+    async with makers[0]() as session:
+        inspection = (
+            await session.execute(select(Inspection).where(Inspection.contract_id == contract_id))
+        ).scalar_one()
+        far = await build(session, clock.now(), 48 * 3600.0)
+        assert str(inspection.work_order_id) not in {order for order, _ in far.orders.values()}
+        origin = inspection.window_start - dt.timedelta(hours=12)
+        near = await build(session, origin, 48 * 3600.0)
+    (visit,) = [v for v in near.problem.visits if near.orders[v.id][0] == str(inspection.work_order_id)]
+    assert visit.earliest_start_s == 12 * 3600.0
+    assert visit.due_by_s == (inspection.window_end - origin).total_seconds()
+    assert visit.deadline_s is None
+    assert visit.priority == 1
+    assert visit.drop_cost_s is not None
