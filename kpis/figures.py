@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core import zones
 from dispatch.contracts.models import Measure
 from dispatch.flows import stock_kpis
+from dispatch.inspections import compliance as inspection_compliance
 from dispatch.sla import reports
 from kpis.definitions import DEFINITIONS, Definition
 from kpis.indexes import KPI_EVENTS
@@ -187,7 +188,8 @@ def _kpi_events(alias: str) -> str:
 
 def orders_statement(scope: Scope) -> str:
     return ORDERS.format(
-        scope=scope.sql(),
+        # Fault KPIs: inspection work orders have their own (inspections_within_window).
+        scope=scope.sql() + " AND wo.kind = 'repair'",
         kpi_events_e=_kpi_events("e"),
         kpi_events_r=_kpi_events("r"),
         kpi_events_cl=_kpi_events("cl"),
@@ -306,6 +308,14 @@ async def compute(session: AsyncSession, now: dt.datetime, period: Period, scope
         surveys.complaints,
         orders.live,
         _mean(100.0 * surveys.complaints, orders.live),
+    )
+    values["inspections_within_window"] = inspection_compliance.total(
+        await inspection_compliance.compliance(
+            session,
+            period.since.astimezone(zones.zone(period.time_zone)).date(),
+            (period.until - dt.timedelta(microseconds=1)).astimezone(zones.zone(period.time_zone)).date(),
+            scope=scope.condition(),
+        )
     )
     travel_hours, visit_hours = float(travel.travel_hours), float(travel.on_site_hours)
     values["travel_share"] = (

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 import msgspec
 from litestar import get, patch, post
-from litestar.params import FromPath, FromQuery, JSONBody, Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from api.auth import DESK, ENGINEERS, MANAGERS
 from api.params import AppClock, CurrentActor, Cursor, Limit, Session
@@ -131,7 +131,7 @@ async def generate_now(session: Session, clock: AppClock, plan_id: FromPath[uuid
 async def list_inspections(
     session: Session,
     clock: AppClock,
-    window_state: Annotated[InspectionState | None, Parameter(query="state")] = None,
+    window_state: Annotated[InspectionState | None, QueryParameter(name="state")] = None,
     planned: FromQuery[bool | None] = None,
     contract_id: FromQuery[uuid.UUID | None] = None,
     limit: Limit = 50,

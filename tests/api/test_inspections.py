@@ -4,6 +4,7 @@ as `inspection.record@1` — where a failed item raises a linked repair order fo
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -157,6 +158,14 @@ async def test_a_failed_item_raises_a_linked_repair_order_for_the_asset(client, 
     # Answering the same item again replaces the answer and raises nothing twice.
     again = await _ok(await client.post(url, headers=engineer, json={"results": answers[2:]}))
     assert [r["repair_work_order_id"] for r in again["results"] if r["passed"] is False] == [repair["id"]]
+    # The inspection report (巡检报告单) lists every asset's items, the finding and the repair raised.
+    report = await _ok(await client.post(f"/api/visits/{case['visit']['id']}/report", headers=engineer), 201)
+    assert (report["form"], report["title"]) == ("inspection", "巡检报告单")
+    rows = {(r["asset_serial"], r["item_key"]): r for r in report["content"]["checklist"]}
+    assert len(rows) == 2 * len(CHECKLIST)
+    hot = rows[(second["serial"], "inlet_temp")]
+    assert (hot["passed"], hot["repair_problem_number"]) == (False, repair["problem_number"])
+    assert rows[(first["serial"], "logs")]["value"] is None  # not answered yet
     incomplete = await client.post(url, headers=engineer, json={"results": [], "complete": True})
     assert_problem(incomplete, 422, "invalid-input")
     unknown = await client.post(
@@ -171,6 +180,8 @@ async def test_a_failed_item_raises_a_linked_repair_order_for_the_asset(client, 
 
 async def test_an_offline_checklist_round_trips_through_sync(client, h, clock) -> None:
     case = await _inspection(client, h, "engineer05")
+    clock.set(dt.datetime(2026, 3, 6, 2, 0, tzinfo=dt.UTC))  # inside the window (5–12 March)
+    h = {name: await auth_headers(client, name) for name in h}  # the earlier tokens have expired
     phone = await Device(client, "engineer05", clock).start()
     first, second = case["assets"]
     results = [
@@ -201,3 +212,20 @@ async def test_an_offline_checklist_round_trips_through_sync(client, h, clock) -
         "inspection.record@1", visit_id=case["visit"]["id"], at=phone.at(), results=results[:1]
     )
     assert late[1]["status"] == "rejected"
+    # Compliance: the month's KPIs and the monthly service report count it as done in its window.
+    kpis = await _ok(
+        await client.get(
+            "/api/kpis",
+            headers=h["supervisor"],
+            params={"from": "2026-03-01", "to": "2026-03-31", "customer_id": case["contract"]["customer_id"]},
+        )
+    )
+    figure = next(k for k in kpis["kpis"] if k["key"] == "inspections_within_window")
+    assert (figure["numerator"], figure["denominator"], figure["value"]) == (1, 1, 1.0)
+    pdf = await client.get(
+        "/api/kpis/monthly.pdf",
+        headers=h["supervisor"],
+        params={"month": "2026-03", "customer_id": case["contract"]["customer_id"]},
+    )
+    assert pdf.status_code == 200, pdf.text
+    assert pdf.content.startswith(b"%PDF")
