@@ -267,3 +267,56 @@ async def report_rows(session: AsyncSession, work_order_id: uuid.UUID) -> list[d
                 }
             )
     return rows
+
+
+async def sync_documents(
+    session: AsyncSession, order_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, dict[str, Any]]:
+    """What the engineer's phone needs to fill an inspection offline, by work order: the window,
+    each asset with its checklist items, and the answers the server holds."""
+    if not order_ids:
+        return {}
+    inspections = list(
+        (await session.execute(select(Inspection).where(Inspection.work_order_id.in_(order_ids)))).scalars()
+    )
+    plans = {
+        p.id: p
+        for p in (
+            await session.execute(
+                select(InspectionPlan).where(InspectionPlan.id.in_({i.plan_id for i in inspections}))
+            )
+        ).scalars()
+    }
+    answers: dict[uuid.UUID, dict[tuple[str, str], ChecklistResult]] = {}
+    for result in (
+        await session.execute(
+            select(ChecklistResult).where(ChecklistResult.inspection_id.in_([i.id for i in inspections]))
+        )
+    ).scalars():
+        answers.setdefault(result.inspection_id, {})[(str(result.asset_id), result.item_key)] = result
+    documents: dict[uuid.UUID, dict[str, Any]] = {}
+    for inspection in inspections:
+        held = answers.get(inspection.id, {})
+        plan = plans[inspection.plan_id]
+        assets = [
+            {
+                **asset,
+                "items": list(template(plan, asset["model"]).values()),
+                "answers": {
+                    key: {"value": r.value, "passed": r.passed, "finding": r.finding}
+                    for (asset_id, key), r in held.items()
+                    if asset_id == asset["asset_id"]
+                },
+            }
+            for asset in inspection.assets
+        ]
+        assert inspection.work_order_id is not None
+        documents[inspection.work_order_id] = {
+            "id": str(inspection.id),
+            "status": inspection.status.value,
+            "due_on": inspection.due_on.isoformat(),
+            "window_start": inspection.window_start.isoformat(),
+            "window_end": inspection.window_end.isoformat(),
+            "assets": assets,
+        }
+    return documents

@@ -200,6 +200,19 @@ async def test_an_offline_checklist_round_trips_through_sync(client, h, clock) -
     assert outcome["result"]["status"] == "done"
     # The same push again (a lost answer): the stored outcome, nothing applied twice.
     assert (await phone.send(mutation))["result"] == outcome["result"]
+    # The pull brings the inspection back with the server's view of every answer.
+    pulled = await _ok(
+        await client.get("/api/sync/pull", headers=phone.headers, params={"device_id": phone.device_id})
+    )
+    (document,) = [
+        c["data"]["inspection"]
+        for c in pulled["changes"]
+        if c.get("data", {}).get("id") == case["row"]["work_order_id"]
+    ]
+    assert document["status"] == "done"
+    assert [len(a["items"]) for a in document["assets"]] == [3, 3]
+    assert all(a["answers"]["fans"]["passed"] is True for a in document["assets"])
+    assert {a["answers"]["inlet_temp"]["value"]["number"] for a in document["assets"]} == {24}
     done = await _ok(
         await client.get(
             "/api/inspections",
