@@ -205,15 +205,12 @@ async def _raise_repair(
 async def _complete(
     session: AsyncSession, plan: InspectionPlan, inspection: Inspection, at: dt.datetime
 ) -> None:
-    answered = set(
-        (
-            await session.execute(
-                select(ChecklistResult.asset_id, ChecklistResult.item_key).where(
-                    ChecklistResult.inspection_id == inspection.id
-                )
-            )
-        ).tuples()
+    rows = await session.execute(
+        select(ChecklistResult.asset_id, ChecklistResult.item_key).where(
+            ChecklistResult.inspection_id == inspection.id
+        )
     )
+    answered = {(row.asset_id, row.item_key) for row in rows}
     missing = [
         f"{a['serial']}: {key}"
         for a in inspection.assets

@@ -71,4 +71,4 @@ async def numbers_of(session: AsyncSession, order_ids: list[uuid.UUID]) -> dict[
     rows = await session.execute(
         select(WorkOrder.id, WorkOrder.problem_number).where(WorkOrder.id.in_(order_ids))
     )
-    return dict(rows.tuples().all())
+    return {row.id: row.problem_number for row in rows}
