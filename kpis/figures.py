@@ -249,6 +249,19 @@ async def without_jit(session: AsyncSession) -> None:
     await session.execute(text("SET LOCAL jit = off"))
 
 
+# A figure's numerator, denominator and value.
+Counted = tuple[float | None, float | None, float | None]
+
+
+async def _inspections(session: AsyncSession, period: Period, scope: Scope) -> Counted:
+    """Inspections due in the period (its days in its zone) done within their window."""
+    tz = zones.zone(period.time_zone)
+    first = period.since.astimezone(tz).date()
+    last = (period.until - dt.timedelta(microseconds=1)).astimezone(tz).date()
+    lines = await inspection_compliance.compliance(session, first, last, scope=scope.condition())
+    return inspection_compliance.total(lines)
+
+
 async def compute(session: AsyncSession, now: dt.datetime, period: Period, scope: Scope) -> list[Figure]:
     params: dict[str, Any] = {"since": period.since, "until": period.until, **scope.params()}
     await without_jit(session)
@@ -262,7 +275,7 @@ async def compute(session: AsyncSession, now: dt.datetime, period: Period, scope
     }
     stock = await stock_kpis.kpis(session, now, period.since, period.until, scope=scope.condition())
 
-    values: dict[str, tuple[float | None, float | None, float | None]] = {}
+    values: dict[str, Counted] = {"inspections_within_window": await _inspections(session, period, scope)}
     for key, measure in (
         ("first_response", Measure.RESPONSE),
         ("on_site", Measure.ON_SITE),
@@ -308,14 +321,6 @@ async def compute(session: AsyncSession, now: dt.datetime, period: Period, scope
         surveys.complaints,
         orders.live,
         _mean(100.0 * surveys.complaints, orders.live),
-    )
-    values["inspections_within_window"] = inspection_compliance.total(
-        await inspection_compliance.compliance(
-            session,
-            period.since.astimezone(zones.zone(period.time_zone)).date(),
-            (period.until - dt.timedelta(microseconds=1)).astimezone(zones.zone(period.time_zone)).date(),
-            scope=scope.condition(),
-        )
     )
     travel_hours, visit_hours = float(travel.travel_hours), float(travel.on_site_hours)
     values["travel_share"] = (
