@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.identity.models import User
 from dispatch.customers.models import Customer, Site
+from dispatch.inspections import checklist
 from dispatch.work_orders.models import Visit, VisitKind, WorkOrder, WorkOrderEvent
 from inventory.models import Item, Loan, MoveKind, PartSwap, StockMove, Unit
 from offline_sync.models import SyncBlob, VisitAttachment
@@ -177,7 +178,16 @@ async def recorded(session: AsyncSession, order: WorkOrder, visit: Visit) -> dic
         "parts_consumed": await _parts(session, order),
         "part_swaps": await _swaps(session, order),
         "backup_units": await _backups(session, order),
+        **await _checklist(session, order, visit),
     }
+
+
+async def _checklist(session: AsyncSession, order: WorkOrder, visit: Visit) -> dict[str, Any]:
+    """An inspection report (巡检报告单) lists every asset's checklist answers and the repairs raised."""
+    if visit.kind is not VisitKind.INSPECTION:
+        return {}
+    rows = await checklist.report_rows(session, order.id)
+    return {} if rows is None else {"checklist": rows}
 
 
 async def draft_content(session: AsyncSession, order: WorkOrder, visit: Visit) -> dict[str, Any]:

@@ -39,6 +39,19 @@ def _text(value: Any) -> str:
     return "—" if value in (None, "") else str(value)
 
 
+def _check_line(item: dict[str, Any]) -> str:
+    """One checklist answer of an inspection report: asset, item, value, verdict, finding."""
+    value = item.get("value") or {}
+    shown = next((str(v) for v in value.values()), "未检")
+    verdict = {True: "合格", False: "不合格", None: ""}[item.get("passed")]
+    line = f"{item['asset_model']} {item['asset_serial']}：{item['label']} {shown} {verdict}".rstrip()
+    if item.get("finding"):
+        line += f"（{item['finding']}）"
+    if item.get("repair_problem_number"):
+        line += f" → 报修 {item['repair_problem_number']}"
+    return line
+
+
 def _rows(doc: dict[str, Any], tz: str) -> list[tuple[str, str]]:
     backup = doc.get("configuration_backup") or {}
     done = {True: "是", False: "否", None: "—"}[backup.get("done")]
@@ -60,6 +73,7 @@ def _rows(doc: dict[str, Any], tz: str) -> list[tuple[str, str]]:
         for e in doc.get("engineers", [])
     ]
     photos = [f"{p['sha256'] or '—'}" for p in doc.get("photos", [])]
+    checks = [_check_line(c) for c in doc.get("checklist", [])]
     contact = doc.get("on_site_contact") or {}
     asset = doc.get("asset") or {}
     return [
@@ -77,6 +91,7 @@ def _rows(doc: dict[str, Any], tz: str) -> list[tuple[str, str]]:
         ("备机", "\n".join(backups) or "无"),
         ("工程师到场", "\n".join(people) or "—"),
         ("现场照片（SHA-256）", "\n".join(photos) or "无"),
+        *([("巡检项目", "\n".join(checks))] if checks else []),
         ("处理结果", RESULT_TEXT.get(doc.get("result") or "", "—")),
         ("后续处理", "需要" if doc.get("follow_up_needed") else "不需要"),
         ("费用", "收费" if doc.get("billable") else "保修期内 / 合同内免费"),

@@ -1,6 +1,7 @@
 """The background sweeps: the SLA watch, customer-message delivery, position retention, the
 expiry of unfinished uploads, the stock chores (expired reservations, loan and
-defective-return alerts) and the default confirmation of unanswered customer surveys, each
+defective-return alerts), the default confirmation of unanswered customer surveys and the
+generation of inspections due within their plans' lead time, each
 pass in its own transaction.
 
 They run as periodic jobs on the queue (dispatch/jobs.py: `python -m dispatch.worker`), and
@@ -24,6 +25,7 @@ from core.identity.roles import SYSTEM
 from core.live import feed as live
 from dispatch.engineers.positions import forget_older_than
 from dispatch.flows.backup import raise_alerts
+from dispatch.inspections.generation import GenerationReport, generate
 from dispatch.messaging.outbox import LogSender, Sender, deliver_due
 from dispatch.sla.watch import WatchReport, WatchSettings, sweep
 from inventory.reservations import expire_due
@@ -49,6 +51,18 @@ class WorkerConfig:
     # Unfinished chunked uploads idle this long are deleted (the device starts again).
     upload_expiry: dt.timedelta = dt.timedelta(hours=24)
     watch: WatchSettings = field(default_factory=WatchSettings)
+
+
+async def generate_inspections(
+    sessionmaker: async_sessionmaker[AsyncSession], clock: Clock
+) -> GenerationReport:
+    """The inspections due within their plans' lead time become work orders: a sweep of its own
+    transaction, safe to run in several processes at once (see dispatch.inspections.generation)."""
+    async with sessionmaker() as session, session.begin():
+        report = await generate(session, clock)
+    if report.blocked:
+        log.warning("inspections not generated: %s", "; ".join(report.blocked))
+    return report
 
 
 class Worker:
@@ -102,6 +116,8 @@ class Worker:
                 request_id=None,
                 always=False,
             )
+        # Inspections due within their plans' lead time become work orders (idempotent).
+        await generate_inspections(self.sessionmaker, self.clock)
         return report
 
     async def deliver(self) -> int:

@@ -209,4 +209,14 @@ DEFINITIONS: tuple[Definition, ...] = (
         "Travel ÷ (travel + on site), over the visits that arrived in the period with a recorded "
         "start of travel: travel is start of travel to arrival, on site is arrival to end.",
     ),
+    Definition(
+        "inspections_within_window",
+        "Inspections done within their window",
+        "ratio",
+        None,
+        None,
+        "Of the preventive inspections (巡检) due in the period (by due date) and not cancelled or "
+        "skipped, the share done inside their window: the due date ± the plan's tolerance in "
+        "business days on the contract's calendar. Open and late ones count against it.",
+    ),
 )

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core import zones
 from dispatch.contracts.models import Measure
 from dispatch.flows import stock_kpis
+from dispatch.inspections import compliance as inspection_compliance
 from dispatch.sla import reports
 from kpis.definitions import DEFINITIONS, Definition
 from kpis.indexes import KPI_EVENTS
@@ -215,7 +216,8 @@ def _kpi_events(alias: str) -> str:
 
 def orders_statement(scope: Scope) -> str:
     return ORDERS.format(
-        scope=scope.sql(),
+        # Fault KPIs: inspection work orders have their own (inspections_within_window).
+        scope=scope.sql() + " AND wo.kind = 'repair'",
         kpi_events_e=_kpi_events("e"),
         kpi_events_r=_kpi_events("r"),
         kpi_events_cl=_kpi_events("cl"),
@@ -294,6 +296,19 @@ async def without_jit(session: AsyncSession) -> None:
     await session.execute(text("SET LOCAL jit = off"))
 
 
+# A figure's numerator, denominator and value.
+Counted = tuple[float | None, float | None, float | None]
+
+
+async def _inspections(session: AsyncSession, period: Period, scope: Scope) -> Counted:
+    """Inspections due in the period (its days in its zone) done within their window."""
+    tz = zones.zone(period.time_zone)
+    first = period.since.astimezone(tz).date()
+    last = (period.until - dt.timedelta(microseconds=1)).astimezone(tz).date()
+    lines = await inspection_compliance.compliance(session, first, last, scope=scope.condition())
+    return inspection_compliance.total(lines)
+
+
 async def compute(session: AsyncSession, now: dt.datetime, period: Period, scope: Scope) -> list[Figure]:
     params: dict[str, Any] = {"since": period.since, "until": period.until, **scope.params()}
     await without_jit(session)
@@ -307,7 +322,7 @@ async def compute(session: AsyncSession, now: dt.datetime, period: Period, scope
     }
     stock = await stock_kpis.kpis(session, now, period.since, period.until, scope=scope.condition())
 
-    values: dict[str, tuple[float | None, float | None, float | None]] = {}
+    values: dict[str, Counted] = {"inspections_within_window": await _inspections(session, period, scope)}
     for key, measure in (
         ("first_response", Measure.RESPONSE),
         ("on_site", Measure.ON_SITE),

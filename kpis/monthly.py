@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,8 +23,9 @@ from core.times import FIRST_YEAR, LAST_YEAR, SUPPORTED
 from dispatch.contracts.models import Measure
 from dispatch.customers.access import customer_scope
 from dispatch.customers.models import Site
+from dispatch.inspections.compliance import ComplianceLine, compliance
 from dispatch.sla.models import SlaClock, SlaPause
-from dispatch.work_orders.models import BackupOffer, Visit, WorkOrder
+from dispatch.work_orders.models import BackupOffer, Visit, WorkOrder, WorkOrderKind
 from inventory.models import Loan, Unit
 from kpis import service
 from kpis.period import Period
@@ -77,6 +78,8 @@ class MonthlyReport:
     orders: list[OrderLine]
     breaches: list[Breach]
     loans: list[LoanLine]
+    # Preventive inspections due in the month, per contract.
+    inspections: list[ComplianceLine] = field(default_factory=list)
 
     @property
     def customer_name(self) -> str:
@@ -122,7 +125,12 @@ async def monthly(
     assert kpis.scope.customer_id is not None
     orders, breaches = await _orders(session, kpis.scope.customer_id, kpis.period)
     loans = await _loans(session, kpis.scope.customer_id, kpis.period)
-    return MonthlyReport(month=month, kpis=kpis, orders=orders, breaches=breaches, loans=loans)
+    inspections = await compliance(
+        session, dt.date.fromisoformat(first), dt.date.fromisoformat(last), customer_id=kpis.scope.customer_id
+    )
+    return MonthlyReport(
+        month=month, kpis=kpis, orders=orders, breaches=breaches, loans=loans, inspections=inspections
+    )
 
 
 @dataclass(frozen=True)
@@ -175,6 +183,8 @@ async def _orders(
             .join(Site, Site.id == WorkOrder.site_id)
             .where(
                 WorkOrder.customer_id == customer_id,
+                # Inspections are reported per contract below, not as fault orders.
+                WorkOrder.kind == WorkOrderKind.REPAIR,
                 WorkOrder.reported_at >= span.since,
                 WorkOrder.reported_at < span.until,
             )

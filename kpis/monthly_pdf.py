@@ -35,6 +35,7 @@ KPI_NAMES = {
     "complaints": "投诉数",
     "engineer_utilisation": "工程师利用率",
     "travel_share": "路途时间占比",
+    "inspections_within_window": "巡检按期完成率",
 }
 SEVERITY = {"critical": "紧急", "high": "高", "medium": "中", "low": "低"}
 STATUS = {
@@ -241,6 +242,30 @@ def _loans(pdf: FPDF, report: MonthlyReport, local: _Local) -> None:
     )
 
 
+def _inspections(pdf: FPDF, report: MonthlyReport) -> None:
+    _heading(pdf, "六、巡检")
+    if not report.inspections:
+        pdf.cell(0, 6, "本月无到期巡检。", new_x="LMARGIN", new_y="NEXT")
+        return
+    _table(
+        pdf,
+        (40, 22, 26, 22, 22, 22, 26),
+        ("合同", "到期", "按期完成", "逾期完成", "未完成", "取消/跳过", "按期率"),
+        [
+            (
+                line.contract_number,
+                str(line.due),
+                str(line.done_in_window),
+                str(line.done_late),
+                str(line.open),
+                str(line.set_aside),
+                "—" if line.share is None else f"{line.share:.1%}",
+            )
+            for line in report.inspections
+        ],
+    )
+
+
 def render(report: MonthlyReport, *, font: Path) -> bytes:
     local = _Local(report.kpis.period.time_zone)
     pdf = a4(font)
@@ -265,4 +290,5 @@ def render(report: MonthlyReport, *, font: Path) -> bytes:
     _orders(pdf, report, local)
     _breaches(pdf, report, local)
     _loans(pdf, report, local)
+    _inspections(pdf, report)
     return bytes(pdf.output())

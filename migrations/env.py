@@ -18,6 +18,7 @@ import core.rate_limits
 import dispatch.contracts.models
 import dispatch.customers.models
 import dispatch.engineers.models
+import dispatch.inspections.models
 import dispatch.messaging.models
 import dispatch.planning.models
 import dispatch.sla.models
@@ -43,6 +44,7 @@ MODEL_MODULES = (
     dispatch.contracts.models,
     dispatch.customers.models,
     dispatch.engineers.models,
+    dispatch.inspections.models,
     dispatch.messaging.models,
     dispatch.planning.models,
     dispatch.sla.models,

@@ -40,8 +40,10 @@ from core.geo import lonlat
 from core.jsonable import jsonable
 from core.pagination import INT64, key_of, seal, unknown_cursor, unseal
 from dispatch.customers.models import Asset, Customer, Site
+from dispatch.inspections import checklist
+from dispatch.inspections.models import ChecklistResult, Inspection
 from dispatch.sla.models import SlaClock
-from dispatch.work_orders.models import Status, Visit, VisitNote, VisitStatus, WorkOrder
+from dispatch.work_orders.models import Status, Visit, VisitNote, VisitStatus, WorkOrder, WorkOrderKind
 from inventory.models import Item, LocationKind, StockBalance, StockMove
 from inventory.models import Location as StockLocation
 from offline_sync.models import SyncChange, SyncRetention, VisitAttachment
@@ -141,8 +143,11 @@ def _capture(session: Session, _context: Any) -> None:
             order_id, users = obj.work_order_id, _crew_before_and_after(obj)
         elif isinstance(obj, VisitNote | VisitAttachment):
             order_id = _visit_order(session, obj.visit_id)
-        elif isinstance(obj, ServiceReport):
+        elif isinstance(obj, ServiceReport | Inspection):
             order_id = obj.work_order_id
+        elif isinstance(obj, ChecklistResult):
+            inspection = session.get(Inspection, obj.inspection_id)
+            order_id = inspection.work_order_id if inspection else None
         elif isinstance(obj, SlaClock):
             # The deadlines the phone counts down; the watch's predictions and escalations change
             # far more often and are not part of the document.
@@ -282,6 +287,9 @@ async def documents(
     )
     extras = await _visit_extras(session, [v.id for v in visits])
     reports = await _reports(session, list({v.work_order_id for v in visits}))
+    inspections = await checklist.sync_documents(
+        session, [o.id for o in orders.values() if o.kind is WorkOrderKind.INSPECTION]
+    )
     by_order: dict[uuid.UUID, list[Visit]] = {}
     for v in visits:
         by_order.setdefault(v.work_order_id, []).append(v)
@@ -315,6 +323,8 @@ async def documents(
             {"measure": c.measure.value, **{name: jsonable(getattr(c, name)) for name in CLOCK_FIELDS}}
             for c in order.clocks
         ]
+        if order_id in inspections:
+            data["inspection"] = inspections[order_id]
         out.append({"entity": ENTITY, "id": str(order_id), "op": "upsert", "data": data})
     return out
 

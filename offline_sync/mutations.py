@@ -24,8 +24,10 @@ from core.clock import Clock, ManualClock
 from core.errors import InvalidInput, NotFound, VersionConflict, field_error
 from core.identity.roles import Actor
 from core.times import Day, Instant, TimeChecked
+from dispatch.contracts.models import Severity
 from dispatch.flows import backup as backup_flow
 from dispatch.flows import order_parts
+from dispatch.inspections import checklist
 from dispatch.work_orders import visits
 from dispatch.work_orders.models import Visit, WorkOrder
 from inventory import reservations
@@ -80,6 +82,28 @@ class Context:
 class Args(TimeChecked, forbid_unknown_fields=True, kw_only=True):
     """Device times carry their UTC offset (a time without one is refused, never guessed) and
     lie in the supported years, like every time a client sends (core.times)."""
+
+
+class InspectionAnswer(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    asset_id: uuid.UUID
+    item_key: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    passed: bool | None = None
+    number: float | None = None
+    text: LongText | None = None
+    photo_sha256: Sha256 | None = None
+    finding: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
+    # A failed item raises a repair work order of this severity.
+    repair_severity: Severity | None = None
+
+
+class InspectionRecord(Args):
+    """Checklist answers of an inspection visit; a later answer to an item replaces an earlier one,
+    so a replayed or repeated push changes nothing."""
+
+    visit_id: uuid.UUID
+    at: Instant
+    results: Annotated[list[InspectionAnswer], msgspec.Meta(max_length=2000)]
+    complete: bool = False
 
 
 class StartTravel(Args):
@@ -312,6 +336,19 @@ async def _complete(ctx: Context, a: Complete) -> dict[str, Any]:
         backdated_reason=a.backdated_reason,
     )
     return {"visit_id": str(visit.id), "visit_status": visit.status.value}
+
+
+async def _inspection_record(ctx: Context, a: InspectionRecord) -> dict[str, Any]:
+    await conflicts.gate(ctx.session, ctx.actor, a.visit_id)
+    answers = [checklist.Answer(**msgspec.structs.asdict(r)) for r in a.results]
+    inspection, stored = await checklist.record(
+        ctx.session, ctx.actor, ctx.clock, a.visit_id, answers, at=ctx.when(a.at), complete=a.complete
+    )
+    return {
+        "inspection_id": str(inspection.id),
+        "status": inspection.status.value,
+        "repairs": [str(r.repair_work_order_id) for r in stored if r.repair_work_order_id],
+    }
 
 
 async def _blob(ctx: Context, sha256: str) -> None:
@@ -648,6 +685,7 @@ REGISTRY: dict[str, Mutation] = {
     "visit.cannot_fix@1": Mutation(CannotFix, _cannot_fix),
     "visit.backup_unit@1": Mutation(BackupUnit, _backup_unit),
     "report.edit@1": Mutation(EditReport, _edit_report),
+    "inspection.record@1": Mutation(InspectionRecord, _inspection_record),
 }
 
 

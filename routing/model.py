@@ -88,6 +88,14 @@ class Visit:
     # or a start moved by more than `SolveOptions.churn_tolerance_s`, is a change.
     current_engineer: str | None = None
     current_start_s: float | None = None
+    # Soft end of a due window (a preventive inspection): a start past it costs
+    # `late_cost_per_day` (seconds of travel per day late) instead of the SLA
+    # lateness price, so that such work yields to every deadline.
+    due_by_s: float | None = None
+    late_cost_per_day: float = 86400.0
+    # Leaving the visit out costs this many seconds of travel instead of
+    # `SolveOptions.drop_cost` × priority (work that a repair never waits for).
+    drop_cost_s: float | None = None
 
 
 @dataclass

@@ -254,6 +254,10 @@ class _OrModel:
             self.time_dim.SetCumulVarSoftLowerBound(index, m.units_up(soft_start), late_coeff)
         if soft_ends:
             self.time_dim.SetCumulVarSoftUpperBound(index, max(0, m.units_down(min(soft_ends))), late_coeff)
+        elif visit.due_by_s is not None:
+            # A cumul holds one soft upper bound: a due window's end only when nothing steeper claims it.
+            due_coeff = max(1, round(visit.late_cost_per_day / 86400.0))
+            self.time_dim.SetCumulVarSoftUpperBound(index, max(0, m.units_down(visit.due_by_s)), due_coeff)
 
     def status(self, assignment: Any) -> str:
         status = _STATUS.get(self.routing.status(), str(self.routing.status()))
@@ -315,6 +319,8 @@ def _drop_penalty(m: SolverModel, visit: Visit, late_coeff: int) -> int:
     lateness, so that serving late always beats not serving at all."""
     lateness = late_coeff * m.horizon_units if visit.deadline_s is not None or visit.appointment else 0
     penalty = int(max(1, visit.priority) * m.options.drop_cost * m.scale + lateness)
+    if visit.drop_cost_s is not None:
+        penalty = int(visit.drop_cost_s * m.scale + lateness)
     if visit.already_started:
         penalty *= 100  # leaving started work is a last resort, kept only to stay feasible
     return penalty

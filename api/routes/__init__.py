@@ -11,6 +11,7 @@ from api.routes import (
     customers,
     engineers,
     health,
+    inspections,
     inventory,
     kpis,
     live,
@@ -45,5 +46,6 @@ ROUTE_HANDLERS: list[Any] = document_problems(
         *planning.ROUTES,
         *sync.ROUTES,
         *kpis.ROUTES,
+        *inspections.ROUTES,
     ]
 )

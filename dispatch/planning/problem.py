@@ -33,10 +33,11 @@ from dispatch.customers.models import Site
 from dispatch.engineers.absences import absences_of
 from dispatch.engineers.models import EmployerKind, Engineer, EngineerAbsence
 from dispatch.engineers.positions import latest_positions
+from dispatch.inspections.planning import apply_window as inspection_window
 from dispatch.sla.clocks import SEVERITY_WEIGHT
 from dispatch.sla.models import SlaClock
 from dispatch.work_orders.lifecycle import OPEN
-from dispatch.work_orders.models import Visit, VisitKind, VisitStatus, WorkOrder
+from dispatch.work_orders.models import Visit, VisitKind, VisitStatus, WorkOrder, WorkOrderKind
 from inventory import shipments
 from inventory.models import Item, Location, LocationKind, Reservation, ReservationStatus, StockBalance
 from routing import model as rm
@@ -586,6 +587,13 @@ def _visit_models(
             # One record the model cannot hold is listed, not allowed to fail the whole plan.
             out.skipped[str(visit.id)] = why
             continue
+        if order.kind is WorkOrderKind.INSPECTION and visit.window_start and visit.window_end:
+            if _seconds(origin, visit.window_start) >= horizon_s:
+                del out.orders[str(visit.id)]
+                continue  # not due within this plan: a later one takes it
+            inspection_window(
+                modelled, _seconds(origin, visit.window_start), _seconds(origin, visit.window_end)
+            )
         out.visits.append(modelled)
         out.versions[str(visit.id)] = visit.version
         out.sites[str(visit.id)] = modelled.point

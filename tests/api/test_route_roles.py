@@ -18,6 +18,14 @@ EVERYONE = STAFF | {"engineer", "customer_contact"}
 PUBLIC = None
 
 ROLE_TABLE: dict[tuple[str, str], set[str] | None] = {
+    ("GET", "/api/inspection-plans"): DESK,
+    ("POST", "/api/inspection-plans"): {"admin", "supervisor"},
+    ("GET", "/api/inspection-plans/{plan_id}"): DESK,
+    ("PATCH", "/api/inspection-plans/{plan_id}"): {"admin", "supervisor"},
+    ("POST", "/api/inspection-plans/{plan_id}/generate"): {"admin", "supervisor"},
+    ("GET", "/api/inspections"): DESK,
+    ("POST", "/api/inspections/{inspection_id}/set-aside"): DESK,
+    ("POST", "/api/visits/{visit_id}/inspection-results"): DESK | {"engineer"},
     ("GET", "/api/health"): PUBLIC,
     ("GET", "/api/ready"): PUBLIC,
     ("GET", "/console-config.json"): PUBLIC,
