@@ -17,10 +17,10 @@ from api.schemas.inspections import (
     GenerationOut,
     InspectionOut,
     InspectionPage,
-    PlanIn,
-    PlanOut,
-    PlanPage,
-    PlanPatch,
+    InspectionPlanIn,
+    InspectionPlanOut,
+    InspectionPlanPage,
+    InspectionPlanPatch,
     ResultOut,
     ResultsIn,
     ResultsOut,
@@ -36,7 +36,9 @@ InspectionState = Literal["upcoming", "due", "overdue", "done", "cancelled", "sk
 _JSON_FIELDS = ("fixed_dates", "checklists", "default_checklist")
 
 
-def _plan_values(data: PlanIn | PlanPatch, values: dict[str, object]) -> dict[str, object]:
+def _plan_values(
+    data: InspectionPlanIn | InspectionPlanPatch, values: dict[str, object]
+) -> dict[str, object]:
     """Dates and checklist items as the JSON columns hold them."""
     for name in _JSON_FIELDS:
         if name in values:
@@ -44,8 +46,8 @@ def _plan_values(data: PlanIn | PlanPatch, values: dict[str, object]) -> dict[st
     return values
 
 
-def plan_out(plan: InspectionPlan) -> PlanOut:
-    return out(PlanOut, plan)
+def plan_out(plan: InspectionPlan) -> InspectionPlanOut:
+    return out(InspectionPlanOut, plan)
 
 
 def inspection_out(
@@ -76,13 +78,13 @@ async def list_plans(
     contract_id: FromQuery[uuid.UUID | None] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
-) -> PlanPage:
+) -> InspectionPlanPage:
     page = await plans.list_plans(session, contract_id=contract_id, limit=limit, cursor=cursor)
-    return PlanPage(items=[plan_out(p) for p in page.items], next_cursor=page.next_cursor)
+    return InspectionPlanPage(items=[plan_out(p) for p in page.items], next_cursor=page.next_cursor)
 
 
 @get("/api/inspection-plans/{plan_id:uuid}", roles=DESK, tags=["inspections"], summary="One inspection plan")
-async def get_plan(session: Session, plan_id: FromPath[uuid.UUID]) -> PlanOut:
+async def get_plan(session: Session, plan_id: FromPath[uuid.UUID]) -> InspectionPlanOut:
     return plan_out(await plans.get_plan(session, plan_id))
 
 
@@ -92,7 +94,9 @@ async def get_plan(session: Session, plan_id: FromPath[uuid.UUID]) -> PlanOut:
     tags=["inspections"],
     summary="Create an inspection plan for a contract: scope, cycle, window, durations, checklists",
 )
-async def create_plan(session: Session, actor: CurrentActor, data: JSONBody[PlanIn]) -> PlanOut:
+async def create_plan(
+    session: Session, actor: CurrentActor, data: JSONBody[InspectionPlanIn]
+) -> InspectionPlanOut:
     return plan_out(await plans.create_plan(session, actor, _plan_values(data, fields_of(data))))
 
 
@@ -103,8 +107,8 @@ async def create_plan(session: Session, actor: CurrentActor, data: JSONBody[Plan
     summary="Change an inspection plan (carries its version); active: false stops generating",
 )
 async def update_plan(
-    session: Session, actor: CurrentActor, plan_id: FromPath[uuid.UUID], data: JSONBody[PlanPatch]
-) -> PlanOut:
+    session: Session, actor: CurrentActor, plan_id: FromPath[uuid.UUID], data: JSONBody[InspectionPlanPatch]
+) -> InspectionPlanOut:
     changes = _plan_values(data, given(data))
     return plan_out(await plans.update_plan(session, actor, plan_id, data.version, changes))
 

@@ -34,7 +34,7 @@ class ChecklistItem(Input):
 Checklist = Annotated[list[ChecklistItem], msgspec.Meta(max_length=100)]
 
 
-class PlanIn(Input):
+class InspectionPlanIn(Input):
     contract_id: uuid.UUID
     name: ShortText
     first_due: Day
@@ -54,7 +54,7 @@ class PlanIn(Input):
     default_checklist: Checklist = []
 
 
-class PlanPatch(Input):
+class InspectionPlanPatch(Input):
     version: int
     name: ShortText | UnsetType = UNSET
     scope: Scope | UnsetType = UNSET
@@ -74,7 +74,16 @@ class PlanPatch(Input):
     active: bool | UnsetType = UNSET
 
 
-class PlanOut(msgspec.Struct):
+class ChecklistItemOut(msgspec.Struct):
+    key: str
+    label: str
+    kind: ItemKind
+    min: float | None = None
+    max: float | None = None
+    unit: str | None = None
+
+
+class InspectionPlanOut(msgspec.Struct):
     id: uuid.UUID
     version: int
     contract_id: uuid.UUID
@@ -91,19 +100,32 @@ class PlanOut(msgspec.Struct):
     durations: dict[str, int]
     default_duration_minutes: int
     required_skills: dict[str, int]
-    checklists: dict[str, list[dict[str, object]]]
-    default_checklist: list[dict[str, object]]
+    checklists: dict[str, list[ChecklistItemOut]]
+    default_checklist: list[ChecklistItemOut]
     active: bool
 
 
-class PlanPage(msgspec.Struct):
-    items: list[PlanOut]
+class InspectionPlanPage(msgspec.Struct):
+    items: list[InspectionPlanOut]
     next_cursor: str | None
 
 
 class GenerationOut(msgspec.Struct):
     created: int
     blocked: list[str]
+
+
+class InspectedAsset(msgspec.Struct):
+    asset_id: uuid.UUID
+    model: str
+    serial: str | None = None
+
+
+class PlannedVisit(msgspec.Struct):
+    visit_id: uuid.UUID
+    engineer_id: uuid.UUID | None
+    planned_start: dt.datetime | None
+    status: str
 
 
 class InspectionOut(msgspec.Struct):
@@ -122,9 +144,9 @@ class InspectionOut(msgspec.Struct):
     state: str
     reason: str | None
     done_at: dt.datetime | None
-    assets: list[dict[str, str]]
+    assets: list[InspectedAsset]
     # The visits' engineers and planned starts (empty: not planned yet).
-    planned: list[dict[str, str | None]]
+    planned: list[PlannedVisit]
 
 
 class InspectionPage(msgspec.Struct):
@@ -156,11 +178,20 @@ class ResultsIn(Input):
     complete: bool = False
 
 
+class AnswerValue(msgspec.Struct):
+    """What was answered: one of these, by the item's kind."""
+
+    passed: bool | None = None
+    number: float | None = None
+    text: str | None = None
+    photo_sha256: str | None = None
+
+
 class ResultOut(msgspec.Struct):
     asset_id: uuid.UUID
     item_key: str
     kind: ItemKind
-    value: dict[str, object]
+    value: AnswerValue
     passed: bool | None
     finding: str | None
     repair_work_order_id: uuid.UUID | None

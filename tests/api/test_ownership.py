@@ -124,6 +124,19 @@ OWNERSHIP: dict[tuple[str, str], list[Probe]] = {
             body={"confirmed_by": "李伟", "channel": "phone", "call_reference": "CALL-1"},
         )
     ],
+    ("POST", "/api/visits/{visit_id}/inspection-results"): [
+        Probe(E, "visit_id", "b_visit", path={"visit_id": "{b_visit}"}, body={"results": []}),
+        # Someone else's asset on my own visit: refused as an unknown one is (only the inspection's
+        # own assets are taken; here the visit is no inspection, which is said first).
+        Probe(
+            E,
+            "results[].asset_id",
+            "y_asset",
+            path={"visit_id": "{a_visit}"},
+            body={"results": [{"asset_id": "{y_asset}", "item_key": "k", "passed": True}]},
+            expect=422,
+        ),
+    ],
     ("GET", "/api/visits/{visit_id}"): [Probe(E, "visit_id", "b_visit", path={"visit_id": "{b_visit}"})],
     ("POST", "/api/visits/{visit_id}/arrive"): [
         Probe(E, "visit_id", "b_visit", path={"visit_id": "{b_visit}"}, body={})
