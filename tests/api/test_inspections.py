@@ -5,6 +5,7 @@ as `inspection.record@1` — where a failed item raises a linked repair order fo
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
 import pytest
@@ -174,6 +175,18 @@ async def test_a_failed_item_raises_a_linked_repair_order_for_the_asset(client, 
         json={"results": [{"asset_id": first["id"], "item_key": "nope", "passed": True}]},
     )
     assert_problem(unknown, 422, "invalid-input")
+    # Another organisation's asset is refused exactly as a random id is, and nothing is written.
+    stranger, elsewhere = await customer_with_site(client, h["admin"])
+    foreign = await asset(
+        client, h["admin"], elsewhere, await contract(client, h["admin"], stranger, kind="7x24")
+    )
+    refusals = []
+    for asset_id in (foreign["id"], str(uuid.uuid4())):
+        answer = {"asset_id": asset_id, "item_key": "fans", "passed": True}
+        refused = await client.post(url, headers=engineer, json={"results": [answer]})
+        problem = assert_problem(refused, 422, "invalid-input")
+        refusals.append(problem["detail"].replace(asset_id, "<asset>"))
+    assert refusals[0] == refusals[1]
     other = await auth_headers(client, "engineer04")
     assert_problem(await client.post(url, headers=other, json={"results": answers[:1]}), 404, "not-found")
 

@@ -126,16 +126,6 @@ OWNERSHIP: dict[tuple[str, str], list[Probe]] = {
     ],
     ("POST", "/api/visits/{visit_id}/inspection-results"): [
         Probe(E, "visit_id", "b_visit", path={"visit_id": "{b_visit}"}, body={"results": []}),
-        # Someone else's asset on my own visit: refused as an unknown one is (only the inspection's
-        # own assets are taken; here the visit is no inspection, which is said first).
-        Probe(
-            E,
-            "results[].asset_id",
-            "y_asset",
-            path={"visit_id": "{a_visit}"},
-            body={"results": [{"asset_id": "{y_asset}", "item_key": "k", "passed": True}]},
-            expect=422,
-        ),
     ],
     ("GET", "/api/visits/{visit_id}"): [Probe(E, "visit_id", "b_visit", path={"visit_id": "{b_visit}"})],
     ("POST", "/api/visits/{visit_id}/arrive"): [
@@ -284,6 +274,10 @@ TOKEN_ROUTES = {
 # Checked by their own tests (below, or where named).
 ELSEWHERE: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/api/sync/devices"): {"device_id": "test_another_engineers_phone_id_opens_my_own_outbox"},
+    # Only an inspection visit takes answers, and only for its own assets.
+    ("POST", "/api/visits/{visit_id}/inspection-results"): {
+        "results[].asset_id": "test_a_failed_item_raises_a_linked_repair_order_for_the_asset"
+    },
 }
 
 # What a refused call must leave as it was.
