@@ -16,7 +16,6 @@ are notified. A survey unanswered for 7 days is recorded as confirmed by default
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
 import secrets
 import uuid
@@ -30,6 +29,7 @@ from completion.models import CustomerSurvey, ReportSignature, ServiceReport
 from core.clock import Clock
 from core.errors import field_error
 from core.identity.roles import SYSTEM, Actor, Role
+from core.identity.tokens import secret_digest
 from dispatch.messaging.notifications import notify
 from dispatch.messaging.outbox import enqueue
 from dispatch.work_orders import service as work_orders
@@ -42,10 +42,6 @@ REOPENABLE = frozenset({Status.SIGNED, Status.CLOSED, Status.RESOLVED, Status.RE
 RATINGS = ("timeliness", "attitude", "result_rating", "overall")
 MAX_TEXT = 2000
 SWEEP_BATCH = 100
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def link(token: str) -> str:
@@ -83,7 +79,7 @@ async def invite(
             id=uuid.uuid4(),
             work_order_id=order.id,
             report_id=report.id,
-            token_sha256=token_hash(token),
+            token_sha256=secret_digest(token),
             channel=channel,
             recipient=recipient,
             created_at=now,
@@ -116,11 +112,11 @@ async def open_survey(session: AsyncSession, now: dt.datetime, token: str, *, lo
     """The survey this token names, if it is still answerable; else the problem the page shows."""
     survey = await session.scalar(
         select(CustomerSurvey)
-        .where(CustomerSurvey.token_sha256 == token_hash(token))
+        .where(CustomerSurvey.token_sha256 == secret_digest(token))
         .with_for_update(of=CustomerSurvey)
         .execution_options(populate_existing=True)
         if lock
-        else select(CustomerSurvey).where(CustomerSurvey.token_sha256 == token_hash(token))
+        else select(CustomerSurvey).where(CustomerSurvey.token_sha256 == secret_digest(token))
     )
     if survey is None:
         raise SurveyUnknown("No survey has this link")

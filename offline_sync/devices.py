@@ -88,6 +88,17 @@ async def of_user(
     return device
 
 
+async def reported_lost(session: AsyncSession, device_id: uuid.UUID) -> bool:
+    found = await session.execute(
+        select(SyncDevice.device_id).where(SyncDevice.device_id == device_id, SyncDevice.status == "lost")
+    )
+    return found.first() is not None
+
+
+def refuse_lost_refresh() -> DeviceLost:
+    return DeviceLost("This device was reported lost: its sign-in ended; wipe its local data", wipe=True)
+
+
 def check_usable(device: SyncDevice) -> None:
     if device.status == "lost":
         raise DeviceLost(

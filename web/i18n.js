@@ -530,6 +530,7 @@ const VALUES = {
       waiting_customer: "等待客户", backup_installed: "备机已装", cancelled: "已取消", reopened: "已重开",
     },
     severity: { critical: "紧急", high: "高", medium: "中", low: "低" },
+    work_kind: { inspection: "巡检" },
     kpi: {
       first_time_fix_rate: "一次修复率", mean_time_to_restore: "平均恢复时间", resolution_rate: "解决率",
       resolution_rate_major: "重大故障解决率", repeat_fault_rate: "重复故障率", stock_out_rate: "备件缺货率",

@@ -18,8 +18,10 @@ from api.auth import PUBLIC, SIGNED_IN, app_context
 from api.context import request_context
 from api.params import CurrentActor, Now, Session
 from api.schemas.auth import LoginIn, RefreshIn, TokenOut
+from core.errors import Unauthenticated
 from core.identity import sessions
 from core.identity.roles import Actor
+from offline_sync import devices
 
 
 def _signed_in(request: Request[Any, Any, Any], pair: sessions.TokenPair) -> TokenOut:
@@ -78,22 +80,31 @@ async def login(
     description=(
         "Send an `Idempotency-Key`: if the answer is lost, the same refresh token with the same key "
         "within the grace window gets a new pair of the same sign-in. Without the key, a second use "
-        "of a refresh token ends the sign-in."
+        "of a refresh token ends the sign-in. A phone reported lost gets 403 `device-lost` (wipe)."
     ),
     idempotency="none",
+    problems={401: ("unauthenticated",), 403: ("device-lost",)},
 )
 async def refresh(
     request: Request[Any, Any, Any], now: Now, session: Session, data: JSONBody[RefreshIn]
 ) -> TokenOut:
     app = app_context(request)
-    pair = await sessions.refresh(
-        session,
-        app.tokens,
-        refresh_token=data.refresh_token,
-        now=now,
-        retry_key=request.headers.get("idempotency-key"),
-        grace=timedelta(seconds=app.settings.refresh_retry_grace_seconds),
-    )
+    try:
+        pair = await sessions.refresh(
+            session,
+            app.tokens,
+            refresh_token=data.refresh_token,
+            now=now,
+            retry_key=request.headers.get("idempotency-key"),
+            grace=timedelta(seconds=app.settings.refresh_retry_grace_seconds),
+        )
+    except Unauthenticated:
+        # A phone reported lost hears it at its next refresh, so it wipes what it holds at once
+        # rather than waiting for someone to type the password into it.
+        device_id = await sessions.device_of_refresh(session, data.refresh_token)
+        if device_id is not None and await devices.reported_lost(session, device_id):
+            raise devices.refuse_lost_refresh() from None
+        raise
     return _signed_in(request, pair)
 
 

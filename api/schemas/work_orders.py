@@ -12,7 +12,7 @@ from api.schemas.common import GeoPoint, Input, LongText, Phone, ShortText
 from core.times import Day, Instant
 from dispatch.contracts.models import Measure, Severity
 from dispatch.sla.models import ClockState, PauseReason
-from dispatch.work_orders.models import Channel, Status, VisitKind
+from dispatch.work_orders.models import Channel, Status, VisitKind, WorkOrderKind
 from dispatch.work_orders.queries import NoteView, VisitView
 from dispatch.work_orders.visits import Outcome
 
@@ -278,6 +278,8 @@ class WorkOrderOut(msgspec.Struct):
     backup_needed: bool
     # Entered through the historical import: a record, not live work.
     imported: bool
+    # repair (a fault, with its SLA clocks) or inspection (preventive, clocked by its window)
+    kind: WorkOrderKind
     version: int
     clocks: list[ClockOut]
     visits: list[VisitOut]

@@ -24,7 +24,6 @@ address alone, so made-up names leave no rows behind.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import uuid
 from dataclasses import dataclass
@@ -45,8 +44,8 @@ from core.identity.tokens import (
     TokenConfig,
     decode_access,
     encode_access,
-    hash_refresh,
     new_refresh_secret,
+    secret_digest,
 )
 
 MIN_PASSWORD = 10
@@ -191,7 +190,7 @@ async def _issue(
         RefreshToken(
             family_id=family_id,
             user_id=user.id,
-            token_hash=hash_refresh(secret),
+            token_hash=secret_digest(secret),
             issued_at=now,
             expires_at=now + config.refresh_ttl,
             device_id=device_id,
@@ -256,17 +255,13 @@ async def _revoke_family(session: AsyncSession, family_id: uuid.UUID, now: datet
     )
 
 
-def _key_hash(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
 async def _retry_successor(
     session: AsyncSession, row: RefreshToken, retry_key: str | None, now: datetime, grace: timedelta
 ) -> RefreshToken | None:
     """The undelivered successor of `row` if this request retries the refresh that rotated it."""
     if retry_key is None or row.rotated_by_key is None or row.used_at is None:
         return None
-    if row.rotated_by_key != _key_hash(retry_key) or now - row.used_at > grace:
+    if row.rotated_by_key != secret_digest(retry_key) or now - row.used_at > grace:
         return None
     successor = (
         await session.execute(
@@ -300,6 +295,15 @@ def _reuse_detected(session: AsyncSession, row: RefreshToken, now: datetime) -> 
     return Unauthenticated("The refresh token was already used; the session is revoked", reason="reused")
 
 
+async def device_of_refresh(session: AsyncSession, refresh_token: str) -> uuid.UUID | None:
+    """The phone a refresh token was issued to, whatever became of the token (None: not bound)."""
+    return (
+        await session.execute(
+            select(RefreshToken.device_id).where(RefreshToken.token_hash == secret_digest(refresh_token))
+        )
+    ).scalar_one_or_none()
+
+
 async def refresh(
     session: AsyncSession,
     config: TokenConfig,
@@ -312,7 +316,7 @@ async def refresh(
     row = (
         await session.execute(
             select(RefreshToken)
-            .where(RefreshToken.token_hash == hash_refresh(refresh_token))
+            .where(RefreshToken.token_hash == secret_digest(refresh_token))
             .with_for_update()
         )
     ).scalar_one_or_none()
@@ -331,7 +335,7 @@ async def refresh(
         successor.revoked_at = now
     else:
         row.used_at = now
-        row.rotated_by_key = _key_hash(retry_key) if retry_key is not None else None
+        row.rotated_by_key = secret_digest(retry_key) if retry_key is not None else None
     return await _issue(
         session,
         config,

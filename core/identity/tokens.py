@@ -97,6 +97,7 @@ def new_refresh_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
-def hash_refresh(secret: str) -> str:
-    # Refresh tokens are random, so a fast hash is enough to keep them out of the database in clear.
+def secret_digest(secret: str) -> str:
+    """How a random secret (refresh token, retry key, live ticket, survey link) is stored: random
+    secrets need no slow hash, only one that keeps them out of the database in clear."""
     return hashlib.sha256(secret.encode()).hexdigest()

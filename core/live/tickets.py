@@ -5,7 +5,6 @@ is stored; redeeming checks the sign-in is still live, as every request does."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import secrets
 
 from sqlalchemy import update
@@ -14,13 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.errors import Unauthenticated
 from core.identity.roles import Actor
 from core.identity.sessions import live_actor
+from core.identity.tokens import secret_digest
 from core.live.models import LiveTicket
 
 LIFETIME = dt.timedelta(seconds=60)
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 async def issue(session: AsyncSession, actor: Actor, now: dt.datetime) -> tuple[str, dt.datetime]:
@@ -30,7 +26,7 @@ async def issue(session: AsyncSession, actor: Actor, now: dt.datetime) -> tuple[
     expires = now + LIFETIME
     session.add(
         LiveTicket(
-            token_sha256=_hash(token),
+            token_sha256=secret_digest(token),
             user_id=actor.user_id,
             session_id=actor.session_id,
             created_at=now,
@@ -48,7 +44,7 @@ async def redeem(session: AsyncSession, token: str, now: dt.datetime) -> Actor:
         await session.execute(
             update(LiveTicket)
             .where(
-                LiveTicket.token_sha256 == _hash(token),
+                LiveTicket.token_sha256 == secret_digest(token),
                 LiveTicket.used_at.is_(None),
                 LiveTicket.expires_at > now,
             )

@@ -46,7 +46,7 @@ async def _part_visit(client, h, point: tuple[float, float]) -> tuple[dict[str, 
     houses = await _ok(
         await client.get("/api/locations", headers=h["warehouse"], params={"kind": "warehouse"})
     )
-    house = houses[0]
+    house = houses["items"][0]
     await _ok(
         await client.post(
             "/api/stock/moves",

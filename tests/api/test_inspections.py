@@ -72,6 +72,11 @@ async def _inspection(client, h, engineer: str) -> dict[str, Any]:
     assert row["window_start"].startswith("2026-03-04T16:00")  # 5 March 00:00 in Shanghai
     order = await _ok(await client.get(f"/api/work-orders/{row['work_order_id']}", headers=h["dispatcher"]))
     assert order["clocks"] == []
+    assert order["kind"] == "inspection"
+    listed_orders = await _ok(
+        await client.get("/api/work-orders", headers=h["dispatcher"], params={"q": order["problem_number"]})
+    )
+    assert [o["kind"] for o in listed_orders["items"]] == ["inspection"]
     (visit,) = order["visits"]
     assert visit["kind"] == "inspection"
     assert visit["duration_minutes"] == 90

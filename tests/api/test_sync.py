@@ -360,11 +360,13 @@ async def test_suspended_device_is_held_then_reinstated_and_lost_device_is_told_
     assert lost.status_code == 200
     # Its sign-in ended with it: the access token and the device-bound refresh token stop working.
     assert_problem(await phone.push(), 401, "unauthenticated")
-    assert_problem(
+    # The phone learns it at its next refresh, and wipes what it holds.
+    told = assert_problem(
         await client.post("/api/auth/refresh", json={"refresh_token": phone.refresh_token}),
-        401,
-        "unauthenticated",
+        403,
+        "device-lost",
     )
+    assert told["wipe"] is True
     # Signed in again (say, with the password), the lost phone is still refused and told to wipe.
     tokens = await sign_in(client, "engineer01")
     phone.headers = {"Authorization": f"Bearer {tokens['access_token']}"}

@@ -174,10 +174,12 @@ async def test_the_board_shows_absences_and_pickup_stops(client, admin, dispatch
         json={"version": visit["version"], "engineer_id": picker, "planned_start": at.isoformat()},
     )
     assert assigned.status_code == 200, assigned.text
-    house = (await client.get("/api/locations", headers=dispatcher, params={"kind": "warehouse"})).json()[0]
+    house = (await client.get("/api/locations", headers=dispatcher, params={"kind": "warehouse"})).json()[
+        "items"
+    ][0]
     stock = (
         await client.get("/api/stock/balances", headers=dispatcher, params={"location_id": house["id"]})
-    ).json()
+    ).json()["items"]
     part = next(b for b in stock if b["free"] > 0)
     held = await client.post(
         "/api/stock/reservations",

@@ -135,7 +135,9 @@ async def test_the_customer_stamps_the_paper_form_and_its_photo_signs_the_report
         assert [e for e in errors if "status of 404" not in e] == [], errors
     order = await _ok(await client.get(f"/api/work-orders/{oid}", headers=dispatcher))
     assert order["status"] == "signed"
-    (report_row,) = await _ok(await client.get(f"/api/work-orders/{oid}/reports", headers=dispatcher))
+    (report_row,) = (await _ok(await client.get(f"/api/work-orders/{oid}/reports", headers=dispatcher)))[
+        "items"
+    ]
     assert report_row["signature"]["kind"] == "stamped_form"
     verdict = await _ok(await client.get(f"/api/reports/{report_row['id']}/verify", headers=dispatcher))
     assert verdict["valid"], verdict

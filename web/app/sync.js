@@ -111,6 +111,7 @@ async function renew() {
     { refresh_token: current.refresh_token },
     { "idempotency-key": uuid() },
   );
+  await refused(response); // a phone reported lost is told so here, and wipes at once
   if (response.status !== 200) {
     // The sign-in ended (signed out elsewhere, password changed): ask for the password again;
     // the outbox stays and is sent after the next sign-in.
