@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass
 from types import EllipsisType
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -269,15 +269,13 @@ async def on_hand_from_ledger(session: AsyncSession, item_id: uuid.UUID, locatio
     return int(total.scalar_one())
 
 
-async def moves(
-    session: AsyncSession,
+def moves_touching(
     *,
-    location_id: uuid.UUID | None,
-    item_id: uuid.UUID | None,
-    unit_id: uuid.UUID | None,
-    limit: int,
-    after: int | None,
-) -> list[StockMove]:
+    location_id: uuid.UUID | None = None,
+    item_id: uuid.UUID | None = None,
+    unit_id: uuid.UUID | None = None,
+) -> Select[StockMove]:
+    """Ledger lines into or out of a location, of an item, of a unit (each filter when given)."""
     stmt = select(StockMove)
     if location_id is not None:
         stmt = stmt.where(
@@ -287,9 +285,7 @@ async def moves(
         stmt = stmt.where(StockMove.item_id == item_id)
     if unit_id is not None:
         stmt = stmt.where(StockMove.unit_id == unit_id)
-    if after is not None:
-        stmt = stmt.where(StockMove.id > after)
-    return list((await session.execute(stmt.order_by(StockMove.id).limit(limit))).scalars())
+    return stmt
 
 
 # Locations created on demand ----------------------------------------------------------------------

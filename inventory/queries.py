@@ -136,15 +136,7 @@ async def move_page(
     cursor: str | None,
 ) -> Page[StockMove]:
     """Ledger lines, oldest first."""
-    stmt = select(StockMove)
-    if location_id is not None:
-        stmt = stmt.where(
-            (StockMove.from_location_id == location_id) | (StockMove.to_location_id == location_id)
-        )
-    if item_id is not None:
-        stmt = stmt.where(StockMove.item_id == item_id)
-    if unit_id is not None:
-        stmt = stmt.where(StockMove.unit_id == unit_id)
+    stmt = ledger.moves_touching(location_id=location_id, item_id=item_id, unit_id=unit_id)
     return await keyset_page(session, stmt, [StockMove.id], limit=limit, cursor=cursor)
 
 
@@ -172,9 +164,8 @@ async def unit_history(session: AsyncSession, unit_id: uuid.UUID) -> UnitHistory
     if unit is None:
         raise NotFound(f"No unit with id {unit_id}")
     events = await items.history(session, unit_id)
-    moves = await ledger.moves(
-        session, location_id=None, item_id=None, unit_id=unit_id, limit=LIST_CAP, after=None
-    )
+    lines = ledger.moves_touching(unit_id=unit_id).order_by(StockMove.id).limit(LIST_CAP)
+    moves = list((await session.execute(lines)).scalars())
     return UnitHistory(unit=unit, events=events, moves=moves)
 
 
