@@ -25,6 +25,7 @@ from dispatch.inspections.models import (
     ItemKind,
 )
 from dispatch.inspections.queries import numbers_of
+from dispatch.sla.models import NO_DEADLINE
 from dispatch.work_orders import service as orders
 from dispatch.work_orders.models import Channel, VisitKind, WorkOrder
 from dispatch.work_orders.visits import owned_visit
@@ -115,6 +116,7 @@ async def record(
         stored.append(await _store(session, actor, clock, inspection, order, item, answer, at))
     if complete:
         await _complete(session, plan, inspection, at)
+        order.due_at = NO_DEADLINE  # done: it no longer waits among the open deadlines
     await session.flush()
     return inspection, stored
 

@@ -217,6 +217,7 @@ async def _create(
     if inserted.scalar_one_or_none() is None:
         return None
     order = await _work_order(session, now, plan, contract, customer, site, due)
+    order.due_at = span[1]  # sorted by its window's end among the repairs' deadlines
     for minutes in visit_lengths(plan, assets):
         session.add(
             Visit(

@@ -23,6 +23,7 @@ from dispatch.inspections.models import (
     ItemKind,
     Scope,
 )
+from dispatch.sla.clocks import update_due
 from dispatch.work_orders.lifecycle import OPEN
 from dispatch.work_orders.models import Status, VisitStatus, WorkOrder
 from dispatch.work_orders.service import add_event
@@ -119,6 +120,7 @@ async def set_aside(
         if order is not None and order.status in OPEN:
             previous = order.status
             order.status, order.closed_at = Status.CANCELLED, now
+            update_due(order)
             for visit in order.visits:
                 if visit.status not in (VisitStatus.DONE, VisitStatus.CANCELLED):
                     visit.status = VisitStatus.CANCELLED

@@ -23,7 +23,7 @@ from dispatch.contracts.targets import OFFICE_HOURS, TargetSpec, default_targets
 from dispatch.customers.models import Site
 from dispatch.sla.calendar import CalendarError, HolidaySet, WeeklyHours, WorkingCalendar
 from dispatch.sla.models import NO_DEADLINE, ClockState, SlaClock, SlaPause
-from dispatch.work_orders.models import WorkOrder
+from dispatch.work_orders.models import Status, WorkOrder, WorkOrderKind
 
 
 class CalendarNotLoaded(DomainError):
@@ -189,9 +189,18 @@ async def refresh_deadlines(
     update_due(order)
 
 
+# An inspection order in these states no longer presses (done on site, signed, or set aside).
+INSPECTION_FINISHED = frozenset({Status.RESOLVED, Status.SIGNED, Status.CLOSED, Status.CANCELLED})
+
+
 def update_due(order: WorkOrder) -> None:
     """Keep the order's sort key: its nearest deadline still to meet (a restore awaiting only the
     customer's confirmation is not pressing)."""
+    if order.kind is WorkOrderKind.INSPECTION:
+        # No clocks: the window end set at generation is the deadline while the order is open.
+        if order.status in INSPECTION_FINISHED:
+            order.due_at = NO_DEADLINE
+        return
     open_deadlines = [
         c.deadline
         for c in order.clocks

@@ -25,6 +25,8 @@ from dispatch.inspections.generation import generate
 from dispatch.inspections.models import CycleUnit, Inspection, InspectionPlan, InspectionStatus, Scope
 from dispatch.inspections.plans import set_aside
 from dispatch.planning.problem import build
+from dispatch.sla.clocks import update_due
+from dispatch.sla.models import NO_DEADLINE
 from dispatch.work_orders.models import Status, Visit, VisitKind, WorkOrder, WorkOrderKind
 from dispatch.worker import generate_inspections
 
@@ -189,11 +191,18 @@ async def test_the_next_inspection_follows_the_cycle_after_a_skip_and_a_long_sit
             await session.execute(select(Visit).where(Visit.work_order_id == first.work_order_id))
         ).scalars()
         assert sorted(v.duration_minutes for v in visits) == [150, 410]
+        # Open, it sorts among the repairs by its window's end; refreshing clocks keeps that.
+        pending = await session.get(WorkOrder, first.work_order_id)
+        assert pending is not None
+        assert pending.due_at == first.window_end
+        update_due(pending)
+        assert pending.due_at == first.window_end
         await set_aside(session, SYSTEM, clock, first.id, InspectionStatus.SKIPPED, "客户机房搬迁")
     async with makers[0]() as session:
         order = await session.get(WorkOrder, first.work_order_id)
         assert order is not None
         assert order.status is Status.CANCELLED
+        assert order.due_at == NO_DEADLINE  # set aside: back behind every open deadline
     clock.set(dt.datetime(2026, 4, 6, tzinfo=dt.UTC))
     assert (await generate_inspections(makers[0], clock)).created == 1
     assert (await generate_inspections(makers[0], clock)).created == 0  # a re-run creates nothing
