@@ -30,7 +30,6 @@ from core.clock import Clock
 from dispatch.inspections import checklist, plans, queries
 from dispatch.inspections.generation import generate
 from dispatch.inspections.models import Inspection, InspectionPlan, InspectionStatus
-from dispatch.work_orders.models import Visit
 
 InspectionState = Literal["upcoming", "due", "overdue", "done", "cancelled", "skipped"]
 _JSON_FIELDS = ("fixed_dates", "checklists", "default_checklist")
@@ -50,25 +49,29 @@ def plan_out(plan: InspectionPlan) -> InspectionPlanOut:
     return out(InspectionPlanOut, plan)
 
 
-def inspection_out(
-    inspection: Inspection, clock: Clock, visits: list[Visit], number: str | None
-) -> InspectionOut:
+def inspection_out(inspection: Inspection, clock: Clock, context: queries.Context) -> InspectionOut:
+    key = inspection.work_order_id
     planned = [
         {
             "visit_id": str(v.id),
             "engineer_id": str(v.engineer_id) if v.engineer_id else None,
+            "engineer_name": context.engineers.get(v.engineer_id) if v.engineer_id else None,
             "planned_start": v.planned_start.isoformat() if v.planned_start else None,
             "status": v.status.value,
         }
-        for v in visits
+        for v in (context.visits.get(key, []) if key else [])
         if v.engineer_id is not None
     ]
+    place = context.places.get(inspection.site_id)
     return out(
         InspectionOut,
         inspection,
         state=plans.window_state(inspection, clock.now()),
         planned=planned,
-        problem_number=number,
+        problem_number=context.numbers.get(key) if key else None,
+        site_name=place.site_name if place else None,
+        customer_name=place.customer_name if place else None,
+        time_zone=place.time_zone if place else None,
     )
 
 
@@ -150,18 +153,8 @@ async def list_inspections(
         limit=limit,
         cursor=cursor,
     )
-    order_ids = [i.work_order_id for i in page.items if i.work_order_id]
-    visits = await queries.visits_of(session, order_ids)
-    numbers = await queries.numbers_of(session, order_ids)
-    items = [
-        inspection_out(
-            i,
-            clock,
-            visits.get(i.work_order_id, []) if i.work_order_id else [],
-            numbers.get(i.work_order_id) if i.work_order_id else None,
-        )
-        for i in page.items
-    ]
+    context = await queries.context_of(session, page.items)
+    items = [inspection_out(i, clock, context) for i in page.items]
     return InspectionPage(items=items, next_cursor=page.next_cursor)
 
 
@@ -182,13 +175,7 @@ async def set_aside(
     inspection = await plans.set_aside(
         session, actor, clock, inspection_id, InspectionStatus(data.status), data.reason
     )
-    order_ids = [inspection.work_order_id] if inspection.work_order_id else []
-    visits = await queries.visits_of(session, order_ids)
-    numbers = await queries.numbers_of(session, order_ids)
-    key = inspection.work_order_id
-    return inspection_out(
-        inspection, clock, visits.get(key, []) if key else [], numbers.get(key) if key else None
-    )
+    return inspection_out(inspection, clock, await queries.context_of(session, [inspection]))
 
 
 @post(

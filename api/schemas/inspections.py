@@ -126,6 +126,7 @@ class PlannedVisit(msgspec.Struct):
     engineer_id: uuid.UUID | None
     planned_start: dt.datetime | None
     status: str
+    engineer_name: str | None = None
 
 
 class InspectionOut(msgspec.Struct):
@@ -147,6 +148,10 @@ class InspectionOut(msgspec.Struct):
     assets: list[InspectedAsset]
     # The visits' engineers and planned starts (empty: not planned yet).
     planned: list[PlannedVisit]
+    site_name: str | None = None
+    customer_name: str | None = None
+    # The site's zone: the window as the site sees it.
+    time_zone: str | None = None
 
 
 class InspectionPage(msgspec.Struct):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import exists, select
@@ -11,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import field_error
 from core.pagination import Page, keyset_page
+from dispatch.customers.models import Customer, Site
+from dispatch.engineers.service import names_of
 from dispatch.inspections.models import Inspection, InspectionStatus
 from dispatch.work_orders.models import Visit, VisitStatus, WorkOrder
 
@@ -72,3 +75,38 @@ async def numbers_of(session: AsyncSession, order_ids: list[uuid.UUID]) -> dict[
         select(WorkOrder.id, WorkOrder.problem_number).where(WorkOrder.id.in_(order_ids))
     )
     return {row.id: row.problem_number for row in rows}
+
+
+@dataclass(frozen=True)
+class Place:
+    site_name: str
+    customer_name: str
+    time_zone: str
+
+
+@dataclass
+class Context:
+    """What a dispatcher's row of an inspection shows beside its ids."""
+
+    visits: dict[uuid.UUID, list[Visit]] = field(default_factory=dict)
+    numbers: dict[uuid.UUID, str] = field(default_factory=dict)
+    places: dict[uuid.UUID, Place] = field(default_factory=dict)
+    engineers: dict[uuid.UUID, str] = field(default_factory=dict)
+
+
+async def context_of(session: AsyncSession, inspections: list[Inspection]) -> Context:
+    order_ids = [i.work_order_id for i in inspections if i.work_order_id]
+    context = Context(await visits_of(session, order_ids), await numbers_of(session, order_ids))
+    site_ids = {i.site_id for i in inspections}
+    if site_ids:
+        rows = await session.execute(
+            select(Site.id, Site.name, Site.time_zone, Customer.name.label("customer"))
+            .join(Customer, Customer.id == Site.customer_id)
+            .where(Site.id.in_(site_ids))
+        )
+        context.places = {row.id: Place(row.name, row.customer, row.time_zone) for row in rows}
+    engineer_ids = {v.engineer_id for vs in context.visits.values() for v in vs if v.engineer_id}
+    if engineer_ids:
+        names = await names_of(session, list(engineer_ids))
+        context.engineers = {key: display for key, (_, display) in names.items()}
+    return context

@@ -95,7 +95,13 @@ async def _inspection(client, h, engineer: str) -> dict[str, Any]:
             params={"contract_id": terms["id"], "planned": "true"},
         )
     )
-    assert [p["engineer_id"] for p in planned["items"][0]["planned"]] == [me]
+    (planned_row,) = planned["items"]
+    assert [p["engineer_id"] for p in planned_row["planned"]] == [me]
+    # The desk's row names the place and the engineer, and gives the site's zone for the window.
+    assert planned_row["planned"][0]["engineer_name"]
+    assert planned_row["site_name"] == site["name"]
+    assert planned_row["customer_name"] == customer["name"]
+    assert planned_row["time_zone"] == "Asia/Shanghai"
     return {"plan": plan, "row": row, "visit": visit, "assets": units, "contract": terms}
 
 
