@@ -7,6 +7,7 @@ import { $, fill, h } from "./dom.js";
 import { localTime } from "./format.js";
 import { applyStatic, language, onLanguageChange, problemTitle, setLanguage, t, v } from "./i18n.js";
 import { renderIntake } from "./intake.js";
+import { createInspections } from "./inspections.js";
 import { createMap } from "./map.js";
 import { renderNotifications } from "./notifications.js";
 import { renderOrderDetail, renderOrderList } from "./orders.js";
@@ -444,6 +445,20 @@ function showView(name) {
   }
 }
 
+/** The order list or the inspections list in the list's place (the map and panel stay). */
+function showList(name) {
+  $(".orders").dataset.list = name;
+  for (const button of document.querySelectorAll("#list-views button")) button.setAttribute("aria-pressed", String(button.dataset.list === name));
+  $("#inspections").hidden = name !== "inspections";
+  if (name === "inspections") {
+    state.inspections ??= createInspections($("#inspections"), {
+      openOrder: (id) => guarded(selectOrder)(id, { scroll: true }),
+      fail: showError,
+    });
+    state.inspections.show();
+  }
+}
+
 function showTab(name) {
   for (const tab of document.querySelectorAll("[role=tab]")) tab.setAttribute("aria-selected", String(tab.dataset.tab === name));
   for (const panel of document.querySelectorAll("[role=tabpanel]")) panel.hidden = panel.id !== `panel-${name}`;
@@ -466,9 +481,11 @@ function followLive() {
   const reloadOrders = debounce(() => guarded(loadOrders)(), 300);
   const reloadPositions = debounce(() => guarded(loadPositions)(), 1000);
   const reloadNotifications = debounce(() => guarded(loadNotifications)(), 300);
+  const reloadInspections = debounce(() => state.inspections?.reload(), 300);
   state.live = startLive({
     onChange: (event) => {
       if (["order", "visit", "clock"].includes(event.kind)) reloadOrders();
+      if (["order", "visit"].includes(event.kind) && !$("#inspections").hidden) reloadInspections();
       if (event.kind === "notification" || event.kind === "clock") reloadNotifications();
       if (event.kind === "position") reloadPositions();
     },
@@ -527,6 +544,7 @@ function rerender() {
   renderDetail();
   renderNotificationList();
   state.supervisor?.rerender();
+  state.inspections?.rerender();
   if (state.plan) {
     renderProgress($("#plan-progress"), state.plan, Number($("#plan-time-limit").value) || 10, (Date.now() - (state.planStarted || Date.now())) / 1000);
     if (state.plan.result) showPlanResult(state.plan);
@@ -564,6 +582,7 @@ async function main() {
   onSignedOut(() => showLogin(t("login.ended")));
   $("#new-order").addEventListener("click", () => openIntake());
   for (const button of document.querySelectorAll("#views button")) button.addEventListener("click", () => showView(button.dataset.view));
+  for (const button of document.querySelectorAll("#list-views button")) button.addEventListener("click", () => showList(button.dataset.list));
   for (const button of document.querySelectorAll("button.language")) {
     button.addEventListener("click", () => setLanguage(language() === "zh" ? "en" : "zh"));
   }
