@@ -2,6 +2,9 @@
 
 const STRINGS = {
   zh: {
+    insp_title: "巡检清单", insp_pass: "合格", insp_fail: "不合格", insp_finding: "发现的问题",
+    insp_repair: "报修", insp_no_repair: "不报修", insp_save: "保存检查结果", insp_complete: "完成巡检",
+    insp_progress: "已填 {n} / {total} 项", insp_missing: "还有 {n} 项未填", insp_done: "巡检已完成",
     app_title: "现场工程师", sign_in: "登录", username: "用户名", password: "密码",
     only_engineers: "此应用仅供现场工程师使用。调度员和其他角色请使用网页控制台。",
     sign_in_failed: "登录失败：{reason}", sign_in_again: "登录已过期，请重新登录（未同步的记录会保留）。",
@@ -54,6 +57,9 @@ const STRINGS = {
     unit_d: "天", unit_h: "小时", unit_min: "分钟",
   },
   en: {
+    insp_title: "Inspection checklist", insp_pass: "Pass", insp_fail: "Fail", insp_finding: "Finding",
+    insp_repair: "Raise a repair", insp_no_repair: "No repair", insp_save: "Save answers", insp_complete: "Complete inspection",
+    insp_progress: "{n} of {total} items answered", insp_missing: "{n} items still unanswered", insp_done: "Inspection done",
     app_title: "Field engineer", sign_in: "Sign in", username: "Username", password: "Password",
     only_engineers: "This app is for field engineers. Dispatchers and other roles use the web console.",
     sign_in_failed: "Sign-in failed: {reason}", sign_in_again: "Your sign-in expired; sign in again (nothing unsent is lost).",
@@ -114,11 +120,13 @@ const ACTIONS = {
     "visit.start_travel@1": "出发", "visit.arrive@1": "到达", "visit.add_note@1": "备注",
     "visit.attach_photo@1": "照片", "visit.consume_part@1": "使用备件", "timesheet.add@1": "工时",
     "visit.complete@1": "完成服务", "report.sign@1": "客户签字", "visit.capture_signature@1": "签名",
+    "inspection.record@1": "巡检记录",
   },
   en: {
     "visit.start_travel@1": "Travel", "visit.arrive@1": "Arrival", "visit.add_note@1": "Note",
     "visit.attach_photo@1": "Photo", "visit.consume_part@1": "Part used", "timesheet.add@1": "Time entry",
     "visit.complete@1": "Finish", "report.sign@1": "Customer signature", "visit.capture_signature@1": "Signature",
+    "inspection.record@1": "Inspection answers",
   },
 };
 

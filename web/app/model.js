@@ -56,6 +56,12 @@ function overlay(visit, journal) {
       case "timesheet.add@1":
         v.time_entries.push({ ...a, status: m.status });
         break;
+      case "inspection.record@1":
+        // The checklist as answered on the phone, over what the last pull brought.
+        v.inspection_answers ??= {};
+        for (const r of a.results) (v.inspection_answers[r.asset_id] ??= {})[r.item_key] = { ...r };
+        if (a.complete) v.inspection_completed = true;
+        break;
       default:
         break;
     }

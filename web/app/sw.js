@@ -5,7 +5,7 @@
 
 // The shell's digest (tests/web/test_engineer_app.py computes it and names the value when stale):
 // any changed file gives a new cache, a new worker and the reload prompt.
-const VERSION = "fsd-app-476b4b6243e8";
+const VERSION = "fsd-app-84deb9ee81a2";
 const PREFIX = "fsd-app-";
 
 // The app shell, in one place (tests check that every file of web/app/ is listed).
@@ -36,6 +36,7 @@ const SHELL = [
   "views/sign.js",
   "views/stock.js",
   "views/visit.js",
+  "views/inspection.js",
   "../dom.js",
   "../vendor/idb/idb.js",
   "../vendor/signature_pad/signature_pad.js",

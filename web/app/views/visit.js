@@ -10,6 +10,7 @@ import { uuid } from "../ids.js";
 import { addBlob, blob } from "../outbox.js";
 import { compress } from "../photo.js";
 import { fieldForms } from "./field.js";
+import { inspectionForms } from "./inspection.js";
 import { recordedLater } from "./later.js";
 import { parseLabel, scanner } from "../scan.js";
 
@@ -276,6 +277,7 @@ function forms(visit, order, day, refresh) {
         await record("timesheet.add@1", { entry_id: uuid(), kind: kind.value, visit_id: vid, started_at: started.toISOString(), ended_at: ended.toISOString(), ...when.extra });
         refresh();
       }))));
+    out.push(...inspectionForms(visit, order, refresh));
     out.push(...fieldForms(visit, order, refresh, later.stamp, day.catalogue.items));
     const outcome = h("select", { id: "finish-outcome" }, ["resolved", "follow_up", "backup_installed"].map((o) =>
       h("option", { value: o }, t(`outcome_${o}`))));
