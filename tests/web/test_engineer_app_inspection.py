@@ -107,6 +107,7 @@ async def test_the_checklist_is_filled_offline_and_the_api_holds_it_after_the_sy
         await page.select_option("#insp-1-inlet_temp-severity", "high")
         await page.fill("#insp-1-logs", "风扇告警一次")
         assert await page.get_attribute("#insp-progress", "data-answered") == "6"
+        assert await page.text_content("#insp-error") == ""  # all answered: the refusal is gone
         # The screen fits the phone: nothing runs off to the side.
         assert await page.evaluate("() => document.documentElement.scrollWidth") <= 390
         await page.locator("#insp-asset-1").scroll_into_view_if_needed()

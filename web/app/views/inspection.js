@@ -114,6 +114,7 @@ export function inspectionForms(visit, order, refresh) {
     const n = countAnswered();
     progress.textContent = t("insp_progress", { n, total });
     progress.dataset.answered = String(n);
+    if (n === total) error.textContent = "";
   };
   const assets = doc.assets.map((asset, index) => h("div", { class: "panel insp-asset", id: `insp-asset-${index}`, dataset: { assetId: asset.asset_id } },
     h("h3", {}, `${asset.model} · ${t("serial")} ${asset.serial || "—"}`),
