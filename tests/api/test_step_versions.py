@@ -37,3 +37,41 @@ async def test_a_user_change_with_a_stale_version_changes_nothing(client) -> Non
     unversioned = await client.patch(url, headers=admin, json={"display_name": "仓库二"})
     assert unversioned.status_code == 200, unversioned.text
     assert unversioned.json()["display_name"] == "仓库二"
+
+
+async def test_revoking_or_reinstating_a_device_with_a_stale_version_changes_nothing(client) -> None:
+    dispatcher = await auth_headers(client, "dispatcher")
+    engineer = await auth_headers(client, "engineer03")
+    registered = await client.post(
+        "/api/sync/devices", headers=engineer, json={"device_id": str(uuid.uuid4()), "label": "测试手机"}
+    )
+    assert registered.status_code in {200, 201}, registered.text
+    device = registered.json()
+    url = f"/api/sync/devices/{device['id']}"
+
+    suspended = await client.post(
+        f"{url}/revoke",
+        headers=dispatcher,
+        json={"mode": "suspend", "reason": "核查", "version": device["version"]},
+    )
+    assert suspended.status_code == 200, suspended.text
+    assert suspended.json()["version"] > device["version"]
+
+    # Read before the suspension: both steps are refused and the device stays suspended.
+    lost = await client.post(
+        f"{url}/revoke",
+        headers=dispatcher,
+        json={"mode": "lost", "reason": "丢失", "version": device["version"]},
+    )
+    assert assert_problem(lost, 409, "version-conflict")["current_version"] == suspended.json()["version"]
+    back = await client.post(f"{url}/reinstate", headers=dispatcher, json={"version": device["version"]})
+    assert_problem(back, 409, "version-conflict")
+    listed = (await client.get("/api/sync/devices", headers=dispatcher)).json()["items"]
+    shown = next(d for d in listed if d["id"] == device["id"])
+    assert (shown["status"], shown["revoke_reason"]) == ("suspended", "核查")
+
+    reinstated = await client.post(
+        f"{url}/reinstate", headers=dispatcher, json={"version": suspended.json()["version"]}
+    )
+    assert reinstated.status_code == 200, reinstated.text
+    assert reinstated.json()["status"] == "active"
