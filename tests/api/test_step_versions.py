@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 
 from tests.support.api import assert_problem, auth_headers
+from tests.support.scenario import asset, contract, customer_with_site, engineer_id, planned_visit, report
 
 
 async def test_a_user_change_with_a_stale_version_changes_nothing(client) -> None:
@@ -75,3 +76,33 @@ async def test_revoking_or_reinstating_a_device_with_a_stale_version_changes_not
     )
     assert reinstated.status_code == 200, reinstated.text
     assert reinstated.json()["status"] == "active"
+
+
+async def test_an_overrun_on_a_stale_visit_moves_nothing(client) -> None:
+    admin = await auth_headers(client, "admin")
+    dispatcher = await auth_headers(client, "dispatcher")
+    customer, site = await customer_with_site(client, admin)
+    unit = await asset(client, admin, site, await contract(client, admin, customer, kind="7x24"))
+    order = await report(client, dispatcher, site, unit)
+    visit = await planned_visit(
+        client, dispatcher, order, await engineer_id(client, dispatcher, "engineer04")
+    )
+    url = f"/api/visits/{visit['id']}"
+
+    stale = await client.post(
+        f"{url}/overrun", headers=dispatcher, json={"extra_minutes": 60, "version": visit["version"] - 1}
+    )
+    assert assert_problem(stale, 409, "version-conflict")["current_version"] == visit["version"]
+    unchanged = (await client.get(url, headers=dispatcher)).json()
+    assert (unchanged["duration_minutes"], unchanged["version"]) == (
+        visit["duration_minutes"],
+        visit["version"],
+    )
+
+    longer = await client.post(
+        f"{url}/overrun", headers=dispatcher, json={"extra_minutes": 60, "version": visit["version"]}
+    )
+    assert longer.status_code == 200, longer.text
+    assert (await client.get(url, headers=dispatcher)).json()["duration_minutes"] == visit[
+        "duration_minutes"
+    ] + 60
