@@ -106,3 +106,32 @@ async def test_an_overrun_on_a_stale_visit_moves_nothing(client) -> None:
     assert (await client.get(url, headers=dispatcher)).json()["duration_minutes"] == visit[
         "duration_minutes"
     ] + 60
+
+
+async def test_warehouse_hours_on_a_stale_location_change_nothing(client) -> None:
+    warehouse = await auth_headers(client, "warehouse")
+    houses = (await client.get("/api/locations", headers=warehouse, params={"kind": "warehouse"})).json()[
+        "items"
+    ]
+    house = houses[-1]
+    url = f"/api/locations/{house['id']}/hours"
+    before = (house["opens"], house["closes"])
+
+    changed = await client.put(
+        url, headers=warehouse, json={"opens": "07:00:00", "closes": "19:00:00", "version": house["version"]}
+    )
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["version"] > house["version"]
+    stale = await client.put(
+        url, headers=warehouse, json={"opens": None, "closes": None, "version": house["version"]}
+    )
+    assert assert_problem(stale, 409, "version-conflict")["current_version"] == changed.json()["version"]
+    listed = (await client.get("/api/locations", headers=warehouse, params={"kind": "warehouse"})).json()[
+        "items"
+    ]
+    shown = next(w for w in listed if w["id"] == house["id"])
+    assert (shown["opens"], shown["closes"]) == ("07:00:00", "19:00:00")
+
+    # Put back as the demo had it, without a version (as older clients do).
+    restored = await client.put(url, headers=warehouse, json={"opens": before[0], "closes": before[1]})
+    assert restored.status_code == 200, restored.text
