@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound, VersionConflict
 from core.identity.models import RefreshToken, User
 from core.identity.roles import Actor, Role
 from offline_sync.models import SyncConflict, SyncDevice, SyncHeldPush
@@ -140,22 +140,36 @@ async def listing(session: AsyncSession, user_id: uuid.UUID | None = None) -> li
     ]
 
 
-async def _by_pk(session: AsyncSession, device_pk: uuid.UUID) -> SyncDevice:
+async def _by_pk(session: AsyncSession, device_pk: uuid.UUID, version: int | None = None) -> SyncDevice:
+    """The device, locked; with `version`, only if the desk's copy is current (else 409)."""
     device = await session.get(SyncDevice, device_pk, with_for_update=True)
     if device is None:
         raise NotFound(f"No device with id {device_pk}")
+    if version is not None and version != device.version:
+        raise VersionConflict(
+            f"You changed version {version} of this device, but it is at version {device.version}; reload it",
+            current_version=device.version,
+        )
     return device
 
 
 async def revoke(
-    session: AsyncSession, actor: Actor, now: dt.datetime, device_pk: uuid.UUID, *, mode: str, reason: str
+    session: AsyncSession,
+    actor: Actor,
+    now: dt.datetime,
+    device_pk: uuid.UUID,
+    *,
+    mode: str,
+    reason: str,
+    version: int | None = None,
 ) -> SyncDevice:
     if mode not in {"suspend", "lost"}:
         raise InvalidInput("mode: suspend or lost", errors=[{"field": "mode", "message": "suspend or lost"}])
-    device = await _by_pk(session, device_pk)
+    device = await _by_pk(session, device_pk, version)
     if device.status == "lost":
         raise Conflict("A lost device stays lost", current_status=device.status)
     device.status = "suspended" if mode == "suspend" else "lost"
+    device.version += 1
     device.revoked_at, device.revoked_by, device.revoke_reason = now, actor.user_id, reason
     if mode == "lost":
         # Its sign-ins end too: the phone may be in someone else's hands.
@@ -179,10 +193,11 @@ async def by_pk(session: AsyncSession, device_pk: uuid.UUID) -> SyncDevice:
     return device
 
 
-async def reinstate(session: AsyncSession, device_pk: uuid.UUID) -> SyncDevice:
-    device = await _by_pk(session, device_pk)
+async def reinstate(session: AsyncSession, device_pk: uuid.UUID, version: int | None = None) -> SyncDevice:
+    device = await _by_pk(session, device_pk, version)
     if device.status != "suspended":
         raise Conflict(f"Only a suspended device is reinstated, not a {device.status} one")
     device.status, device.revoked_at, device.revoked_by, device.revoke_reason = "active", None, None, None
+    device.version += 1
     await session.flush()
     return device

@@ -60,6 +60,9 @@ class SyncDevice(UUIDPrimaryKey, Base):
     revoked_at: Mapped[dt.datetime | None]
     revoked_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))
     revoke_reason: Mapped[str | None] = mapped_column(String(500))
+    # Counts the desk's steps on the device (revoke, reinstate), which name it; not a version
+    # column of the ORM's, since every push and pull writes the row and would make it stale.
+    version: Mapped[int] = mapped_column(Integer, server_default=text("1"), default=1)
 
 
 class SyncMutation(Base):

@@ -32,11 +32,12 @@ async def reinstate(
     *,
     reviewer: Actor,
     apply: bool,
+    version: int | None = None,
 ) -> tuple[SyncDevice, list[dict[str, Any]]]:
     """Let a suspended device push again, then apply (or discard) the pushes held meanwhile:
     the device as it is afterwards, and the outcomes of the applied pushes."""
     async with sessionmaker() as session, session.begin():
-        await devices.reinstate(session, device_pk)
+        await devices.reinstate(session, device_pk, version)
         audit.write_trail(
             session.sync_session,
             action="sync.device reinstated",

@@ -12,6 +12,12 @@ from api.params import CurrentActor, Cursor, Limit, Now, Session
 from api.schemas.common import out
 from api.schemas.notifications import AcknowledgedOut, AcknowledgeManyIn, NotificationOut, NotificationPage
 from dispatch.messaging import notifications as service
+from dispatch.messaging.models import Notification
+
+
+def _shown(notification: Notification, numbers: dict[uuid.UUID, str]) -> NotificationOut:
+    order = notification.work_order_id
+    return out(NotificationOut, notification, work_order_problem_number=numbers.get(order) if order else None)
 
 
 @get(
@@ -36,7 +42,8 @@ async def list_notifications(
         limit=limit,
         cursor=cursor,
     )
-    return NotificationPage(items=[out(NotificationOut, n) for n in page.items], next_cursor=page.next_cursor)
+    numbers = await service.problem_numbers(session, page.items)
+    return NotificationPage(items=[_shown(n, numbers) for n in page.items], next_cursor=page.next_cursor)
 
 
 @post(
@@ -53,7 +60,7 @@ async def acknowledge(
     notification_id: FromPath[uuid.UUID],
 ) -> NotificationOut:
     notification = await service.acknowledge(session, actor, notification_id, now)
-    return out(NotificationOut, notification)
+    return _shown(notification, await service.problem_numbers(session, [notification]))
 
 
 @post(

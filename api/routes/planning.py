@@ -188,7 +188,7 @@ async def overrun(
     data: JSONBody[OverrunIn],
 ) -> list[dict[str, str]]:
     moved = await replanning.overrun(
-        session, actor, clock, visit_id, dt.timedelta(minutes=data.extra_minutes)
+        session, actor, clock, visit_id, dt.timedelta(minutes=data.extra_minutes), version=data.version
     )
     return [{"visit_id": str(v), "planned_start": s.isoformat()} for v, s in moved]
 

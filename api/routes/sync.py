@@ -112,7 +112,9 @@ async def revoke_device(
     device_pk: FromPath[uuid.UUID],
     data: JSONBody[RevokeIn],
 ) -> DeviceOut:
-    device = await devices.revoke(session, actor, now, device_pk, mode=data.mode, reason=data.reason)
+    device = await devices.revoke(
+        session, actor, now, device_pk, mode=data.mode, reason=data.reason, version=data.version
+    )
     return _device_out(device)
 
 
@@ -132,13 +134,15 @@ async def reinstate_device(
     data: JSONBody[ReinstateIn | None] = None,
 ) -> DeviceOut:
     context = app_context(request)
+    asked = data or ReinstateIn()
     device, outcomes = await transactions.reinstate(
         context.sessionmaker,
         clock,
         request_context(request.scope).request_id,
         device_pk,
         reviewer=actor,
-        apply=(data or ReinstateIn()).held == "apply",
+        apply=asked.held == "apply",
+        version=asked.version,
     )
     return _device_out(device, held_outcomes=outcomes)
 

@@ -69,7 +69,14 @@ async def update_user(
     app = app_context(request)
     password = data.password if isinstance(data.password, str) else None
     user = await users.update_user(
-        session, actor, app.hashing, user_id, given(data, skip=("password",)), password, now
+        session,
+        actor,
+        app.hashing,
+        user_id,
+        given(data, skip=("password", "version")),
+        password,
+        now,
+        version=data.version,
     )
     return out(UserOut, user)
 

@@ -17,6 +17,7 @@ class NotificationOut(msgspec.Struct):
     kind: str
     audience: str
     work_order_id: uuid.UUID | None
+    work_order_problem_number: str | None
     message: str
     data: dict[str, Any]
     acknowledged_at: dt.datetime | None

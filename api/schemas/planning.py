@@ -60,6 +60,8 @@ class ProposalOut(msgspec.Struct):
 
 class OverrunIn(Input):
     extra_minutes: Annotated[int, msgspec.Meta(ge=1, le=24 * 60)]
+    # The visit's version as read; without one (older clients) the time is added to what is current.
+    version: int | None = None
 
 
 class AssignmentCheckIn(Input):

@@ -34,6 +34,7 @@ class DeviceOut(msgspec.Struct):
     next_seq: int
     revoked_at: dt.datetime | None
     revoke_reason: str | None
+    version: int
     username: str | None = None
     held_pushes: int = 0
     open_conflicts: int = 0
@@ -45,12 +46,15 @@ class RevokeIn(Input):
     # suspend: refused and held for review, reinstatable; lost: refused for good, told to wipe.
     mode: Literal["suspend", "lost"]
     reason: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+    # The device's version as read; without one (older clients) the step applies to what is current.
+    version: int | None = None
 
 
 class ReinstateIn(Input):
     # apply: the held pushes are applied now, in the order received (exactly once, as any push);
     # discard: they are dropped (the device still holds its outbox and may push it again).
     held: Literal["apply", "discard"] = "apply"
+    version: int | None = None
 
 
 class MutationIn(Input):

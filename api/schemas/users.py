@@ -27,6 +27,8 @@ class UserIn(Input):
 
 
 class UserPatch(Input):
+    # The version changed; without one (older clients) the change applies to whatever is current.
+    version: int | None = None
     display_name: ShortText | UnsetType = UNSET
     role: Role | UnsetType = UNSET
     password: Password | UnsetType = UNSET
@@ -50,6 +52,7 @@ class UserOut(msgspec.Struct):
     phone: str | None
     active: bool
     customer_id: uuid.UUID | None
+    version: int
 
 
 class UserPage(msgspec.Struct):

@@ -232,6 +232,7 @@ class EventOut(msgspec.Struct):
     id: int
     at: dt.datetime
     actor_id: uuid.UUID | None
+    actor_name: str | None
     kind: str
     from_status: str | None
     to_status: str | None

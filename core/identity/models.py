@@ -6,14 +6,15 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.database import Base, Timestamps, UUIDPrimaryKey, pg_enum
+from core.database import Base, Timestamps, UUIDPrimaryKey, Versioned, pg_enum
 from core.identity.roles import Role
 
 role_enum = pg_enum(Role, "user_role")
 
 
-class User(UUIDPrimaryKey, Timestamps, Base):
+class User(UUIDPrimaryKey, Timestamps, Versioned, Base):
     __tablename__ = "app_user"
+    __mapper_args__ = {"version_id_col": Versioned.version}
     __audit_exclude__ = frozenset({"password_hash"})
 
     username: Mapped[str] = mapped_column(String(64), unique=True)

@@ -16,7 +16,7 @@ from core.identity.passwords import HashingPool
 from core.identity.roles import Actor, Role
 from core.identity.sessions import check_password_rules, end_sign_ins
 from core.pagination import Page, keyset_page
-from core.records import apply_changes, get_or_404
+from core.records import apply_changes, get_or_404, get_versioned
 
 # Changing any of these ends the user's sign-ins: their tokens were granted under the old values.
 SESSION_FIELDS = ("role", "customer_id", "active")
@@ -74,11 +74,17 @@ async def update_user(
     changes: dict[str, Any],
     password: str | None,
     now: datetime,
+    *,
+    version: int | None = None,
 ) -> User:
-    """An admin's change; one of role, organisation, active flag or password ends the user's sign-ins."""
+    """An admin's change; one of role, organisation, active flag or password ends the user's sign-ins.
+    With `version`, a stale one is refused (409) before anything changes."""
     if password is not None:
         check_password_rules(password)
-    user = await get_or_404(session, User, user_id, "user")
+    if version is None:
+        user = await get_or_404(session, User, user_id, "user")
+    else:
+        user = await get_versioned(session, User, user_id, version, "user")
     before = {name: getattr(user, name) for name in SESSION_FIELDS}
     apply_changes(user, changes)
     _check_customer_link(user.role, user.customer_id)

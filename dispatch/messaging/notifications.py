@@ -13,6 +13,7 @@ from core.errors import NotFound, field_error
 from core.identity.roles import Actor
 from core.pagination import Page, keyset_page
 from dispatch.messaging.models import Notification
+from dispatch.work_orders.models import WorkOrder
 
 
 async def notify(
@@ -63,6 +64,15 @@ async def list_notifications(
     return await keyset_page(
         session, stmt, [Notification.created_at, Notification.id], limit=limit, cursor=cursor
     )
+
+
+async def problem_numbers(session: AsyncSession, notifications: list[Notification]) -> dict[uuid.UUID, str]:
+    """The problem numbers of the work orders these notifications are about, in one query."""
+    ids = {n.work_order_id for n in notifications if n.work_order_id is not None}
+    if not ids:
+        return {}
+    rows = await session.execute(select(WorkOrder.id, WorkOrder.problem_number).where(WorkOrder.id.in_(ids)))
+    return {row.id: row.problem_number for row in rows}
 
 
 async def acknowledge(

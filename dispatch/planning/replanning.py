@@ -251,12 +251,20 @@ async def engineer_unavailable(
 
 
 async def overrun(
-    session: AsyncSession, actor: Actor, clock: Clock, visit_id: uuid.UUID, extra: dt.timedelta
+    session: AsyncSession,
+    actor: Actor,
+    clock: Clock,
+    visit_id: uuid.UUID,
+    extra: dt.timedelta,
+    version: int | None = None,
 ) -> list[tuple[uuid.UUID, dt.datetime]]:
-    """A visit takes longer: the engineer's later visits move back by as much as they must."""
+    """A visit takes longer: the engineer's later visits move back by as much as they must.
+    With `version`, only if the visit is still at it (else 409, nothing moved)."""
     visit, _ = await visit_service.owned_visit(session, actor, visit_id)
     if visit.engineer_id is None:
         raise NotFound(f"No assigned visit with id {visit_id}")
+    if version is not None:
+        visit_service.at_version(visit, version)
     visit.duration_minutes += int(extra.total_seconds() // 60)
     started = visit.arrived_at or visit.planned_start or clock.now()
     free_at = started + dt.timedelta(minutes=visit.duration_minutes)

@@ -13,6 +13,7 @@ from core import audit
 from core.identity.roles import Actor
 from dispatch.customers.models import Site
 from dispatch.work_orders.models import Visit, WorkOrder, WorkOrderEvent
+from dispatch.work_orders.names import people_names, people_of
 from dispatch.work_orders.queries import paused_orders
 from dispatch.work_orders.service import timeline, visible
 from dispatch.work_orders.visits import ACTIVE
@@ -24,16 +25,19 @@ class OrderDetail:
     site: Site
     paused: bool
     timeline: list[WorkOrderEvent]
+    names: dict[uuid.UUID, str]  # display names of the people its visits, notes and events name
 
 
 async def detail(session: AsyncSession, order: WorkOrder) -> OrderDetail:
     site = await session.get(Site, order.site_id)
     assert site is not None  # a foreign key
+    events = await timeline(session, order.id)
     return OrderDetail(
         order=order,
         site=site,
         paused=order.id in await paused_orders(session, [order.id]),
-        timeline=await timeline(session, order.id),
+        timeline=events,
+        names=await people_names(session, people_of(order.visits, events)),
     )
 
 

@@ -16,9 +16,11 @@ import msgspec
 from sqlalchemy import Row, Select, Text, cast, exists, func, literal_column, or_, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from core import audit
 from core.geo import BBox
+from core.identity.models import User
 from core.identity.roles import Actor, Role
 from core.pagination import Keyset, Page, keyset_rows
 from core.records import like_pattern
@@ -116,6 +118,7 @@ class NoteView(msgspec.Struct):
     id: uuid.UUID
     at: dt.datetime
     author_id: uuid.UUID
+    author_name: str
     body: str
 
 
@@ -133,6 +136,8 @@ class VisitView(msgspec.Struct):
     window_confirmed: bool
     engineer_id: uuid.UUID | None
     partner_engineer_id: uuid.UUID | None
+    engineer_name: str | None
+    partner_engineer_name: str | None
     planned_start: dt.datetime | None
     pinned: bool
     en_route_at: dt.datetime | None
@@ -170,12 +175,30 @@ def _json_list(element: Any, order: Any, *where: Any) -> Any:
     )
 
 
-_NOTES = _json_list(_json_object(VisitNote, NoteView), VisitNote.at, VisitNote.visit_id == Visit.id)
+def _name_of(user_id: Any) -> Any:
+    """The display name of the user with this id, as a correlated scalar subquery."""
+    person = aliased(User)
+    return select(person.display_name).where(person.id == user_id).scalar_subquery()
+
+
+_NOTES = _json_list(
+    _json_object(VisitNote, NoteView, author_name=_name_of(VisitNote.author_id)),
+    VisitNote.at,
+    VisitNote.visit_id == Visit.id,
+)
 _CLOCKS_JSON = _json_list(
     _json_object(SlaClock, ClockView), SlaClock.measure, SlaClock.work_order_id == WorkOrder.id
 )
 _VISITS_JSON = _json_list(
-    _json_object(Visit, VisitView, notes=_NOTES), Visit.created_at, Visit.work_order_id == WorkOrder.id
+    _json_object(
+        Visit,
+        VisitView,
+        notes=_NOTES,
+        engineer_name=_name_of(Visit.engineer_id),
+        partner_engineer_name=_name_of(Visit.partner_engineer_id),
+    ),
+    Visit.created_at,
+    Visit.work_order_id == WorkOrder.id,
 )
 # Joined under an alias: the filters' own EXISTS over Site must not correlate to it.
 _SITE = Site.__table__.alias("order_site")

@@ -156,7 +156,7 @@ async def order_and_visit(
     return order or visit_order, visit
 
 
-def _at_version(visit: Visit, version: int) -> None:
+def at_version(visit: Visit, version: int) -> None:
     if visit.version != version:
         raise VersionConflict(
             f"You acted on version {version}, but the visit is at version {visit.version}; reload it",
@@ -195,7 +195,7 @@ async def assign(
 ) -> Visit:
     """A dispatcher's manual assignment (and pin); None unassigns."""
     visit, order = await owned_visit(session, actor, visit_id)
-    _at_version(visit, version)
+    at_version(visit, version)
     check_reassignable(visit)
     now = clock.now()
     if engineer_id is None:
@@ -270,7 +270,7 @@ async def _engineer_step(
     visit, order = await owned_visit(session, actor, visit_id)
     _require_engineer(actor, visit)
     if version is not None:
-        _at_version(visit, version)
+        at_version(visit, version)
     now = clock.now()
     when = at or now
     _check_time(when, order, now)

@@ -70,6 +70,7 @@ async def test_worker_raises_at_risk_escalation_and_breach(client, clock):
     assert {n["data"]["measure"] for n in at_risk} >= {"on_site"}
     escalations = await _wait_for(client, dispatcher, order["id"], "escalation")
     assert {n["audience"] for n in escalations} >= {"service_manager", "director"}
+    assert {n["work_order_problem_number"] for n in at_risk + escalations} == {order["problem_number"]}
     body = (await client.get(f"/api/work-orders/{order['id']}", headers=dispatcher)).json()
     on_site = next(c for c in body["clocks"] if c["measure"] == "on_site")
     assert on_site["state"] == "at_risk"
@@ -105,6 +106,7 @@ async def test_worker_raises_at_risk_escalation_and_breach(client, clock):
     ack = await client.post(f"/api/notifications/{on_site_breach['id']}/acknowledge", headers=dispatcher)
     assert ack.status_code == 200
     assert ack.json()["acknowledged_at"] is not None
+    assert ack.json()["work_order_problem_number"] == order["problem_number"]
     clock.advance(timedelta(minutes=20))
     dispatcher = await auth_headers(client, "dispatcher")
     unacknowledged = await _wait_for(client, dispatcher, order["id"], "unacknowledged")

@@ -46,7 +46,7 @@ async def locations(
 async def location_hours(
     session: Session, location_id: FromPath[uuid.UUID], data: JSONBody[LocationHoursIn]
 ) -> LocationOut:
-    location = await set_hours(session, location_id, data.opens, data.closes)
+    location = await set_hours(session, location_id, data.opens, data.closes, data.version)
     return _out(location, await names_for(session, [location]))
 
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import operator
+import uuid
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.schemas.common import GeoPoint, out
 from api.schemas.work_orders import (
@@ -21,19 +24,47 @@ from api.schemas.work_orders import (
 from core import zones
 from dispatch.sla.clocks import state_of
 from dispatch.work_orders import details, queries
-from dispatch.work_orders.models import Visit, WorkOrderEvent
+from dispatch.work_orders.models import Visit, VisitNote, WorkOrderEvent
+from dispatch.work_orders.names import people_names, people_of
 
 
 def _local(at: dt.datetime | None, tz: str) -> str | None:
     return at.astimezone(zones.zone(tz)).isoformat() if at else None
 
 
-def visit_out(visit: Visit) -> VisitOut:
-    return out(VisitOut, visit, notes=[out(NoteOut, n) for n in visit.notes])
+def visit_out(visit: Visit, names: Mapping[uuid.UUID, str]) -> VisitOut:
+    """A visit with the display names of its engineers and note authors (from `names`)."""
+    return out(
+        VisitOut,
+        visit,
+        engineer_name=names.get(visit.engineer_id) if visit.engineer_id else None,
+        partner_engineer_name=names.get(visit.partner_engineer_id) if visit.partner_engineer_id else None,
+        notes=[note_out(n, names) for n in visit.notes],
+    )
 
 
-def _event_out(event: WorkOrderEvent) -> EventOut:
-    return out(EventOut, event, location=GeoPoint.of(event.location) if event.location is not None else None)
+def note_out(note: VisitNote, names: Mapping[uuid.UUID, str]) -> NoteOut:
+    # A note's author is a foreign key: the name is there unless the caller left it out.
+    return out(NoteOut, note, author_name=names.get(note.author_id, ""))
+
+
+async def visits_out(session: AsyncSession, visits: list[Visit]) -> list[VisitOut]:
+    """Visits as shown, their people's names read in one query."""
+    names = await people_names(session, people_of(visits))
+    return [visit_out(v, names) for v in visits]
+
+
+async def one_visit_out(session: AsyncSession, visit: Visit) -> VisitOut:
+    return (await visits_out(session, [visit]))[0]
+
+
+def _event_out(event: WorkOrderEvent, names: Mapping[uuid.UUID, str]) -> EventOut:
+    return out(
+        EventOut,
+        event,
+        actor_name=names.get(event.actor_id) if event.actor_id else None,
+        location=GeoPoint.of(event.location) if event.location is not None else None,
+    )
 
 
 def _clock_out(c: Any, now: dt.datetime, paused: bool, tz: str) -> ClockOut:
@@ -77,8 +108,8 @@ def render(found: details.OrderDetail, now: dt.datetime) -> WorkOrderOut:
         ),
         reported_at_local=_local(order.reported_at, site.time_zone),
         clocks=[_clock_out(c, now, found.paused, site.time_zone) for c in order.clocks],
-        visits=[visit_out(v) for v in order.visits],
-        timeline=[_event_out(e) for e in found.timeline],
+        visits=[visit_out(v, found.names) for v in order.visits],
+        timeline=[_event_out(e, found.names) for e in found.timeline],
     )
 
 

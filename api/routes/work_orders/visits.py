@@ -10,8 +10,7 @@ from litestar.params import FromPath, JSONBody
 
 from api.auth import DESK, ENGINEERS, STAFF_ROLES
 from api.params import AppClock, CurrentActor, Cursor, Limit, Session
-from api.routes.work_orders.shapes import visit_out
-from api.schemas.common import out
+from api.routes.work_orders.shapes import note_out, one_visit_out, visits_out
 from api.schemas.work_orders import (
     ArriveIn,
     AssignmentIn,
@@ -26,6 +25,7 @@ from api.schemas.work_orders import (
 from core.pagination import list_page
 from dispatch.planning import assignment_check
 from dispatch.work_orders import details, visits
+from dispatch.work_orders.names import people_names
 
 
 @post("/api/work-orders/{order_id:uuid}/visits", roles=DESK, tags=["visits"], summary="Plan a visit")
@@ -46,7 +46,7 @@ async def create_visit(
         window_end=data.window_end,
         window_confirmed=data.window_confirmed,
     )
-    return visit_out(await visits.create_visit(session, actor, clock, order_id, plan))
+    return await one_visit_out(session, await visits.create_visit(session, actor, clock, order_id, plan))
 
 
 @put(
@@ -76,7 +76,7 @@ async def assign_visit(
         pinned=data.pinned,
         override_reason=data.override_reason,
     )
-    return visit_out(visit)
+    return await one_visit_out(session, visit)
 
 
 @get(
@@ -89,7 +89,7 @@ async def my_visits(
     session: Session, actor: CurrentActor, limit: Limit = 100, cursor: Cursor = None
 ) -> VisitPage:
     assert actor.user_id is not None
-    found = [visit_out(v) for v in await details.active_visits(session, actor.user_id)]
+    found = await visits_out(session, await details.active_visits(session, actor.user_id))
     # Soonest first, as the service orders them; unplanned ones last.
     page = list_page(
         session,
@@ -113,7 +113,7 @@ async def my_visits(
     summary="One visit (an engineer sees only the visits assigned to them)",
 )
 async def get_visit(session: Session, actor: CurrentActor, visit_id: FromPath[uuid.UUID]) -> VisitOut:
-    return visit_out(await visits.read_visit(session, actor, visit_id))
+    return await one_visit_out(session, await visits.read_visit(session, actor, visit_id))
 
 
 @post(
@@ -130,9 +130,8 @@ async def start_travel(
     visit_id: FromPath[uuid.UUID],
     data: JSONBody[TravelIn],
 ) -> VisitOut:
-    return visit_out(
-        await visits.start_travel(session, actor, clock, visit_id, at=data.at, version=data.version)
-    )
+    visit = await visits.start_travel(session, actor, clock, visit_id, at=data.at, version=data.version)
+    return await one_visit_out(session, visit)
 
 
 @post(
@@ -161,7 +160,7 @@ async def arrive(
         proof_reference=data.proof_reference,
         version=data.version,
     )
-    return visit_out(visit)
+    return await one_visit_out(session, visit)
 
 
 @post("/api/visits/{visit_id:uuid}/notes", roles=ENGINEERS, tags=["visits"], summary="Add a note")
@@ -173,7 +172,7 @@ async def add_note(
     data: JSONBody[NoteIn],
 ) -> NoteOut:
     note = await visits.add_note(session, actor, clock, visit_id, body=data.body, note_id=data.id, at=data.at)
-    return out(NoteOut, note)
+    return note_out(note, await people_names(session, [note.author_id]))
 
 
 @post(
@@ -201,7 +200,7 @@ async def finish(
         at=data.at,
         version=data.version,
     )
-    return visit_out(visit)
+    return await one_visit_out(session, visit)
 
 
 ROUTES = [create_visit, assign_visit, my_visits, get_visit, start_travel, arrive, add_note, finish]

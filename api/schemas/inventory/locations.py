@@ -35,3 +35,5 @@ class LocationHoursIn(Input):
     # Local wall-clock times in the planning time zone; both null: open any time.
     opens: WallTime | None
     closes: WallTime | None
+    # The location's version as read; without one (older clients) the hours replace what is current.
+    version: int | None = None
