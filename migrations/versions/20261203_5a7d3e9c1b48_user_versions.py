@@ -1,7 +1,7 @@
 """A version on users: an admin's change names the version it changes, as other records' do.
 
 Revision ID: 5a7d3e9c1b48
-Revises: 7e4c1a9b3d52
+Revises: 5d7e3a1c9b48
 Create Date: 2026-12-03 07:00:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "5a7d3e9c1b48"
-down_revision: str | None = "7e4c1a9b3d52"
+down_revision: str | None = "5d7e3a1c9b48"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
