@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -39,6 +38,8 @@ from dispatch import jobs
 from dispatch.customers.stored_zones import unknown_zones
 
 log = logging.getLogger("fieldservice.api")
+# How long an app waits for its in-process queue worker to stop (the worker's own grace is 2 s).
+IN_PROCESS_STOP_SECONDS = 10.0
 
 
 def build_context(settings: Settings, clock: Clock) -> AppContext:
@@ -108,8 +109,11 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                 await context.worker.stop()
             if in_process is not None:
                 in_process.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await in_process
+                # procrastinate's worker can miss a cancellation that lands while it starts or
+                # stops its loop; shutting down must not wait on it forever.
+                stopped, _ = await asyncio.wait({in_process}, timeout=IN_PROCESS_STOP_SECONDS)
+                if not stopped:
+                    log.warning("the in-process queue worker did not stop in %s s", IN_PROCESS_STOP_SECONDS)
             await context.live.stop()
             context.hashing.close()
             await context.engine.dispose()
