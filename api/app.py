@@ -111,7 +111,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                 in_process.cancel()
                 # procrastinate's worker can miss a cancellation that lands while it starts or
                 # stops its loop; shutting down must not wait on it forever.
-                stopped, _ = await asyncio.wait({in_process}, timeout=IN_PROCESS_STOP_SECONDS)
+                stopped, _still = await asyncio.wait({in_process}, timeout=IN_PROCESS_STOP_SECONDS)
                 if not stopped:
                     log.warning("the in-process queue worker did not stop in %s s", IN_PROCESS_STOP_SECONDS)
             await context.live.stop()
