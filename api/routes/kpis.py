@@ -11,6 +11,7 @@ from litestar import Response, get
 from litestar.params import QueryParameter
 
 from api.auth import DESK
+from api.downloads import csv_download
 from api.params import CurrentActor, Now, Session
 from api.schemas.kpis import KpiReportOut, report_out
 from completion import fonts, rendering
@@ -93,11 +94,7 @@ async def kpis_csv(
 ) -> Response[bytes]:
     report = await _report(now, session, actor, from_, to, customer_id, region)
     day = report.period.since.date().isoformat()
-    return Response(
-        export.to_csv(report),
-        media_type="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="kpis-{day}.csv"'},
-    )
+    return csv_download(export.to_csv(report), f"kpis-{day}")
 
 
 Month = Annotated[

@@ -10,6 +10,7 @@ from litestar import Response, get
 from litestar.params import QueryParameter
 
 from api.auth import DESK
+from api.downloads import csv_download
 from api.params import Cursor, Limit, Now, Session, SinceQuery, UntilQuery
 from api.schemas.sla import (
     ComplianceGroupOut,
@@ -116,12 +117,6 @@ COMPLIANCE_COLUMNS = (
 )
 
 
-def _csv(body: bytes, name: str) -> Response[bytes]:
-    return Response(
-        body, media_type="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}.csv"'}
-    )
-
-
 @get(
     "/api/reports/sla-compliance.csv",
     roles=DESK,
@@ -162,7 +157,7 @@ async def sla_compliance_csv(
         for m in g.measures
     ]
     day = report.since.date().isoformat()
-    return _csv(export.table(COMPLIANCE_COLUMNS, rows), f"sla-compliance-{day}")
+    return csv_download(export.table(COMPLIANCE_COLUMNS, rows), f"sla-compliance-{day}")
 
 
 def _clock_out(c: SlaClock) -> SlaClockOut:
@@ -286,7 +281,7 @@ async def sla_orders_csv(
         cursor = page.next_cursor
         if cursor is None:
             break
-    return _csv(export.table(ORDER_COLUMNS, rows), f"sla-{outcome.value}-orders")
+    return csv_download(export.table(ORDER_COLUMNS, rows), f"sla-{outcome.value}-orders")
 
 
 @get(
@@ -395,7 +390,9 @@ async def engineer_time_csv(now: Now, session: Session, month: Month = None) -> 
         )
         for e in report.engineers
     ]
-    return _csv(export.table(ENGINEER_COLUMNS, rows), f"engineer-time-{report.since.date().isoformat()}")
+    return csv_download(
+        export.table(ENGINEER_COLUMNS, rows), f"engineer-time-{report.since.date().isoformat()}"
+    )
 
 
 ROUTES = [

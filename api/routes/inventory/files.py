@@ -8,18 +8,13 @@ from litestar import Response, get, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from api.auth import WAREHOUSE
+from api.downloads import csv_download
 from api.params import CurrentActor, Now, OptionalInstantQuery, Search, Session
 from api.schemas.common import out
 from api.schemas.inventory.imports import ImportIn, ImportOut, RejectionOut
 from inventory import exports, imports
 from inventory.models import LocationKind
 from inventory.queries import BalanceFilter
-
-
-def _csv(body: bytes, name: str) -> Response[bytes]:
-    return Response(
-        body, media_type="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}.csv"'}
-    )
 
 
 @post(
@@ -54,7 +49,7 @@ async def balances_csv(
     q: Search = None,
 ) -> Response[bytes]:
     where = BalanceFilter(location_id=location_id, item_id=item_id, location_kind=location_kind, q=q)
-    return _csv(await exports.balances_csv(session, where), "balances")
+    return csv_download(await exports.balances_csv(session, where), "balances")
 
 
 @get(
@@ -71,7 +66,7 @@ async def moves_csv(
     location_id: FromQuery[uuid.UUID | None] = None,
 ) -> Response[bytes]:
     body = await exports.moves_csv(session, since=since, until=until, location_id=location_id)
-    return _csv(body, "movements")
+    return csv_download(body, "movements")
 
 
 ROUTES = [import_csv, balances_csv, moves_csv]
