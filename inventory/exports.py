@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from core.identity.models import User
+from inventory.ledger import touches_location
 from inventory.models import Item, Location, StockBalance, StockMove, Unit
 from inventory.queries import BalanceFilter, balance_statement
 
@@ -101,9 +102,7 @@ async def moves_csv(
     if until is not None:
         stmt = stmt.where(StockMove.at < until)
     if location_id is not None:
-        stmt = stmt.where(
-            (StockMove.from_location_id == location_id) | (StockMove.to_location_id == location_id)
-        )
+        stmt = stmt.where(touches_location(location_id))
     rows = (await session.execute(stmt)).all()
     return _csv(
         ("id", "at", "kind", "sku", "name", "quantity", "from", "to", "serial", "reason"),

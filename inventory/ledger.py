@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass
 from types import EllipsisType
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import ColumnElement, Select, case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -269,6 +269,11 @@ async def on_hand_from_ledger(session: AsyncSession, item_id: uuid.UUID, locatio
     return int(total.scalar_one())
 
 
+def touches_location(location_id: uuid.UUID) -> ColumnElement[bool]:
+    """A ledger line that moved stock into or out of the location."""
+    return (StockMove.from_location_id == location_id) | (StockMove.to_location_id == location_id)
+
+
 def moves_touching(
     *,
     location_id: uuid.UUID | None = None,
@@ -278,9 +283,7 @@ def moves_touching(
     """Ledger lines into or out of a location, of an item, of a unit (each filter when given)."""
     stmt = select(StockMove)
     if location_id is not None:
-        stmt = stmt.where(
-            (StockMove.from_location_id == location_id) | (StockMove.to_location_id == location_id)
-        )
+        stmt = stmt.where(touches_location(location_id))
     if item_id is not None:
         stmt = stmt.where(StockMove.item_id == item_id)
     if unit_id is not None:
