@@ -20,6 +20,7 @@ from core.jsonable import jsonable
 from dispatch.contracts.models import Contract, Measure, Severity
 from dispatch.customers.access import customer_scope
 from dispatch.customers.models import Asset, Customer, Site
+from dispatch.inspections.models import Inspection
 from dispatch.sla.clocks import (
     confirm_restored,
     meet,
@@ -30,7 +31,15 @@ from dispatch.sla.clocks import (
 )
 from dispatch.sla.models import PauseReason, SlaPause
 from dispatch.work_orders.lifecycle import OPEN, allowed_next
-from dispatch.work_orders.models import BackupOffer, Channel, ContactRecord, Status, WorkOrder, WorkOrderEvent
+from dispatch.work_orders.models import (
+    BackupOffer,
+    Channel,
+    ContactRecord,
+    Status,
+    WorkOrder,
+    WorkOrderEvent,
+    WorkOrderKind,
+)
 
 WORK_ORDER_NUMBER = Sequence("work_order_number_seq")
 REPEAT_FAULT_WINDOW = dt.timedelta(days=7)
@@ -380,6 +389,13 @@ async def transition(
         meet(order, Measure.PERMANENT_FIX, now)
     if target is Status.REOPENED:
         order.closed_at = None
+        if order.kind is WorkOrderKind.INSPECTION:
+            # Finishing set the sort key aside; reopened, the inspection waits for its window's end
+            # again (already past: it sorts among the overdue).
+            window_end = await session.scalar(
+                select(Inspection.window_end).where(Inspection.work_order_id == order.id)
+            )
+            order.due_at = window_end or now
     await session.flush()
     return order
 

@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.clock import ManualClock
 from core.database import make_engine, make_sessionmaker
 from core.geo import to_geography
-from core.identity.roles import SYSTEM
+from core.identity.models import User
+from core.identity.roles import SYSTEM, Actor, Role
 from dispatch.contracts.models import CalendarKind, Contract, HolidayCalendar
 from dispatch.customers.models import Asset, Customer, Site
 from dispatch.inspections.generation import generate
@@ -28,6 +29,7 @@ from dispatch.planning.problem import build
 from dispatch.sla.clocks import update_due
 from dispatch.sla.models import NO_DEADLINE
 from dispatch.work_orders.models import Status, Visit, VisitKind, WorkOrder, WorkOrderKind
+from dispatch.work_orders.service import transition
 from dispatch.worker import generate_inspections
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -239,3 +241,27 @@ async def test_a_generated_inspection_enters_plans_with_its_window_only_once_it_
     assert visit.deadline_s is None
     assert visit.priority == 1
     assert visit.drop_cost_s is not None
+
+
+async def test_a_reopened_inspection_waits_for_its_window_end_again(
+    makers: list[async_sessionmaker[AsyncSession]],
+) -> None:
+    contract_id = await _contract_with_assets(makers[0], "R", 1, 2)
+    plan_id = await _plan(makers[0], contract_id, lead_days=3)
+    clock = ManualClock(dt.datetime(2026, 1, 5, tzinfo=dt.UTC))
+    assert (await generate_inspections(makers[0], clock)).created == 1
+    async with makers[0]() as session, session.begin():
+        user_id = await session.scalar(select(User.id).where(User.username == "dispatcher"))
+        dispatcher = Actor(user_id=user_id, role=Role.DISPATCHER, username="dispatcher")
+        inspection = (
+            await session.execute(select(Inspection).where(Inspection.plan_id == plan_id))
+        ).scalar_one()
+        order = await session.get(WorkOrder, inspection.work_order_id)
+        assert order is not None
+        # Finished as the checklist finishes it: resolved, out of the open deadlines.
+        order.status, order.due_at = Status.RESOLVED, NO_DEADLINE
+        await session.flush()
+        clock.set(dt.datetime(2026, 1, 30, tzinfo=dt.UTC))  # the customer disputes it after the window
+        reopened = await transition(session, dispatcher, clock, order.id, order.version, Status.REOPENED)
+        assert reopened.due_at == inspection.window_end  # overdue now: sorts ahead of later deadlines
+        assert reopened.due_at < clock.now()
