@@ -411,7 +411,7 @@ async function main() {
   await load();
   startLive({
     onChange: (event) => {
-      if (["order", "visit", "clock"].includes(event.kind)) reloadSoon();
+      if (["order", "visit", "clock", "absence"].includes(event.kind)) reloadSoon();
     },
     onResync: reloadSoon,
     onState: (s) => {

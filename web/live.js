@@ -4,7 +4,7 @@
 
 import { api } from "./api.js";
 
-const KINDS = ["order", "visit", "clock", "notification", "position", "plan"];
+const KINDS = ["order", "visit", "clock", "notification", "position", "plan", "absence"];
 
 /**
  * startLive({ onChange(event), onResync(), onState(state) }) → { stop() }

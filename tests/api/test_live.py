@@ -20,7 +20,7 @@ from core.clock import ManualClock
 from tests.conftest import settings_for
 from tests.support.api import assert_problem, auth_headers
 from tests.support.live_server import LiveServer
-from tests.support.scenario import asset, contract, customer_with_site, report
+from tests.support.scenario import asset, contract, customer_with_site, engineer_id, report
 
 STREAM_SECONDS = 8.0
 
@@ -155,3 +155,35 @@ async def test_a_failed_request_announces_nothing(client, admin, dispatcher, dem
 def test_the_access_log_never_shows_a_stream_ticket():
     assert redact("/api/live?ticket=abc_DEF-123&last_event_id=7") == "/api/live?ticket=…&last_event_id=7"
     assert redact("/api/live?last_event_id=7&ticket=abc") == "/api/live?last_event_id=7&ticket=…"
+
+
+async def test_an_absence_recorded_or_removed_elsewhere_reaches_an_open_board(
+    client, admin, dispatcher, live_server
+):
+    me = await engineer_id(client, dispatcher, "engineer07")
+    url = f"/api/engineers/{me}/absences"
+    async with httpx.AsyncClient(base_url=live_server, timeout=30) as http:
+        headers = await auth_headers(http, "dispatcher")
+        async with _stream(http, await _ticket(http, headers)) as response:
+            events = _events(response)
+            made = await client.post(
+                url,
+                headers=dispatcher,
+                json={
+                    "starts_at": "2026-03-09T00:00:00Z",
+                    "ends_at": "2026-03-09T08:00:00Z",
+                    "kind": "sick",
+                    "note": "发烧",
+                },
+            )
+            assert made.status_code == 201, made.text
+            recorded = await _until(events, lambda e: e.get("event") == "absence")
+            assert recorded["data"]["entity_id"] == me
+            absence = made.json()
+            gone = await client.delete(
+                f"{url}/{absence['id']}", headers=dispatcher, params={"version": absence["version"]}
+            )
+            assert gone.status_code == 204, gone.text
+            removed = await _until(events, lambda e: e.get("event") == "absence")
+            assert removed["data"]["entity_id"] == me
+            assert int(removed["id"]) > int(recorded["id"])
