@@ -267,16 +267,21 @@ async def open_loop(
 
     async def one(scheduled: float) -> None:
         async with slots:
-            if idle:
-                conn = idle.pop()
-            else:
-                conn = await _Connection.open(port)
-                result.connections += 1
-            try:
-                status, _, _ = await conn.get(request)
-            except (OSError, asyncio.IncompleteReadError):
-                result.errors += 1
-                return
+            while True:
+                reused = bool(idle)
+                if reused:
+                    conn = idle.pop()
+                else:
+                    conn = await _Connection.open(port)
+                    result.connections += 1
+                try:
+                    status, _, _ = await conn.get(request)
+                    break
+                except (OSError, asyncio.IncompleteReadError):
+                    if not reused:
+                        result.errors += 1
+                        return
+                    # The server closed an idle keep-alive connection: resend on another, as clients do.
             result.latencies.append(time.perf_counter() - scheduled)
             if status != 200:
                 result.errors += 1
