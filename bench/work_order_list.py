@@ -2,6 +2,7 @@
 uvicorn process in the same run. Pure measurement; never part of `make test`.
 
     python -m bench.work_order_list [--orders 1000] [--concurrency 32] [--seconds 3] [--rounds 3]
+                                    [--rates 300] [--rate-seconds 20] [--no-pin]
 
 Starts a throwaway PostGIS cluster under ./var/, migrates it, loads the demo data plus
 `--orders` work orders (a third with a visit), then serves the app with uvicorn (one process,
@@ -17,6 +18,16 @@ connection: the client's median latency, the server's own time (`Server-Timing`,
 bench server around the whole app: unit of work, sign-in, query, JSON, commit) and the server
 process's CPU time for the request (what the server time comes down to on a quiet machine,
 without the database's share).
+
+Then the open loop, for each of `--rates`: requests are sent on a fixed schedule (hello-world
+first, then the list, `--rate-seconds` each), whatever the answers do, and each latency is
+counted from the request's scheduled send time, so a request that waits behind a slow one (for a
+free connection, or in the server's queue) counts its wait: no coordinated omission. It prints
+p50/p95/p99/max, the rate achieved and the list's p99 over hello-world's.
+
+On a machine with two cores or more the server process is pinned to core 0 together with
+PostgreSQL (the postmaster and so every backend it starts), and this client to core 1, so the
+load generator does not take the server's CPU and the list's cost includes the database's.
 """
 
 from __future__ import annotations
@@ -229,6 +240,69 @@ async def drive(port: int, request: bytes, *, concurrency: int, seconds: float, 
     return sample
 
 
+@dataclass
+class OpenLoop:
+    """Latencies of requests sent on a fixed schedule, each from its scheduled send time."""
+
+    rate: float
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+    elapsed: float = 0.0
+    connections: int = 0
+
+    @property
+    def achieved(self) -> float:
+        return len(self.latencies) / self.elapsed if self.elapsed else 0.0
+
+
+async def open_loop(
+    port: int, request: bytes, *, rate: float, seconds: float, max_connections: int = 512
+) -> OpenLoop:
+    """`rate` requests per second for `seconds`, sent when due whether or not earlier ones were
+    answered: each takes an idle keep-alive connection or opens one (up to `max_connections`,
+    then waits for one; the wait counts, it is part of the latency from the schedule)."""
+    result = OpenLoop(rate=rate)
+    idle: list[_Connection] = []
+    slots = asyncio.Semaphore(max_connections)
+
+    async def one(scheduled: float) -> None:
+        async with slots:
+            while True:
+                reused = bool(idle)
+                if reused:
+                    conn = idle.pop()
+                else:
+                    conn = await _Connection.open(port)
+                    result.connections += 1
+                try:
+                    status, _, _ = await conn.get(request)
+                    break
+                except (OSError, asyncio.IncompleteReadError):
+                    if not reused:
+                        result.errors += 1
+                        return
+                    # The server closed an idle keep-alive connection: resend on another, as clients do.
+            result.latencies.append(time.perf_counter() - scheduled)
+            if status != 200:
+                result.errors += 1
+            idle.append(conn)
+
+    count = max(1, round(rate * seconds))
+    start = time.perf_counter() + 0.01
+    tasks = []
+    for i in range(count):
+        scheduled = start + i / rate
+        delay = scheduled - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(scheduled)))
+    await asyncio.gather(*tasks)
+    result.elapsed = time.perf_counter() - start
+    for conn in idle:
+        await conn.close()
+    return result
+
+
 async def sign_in(port: int, username: str) -> str:
     body = json.dumps({"username": username, "password": "demo-pass"}).encode()
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -258,6 +332,55 @@ class RouteResult:
     rps: list[float] = field(default_factory=list)
     sample: Sample = field(default_factory=Sample)
     single: Sample = field(default_factory=Sample)
+    open: list[OpenLoop] = field(default_factory=list)
+
+
+SERVER_CORE, CLIENT_CORE = 0, 1
+
+
+def _descendants(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        parent = todo.pop()
+        found.append(parent)
+        for task in os.listdir(f"/proc/{parent}/task"):
+            with open(f"/proc/{parent}/task/{task}/children") as children:
+                todo += [int(c) for c in children.read().split()]
+    return found
+
+
+def _pin_database(core: int) -> int:
+    """Pins this run's PostgreSQL (its data directory is named after this process) to `core`: the
+    postmaster and its processes; the backends it starts later inherit it. How many were pinned."""
+    marker = f"test-pg-{os.getpid()}-".encode()
+    pinned = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                args = cmdline.read().split(b"\0")
+            if not (args[0].endswith(b"postgres") and any(marker in a for a in args)):
+                continue
+            for pid in _descendants(int(entry)):
+                os.sched_setaffinity(pid, {core})
+                pinned += 1
+        except OSError:  # gone meanwhile
+            continue
+    return pinned
+
+
+def pin(server_pid: int) -> str:
+    """Server and PostgreSQL on one core, this client on the other; what was done, in words."""
+    if len(os.sched_getaffinity(0)) < 2:
+        return "not pinned (one core)"
+    os.sched_setaffinity(server_pid, {SERVER_CORE})
+    database = _pin_database(SERVER_CORE)
+    os.sched_setaffinity(0, {CLIENT_CORE})
+    return (
+        f"server and PostgreSQL ({database} processes) pinned to core {SERVER_CORE}, "
+        f"the client to core {CLIENT_CORE}"
+    )
 
 
 def _serve(url: str, port: int) -> subprocess.Popen[bytes]:
@@ -302,7 +425,15 @@ async def _probe(port: int) -> None:
 
 
 async def measure(
-    port: int, *, concurrency: int, seconds: float, rounds: int, limit: int, singles: int
+    port: int,
+    *,
+    concurrency: int,
+    seconds: float,
+    rounds: int,
+    limit: int,
+    singles: int,
+    rates: Sequence[float] = (),
+    rate_seconds: float = 20.0,
 ) -> list[RouteResult]:
     token = await sign_in(port, "dispatcher")
     routes = [
@@ -324,6 +455,9 @@ async def measure(
             result.sample.errors += sample.errors
     for result, (_, request) in zip(results, routes, strict=True):
         result.single = await drive(port, request, concurrency=1, seconds=60, limit=singles)
+    for rate in rates:
+        for i in (0, 2):  # hello-world, then the list, at the same rate
+            results[i].open.append(await open_loop(port, routes[i][1], rate=rate, seconds=rate_seconds))
     return results
 
 
@@ -332,13 +466,37 @@ def _pct(values: Sequence[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
+def open_table(results: list[RouteResult]) -> list[str]:
+    """The open loop's lines: each rate, hello-world then the list, and the list's p99 ratio."""
+    hello, listed = results[0], results[2]
+    lines = [
+        "",
+        "open loop (fixed rate; latency from the scheduled send time, ms):",
+        f"{'route':46} {'rate':>5} {'achieved':>8} {'p50':>7} {'p95':>7} {'p99':>7} {'max':>7} "
+        f"{'errors':>6} {'conns':>5}",
+    ]
+    for base, run in zip(hello.open, listed.open, strict=True):
+        for name, r in ((hello.name, base), (listed.name, run)):
+            lat = r.latencies
+            lines.append(
+                f"{name:46} {r.rate:5.0f} {r.achieved:8.1f} {_pct(lat, 0.5) * 1000:7.2f} "
+                f"{_pct(lat, 0.95) * 1000:7.2f} {_pct(lat, 0.99) * 1000:7.2f} "
+                f"{max(lat, default=float('nan')) * 1000:7.1f} {r.errors:6d} {r.connections:5d}"
+            )
+        ratio = _pct(run.latencies, 0.99) / _pct(base.latencies, 0.99)
+        lines.append(f"{'':46} {run.rate:5.0f} list p99 / hello-world p99 = {ratio:.1f}×")
+    return lines
+
+
 def table(results: list[RouteResult], concurrency: int) -> str:
-    base = statistics.median(results[0].rps)
     lines = [
         f"{concurrency} connections:",
         f"{'route':46} {'requests':>8} {'rps':>7} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} {'× hello':>8}",
     ]
+    base = statistics.median(results[0].rps) if results[0].rps else float("nan")
     for r in results:
+        if not r.rps:
+            continue
         rps = statistics.median(r.rps)
         lat = r.sample.latencies
         lines.append(
@@ -358,23 +516,45 @@ def table(results: list[RouteResult], concurrency: int) -> str:
             f"{_pct(s.server_ms, 0.5):10.2f} {_pct(s.server_ms, 0.99):10.2f} "
             f"{_pct(s.cpu_ms, 0.5):8.2f} {min(s.cpu_ms, default=float('nan')):8.2f}"
         )
+    if results[0].open:
+        lines += open_table(results)
     return "\n".join(lines)
 
 
 def run_against(
-    url: str, *, concurrency: int, seconds: float, rounds: int, limit: int, singles: int
+    url: str,
+    *,
+    concurrency: int,
+    seconds: float,
+    rounds: int,
+    limit: int,
+    singles: int,
+    rates: Sequence[float] = (),
+    rate_seconds: float = 20.0,
+    pinned: bool = False,
 ) -> list[RouteResult]:
     """Serve the database at `url` and measure (the database is not changed by the requests
-    except for the audit rows of the staff reads)."""
+    except for the audit rows of the staff reads). `pinned`: see `pin`."""
     port = free_port()
     server = _serve(url, port)
+    affinity = os.sched_getaffinity(0)
     try:
+        if pinned:
+            print(pin(server.pid), flush=True)
         return asyncio.run(
             measure(
-                port, concurrency=concurrency, seconds=seconds, rounds=rounds, limit=limit, singles=singles
+                port,
+                concurrency=concurrency,
+                seconds=seconds,
+                rounds=rounds,
+                limit=limit,
+                singles=singles,
+                rates=rates,
+                rate_seconds=rate_seconds,
             )
         )
     finally:
+        os.sched_setaffinity(0, affinity)
         server.terminate()
         try:
             server.wait(timeout=20)
@@ -392,7 +572,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=3.0, help="per route and round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--singles", type=int, default=200, help="sequential requests per route")
+    parser.add_argument(
+        "--rates", default="300", help="open-loop rates, requests/s, comma-separated ('' for none)"
+    )
+    parser.add_argument("--rate-seconds", type=float, default=20.0, help="per route and rate")
+    parser.add_argument("--no-pin", action="store_true", help="leave the processes where the OS puts them")
     args = parser.parse_args(argv)
+    rates = [float(r) for r in args.rates.split(",") if r.strip()]
 
     with demo_database(NOW) as url:
         started = time.perf_counter()
@@ -405,6 +591,9 @@ def main(argv: list[str] | None = None) -> int:
             rounds=args.rounds,
             limit=10**9,
             singles=args.singles,
+            rates=rates,
+            rate_seconds=args.rate_seconds,
+            pinned=not args.no_pin,
         )
         print(table(results, args.concurrency))
     return 0

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-from sqlalchemy import Row, Select, Text, cast, exists, func, literal_column, or_, select
-from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy import Enum, Row, Select, Text, cast, exists, func, literal_column, or_, select, type_coerce
+from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.sqltypes import NullType
 
 from core import audit
 from core.geo import BBox
@@ -186,9 +187,43 @@ _NOTES = _json_list(
     VisitNote.at,
     VisitNote.visit_id == Visit.id,
 )
-_CLOCKS_JSON = _json_list(
-    _json_object(SlaClock, ClockView), SlaClock.measure, SlaClock.work_order_id == WorkOrder.id
+
+
+def _plain(column: Any) -> Any:
+    # asyncpg decodes a row's values by their type: an enum type of ours it knows as text only,
+    # and JSON it would decode with the json module (msgspec does it in a fraction of the time).
+    return cast(column, Text) if isinstance(column.type, Enum | JSONB) else column
+
+
+# The clocks as an array of rows (NULL when none): PostgreSQL sends them in binary and asyncpg
+# decodes them, where JSON would cost both sides a text form of every timestamp.
+_CLOCK_ROWS = (
+    select(
+        func.array_agg(
+            aggregate_order_by(
+                func.row(*(_plain(getattr(SlaClock, name)) for name in ClockView.__struct_fields__)),
+                SlaClock.measure,
+            )
+        )
+    )
+    .where(SlaClock.work_order_id == WorkOrder.id)
+    .scalar_subquery()
 )
+_TARGET = msgspec.json.Decoder(dict[str, Any])
+_CONFIRMATION = msgspec.json.Decoder(dict[str, Any] | None)
+_TARGET_AT = ClockView.__struct_fields__.index("target")
+_CONFIRMATION_AT = ClockView.__struct_fields__.index("confirmation")
+
+
+def _clock(row: Any) -> ClockView:
+    """A clock from its row of `_CLOCK_ROWS`, its JSON columns decoded."""
+    clock = ClockView(*row)
+    clock.target = _TARGET.decode(row[_TARGET_AT])
+    confirmation = row[_CONFIRMATION_AT]
+    clock.confirmation = None if confirmation is None else _CONFIRMATION.decode(confirmation)
+    return clock
+
+
 _VISITS_JSON = _json_list(
     _json_object(
         Visit,
@@ -214,7 +249,7 @@ _ORDER_ROW = (
     func.ST_X(func.geometry(_SITE.c.point)).label("site_lon"),
     func.ST_Y(func.geometry(_SITE.c.point)).label("site_lat"),
     exists().where(SlaPause.work_order_id == WorkOrder.id, SlaPause.ended_at.is_(None)).label("paused"),
-    cast(_CLOCKS_JSON, Text).label("clocks_json"),
+    type_coerce(_CLOCK_ROWS, NullType).label("clock_rows"),
     cast(_VISITS_JSON, Text).label("visits_json"),
 )
 _ORDER_KEY = (WorkOrder.due_at, WorkOrder.id)
@@ -222,7 +257,6 @@ _ORDERS = select(*_ORDER_ROW).join(_SITE, _SITE.c.id == WorkOrder.site_id)
 # What most requests ask for (every order, as the desk sees them), made once: see `Keyset`.
 _ALL_ORDERS = Keyset.of(_ORDERS, _ORDER_KEY)
 _UNFILTERED = OrderFilter()
-_CLOCKS = msgspec.json.Decoder(list[ClockView])
 _VISITS = msgspec.json.Decoder(list[VisitView])
 
 
@@ -241,7 +275,11 @@ async def list_orders(
         audit.note_read(session.sync_session, "work_order.contact", [o.id for o in page.items])
     return Page(
         items=[
-            OrderRow(row, clocks=_CLOCKS.decode(row.clocks_json), visits=_VISITS.decode(row.visits_json))
+            OrderRow(
+                row,
+                clocks=[_clock(clock) for clock in row.clock_rows or ()],
+                visits=_VISITS.decode(row.visits_json),
+            )
             for row in page.items
         ],
         next_cursor=page.next_cursor,

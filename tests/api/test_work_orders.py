@@ -136,6 +136,29 @@ async def test_remote_fix_then_customer_confirmation_then_close_and_reopen(clien
     ]
 
 
+async def test_a_listed_order_shows_what_its_own_page_shows(client, dispatcher, setting):
+    """The list reads its orders past the ORM (each order's clocks as rows of binary values, their
+    JSON decoded apart): an order shows there exactly what its own page shows (but the timeline),
+    a clock holding the customer's confirmation included."""
+    _, site, _, unit = setting
+    order = await report(client, dispatcher, site, unit)
+    signed = {"confirmed_by": "李伟", "confirmation_channel": "phone"}
+    for to, extra in (("remote_fix", {}), ("signed", signed)):
+        moved = await client.post(
+            f"/api/work-orders/{order['id']}/transitions",
+            headers=dispatcher,
+            json={"version": order["version"], "to": to, **extra},
+        )
+        assert moved.status_code == 200, moved.text
+        order = moved.json()
+    listed = (await client.get("/api/work-orders", headers=dispatcher, params={"limit": 500})).json()["items"]
+    confirmed = [o for o in listed if o["id"] == order["id"]]
+    assert [c["confirmation"]["by"] for c in confirmed[0]["clocks"] if c["confirmation"]] != []
+    for shown in [*confirmed, *listed[:8]]:
+        page = (await client.get(f"/api/work-orders/{shown['id']}", headers=dispatcher)).json()
+        assert shown == {**page, "timeline": None}
+
+
 async def test_transition_from_a_closed_order_is_refused(client, dispatcher, setting, db):
     _, site, _, unit = setting
     order = await report(client, dispatcher, site, unit)
