@@ -46,6 +46,11 @@ PROTECTED_LATENESS_FACTOR = 20
 
 SAVINGS_MEMORY_BYTES = 512 * 1024 * 1024
 
+# From this many visits on, a one-depot problem without pick-ups or joint visits
+# starts from savings instead of parallel cheapest insertion (see
+# `first_solution_strategy`).
+SAVINGS_FROM_VISITS = 200
+
 # From this many nodes on, a problem counts as large (see `warm_start_from_greedy`).
 LARGE_NODES = 400
 
@@ -331,7 +336,9 @@ def _search_parameters(m: SolverModel) -> Any:
     `search_parameters` last, so that they win."""
     options = m.options
     params = pywrapcp.DefaultRoutingSearchParameters()
-    params.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, options.first_solution)
+    params.first_solution_strategy = getattr(
+        routing_enums_pb2.FirstSolutionStrategy, first_solution_strategy(m)
+    )
     metaheuristic = options.metaheuristic
     if sum(len(c) for c in m.copies.values()) <= 3:
         # A metaheuristic never stops by itself, and with a handful of stops
@@ -354,6 +361,26 @@ def _search_parameters(m: SolverModel) -> Any:
         _sisr_ruin(params)
     _raw_parameters(params, options.search_parameters)
     return params
+
+
+def first_solution_strategy(m: SolverModel) -> str:
+    """The options' start heuristic, or one chosen by shape: savings for a
+    one-depot problem of `SAVINGS_FROM_VISITS` visits or more without pick-ups
+    or joint visits, parallel cheapest insertion otherwise.
+
+    Measured on one core, 60 s: at 200 customers guided local search from
+    savings ends 1.5-6 points closer to the best known on every Gehring-Homberger
+    class but C2 (within 0.1 %), while at 100 customers parallel cheapest
+    insertion wins (Solomon RC201: 0.49 % against 2.43 %). Savings merges
+    routes out of one depot; with an engineer's own start per vehicle, pick-up
+    pairs or joint copies it has nothing to merge well."""
+    if m.options.first_solution is not None:
+        return m.options.first_solution
+    depots = {(m.start_node(v), m.end_node(v)) for v in m.vehicles}
+    plain = not m.vias and all(len(c) <= 1 for c in m.copies.values())
+    if len(depots) == 1 and plain and len(m.modelled) >= SAVINGS_FROM_VISITS:
+        return "SAVINGS"
+    return "PARALLEL_CHEAPEST_INSERTION"
 
 
 def _sisr_ruin(params: Any) -> None:
