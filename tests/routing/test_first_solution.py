@@ -15,12 +15,14 @@ from tests.routing.support import PLANE
 H200 = Path(__file__).resolve().parents[3] / "shared" / "benchmarks" / "vrptw" / "homberger_200"
 
 
-def _depot_problem(visits: int, *, own_starts: bool = False, joint: bool = False) -> Problem:
+def _depot_problem(
+    visits: int, *, own_starts: bool = False, joint: bool = False, service_s: float = 300
+) -> Problem:
     engineers = [
         Engineer(f"e{k}", (float(k * 500) if own_starts else 0.0, 0.0), [(0.0, 36_000.0)]) for k in range(4)
     ]
     work = [
-        Visit(f"v{k}", (50.0 * (k % 20), 40.0 * (k // 20)), 300, people_needed=2 if joint and k == 0 else 1)
+        Visit(f"v{k}", (50.0 * (k % 20), 40.0 * (k // 20)), service_s, people_needed=1 + (joint and k == 0))
         for k in range(visits)
     ]
     return Problem(engineers, work, travel=PLANE, horizon_s=36_000.0)
@@ -33,6 +35,11 @@ def _strategy(problem: Problem, **kw: object) -> str:
 def test_one_depot_and_many_visits_start_from_savings() -> None:
     assert _strategy(_depot_problem(SAVINGS_FROM_VISITS)) == "SAVINGS"
     assert _strategy(_depot_problem(SAVINGS_FROM_VISITS - 1)) == "PARALLEL_CHEAPEST_INSERTION"
+
+
+def test_short_routes_keep_insertion() -> None:
+    # Fifty-minute visits: a ten-hour shift holds about twelve, as on Solomon's type 1.
+    assert _strategy(_depot_problem(SAVINGS_FROM_VISITS, service_s=3000)) == "PARALLEL_CHEAPEST_INSERTION"
 
 
 def test_field_shapes_keep_insertion() -> None:
