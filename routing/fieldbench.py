@@ -1,5 +1,5 @@
 """Field-service benchmark: `python -m routing.fieldbench [--visits N] [--engineers M] [--time-limit S]
-[--seed S] [--workers W] [--json]`.
+[--seed S] [--workers W] [--json] [--scale 250,500,1000,2000]`.
 
 Builds the seeded scenario of `routing.scenario` (1,000 visits, 100
 engineers, 48 h by default), plans it with the greedy baseline of
@@ -8,7 +8,10 @@ both plans with the independent check of `routing.plan_check`, and prints solve 
 assigned, SLA breaches, travel per assigned visit and peak memory, with the
 ratios against the baseline. Then it measures emergency insertion at that
 size: the solver's plan becomes the current routes, and urgent visits are
-inserted one at a time with `routing.insertion.best_insertion`.
+inserted one at a time with `routing.insertion.best_insertion`. Last, a
+warm-start re-plan: five visits cancelled and five urgent ones added, solved
+from the solver's plan with a 10 s limit. `--scale` prints one row per size
+instead (one engineer per ten visits), solver beside greedy.
 
 The product solver is `routing.solver.solve`, the entry point plans use
 (`--workers 1`, the default); `--workers 2` runs `routing.portfolio.solve_portfolio`,
