@@ -97,13 +97,14 @@ def solve(
     model = _OrModel.build(m, initial_routes, protected)
     params = _search_parameters(m)
     assignment, found = _search(model, params, started, deadline)
-    if assignment is None and fallback is not None:
-        # Out of time before the search restored its start (a loaded machine):
-        # the rule of thumb's plan, rather than none.
-        return replace(fallback, seconds=time.monotonic() - started)
     solution = read_solution(
         m, model.routing, model.manager, assignment, model.status(assignment), started, found
     )
+    if fallback is not None and found == 0:
+        # Out of time before the search restored its start (a loaded machine):
+        # what came back, if anything, is OR-Tools' plan with every visit left
+        # out. The rule of thumb's plan instead.
+        return replace(fallback, seconds=time.monotonic() - started)
     return _replan_for_traffic(m, solution, started, deadline)
 
 

@@ -277,3 +277,19 @@ def test_a_replan_start_keeps_the_current_routes_and_places_new_visits() -> None
     check = check_plan(changed, sol)
     assert check.feasible, check.problems
     assert {u.id for u in urgent} <= sol.assigned_visit_ids
+
+
+def test_a_large_plan_out_of_time_still_serves_what_the_rule_of_thumb_serves() -> None:
+    from routing.greedy import greedy_solve
+    from routing.options import SolveOptions
+    from routing.plan_check import check_plan
+    from routing.scenario import field_scenario
+
+    p = field_scenario(400, 40, seed=2)
+    baseline = greedy_solve(p)
+    # Far too little time for the start plan and the search: the plan must
+    # not come back with every visit left out.
+    sol = solve(p, SolveOptions(time_limit_s=0.2))
+    check = check_plan(p, sol)
+    assert check.feasible, check.problems
+    assert len(sol.assigned_visit_ids) >= len(baseline.assigned_visit_ids) - 5
