@@ -48,7 +48,7 @@ SAVINGS_MEMORY_BYTES = 512 * 1024 * 1024
 
 # The start plan's repair rounds of a large problem stop after this share of
 # the time limit, so that the search gets the rest.
-START_SHARE = 0.6
+START_SHARE = 0.75
 
 # From this many visits on, a one-depot problem without pick-ups or joint visits
 # starts from savings instead of parallel cheapest insertion (see
