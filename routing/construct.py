@@ -233,13 +233,15 @@ def insertion_start(
     problem: Problem, baseline: Solution | None = None, deadline: float | None = None
 ) -> Routes:
     """Start routes for the solver; `baseline` (the greedy plan) steers the repair
-    rounds, which stop at `deadline` (`time.monotonic()`) with the best so far."""
+    rounds, which stop before `deadline` (`time.monotonic()`) with the best so far."""
     builder = _Builder(problem)
     visits = problem.visits
     order = sorted(
         range(len(visits)), key=lambda i: _order_key(visits[i], builder.windows[i], problem.horizon_s)
     )
+    round_started = time.monotonic()
     routes = builder.build(order)
+    round_s = time.monotonic() - round_started
     if baseline is None:
         return builder.as_routes(routes)
     ids = {v.id: i for i, v in enumerate(visits)}
@@ -263,11 +265,14 @@ def insertion_start(
         rank = (len(missing), -len(served))
         if best is None or rank < best[0]:
             best = (rank, routes)
-        if not missing or (deadline is not None and time.monotonic() > deadline):
+        # A round starts only if it can end by the deadline (rounds take about as long as the last).
+        if not missing or (deadline is not None and time.monotonic() + round_s > deadline):
             break
         first += [i for i in missing if i not in first]
         head = set(first)
+        round_started = time.monotonic()
         routes = builder.build(first + [i for i in order if i not in head])
+        round_s = time.monotonic() - round_started
     assert best is not None
     return builder.as_routes(best[1])
 
