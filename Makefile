@@ -57,10 +57,10 @@ db: install postgis
 down:
 	@if [ -x $(PY) ]; then $(PY) -m core.localdb down; fi
 
-## bench: the benchmark samples (about 15 minutes, prints tables), then the sync benchmarks and the KPI
+## bench: the benchmark samples (about 40 minutes, prints tables), then the sync benchmarks and the KPI
 ## report over 100,000 work orders (bench/kpis.py, about 2 minutes); never part
-## of `make test`. The textbook baseline runs next to the Solomon sample only (its 200-customer figures are
-## in routing/README.md); the 200-customer sample runs the two-process portfolio (both cores).
+## of `make test`. Every VRPTW sample runs the product on one core with the textbook baseline in the
+## same process; then the 1,000-visit field benchmark at 30 s and the field scaling table.
 BENCH := ../shared/benchmarks/vrptw
 bench: install
 	$(PY) -m routing.bench vrptw $(BENCH)/solomon/C101.txt $(BENCH)/solomon/C201.txt \
@@ -68,8 +68,12 @@ bench: install
 		$(BENCH)/solomon/RC101.txt $(BENCH)/solomon/RC201.txt --time-limit 30
 	$(PY) -m routing.bench vrptw $(BENCH)/homberger_200/c1_2_1.txt $(BENCH)/homberger_200/c2_2_1.txt \
 		$(BENCH)/homberger_200/r1_2_1.txt $(BENCH)/homberger_200/r2_2_1.txt \
-		$(BENCH)/homberger_200/rc1_2_1.txt $(BENCH)/homberger_200/rc2_2_1.txt --time-limit 60 --no-baseline --workers 2
-	$(PY) -m routing.fieldbench --time-limit 60
+		$(BENCH)/homberger_200/rc1_2_1.txt $(BENCH)/homberger_200/rc2_2_1.txt --time-limit 60
+	$(PY) -m routing.bench vrptw $(BENCH)/homberger_400/c1_4_2.txt $(BENCH)/homberger_400/c2_4_2.txt \
+		$(BENCH)/homberger_400/r1_4_2.txt $(BENCH)/homberger_400/r2_4_2.txt \
+		$(BENCH)/homberger_400/rc1_4_2.txt $(BENCH)/homberger_400/rc2_4_2.txt --time-limit 60
+	$(PY) -m routing.fieldbench --time-limit 30
+	$(PY) -m routing.fieldbench --time-limit 30 --scale 250,500,1000,2000
 	$(MAKE) bench-sync
 	$(PY) -m bench.work_order_list
 	$(PY) -m bench.kpis
@@ -89,7 +93,7 @@ bench-full: install
 		case $$name in solomon) limit=30;; *) limit=60;; esac; \
 		$(PY) -m routing.bench vrptw $$dir*.txt --time-limit $$limit --json > bench-results/$$name-$$stamp.json; \
 	  done; \
-	  $(PY) -m routing.fieldbench --time-limit 60 --json > bench-results/fieldbench-$$stamp.json ) \
+	  $(PY) -m routing.fieldbench --time-limit 30 --json > bench-results/fieldbench-$$stamp.json ) \
 		> bench-results/bench-full-$$stamp.log 2>&1 & \
 	echo "bench-full running in the background (pid $$!): bench-results/*-$$stamp.json"
 

@@ -20,8 +20,10 @@ from pathlib import Path
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from routing.checker import check_vrptw
+from routing.nodes import SolverModel
 from routing.options import SolveOptions
 from routing.portfolio import VARIANTS, solve_portfolio
+from routing.solver import first_solution_strategy, solve
 from routing.vrptw import VrptwInstance, read_vrptw, to_problem
 
 
@@ -72,11 +74,19 @@ def solve_product(
         time_scale=1000,
         drop_cost=1e7,
     )
-    solution, variant = solve_portfolio(to_problem(instance), options, workers, variants)
+    problem = to_problem(instance)
+    if workers <= 1 and not variants:
+        # The product's own choice, as plans are solved: one process, one core.
+        strategy = first_solution_strategy(SolverModel(problem, options))
+        started = time.monotonic()
+        solution = solve(problem, options)
+    else:
+        solution, variant = solve_portfolio(problem, options, workers, variants)
+        strategy = str(VARIANTS[variant][0])
     routes = [[int(s.visit_id) for s in r.stops] for r in solution.routes]
     if solution.unassigned:
         routes.append([-1])  # makes the checker report the instance infeasible
-    return routes, time.monotonic() - started, VARIANTS[variant][0]
+    return routes, time.monotonic() - started, strategy
 
 
 def solve_textbook(instance: VrptwInstance, time_limit_s: float) -> list[list[int]]:

@@ -25,6 +25,8 @@ recomputes all times itself.
 from __future__ import annotations
 
 import math
+import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -123,30 +125,39 @@ class _Builder:
     _new = -1
 
     def _insert(self, routes: list[_Route], i: int) -> None:
+        """The visit where it adds least travel among the positions that keep it
+        on time, else where it is least late. Positions are tried in order of
+        added travel, so the first on-time one ends the search."""
         p = self.point[i]
-        best: tuple[float, float, int, int, list[float]] | None = None
+        prev_pts: list[int] = []
+        next_pts: list[int] = []
+        owners: list[tuple[int, int]] = []
         for k in self.eligible[i]:
             route = routes[k]
-            n = len(route.stops)
             pts = [route.start_point, *(self.point[s.visit] for s in route.stops), route.end_point]
-            for pos in range(n + 1):
-                added = (
-                    self.seconds[pts[pos], p]
-                    + self.seconds[p, pts[pos + 1]]
-                    - self.seconds[pts[pos], pts[pos + 1]]
-                )
-                if best is not None and best[0] == 0.0 and added >= best[1]:
-                    continue
-                trial = [*route.stops[:pos], _Stop(i, 0.0, False), *route.stops[pos:]]
-                self._new = pos
-                starts = self._schedule(route, trial)
-                self._new = -1
-                if starts is None:
-                    continue
-                late = max(0.0, starts[pos] - self.deadline[i])
-                key = (late, added)
-                if best is None or key < (best[0], best[1]):
-                    best = (late, added, k, pos, starts)
+            prev_pts += pts[:-1]
+            next_pts += pts[1:]
+            owners += [(k, pos) for pos in range(len(pts) - 1)]
+        if not owners:
+            return
+        a, b = np.asarray(prev_pts), np.asarray(next_pts)
+        added_all = self.seconds[a, p] + self.seconds[p, b] - self.seconds[a, b]
+        best: tuple[float, float, int, int, list[float]] | None = None
+        for j in np.argsort(added_all, kind="stable").tolist():
+            if best is not None and best[0] == 0.0:
+                break  # on time, and every later position adds more travel
+            k, pos = owners[j]
+            route = routes[k]
+            trial = [*route.stops[:pos], _Stop(i, 0.0, False), *route.stops[pos:]]
+            self._new = pos
+            starts = self._schedule(route, trial)
+            self._new = -1
+            if starts is None:
+                continue
+            late = max(0.0, starts[pos] - self.deadline[i])
+            added = float(added_all[j])
+            if best is None or (late, added) < (best[0], best[1]):
+                best = (late, added, k, pos, starts)
         if best is None:
             return
         _, _, k, pos, starts = best
@@ -218,14 +229,19 @@ class _Builder:
         return on_time, served
 
 
-def insertion_start(problem: Problem, baseline: Solution | None = None) -> Routes:
-    """Start routes for the solver; `baseline` (the greedy plan) steers the repair rounds."""
+def insertion_start(
+    problem: Problem, baseline: Solution | None = None, deadline: float | None = None
+) -> Routes:
+    """Start routes for the solver; `baseline` (the greedy plan) steers the repair
+    rounds, which stop before `deadline` (`time.monotonic()`) with the best so far."""
     builder = _Builder(problem)
     visits = problem.visits
     order = sorted(
         range(len(visits)), key=lambda i: _order_key(visits[i], builder.windows[i], problem.horizon_s)
     )
+    round_started = time.monotonic()
     routes = builder.build(order)
+    round_s = time.monotonic() - round_started
     if baseline is None:
         return builder.as_routes(routes)
     ids = {v.id: i for i, v in enumerate(visits)}
@@ -249,10 +265,58 @@ def insertion_start(problem: Problem, baseline: Solution | None = None) -> Route
         rank = (len(missing), -len(served))
         if best is None or rank < best[0]:
             best = (rank, routes)
-        if not missing:
+        # A round starts only if it can end by the deadline (rounds take about as long as the last).
+        if not missing or (deadline is not None and time.monotonic() + round_s > deadline):
             break
         first += [i for i in missing if i not in first]
         head = set(first)
+        round_started = time.monotonic()
         routes = builder.build(first + [i for i in order if i not in head])
+        round_s = time.monotonic() - round_started
     assert best is not None
     return builder.as_routes(best[1])
+
+
+def complete_routes(problem: Problem, current: Mapping[tuple[str, int], Sequence[str]]) -> Routes:
+    """`current` (a plan being re-planned) with the visits it lacks put in by
+    the same cheapest insertion, in the baseline's order; stops stay in their
+    order and every stop placed keeps its window and on-time status.
+
+    At a thousand visits, local search from a plan with a few visits missing
+    reaches the moves that insert them only after seconds of other moves."""
+    builder = _Builder(problem)
+    ids = {v.id: i for i, v in enumerate(problem.visits)}
+    routes = [
+        _Route(veh, builder.start_point[k], builder.end_point[k], veh.end_s + veh.overtime_cap_s)
+        for k, veh in enumerate(builder.vehicles)
+    ]
+    by_key: dict[tuple[str, int], int] = {}
+    for k, veh in enumerate(builder.vehicles):
+        by_key.setdefault((problem.engineers[veh.engineer_index].id, veh.shift_index), k)
+    placed: set[int] = set()
+    for key, visit_ids in current.items():
+        found = by_key.get(key)
+        if found is None:
+            continue
+        kept = [ids[v] for v in visit_ids if v in ids and found in builder.eligible[ids[v]]]
+        stops = [_Stop(i, math.inf, False) for i in kept]
+        # Starts at infinity: a stop late in the current plan may stay late.
+        starts = builder._schedule(routes[found], stops)
+        if starts is None:
+            # The current plan no longer holds: the search repairs it.
+            return {key: list(visit_ids) for key, visit_ids in current.items()}
+        for stop, start in zip(stops, starts, strict=True):
+            stop.start = start
+        routes[found].stops = stops
+        placed.update(s.visit for s in stops)
+    visits = problem.visits
+    order = sorted(
+        (i for i in range(len(visits)) if i not in placed and builder.windows[i] and builder.eligible[i]),
+        key=lambda i: _order_key(visits[i], builder.windows[i], problem.horizon_s),
+    )
+    for i in order:
+        if visits[i].people_needed > 1:
+            builder._append_joint(routes, i)
+        else:
+            builder._insert(routes, i)
+    return builder.as_routes(routes)

@@ -1,5 +1,5 @@
 """Field-service benchmark: `python -m routing.fieldbench [--visits N] [--engineers M] [--time-limit S]
-[--seed S] [--workers W] [--json]`.
+[--seed S] [--workers W] [--json] [--scale 250,500,1000,2000]`.
 
 Builds the seeded scenario of `routing.scenario` (1,000 visits, 100
 engineers, 48 h by default), plans it with the greedy baseline of
@@ -8,7 +8,10 @@ both plans with the independent check of `routing.plan_check`, and prints solve 
 assigned, SLA breaches, travel per assigned visit and peak memory, with the
 ratios against the baseline. Then it measures emergency insertion at that
 size: the solver's plan becomes the current routes, and urgent visits are
-inserted one at a time with `routing.insertion.best_insertion`.
+inserted one at a time with `routing.insertion.best_insertion`. Last, a
+warm-start re-plan: five visits cancelled and five urgent ones added, solved
+from the solver's plan with a 10 s limit. `--scale` prints one row per size
+instead (one engineer per ten visits), solver beside greedy.
 
 The product solver is `routing.solver.solve`, the entry point plans use
 (`--workers 1`, the default); `--workers 2` runs `routing.portfolio.solve_portfolio`,
@@ -30,7 +33,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from routing.greedy import greedy_solve
 from routing.insertion import CurrentRoute, PlannedStop, best_insertion
@@ -105,6 +108,46 @@ def insertion_latency(problem: Problem, solution: Solution, count: int, seed: in
     )
 
 
+# -- warm-start re-plan ------------------------------------------------------------
+
+# A handful of changes between two plans: this many visits cancelled and as
+# many urgent ones added.
+REPLAN_CHANGES = 5
+REPLAN_LIMIT_S = 10.0
+
+
+def replan_changes(problem: Problem, seed: int) -> Problem:
+    """The problem after a handful of changes: the first `REPLAN_CHANGES` visits
+    (by id) cancelled, as many urgent ones (on site within 4 h of 09:00) added."""
+    cancelled = set(sorted(v.id for v in problem.visits)[:REPLAN_CHANGES])
+    kept = [v for v in problem.visits if v.id not in cancelled]
+    added = [replace(v, id=f"R{v.id}") for v in urgent_visits(REPLAN_CHANGES, seed + 1, EMERGENCY_AT_S)]
+    return replace(problem, visits=kept + added)
+
+
+def replan(
+    problem: Problem, solution: Solution, seed: int, time_limit_s: float
+) -> tuple[Row, dict[str, int]]:
+    """Re-plan after `replan_changes`, started from `solution` (what is planned
+    now, less the cancelled visits); returns the plan's row and how many visits
+    it moved to another engineer."""
+    changed = replan_changes(problem, seed)
+    ids = {v.id for v in changed.visits}
+    current = {
+        (r.engineer_id, r.shift_index): [s.visit_id for s in r.stops if s.is_visit and s.visit_id in ids]
+        for r in solution.routes
+    }
+    started = time.perf_counter()
+    plan = solve(changed, SolveOptions(time_limit_s=time_limit_s), current)
+    seconds = time.perf_counter() - started
+    row, _ = _row("re-plan", changed, plan, seconds, _peak_rss_mib())
+    before = {s.visit_id: r.engineer_id for r in solution.routes for s in r.stops if s.is_visit}
+    after = {s.visit_id: r.engineer_id for r in plan.routes for s in r.stops if s.is_visit}
+    moved = sum(1 for v, e in after.items() if v in before and before[v] != e)
+    added = sum(1 for v in after if v.startswith("R"))
+    return row, {"moved": moved, "added_placed": added, "added": REPLAN_CHANGES}
+
+
 # -- the run ---------------------------------------------------------------------
 
 
@@ -150,6 +193,7 @@ def run(
     workers: int = 1,
     urgent: int = 20,
     log: Callable[[str], None] | None = None,
+    with_replan: bool = True,
 ) -> dict[str, object]:
     say = log or (lambda _msg: None)
     problem = field_scenario(visits, engineers, seed)
@@ -176,6 +220,11 @@ def run(
     say(f"solver: {solver_s:.2f} s")
 
     insertion = insertion_latency(problem, product, urgent, seed)
+    replan_result: dict[str, object] | None = None
+    if with_replan:
+        replan_row, replan_counts = replan(problem, product, seed, min(REPLAN_LIMIT_S, time_limit_s))
+        replan_result = {**asdict(replan_row), **replan_counts}
+        say(f"re-plan: {replan_row.seconds:.2f} s")
     avoided = sorted((solver_check.late | solver_check.missed) - (greedy_check.late | greedy_check.missed))
     return {
         "visits": visits,
@@ -191,6 +240,7 @@ def run(
         "breaches_baseline_avoids": len(avoided),
         "breaches_baseline_avoids_ids": avoided[:20],
         "insertion": asdict(insertion),
+        "replan": replan_result,
     }
 
 
@@ -260,9 +310,47 @@ def render(result: dict[str, object]) -> str:
         f"median {ins['median_ms']:.1f} ms, max {ins['max_ms']:.1f} ms, "
         f"placed {ins['placed']}/{ins['visits']}"
     )
+    rp = result.get("replan")
+    if isinstance(rp, dict):
+        lines.append(
+            f"warm-start re-plan after {rp['added']} visits cancelled and {rp['added']} urgent added: "
+            f"{rp['seconds']:.1f} s, {rp['assigned']} assigned ({rp['added_placed']}/{rp['added']} new), "
+            f"{rp['late']} late, {fmt(rp['travel_per_visit_min'])} min travel per visit, "
+            f"{rp['moved']} moved to another engineer, feasible {fmt(rp['feasible'])}"
+        )
     for row in (g, s):
         for problem in row["problems"]:
             lines.append(f"  {row['name']} infeasible: {problem}")
+    return "\n".join(lines)
+
+
+def scaling(sizes: list[int], time_limit_s: float, seed: int, log: Callable[[str], None] | None) -> str:
+    """One row per size: visits, engineers in proportion (one per ten visits),
+    greedy and solver side by side."""
+    lines = [
+        f"{'visits':>6} {'eng':>4} {'secs':>6} {'assigned':>13} {'late':>11} {'travel/visit':>13}"
+        f" {'less':>6} {'extra':>5} {'MiB':>5}",
+    ]
+    for visits in sizes:
+        r = run(visits, max(1, visits // 10), time_limit_s, seed, urgent=0, log=log, with_replan=False)
+        rows = r["rows"]
+        assert isinstance(rows, list)
+        g, s = rows
+        less = (
+            f"{100 * (1 - s['travel_per_visit_min'] / g['travel_per_visit_min']):.1f}%"
+            if g["travel_per_visit_min"] and s["travel_per_visit_min"]
+            else "-"
+        )
+        lines.append(
+            f"{visits:>6} {r['engineers']!s:>4} {s['seconds']:>6.1f} {s['assigned']:>6}/{g['assigned']:<6}"
+            f" {s['late']:>5}/{g['late']:<5}"
+            f" {s['travel_per_visit_min']!s:>6}/{g['travel_per_visit_min']!s:<6}"
+            f" {less:>6} {r['breaches_baseline_avoids']!s:>5} {s['peak_rss_mib']:>5.0f}"
+            + ("" if s["feasible"] and g["feasible"] else "  INFEASIBLE")
+        )
+    lines.append(
+        "solver/greedy; extra: breaches the greedy plan avoids; less: travel per assigned visit vs greedy"
+    )
     return "\n".join(lines)
 
 
@@ -272,15 +360,24 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--visits", type=int, default=1000)
     parser.add_argument("--engineers", type=int, default=100)
-    parser.add_argument("--time-limit", type=float, default=60.0, help="solver seconds")
+    parser.add_argument("--time-limit", type=float, default=30.0, help="solver seconds")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--workers", type=int, default=1, help="1: routing.solver.solve; 2+: the portfolio on that many cores"
     )
     parser.add_argument("--urgent", type=int, default=20, help="emergency visits to insert")
     parser.add_argument("--json", action="store_true", help="one JSON object instead of the table")
+    parser.add_argument(
+        "--scale",
+        type=lambda text: [int(x) for x in text.split(",")],
+        default=None,
+        help="visit counts, e.g. 250,500,1000,2000 (one engineer per ten visits): the scaling table",
+    )
     args = parser.parse_args(argv)
     log = None if args.json else (lambda msg: print(msg, file=sys.stderr, flush=True))
+    if args.scale:
+        print(scaling(args.scale, args.time_limit, args.seed, log), flush=True)
+        return 0
     result = run(args.visits, args.engineers, args.time_limit, args.seed, args.workers, args.urgent, log)
     print(json.dumps(result) if args.json else render(result), flush=True)
     rows = result["rows"]

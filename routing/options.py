@@ -14,7 +14,9 @@ class SolveOptions:
     time_limit_s: float = 10.0
     # Stop after this many improving-or-not solutions: deterministic runs for tests.
     solution_limit: int | None = None
-    first_solution: str = "PARALLEL_CHEAPEST_INSERTION"
+    # An OR-Tools FirstSolutionStrategy name; None chooses by the problem's
+    # shape (`routing.solver.first_solution_strategy`).
+    first_solution: str | None = None
     metaheuristic: str = "GUIDED_LOCAL_SEARCH"
     # Solver time units per second. Seconds are exact enough for field work;
     # abstract benchmark coordinates need finer units (travel is rounded up,

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
-from routing.construct import insertion_start
+from routing.construct import complete_routes, insertion_start
 from routing.greedy import greedy_solve
 from routing.model import Problem, Progress, Solution, Visit
 from routing.nodes import SolverModel, rest_pairs
@@ -46,6 +46,18 @@ PROTECTED_LATENESS_FACTOR = 20
 
 SAVINGS_MEMORY_BYTES = 512 * 1024 * 1024
 
+# The start plan's repair rounds of a large problem stop after this share of
+# the time limit, so that the search gets the rest.
+START_SHARE = 0.75
+
+# From this many visits on, a one-depot problem without pick-ups or joint visits
+# starts from savings instead of parallel cheapest insertion (see
+# `first_solution_strategy`).
+SAVINGS_FROM_VISITS = 200
+# Stops per route (shift or capacity bound) from which routes count as long:
+# Solomon / Gehring-Homberger type 1 holds 10-16, type 2 36-66.
+LONG_ROUTE_STOPS = 25
+
 # From this many nodes on, a problem counts as large (see `warm_start_from_greedy`).
 LARGE_NODES = 400
 
@@ -71,8 +83,14 @@ def solve(
             m, None, None, None, "success" if not problem.visits else "no_solution", started, 0
         )
     protected: set[str] = set()
+    fallback: Solution | None = None
     if initial_routes is None and _warm_start_wanted(m):
-        initial_routes, protected = _greedy_start(problem)
+        fallback = greedy_solve(problem)
+        initial_routes, protected = _greedy_start(
+            problem, fallback, started + START_SHARE * options.time_limit_s
+        )
+    elif initial_routes and _large(m):
+        initial_routes = complete_routes(problem, initial_routes)
     if initial_routes is None and m.vias:
         return _solve_with_pickups(problem, options, started, deadline)
 
@@ -82,7 +100,16 @@ def solve(
     solution = read_solution(
         m, model.routing, model.manager, assignment, model.status(assignment), started, found
     )
+    if fallback is not None and found == 0:
+        # Out of time before the search restored its start (a loaded machine):
+        # what came back, if anything, is OR-Tools' plan with every visit left
+        # out. The rule of thumb's plan instead.
+        return replace(fallback, seconds=time.monotonic() - started)
     return _replan_for_traffic(m, solution, started, deadline)
+
+
+def _large(m: SolverModel) -> bool:
+    return len(m.nodes) >= LARGE_NODES and m.options.solution_limit is None
 
 
 def _warm_start_wanted(m: SolverModel) -> bool:
@@ -91,22 +118,17 @@ def _warm_start_wanted(m: SolverModel) -> bool:
     options = m.options
     if options.warm_start_from_greedy is not None:
         return options.warm_start_from_greedy
-    return (
-        len(m.nodes) >= LARGE_NODES
-        and options.solution_limit is None
-        and any(v.deadline_s is not None for v in m.problem.visits)
-    )
+    return _large(m) and any(v.deadline_s is not None for v in m.problem.visits)
 
 
-def _greedy_start(problem: Problem) -> tuple[InitialRoutes, set[str]]:
-    """The insertion plan built on the greedy baseline, and the visits the
-    baseline serves on time. What the rule of thumb keeps on time, the plan
-    must not give up for travel: steeper lateness, and a hard deadline where
-    the start keeps it."""
-    baseline = greedy_solve(problem)
+def _greedy_start(problem: Problem, baseline: Solution, deadline: float) -> tuple[InitialRoutes, set[str]]:
+    """The insertion plan built on the greedy baseline (repair rounds until
+    `deadline`), and the visits the baseline serves on time. What the rule of
+    thumb keeps on time, the plan must not give up for travel: steeper
+    lateness, and a hard deadline where the start keeps it."""
     late_ids = {lv.visit_id for lv in baseline.late}
     protected = {s.visit_id for r in baseline.routes for s in r.stops if s.visit_id not in late_ids}
-    return insertion_start(problem, baseline), protected
+    return insertion_start(problem, baseline, deadline), protected
 
 
 @dataclass
@@ -331,7 +353,9 @@ def _search_parameters(m: SolverModel) -> Any:
     `search_parameters` last, so that they win."""
     options = m.options
     params = pywrapcp.DefaultRoutingSearchParameters()
-    params.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, options.first_solution)
+    params.first_solution_strategy = getattr(
+        routing_enums_pb2.FirstSolutionStrategy, first_solution_strategy(m)
+    )
     metaheuristic = options.metaheuristic
     if sum(len(c) for c in m.copies.values()) <= 3:
         # A metaheuristic never stops by itself, and with a handful of stops
@@ -354,6 +378,52 @@ def _search_parameters(m: SolverModel) -> Any:
         _sisr_ruin(params)
     _raw_parameters(params, options.search_parameters)
     return params
+
+
+def first_solution_strategy(m: SolverModel) -> str:
+    """The options' start heuristic, or one chosen by shape: savings for a
+    one-depot problem of `SAVINGS_FROM_VISITS` visits or more, without pick-ups
+    or joint visits, whose routes are long (`LONG_ROUTE_STOPS`); parallel
+    cheapest insertion otherwise.
+
+    Measured on one core, 60 s, Gehring-Homberger 200: from savings guided
+    local search ends 6-9 points closer to the best known on the long-route
+    classes (R2, RC2) and level on C2; on short routes insertion wins on
+    clustered customers (C1: 0 % against 4.7 %). At 100 customers insertion
+    wins (Solomon RC201: 0.49 % against 2.43 %). Savings merges routes out of
+    one depot; with each engineer's own start, pick-up pairs or joint copies
+    it has nothing to merge well."""
+    if m.options.first_solution is not None:
+        return m.options.first_solution
+    depots = {(m.start_node(v), m.end_node(v)) for v in m.vehicles}
+    plain = not m.vias and all(len(c) <= 1 for c in m.copies.values())
+    if (
+        len(depots) == 1
+        and plain
+        and len(m.modelled) >= SAVINGS_FROM_VISITS
+        and _stops_per_route(m) >= LONG_ROUTE_STOPS
+    ):
+        return "SAVINGS"
+    return "PARALLEL_CHEAPEST_INSERTION"
+
+
+def _stops_per_route(m: SolverModel) -> float:
+    """How many stops a route can hold: the longest shift over a stop's service
+    plus the drive from its nearest neighbours, and the capacity over the mean
+    demand when there is one."""
+    visits = [m.problem.visits[i] for i in m.modelled]
+    nodes = [m.copies[i][0] for i in m.modelled]
+    travel = m.travel_units[np.ix_(nodes, nodes)].astype(np.float64) / m.scale
+    np.fill_diagonal(travel, np.inf)
+    near = np.sort(travel, axis=1)[:, : min(3, len(nodes) - 1)].mean()
+    per_stop = float(np.mean([v.duration_s for v in visits])) + float(near)
+    shift = max(v.end_s - v.start_s for v in m.vehicles)
+    stops = shift / max(per_stop, 1e-9)
+    demand = float(np.mean([v.demand for v in visits]))
+    capacities = [e.capacity for e in m.problem.engineers if e.capacity is not None]
+    if demand > 0 and capacities:
+        stops = min(stops, max(capacities) / demand)
+    return stops
 
 
 def _sisr_ruin(params: Any) -> None:
@@ -422,7 +492,9 @@ def _search(model: _OrModel, params: Any, started: float, deadline: float) -> tu
             assignment = routing.SolveFromAssignmentWithParameters(start, params)
             if assignment is not None:
                 break
-    if assignment is None:
+    if assignment is None and (not model.starts or deadline - time.monotonic() > 0.2 * options.time_limit_s):
+        # From scratch only with time to do it: OR-Tools' first-solution heuristics
+        # check the limit rarely (2,000 visits: over a minute past a 100 ms limit).
         set_time_limit()
         assignment = routing.SolveWithParameters(params)
     return assignment, found

@@ -254,3 +254,42 @@ def test_insertion_start_is_a_feasible_warm_start() -> None:
     check = check_plan(p, sol)
     assert check.feasible, check.problems
     assert check.assigned >= len(baseline.assigned_visit_ids) - 2
+
+
+def test_a_replan_start_keeps_the_current_routes_and_places_new_visits() -> None:
+    from dataclasses import replace
+
+    from routing.construct import complete_routes, insertion_start
+    from routing.greedy import greedy_solve
+    from routing.plan_check import check_plan
+    from routing.scenario import field_scenario, urgent_visits
+
+    p = field_scenario(120, 12, seed=3)
+    current = insertion_start(p, greedy_solve(p))
+    urgent = urgent_visits(3, seed=3, now_s=3 * H)
+    changed = replace(p, visits=[*p.visits, *urgent])
+    completed = complete_routes(changed, current)
+    for key, stops in current.items():
+        assert [v for v in completed[key] if v in set(stops)] == list(stops)
+    placed = {v for stops in completed.values() for v in stops}
+    assert {u.id for u in urgent} <= placed
+    sol = solve(changed, opts(solution_limit=20), completed)
+    check = check_plan(changed, sol)
+    assert check.feasible, check.problems
+    assert {u.id for u in urgent} <= sol.assigned_visit_ids
+
+
+def test_a_large_plan_out_of_time_still_serves_what_the_rule_of_thumb_serves() -> None:
+    from routing.greedy import greedy_solve
+    from routing.options import SolveOptions
+    from routing.plan_check import check_plan
+    from routing.scenario import field_scenario
+
+    p = field_scenario(400, 40, seed=2)
+    baseline = greedy_solve(p)
+    # Far too little time for the start plan and the search: the plan must
+    # not come back with every visit left out.
+    sol = solve(p, SolveOptions(time_limit_s=0.2))
+    check = check_plan(p, sol)
+    assert check.feasible, check.problems
+    assert len(sol.assigned_visit_ids) >= len(baseline.assigned_visit_ids) - 5
