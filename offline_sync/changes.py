@@ -32,6 +32,7 @@ from sqlalchemy import BigInteger, Text, delete, event, func, insert, inspect, o
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from completion import signing
 from completion.models import ServiceReport
@@ -71,6 +72,11 @@ def _current_xact() -> Any:
 
 
 def _visit_order(session: Session, visit_id: uuid.UUID) -> uuid.UUID | None:
+    # A visit's order never changes: the copy in the identity map (the writer usually locked
+    # the visit first) saves the round trip.
+    loaded = session.identity_map.get(identity_key(Visit, visit_id))
+    if isinstance(loaded, Visit) and "work_order_id" in loaded.__dict__:
+        return loaded.work_order_id
     # Through the connection: a query on the session would autoflush inside the flush.
     return (
         session.connection()
