@@ -526,9 +526,13 @@ async def _floor(session: AsyncSession) -> int:
     return int(value or 0)
 
 
-async def pull(session: AsyncSession, user_id: uuid.UUID, cursor_text: str | None, limit: int) -> PullPage:
+async def pull(
+    session: AsyncSession, user_id: uuid.UUID, cursor_text: str | None, limit: int, *, records: bool = False
+) -> PullPage:
     """One page of changes for the user's scope. Call inside a REPEATABLE READ transaction whose
-    first statement is this one's (the snapshot and its xmin must be the same)."""
+    first statement is this one's (the snapshot and its xmin must be the same). With `records`,
+    an order whose only changes on the page are new or edited notes gets those notes rather
+    than its whole document (see `note_records`)."""
     key = key_of(session)
     xmin = await snapshot_xmin(session)
     if cursor_text is None:
@@ -557,7 +561,13 @@ async def pull(session: AsyncSession, user_id: uuid.UUID, cursor_text: str | Non
     high = cursor.high if cursor.high is not None else max(xmin, cursor.low)
     crew_orders = select(Visit.work_order_id).where(_mine(user_id))
     stmt = (
-        select(SyncChange.xact_id, SyncChange.id, SyncChange.work_order_id, SyncChange.entity)
+        select(
+            SyncChange.xact_id,
+            SyncChange.id,
+            SyncChange.work_order_id,
+            SyncChange.entity,
+            SyncChange.entity_id,
+        )
         .where(SyncChange.xact_id >= cursor.low, SyncChange.xact_id < high)
         .where(
             or_(
@@ -578,7 +588,10 @@ async def pull(session: AsyncSession, user_id: uuid.UUID, cursor_text: str | Non
     rows = rows[:limit]
     entities = {r.entity for r in rows}
     order_ids = list(dict.fromkeys(r.work_order_id for r in rows if r.entity not in {VAN_STOCK, CATALOGUE}))
-    page = PullPage(changes=await documents(session, user_id, order_ids))
+    notes: list[dict[str, Any]] = []
+    if records:
+        notes, order_ids = await note_records(session, user_id, rows, order_ids)
+    page = PullPage(changes=await documents(session, user_id, order_ids) + notes)
     if VAN_STOCK in entities:
         page.changes.append(await van_stock_document(session, user_id))
     if CATALOGUE in entities:
@@ -590,6 +603,59 @@ async def pull(session: AsyncSession, user_id: uuid.UUID, cursor_text: str | Non
     else:
         page.cursor = Cursor(low=high).encode(key)
     return page
+
+
+NOTE = VisitNote.__tablename__
+
+
+async def note_records(
+    session: AsyncSession, user_id: uuid.UUID, rows: list[Any], order_ids: list[uuid.UUID]
+) -> tuple[list[dict[str, Any]], list[uuid.UUID]]:
+    """The page's notes as records of their own, for the orders whose only changes on the page
+    are notes: the records, and the orders that still need their whole document.
+
+    A page of notes on a few long-running visits otherwise re-sends every note of those visits
+    with each page. A record is only sent while its visit is the user's, not cancelled, and its
+    order open; anything else (a note gone, a visit or order out of scope) sends the whole
+    document, which carries the removal. A device that lacks the document or the visit a record
+    names skips it: that document is then still to come in this pull or a later one (the change
+    that brought the order or visit into scope is not delivered yet), whole and with the note."""
+    notes_only = {r.work_order_id for r in rows if r.entity == NOTE} - {
+        r.work_order_id for r in rows if r.entity != NOTE
+    }
+    wanted = [r.entity_id for r in rows if r.work_order_id in notes_only]
+    if not wanted:
+        return [], order_ids
+    found = await session.execute(
+        select(
+            VisitNote.id,
+            VisitNote.visit_id,
+            VisitNote.at,
+            VisitNote.author_id,
+            VisitNote.body,
+            Visit.work_order_id,
+        )
+        .join(Visit, Visit.id == VisitNote.visit_id)
+        .join(WorkOrder, WorkOrder.id == Visit.work_order_id)
+        .where(VisitNote.id.in_(wanted), in_scope_visit(user_id), WorkOrder.status.not_in(CLOSED_ORDERS))
+        .order_by(VisitNote.at, VisitNote.id)
+    )
+    notes = list(found)
+    sent = {n.id for n in notes}
+    whole = notes_only & {r.work_order_id for r in rows if r.entity == NOTE and r.entity_id not in sent}
+    out = [
+        {
+            "entity": NOTE,
+            "id": str(n.id),
+            "op": "upsert",
+            "work_order_id": str(n.work_order_id),
+            "visit_id": str(n.visit_id),
+            "data": {"id": str(n.id), "at": jsonable(n.at), "author_id": str(n.author_id), "body": n.body},
+        }
+        for n in notes
+        if n.work_order_id not in whole
+    ]
+    return out, [o for o in order_ids if o not in notes_only or o in whole]
 
 
 async def prune(session: AsyncSession, older_than: dt.datetime) -> int:

@@ -71,6 +71,17 @@ def _retry_after(response: Any) -> float:
         return 0.0
 
 
+def merge_note(doc: dict[str, Any] | None, visit_id: str, note: dict[str, Any]) -> None:
+    """Put a pulled note into its visit in the document, in the server's order (time, then id).
+    A document or visit this device does not have yet is left alone: it arrives whole later."""
+    visit = next((v for v in (doc or {}).get("visits", []) if v["id"] == visit_id), None)
+    if visit is None:
+        return
+    notes = [n for n in visit["notes"] if n["id"] != note["id"]] + [note]
+    notes.sort(key=lambda n: (dt.datetime.fromisoformat(n["at"]), n["id"]))
+    visit["notes"] = notes
+
+
 class SyncError(Exception):
     pass
 
@@ -324,7 +335,11 @@ class DeviceClient:
     def pull(self) -> None:
         cursor = self._meta("cursor")
         while True:
-            params: dict[str, Any] = {"device_id": self.device_id, "limit": self.page_size}
+            params: dict[str, Any] = {
+                "device_id": self.device_id,
+                "limit": self.page_size,
+                "format": "records",
+            }
             if cursor:
                 params["cursor"] = cursor
             response = self._send("GET", "/api/sync/pull", params=params)
@@ -339,18 +354,31 @@ class DeviceClient:
             page = response.json()
             if page["bootstrap"] and not cursor:
                 self.db.execute("DELETE FROM replica")
-            for change in page["changes"]:
-                if change["op"] == "upsert":
-                    self.db.execute(
-                        "INSERT OR REPLACE INTO replica (id, data) VALUES (?, ?)",
-                        (change["id"], json.dumps(change["data"])),
-                    )
-                else:
-                    self.db.execute("DELETE FROM replica WHERE id = ?", (change["id"],))
+            self._apply_page(page["changes"])
             cursor = page["cursor"]
             self._set("cursor", cursor)  # commits the page with its cursor
             if not page["has_more"]:
                 return
+
+    def _apply_page(self, changes: list[dict[str, Any]]) -> None:
+        """Documents replaced or removed, notes merged into theirs; each document written once."""
+        docs: dict[str, dict[str, Any] | None] = {}
+        for change in changes:
+            if change["entity"] == "visit_note":
+                order = change["work_order_id"]
+                if order not in docs:
+                    row = self.db.execute("SELECT data FROM replica WHERE id = ?", (order,)).fetchone()
+                    docs[order] = json.loads(row[0]) if row else None
+                merge_note(docs[order], change["visit_id"], change["data"])
+            else:
+                docs[change["id"]] = change["data"] if change["op"] == "upsert" else None
+        for key, doc in docs.items():
+            if doc is None:
+                self.db.execute("DELETE FROM replica WHERE id = ?", (key,))
+            else:
+                self.db.execute(
+                    "INSERT OR REPLACE INTO replica (id, data) VALUES (?, ?)", (key, json.dumps(doc))
+                )
 
     def sync(self) -> SyncSummary:
         """Upload blobs, push the outbox, pull; what the server answered, counted."""
