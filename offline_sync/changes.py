@@ -71,18 +71,23 @@ def _current_xact() -> Any:
     return func.pg_current_xact_id().cast(Text).cast(BigInteger)
 
 
-def _visit_order(session: Session, visit_id: uuid.UUID) -> uuid.UUID | None:
-    # A visit's order never changes: the copy in the identity map (the writer usually locked
-    # the visit first) saves the round trip.
-    loaded = session.identity_map.get(identity_key(Visit, visit_id))
-    if isinstance(loaded, Visit) and "work_order_id" in loaded.__dict__:
-        return loaded.work_order_id
-    # Through the connection: a query on the session would autoflush inside the flush.
-    return (
-        session.connection()
-        .execute(select(Visit.work_order_id).where(Visit.id == visit_id))
-        .scalar_one_or_none()
-    )
+def _visit_orders(session: Session, objs: list[Any]) -> dict[uuid.UUID, uuid.UUID]:
+    """The order of each note's or attachment's visit, in at most one query for the whole flush.
+    A visit's order never changes: the copy in the identity map (the writer usually locked the
+    visit first) saves the round trip."""
+    orders: dict[uuid.UUID, uuid.UUID] = {}
+    for obj in objs:
+        loaded = session.identity_map.get(identity_key(Visit, obj.visit_id))
+        if isinstance(loaded, Visit) and "work_order_id" in loaded.__dict__:
+            orders[obj.visit_id] = loaded.work_order_id
+    missing = {obj.visit_id for obj in objs} - orders.keys()
+    if missing:
+        # Through the connection: a query on the session would autoflush inside the flush.
+        rows = session.connection().execute(
+            select(Visit.id, Visit.work_order_id).where(Visit.id.in_(missing))
+        )
+        orders.update((r[0], r[1]) for r in rows)
+    return orders
 
 
 def _crew_before_and_after(visit: Visit) -> list[uuid.UUID]:
@@ -138,6 +143,14 @@ def _row(entity: str, entity_id: uuid.UUID, order_id: uuid.UUID, users: list[uui
 @event.listens_for(Session, "after_flush")
 def _capture(session: Session, _context: Any) -> None:
     rows: dict[tuple[str, uuid.UUID, uuid.UUID], dict[str, Any]] = {}
+    visit_orders = _visit_orders(
+        session,
+        [
+            o
+            for o in chain(session.new, session.dirty, session.deleted)
+            if isinstance(o, VisitNote | VisitAttachment)
+        ],
+    )
     for obj in chain(session.new, session.dirty, session.deleted):
         if obj in session.dirty and not session.is_modified(obj, include_collections=False):
             continue
@@ -148,7 +161,7 @@ def _capture(session: Session, _context: Any) -> None:
         elif isinstance(obj, Visit):
             order_id, users = obj.work_order_id, _crew_before_and_after(obj)
         elif isinstance(obj, VisitNote | VisitAttachment):
-            order_id = _visit_order(session, obj.visit_id)
+            order_id = visit_orders.get(obj.visit_id)
         elif isinstance(obj, ServiceReport | Inspection):
             order_id = obj.work_order_id
         elif isinstance(obj, ChecklistResult):

@@ -71,15 +71,22 @@ def _retry_after(response: Any) -> float:
         return 0.0
 
 
-def merge_note(doc: dict[str, Any] | None, visit_id: str, note: dict[str, Any]) -> None:
-    """Put a pulled note into its visit in the document, in the server's order (time, then id).
-    A document or visit this device does not have yet is left alone: it arrives whole later."""
+def _note_order(note: dict[str, Any]) -> tuple[str, str]:
+    # The server's order (time, then id) from the text: its times are UTC, with microseconds
+    # only when there are any.
+    at = note["at"]
+    return (at if "." in at else at[:19] + ".000000" + at[19:]), note["id"]
+
+
+def merge_notes(doc: dict[str, Any] | None, visit_id: str, notes: list[dict[str, Any]]) -> None:
+    """Put pulled notes into their visit in the document, in the server's order. A document or
+    visit this device does not have yet is left alone: it arrives whole later in the pull."""
     visit = next((v for v in (doc or {}).get("visits", []) if v["id"] == visit_id), None)
     if visit is None:
         return
-    notes = [n for n in visit["notes"] if n["id"] != note["id"]] + [note]
-    notes.sort(key=lambda n: (dt.datetime.fromisoformat(n["at"]), n["id"]))
-    visit["notes"] = notes
+    by_id = {n["id"]: n for n in visit["notes"]}
+    by_id.update((n["id"], n) for n in notes)
+    visit["notes"] = sorted(by_id.values(), key=_note_order)
 
 
 class SyncError(Exception):
@@ -363,15 +370,18 @@ class DeviceClient:
     def _apply_page(self, changes: list[dict[str, Any]]) -> None:
         """Documents replaced or removed, notes merged into theirs; each document written once."""
         docs: dict[str, dict[str, Any] | None] = {}
+        notes: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for change in changes:
             if change["entity"] == "visit_note":
-                order = change["work_order_id"]
-                if order not in docs:
-                    row = self.db.execute("SELECT data FROM replica WHERE id = ?", (order,)).fetchone()
-                    docs[order] = json.loads(row[0]) if row else None
-                merge_note(docs[order], change["visit_id"], change["data"])
+                notes.setdefault((change["work_order_id"], change["visit_id"]), []).append(change["data"])
             else:
                 docs[change["id"]] = change["data"] if change["op"] == "upsert" else None
+        # A page never carries an order's notes beside its whole document.
+        for (order, visit), merged in notes.items():
+            if order not in docs:
+                row = self.db.execute("SELECT data FROM replica WHERE id = ?", (order,)).fetchone()
+                docs[order] = json.loads(row[0]) if row else None
+            merge_notes(docs[order], visit, merged)
         for key, doc in docs.items():
             if doc is None:
                 self.db.execute("DELETE FROM replica WHERE id = ?", (key,))

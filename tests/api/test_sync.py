@@ -17,7 +17,7 @@ from core.pagination import cursor_key
 from dispatch.work_orders.models import VisitNote
 from inventory.models import Item, ItemKind, StockMove
 from offline_sync import changes
-from offline_sync.client import merge_note
+from offline_sync.client import merge_notes
 from tests.support.api import assert_problem, auth_headers, sign_in
 from tests.support.db import watch_once
 from tests.support.scenario import asset, contract, customer_with_site, engineer_id, planned_visit, report
@@ -700,7 +700,7 @@ async def test_notes_pull_as_records_that_rebuild_the_whole_document(client, dis
     doc = docs[order["id"]]
     for change in reversed(records):
         if change["entity"] == "visit_note":
-            merge_note(doc, change["visit_id"], change["data"])
+            merge_notes(doc, change["visit_id"], [change["data"]])
     assert doc == whole[order["id"]]
     unknown = await client.get("/api/sync/pull", headers=phone.headers, params={**params, "format": "x"})
     assert_problem(unknown, 422)
