@@ -7,13 +7,17 @@ Starts a throwaway PostGIS cluster under ./var/, migrates it and loads the demo 
 drives the app in process through Litestar's test client (HTTP routing, JSON, auth and
 the unit of work included; no sockets).
 
-- push: one `POST /api/sync/push` of 100 `visit.add_note@1` mutations (each in its own
-  transaction with the device lock, seq check, stored outcome and audit row). Baseline: the
-  same 100 notes applied by the same mutation handler through the domain services, one
-  transaction each, without the sync layer or HTTP.
+- push: one `POST /api/sync/push` of 100 `visit.add_note@1` mutations (one transaction, a
+  savepoint each, with the seq check, stored outcome and audit row). Baseline: the same 100
+  notes applied by the same mutation handler through the domain services, one transaction
+  each, without the sync layer or HTTP.
 - pull: 5,000 captured changes (notes on the engineer's visits) read from a cursor taken
-  before them, paged 500 at a time. Baseline: a plain SELECT of the same change rows.
+  before them, paged 500 at a time, by the reference client (`format=records`: the notes
+  themselves, merged into its replica). Baseline: a plain SELECT of the same change rows.
 - bootstrap: a first pull of the engineer's whole scope (no baseline).
+
+The last column is the SQL statements per item (every engine in the process, the bench's
+baseline connection included); `--sql FILE` writes the statements of one push and one pull.
 """
 
 from __future__ import annotations

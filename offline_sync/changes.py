@@ -71,16 +71,28 @@ def _current_xact() -> Any:
     return func.pg_current_xact_id().cast(Text).cast(BigInteger)
 
 
+def _as_uuid(value: Any) -> uuid.UUID | None:
+    # A writer may set a foreign key as text (the ORM converts it only when it writes); a
+    # missing or malformed one is for the database to refuse, not for this hook.
+    if isinstance(value, uuid.UUID) or value is None:
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
 def _visit_orders(session: Session, objs: list[Any]) -> dict[uuid.UUID, uuid.UUID]:
     """The order of each note's or attachment's visit, in at most one query for the whole flush.
     A visit's order never changes: the copy in the identity map (the writer usually locked the
     visit first) saves the round trip."""
     orders: dict[uuid.UUID, uuid.UUID] = {}
-    for obj in objs:
-        loaded = session.identity_map.get(identity_key(Visit, obj.visit_id))
+    wanted = {v for v in (_as_uuid(obj.visit_id) for obj in objs) if v is not None}
+    for visit_id in wanted:
+        loaded = session.identity_map.get(identity_key(Visit, visit_id))
         if isinstance(loaded, Visit) and "work_order_id" in loaded.__dict__:
-            orders[obj.visit_id] = loaded.work_order_id
-    missing = {obj.visit_id for obj in objs} - orders.keys()
+            orders[visit_id] = loaded.work_order_id
+    missing = wanted - orders.keys()
     if missing:
         # Through the connection: a query on the session would autoflush inside the flush.
         rows = session.connection().execute(
@@ -161,7 +173,8 @@ def _capture(session: Session, _context: Any) -> None:
         elif isinstance(obj, Visit):
             order_id, users = obj.work_order_id, _crew_before_and_after(obj)
         elif isinstance(obj, VisitNote | VisitAttachment):
-            order_id = visit_orders.get(obj.visit_id)
+            visit_id = _as_uuid(obj.visit_id)
+            order_id = visit_orders.get(visit_id) if visit_id else None
         elif isinstance(obj, ServiceReport | Inspection):
             order_id = obj.work_order_id
         elif isinstance(obj, ChecklistResult):
