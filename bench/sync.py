@@ -7,13 +7,17 @@ Starts a throwaway PostGIS cluster under ./var/, migrates it and loads the demo 
 drives the app in process through Litestar's test client (HTTP routing, JSON, auth and
 the unit of work included; no sockets).
 
-- push: one `POST /api/sync/push` of 100 `visit.add_note@1` mutations (each in its own
-  transaction with the device lock, seq check, stored outcome and audit row). Baseline: the
-  same 100 notes applied by the same mutation handler through the domain services, one
-  transaction each, without the sync layer or HTTP.
+- push: one `POST /api/sync/push` of 100 `visit.add_note@1` mutations (one transaction, a
+  savepoint each, with the seq check, stored outcome and audit row). Baseline: the same 100
+  notes applied by the same mutation handler through the domain services, one transaction
+  each, without the sync layer or HTTP.
 - pull: 5,000 captured changes (notes on the engineer's visits) read from a cursor taken
-  before them, paged 500 at a time. Baseline: a plain SELECT of the same change rows.
+  before them, paged 500 at a time, by the reference client (`format=records`: the notes
+  themselves, merged into its replica). Baseline: a plain SELECT of the same change rows.
 - bootstrap: a first pull of the engineer's whole scope (no baseline).
+
+The last column is the SQL statements per item (every engine in the process, the bench's
+baseline connection included); `--sql FILE` writes the statements of one push and one pull.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from typing import Any
 
 import psycopg
 from litestar.testing import TestClient
-from sqlalchemy import Engine, create_engine, select
+from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.orm import Session
 
 from bench.database import demo_database
@@ -104,13 +108,33 @@ def _setup_visits(http: Any, count: int) -> None:
         )
 
 
-def _timed(fn: Callable[[], Any], rounds: int) -> list[float]:
+class _Statements:
+    """SQL statements sent by every engine in this process (the app's and the bench's own),
+    so a measurement can report its round trips per item."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.log: list[str] | None = None
+        event.listen(Engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        self.count += 1
+        if self.log is not None:
+            self.log.append(statement)
+
+
+STATEMENTS = _Statements()
+
+
+def _timed(name: str, items: int, fn: Callable[[], Any], rounds: int) -> Result:
+    """`fn` run `rounds` times: its times, and the SQL statements of one run."""
     out = []
+    before = STATEMENTS.count
     for _ in range(rounds):
         start = time.perf_counter()
         fn()
         out.append(time.perf_counter() - start)
-    return out
+    return name, items, out, (STATEMENTS.count - before) / rounds
 
 
 def _ok(response: Any) -> Any:
@@ -121,7 +145,8 @@ def _ok(response: Any) -> Any:
     return response.json()
 
 
-Result = tuple[str, int, list[float]]
+# name, items, seconds per round, SQL statements per round
+Result = tuple[str, int, list[float], float]
 
 
 @dataclass
@@ -135,6 +160,8 @@ class _Bench:
     user: User
     visit_ids: list[str]
     rounds: int
+    # Where to write the SQL statements of one untimed push and one pull, if anywhere.
+    sql_log: str | None = None
 
     def notes(self) -> list[dict[str, Any]]:
         """PUSH_SIZE new `visit.add_note@1` arguments spread over the engineer's visits."""
@@ -149,7 +176,7 @@ class _Bench:
         ]
 
 
-def run(rounds: int) -> list[Result]:
+def run(rounds: int, sql_log: str | None = None) -> list[Result]:
     """Every measurement, in order: bootstrap, push and its baseline, pull and its baseline."""
     from api.app import create_app
 
@@ -172,7 +199,7 @@ def run(rounds: int) -> list[Result]:
                 bootstrap, visit_ids = _measure_bootstrap(phone)
                 with Session(orm) as session:
                     user = session.execute(select(User).where(User.username == USER)).scalar_one()
-                bench = _Bench(url, clock, phone, orm, user, visit_ids, rounds)
+                bench = _Bench(url, clock, phone, orm, user, visit_ids, rounds, sql_log)
                 return [bootstrap, *_measure_push(bench), *_measure_pull(bench)]
         finally:
             orm.dispose()
@@ -180,14 +207,29 @@ def run(rounds: int) -> list[Result]:
 
 def _measure_bootstrap(phone: DeviceClient) -> tuple[Result, list[str]]:
     """The phone's first pull of its whole scope, and the ids of the visits assigned to it."""
-    started = time.perf_counter()
+    started, before = time.perf_counter(), STATEMENTS.count
     phone.pull()
+    statements = STATEMENTS.count - before
     docs = phone.replica()
     elapsed = time.perf_counter() - started
     visit_ids = [v["id"] for d in docs.values() for v in d.get("visits", []) if v["status"] == "assigned"]
     if not visit_ids:
         raise SystemExit(f"{USER} has no open visits ({len(docs)} documents)")
-    return ("bootstrap (whole scope, documents)", len(docs), [elapsed]), visit_ids
+    return ("bootstrap (whole scope, documents)", len(docs), [elapsed], statements), visit_ids
+
+
+def _log_sql(bench: _Bench, label: str, fn: Callable[[], Any]) -> None:
+    """Run `fn` once more, untimed, writing its SQL statements to the log file (`--sql`)."""
+    if bench.sql_log is None:
+        return
+    STATEMENTS.log = []
+    try:
+        fn()
+        with open(bench.sql_log, "a", encoding="utf-8") as out:
+            out.write(f"-- {label}: {len(STATEMENTS.log)} statements\n")
+            out.writelines(" ".join(s.split()) + "\n" for s in STATEMENTS.log)
+    finally:
+        STATEMENTS.log = None
 
 
 def _measure_push(bench: _Bench) -> list[Result]:
@@ -201,13 +243,15 @@ def _measure_push(bench: _Bench) -> list[Result]:
         assert len(outcomes) == PUSH_SIZE
         assert all(o["status"] == "applied" for o in outcomes), outcomes[:3]
 
+    _log_sql(bench, "push", push)
     actor = Actor(user_id=bench.user.id, role=Role.ENGINEER, username=USER)
     return [
-        (f"push {PUSH_SIZE} mutations (sync API)", PUSH_SIZE, _timed(push, bench.rounds)),
-        (
+        _timed(f"push {PUSH_SIZE} mutations (sync API)", PUSH_SIZE, push, bench.rounds),
+        _timed(
             f"  baseline: same {PUSH_SIZE} via domain services",
             PUSH_SIZE,
-            _timed(lambda: asyncio.run(_apply_directly(bench, actor)), bench.rounds),
+            lambda: asyncio.run(_apply_directly(bench, actor)),
+            bench.rounds,
         ),
     ]
 
@@ -268,26 +312,29 @@ def _measure_pull(bench: _Bench) -> list[Result]:
             ).fetchall()
             assert len(rows) >= PULL_SIZE, len(rows)
 
+        _log_sql(bench, "pull", pull)
         return [
-            (f"pull {PULL_SIZE} changes (sync API, {PAGE}/page)", PULL_SIZE, _timed(pull, bench.rounds)),
-            (
-                f"  baseline: SELECT of the {PULL_SIZE} change rows",
-                PULL_SIZE,
-                _timed(select_rows, bench.rounds),
+            _timed(f"pull {PULL_SIZE} changes (sync API, {PAGE}/page)", PULL_SIZE, pull, bench.rounds),
+            _timed(
+                f"  baseline: SELECT of the {PULL_SIZE} change rows", PULL_SIZE, select_rows, bench.rounds
             ),
         ]
 
 
 def table(results: list[Result]) -> str:
-    lines = [f"{'measurement':52} {'items':>6} {'median ms':>10} {'items/s':>9} {'sync ÷ base':>11}"]
+    lines = [
+        f"{'measurement':52} {'items':>6} {'median ms':>10} {'items/s':>9} {'sync ÷ base':>11}"
+        f" {'SQL/item':>9}"
+    ]
     previous: float | None = None
-    for name, items, samples in results:
+    for name, items, samples, statements in results:
         median = statistics.median(samples)
         ratio = ""
         if name.startswith("  baseline") and previous is not None:
             ratio = f"{previous / median:10.1f}×"
         rate = f"{items / median:9.0f}" if items else f"{'':>9}"
-        lines.append(f"{name:52} {items:6d} {median * 1000:10.1f} {rate} {ratio:>11}")
+        per_item = f"{statements / items:9.2f}" if items else f"{'':>9}"
+        lines.append(f"{name:52} {items:6d} {median * 1000:10.1f} {rate} {ratio:>11} {per_item}")
         previous = median
     return "\n".join(lines)
 
@@ -295,8 +342,9 @@ def table(results: list[Result]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.sync", description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--sql", metavar="FILE", help="append the SQL of one push and one pull to FILE")
     args = parser.parse_args(argv)
-    print(table(run(args.rounds)))
+    print(table(run(args.rounds, args.sql)))
     return 0
 
 

@@ -86,14 +86,7 @@ def _capture_changes(session: Session, _flush_context: Any, _instances: Any) -> 
     trail = trail_of(session)
     for obj in session.new:
         if getattr(obj, "__audited__", False):
-            trail.changes.append(
-                {
-                    "entity": obj.__tablename__,
-                    "id": _identity(obj),
-                    "op": "insert",
-                    "after": _row(obj, before=False),
-                }
-            )
+            trail.changes.append(inserted(obj))
     for obj in session.dirty:
         if getattr(obj, "__audited__", False) and session.is_modified(obj, include_collections=False):
             before, after = _row(obj, before=True), _row(obj, before=False)
@@ -129,17 +122,40 @@ def write_trail(
 ) -> None:
     """Add the one audit row for this unit of work (when it wrote or read anything, or `always`);
     `actor` None (or the system's) records no one."""
+    row = trail_row(session, action=action, actor=actor, request_id=request_id, always=always)
+    if row is not None:
+        session.add(row)
+
+
+def trail_row(
+    session: Session,
+    *,
+    action: str,
+    actor: Actor | None,
+    request_id: str | None,
+    always: bool,
+) -> AuditLog | None:
+    """The audit row `write_trail` adds, for a caller that inserts many in one statement later;
+    the trail starts afresh once it has one."""
     trail = trail_of(session)
     if not (always or trail.changes or trail.reads):
-        return
-    session.add(
-        AuditLog(
-            action=action,
-            actor_id=actor.user_id if actor else None,
-            actor_role=actor.role.value if actor and actor.role else None,
-            request_id=request_id,
-            changes=trail.changes,
-            reads=trail.reads,
-        )
-    )
+        return None
     session.info[TRAIL_KEY] = Trail()
+    return AuditLog(
+        action=action,
+        actor_id=actor.user_id if actor else None,
+        actor_role=actor.role.value if actor and actor.role else None,
+        request_id=request_id,
+        changes=trail.changes,
+        reads=trail.reads,
+    )
+
+
+def inserted(obj: Any) -> dict[str, Any]:
+    """The trail entry of a new row that is not flushed yet (the hook records it at its flush)."""
+    return {
+        "entity": obj.__tablename__,
+        "id": _identity(obj),
+        "op": "insert",
+        "after": _row(obj, before=False),
+    }

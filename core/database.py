@@ -8,13 +8,13 @@ import errno
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from geoalchemy2 import Geography
-from sqlalchemy import DateTime, Enum, Integer, MetaData, func, text
+from sqlalchemy import DateTime, Enum, Integer, MetaData, event, func, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, SessionTransaction, mapped_column
 
 # Stable constraint names, so that Alembic can drop and rename them.
 NAMING_CONVENTION = {
@@ -110,6 +110,42 @@ async def rollback_and_keep(session: AsyncSession) -> None:
         async with session.begin():
             for item in work:
                 await item(session)
+
+
+# Rows this session's transaction holds FOR UPDATE, as (model, id).
+_LOCKED = "locked_rows"
+
+
+_Row = TypeVar("_Row")
+
+
+async def get_locked(
+    session: AsyncSession, model: type[_Row], ident: Any, *, populate_existing: bool = False
+) -> _Row | None:
+    """`session.get(model, ident, with_for_update=True)`, once per transaction: a row this
+    transaction already locked is served from the identity map without a second SELECT (and
+    its eager loads). That copy is current: it was loaded with the lock, and nobody else can
+    change the row until the transaction ends."""
+    # The rows themselves, not just their keys: the identity map holds objects weakly, and a
+    # caller that dropped its reference would otherwise make the next get load it again.
+    locked: dict[tuple[type[Any], Any], Any] = session.info.setdefault(_LOCKED, {})
+    if (model, ident) in locked:
+        held = await session.get(model, ident)
+        if held is not None:
+            return held
+    row = await session.get(model, ident, with_for_update=True, populate_existing=populate_existing)
+    if row is not None:
+        locked[(model, ident)] = row
+    return row
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_locks(session: Session, transaction: SessionTransaction) -> None:
+    # The end of the transaction or of any savepoint (a released one included: a rolled-back
+    # savepoint gives its row locks back, and forgetting more only costs a second SELECT ...
+    # FOR UPDATE); not the inner "subtransaction" every flush opens and closes.
+    if transaction.nested or transaction.parent is None:
+        session.info.pop(_LOCKED, None)
 
 
 AfterCommit = Callable[[], None]

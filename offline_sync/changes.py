@@ -32,6 +32,7 @@ from sqlalchemy import BigInteger, Text, delete, event, func, insert, inspect, o
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from completion import signing
 from completion.models import ServiceReport
@@ -70,13 +71,35 @@ def _current_xact() -> Any:
     return func.pg_current_xact_id().cast(Text).cast(BigInteger)
 
 
-def _visit_order(session: Session, visit_id: uuid.UUID) -> uuid.UUID | None:
-    # Through the connection: a query on the session would autoflush inside the flush.
-    return (
-        session.connection()
-        .execute(select(Visit.work_order_id).where(Visit.id == visit_id))
-        .scalar_one_or_none()
-    )
+def _as_uuid(value: Any) -> uuid.UUID | None:
+    # A writer may set a foreign key as text (the ORM converts it only when it writes); a
+    # missing or malformed one is for the database to refuse, not for this hook.
+    if isinstance(value, uuid.UUID) or value is None:
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def _visit_orders(session: Session, objs: list[Any]) -> dict[uuid.UUID, uuid.UUID]:
+    """The order of each note's or attachment's visit, in at most one query for the whole flush.
+    A visit's order never changes: the copy in the identity map (the writer usually locked the
+    visit first) saves the round trip."""
+    orders: dict[uuid.UUID, uuid.UUID] = {}
+    wanted = {v for v in (_as_uuid(obj.visit_id) for obj in objs) if v is not None}
+    for visit_id in wanted:
+        loaded = session.identity_map.get(identity_key(Visit, visit_id))
+        if isinstance(loaded, Visit) and "work_order_id" in loaded.__dict__:
+            orders[visit_id] = loaded.work_order_id
+    missing = wanted - orders.keys()
+    if missing:
+        # Through the connection: a query on the session would autoflush inside the flush.
+        rows = session.connection().execute(
+            select(Visit.id, Visit.work_order_id).where(Visit.id.in_(missing))
+        )
+        orders.update((r[0], r[1]) for r in rows)
+    return orders
 
 
 def _crew_before_and_after(visit: Visit) -> list[uuid.UUID]:
@@ -132,6 +155,14 @@ def _row(entity: str, entity_id: uuid.UUID, order_id: uuid.UUID, users: list[uui
 @event.listens_for(Session, "after_flush")
 def _capture(session: Session, _context: Any) -> None:
     rows: dict[tuple[str, uuid.UUID, uuid.UUID], dict[str, Any]] = {}
+    visit_orders = _visit_orders(
+        session,
+        [
+            o
+            for o in chain(session.new, session.dirty, session.deleted)
+            if isinstance(o, VisitNote | VisitAttachment)
+        ],
+    )
     for obj in chain(session.new, session.dirty, session.deleted):
         if obj in session.dirty and not session.is_modified(obj, include_collections=False):
             continue
@@ -142,7 +173,8 @@ def _capture(session: Session, _context: Any) -> None:
         elif isinstance(obj, Visit):
             order_id, users = obj.work_order_id, _crew_before_and_after(obj)
         elif isinstance(obj, VisitNote | VisitAttachment):
-            order_id = _visit_order(session, obj.visit_id)
+            visit_id = _as_uuid(obj.visit_id)
+            order_id = visit_orders.get(visit_id) if visit_id else None
         elif isinstance(obj, ServiceReport | Inspection):
             order_id = obj.work_order_id
         elif isinstance(obj, ChecklistResult):
@@ -520,9 +552,13 @@ async def _floor(session: AsyncSession) -> int:
     return int(value or 0)
 
 
-async def pull(session: AsyncSession, user_id: uuid.UUID, cursor_text: str | None, limit: int) -> PullPage:
+async def pull(
+    session: AsyncSession, user_id: uuid.UUID, cursor_text: str | None, limit: int, *, records: bool = False
+) -> PullPage:
     """One page of changes for the user's scope. Call inside a REPEATABLE READ transaction whose
-    first statement is this one's (the snapshot and its xmin must be the same)."""
+    first statement is this one's (the snapshot and its xmin must be the same). With `records`,
+    an order whose only changes on the page are new or edited notes gets those notes rather
+    than its whole document (see `note_records`)."""
     key = key_of(session)
     xmin = await snapshot_xmin(session)
     if cursor_text is None:
@@ -551,7 +587,13 @@ async def pull(session: AsyncSession, user_id: uuid.UUID, cursor_text: str | Non
     high = cursor.high if cursor.high is not None else max(xmin, cursor.low)
     crew_orders = select(Visit.work_order_id).where(_mine(user_id))
     stmt = (
-        select(SyncChange.xact_id, SyncChange.id, SyncChange.work_order_id, SyncChange.entity)
+        select(
+            SyncChange.xact_id,
+            SyncChange.id,
+            SyncChange.work_order_id,
+            SyncChange.entity,
+            SyncChange.entity_id,
+        )
         .where(SyncChange.xact_id >= cursor.low, SyncChange.xact_id < high)
         .where(
             or_(
@@ -572,7 +614,10 @@ async def pull(session: AsyncSession, user_id: uuid.UUID, cursor_text: str | Non
     rows = rows[:limit]
     entities = {r.entity for r in rows}
     order_ids = list(dict.fromkeys(r.work_order_id for r in rows if r.entity not in {VAN_STOCK, CATALOGUE}))
-    page = PullPage(changes=await documents(session, user_id, order_ids))
+    notes: list[dict[str, Any]] = []
+    if records:
+        notes, order_ids = await note_records(session, user_id, rows, order_ids)
+    page = PullPage(changes=await documents(session, user_id, order_ids) + notes)
     if VAN_STOCK in entities:
         page.changes.append(await van_stock_document(session, user_id))
     if CATALOGUE in entities:
@@ -584,6 +629,59 @@ async def pull(session: AsyncSession, user_id: uuid.UUID, cursor_text: str | Non
     else:
         page.cursor = Cursor(low=high).encode(key)
     return page
+
+
+NOTE = VisitNote.__tablename__
+
+
+async def note_records(
+    session: AsyncSession, user_id: uuid.UUID, rows: list[Any], order_ids: list[uuid.UUID]
+) -> tuple[list[dict[str, Any]], list[uuid.UUID]]:
+    """The page's notes as records of their own, for the orders whose only changes on the page
+    are notes: the records, and the orders that still need their whole document.
+
+    A page of notes on a few long-running visits otherwise re-sends every note of those visits
+    with each page. A record is only sent while its visit is the user's, not cancelled, and its
+    order open; anything else (a note gone, a visit or order out of scope) sends the whole
+    document, which carries the removal. A device that lacks the document or the visit a record
+    names skips it: that document is then still to come in this pull or a later one (the change
+    that brought the order or visit into scope is not delivered yet), whole and with the note."""
+    notes_only = {r.work_order_id for r in rows if r.entity == NOTE} - {
+        r.work_order_id for r in rows if r.entity != NOTE
+    }
+    wanted = [r.entity_id for r in rows if r.work_order_id in notes_only]
+    if not wanted:
+        return [], order_ids
+    found = await session.execute(
+        select(
+            VisitNote.id,
+            VisitNote.visit_id,
+            VisitNote.at,
+            VisitNote.author_id,
+            VisitNote.body,
+            Visit.work_order_id,
+        )
+        .join(Visit, Visit.id == VisitNote.visit_id)
+        .join(WorkOrder, WorkOrder.id == Visit.work_order_id)
+        .where(VisitNote.id.in_(wanted), in_scope_visit(user_id), WorkOrder.status.not_in(CLOSED_ORDERS))
+        .order_by(VisitNote.at, VisitNote.id)
+    )
+    notes = list(found)
+    sent = {n.id for n in notes}
+    whole = notes_only & {r.work_order_id for r in rows if r.entity == NOTE and r.entity_id not in sent}
+    out = [
+        {
+            "entity": NOTE,
+            "id": str(n.id),
+            "op": "upsert",
+            "work_order_id": str(n.work_order_id),
+            "visit_id": str(n.visit_id),
+            "data": {"id": str(n.id), "at": jsonable(n.at), "author_id": str(n.author_id), "body": n.body},
+        }
+        for n in notes
+        if n.work_order_id not in whole
+    ]
+    return out, [o for o in order_ids if o not in notes_only or o in whole]
 
 
 async def prune(session: AsyncSession, older_than: dt.datetime) -> int:

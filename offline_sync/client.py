@@ -71,6 +71,24 @@ def _retry_after(response: Any) -> float:
         return 0.0
 
 
+def _note_order(note: dict[str, Any]) -> tuple[str, str]:
+    # The server's order (time, then id) from the text: its times are UTC, with microseconds
+    # only when there are any.
+    at = note["at"]
+    return (at if "." in at else at[:19] + ".000000" + at[19:]), note["id"]
+
+
+def merge_notes(doc: dict[str, Any] | None, visit_id: str, notes: list[dict[str, Any]]) -> None:
+    """Put pulled notes into their visit in the document, in the server's order. A document or
+    visit this device does not have yet is left alone: it arrives whole later in the pull."""
+    visit = next((v for v in (doc or {}).get("visits", []) if v["id"] == visit_id), None)
+    if visit is None:
+        return
+    by_id = {n["id"]: n for n in visit["notes"]}
+    by_id.update((n["id"], n) for n in notes)
+    visit["notes"] = sorted(by_id.values(), key=_note_order)
+
+
 class SyncError(Exception):
     pass
 
@@ -324,7 +342,11 @@ class DeviceClient:
     def pull(self) -> None:
         cursor = self._meta("cursor")
         while True:
-            params: dict[str, Any] = {"device_id": self.device_id, "limit": self.page_size}
+            params: dict[str, Any] = {
+                "device_id": self.device_id,
+                "limit": self.page_size,
+                "format": "records",
+            }
             if cursor:
                 params["cursor"] = cursor
             response = self._send("GET", "/api/sync/pull", params=params)
@@ -339,18 +361,34 @@ class DeviceClient:
             page = response.json()
             if page["bootstrap"] and not cursor:
                 self.db.execute("DELETE FROM replica")
-            for change in page["changes"]:
-                if change["op"] == "upsert":
-                    self.db.execute(
-                        "INSERT OR REPLACE INTO replica (id, data) VALUES (?, ?)",
-                        (change["id"], json.dumps(change["data"])),
-                    )
-                else:
-                    self.db.execute("DELETE FROM replica WHERE id = ?", (change["id"],))
+            self._apply_page(page["changes"])
             cursor = page["cursor"]
             self._set("cursor", cursor)  # commits the page with its cursor
             if not page["has_more"]:
                 return
+
+    def _apply_page(self, changes: list[dict[str, Any]]) -> None:
+        """Documents replaced or removed, notes merged into theirs; each document written once."""
+        docs: dict[str, dict[str, Any] | None] = {}
+        notes: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for change in changes:
+            if change["entity"] == "visit_note":
+                notes.setdefault((change["work_order_id"], change["visit_id"]), []).append(change["data"])
+            else:
+                docs[change["id"]] = change["data"] if change["op"] == "upsert" else None
+        # A page never carries an order's notes beside its whole document.
+        for (order, visit), merged in notes.items():
+            if order not in docs:
+                row = self.db.execute("SELECT data FROM replica WHERE id = ?", (order,)).fetchone()
+                docs[order] = json.loads(row[0]) if row else None
+            merge_notes(docs[order], visit, merged)
+        for key, doc in docs.items():
+            if doc is None:
+                self.db.execute("DELETE FROM replica WHERE id = ?", (key,))
+            else:
+                self.db.execute(
+                    "INSERT OR REPLACE INTO replica (id, data) VALUES (?, ?)", (key, json.dumps(doc))
+                )
 
     def sync(self) -> SyncSummary:
         """Upload blobs, push the outbox, pull; what the server answered, counted."""

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.database import get_locked
 from core.errors import Conflict, Forbidden, NotFound
 from core.identity.roles import Actor
 from core.pagination import Page, keyset_page
@@ -63,10 +64,10 @@ async def _was_on(session: AsyncSession, user_id: uuid.UUID, visit: Visit) -> bo
 async def gate(session: AsyncSession, actor: Actor, visit_id: uuid.UUID) -> tuple[Visit, WorkOrder]:
     """The visit, locked, if this engineer may record progress on it now. A visit they were
     once on but no longer (or that was cancelled) raises FieldConflict; anyone else's is 403."""
-    visit = await session.get(Visit, visit_id, with_for_update=True)
+    visit = await get_locked(session, Visit, visit_id)
     if visit is None:
         raise NotFound(f"No visit with id {visit_id}")
-    order = await session.get(WorkOrder, visit.work_order_id, with_for_update=True)
+    order = await get_locked(session, WorkOrder, visit.work_order_id)
     assert order is not None
     on_it = actor.user_id in (visit.engineer_id, visit.partner_engineer_id)
     open_ = visit.status is not VisitStatus.CANCELLED and order.status not in (

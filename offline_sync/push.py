@@ -1,6 +1,6 @@
-"""Push: a device's mutations applied exactly once, each in its own transaction.
+"""Push: a device's mutations applied exactly once, the batch in one transaction.
 
-Per mutation, in one transaction: lock the device's outbox row, check the seq, apply the
+The device's outbox row is locked for the whole push; per mutation: check the seq, apply the
 mutation through the domain services inside a savepoint, store the outcome and advance
 `next_seq`, write the audit row. A mutation and its stored outcome therefore commit
 together, so a retry after a lost response finds the outcome and applies nothing twice.
@@ -137,19 +137,31 @@ async def push(
     device_now: dt.datetime,
     batch: list[Pushed],
 ) -> PushResult:
-    contact = await _contact(sessionmaker, actor, request_id, device_id, device_now, batch, clock.now())
-    device = contact.device
+    """The whole batch in one transaction, each mutation in a savepoint of its own.
+
+    Why one transaction rather than one per mutation: a mutation's own work is a handful of
+    statements, and per-mutation transactions multiplied the fixed part (device lock, seq row
+    update, commit, audit insert) by the batch size. The guarantees hold as before: a refused
+    mutation rolls back only its savepoint and still consumes its seq with its stored outcome;
+    the device row stays locked to the end, so seqs stay contiguous and a concurrent push of
+    the same outbox waits and then replays; the answer is sent only after the single COMMIT,
+    so a crash before it loses nothing acknowledged (the device resends the whole batch, none
+    of which was stored). The stored outcomes and audit rows are inserted together at the end,
+    one multi-row statement each."""
+    received_at = clock.now()
+    ordered = sorted({m.seq: m for m in reversed(batch)}.values(), key=lambda m: m.seq)
+    async with sessionmaker() as session:
+        async with session.begin():
+            contact = await _contact(session, actor, request_id, device_id, device_now, batch, received_at)
+            device = contact.device
+            outcomes: list[dict[str, Any]] = []
+            next_seq = device.next_seq
+            if device.status == "active":
+                outcomes, next_seq = await _apply_batch(session, clock, actor, request_id, contact, ordered)
+        run_after_commit(session)
+        forget_after_commit(session)
     if device.status != "active":
         devices.check_usable(device)
-    outcomes: list[dict[str, Any]] = []
-    ordered = sorted({m.seq: m for m in reversed(batch)}.values(), key=lambda m: m.seq)
-    next_seq = device.next_seq
-    for index in range(len(ordered)):
-        step = await _push_one(sessionmaker, clock, actor, request_id, contact, ordered[index:])
-        outcomes += step.outcomes
-        next_seq = step.next_seq
-        if step.stop:
-            break
     return PushResult(outcomes=outcomes, next_seq=next_seq, server_time=clock.now())
 
 
@@ -163,7 +175,7 @@ class _Contact:
 
 
 async def _contact(
-    sessionmaker: async_sessionmaker[AsyncSession],
+    session: AsyncSession,
     actor: Actor,
     request_id: str,
     device_id: uuid.UUID,
@@ -171,68 +183,67 @@ async def _contact(
     batch: list[Pushed],
     received_at: dt.datetime,
 ) -> _Contact:
-    """Measure the clock offset, remember the previous contact, and hold a suspended device's
-    batch before anything is applied (a revoked one is refused by the caller)."""
-    async with sessionmaker() as session, session.begin():
-        device = await devices.of_user(session, actor, device_id, lock=True)
-        last_contact = device.last_contact_at
-        offset = device_time.offset(received_at, device_now)
-        if device.status == "active":
-            device.clock_offset_s = offset.total_seconds()
-            device.last_contact_at = received_at
-        elif device.status == "suspended":
-            devices.hold(
-                session,
-                device,
-                received_at,
-                [{"id": str(m.id), "seq": m.seq, "name": m.name, "args": m.args} for m in batch],
-            )
-            audit.write_trail(
-                session.sync_session,
-                action="sync.push held (device suspended)",
-                actor=actor,
-                request_id=request_id,
-                always=True,
-            )
+    """Lock the device's row for the whole push, measure the clock offset, remember the previous
+    contact, and hold a suspended device's batch before anything is applied (a revoked one is
+    refused by the caller)."""
+    device = await devices.of_user(session, actor, device_id, lock=True)
+    last_contact = device.last_contact_at
+    offset = device_time.offset(received_at, device_now)
+    if device.status == "active":
+        device.clock_offset_s = offset.total_seconds()
+        device.last_contact_at = received_at
+        await session.flush()
+        _fresh_trail(session)  # bookkeeping, not one of the mutations' changes
+    elif device.status == "suspended":
+        devices.hold(
+            session,
+            device,
+            received_at,
+            [{"id": str(m.id), "seq": m.seq, "name": m.name, "args": m.args} for m in batch],
+        )
+        audit.write_trail(
+            session.sync_session,
+            action="sync.push held (device suspended)",
+            actor=actor,
+            request_id=request_id,
+            always=True,
+        )
     return _Contact(device, received_at, last_contact, offset)
 
 
-@dataclass(frozen=True)
-class _Step:
-    outcomes: list[dict[str, Any]]
-    next_seq: int
-    stop: bool = False  # the rest of the batch is not processed
-
-
-async def _push_one(
-    sessionmaker: async_sessionmaker[AsyncSession],
+async def _apply_batch(
+    session: AsyncSession,
     clock: Clock,
     actor: Actor,
     request_id: str,
     contact: _Contact,
-    rest: list[Pushed],
-) -> _Step:
-    """The first of `rest` in its own transaction: replayed, applied and stored, or the stop of the batch."""
-    m = rest[0]
-    async with sessionmaker() as session:
-        async with session.begin():
-            row = await session.get(
-                SyncDevice, contact.device.id, with_for_update=True, populate_existing=True
-            )
-            assert row is not None
-            if row.status != "active":
-                return _Step(_not_processed(rest, row.next_seq, "device-revoked"), row.next_seq, stop=True)
-            if m.seq < row.next_seq:
-                stored = await session.get(SyncMutation, (row.id, m.seq))
-                if stored is None or stored.mutation_id != m.id:
-                    return _Step([_seq_reused(m)], row.next_seq)
-                return _Step([stored_outcome(stored, replayed=True)], row.next_seq)
-            if m.seq > row.next_seq:
-                return _Step(_not_processed(rest, row.next_seq, "seq-gap"), row.next_seq, stop=True)
-            outcome = await _apply_and_store(session, clock, actor, request_id, contact, row, m)
-        run_after_commit(session)
-        forget_after_commit(session)
-    return _Step([outcome], m.seq + 1)
+    ordered: list[Pushed],
+) -> tuple[list[dict[str, Any]], int]:
+    """Replay, apply or stop at each mutation in seq order; the outcomes and the next seq."""
+    device = contact.device
+    outcomes: list[dict[str, Any]] = []
+    rows: list[Any] = []
+    next_seq = device.next_seq
+    for index, m in enumerate(ordered):
+        if m.seq < next_seq:
+            stored = await session.get(SyncMutation, (device.id, m.seq))
+            if stored is None or stored.mutation_id != m.id:
+                outcomes.append(_seq_reused(m))
+            else:
+                outcomes.append(stored_outcome(stored, replayed=True))
+            continue
+        if m.seq > next_seq:
+            outcomes += _not_processed(ordered[index:], next_seq, "seq-gap")
+            break
+        stored, trail = await _apply_and_store(session, clock, actor, request_id, contact, m)
+        rows += [stored, trail]
+        outcomes.append(stored_outcome(stored))
+        next_seq = m.seq + 1
+    session.add_all(rows)
+    device.next_seq = next_seq
+    await session.flush()
+    _fresh_trail(session)  # the rows just inserted are recorded in the audit rows themselves
+    return outcomes, next_seq
 
 
 async def _apply_and_store(
@@ -241,10 +252,9 @@ async def _apply_and_store(
     actor: Actor,
     request_id: str,
     contact: _Contact,
-    row: SyncDevice,
     m: Pushed,
-) -> dict[str, Any]:
-    """Apply the mutation, store its outcome beside it and advance the device's seq."""
+) -> tuple[SyncMutation, audit.AuditLog]:
+    """Apply the mutation; its stored outcome and its audit row, to be inserted by the caller."""
     ctx = mutations.Context(
         session=session,
         actor=actor,
@@ -253,11 +263,12 @@ async def _apply_and_store(
         last_contact=contact.last_contact,
         clock_offset=contact.clock_offset,
     )
-    applied = await apply_one(session, ctx, row, m.seq, m.name, m.args)
+    applied = await apply_one(session, ctx, contact.device, m.seq, m.name, m.args)
     if applied.status != "applied":
         _fresh_trail(session)
+        await session.flush()  # a conflict's inbox row, recorded in this mutation's audit row
     stored = SyncMutation(
-        device_pk=row.id,
+        device_pk=contact.device.id,
         seq=m.seq,
         mutation_id=m.id,
         name=m.name,
@@ -270,17 +281,16 @@ async def _apply_and_store(
         effective_at=ctx.effective_at,
         blob_sha256=applied.blob,
     )
-    session.add(stored)
-    row.next_seq = m.seq + 1
-    await session.flush()
-    audit.write_trail(
+    audit.trail_of(session.sync_session).changes.append(audit.inserted(stored))
+    row = audit.trail_row(
         session.sync_session,
         action=f"sync {m.name} ({applied.status})",
         actor=actor,
         request_id=request_id,
         always=True,
     )
-    return stored_outcome(stored)
+    assert row is not None
+    return stored, row
 
 
 def _not_processed(rest: list[Pushed], expected: int, reason: str) -> list[dict[str, Any]]:

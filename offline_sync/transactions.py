@@ -59,7 +59,14 @@ class Pulled:
 
 
 async def pull(
-    sessionmaker: Sessions, clock: Clock, actor: Actor, device_id: uuid.UUID, cursor: str | None, limit: int
+    sessionmaker: Sessions,
+    clock: Clock,
+    actor: Actor,
+    device_id: uuid.UUID,
+    cursor: str | None,
+    limit: int,
+    *,
+    records: bool = False,
 ) -> Pulled:
     """Record the device's contact (refusing a revoked one), then read one page of changes
     in a snapshot of its own."""
@@ -70,7 +77,7 @@ async def pull(
         device.last_contact_at = clock.now()
     async with sessionmaker() as session:
         await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-        page = await changes.pull(session, actor.user_id, cursor, limit)
+        page = await changes.pull(session, actor.user_id, cursor, limit, records=records)
         await session.rollback()
     return Pulled(page=page, server_time=clock.now())
 

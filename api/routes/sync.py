@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from litestar import Request, Response, get, head, post, put
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
@@ -43,6 +43,15 @@ from offline_sync.models import SyncDevice
 BLOB_USERS = DESK | ENGINEERS
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 PullLimit = Annotated[int, QueryParameter(ge=1, le=1000, description="work-order documents per page")]
+# What an app that predates `records` does not send, so it keeps receiving whole documents only.
+PullFormat = Annotated[
+    Literal["documents", "records"],
+    QueryParameter(
+        query="format",
+        description="`records`: an order whose only changes are notes gets those notes "
+        '(`{"entity": "visit_note", "work_order_id", "visit_id", "data"}`) instead of its whole document',
+    ),
+]
 
 
 def _device_out(device: SyncDevice, **extra: Any) -> DeviceOut:
@@ -188,9 +197,10 @@ async def pull(
     device_id: FromQuery[uuid.UUID],
     cursor: Cursor = None,
     limit: PullLimit = 200,
+    shape: PullFormat = "documents",
 ) -> PullOut:
     pulled = await transactions.pull(
-        app_context(request).sessionmaker, clock, actor, device_id, cursor, limit
+        app_context(request).sessionmaker, clock, actor, device_id, cursor, limit, records=shape == "records"
     )
     page = pulled.page
     return PullOut(

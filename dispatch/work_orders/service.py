@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import zones
 from core.clock import Clock
+from core.database import get_locked
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound, VersionConflict, field_error
 from core.geo import LonLat, to_geography
 from core.identity.models import User
@@ -226,7 +227,11 @@ async def visible(
     session: AsyncSession, actor: Actor, order_id: uuid.UUID, *, lock: bool = False
 ) -> WorkOrder:
     """The work order if this actor may see it (others' do not exist for them)."""
-    order = await session.get(WorkOrder, order_id, with_for_update=lock, populate_existing=lock)
+    order = (
+        await get_locked(session, WorkOrder, order_id, populate_existing=True)
+        if lock
+        else await session.get(WorkOrder, order_id)
+    )
     if order is None or not await may_see(session, actor, order):
         raise NotFound(f"No work order with id {order_id}")
     return order

@@ -15,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import Clock
+from core.database import get_locked
 from core.errors import Conflict, DomainError, Forbidden, NotFound, VersionConflict, field_error
 from core.geo import LonLat, to_geography
 from core.identity.roles import Actor, Role
@@ -130,7 +131,7 @@ async def owned_visit(
     the visits they are assigned to, a customer contact within their organisation, the desk on all.
     Anyone else's visit answers exactly like a visit that does not exist. With `work_order_id`,
     the visit must also belong to that work order."""
-    visit = await session.get(Visit, visit_id, with_for_update=True)
+    visit = await get_locked(session, Visit, visit_id)
     if visit is None:
         raise NotFound(f"No visit with id {visit_id}")
     if actor.role is Role.ENGINEER and actor.user_id not in (visit.engineer_id, visit.partner_engineer_id):

@@ -17,6 +17,7 @@ from core.pagination import cursor_key
 from dispatch.work_orders.models import VisitNote
 from inventory.models import Item, ItemKind, StockMove
 from offline_sync import changes
+from offline_sync.client import merge_notes
 from tests.support.api import assert_problem, auth_headers, sign_in
 from tests.support.db import watch_once
 from tests.support.scenario import asset, contract, customer_with_site, engineer_id, planned_visit, report
@@ -661,3 +662,45 @@ async def test_an_on_time_arrival_synced_late_withdraws_the_breach(
         assert row.effective_at == deadline - dt.timedelta(minutes=30)
     finally:
         clock.set(saved)
+
+
+async def test_notes_pull_as_records_that_rebuild_the_whole_document(client, dispatcher, setting, clock):
+    phone = await Phone(client, "engineer12").start()
+    (order, visit), (other_order, other_visit) = [
+        await _visit(client, dispatcher, setting, "engineer12") for _ in range(2)
+    ]
+    docs, cursor, _ = await phone.pull_all()
+    notes = [
+        phone.mutation(
+            "visit.add_note@1",
+            visit_id=visit["id"],
+            note_id=str(uuid.uuid4()),
+            body=f"记录 {i}",
+            at=_at(clock),
+        )
+        for i in range(3)
+    ]
+    travel = phone.mutation("visit.start_travel@1", visit_id=other_visit["id"], at=_at(clock))
+    assert (await phone.push(*notes, travel)).status_code == 200
+    params = {"device_id": phone.device_id, "cursor": cursor, "limit": 50}
+    asked = await client.get("/api/sync/pull", headers=phone.headers, params={**params, "format": "records"})
+    records = asked.json()["changes"]
+    # An app that predates records (no `format`) still gets whole documents only.
+    whole = {
+        c["id"]: c["data"]
+        for c in (await client.get("/api/sync/pull", headers=phone.headers, params=params)).json()["changes"]
+    }
+    assert set(whole) == {order["id"], other_order["id"]}
+    # Notes only on one order: its notes alone; progress on the other: its whole document.
+    assert sorted((c["entity"], c.get("work_order_id", c["id"])) for c in records) == sorted(
+        [("visit_note", order["id"])] * 3 + [("work_order", other_order["id"])]
+    )
+    assert [c["data"] for c in records if c["entity"] == "work_order"] == [whole[other_order["id"]]]
+    # Merged as a device merges them, the notes make the document a whole one is.
+    doc = docs[order["id"]]
+    for change in reversed(records):
+        if change["entity"] == "visit_note":
+            merge_notes(doc, change["visit_id"], [change["data"]])
+    assert doc == whole[order["id"]]
+    unknown = await client.get("/api/sync/pull", headers=phone.headers, params={**params, "format": "x"})
+    assert_problem(unknown, 422)

@@ -36,13 +36,37 @@ export async function replica(user) {
   return Object.fromEntries(rows.map((r) => [r.id, r.data]));
 }
 
+// A note's time as text that sorts like the time: the server writes UTC times, with
+// microseconds only when there are any.
+const noteTime = (at) => (/\.\d+/.test(at) ? at : at.replace(/(T\d\d:\d\d:\d\d)/, "$1.000000"));
+
+/** A pulled note put into its visit in the server's order (time, then id); false when this
+ * store does not have the visit yet (its whole document comes later in the pull). */
+export function mergeNote(doc, visitId, note) {
+  const visit = (doc.visits || []).find((v) => v.id === visitId);
+  if (!visit) return false;
+  const notes = visit.notes.filter((n) => n.id !== note.id);
+  notes.push(note);
+  notes.sort((a, b) => {
+    const ka = noteTime(a.at);
+    const kb = noteTime(b.at);
+    if (ka !== kb) return ka < kb ? -1 : 1;
+    return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+  });
+  visit.notes = notes;
+  return true;
+}
+
 /** One pulled page applied together with its cursor (a page is never half kept). */
 export async function applyPage(user, page, { restart }) {
   const tx = (await db()).transaction(["replica", "meta"], "readwrite");
   const store = tx.objectStore("replica");
   if (restart) await store.delete(IDBKeyRange.bound([user, ""], [user, "\uffff"]));
   for (const change of page.changes) {
-    if (change.op === "upsert") await store.put({ user, id: change.id, data: change.data });
+    if (change.entity === "visit_note") {
+      const row = await store.get([user, change.work_order_id]);
+      if (row && mergeNote(row.data, change.visit_id, change.data)) await store.put(row);
+    } else if (change.op === "upsert") await store.put({ user, id: change.id, data: change.data });
     else await store.delete([user, change.id]);
   }
   await tx.objectStore("meta").put(page.cursor, `cursor:${user}`);

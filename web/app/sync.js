@@ -239,7 +239,8 @@ export async function pull(user) {
   let cursor = await getMeta(`cursor:${user}`);
   const id = await deviceId();
   for (;;) {
-    const params = new URLSearchParams({ device_id: id, limit: "100" });
+    // Records: an order whose only changes are notes gets just those notes (store.mergeNote).
+    const params = new URLSearchParams({ device_id: id, limit: "100", format: "records" });
     if (cursor) params.set("cursor", cursor);
     const response = await send("GET", `/api/sync/pull?${params}`);
     await refused(response);
