@@ -157,33 +157,43 @@ def test_the_access_log_never_shows_a_stream_ticket():
     assert redact("/api/live?last_event_id=7&ticket=abc") == "/api/live?last_event_id=7&ticket=…"
 
 
+def _last_event_id(demo_db: str) -> int:
+    with psycopg.connect(demo_db.replace("postgresql+asyncpg://", "postgresql://")) as conn:
+        row = conn.execute("SELECT coalesce(max(id), 0) FROM live_event").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
 async def test_an_absence_recorded_or_removed_elsewhere_reaches_an_open_board(
-    client, admin, dispatcher, live_server
+    client, admin, dispatcher, live_server, demo_db
 ):
     me = await engineer_id(client, dispatcher, "engineer07")
     url = f"/api/engineers/{me}/absences"
+    before = _last_event_id(demo_db)
+    made = await client.post(
+        url,
+        headers=dispatcher,
+        json={
+            "starts_at": "2026-03-09T00:00:00Z",
+            "ends_at": "2026-03-09T08:00:00Z",
+            "kind": "sick",
+            "note": "发烧",
+        },
+    )
+    assert made.status_code == 201, made.text
+    absence = made.json()
+    gone = await client.delete(
+        f"{url}/{absence['id']}", headers=dispatcher, params={"version": absence["version"]}
+    )
+    assert gone.status_code == 204, gone.text
+    # A board that was open since before both changes hears of each (replayed from its last event
+    # id, so the test does not race the stream's lifetime on a loaded machine).
     async with httpx.AsyncClient(base_url=live_server, timeout=30) as http:
         headers = await auth_headers(http, "dispatcher")
-        async with _stream(http, await _ticket(http, headers)) as response:
+        stream = _stream(http, await _ticket(http, headers), **{"Last-Event-ID": str(before)})
+        async with stream as response:
             events = _events(response)
-            made = await client.post(
-                url,
-                headers=dispatcher,
-                json={
-                    "starts_at": "2026-03-09T00:00:00Z",
-                    "ends_at": "2026-03-09T08:00:00Z",
-                    "kind": "sick",
-                    "note": "发烧",
-                },
-            )
-            assert made.status_code == 201, made.text
             recorded = await _until(events, lambda e: e.get("event") == "absence")
-            assert recorded["data"]["entity_id"] == me
-            absence = made.json()
-            gone = await client.delete(
-                f"{url}/{absence['id']}", headers=dispatcher, params={"version": absence["version"]}
-            )
-            assert gone.status_code == 204, gone.text
             removed = await _until(events, lambda e: e.get("event") == "absence")
-            assert removed["data"]["entity_id"] == me
-            assert int(removed["id"]) > int(recorded["id"])
+    assert recorded["data"]["entity_id"] == removed["data"]["entity_id"] == me
+    assert int(removed["id"]) > int(recorded["id"]) > before
