@@ -72,6 +72,9 @@ class WorkOrder(UUIDPrimaryKey, Timestamps, Base):
             "id",
             postgresql_where=text("status NOT IN ('closed', 'cancelled')"),
         ),
+        # One customer's orders by deadline (the desk's customer filter): the first page without
+        # sorting the customer's whole history.
+        Index("ix_work_order_customer_due", "customer_id", "due_at", "id"),
     )
 
     problem_number: Mapped[str] = mapped_column(String(32), unique=True)
