@@ -372,11 +372,11 @@ def report(table: list[Measure], sizes: list[int]) -> str:
     """p50, p99 and the database's share (p50) per size; the last size's p99 and database time
     over the first size's."""
     first, last = sizes[0], sizes[-1]
-    head = "".join(f"{f'{s:,}: p50':>14}{'p99':>8}{'db':>7}" for s in sizes)
+    head = "".join(f"{f'{s:,}: p50':>16}{'p99':>8}{'db':>7}" for s in sizes)
     lines = [f"{'measurement (ms)':36}{head}{'p99 ×':>8}{'db ×':>7}"]
     for m in table:
         cells = "".join(
-            f"{statistics.median(m.samples[s]):>14.1f}{percentile(m.samples[s], 0.99):>8.1f}"
+            f"{statistics.median(m.samples[s]):>16.1f}{percentile(m.samples[s], 0.99):>8.1f}"
             f"{statistics.median(m.database[s]):>7.1f}"
             for s in sizes
         )
