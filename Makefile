@@ -57,8 +57,9 @@ db: install postgis
 down:
 	@if [ -x $(PY) ]; then $(PY) -m core.localdb down; fi
 
-## bench: the benchmark samples (about 40 minutes, prints tables), then the sync benchmarks and the KPI
-## report over 100,000 work orders (bench/kpis.py, about 2 minutes); never part
+## bench: the benchmark samples (about 40 minutes, prints tables), then the sync benchmarks, the KPI
+## report over 100,000 work orders (bench/kpis.py, about 2 minutes) and the growth tables at 10,000,
+## 100,000 and 1,000,000 stored work orders (bench/growth.py, about 30 minutes); never part
 ## of `make test`. Every VRPTW sample runs the product on one core with the textbook baseline in the
 ## same process; then the 1,000-visit field benchmark at 30 s and the field scaling table.
 BENCH := ../shared/benchmarks/vrptw
@@ -77,6 +78,7 @@ bench: install
 	$(MAKE) bench-sync
 	$(PY) -m bench.work_order_list
 	$(PY) -m bench.kpis
+	$(PY) -m bench.growth --explain
 
 ## bench-sync: sync push/pull against in-process baselines, then the sync state machine with
 ## the `long` hypothesis profile (10,000 examples of 30 steps; it prints the count)

@@ -37,26 +37,36 @@ WITH cohort AS MATERIALIZED (
       FROM work_order wo
      WHERE wo.reported_at >= :since AND wo.reported_at < :until {scope}
 ),
+-- The events and visits of each order of the cohort, read by the order's id (LATERAL): a join
+-- planned as a merge or hash over the whole table reads every order's rows ever stored, so the
+-- same period would cost more with every year of history.
 timeline AS (
-    SELECT e.work_order_id AS id,
-           min(e.at) FILTER (WHERE e.kind = 'status' AND e.to_status IN ('resolved', 'remote_fix'))
-               AS resolved_at,
-           bool_or(e.kind = 'status' AND e.to_status = 'reopened') AS reopened,
-           -- Plain aggregates only (no ordered array per order): they hash instead of sorting.
-           min(e.id) FILTER (WHERE e.kind = 'severity_change') AS first_downgrade
-      FROM work_order_event e
-      JOIN cohort c ON c.id = e.work_order_id
-     WHERE {kpi_events_e}
-     GROUP BY e.work_order_id
+    SELECT c.id, x.resolved_at, x.reopened, x.first_downgrade
+      FROM cohort c
+     CROSS JOIN LATERAL (
+        SELECT min(e.at) FILTER (WHERE e.kind = 'status' AND e.to_status IN ('resolved', 'remote_fix'))
+                   AS resolved_at,
+               bool_or(e.kind = 'status' AND e.to_status = 'reopened') AS reopened,
+               -- Plain aggregates only (no ordered array per order).
+               min(e.id) FILTER (WHERE e.kind = 'severity_change') AS first_downgrade,
+               count(*) AS events
+          FROM work_order_event e
+         WHERE e.work_order_id = c.id AND {kpi_events_e}
+     ) x
+     WHERE x.events > 0
 ),
 visits AS (
-    SELECT v.work_order_id AS id,
-           count(*) FILTER (WHERE v.status <> 'cancelled') AS made,
-           count(*) FILTER (WHERE v.status = 'done') AS done,
-           count(*) FILTER (WHERE v.status = 'done' AND v.outcome = 'resolved') AS done_resolved
-      FROM visit v
-      JOIN cohort c ON c.id = v.work_order_id
-     GROUP BY v.work_order_id
+    SELECT c.id, x.made, x.done, x.done_resolved
+      FROM cohort c
+     CROSS JOIN LATERAL (
+        SELECT count(*) FILTER (WHERE v.status <> 'cancelled') AS made,
+               count(*) FILTER (WHERE v.status = 'done') AS done,
+               count(*) FILTER (WHERE v.status = 'done' AND v.outcome = 'resolved') AS done_resolved,
+               count(*) AS visits
+          FROM visit v
+         WHERE v.work_order_id = c.id
+     ) x
+     WHERE x.visits > 0
 ),
 again AS (
     SELECT c.id

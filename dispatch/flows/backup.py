@@ -194,6 +194,9 @@ async def on_restore_at_risk(
                 session, SYSTEM, now, order, cause="restore clock at risk", travel=travel
             )
     except DomainError as exc:
+        # The savepoint's rollback expired the order it touched (the planned delivery visit went
+        # with it): read it again here, where I/O is allowed, before the watch goes on with it.
+        await session.refresh(order)
         await notify(
             session,
             now,

@@ -23,7 +23,7 @@ from core.geo import lonlat
 from core.identity.roles import SYSTEM
 from dispatch.contracts.models import Contract, Measure
 from dispatch.customers.models import Site
-from dispatch.engineers.models import Engineer, EngineerSkill
+from dispatch.engineers.models import Engineer
 from dispatch.engineers.positions import latest_positions
 from dispatch.flows import backup as backup_flow
 from dispatch.messaging.customer_messages import late_arrival_notice
@@ -63,28 +63,47 @@ class WatchReport:
     notifications: list[str] = field(default_factory=list)
 
 
-async def _suitable_origins(
-    session: AsyncSession, order: WorkOrder, now: dt.datetime, settings: WatchSettings
-) -> list[tuple[float, float]]:
-    """Where the engineers who could take the order are now: live position, else home base."""
+@dataclass(frozen=True)
+class _Crew:
+    """The active engineers with where each is now (live position, else home base), read once
+    per sweep rather than once per order."""
+
+    engineers: list[tuple[Engineer, tuple[float, float]]]
+    # The origins of the engineers qualified for each set of needs met so far.
+    qualified: dict[frozenset[tuple[str, int]], list[tuple[float, float]]] = field(default_factory=dict)
+
+
+async def _load_crew(session: AsyncSession, now: dt.datetime, settings: WatchSettings) -> _Crew:
+    engineers = list((await session.execute(select(Engineer).where(Engineer.active.is_(True)))).scalars())
+    if not engineers:
+        return _Crew([])
+    live = await latest_positions(session, [e.id for e in engineers], since=now - settings.position_fresh_for)
+    return _Crew([(e, live.get(e.id) or lonlat(e.home_base)) for e in engineers])
+
+
+def _qualified(engineer: Engineer, needs: dict[str, int], today: dt.date) -> bool:
+    """Holds every needed skill at its level, not expired."""
+    return all(
+        any(
+            s.skill == skill and s.level >= level and (s.valid_until is None or s.valid_until >= today)
+            for s in engineer.skills
+        )
+        for skill, level in needs.items()
+    )
+
+
+def _suitable_origins(order: WorkOrder, now: dt.datetime, crew: _Crew) -> list[tuple[float, float]]:
+    """Where the engineers who could take the order are now."""
     needs: dict[str, int] = {}
     for visit in order.visits:
         if visit.status is not VisitStatus.CANCELLED:
             needs.update(visit.required_skills)
-    stmt = select(Engineer).where(Engineer.active.is_(True))
-    for skill, level in needs.items():
-        stmt = stmt.where(
-            Engineer.skills.any(
-                (EngineerSkill.skill == skill)
-                & (EngineerSkill.level >= level)
-                & ((EngineerSkill.valid_until.is_(None)) | (EngineerSkill.valid_until >= now.date()))
-            )
-        )
-    engineers = list((await session.execute(stmt)).scalars())
-    if not engineers:
-        return []
-    live = await latest_positions(session, [e.id for e in engineers], since=now - settings.position_fresh_for)
-    return [live.get(e.id) or lonlat(e.home_base) for e in engineers]
+    key = frozenset(needs.items())
+    if key not in crew.qualified:
+        crew.qualified[key] = [
+            origin for engineer, origin in crew.engineers if _qualified(engineer, needs, now.date())
+        ]
+    return crew.qualified[key]
 
 
 async def predict_arrival(
@@ -94,6 +113,7 @@ async def predict_arrival(
     now: dt.datetime,
     travel: TravelTimeProvider,
     settings: WatchSettings,
+    batch: _Batch | None = None,
 ) -> dt.datetime | None:
     active = [v for v in order.visits if v.status not in {VisitStatus.CANCELLED, VisitStatus.DONE}]
     arrived = [v.arrived_at for v in active if v.arrived_at]
@@ -102,7 +122,10 @@ async def predict_arrival(
     planned = [v.planned_start for v in active if v.planned_start]
     if planned:
         return max(now, min(planned))
-    origins = await _suitable_origins(session, order, now, settings)
+    batch = batch or _Batch({}, {}, set(), {})
+    if batch.crew is None:
+        batch.crew = await _load_crew(session, now, settings)
+    origins = _suitable_origins(order, now, batch.crew)
     if not origins:
         return None
     seconds = travel.matrix(origins, [lonlat(site.point)])[:, 0]
@@ -114,15 +137,21 @@ def _repair_minutes(order: WorkOrder) -> int:
     return max(durations, default=120)
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Batch:
-    """The sites, contracts and open pauses of the orders one sweep evaluates, read at once."""
+    """The sites, contracts and open pauses of the orders one sweep evaluates, read at once; the
+    engineers when the first order needs a prediction from where they are."""
 
     sites: dict[uuid.UUID, Site]
     contracts: dict[uuid.UUID, Contract]
     # Orders with a running pause, and of those the pauses that ran until a time now past.
     paused: set[uuid.UUID]
     pause_ended: dict[uuid.UUID, dt.datetime]
+    # The dedupe keys of the breach notifications already raised for these orders: a breach stays
+    # a breach on every later pass, and asking the database again each time is a round trip and
+    # a flush per clock.
+    breaches_raised: set[str] = field(default_factory=set)
+    crew: _Crew | None = None
 
 
 async def _load_batch(session: AsyncSession, orders: Sequence[WorkOrder], now: dt.datetime) -> _Batch:
@@ -142,7 +171,14 @@ async def _load_batch(session: AsyncSession, orders: Sequence[WorkOrder], now: d
         paused.add(order_id)
         if until is not None and until <= now:
             pause_ended.setdefault(order_id, until)
-    return _Batch({s.id: s for s in sites}, {c.id: c for c in contracts}, paused, pause_ended)
+    raised = await session.execute(
+        select(Notification.dedupe_key).where(
+            Notification.work_order_id.in_(order_ids), Notification.kind == "breach"
+        )
+    )
+    return _Batch(
+        {s.id: s for s in sites}, {c.id: c for c in contracts}, paused, pause_ended, set(raised.scalars())
+    )
 
 
 async def evaluate_order(
@@ -168,7 +204,7 @@ async def evaluate_order(
         paused = False
     if paused:
         await refresh_deadlines(session, order, contract, site, now)
-    arrival = await predict_arrival(session, order, site, now, travel, settings)
+    arrival = await predict_arrival(session, order, site, now, travel, settings, batch)
     await _late_notice(session, order, now, arrival, site, settings)
     escalation = sorted(contract.escalation if contract else [], key=lambda e: float(e["share"]))
     for clock in order.clocks:
@@ -179,7 +215,7 @@ async def evaluate_order(
             continue
         report.evaluated += 1
         if now > clock.deadline:
-            await _breach(session, order, clock, clock.deadline, now, site.time_zone, report)
+            await _breach(session, order, clock, now, site.time_zone, report, batch.breaches_raised)
         elif not paused:
             await _at_risk(
                 session, order, clock, clock.deadline, now, arrival, site.time_zone, travel, settings, report
@@ -212,13 +248,19 @@ async def _breach(
     session: AsyncSession,
     order: WorkOrder,
     clock: SlaClock,
-    deadline: dt.datetime,
     now: dt.datetime,
     tz: str,
     report: WatchReport,
+    raised: set[str],
 ) -> None:
+    assert clock.deadline is not None
+    deadline = clock.deadline
     if clock.breached_at is None:
         clock.breached_at = deadline
+    key = f"{order.id}:{clock.measure.value}:breach"
+    if key in raised:
+        return
+    raised.add(key)
     if await notify(
         session,
         now,
@@ -227,7 +269,7 @@ async def _breach(
         order_id=order.id,
         message=f"{order.problem_number}: {MEASURE_NAMES[clock.measure]} target missed (deadline "
         f"{zones.local_minute(deadline, tz)})",
-        dedupe_key=f"{order.id}:{clock.measure.value}:breach",
+        dedupe_key=key,
         data={"measure": clock.measure.value, "deadline": deadline.isoformat(), "time_zone": tz},
     ):
         report.notifications.append(f"breach {order.problem_number} {clock.measure.value}")

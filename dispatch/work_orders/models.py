@@ -65,6 +65,16 @@ class WorkOrder(UUIDPrimaryKey, Timestamps, Base):
     __table_args__ = (
         CheckConstraint("length(fault_description) <= 4000", name="description_length"),
         Index("ix_work_order_open", "status", postgresql_where=text("status NOT IN ('closed', 'cancelled')")),
+        # The desk's open orders by deadline and the watch's pass read only the open orders.
+        Index(
+            "ix_work_order_open_due",
+            "due_at",
+            "id",
+            postgresql_where=text("status NOT IN ('closed', 'cancelled')"),
+        ),
+        # One customer's orders by deadline (the desk's customer filter): the first page without
+        # sorting the customer's whole history.
+        Index("ix_work_order_customer_due", "customer_id", "due_at", "id"),
     )
 
     problem_number: Mapped[str] = mapped_column(String(32), unique=True)

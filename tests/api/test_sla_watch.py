@@ -127,3 +127,24 @@ async def test_restore_at_risk_raises_backup_needed(client, clock):
     assert await _wait_for(client, dispatcher, order["id"], "backup_needed")
     body = (await client.get(f"/api/work-orders/{order['id']}", headers=dispatcher)).json()
     assert body["backup_needed"] is True
+
+
+async def test_restore_at_risk_without_a_backup_unit_tells_the_warehouse_and_the_watch_goes_on(client, clock):
+    admin = await auth_headers(client, "admin")
+    customer, site = await customer_with_site(client, admin)
+    await contract(client, admin, customer, kind="7x24")
+    dispatcher = await auth_headers(client, "dispatcher")
+    # A model no warehouse or van holds a compatible unit for: the backup proposal fails.
+    order = await report(client, dispatcher, site, None, asset_model="无备机型号-X9", asset_serial="X9-0001")
+    clock.advance(timedelta(hours=46, minutes=30))
+    dispatcher = await auth_headers(client, "dispatcher")  # the earlier sign-in has expired
+    unavailable = await _wait_for(client, dispatcher, order["id"], "backup_unavailable")
+    assert unavailable
+    assert "无备机型号-X9" in unavailable[0]["message"]
+    body = (await client.get(f"/api/work-orders/{order['id']}", headers=dispatcher)).json()
+    assert body["backup_needed"] is True
+    assert not [v for v in body["visits"] if v["kind"] == "backup_delivery"]
+    # The same pass went on to the later steps: the order's clocks are still watched.
+    clock.advance(timedelta(hours=2))
+    dispatcher = await auth_headers(client, "dispatcher")
+    assert await _wait_for(client, dispatcher, order["id"], "breach")

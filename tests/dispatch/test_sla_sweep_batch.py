@@ -1,5 +1,6 @@
-"""One SLA sweep reads the sites, contracts and open pauses of all its orders at once, so a
-sweep over many open orders costs the same few reads as one over a handful."""
+"""One SLA sweep reads the sites, contracts and open pauses of all its orders at once, and the
+engineers it predicts arrivals from once, so a sweep over many open orders costs the same few
+reads as one over a handful."""
 
 from __future__ import annotations
 
@@ -53,3 +54,6 @@ async def test_a_sweep_reads_sites_contracts_and_pauses_once_for_all_its_orders(
     assert reads_of("site") <= 1
     assert reads_of("contract") <= 1
     assert reads_of("sla_pause") <= 1
+    # No order has a planned visit: each arrival is predicted from where the engineers are.
+    assert reads_of("engineer") <= 1
+    assert reads_of("engineer_position") <= 1
