@@ -10,8 +10,9 @@ the run's own database; the event log is what the checks and the report read.
 from __future__ import annotations
 
 import datetime as dt
+import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,6 +60,7 @@ class Outcome:
     crews: list[dict[str, Any]]
     wall_seconds: float = 0.0
     unassigned_reasons: dict[str, str] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 class Simulation:
@@ -81,6 +83,8 @@ class Simulation:
         self.log = EventLog()
         self.samples: list[Sample] = []
         self.unassigned_reasons: dict[str, str] = {}
+        # Wall seconds spent per phase of the loop (the report's run-time breakdown).
+        self.timings: dict[str, float] = {}
         self.world: World
         self._orders: dict[uuid.UUID, tuple[Fault, Place]] = {}
         self._assigned: dict[uuid.UUID, tuple[uuid.UUID | None, dt.datetime | None]] = {}
@@ -135,23 +139,31 @@ class Simulation:
                     Visit.required_skills,
                 ).where(Visit.status == VisitStatus.ASSIGNED)
             )
+            changed: list[dict[str, Any]] = []
             for visit_id, order_id, engineer_id, start, kind, skills in rows:
                 if self._assigned.get(visit_id) == (engineer_id, start):
                     continue
                 self._assigned[visit_id] = (engineer_id, start)
-                self._name(visit_id, order_id)
                 crew = self.world.crew_of(engineer_id)
-                self.log.add(
-                    now,
-                    "assign",
-                    visit=self.label(visit_id),
-                    engineer=crew.actor.username if crew else str(engineer_id),
-                    planned_start=start.isoformat() if start else None,
-                    kind=kind.value,
-                    skills=sorted(skills),
+                changed.append(
+                    {
+                        "visit": self._name(visit_id, order_id),
+                        "engineer": crew.actor.username if crew else str(engineer_id),
+                        "planned_start": start.isoformat() if start else None,
+                        "kind": kind.value,
+                        "skills": sorted(skills),
+                    }
                 )
+        # In label order, not the database's: two runs of one seed log alike.
+        for row in sorted(changed, key=lambda r: str(r["visit"])):
+            self.log.add(now, "assign", **row)
 
     # --- the loop --------------------------------------------------------------------------
+    async def _timed(self, phase: str, work: Awaitable[None]) -> None:
+        started = time.perf_counter()
+        await work
+        self.timings[phase] = self.timings.get(phase, 0.0) + time.perf_counter() - started
+
     async def run(self) -> Outcome:
         async with self.session() as session, session.begin():
             self.world = await load_world(session, self.scenario.engineers)
@@ -161,15 +173,15 @@ class Simulation:
         total = (self.scenario.end - self.scenario.start) / TICK
         t, n = self.scenario.start, 0
         while t < self.scenario.end:
-            await self._play_until(t)
-            self.clock.set(t)
-            await self.policy.dispatch(self, t)
-            await self._departures(t)
             minutes = round((t - self.scenario.start).total_seconds() / 60)
+            await self._timed("field", self._play_until(t))
+            self.clock.set(t)
+            await self._timed("dispatch", self.policy.dispatch(self, t))
+            await self._timed("departures", self._departures(t))
             if minutes % self.sweep_minutes == 0:
-                await self._sweep(t)
+                await self._timed("sweeps", self._sweep(t))
             if minutes % 60 == 0:
-                await self._sample(t)
+                await self._timed("samples", self._sample(t))
             t, n = t + TICK, n + 1
             if self.progress:
                 self.progress(n / total)
@@ -362,9 +374,9 @@ class Simulation:
                 .where(Notification.created_at == t)
                 .order_by(Notification.kind, Notification.work_order_id)
             )
-            for kind, order_id in rows:
-                fault = self.fault_number(order_id) if order_id else None
-                self.log.add(t, "notice", notice=kind, fault=fault)
+            notices = sorted(((kind, self.fault_number(o) if o else None) for kind, o in rows), key=str)
+        for kind, fault in notices:
+            self.log.add(t, "notice", notice=kind, fault=fault)
 
     async def _sample(self, t: dt.datetime) -> None:
         async with self.session() as session:
@@ -437,5 +449,24 @@ class Simulation:
             }
             for c in self.world.crews
         ]
-        reasons = {self.log.labels.get(uuid.UUID(k), k): v for k, v in self.unassigned_reasons.items()}
-        return Outcome(self.policy.name, self.log, self.samples, orders, crews, unassigned_reasons=reasons)
+        reasons = await self._reasons()
+        return Outcome(
+            self.policy.name,
+            self.log,
+            self.samples,
+            orders,
+            crews,
+            unassigned_reasons=reasons,
+            timings=self.timings,
+        )
+
+    async def _reasons(self) -> dict[str, str]:
+        """The last reason a plan gave for leaving each visit out, by visit label."""
+        ids = [uuid.UUID(k) for k in self.unassigned_reasons]
+        async with self.session() as session:
+            orders = dict(
+                (await session.execute(select(Visit.id, Visit.work_order_id).where(Visit.id.in_(ids)))).all()
+            )
+        return {
+            self._name(v, orders[v]) if v in orders else str(v): self.unassigned_reasons[str(v)] for v in ids
+        }

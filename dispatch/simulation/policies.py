@@ -12,6 +12,7 @@ re-planned, parts are not routed, and only backups the engineer asks for are app
 from __future__ import annotations
 
 import datetime as dt
+import time
 import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
@@ -55,7 +56,7 @@ class Product:
     replan_minutes: int = 30
     time_limit_s: float = 2.0
     solution_limit: int | None = None
-    horizon_hours: int = 48
+    horizon_hours: int = 24
     name: str = "product"
 
     async def reported(self, sim: Simulation, visit_id: uuid.UUID, severity: Severity) -> None:
@@ -93,7 +94,9 @@ class Product:
             except DomainError as exc:
                 sim.log.add(now, "plan_refused", reason=exc.detail)
                 return
+        started = time.perf_counter()
         await solving.solve_in_process(sim.sessionmaker, plan.id, uuid.uuid4())
+        sim.timings["solving"] = sim.timings.get("solving", 0.0) + time.perf_counter() - started
         async with sim.session() as session, session.begin():
             done = await plans.get(session, plan.id)
             if done.result is None:

@@ -83,10 +83,12 @@ class Scenario:
     faults: list[Fault]
     # (engineer index, day index) of the sick days.
     sick: list[tuple[int, int]] = field(default_factory=list)
+    # A shorter run than whole days (tests): this many hours.
+    hours: int | None = None
 
     @property
     def end(self) -> dt.datetime:
-        return self.start + dt.timedelta(days=self.days)
+        return self.start + dt.timedelta(hours=self.hours if self.hours is not None else 24 * self.days)
 
 
 def _poisson(rng: random.Random, mean: float) -> int:
@@ -154,6 +156,6 @@ def generate(
     return Scenario(seed, start, days, engineers, faults, sick)
 
 
-def fixed(start: dt.datetime, engineers: int, faults: list[Fault], days: int = 1) -> Scenario:
+def fixed(start: dt.datetime, engineers: int, faults: list[Fault], hours: int) -> Scenario:
     """A hand-made scenario (tests): exactly these faults, nobody sick."""
-    return Scenario(0, start, days, engineers, faults, [])
+    return Scenario(0, start, math.ceil(hours / 24), engineers, faults, [], hours)

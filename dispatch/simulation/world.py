@@ -4,6 +4,7 @@ database once, and the event log every check and report is computed from."""
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,7 +16,8 @@ from core.geo import lonlat
 from core.identity.models import User
 from core.identity.roles import Actor, Role
 from dispatch.customers.models import Asset, Site
-from dispatch.engineers.models import EmployerKind, Engineer
+from dispatch.engineers.models import EmployerKind, Engineer, EngineerShift, EngineerSkill
+from dispatch.engineers.service import create_engineer, update_engineer
 from dispatch.planning.problem import engineer_rows
 
 # The demo's equipment models and what they are (the skill a repair needs).
@@ -66,9 +68,49 @@ class World:
         return next((c for c in self.crews if c.engineer.id == engineer_id), None)
 
 
+def _secret_hash() -> str:
+    # Simulated engineers never sign in: a hash no password matches.
+    return "!" + secrets.token_hex(16)
+
+
+async def hire(session: AsyncSession, desk: Actor, wanted: int) -> None:
+    """More engineers than the demo city has (for a bigger simulated team): each a copy of one of
+    the demo's own engineers (skills, shifts) living a little way from them, created through the
+    engineers service."""
+    ours = [e for e, _, _ in await engineer_rows(session, None) if e.employer_kind is EmployerKind.COMPANY]
+    for n in range(len(ours), wanted):
+        model = ours[n % len(ours)]
+        user = User(
+            id=uuid.uuid5(model.id, f"sim-{n}"),
+            username=f"sim{n + 1:03d}",
+            display_name=f"模拟工程师{n + 1:03d}",
+            role=Role.ENGINEER,
+            password_hash=_secret_hash(),
+        )
+        session.add(user)
+        await session.flush()
+        lon, lat = lonlat(model.home_base)
+        shift = 0.01 * ((n // len(ours)) % 5 - 2)
+        await create_engineer(
+            session,
+            desk,
+            {"id": user.id, "employer_kind": EmployerKind.COMPANY, "employer_name": model.employer_name,
+             "time_zone": model.time_zone, "on_call": model.on_call},
+            (lon + shift, lat - shift),
+            [EngineerSkill(skill=s.skill, level=s.level, valid_until=s.valid_until) for s in model.skills],
+            [
+                EngineerShift(weekday=s.weekday, starts=s.starts, ends=s.ends, on_call=s.on_call)
+                for s in model.shifts
+            ],
+        )  # fmt: skip
+
+
 async def load_world(session: AsyncSession, engineers: int) -> World:
-    """The desk, the first `engineers` of our own engineers (by user name) and every place with
-    an asset of a known model."""
+    """The desk, the first `engineers` of our own engineers (by user name; hired when the demo
+    has fewer) and every place with an asset of a known model."""
+    boss = (await session.execute(select(User).where(User.username == "admin"))).scalar_one()
+    admin = Actor(user_id=boss.id, role=Role.ADMIN, username="admin")
+    await hire(session, admin, engineers)
     dispatcher = (await session.execute(select(User).where(User.username == "dispatcher"))).scalar_one()
     crews = [
         Crew(e, Actor(user_id=e.id, role=Role.ENGINEER, username=username), lonlat(e.home_base))
@@ -76,6 +118,12 @@ async def load_world(session: AsyncSession, engineers: int) -> World:
         if e.employer_kind is EmployerKind.COMPANY
     ]
     crews.sort(key=lambda c: c.actor.username)
+    # The rest of the demo's engineers are not in the simulated team: made inactive, so that no
+    # plan, insertion or at-risk prediction counts on them.
+    for crew in crews[engineers:]:
+        await update_engineer(
+            session, admin, crew.engineer.id, crew.engineer.version, {"active": False}, None, None, None
+        )
     rows = await session.execute(
         select(Site, Asset).join(Asset, Asset.site_id == Site.id).order_by(Site.name, Asset.serial)
     )
