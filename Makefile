@@ -57,8 +57,9 @@ db: install postgis
 down:
 	@if [ -x $(PY) ]; then $(PY) -m core.localdb down; fi
 
-## bench: the benchmark samples (about 15 minutes, prints tables), then the sync benchmarks and the KPI
-## report over 100,000 work orders (bench/kpis.py, about 2 minutes); never part
+## bench: the benchmark samples (about 15 minutes, prints tables), then the sync benchmarks, the KPI
+## report over 100,000 work orders (bench/kpis.py, about 2 minutes) and the simulated week of faults
+## under the product and a plain dispatcher (prints the comparison, charts in var/simulation/); never part
 ## of `make test`. The textbook baseline runs next to the Solomon sample only (its 200-customer figures are
 ## in routing/README.md); the 200-customer sample runs the two-process portfolio (both cores).
 BENCH := ../shared/benchmarks/vrptw
@@ -73,6 +74,7 @@ bench: install
 	$(MAKE) bench-sync
 	$(PY) -m bench.work_order_list
 	$(PY) -m bench.kpis
+	$(PY) -m dispatch.simulation --days 7 --engineers 30 --faults-per-day 150 --seed 1 --out var/simulation
 
 ## bench-sync: sync push/pull against in-process baselines, then the sync state machine with
 ## the `long` hypothesis profile (10,000 examples of 30 steps; it prints the count)

@@ -50,8 +50,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--faults-per-day", type=float, default=150.0)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--policy", choices=["both", "product", "plain"], default="both")
-    parser.add_argument("--replan-minutes", type=int, default=30)
-    parser.add_argument("--time-limit", type=float, default=1.0, help="seconds per re-plan")
+    parser.add_argument("--replan-minutes", type=int, default=60, help="the product re-plans this often")
+    parser.add_argument("--time-limit", type=float, default=3.0, help="seconds per re-plan")
+    parser.add_argument("--sweep-minutes", type=int, default=30, help="the worker's sweeps run this often")
     parser.add_argument("--out", type=Path, default=Path("var/simulation"))
     return parser
 
@@ -65,7 +66,8 @@ def _write(out: Path, outcomes: list[Outcome], args: argparse.Namespace) -> str:
         "# Simulated week",
         "",
         f"{args.days} days × {args.engineers} engineers × {args.faults_per_day:g} faults per weekday, "
-        f"seed {args.seed}; re-plan every {args.replan_minutes} min with {args.time_limit:g} s.",
+        f"seed {args.seed}; re-plan every {args.replan_minutes} min with {args.time_limit:g} s; "
+        f"sweeps every {args.sweep_minutes} min.",
         "",
         table,
         "",
@@ -106,7 +108,13 @@ def main(argv: list[str] | None = None) -> None:
         for name in names:
             policy = policies.make(name, replan_minutes=args.replan_minutes, time_limit_s=args.time_limit)
             with databases.copy() as url:
-                outcomes.append(asyncio.run(run_policy(url, scenario, policy, progress=_bar(name))))
+                outcomes.append(
+                    asyncio.run(
+                        run_policy(
+                            url, scenario, policy, sweep_minutes=args.sweep_minutes, progress=_bar(name)
+                        )
+                    )
+                )
     print(_write(args.out, outcomes, args))
     print(f"\nWritten to {args.out}/ (summary.md, open_orders.png, time_to_site.png, events_*.json)")
 

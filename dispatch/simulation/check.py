@@ -34,9 +34,13 @@ def windows(crew: dict[str, Any], day: dt.date) -> list[tuple[dt.datetime, dt.da
 
 
 def on_duty(crew: dict[str, Any], at: dt.datetime) -> bool:
+    """In a shift or in the overtime its daily cap allows after it, or on standby (on the rota)."""
     local = at.astimezone(zones.zone(TZ)).date()
+    overtime = dt.timedelta(minutes=crew.get("overtime_cap_minutes", 0))
     return any(
-        s <= at <= e for day in (local - dt.timedelta(days=1), local) for s, e, _ in windows(crew, day)
+        s <= at <= e + (dt.timedelta(0) if standby else overtime)
+        for day in (local - dt.timedelta(days=1), local)
+        for s, e, standby in windows(crew, day)
     )
 
 
@@ -47,8 +51,8 @@ def _skilled(crew: dict[str, Any], skills: list[str], at: dt.datetime) -> bool:
 
 
 def assignments(log: list[dict[str, Any]], crews: list[dict[str, Any]]) -> list[str]:
-    """Every assignment with a planned start is to an engineer on shift (or on standby while on
-    the rota) at that start, not on a sick day, with every skill the visit needs, valid that day."""
+    """Every assignment with a planned start is to an engineer on duty (see on_duty) at that
+    start, not on a sick day, with every skill the visit needs, valid that day."""
     roster = {c["engineer"]: c for c in crews}
     sick = {(r["engineer"], r["day"]) for r in log if r["event"] == "sick"}
     found = []

@@ -443,6 +443,7 @@ class Simulation:
                     for s in c.engineer.shifts
                 ],
                 "on_call": c.engineer.on_call,
+                "overtime_cap_minutes": c.engineer.overtime_cap_minutes_day,
                 "skills": {
                     s.skill: s.valid_until.isoformat() if s.valid_until else None for s in c.engineer.skills
                 },

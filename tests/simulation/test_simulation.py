@@ -44,7 +44,8 @@ def fresh(cluster: LocalCluster, admin_dsn: str, demo_template: str) -> Iterator
 
 
 def _run(url: str, scenario: Scenario, policy: policies.Policy) -> Outcome:
-    return asyncio.run(run_policy(url, scenario, policy))
+    # Sweeps every 30 simulated minutes instead of 15: the same checks, half the test's time.
+    return asyncio.run(run_policy(url, scenario, policy, sweep_minutes=30))
 
 
 async def _plain_places(url: str, engineers: int) -> tuple[list[Place], list[Place], list[set[str]]]:
@@ -135,7 +136,7 @@ EXPECTED = {0: (True, False, True), 1: (True, False, True), 2: (False, True, Tru
 def test_a_tiny_week_gives_the_hand_computed_sla_outcomes(
     fresh: Callable[[], str], tiny: Scenario, name: str
 ) -> None:
-    policy = policies.make(name, replan_minutes=120, time_limit_s=0.5)
+    policy = policies.make(name, replan_minutes=180, time_limit_s=0.5)
     outcome = _run(fresh(), tiny, policy)
     assert _sla(outcome) == EXPECTED
     critical = next(r for r in outcome.orders if r["fault"] == 2)
@@ -147,15 +148,15 @@ def test_a_tiny_week_gives_the_hand_computed_sla_outcomes(
 
 @pytest.fixture(scope="module")
 def morning() -> Scenario:
-    """A generated Monday 08:00–16:00 with 4 engineers."""
+    """A generated Monday 08:00–14:00 with 4 engineers."""
     start = MONDAY + timedelta(hours=8)
-    scenario = generate(7, start=start, days=1, engineers=4, faults_per_day=45)
-    end = start + timedelta(hours=8)
-    return dataclasses.replace(scenario, hours=8, faults=[f for f in scenario.faults if f.reported_at < end])
+    scenario = generate(7, start=start, days=1, engineers=4, faults_per_day=60)
+    end = start + timedelta(hours=6)
+    return dataclasses.replace(scenario, hours=6, faults=[f for f in scenario.faults if f.reported_at < end])
 
 
 def test_the_same_seed_gives_the_same_week(fresh: Callable[[], str], morning: Scenario) -> None:
-    again = generate(7, start=MONDAY + timedelta(hours=8), days=1, engineers=4, faults_per_day=45)
+    again = generate(7, start=MONDAY + timedelta(hours=8), days=1, engineers=4, faults_per_day=60)
     assert [f for f in again.faults if f.reported_at < morning.end] == morning.faults
     assert len(morning.faults) >= 5
 
@@ -177,6 +178,7 @@ ROSTER = [
     {
         "engineer": "engineer01",
         "on_call": False,
+        "overtime_cap_minutes": 180,
         "shifts": [{"weekday": 0, "starts": "08:30:00", "ends": "17:30:00", "on_call": False}],
         "skills": {"server": None, "ups_power": "2026-01-31"},
     }
@@ -193,12 +195,18 @@ def test_the_checks_catch_an_assignment_off_shift_without_skill_and_two_places_a
          "planned_start": "2026-03-09T02:00:00+00:00", "skills": ["ups_power"]},
         {"at": "2026-03-09T02:00:00+00:00", "event": "assign", "visit": "F3.1", "engineer": "engineer01",
          "planned_start": "2026-03-09T03:00:00+00:00", "skills": ["server"]},
+        # Monday 19:00 local: within the 3 h of overtime after 17:30; 21:00 is past it.
+        {"at": "2026-03-09T02:00:00+00:00", "event": "assign", "visit": "F4.1", "engineer": "engineer01",
+         "planned_start": "2026-03-09T11:00:00+00:00", "skills": ["server"]},
+        {"at": "2026-03-09T02:00:00+00:00", "event": "assign", "visit": "F5.1", "engineer": "engineer01",
+         "planned_start": "2026-03-09T13:00:00+00:00", "skills": ["server"]},
         {"at": "2026-03-09T02:00:00+00:00", "event": "travel", "visit": "F2.1", "engineer": "engineer01"},
         {"at": "2026-03-09T02:10:00+00:00", "event": "travel", "visit": "F3.1", "engineer": "engineer01"},
     ]  # fmt: skip
     assert check.assignments(log, ROSTER) == [
         "F1.1: assigned to engineer01 at 2026-03-08T23:00:00+00:00, off shift",
         "F2.1: assigned to engineer01 without skill ['ups_power']",
+        "F5.1: assigned to engineer01 at 2026-03-09T13:00:00+00:00, off shift",
     ]
     assert check.one_place_at_a_time(log) == [
         "engineer01: sets off for F3.1 at 2026-03-09T02:10:00+00:00 while on F2.1"
