@@ -30,7 +30,7 @@ async def test_a_unit_whose_loan_reservation_lapsed_is_not_lent_twice(sessions):
     async with sessions() as session, session.begin():
         assert await reservations.expire_due(session, WAREHOUSE_ACTOR, NOW + timedelta(hours=2)) >= 1
     async with sessions() as session, session.begin():
-        assert (await session.get(Unit, unit.id)).state is UnitState.AVAILABLE  # type: ignore[union-attr]
+        assert (await session.get(Unit, unit.id)).state is UnitState.AVAILABLE
         with pytest.raises(UnitUnavailable):
             await loans.propose(
                 session, WAREHOUSE_ACTOR, NOW + timedelta(hours=2), unit_id=unit.id,
