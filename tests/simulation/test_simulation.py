@@ -162,7 +162,7 @@ def test_the_same_seed_gives_the_same_week(fresh: Callable[[], str], morning: Sc
 
     def product() -> policies.Policy:
         # A solution limit, not a time limit, ends each solve: the same work on any machine.
-        return policies.make("product", replan_minutes=60, time_limit_s=30.0, solution_limit=20)
+        return policies.make("product", replan_minutes=60, time_limit_s=30.0, solution_limit=5)
 
     first = _run(fresh(), morning, product())
     second = _run(fresh(), morning, product())
