@@ -18,10 +18,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core import zones
 from core.clock import ManualClock
+from core.errors import DomainError
 from dispatch.engineers import absences, positions
 from dispatch.engineers.models import AbsenceKind
 from dispatch.planning.problem import travel_provider
@@ -161,7 +163,12 @@ class Simulation:
     # --- the loop --------------------------------------------------------------------------
     async def _timed(self, phase: str, work: Awaitable[None]) -> None:
         started = time.perf_counter()
-        await work
+        try:
+            await work
+        except (DomainError, IntegrityError) as exc:
+            # Refused or failed in the product: logged with its reason; the week goes on.
+            detail = exc.detail if isinstance(exc, DomainError) else str(exc.orig).splitlines()[0]
+            self.log.add(self.clock.now(), "failed", phase=phase, reason=detail)
         self.timings[phase] = self.timings.get(phase, 0.0) + time.perf_counter() - started
 
     async def run(self) -> Outcome:
@@ -319,6 +326,29 @@ class Simulation:
                 )  # fmt: skip
 
     async def _step(self, crew: Crew) -> None:
+        """The engineer's next step; one the product refuses or fails is logged with its reason
+        and the engineer moves on (the order stays where it was: a miss the report names)."""
+        at = crew.until
+        assert at is not None
+        visit_id = crew.visit_id
+        try:
+            await self._do_step(crew)
+        except (DomainError, IntegrityError) as exc:
+            detail = exc.detail if isinstance(exc, DomainError) else str(exc.orig).splitlines()[0]
+            label = self.label(visit_id) if visit_id else None
+            self.log.add(
+                at, "step_failed", visit=label, engineer=crew.actor.username, phase=crew.phase, reason=detail
+            )
+            if crew.phase == "travel":
+                self.log.add(
+                    at, "arrive", visit=label, engineer=crew.actor.username, fault=None, kind="failed"
+                )
+            self.log.add(
+                at, "finish", visit=label, engineer=crew.actor.username, fault=None, outcome="failed"
+            )
+            crew.visit_id = crew.phase = crew.until = None
+
+    async def _do_step(self, crew: Crew) -> None:
         at = crew.until
         assert at is not None
         assert crew.visit_id is not None
