@@ -188,20 +188,24 @@ async def on_restore_at_risk(
     session: AsyncSession, order: WorkOrder, now: dt.datetime, travel: TravelTimeProvider
 ) -> Proposal | None:
     """The SLA watch's hook: propose a backup; when none can be had, tell the warehouse."""
+    order_id, number = order.id, order.problem_number
     try:
         async with session.begin_nested():
             return await propose_backup(
                 session, SYSTEM, now, order, cause="restore clock at risk", travel=travel
             )
     except DomainError as exc:
+        # Rolling the attempt's savepoint back expired the order; the sweep reads it on, and an
+        # expired attribute would need I/O the async session cannot do implicitly: load it now.
+        await session.refresh(order)
         await notify(
             session,
             now,
             kind="backup_unavailable",
             audience="warehouse",
-            order_id=order.id,
-            message=f"{order.problem_number}: no backup unit could be reserved — {exc.detail}",
-            dedupe_key=f"{order.id}:backup_unavailable",
+            order_id=order_id,
+            message=f"{number}: no backup unit could be reserved — {exc.detail}",
+            dedupe_key=f"{order_id}:backup_unavailable",
         )
         return None
 
