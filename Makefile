@@ -58,10 +58,11 @@ down:
 	@if [ -x $(PY) ]; then $(PY) -m core.localdb down; fi
 
 ## bench: the benchmark samples (about 40 minutes, prints tables), then the sync benchmarks, the KPI
-## report over 100,000 work orders (bench/kpis.py, about 2 minutes) and the growth tables at 10,000,
-## 100,000 and 1,000,000 stored work orders (bench/growth.py, about 30 minutes); never part
-## of `make test`. Every VRPTW sample runs the product on one core with the textbook baseline in the
-## same process; then the 1,000-visit field benchmark at 30 s and the field scaling table.
+## report over 100,000 work orders (bench/kpis.py, about 2 minutes), the growth tables at 10,000,
+## 100,000 and 1,000,000 stored work orders (bench/growth.py, about 30 minutes) and the simulated week
+## of faults under the product and a plain dispatcher (comparison printed, charts in var/simulation/);
+## never part of `make test`. Every VRPTW sample runs the product on one core with the textbook
+## baseline in the same process; then the 1,000-visit field benchmark at 30 s and the scaling table.
 BENCH := ../shared/benchmarks/vrptw
 bench: install
 	$(PY) -m routing.bench vrptw $(BENCH)/solomon/C101.txt $(BENCH)/solomon/C201.txt \
@@ -79,6 +80,7 @@ bench: install
 	$(PY) -m bench.work_order_list
 	$(PY) -m bench.kpis
 	$(PY) -m bench.growth --explain
+	$(PY) -m dispatch.simulation --days 7 --engineers 30 --faults-per-day 150 --seed 1 --out var/simulation
 
 ## bench-sync: sync push/pull against in-process baselines, then the sync state machine with
 ## the `long` hypothesis profile (10,000 examples of 30 steps; it prints the count)

@@ -21,7 +21,7 @@ from core.errors import field_error
 from core.identity.roles import Actor
 from core.records import locked_or_404
 from inventory import ledger, reservations, swaps
-from inventory.errors import IllegalStockStep, expect_version
+from inventory.errors import IllegalStockStep, UnitUnavailable, expect_version
 from inventory.items import device_item_for_model, locked_unit, new_unit, set_state, unit_by_serial
 from inventory.models import (
     Loan,
@@ -75,6 +75,12 @@ async def propose(
     hold: dt.timedelta = dt.timedelta(days=2),
 ) -> Loan:
     """Reserve the unit for the work order and open a proposed loan (a dispatcher approves it)."""
+    # A loan whose reservation lapsed (its delivery came late) still holds the unit: the unit
+    # reads as available again, but it is promised, and a second loan on it is refused here
+    # rather than by the database's one-active-loan-per-unit index.
+    promised = await session.scalar(select(Loan.id).where(Loan.unit_id == unit_id, Loan.status.in_(ACTIVE)))
+    if promised is not None:
+        raise UnitUnavailable("That unit is promised to another work order's loan", loan_id=str(promised))
     reservation = await reservations.reserve_unit(
         session,
         actor,

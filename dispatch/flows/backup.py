@@ -188,6 +188,7 @@ async def on_restore_at_risk(
     session: AsyncSession, order: WorkOrder, now: dt.datetime, travel: TravelTimeProvider
 ) -> Proposal | None:
     """The SLA watch's hook: propose a backup; when none can be had, tell the warehouse."""
+    order_id, number = order.id, order.problem_number
     try:
         async with session.begin_nested():
             return await propose_backup(
@@ -202,9 +203,9 @@ async def on_restore_at_risk(
             now,
             kind="backup_unavailable",
             audience="warehouse",
-            order_id=order.id,
-            message=f"{order.problem_number}: no backup unit could be reserved — {exc.detail}",
-            dedupe_key=f"{order.id}:backup_unavailable",
+            order_id=order_id,
+            message=f"{number}: no backup unit could be reserved — {exc.detail}",
+            dedupe_key=f"{order_id}:backup_unavailable",
         )
         return None
 

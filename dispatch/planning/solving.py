@@ -182,3 +182,28 @@ async def _run_child(
         await asyncio.to_thread(process.join, 5)
         if process.is_alive():
             process.kill()
+
+
+async def solve_in_process(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    plan_id: uuid.UUID,
+    runner_id: uuid.UUID,
+    osrm_url: str = "",
+) -> None:
+    """Solve a queued plan here, holding this process for the time limit: for a caller with
+    nothing else to serve meanwhile (the simulator replays its plans this way, hundreds a week,
+    where a child process per plan would cost more than the solve)."""
+    started = await _start(sessionmaker, plan_id, runner_id, osrm_url)
+    if started is None:
+        return
+    plan, plan_input = started
+    options = SolveOptions(
+        time_limit_s=float(plan.params["time_limit_s"]), solution_limit=plan.params.get("solution_limit")
+    )
+    try:
+        solution = solve_problem(plan_input.problem, options)
+    except Exception as exc:
+        log.exception("plan %s failed", plan_id)
+        await _finish(sessionmaker, plan_id, error=str(exc)[:2000])
+        return
+    await _finish(sessionmaker, plan_id, result=result_of(plan_input, solution))

@@ -1,0 +1,179 @@
+"""What a run achieved, per policy: the figures, PNG charts and a Markdown summary.
+
+The 12-hour and 48-hour shares count elapsed time from the report, as the promise is worded;
+an order reported less than 12 h (48 h) before the end of the week is left out of that share,
+since its answer lies beyond the simulation."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from core import zones
+from dispatch.simulation.check import TZ, windows
+from dispatch.simulation.engine import Outcome
+
+URGENT = {"critical", "high"}
+ON_SITE = dt.timedelta(hours=12)
+RESTORED = dt.timedelta(hours=48)
+
+
+@dataclass(frozen=True)
+class Figures:
+    policy: str
+    orders: int
+    on_site_12h: float | None
+    on_site_12h_urgent: float | None
+    restored_48h_urgent: float | None
+    response_compliance: float | None
+    breaches: int
+    backups_installed: int
+    follow_ups: int
+    km_per_order: float | None
+    overtime_hours: float
+    utilisation: float | None
+    stockouts: int
+    visits_needing_parts: int
+    wall_seconds: float
+
+
+def _share(hits: int, of: int) -> float | None:
+    return hits / of if of else None
+
+
+def _within(rows: list[dict[str, Any]], field: str, limit: dt.timedelta, end: dt.datetime) -> tuple[int, int]:
+    counted = [r for r in rows if r["reported_at"] + limit <= end]
+    hits = sum(1 for r in counted if r[field] is not None and r[field] - r["reported_at"] <= limit)
+    return hits, len(counted)
+
+
+def _busy(log: list[dict[str, Any]]) -> dict[str, list[tuple[dt.datetime, dt.datetime]]]:
+    """Per engineer, the spans from setting off to finishing a visit."""
+    spans: dict[str, list[tuple[dt.datetime, dt.datetime]]] = {}
+    started: dict[str, dt.datetime] = {}
+    for row in log:
+        who = row.get("engineer")
+        if row["event"] == "travel" and who:
+            started[who] = dt.datetime.fromisoformat(row["at"])
+        elif row["event"] == "finish" and who in started:
+            spans.setdefault(who, []).append((started.pop(who), dt.datetime.fromisoformat(row["at"])))
+    return spans
+
+
+def _duty(crew: dict[str, Any], start: dt.datetime, days: int) -> list[tuple[dt.datetime, dt.datetime]]:
+    first = start.astimezone(zones.zone(TZ)).date() - dt.timedelta(days=1)
+    return [
+        (s, e)
+        for d in range(days + 1)
+        for s, e, standby in windows(crew, first + dt.timedelta(days=d))
+        if not standby
+    ]
+
+
+def _overlap(span: tuple[dt.datetime, dt.datetime], others: list[tuple[dt.datetime, dt.datetime]]) -> float:
+    return sum(max(0.0, (min(span[1], e) - max(span[0], s)).total_seconds()) for s, e in others)
+
+
+def _labour(outcome: Outcome, start: dt.datetime, days: int) -> tuple[float, float | None]:
+    """Overtime hours (busy outside regular shifts) and utilisation (busy share of shift time)."""
+    spans = _busy(outcome.log.rows)
+    end = start + dt.timedelta(days=days)
+    overtime = busy_in = duty_total = 0.0
+    for crew in outcome.crews:
+        duty = [(max(s, start), min(e, end)) for s, e in _duty(crew, start, days) if e > start and s < end]
+        duty_total += sum((e - s).total_seconds() for s, e in duty)
+        for span in spans.get(crew["engineer"], []):
+            inside = _overlap(span, duty)
+            busy_in += inside
+            overtime += (span[1] - span[0]).total_seconds() - inside
+    return overtime / 3600, _share(round(busy_in), round(duty_total))
+
+
+def figures(outcome: Outcome, start: dt.datetime, days: int) -> Figures:
+    end = start + dt.timedelta(days=days)
+    rows = outcome.orders
+    urgent = [r for r in rows if r["severity"] in URGENT]
+    log = outcome.log.rows
+    responses = [r for r in rows if r.get("response_deadline") is not None and r["response_deadline"] <= end]
+    km = sum(r.get("km", 0.0) for r in log if r["event"] == "travel")
+    visited = len({r["fault"] for r in log if r["event"] == "arrive"})
+    overtime, utilisation = _labour(outcome, start, days)
+    return Figures(
+        policy=outcome.policy,
+        orders=len(rows),
+        on_site_12h=_share(*_within(rows, "arrived_at", ON_SITE, end)),
+        on_site_12h_urgent=_share(*_within(urgent, "arrived_at", ON_SITE, end)),
+        restored_48h_urgent=_share(*_within(urgent, "restored_at", RESTORED, end)),
+        response_compliance=_share(sum(1 for r in responses if not r["response_breached"]), len(responses)),
+        breaches=sum(1 for r in rows for m in ("on_site", "restore") if r.get(f"{m}_breached")),
+        backups_installed=sum(
+            1 for r in log if r["event"] == "finish" and r["outcome"] == "backup_installed"
+        ),
+        follow_ups=sum(
+            1 for r in log if r["event"] == "finish" and str(r["outcome"]).startswith("follow_up")
+        ),
+        km_per_order=km / visited if visited else None,
+        overtime_hours=overtime,
+        utilisation=utilisation,
+        stockouts=sum(1 for r in log if r["event"] == "stockout"),
+        visits_needing_parts=sum(1 for r in log if r["event"] == "reported" and r.get("part")),
+        wall_seconds=outcome.wall_seconds,
+    )
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.1f} %"
+
+
+def table(all_figures: list[Figures]) -> str:
+    """The comparison as a Markdown table, one column per policy."""
+    lines: list[tuple[str, Any]] = [
+        ("work orders", lambda f: str(f.orders)),
+        ("on site within 12 h (all)", lambda f: _pct(f.on_site_12h)),
+        ("on site within 12 h (critical/high)", lambda f: _pct(f.on_site_12h_urgent)),
+        ("restored or backup within 48 h (critical/high)", lambda f: _pct(f.restored_48h_urgent)),
+        ("first-response compliance", lambda f: _pct(f.response_compliance)),
+        ("SLA breaches (on site + restore clocks)", lambda f: str(f.breaches)),
+        ("backups installed", lambda f: str(f.backups_installed)),
+        ("follow-up visits", lambda f: str(f.follow_ups)),
+        ("travel km per order", lambda f: "–" if f.km_per_order is None else f"{f.km_per_order:.1f}"),
+        ("overtime (engineer-hours)", lambda f: f"{f.overtime_hours:.1f}"),
+        ("utilisation (busy share of shift time)", lambda f: _pct(f.utilisation)),
+        ("stock-outs (visits without the part)", lambda f: f"{f.stockouts} of {f.visits_needing_parts}"),
+        ("run time", lambda f: f"{f.wall_seconds / 60:.1f} min"),
+    ]
+    head = "| measure | " + " | ".join(f.policy for f in all_figures) + " |"
+    rule = "|---|" + "---|" * len(all_figures)
+    body = [f"| {name} | " + " | ".join(cell(f) for f in all_figures) + " |" for name, cell in lines]
+    if len(all_figures) == 2:
+        avoided = all_figures[1].breaches - all_figures[0].breaches
+        body.append(f"| breaches avoided by {all_figures[0].policy} | {avoided} | |")
+    return "\n".join([head, rule, *body])
+
+
+def misses(outcome: Outcome, end: dt.datetime) -> list[str]:
+    """Critical and high faults that missed 12 h on site or 48 h restored, with what the plans said."""
+    found = []
+    reasons = outcome.unassigned_reasons
+    for r in outcome.orders:
+        if r["severity"] not in URGENT:
+            continue
+        late_site = r["reported_at"] + ON_SITE <= end and (
+            r["arrived_at"] is None or r["arrived_at"] - r["reported_at"] > ON_SITE
+        )
+        late_restore = r["reported_at"] + RESTORED <= end and (
+            r["restored_at"] is None or r["restored_at"] - r["reported_at"] > RESTORED
+        )
+        if not (late_site or late_restore):
+            continue
+        said = sorted({v for k, v in reasons.items() if k.startswith(f"F{r['fault']}.")})
+        what = " and ".join(
+            x for x, late in (("on site > 12 h", late_site), ("restore > 48 h", late_restore)) if late
+        )
+        local = r["reported_at"].astimezone(zones.zone(TZ)).strftime("%a %H:%M")
+        found.append(
+            f"F{r['fault']} ({r['severity']}, {r['category']}, reported {local}): {what}"
+            + (f" — plan: {'; '.join(said)}" if said else "")
+        )
+    return found

@@ -1,0 +1,151 @@
+"""What a simulated week plays on: the demo city's engineers, places and desk, read from the
+database once, and the event log every check and report is computed from."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.geo import lonlat
+from core.identity.models import User
+from core.identity.roles import Actor, Role
+from dispatch.customers.models import Asset, Site
+from dispatch.engineers.models import EmployerKind, Engineer, EngineerShift, EngineerSkill
+from dispatch.engineers.service import create_engineer, update_engineer
+from dispatch.planning.problem import engineer_rows
+
+# The demo's equipment models and what they are (the skill a repair needs).
+CATEGORY = {
+    "PowerEdge R750": "server",
+    "ProLiant DL380 Gen10": "server",
+    "FusionServer 2288H V6": "server",
+    "OceanStor 5310": "storage",
+    "Unity XT 480": "storage",
+    "S5735-L 交换机": "network",
+    "CE6881 数据中心交换机": "network",
+    "UPS5000-E 不间断电源": "ups_power",
+    "LaserJet M607": "printer",
+}
+
+Point = tuple[float, float]
+
+
+@dataclass
+class Crew:
+    """One engineer in the simulation: where they are and what they are doing until when."""
+
+    engineer: Engineer
+    actor: Actor
+    point: Point
+    visit_id: uuid.UUID | None = None
+    phase: str | None = None  # "travel", "site"
+    until: dt.datetime | None = None
+    # Kilometres driven, minutes travelling and on site.
+    km: float = 0.0
+
+
+@dataclass(frozen=True)
+class Place:
+    site: Site
+    asset: Asset
+    category: str
+    point: Point
+
+
+@dataclass
+class World:
+    desk: Actor
+    crews: list[Crew]
+    places: list[Place]
+
+    def crew_of(self, engineer_id: uuid.UUID | None) -> Crew | None:
+        return next((c for c in self.crews if c.engineer.id == engineer_id), None)
+
+
+def _secret_hash() -> str:
+    # Simulated engineers never sign in: a hash no password matches.
+    return "!" + secrets.token_hex(16)
+
+
+async def hire(session: AsyncSession, desk: Actor, wanted: int) -> None:
+    """More engineers than the demo city has (for a bigger simulated team): each a copy of one of
+    the demo's own engineers (skills, shifts) living a little way from them, created through the
+    engineers service."""
+    ours = [e for e, _, _ in await engineer_rows(session, None) if e.employer_kind is EmployerKind.COMPANY]
+    for n in range(len(ours), wanted):
+        model = ours[n % len(ours)]
+        user = User(
+            id=uuid.uuid5(model.id, f"sim-{n}"),
+            username=f"sim{n + 1:03d}",
+            display_name=f"模拟工程师{n + 1:03d}",
+            role=Role.ENGINEER,
+            password_hash=_secret_hash(),
+        )
+        session.add(user)
+        await session.flush()
+        lon, lat = lonlat(model.home_base)
+        shift = 0.01 * ((n // len(ours)) % 5 - 2)
+        await create_engineer(
+            session,
+            desk,
+            {"id": user.id, "employer_kind": EmployerKind.COMPANY, "employer_name": model.employer_name,
+             "time_zone": model.time_zone, "on_call": model.on_call},
+            (lon + shift, lat - shift),
+            [EngineerSkill(skill=s.skill, level=s.level, valid_until=s.valid_until) for s in model.skills],
+            [
+                EngineerShift(weekday=s.weekday, starts=s.starts, ends=s.ends, on_call=s.on_call)
+                for s in model.shifts
+            ],
+        )  # fmt: skip
+
+
+async def load_world(session: AsyncSession, engineers: int) -> World:
+    """The desk, the first `engineers` of our own engineers (by user name; hired when the demo
+    has fewer) and every place with an asset of a known model."""
+    boss = (await session.execute(select(User).where(User.username == "admin"))).scalar_one()
+    admin = Actor(user_id=boss.id, role=Role.ADMIN, username="admin")
+    await hire(session, admin, engineers)
+    dispatcher = (await session.execute(select(User).where(User.username == "dispatcher"))).scalar_one()
+    crews = [
+        Crew(e, Actor(user_id=e.id, role=Role.ENGINEER, username=username), lonlat(e.home_base))
+        for e, username, _ in await engineer_rows(session, None)
+        if e.employer_kind is EmployerKind.COMPANY
+    ]
+    crews.sort(key=lambda c: c.actor.username)
+    # The rest of the demo's engineers are not in the simulated team: made inactive, so that no
+    # plan, insertion or at-risk prediction counts on them.
+    for crew in crews[engineers:]:
+        await update_engineer(
+            session, admin, crew.engineer.id, crew.engineer.version, {"active": False}, None, None, None
+        )
+    rows = await session.execute(
+        select(Site, Asset).join(Asset, Asset.site_id == Site.id).order_by(Site.name, Asset.serial)
+    )
+    places = [Place(s, a, CATEGORY[a.model], lonlat(s.point)) for s, a in rows if a.model in CATEGORY]
+    return World(
+        Actor(user_id=dispatcher.id, role=Role.DISPATCHER, username="dispatcher"), crews[:engineers], places
+    )
+
+
+@dataclass
+class EventLog:
+    """What happened, in simulated time order, named by labels that do not depend on random ids
+    (fault number, visit number, user name), so that two runs of one seed can be compared."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    labels: dict[uuid.UUID, str] = field(default_factory=dict)
+
+    def label(self, visit_id: uuid.UUID, fault: int) -> str:
+        if visit_id not in self.labels:
+            count = sum(1 for v in self.labels.values() if v.startswith(f"F{fault}."))
+            self.labels[visit_id] = f"F{fault}.{count + 1}"
+        return self.labels[visit_id]
+
+    def add(self, at: dt.datetime, event: str, **data: Any) -> None:
+        self.rows.append({"at": at.isoformat(), "event": event, **data})

@@ -1,0 +1,213 @@
+"""The simulator: same seed, same week; a hand-computed tiny week under both policies; the
+independent checks over the event log hold for the product and catch what they should."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import secrets
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from core.database import make_engine, make_sessionmaker
+from core.localdb import LocalCluster
+from dispatch.contracts.models import CalendarKind, Contract, Severity
+from dispatch.simulation import check, policies
+from dispatch.simulation.engine import Outcome
+from dispatch.simulation.runner import run_policy
+from dispatch.simulation.scenario import Fault, Scenario, fixed, generate
+from dispatch.simulation.world import Place, load_world
+from tests.support.db import create_from_template, drop_database
+
+# Monday 2026-03-09 00:00 in Asia/Shanghai, a week after the demo data's moment.
+MONDAY = datetime(2026, 3, 8, 16, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def fresh(cluster: LocalCluster, admin_dsn: str, demo_template: str) -> Iterator[Callable[[], str]]:
+    """A new copy of the demo database for each run, as the simulator makes one per policy."""
+    made: list[str] = []
+
+    def make() -> str:
+        name = f"sim_{secrets.token_hex(4)}"
+        create_from_template(admin_dsn, name, demo_template)
+        made.append(name)
+        return cluster.url.rsplit("/", 1)[0] + f"/{name}"
+
+    yield make
+    for name in made:
+        drop_database(admin_dsn, name)
+
+
+def _run(url: str, scenario: Scenario, policy: policies.Policy) -> Outcome:
+    # Sweeps every 30 simulated minutes instead of 15: the same checks, half the test's time.
+    return asyncio.run(run_policy(url, scenario, policy, sweep_minutes=30))
+
+
+async def _plain_places(url: str, engineers: int) -> tuple[list[Place], list[Place], list[set[str]]]:
+    """Every place (in the simulator's order), those at 7x24 sites with no access rules, and the
+    engineers' skills."""
+    engine = make_engine(url, pool_size=1)
+    try:
+        async with make_sessionmaker(engine)() as session, session.begin():
+            world = await load_world(session, engineers)
+            always = set(
+                (
+                    await session.execute(
+                        select(Contract.id).where(Contract.calendar_kind == CalendarKind.ALWAYS)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            places = world.places
+            skills = [{s.skill for s in c.engineer.skills} for c in world.crews]
+    finally:
+        await engine.dispose()
+    simple = [
+        p
+        for p in places
+        if p.asset.contract_id in always
+        and not p.site.access_windows
+        and not p.site.registration_lead_minutes
+        and p.site.allowed_engineer_ids is None
+        and not p.site.barred_engineer_ids
+    ]
+    return places, simple, skills
+
+
+def _fault(n: int, at: datetime, place: int, severity: Severity) -> Fault:
+    return Fault(
+        n=n,
+        reported_at=at,
+        place=place,
+        severity=severity,
+        repair_minutes=60,
+        part_draw=1.0,  # no part needed
+        part_pick=0,
+        cannot_fix=False,
+        vendor_hours=48,
+        gate_delay_minutes=0,
+        callback_minutes=5,
+    )
+
+
+@pytest.fixture(scope="module")
+def tiny(fresh: Callable[[], str]) -> Scenario:
+    """2 engineers (Mon–Fri 08:30–17:30, nobody on call), 3 faults at 7x24 sites:
+    a high and a medium at 09:00 and 09:05 on Monday, a critical at 20:00 on Monday evening."""
+    url = fresh()
+    every, places, skills = asyncio.run(_plain_places(url, 2))
+    first = next(p for p in places if p.category in skills[0])
+    second = next(p for p in places if p.category in skills[1] and p is not first)
+    third = next(p for p in places if p.category in skills[0] | skills[1] and p not in (first, second))
+    index = [every.index(p) for p in (first, second, third)]
+    faults = [
+        _fault(0, MONDAY + timedelta(hours=9), index[0], Severity.HIGH),
+        _fault(1, MONDAY + timedelta(hours=9, minutes=5), index[1], Severity.MEDIUM),
+        _fault(2, MONDAY + timedelta(hours=20), index[2], Severity.CRITICAL),
+    ]
+    return fixed(MONDAY, 2, faults, hours=36)
+
+
+def _sla(outcome: Outcome) -> dict[int, tuple[bool, bool, bool]]:
+    """Per fault: on site within 12 h, on-site clock breached, restored within 48 h."""
+    return {
+        r["fault"]: (
+            r["arrived_at"] is not None and r["arrived_at"] - r["reported_at"] <= timedelta(hours=12),
+            bool(r["on_site_breached"]),
+            r["restored_at"] is not None and r["restored_at"] - r["reported_at"] <= timedelta(hours=48),
+        )
+        for r in outcome.orders
+    }
+
+
+# The critical fault comes in at 20:00 when nobody is on shift or on call: the earliest anyone
+# can be there is after 08:30 on Tuesday, past its 08:00 on-site deadline, under any policy;
+# restored on Tuesday morning, well within 48 h. The two daytime faults are reached at once.
+EXPECTED = {0: (True, False, True), 1: (True, False, True), 2: (False, True, True)}
+
+
+@pytest.mark.parametrize("name", ["product", "plain"])
+def test_a_tiny_week_gives_the_hand_computed_sla_outcomes(
+    fresh: Callable[[], str], tiny: Scenario, name: str
+) -> None:
+    policy = policies.make(name, replan_minutes=180, time_limit_s=0.5)
+    outcome = _run(fresh(), tiny, policy)
+    assert _sla(outcome) == EXPECTED
+    critical = next(r for r in outcome.orders if r["fault"] == 2)
+    # Nobody worked the night: the first arrival is on Tuesday's shift.
+    assert critical["arrived_at"] >= MONDAY + timedelta(days=1, hours=8, minutes=30)
+    assert check.assignments(outcome.log.rows, outcome.crews) == []
+    assert check.one_place_at_a_time(outcome.log.rows) == []
+
+
+@pytest.fixture(scope="module")
+def morning() -> Scenario:
+    """A generated Monday 08:00–14:00 with 4 engineers."""
+    start = MONDAY + timedelta(hours=8)
+    scenario = generate(7, start=start, days=1, engineers=4, faults_per_day=60)
+    end = start + timedelta(hours=6)
+    return dataclasses.replace(scenario, hours=6, faults=[f for f in scenario.faults if f.reported_at < end])
+
+
+def test_the_same_seed_gives_the_same_week(fresh: Callable[[], str], morning: Scenario) -> None:
+    again = generate(7, start=MONDAY + timedelta(hours=8), days=1, engineers=4, faults_per_day=60)
+    assert [f for f in again.faults if f.reported_at < morning.end] == morning.faults
+    assert len(morning.faults) >= 5
+
+    def product() -> policies.Policy:
+        # A solution limit, not a time limit, ends each solve: the same work on any machine.
+        return policies.make("product", replan_minutes=60, time_limit_s=30.0, solution_limit=5)
+
+    first = _run(fresh(), morning, product())
+    second = _run(fresh(), morning, product())
+    assert first.log.rows == second.log.rows
+    assert first.orders == second.orders
+    assert any(r["event"] == "arrive" for r in first.log.rows)
+    # The product never assigns off shift or without the skill; nobody is in two places.
+    assert check.assignments(first.log.rows, first.crews) == []
+    assert check.one_place_at_a_time(first.log.rows) == []
+
+
+ROSTER = [
+    {
+        "engineer": "engineer01",
+        "on_call": False,
+        "overtime_cap_minutes": 180,
+        "shifts": [{"weekday": 0, "starts": "08:30:00", "ends": "17:30:00", "on_call": False}],
+        "skills": {"server": None, "ups_power": "2026-01-31"},
+    }
+]
+
+
+def test_the_checks_catch_an_assignment_off_shift_without_skill_and_two_places_at_once() -> None:
+    log: list[dict[str, Any]] = [
+        # Monday 07:00 local: before the shift.
+        {"at": "2026-03-09T00:00:00+00:00", "event": "assign", "visit": "F1.1", "engineer": "engineer01",
+         "planned_start": "2026-03-08T23:00:00+00:00", "skills": ["server"]},
+        # Monday 10:00 local, on shift, but the electrician's licence ran out in January.
+        {"at": "2026-03-09T00:00:00+00:00", "event": "assign", "visit": "F2.1", "engineer": "engineer01",
+         "planned_start": "2026-03-09T02:00:00+00:00", "skills": ["ups_power"]},
+        {"at": "2026-03-09T02:00:00+00:00", "event": "assign", "visit": "F3.1", "engineer": "engineer01",
+         "planned_start": "2026-03-09T03:00:00+00:00", "skills": ["server"]},
+        # Monday 19:00 local: within the 3 h of overtime after 17:30; 21:00 is past it.
+        {"at": "2026-03-09T02:00:00+00:00", "event": "assign", "visit": "F4.1", "engineer": "engineer01",
+         "planned_start": "2026-03-09T11:00:00+00:00", "skills": ["server"]},
+        {"at": "2026-03-09T02:00:00+00:00", "event": "assign", "visit": "F5.1", "engineer": "engineer01",
+         "planned_start": "2026-03-09T13:00:00+00:00", "skills": ["server"]},
+        {"at": "2026-03-09T02:00:00+00:00", "event": "travel", "visit": "F2.1", "engineer": "engineer01"},
+        {"at": "2026-03-09T02:10:00+00:00", "event": "travel", "visit": "F3.1", "engineer": "engineer01"},
+    ]  # fmt: skip
+    assert check.assignments(log, ROSTER) == [
+        "F1.1: assigned to engineer01 at 2026-03-08T23:00:00+00:00, off shift",
+        "F2.1: assigned to engineer01 without skill ['ups_power']",
+        "F5.1: assigned to engineer01 at 2026-03-09T13:00:00+00:00, off shift",
+    ]
+    assert check.one_place_at_a_time(log) == [
+        "engineer01: sets off for F3.1 at 2026-03-09T02:10:00+00:00 while on F2.1"
+    ]
