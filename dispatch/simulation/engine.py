@@ -65,6 +65,10 @@ class Outcome:
     timings: dict[str, float] = field(default_factory=dict)
 
 
+# How far ahead of its planned start an engineer on shift takes the next stop.
+LEAVE_EARLY = dt.timedelta(hours=2)
+
+
 class Simulation:
     def __init__(
         self,
@@ -312,7 +316,10 @@ class Simulation:
                     continue
                 place = self.place_of(order_id)
                 drive = fieldwork.travel_seconds(self.travel, self.scenario.start, crew.point, place.point, t)
-                if start is not None and start - dt.timedelta(seconds=drive) > t:
+                # The planned start is an estimate: a free engineer on shift sets off for the next
+                # stop of the route once it is near, as a real one does when a job ends early.
+                lead = LEAVE_EARLY if positions.on_shift(crew.engineer, t) else dt.timedelta(0)
+                if start is not None and start - dt.timedelta(seconds=drive) > t + lead:
                     continue
                 job = await self._job(session, visit_id)
                 arrival, km = await fieldwork.set_off(
