@@ -181,7 +181,12 @@ class _Builder:
             added = (
                 self.seconds[last, p] + self.seconds[p, route.end_point] - self.seconds[last, route.end_point]
             )
-            ready.append((added, k, free + self.seconds[last, p]))
+            arrival = free + self.seconds[last, p]
+            start = first_start(self.windows[i], arrival)
+            back = self.duration[i] + self.seconds[p, route.end_point]
+            if start is None or start + back > route.limit + 1e-9:
+                continue  # could not do it and be back in time, whoever joins
+            ready.append((added, k, arrival))
         # Engineers who can be there by the deadline first, then the cheapest.
         deadline = self.deadline[i]
         ready.sort(key=lambda r: (r[2] > deadline, r[0]))
@@ -254,15 +259,13 @@ def insertion_start(
             if s.start_s <= builder.deadline[i] + 1.0:
                 kept_by_baseline.add(i)
     first: list[int] = []
-    best: tuple[tuple[int, int], list[_Route]] | None = None
+    best: tuple[tuple[int, int, int], list[_Route]] | None = None
     for _ in range(REPAIR_ROUNDS + 1):
         on_time, served = builder.breaches(routes)
-        missing = [
-            i
-            for i in order
-            if (i in kept_by_baseline and i not in on_time) or (i in served_by_baseline and i not in served)
-        ]
-        rank = (len(missing), -len(served))
+        lost = [i for i in order if i in served_by_baseline and i not in served]
+        missing = [i for i in order if i in kept_by_baseline and i not in on_time and i not in lost]
+        missing = lost + missing
+        rank = (len(lost), len(missing), -len(served))
         if best is None or rank < best[0]:
             best = (rank, routes)
         # A round starts only if it can end by the deadline (rounds take about as long as the last).

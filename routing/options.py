@@ -36,9 +36,11 @@ class SolveOptions:
     # Served by someone other than a preferred engineer (or the one of earlier
     # visits of the same work order).
     preference_cost: float = 900.0
-    # Start the search from the greedy baseline's plan (`routing.greedy`):
-    # None means only for large problems, where the insertion heuristics take
-    # most of the time limit and end up with more late visits than greedy.
+    # Start the search from the greedy baseline's plan (`routing.greedy`), with
+    # its on-time visits protected and its plan kept when the search's is worse
+    # on them: None means for every problem with deadlines and no solution
+    # limit (below the large size, not with pick-ups), where the insertion
+    # heuristics end up with SLA breaches that greedy avoids.
     warm_start_from_greedy: bool | None = None
     # None: on when any visit has a demand or any engineer a capacity.
     capacity: bool | None = None
