@@ -47,7 +47,7 @@ PullLimit = Annotated[int, QueryParameter(ge=1, le=1000, description="work-order
 PullFormat = Annotated[
     Literal["documents", "records"],
     QueryParameter(
-        query="format",
+        name="format",
         description="`records`: an order whose only changes are notes gets those notes "
         '(`{"entity": "visit_note", "work_order_id", "visit_id", "data"}`) instead of its whole document',
     ),
