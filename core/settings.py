@@ -60,6 +60,9 @@ class Settings:
     api_workers: int = 1
     # Engineers' position history is kept this long (PIPL: a retention limit).
     position_retention_days: int = 30
+    # The sync change log is kept this long; a phone whose cursor is older pulls a fresh bootstrap
+    # (410 sync-cursor-expired; its outbox is untouched).
+    sync_change_retention_days: int = 30
     # Customer e-mail goes through this SMTP relay; unset: messages are only logged.
     smtp_host: str | None = None
     smtp_port: int = 25
@@ -130,6 +133,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         ("max_body_bytes", "FSD_MAX_BODY_BYTES"),
         ("db_pool_size", "FSD_DB_POOL_SIZE"),
         ("position_retention_days", "FSD_POSITION_RETENTION_DAYS"),
+        ("sync_change_retention_days", "FSD_SYNC_CHANGE_RETENTION_DAYS"),
         ("password_hash_threads", "FSD_PASSWORD_HASH_THREADS"),
         ("password_hash_max_waiting", "FSD_PASSWORD_HASH_MAX_WAITING"),
         ("refresh_retry_grace_seconds", "FSD_REFRESH_RETRY_GRACE_SECONDS"),

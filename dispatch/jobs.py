@@ -63,6 +63,7 @@ def worker_config(settings: Settings) -> WorkerConfig:
         interval=settings.watch_interval_seconds,
         senders={"email": email, "sms": LogSender("sms")},
         position_retention=timedelta(days=settings.position_retention_days),
+        sync_change_retention=timedelta(days=settings.sync_change_retention_days),
         upload_expiry=timedelta(hours=settings.upload_expiry_hours),
     )
 

@@ -29,7 +29,7 @@ from dispatch.inspections.generation import GenerationReport, generate
 from dispatch.messaging.outbox import LogSender, Sender, deliver_due
 from dispatch.sla.watch import WatchReport, WatchSettings, sweep
 from inventory.reservations import expire_due
-from offline_sync import uploads
+from offline_sync import changes, uploads
 from routing.travel import HaversineTravelTime, TravelTimeProvider
 
 log = logging.getLogger("fieldservice.worker")
@@ -48,6 +48,8 @@ class WorkerConfig:
         default_factory=lambda: {"email": LogSender("email"), "sms": LogSender("sms")}
     )
     position_retention: dt.timedelta = dt.timedelta(days=30)
+    # Sync change rows older than this are dropped (cursors from before then get 410).
+    sync_change_retention: dt.timedelta = dt.timedelta(days=30)
     # Unfinished chunked uploads idle this long are deleted (the device starts again).
     upload_expiry: dt.timedelta = dt.timedelta(hours=24)
     watch: WatchSettings = field(default_factory=WatchSettings)
@@ -106,6 +108,7 @@ class Worker:
         async with self.sessionmaker() as session, session.begin():
             await expire_due(session, SYSTEM, now)
             await uploads.expire(session, now, self.config.upload_expiry)
+            await changes.prune(session, now - self.config.sync_change_retention)
             await raise_alerts(session, now)
             # Customer surveys unanswered for 7 days: confirmed by default.
             await survey.confirm_unanswered(session, self.clock)
