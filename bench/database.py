@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from core.localdb import throwaway_cluster
-from core.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT, Settings, load_settings
 
 
 @contextmanager
@@ -31,3 +31,15 @@ def demo_database(now: dt.datetime) -> Iterator[str]:
         yield cluster.url
     finally:
         cluster.destroy()
+
+
+def bench_settings(database_url: str) -> Settings:
+    """The app's settings for a benchmark: no environment read, no background sweeps, a fixed
+    signing key and its own var/ directory."""
+    return load_settings(
+        env={},
+        database_url=database_url,
+        jwt_secret="bench-secret-" + "x" * 32,
+        var_dir=PROJECT_ROOT / "var" / "bench",
+        watch_interval_seconds=0.0,
+    )

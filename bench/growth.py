@@ -41,10 +41,9 @@ from sqlalchemy import Engine, event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from bench import growth_data as data
-from bench.database import demo_database
+from bench.database import bench_settings, demo_database
 from core.clock import ManualClock
 from core.database import make_sessionmaker
-from core.settings import PROJECT_ROOT, load_settings
 
 SIZES = (10_000, 100_000, 1_000_000)
 NOW = data.NOW
@@ -272,13 +271,7 @@ def context(url: str) -> Iterator[Context]:
     from api.app import create_app
     from offline_sync.client import DeviceClient
 
-    settings = load_settings(
-        env={},
-        database_url=url,
-        jwt_secret="bench-secret-" + "x" * 32,
-        var_dir=PROJECT_ROOT / "var" / "bench",
-        watch_interval_seconds=0.0,
-    )
+    settings = bench_settings(url)
     with (
         TestClient(app=create_app(settings, clock=ManualClock(NOW)), raise_server_exceptions=False) as http,
         asyncio.Runner() as runner,

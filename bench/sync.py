@@ -37,11 +37,10 @@ from litestar.testing import TestClient
 from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.orm import Session
 
-from bench.database import demo_database
+from bench.database import bench_settings, demo_database
 from core.clock import ManualClock
 from core.identity.models import User
 from core.identity.roles import Actor, Role
-from core.settings import PROJECT_ROOT, load_settings
 from offline_sync.client import DeviceClient
 
 NOW = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)
@@ -182,13 +181,7 @@ def run(rounds: int, sql_log: str | None = None) -> list[Result]:
 
     clock = ManualClock(NOW)
     with demo_database(NOW) as url:
-        settings = load_settings(
-            env={},
-            database_url=url,
-            jwt_secret="bench-secret-" + "x" * 32,
-            var_dir=PROJECT_ROOT / "var" / "bench",
-            watch_interval_seconds=0.0,
-        )
+        settings = bench_settings(url)
         orm = create_engine(url.replace("postgresql+asyncpg://", "postgresql+psycopg://"))
         try:
             with TestClient(app=create_app(settings, clock=clock), raise_server_exceptions=False) as http:

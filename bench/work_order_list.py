@@ -51,10 +51,10 @@ from typing import cast
 from litestar import Litestar, get
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from bench.database import demo_database
+from bench.database import bench_settings, demo_database
 from core.clock import ManualClock
 from core.localdb import free_port
-from core.settings import PROJECT_ROOT, load_settings
+from core.settings import PROJECT_ROOT
 
 NOW = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)
 HELLO = "/bench/hello"
@@ -100,13 +100,7 @@ def bench_app() -> ASGIApp:
     """Entry point for `uvicorn --factory bench.work_order_list:bench_app` (database from the environment)."""
     from api.app import create_app
 
-    settings = load_settings(
-        env={},
-        database_url=os.environ[DATABASE_ENV],
-        jwt_secret="bench-secret-" + "x" * 32,
-        var_dir=PROJECT_ROOT / "var" / "bench",
-        watch_interval_seconds=0.0,
-    )
+    settings = bench_settings(os.environ[DATABASE_ENV])
     app: Litestar = create_app(settings, clock=ManualClock(NOW))
     app.register(hello)
     return _ServerTiming(app)
