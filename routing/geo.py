@@ -61,6 +61,18 @@ def haversine_matrix_m(origins: ArrayLike, destinations: ArrayLike) -> NDArray[n
     return h
 
 
+def haversine_pairs_m(origins: ArrayLike, destinations: ArrayLike) -> NDArray[np.float64]:
+    """Great-circle distance in metres from each origin to the destination at the same index."""
+    o = np.radians(np.asarray(origins, dtype=np.float64).reshape(-1, 2))
+    d = np.radians(np.asarray(destinations, dtype=np.float64).reshape(-1, 2))
+    h = (
+        np.sin((d[:, 1] - o[:, 1]) / 2) ** 2
+        + np.cos(o[:, 1]) * np.cos(d[:, 1]) * np.sin((d[:, 0] - o[:, 0]) / 2) ** 2
+    )
+    result: NDArray[np.float64] = 2 * EARTH_RADIUS_M * np.arcsin(np.minimum(1.0, np.sqrt(h)))
+    return result
+
+
 def outside_china(lon: float, lat: float) -> bool:
     """The rough bounding box outside which GCJ-02 leaves coordinates unchanged."""
     return not (72.004 <= lon <= 137.8347 and 0.8293 <= lat <= 55.8271)

@@ -17,7 +17,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import NDArray
 
-from routing.geo import Point, haversine_matrix_m
+from routing.geo import Point, haversine_matrix_m, haversine_pairs_m
 
 FloatMatrix = NDArray[np.float64]
 
@@ -90,6 +90,13 @@ class HaversineTravelTime:
         metres_per_second = self.speed_kmh / 3.6
         return self.distances(origins, destinations) / metres_per_second
 
+    def pairs(self, origins: Sequence[Point], destinations: Sequence[Point]) -> FloatMatrix:
+        """Travel seconds from each origin to the destination at the same index."""
+        o, d = _as_points(origins), _as_points(destinations)
+        metres = haversine_pairs_m(o, d) * self.detour_factor
+        seconds: FloatMatrix = metres / (self.speed_kmh / 3.6)
+        return seconds
+
     def matrix_at(
         self, origins: Sequence[Point], destinations: Sequence[Point], depart_s: float
     ) -> FloatMatrix:
@@ -127,6 +134,11 @@ class EuclideanTravelTime:
     def matrix(self, origins: Sequence[Point], destinations: Sequence[Point]) -> FloatMatrix:
         return self.distances(origins, destinations) / self.speed
 
+    def pairs(self, origins: Sequence[Point], destinations: Sequence[Point]) -> FloatMatrix:
+        diff = _as_points(origins) - _as_points(destinations)
+        result: FloatMatrix = np.sqrt((diff * diff).sum(axis=1)) / self.speed
+        return result
+
 
 class CachedTravelTime:
     """Keeps the last few matrices of another provider, keyed by the exact points.
@@ -151,6 +163,9 @@ class CachedTravelTime:
     def factor_at(self, depart_s: float) -> float:
         return speed_factor(self.provider, depart_s)
 
+    def pairs(self, origins: Sequence[Point], destinations: Sequence[Point]) -> FloatMatrix:
+        return pair_seconds(self.provider, origins, destinations)
+
     def distances(self, origins: Sequence[Point], destinations: Sequence[Point]) -> FloatMatrix:
         return self._get("metres", origins, destinations)
 
@@ -172,6 +187,29 @@ class CachedTravelTime:
         if len(self._entries) > self.maxsize:
             self._entries.popitem(last=False)
         return value
+
+
+# Pairs per matrix call for a provider without `pairs`: its diagonal is used,
+# so a block costs its square.
+PAIR_BLOCK = 64
+
+
+def pair_seconds(
+    provider: TravelTimeProvider, origins: Sequence[Point], destinations: Sequence[Point]
+) -> FloatMatrix:
+    """Travel seconds from each origin to the destination at the same index, in
+    one call where the provider has `pairs`, else in blocks of matrix calls
+    (many legs at once cost a few calls instead of one per route)."""
+    if len(origins) != len(destinations):
+        raise ValueError("origins and destinations must pair up")
+    pairs = getattr(provider, "pairs", None)
+    if callable(pairs):
+        return np.asarray(pairs(origins, destinations), dtype=np.float64)
+    out = np.empty(len(origins), dtype=np.float64)
+    for lo in range(0, len(origins), PAIR_BLOCK):
+        hi = min(len(origins), lo + PAIR_BLOCK)
+        out[lo:hi] = np.diagonal(provider.matrix(origins[lo:hi], destinations[lo:hi]))
+    return out
 
 
 def speed_factor(provider: TravelTimeProvider, depart_s: float) -> float:

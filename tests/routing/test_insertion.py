@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from routing.insertion import CurrentRoute, PlannedStop, best_insertion, insertion_at
@@ -127,3 +129,56 @@ def test_an_engineer_away_this_morning_takes_the_visit_when_back_with_no_overtim
     assert eng.overtime_cap_after(18 * H) == 3 * H
     long_job = Visit("long", (1_000.0, 0.0), 4.5 * H)
     assert best_insertion([route(morning)], long_job, PLANE, now_s=8 * H) is None
+
+
+def test_the_pruned_scan_finds_what_trying_every_position_finds() -> None:
+    """Positions are tried cheapest bound first and the scan stops early: on a
+    field plan it must still pick what a scan of every position picks."""
+    from routing.eligibility import missing_parts, skill_problem
+    from routing.fieldbench import EMERGENCY_AT_S, current_routes
+    from routing.greedy import greedy_solve
+    from routing.insertion import _legs, _Scan
+    from routing.scenario import field_scenario, urgent_visits
+
+    problem = field_scenario(300, 30, 3)
+    routes = current_routes(problem, greedy_solve(problem), EMERGENCY_AT_S)
+    for visit in urgent_visits(15, 3, EMERGENCY_AT_S):
+        found = best_insertion(routes, visit, problem.travel, now_s=EMERGENCY_AT_S)
+        eligible = [
+            r
+            for r in routes
+            if skill_problem(r.engineer, visit, EMERGENCY_AT_S) is None
+            and not missing_parts(r.engineer, visit)
+        ]
+        scan = _Scan.of(eligible, visit, problem.travel, [], EMERGENCY_AT_S, 10.0)
+        costs, offset = [], 0
+        for r in eligible:
+            first_free = max((i + 1 for i, s in enumerate(r.stops) if s.locked), default=0)
+            for position in range(first_free, len(r.stops) + 1):
+                each = scan.insert(r, position, offset, _legs(problem.travel, r), False)
+                if each is not None:
+                    costs.append(each.cost)
+            offset += len(r.stops) + 1
+        assert found is not None
+        assert costs
+        assert found.cost == pytest.approx(min(costs))
+
+
+def test_legs_in_one_call_match_the_matrix_diagonal() -> None:
+    from routing.scenario import field_scenario
+    from routing.travel import EuclideanTravelTime, pair_seconds
+
+    class MatrixOnly:
+        def matrix(self, origins: object, destinations: object) -> object:
+            return EuclideanTravelTime().matrix(origins, destinations)  # type: ignore[arg-type]
+
+        def distances(self, origins: object, destinations: object) -> object:
+            return EuclideanTravelTime().distances(origins, destinations)  # type: ignore[arg-type]
+
+    problem = field_scenario(150, 10, 0)
+    points = [v.point for v in problem.visits]
+    diagonal = [problem.travel.matrix([a], [b])[0, 0] for a, b in itertools.pairwise(points)]
+    assert pair_seconds(problem.travel, points[:-1], points[1:]) == pytest.approx(diagonal)
+    plane = [(float(i), float(i * i % 7)) for i in range(150)]
+    expected = [EuclideanTravelTime().matrix([a], [b])[0, 0] for a, b in itertools.pairwise(plane)]
+    assert pair_seconds(MatrixOnly(), plane[:-1], plane[1:]) == pytest.approx(expected)  # type: ignore[arg-type]
