@@ -27,8 +27,24 @@ def read_solution(
     """The plan in the assignment (None: no plan): routes with the earliest
     consistent stop times, unassigned visits with reasons, late visits with
     reasons, and the promises the plan changes."""
-    sequences = _without_partial_joints(m, _sequences(m, routing, manager, assignment))
-    soft_floor = _soft_floors(m, routing, manager, assignment, sequences)
+    sequences = _sequences(m, routing, manager, assignment)
+    objective = int(assignment.ObjectiveValue()) if assignment is not None else None
+    soft_floor = _soft_floors(m, routing, manager, assignment, _without_partial_joints(m, sequences))
+    return plan_of_sequences(m, sequences, soft_floor, objective, status, started, found)
+
+
+def plan_of_sequences(
+    m: SolverModel,
+    sequences: list[list[int]],
+    soft_floor: Mapping[int, int],
+    objective: int | None,
+    status: str,
+    started: float,
+    found: int,
+) -> Solution:
+    """The plan of each vehicle's nodes in order (`objective` None: no plan), timed
+    as early as everything allows, with its reasons and changed promises."""
+    sequences = _without_partial_joints(m, sequences)
     starts, floors = earliest_schedule(m, sequences, soft_floor)
     routes: list[Route] = []
     late_engineers: dict[int, list[str]] = {}
@@ -37,9 +53,9 @@ def read_solution(
             routes += _vehicle_routes(m, k, seq, starts, floors.get(k, 0), late_engineers)
     return Solution(
         routes=routes,
-        unassigned=_unassigned(m, sequences, assignment is None, status),
+        unassigned=_unassigned(m, sequences, objective is None, status),
         late=_late_visits(m, sequences, starts, late_engineers),
-        objective=int(assignment.ObjectiveValue()) if assignment is not None else None,
+        objective=objective,
         status=status,
         seconds=time.monotonic() - started,
         solutions_found=found,

@@ -23,7 +23,8 @@ from routing.greedy import greedy_solve
 from routing.model import Problem, Progress, Solution, Visit
 from routing.nodes import SolverModel, rest_pairs
 from routing.options import SolveOptions
-from routing.readout import broken_by_traffic, read_solution, soft_start_bound
+from routing.readout import broken_by_traffic, plan_of_sequences, read_solution, soft_start_bound
+from routing.repair import better_than_baseline, breaches, reinserted
 
 # RoutingModel.status() in OR-Tools 9.15 (RoutingSearchStatus): 2 is a good
 # plan whose local search was stopped before a local optimum (the usual end
@@ -105,12 +106,74 @@ def solve(
     if fallback is not None and found == 0:
         # Out of time before the search restored its start (a loaded machine):
         # what came back, if anything, is OR-Tools' plan with every visit left
-        # out. The rule of thumb's plan instead.
-        return replace(fallback, seconds=time.monotonic() - started)
+        # out. The start plan instead, held to the rule of thumb's.
+        assert initial_routes is not None
+        return _held_to_baseline(m, [], initial_routes, fallback, started, found)
     solution = _replan_for_traffic(m, solution, started, deadline)
     if fallback is not None and _worse_than_baseline(solution, fallback):
-        return replace(fallback, seconds=time.monotonic() - started, solutions_found=found)
+        assert initial_routes is not None
+        return _held_to_baseline(m, [solution], initial_routes, fallback, started, found)
     return solution
+
+
+def _held_to_baseline(
+    m: SolverModel,
+    plans: list[Solution],
+    start: InitialRoutes,
+    baseline: Solution,
+    started: float,
+    found: int,
+) -> Solution:
+    """The plan with least travel per visit among `plans` and the start plan,
+    each with its breaches of the baseline (and the visits it lacks) put back
+    where they fit on time; the baseline's plan itself when none then beats it.
+    Pick-up stops are not carried over by the repair: those plans fall back whole."""
+    candidates: list[Solution] = []
+    if not m.vias:
+        for plan in [*plans, _timed(m, start, started)]:
+            missing = breaches(plan, baseline) | (baseline.assigned_visit_ids - plan.assigned_visit_ids)
+            repaired = _repaired(m, plan, missing, started) if missing else plan
+            if better_than_baseline(repaired, baseline):
+                candidates.append(repaired)
+    if not candidates:
+        return replace(baseline, seconds=time.monotonic() - started, solutions_found=found)
+    best = min(candidates, key=lambda p: p.total_travel_s / max(1, len(p.assigned_visit_ids)))
+    return replace(best, seconds=time.monotonic() - started, solutions_found=found)
+
+
+def _timed(m: SolverModel, routes: InitialRoutes, started: float) -> Solution:
+    """Routes as a plan, timed as the solver times its own, less the stops that do
+    not fit; its objective is its travel (seconds), as the greedy plan's."""
+    caps = _end_caps(m)
+    sequences = [
+        seq if m.vehicles[k].breaks else _fit_route(m, k, seq, caps[k])[0]
+        for k, seq in enumerate(_start_nodes(m, routes))
+    ]
+    plan = plan_of_sequences(m, sequences, {}, 0, "success", started, 0)
+    return replace(plan, objective=round(plan.total_travel_s))
+
+
+def _repaired(
+    m: SolverModel, solution: Solution, visit_ids: set[str], started: float, late_ok: bool = False
+) -> Solution:
+    """`solution` with `visit_ids` taken out and put back where they fit on time
+    (`late_ok`: at all; `routing.repair`), timed as the solver times its own plans."""
+    current = {
+        (r.engineer_id, r.shift_index): [s.visit_id for s in r.stops if s.is_visit] for r in solution.routes
+    }
+    sequences = reinserted(m, _start_nodes(m, current), visit_ids, _end_caps(m), late_ok)
+    return plan_of_sequences(
+        m, sequences, {}, solution.objective, "success", started, solution.solutions_found
+    )
+
+
+def with_visits_reinserted(
+    problem: Problem, options: SolveOptions, solution: Solution, visit_ids: set[str], started: float
+) -> Solution:
+    """A plan without pick-ups (e.g. districts' plans side by side) with `visit_ids`
+    taken out and put back where they add least travel: on time where they can
+    be, else late, else left out; everything else keeps its window and on-time status."""
+    return _repaired(SolverModel(problem, options), solution, visit_ids, started, late_ok=True)
 
 
 def _worse_than_baseline(solution: Solution, baseline: Solution) -> bool:
@@ -118,13 +181,9 @@ def _worse_than_baseline(solution: Solution, baseline: Solution) -> bool:
     for one the baseline serves on time. Such a plan is never handed out: the
     search trades a few long breaches for many short ones and travel, and a
     dispatcher holds the plan to what the rule of thumb keeps."""
-    served = solution.assigned_visit_ids
-    baseline_served = baseline.assigned_visit_ids
-    if len(served) < len(baseline_served):
+    if len(solution.assigned_visit_ids) < len(baseline.assigned_visit_ids):
         return True
-    late = {lv.visit_id for lv in solution.late}
-    kept = baseline_served - {lv.visit_id for lv in baseline.late}
-    return any(v not in served or v in late for v in kept)
+    return bool(breaches(solution, baseline))
 
 
 def _large(m: SolverModel) -> bool:
