@@ -11,7 +11,8 @@ size: the solver's plan becomes the current routes, and urgent visits are
 inserted one at a time with `routing.insertion.best_insertion`. Last, a
 warm-start re-plan: five visits cancelled and five urgent ones added, solved
 from the solver's plan with a 10 s limit. `--scale` prints one row per size
-instead (one engineer per ten visits), solver beside greedy.
+instead (one engineer per ten visits), solver beside greedy, and from 1,000
+visits on a second row planned by districts (`routing.regions`).
 
 The product solver is `routing.solver.solve`, the entry point plans use
 (`--workers 1`, the default); `--workers 2` runs `routing.portfolio.solve_portfolio`,
@@ -41,6 +42,7 @@ from routing.model import Problem, Solution
 from routing.options import SolveOptions
 from routing.plan_check import TOLERANCE_S, Check, check_plan
 from routing.portfolio import solve_portfolio
+from routing.regions import REGIONS_FROM_VISITS, district_count, solve_by_regions
 from routing.scenario import EPOCH_SECOND_OF_DAY, field_scenario, urgent_visits
 from routing.solver import solve
 from routing.travel import format_clock
@@ -194,6 +196,7 @@ def run(
     urgent: int = 20,
     log: Callable[[str], None] | None = None,
     with_replan: bool = True,
+    regions: bool = False,
 ) -> dict[str, object]:
     say = log or (lambda _msg: None)
     problem = field_scenario(visits, engineers, seed)
@@ -208,7 +211,10 @@ def run(
     options = SolveOptions(time_limit_s=time_limit_s)
     say(f"solver: {'solve' if workers <= 1 else f'solve_portfolio x{workers}'}, {time_limit_s:g} s limit")
     started = time.perf_counter()
-    if workers <= 1:
+    if regions:
+        product = solve_by_regions(problem, options)
+        entry = f"routing.regions.solve_by_regions ({district_count(problem)} districts)"
+    elif workers <= 1:
         product = solve(problem, options)
         entry = "routing.solver.solve"
     else:
@@ -326,32 +332,48 @@ def render(result: dict[str, object]) -> str:
 
 def scaling(sizes: list[int], time_limit_s: float, seed: int, log: Callable[[str], None] | None) -> str:
     """One row per size: visits, engineers in proportion (one per ten visits),
-    greedy and solver side by side."""
+    greedy and solver side by side; from `REGIONS_FROM_VISITS` visits on, a
+    second row solved by districts (`routing.regions`)."""
     lines = [
-        f"{'visits':>6} {'eng':>4} {'secs':>6} {'assigned':>13} {'late':>11} {'travel/visit':>13}"
+        f"{'visits':>6} {'eng':>4} {'plan':>7} {'secs':>6} {'assigned':>13} {'late':>11} {'travel/visit':>13}"
         f" {'less':>6} {'extra':>5} {'MiB':>5}",
     ]
     for visits in sizes:
-        r = run(visits, max(1, visits // 10), time_limit_s, seed, urgent=0, log=log, with_replan=False)
-        rows = r["rows"]
-        assert isinstance(rows, list)
-        g, s = rows
-        less = (
-            f"{100 * (1 - s['travel_per_visit_min'] / g['travel_per_visit_min']):.1f}%"
-            if g["travel_per_visit_min"] and s["travel_per_visit_min"]
-            else "-"
-        )
-        lines.append(
-            f"{visits:>6} {r['engineers']!s:>4} {s['seconds']:>6.1f} {s['assigned']:>6}/{g['assigned']:<6}"
-            f" {s['late']:>5}/{g['late']:<5}"
-            f" {s['travel_per_visit_min']!s:>6}/{g['travel_per_visit_min']!s:<6}"
-            f" {less:>6} {r['breaches_baseline_avoids']!s:>5} {s['peak_rss_mib']:>5.0f}"
-            + ("" if s["feasible"] and g["feasible"] else "  INFEASIBLE")
-        )
+        for by_regions in (False, True) if visits >= REGIONS_FROM_VISITS else (False,):
+            r = run(
+                visits,
+                max(1, visits // 10),
+                time_limit_s,
+                seed,
+                urgent=0,
+                log=log,
+                with_replan=False,
+                regions=by_regions,
+            )
+            lines.append(_scale_row(r, "regions" if by_regions else "whole"))
     lines.append(
-        "solver/greedy; extra: breaches the greedy plan avoids; less: travel per assigned visit vs greedy"
+        "solver/greedy; extra: breaches the greedy plan avoids; less: travel per assigned visit vs greedy;"
+        " plan: one search over the whole problem, or districts solved in turn and the boundary repaired"
     )
     return "\n".join(lines)
+
+
+def _scale_row(r: dict[str, object], plan: str) -> str:
+    rows = r["rows"]
+    assert isinstance(rows, list)
+    g, s = rows
+    less = (
+        f"{100 * (1 - s['travel_per_visit_min'] / g['travel_per_visit_min']):.1f}%"
+        if g["travel_per_visit_min"] and s["travel_per_visit_min"]
+        else "-"
+    )
+    return (
+        f"{r['visits']!s:>6} {r['engineers']!s:>4} {plan:>7} {s['seconds']:>6.1f}"
+        f" {s['assigned']:>6}/{g['assigned']:<6} {s['late']:>5}/{g['late']:<5}"
+        f" {s['travel_per_visit_min']!s:>6}/{g['travel_per_visit_min']!s:<6}"
+        f" {less:>6} {r['breaches_baseline_avoids']!s:>5} {s['peak_rss_mib']:>5.0f}"
+        + ("" if s["feasible"] and g["feasible"] else "  INFEASIBLE")
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,11 +11,12 @@ and the start plan takes most of the time limit). Split instead:
   of (most of) those engineers;
 - each district is its own problem, solved in turn by `solver.solve` with a
   share of the time limit in proportion to its visits (one core);
-- the boundary: visits no district served and visits late in their
-  district are taken out and put back anywhere in the whole fleet where they
-  add least travel, on time if they can be (an engineer across the border
-  may be closer or free), each stop keeping its window and on-time status
-  (`solver.with_visits_reinserted`).
+- the boundary: visits no district served, visits late in their district
+  and visits the greedy plan of the whole problem serves on time but the
+  districts do not are taken out and put back anywhere in the whole fleet
+  where they add least travel, on time if they can be (an engineer across
+  the border may be closer or free), each stop keeping its window and
+  on-time status (`solver.with_visits_reinserted`).
 
 The result is one plan of the whole problem, as `solver.solve` returns it.
 """
@@ -28,15 +29,19 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from routing.greedy import greedy_solve
 from routing.model import Problem, Solution
 from routing.options import SolveOptions
+from routing.repair import breaches
 from routing.solver import solve, with_visits_reinserted
 
 # Visits per district when the count is not given.
 REGION_VISITS = 500
+# The scaling benchmark compares districts with the whole problem from this size on.
+REGIONS_FROM_VISITS = 1000
 # Share of the time limit kept for the boundary repair (the whole problem's
 # node model and the re-insertions).
-BOUNDARY_SHARE = 0.15
+BOUNDARY_SHARE = 0.25
 KMEANS_ROUNDS = 25
 
 
@@ -89,6 +94,9 @@ def solve_by_regions(
     parts = districts(problem, district_count(problem) if count is None else count)
     if len(parts) == 1:
         return solve(problem, options)
+    # The rule of thumb over the whole problem says which visits can be on time
+    # (see the boundary below); made first, so that its time counts.
+    baseline = greedy_solve(problem)
     search_end = deadline - BOUNDARY_SHARE * options.time_limit_s
     plans: list[Solution] = []
     left = sum(len(d.visits) for d in parts)
@@ -105,7 +113,11 @@ def solve_by_regions(
     merged = _side_by_side(plans, started)
     if problem.warehouses:
         return merged  # pick-up stops are not re-timed by the repair: the districts' plans as they are
-    boundary = {u.visit_id for u in merged.unassigned} | {lv.visit_id for lv in merged.late}
+    boundary = (
+        {u.visit_id for u in merged.unassigned}
+        | {lv.visit_id for lv in merged.late}
+        | breaches(merged, baseline)
+    )
     if not boundary:
         return merged
     return replace(with_visits_reinserted(problem, options, merged, boundary, started), status=merged.status)
