@@ -40,6 +40,11 @@ def better_than_baseline(solution: Solution, baseline: Solution) -> bool:
 # Positions tried per visit, cheapest added travel first: enough for the
 # nearby routes, bounded for a visit that fits nowhere (thousands of positions).
 POSITIONS_TRIED = 300
+# A visit that fits nowhere on time may take the place of a stop at one of its
+# cheapest SWAP_POSITIONS positions, if that stop goes elsewhere among its
+# cheapest SWAP_TRIES positions (on time if it has a deadline).
+SWAP_POSITIONS = 8
+SWAP_TRIES = 40
 
 
 def reinserted(
@@ -51,37 +56,132 @@ def reinserted(
 ) -> list[list[int]]:
     """`sequences` (nodes per vehicle) with the visits `visit_ids` taken out and each put
     back, earliest deadline first, where it adds least travel and starts by its
-    deadline; `late_ok`: else where it adds least travel at all. One that fits
+    deadline; else in place of a stop that then goes elsewhere (on time if it
+    has a deadline); `late_ok`: else where it adds least travel at all. One that fits
     nowhere stays out. `caps`: each vehicle's latest return (units)."""
     index = {v.id: i for i, v in enumerate(m.problem.visits)}
     taken = {index[v] for v in visit_ids if v in index}
     routes = [[n for n in seq if m.nodes[n].visit_index not in taken] for seq in sequences]
-    # Vehicles whose time is tied to another's (rest after a call-out) or whose
-    # overtime is capped per month are left as they are.
-    tied = {k for pair in rest_pairs(m) for k in pair[:2]}
-    tied |= {
-        k
-        for k, v in enumerate(m.vehicles)
-        if m.problem.engineers[v.engineer_index].overtime_left_month_s is not None
-    }
+    state = _Routes(m, routes, caps)
     order = sorted(
         taken, key=lambda i: (m.problem.visits[i].deadline_s or float("inf"), m.problem.visits[i].id)
     )
-    starts, floors = earliest_schedule(m, routes)
     for i in order:
         nodes = m.copies.get(i, [])
         if len(nodes) != 1 or i in m.vias:
             continue  # joint visits and pick-ups are the search's to place
-        best = _best_position(m, routes, nodes[0], starts, floors, caps, tied, False)
-        if best is None and late_ok:
-            best = _best_position(m, routes, nodes[0], starts, floors, caps, tied, True)
+        best = state.best_position(nodes[0], False)
         if best is not None:
-            k, pos = best
-            routes[k].insert(pos, nodes[0])
-            _schedule_route(
-                m, k, routes[k], _nights(m, k), _joint_starts(m, routes[k], starts), floors.get(k, 0), starts
-            )
-    return routes
+            state.insert(nodes[0], *best)
+            continue
+        if not state.in_place_of_other(nodes[0]) and late_ok:
+            state.place_anywhere(nodes[0])
+    return state.routes
+
+
+class _Routes:
+    """Routes being repaired, with their stops' starts (units)."""
+
+    def __init__(self, m: SolverModel, routes: list[list[int]], caps: list[int]) -> None:
+        self.m, self.routes, self.caps = m, routes, caps
+        self.starts, self.floors = earliest_schedule(m, routes)
+        # Vehicles whose time is tied to another's (rest after a call-out) or whose
+        # overtime is capped per month are left as they are.
+        self.tied = {k for pair in rest_pairs(m) for k in pair[:2]} | {
+            k
+            for k, v in enumerate(m.vehicles)
+            if m.problem.engineers[v.engineer_index].overtime_left_month_s is not None
+        }
+
+    def insert(self, node: int, k: int, pos: int) -> None:
+        self.routes[k].insert(pos, node)
+        self._retime(k)
+
+    def _retime(self, k: int) -> None:
+        m, route = self.m, self.routes[k]
+        joint = _joint_starts(m, route, self.starts)
+        _schedule_route(m, k, route, _nights(m, k), joint, self.floors.get(k, 0), self.starts)
+
+    def place_anywhere(self, node: int) -> None:
+        best = self.best_position(node, False) or self.best_position(node, True)
+        if best is not None:
+            self.insert(node, *best)
+
+    def candidates(self, node: int) -> list[tuple[int, int, int]]:
+        """(added travel, vehicle, position) of every position, cheapest first."""
+        m, travel = self.m, self.m.travel_units
+        out: list[tuple[int, int, int]] = []
+        for k in m.node_allowed[node]:
+            if k in self.tied:
+                continue
+            veh = m.vehicles[k]
+            points = [m.start_node(veh), *self.routes[k], m.end_node(veh)]
+            for pos in range(len(points) - 1):
+                a, b = points[pos], points[pos + 1]
+                out.append((int(travel[a, node] + travel[node, b] - travel[a, b]), k, pos))
+        out.sort()
+        return out
+
+    def best_position(self, node: int, late_ok: bool, tries: int = POSITIONS_TRIED) -> tuple[int, int] | None:
+        """The (vehicle, position) adding least travel where the node starts by its
+        deadline (`late_ok`: at all) and nothing else on the route gets worse."""
+        for _, k, pos in self.candidates(node)[:tries]:
+            trial = [*self.routes[k][:pos], node, *self.routes[k][pos:]]
+            if self.holds(k, trial, node, late_ok):
+                return k, pos
+        return None
+
+    def in_place_of_other(self, node: int) -> bool:
+        """The node put in on time where another stop makes room, which goes
+        elsewhere at once (on time if it has a deadline; a late one stays).
+        Nearby positions only: each try costs a search. Whether the node went in."""
+        m = self.m
+        for _, k, pos in self.candidates(node)[:SWAP_POSITIONS]:
+            route = self.routes[k]
+            for other in route:
+                visit = m.problem.visits[m.nodes[other].visit_index]
+                if len(m.copies.get(m.nodes[other].visit_index, [])) != 1:
+                    continue
+                if visit.already_started or visit.pinned_start_s is not None:
+                    continue
+                if visit.deadline_s is not None and self.starts[other] > m.units_down(visit.deadline_s):
+                    continue
+                trial = [*route[:pos], node, *route[pos:]]
+                trial.remove(other)
+                if not self.holds(k, trial, node, False):
+                    continue
+                self.routes[k] = trial
+                self._retime(k)
+                elsewhere = self.best_position(other, visit.deadline_s is None, SWAP_TRIES)
+                if elsewhere is not None:
+                    self.insert(other, *elsewhere)
+                    return True
+                self.routes[k] = route
+                self._retime(k)
+        return False
+
+    def holds(self, k: int, trial: list[int], node: int, late_ok: bool) -> bool:
+        """Vehicle k's route as `trial`: every stop in a window, `node` by its deadline
+        (unless `late_ok`), none late that was on time, joint stops at their start, back in time."""
+        m = self.m
+        joint = _joint_starts(m, trial, self.starts)
+        new: dict[int, int] = {}
+        if _schedule_route(m, k, trial, _nights(m, k), joint, self.floors.get(k, 0), new) > self.caps[k]:
+            return False
+        for n in trial:
+            start = new[n]
+            windows = m.node_windows[n]
+            if windows and not any(lo <= start <= hi for lo, hi in windows):
+                return False
+            if n in joint and start != joint[n]:
+                return False
+            deadline = m.problem.visits[m.nodes[n].visit_index].deadline_s
+            if deadline is None:
+                continue
+            limit = m.units_down(deadline)
+            if start > limit and ((n == node and not late_ok) or (n != node and self.starts[n] <= limit)):
+                return False
+        return True
 
 
 def _nights(m: SolverModel, k: int) -> list[tuple[int, int]]:
@@ -91,68 +191,3 @@ def _nights(m: SolverModel, k: int) -> list[tuple[int, int]]:
 def _joint_starts(m: SolverModel, route: list[int], starts: dict[int, int]) -> dict[int, int]:
     """The starts of the route's joint stops (held: their partners do not move)."""
     return {n: starts[n] for n in route if n in starts and len(m.copies.get(m.nodes[n].visit_index, [])) > 1}
-
-
-def _best_position(
-    m: SolverModel,
-    routes: list[list[int]],
-    node: int,
-    starts: dict[int, int],
-    floors: dict[int, int],
-    caps: list[int],
-    tied: set[int],
-    late_ok: bool,
-) -> tuple[int, int] | None:
-    """The (vehicle, position) adding least travel where the node starts by its
-    deadline (`late_ok`: at all) and nothing else on the route gets worse;
-    positions tried in order of added travel, the first that holds wins."""
-    travel = m.travel_units
-    candidates: list[tuple[int, int, int]] = []
-    for k in m.node_allowed[node]:
-        if k in tied:
-            continue
-        veh = m.vehicles[k]
-        points = [m.start_node(veh), *routes[k], m.end_node(veh)]
-        for pos in range(len(points) - 1):
-            a, b = points[pos], points[pos + 1]
-            candidates.append((int(travel[a, node] + travel[node, b] - travel[a, b]), k, pos))
-    candidates.sort()
-    for _, k, pos in candidates[:POSITIONS_TRIED]:
-        if _holds(m, k, routes[k], pos, node, starts, floors.get(k, 0), caps[k], late_ok):
-            return k, pos
-    return None
-
-
-def _holds(
-    m: SolverModel,
-    k: int,
-    route: list[int],
-    pos: int,
-    node: int,
-    starts: dict[int, int],
-    vehicle_floor: int,
-    cap: int,
-    late_ok: bool,
-) -> bool:
-    """Vehicle k's route with `node` at `pos`: every stop in a window, the new one
-    by its deadline (unless `late_ok`), none late that was on time, joint stops
-    at their start, back by `cap`."""
-    trial = [*route[:pos], node, *route[pos:]]
-    joint = _joint_starts(m, route, starts)
-    new: dict[int, int] = {}
-    if _schedule_route(m, k, trial, _nights(m, k), joint, vehicle_floor, new) > cap:
-        return False
-    for n in trial:
-        start = new[n]
-        windows = m.node_windows[n]
-        if windows and not any(lo <= start <= hi for lo, hi in windows):
-            return False
-        if n in joint and start != joint[n]:
-            return False
-        deadline = m.problem.visits[m.nodes[n].visit_index].deadline_s
-        if deadline is None:
-            continue
-        limit = m.units_down(deadline)
-        if start > limit and ((n == node and not late_ok) or (n != node and starts[n] <= limit)):
-            return False
-    return True
