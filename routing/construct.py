@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from routing.eligibility import Vehicle, can_serve, first_start, per_shift, start_windows, vehicles_of
+from routing.eligibility import Vehicle, first_start, per_shift, serving_vehicles, start_windows, vehicles_of
 from routing.explain import never_s
 from routing.geo import Point
 from routing.greedy import _order_key
@@ -75,10 +75,7 @@ class _Builder:
         self.start_point = [index[engineers[v.engineer_index].start] for v in self.vehicles]
         self.end_point = [index[engineers[v.engineer_index].end_point] for v in self.vehicles]
         self.windows = [start_windows(problem, v) for v in problem.visits]
-        self.eligible = [
-            [k for k, veh in enumerate(self.vehicles) if can_serve(problem, veh, visit)]
-            for visit in problem.visits
-        ]
+        self.eligible = serving_vehicles(problem, self.vehicles, problem.visits)
         self.duration = [v.duration_s for v in problem.visits]
         self.deadline = [math.inf if v.deadline_s is None else v.deadline_s for v in problem.visits]
 

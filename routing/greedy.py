@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from routing.eligibility import Vehicle, can_serve, per_shift, start_windows, vehicles_of
+from routing.eligibility import Vehicle, can_serve, per_shift, serving_vehicles, start_windows, vehicles_of
 from routing.explain import Reach, never_s, why_late, why_unassigned
 from routing.geo import Point
 from routing.model import LateVisit, Problem, Route, Solution, Stop, Unassigned, Visit, Window
@@ -90,8 +90,9 @@ def greedy_solve(problem: Problem) -> Solution:
     hard = [start_windows(problem, v) for v in visits]
     order = sorted(range(len(visits)), key=lambda i: _order_key(visits[i], hard[i], problem.horizon_s))
     placed: dict[int, list[int]] = {}  # visit index -> route indices
+    serving = serving_vehicles(problem, fleet.vehicles, visits)
     for i in order:
-        choice = _choose(fleet, visits[i], hard[i]) if hard[i] else None
+        choice = _choose(fleet, visits[i], hard[i], serving[i]) if hard[i] else None
         if choice is not None:
             placed[i] = choice[0]
             fleet.append(i, *choice)
@@ -143,13 +144,13 @@ class _Fleet:
             self.used[k] = True
 
 
-def _choose(fleet: _Fleet, visit: Visit, hard: list[Window]) -> tuple[list[int], float] | None:
-    """The routes (one per engineer needed) and start for the visit: inside a
-    tentative appointment when some candidate can start there, else anywhere
-    in the hard windows; None when no candidate can take it."""
-    eligible = np.array(
-        [k for k, veh in enumerate(fleet.vehicles) if can_serve(fleet.problem, veh, visit)], dtype=np.int64
-    )
+def _choose(
+    fleet: _Fleet, visit: Visit, hard: list[Window], serving: list[int]
+) -> tuple[list[int], float] | None:
+    """The routes (one per engineer needed) and start for the visit among the
+    vehicles `serving` it: inside a tentative appointment when some candidate
+    can start there, else anywhere in the hard windows; None when no candidate can take it."""
+    eligible = np.array(serving, dtype=np.int64)
     if len(set(fleet.engineer_of[eligible].tolist())) < max(1, visit.people_needed):
         return None
     p = fleet.point_index[visit.point]

@@ -18,6 +18,7 @@ from routing.eligibility import (
     Vehicle,
     can_serve,
     pickup_possible,
+    serving_vehicles,
     start_windows,
     stocking_warehouses,
     vehicles_of,
@@ -51,10 +52,7 @@ class SolverModel:
         self.scale = options.time_scale
         self.vehicles: list[Vehicle] = vehicles_of(problem)
         self.windows = [start_windows(problem, v) for v in problem.visits]
-        self.allowed: list[list[int]] = [
-            [k for k, veh in enumerate(self.vehicles) if can_serve(problem, veh, visit)]
-            for visit in problem.visits
-        ]
+        self.allowed: list[list[int]] = serving_vehicles(problem, self.vehicles, problem.visits)
         self.via_allowed = self._via_allowed()
         direct_ok = self._direct_ok()
         self.modelled: list[int] = [
