@@ -120,7 +120,10 @@ def solve_by_regions(
     )
     if not boundary:
         return merged
-    return replace(with_visits_reinserted(problem, options, merged, boundary, started), status=merged.status)
+    # Swaps stop a little before the limit, so that the rest is placed and timed in it.
+    swap_until = deadline - 0.05 * options.time_limit_s
+    repaired = with_visits_reinserted(problem, options, merged, boundary, started, swap_until)
+    return replace(repaired, status=merged.status)
 
 
 def _side_by_side(plans: list[Solution], started: float) -> Solution:

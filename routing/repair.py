@@ -13,6 +13,8 @@ against the baseline again and hands out the baseline only if it still loses.
 
 from __future__ import annotations
 
+import time
+
 from routing.model import Solution
 from routing.nodes import SolverModel, rest_pairs
 from routing.readout import _schedule_route, earliest_schedule
@@ -53,12 +55,14 @@ def reinserted(
     visit_ids: set[str],
     caps: list[int],
     late_ok: bool = False,
+    swap_until: float | None = None,
 ) -> list[list[int]]:
     """`sequences` (nodes per vehicle) with the visits `visit_ids` taken out and each put
     back, earliest deadline first, where it adds least travel and starts by its
     deadline; else in place of a stop that then goes elsewhere (on time if it
     has a deadline); `late_ok`: else where it adds least travel at all. One that fits
-    nowhere stays out. `caps`: each vehicle's latest return (units)."""
+    nowhere stays out. `caps`: each vehicle's latest return (units). Swaps (a
+    search each) stop at `swap_until` (`time.monotonic()`)."""
     index = {v.id: i for i, v in enumerate(m.problem.visits)}
     taken = {index[v] for v in visit_ids if v in index}
     routes = [[n for n in seq if m.nodes[n].visit_index not in taken] for seq in sequences]
@@ -74,7 +78,8 @@ def reinserted(
         if best is not None:
             state.insert(nodes[0], *best)
             continue
-        if not state.in_place_of_other(nodes[0]) and late_ok:
+        swapped = (swap_until is None or time.monotonic() < swap_until) and state.in_place_of_other(nodes[0])
+        if not swapped and late_ok:
             state.place_anywhere(nodes[0])
     return state.routes
 

@@ -154,26 +154,36 @@ def _timed(m: SolverModel, routes: InitialRoutes, started: float) -> Solution:
 
 
 def _repaired(
-    m: SolverModel, solution: Solution, visit_ids: set[str], started: float, late_ok: bool = False
+    m: SolverModel,
+    solution: Solution,
+    visit_ids: set[str],
+    started: float,
+    late_ok: bool = False,
+    swap_until: float | None = None,
 ) -> Solution:
     """`solution` with `visit_ids` taken out and put back where they fit on time
     (`late_ok`: at all; `routing.repair`), timed as the solver times its own plans."""
     current = {
         (r.engineer_id, r.shift_index): [s.visit_id for s in r.stops if s.is_visit] for r in solution.routes
     }
-    sequences = reinserted(m, _start_nodes(m, current), visit_ids, _end_caps(m), late_ok)
+    sequences = reinserted(m, _start_nodes(m, current), visit_ids, _end_caps(m), late_ok, swap_until)
     return plan_of_sequences(
         m, sequences, {}, solution.objective, "success", started, solution.solutions_found
     )
 
 
 def with_visits_reinserted(
-    problem: Problem, options: SolveOptions, solution: Solution, visit_ids: set[str], started: float
+    problem: Problem,
+    options: SolveOptions,
+    solution: Solution,
+    visit_ids: set[str],
+    started: float,
+    swap_until: float | None = None,
 ) -> Solution:
     """A plan without pick-ups (e.g. districts' plans side by side) with `visit_ids`
     taken out and put back where they add least travel: on time where they can
     be, else late, else left out; everything else keeps its window and on-time status."""
-    return _repaired(SolverModel(problem, options), solution, visit_ids, started, late_ok=True)
+    return _repaired(SolverModel(problem, options), solution, visit_ids, started, True, swap_until)
 
 
 def _worse_than_baseline(solution: Solution, baseline: Solution) -> bool:
