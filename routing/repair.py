@@ -42,6 +42,8 @@ def better_than_baseline(solution: Solution, baseline: Solution) -> bool:
 # Positions tried per visit, cheapest added travel first: enough for the
 # nearby routes, bounded for a visit that fits nowhere (thousands of positions).
 POSITIONS_TRIED = 300
+# ... and past the time for swaps.
+LATE_TRIES = 60
 # A visit that fits nowhere on time may take the place of a stop at one of its
 # cheapest SWAP_POSITIONS positions, if that stop goes elsewhere among its
 # cheapest SWAP_TRIES positions (on time if it has a deadline).
@@ -62,7 +64,8 @@ def reinserted(
     deadline; else in place of a stop that then goes elsewhere (on time if it
     has a deadline); `late_ok`: else where it adds least travel at all. One that fits
     nowhere stays out. `caps`: each vehicle's latest return (units). Swaps (a
-    search each) stop at `swap_until` (`time.monotonic()`)."""
+    search each) stop at `swap_until` (`time.monotonic()`), and fewer positions
+    are tried from then on."""
     index = {v.id: i for i, v in enumerate(m.problem.visits)}
     taken = {index[v] for v in visit_ids if v in index}
     routes = [[n for n in seq if m.nodes[n].visit_index not in taken] for seq in sequences]
@@ -74,11 +77,14 @@ def reinserted(
         nodes = m.copies.get(i, [])
         if len(nodes) != 1 or i in m.vias:
             continue  # joint visits and pick-ups are the search's to place
-        best = state.best_position(nodes[0], False)
+        best = state.best_position(nodes[0], False, state.tries)
         if best is not None:
             state.insert(nodes[0], *best)
             continue
-        swapped = (swap_until is None or time.monotonic() < swap_until) and state.in_place_of_other(nodes[0])
+        in_time = swap_until is None or time.monotonic() < swap_until
+        if not in_time:
+            state.tries = LATE_TRIES
+        swapped = in_time and state.in_place_of_other(nodes[0])
         if not swapped and late_ok:
             state.place_anywhere(nodes[0])
     return state.routes
@@ -89,6 +95,7 @@ class _Routes:
 
     def __init__(self, m: SolverModel, routes: list[list[int]], caps: list[int]) -> None:
         self.m, self.routes, self.caps = m, routes, caps
+        self.tries = POSITIONS_TRIED
         self.starts, self.floors = earliest_schedule(m, routes)
         # Vehicles whose time is tied to another's (rest after a call-out) or whose
         # overtime is capped per month are left as they are.
@@ -108,7 +115,7 @@ class _Routes:
         _schedule_route(m, k, route, _nights(m, k), joint, self.floors.get(k, 0), self.starts)
 
     def place_anywhere(self, node: int) -> None:
-        best = self.best_position(node, False) or self.best_position(node, True)
+        best = self.best_position(node, False, self.tries) or self.best_position(node, True, self.tries)
         if best is not None:
             self.insert(node, *best)
 
