@@ -76,10 +76,18 @@ async def apply_one(
     name: str,
     args: dict[str, Any],
 ) -> Applied:
-    """Apply one mutation inside a savepoint of the caller's transaction; never raises a DomainError."""
-    nested = await session.begin_nested()
+    """Apply one mutation, inside a savepoint of the caller's transaction unless its fast path
+    takes it (one statement, all or nothing); never raises a DomainError."""
     try:
         mutation, typed = mutations.parse(name, args)
+    except DomainError as exc:
+        return Applied("rejected", {"problem": problem_of(exc)})
+    if mutation.fast is not None:
+        fast = await mutation.fast(ctx, typed)
+        if fast is not None:
+            return Applied("applied", {"result": fast})
+    nested = await session.begin_nested()
+    try:
         result = await mutation.apply(ctx, typed)
         await session.flush()
     except mutations.BlobMissing as exc:
