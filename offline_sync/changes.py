@@ -28,7 +28,22 @@ from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any
 
-from sqlalchemy import BigInteger, Text, cast, delete, event, func, insert, inspect, or_, select
+from sqlalchemy import (
+    BigInteger,
+    Text,
+    Uuid,
+    any_,
+    bindparam,
+    cast,
+    delete,
+    event,
+    func,
+    insert,
+    inspect,
+    or_,
+    select,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -666,7 +681,9 @@ async def note_records(
         )
         .join(Visit, Visit.id == VisitNote.visit_id)
         .join(WorkOrder, WorkOrder.id == Visit.work_order_id)
-        .where(VisitNote.id.in_(wanted), in_scope_visit(user_id), WorkOrder.status.not_in(CLOSED_ORDERS))
+        # One array parameter rather than an IN list of a page's worth of parameters.
+        .where(VisitNote.id == any_(bindparam("wanted", wanted, type_=ARRAY(Uuid))))
+        .where(in_scope_visit(user_id), WorkOrder.status.not_in(CLOSED_ORDERS))
         .order_by(VisitNote.at, VisitNote.id)
     )
     notes = found.tuples().all()
