@@ -325,7 +325,7 @@ def table(results: list[Result]) -> str:
         median = statistics.median(samples)
         ratio = ""
         if name.startswith("  baseline") and previous is not None:
-            ratio = f"{previous / median:10.1f}×"
+            ratio = f"{previous / median:10.2f}×"
         rate = f"{items / median:9.0f}" if items else f"{'':>9}"
         per_item = f"{statements / items:9.2f}" if items else f"{'':>9}"
         lines.append(f"{name:52} {items:6d} {median * 1000:10.1f} {rate} {ratio:>11} {per_item}")
