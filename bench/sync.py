@@ -12,8 +12,9 @@ the unit of work included; no sockets).
   notes applied by the same mutation handler through the domain services, one transaction
   each, without the sync layer or HTTP.
 - pull: 5,000 captured changes (notes on the engineer's visits) read from a cursor taken
-  before them, paged 500 at a time, by the reference client (`format=records`: the notes
-  themselves, merged into its replica). Baseline: a plain SELECT of the same change rows.
+  before them, paged 1,000 at a time (the most a page takes), by the reference client
+  (`format=records`: the notes themselves, merged into its replica). Baseline: a plain
+  SELECT of the same change rows.
 - bootstrap: a first pull of the engineer's whole scope (no baseline).
 
 The last column is the SQL statements per item (every engine in the process, the bench's
@@ -45,7 +46,7 @@ from offline_sync.client import DeviceClient
 
 NOW = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)
 USER = "engineer01"
-PUSH_SIZE, PULL_SIZE, PAGE, VISITS = 100, 5_000, 500, 20
+PUSH_SIZE, PULL_SIZE, PAGE, VISITS = 100, 5_000, 1_000, 20
 
 
 def _setup_visits(http: Any, count: int) -> None:
@@ -324,7 +325,7 @@ def table(results: list[Result]) -> str:
         median = statistics.median(samples)
         ratio = ""
         if name.startswith("  baseline") and previous is not None:
-            ratio = f"{previous / median:10.1f}×"
+            ratio = f"{previous / median:10.2f}×"
         rate = f"{items / median:9.0f}" if items else f"{'':>9}"
         per_item = f"{statements / items:9.2f}" if items else f"{'':>9}"
         lines.append(f"{name:52} {items:6d} {median * 1000:10.1f} {rate} {ratio:>11} {per_item}")

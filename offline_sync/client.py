@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import msgspec
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -85,8 +86,23 @@ def merge_notes(doc: dict[str, Any] | None, visit_id: str, notes: list[dict[str,
     if visit is None:
         return
     by_id = {n["id"]: n for n in visit["notes"]}
-    by_id.update((n["id"], n) for n in notes)
-    visit["notes"] = sorted(by_id.values(), key=_note_order)
+    fresh: dict[str, dict[str, Any]] = {}
+    moved = False
+    for note in notes:
+        known = by_id.get(note["id"])
+        if known is None:
+            fresh[note["id"]] = note
+        else:
+            moved = moved or known["at"] != note["at"]
+            by_id[note["id"]] = note
+    merged = list(by_id.values())
+    added = sorted(fresh.values(), key=_note_order)
+    if moved or (added and merged and _note_order(added[0]) < _note_order(merged[-1])):
+        merged = sorted(merged + added, key=_note_order)
+    else:
+        # The usual case: notes newer than every one the visit has, or ones it has already.
+        merged += added
+    visit["notes"] = merged
 
 
 class SyncError(Exception):
@@ -341,6 +357,9 @@ class DeviceClient:
 
     def pull(self) -> None:
         cursor = self._meta("cursor")
+        # The documents this pull has read or written, as written: pages of notes on a few
+        # long-running visits then decode each document once per pull, not once per page.
+        held: dict[str, dict[str, Any] | None] = {}
         while True:
             params: dict[str, Any] = {
                 "device_id": self.device_id,
@@ -358,17 +377,19 @@ class DeviceClient:
                 continue
             if response.status_code != 200:
                 raise SyncError(f"pull failed: {response.status_code}")
-            page = response.json()
+            page = msgspec.json.decode(response.content)
             if page["bootstrap"] and not cursor:
                 self.db.execute("DELETE FROM replica")
-            self._apply_page(page["changes"])
+                held.clear()
+            self._apply_page(page["changes"], held)
             cursor = page["cursor"]
             self._set("cursor", cursor)  # commits the page with its cursor
             if not page["has_more"]:
                 return
 
-    def _apply_page(self, changes: list[dict[str, Any]]) -> None:
-        """Documents replaced or removed, notes merged into theirs; each document written once."""
+    def _apply_page(self, changes: list[dict[str, Any]], held: dict[str, dict[str, Any] | None]) -> None:
+        """Documents replaced or removed, notes merged into theirs; each document written once
+        (msgspec's JSON: a page of notes rewrites documents that grow with their visits)."""
         docs: dict[str, dict[str, Any] | None] = {}
         notes: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for change in changes:
@@ -379,15 +400,19 @@ class DeviceClient:
         # A page never carries an order's notes beside its whole document.
         for (order, visit), merged in notes.items():
             if order not in docs:
-                row = self.db.execute("SELECT data FROM replica WHERE id = ?", (order,)).fetchone()
-                docs[order] = json.loads(row[0]) if row else None
+                if order not in held:
+                    row = self.db.execute("SELECT data FROM replica WHERE id = ?", (order,)).fetchone()
+                    held[order] = msgspec.json.decode(row[0]) if row else None
+                docs[order] = held[order]
             merge_notes(docs[order], visit, merged)
         for key, doc in docs.items():
+            held[key] = doc
             if doc is None:
                 self.db.execute("DELETE FROM replica WHERE id = ?", (key,))
             else:
                 self.db.execute(
-                    "INSERT OR REPLACE INTO replica (id, data) VALUES (?, ?)", (key, json.dumps(doc))
+                    "INSERT OR REPLACE INTO replica (id, data) VALUES (?, ?)",
+                    (key, msgspec.json.encode(doc).decode()),
                 )
 
     def sync(self) -> SyncSummary:

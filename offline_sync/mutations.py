@@ -32,7 +32,7 @@ from dispatch.work_orders import visits
 from dispatch.work_orders.models import Visit, WorkOrder
 from inventory import reservations
 from inventory.models import Loan, SwapDisposition, Unit
-from offline_sync import conflicts, device_time
+from offline_sync import conflicts, device_time, note_append
 from offline_sync.models import SyncBlob, TimeEntry, VisitAttachment
 
 Sha256 = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{64}$")]
@@ -663,18 +663,22 @@ async def _edit_report(ctx: Context, a: EditReport) -> dict[str, Any]:
 
 
 Handler = Callable[[Context, Any], Awaitable[dict[str, Any]]]
+# Applies the mutation in one statement that writes all or nothing, or answers None having
+# written nothing (then `apply` runs, in a savepoint, and says why).
+FastHandler = Callable[[Context, Any], Awaitable[dict[str, Any] | None]]
 
 
 @dataclass(frozen=True)
 class Mutation:
     args: type[Args]
     apply: Handler
+    fast: FastHandler | None = None
 
 
 REGISTRY: dict[str, Mutation] = {
     "visit.start_travel@1": Mutation(StartTravel, _start_travel),
     "visit.arrive@1": Mutation(Arrive, _arrive),
-    "visit.add_note@1": Mutation(AddNote, _add_note),
+    "visit.add_note@1": Mutation(AddNote, _add_note, fast=note_append.append),
     "visit.complete@1": Mutation(Complete, _complete),
     "visit.attach_photo@1": Mutation(AttachPhoto, _attach_photo),
     "visit.capture_signature@1": Mutation(CaptureSignature, _capture_signature),

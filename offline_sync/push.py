@@ -23,7 +23,7 @@ from core.clock import Clock
 from core.database import forget_after_commit, run_after_commit
 from core.errors import DomainError
 from core.identity.roles import Actor
-from offline_sync import conflicts, device_time, devices, mutations
+from offline_sync import conflicts, device_time, devices, mutations, note_append
 from offline_sync.models import SyncDevice, SyncMutation
 
 
@@ -76,10 +76,18 @@ async def apply_one(
     name: str,
     args: dict[str, Any],
 ) -> Applied:
-    """Apply one mutation inside a savepoint of the caller's transaction; never raises a DomainError."""
-    nested = await session.begin_nested()
+    """Apply one mutation, inside a savepoint of the caller's transaction unless its fast path
+    takes it (one statement, all or nothing); never raises a DomainError."""
     try:
         mutation, typed = mutations.parse(name, args)
+    except DomainError as exc:
+        return Applied("rejected", {"problem": problem_of(exc)})
+    if mutation.fast is not None:
+        fast = await mutation.fast(ctx, typed)
+        if fast is not None:
+            return Applied("applied", {"result": fast})
+    nested = await session.begin_nested()
+    try:
         result = await mutation.apply(ctx, typed)
         await session.flush()
     except mutations.BlobMissing as exc:
@@ -224,6 +232,7 @@ async def _apply_batch(
     outcomes: list[dict[str, Any]] = []
     rows: list[Any] = []
     next_seq = device.next_seq
+    appended: dict[int, _Appended | None] = {}
     for index, m in enumerate(ordered):
         if m.seq < next_seq:
             stored = await session.get(SyncMutation, (device.id, m.seq))
@@ -235,7 +244,11 @@ async def _apply_batch(
         if m.seq > next_seq:
             outcomes += _not_processed(ordered[index:], next_seq, "seq-gap")
             break
-        stored, trail = await _apply_and_store(session, clock, actor, request_id, contact, m)
+        if m.name == NOTE and m.seq not in appended:
+            appended = await _append_notes(session, clock, actor, contact, ordered[index:])
+        stored, trail = await _apply_and_store(
+            session, clock, actor, request_id, contact, m, appended.get(m.seq)
+        )
         rows += [stored, trail]
         outcomes.append(stored_outcome(stored))
         next_seq = m.seq + 1
@@ -246,16 +259,19 @@ async def _apply_batch(
     return outcomes, next_seq
 
 
-async def _apply_and_store(
-    session: AsyncSession,
-    clock: Clock,
-    actor: Actor,
-    request_id: str,
-    contact: _Contact,
-    m: Pushed,
-) -> tuple[SyncMutation, audit.AuditLog]:
-    """Apply the mutation; its stored outcome and its audit row, to be inserted by the caller."""
-    ctx = mutations.Context(
+NOTE = "visit.add_note@1"
+
+
+@dataclass(frozen=True)
+class _Appended:
+    """A note of the batch that was appended together with the notes around it."""
+
+    ctx: mutations.Context
+    args: mutations.AddNote
+
+
+def _context(session: AsyncSession, clock: Clock, actor: Actor, contact: _Contact) -> mutations.Context:
+    return mutations.Context(
         session=session,
         actor=actor,
         clock=clock,
@@ -263,7 +279,55 @@ async def _apply_and_store(
         last_contact=contact.last_contact,
         clock_offset=contact.clock_offset,
     )
-    applied = await apply_one(session, ctx, contact.device, m.seq, m.name, m.args)
+
+
+async def _append_notes(
+    session: AsyncSession, clock: Clock, actor: Actor, contact: _Contact, rest: list[Pushed]
+) -> dict[int, _Appended | None]:
+    """The run of notes that starts the rest of the batch (contiguous seqs, valid arguments,
+    distinct note ids), appended in one statement: by seq, each written one, or None. The others are
+    applied in their turn as any mutation is, which says why they were refused. Notes do not
+    depend on each other, so writing a run before its members' turns changes no outcome."""
+    run: list[tuple[int, mutations.Context, mutations.AddNote]] = []
+    seen: set[Any] = set()
+    for m in rest:
+        if m.name != NOTE or (run and m.seq != run[-1][0] + 1):
+            break
+        try:
+            _, typed = mutations.parse(m.name, m.args)
+        except DomainError:
+            break
+        assert isinstance(typed, mutations.AddNote)
+        if typed.note_id in seen:
+            break
+        seen.add(typed.note_id)
+        run.append((m.seq, _context(session, clock, actor, contact), typed))
+    notes = [(a, ctx.when(a.at, backdated=a.backdated_reason is not None)) for _, ctx, a in run]
+    written = await note_append.append_many(session, actor, notes)
+    return {
+        seq: _Appended(ctx, a) if done else None for (seq, ctx, a), done in zip(run, written, strict=True)
+    }
+
+
+async def _apply_and_store(
+    session: AsyncSession,
+    clock: Clock,
+    actor: Actor,
+    request_id: str,
+    contact: _Contact,
+    m: Pushed,
+    appended: _Appended | None = None,
+) -> tuple[SyncMutation, audit.AuditLog]:
+    """Apply the mutation (unless it was `appended` already); its stored outcome and its audit
+    row, to be inserted by the caller."""
+    if appended is not None:
+        ctx = appended.ctx
+        assert ctx.effective_at is not None
+        note_append.record(session, actor, appended.args, ctx.effective_at)
+        applied = Applied("applied", {"result": {"note_id": str(appended.args.note_id)}})
+    else:
+        ctx = _context(session, clock, actor, contact)
+        applied = await apply_one(session, ctx, contact.device, m.seq, m.name, m.args)
     if applied.status != "applied":
         _fresh_trail(session)
         await session.flush()  # a conflict's inbox row, recorded in this mutation's audit row

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import uuid
 from typing import Any
 
@@ -269,6 +270,49 @@ async def test_another_engineers_visit_is_forbidden_and_untouched(client, dispat
     after = (await client.get(f"/api/work-orders/{visit['work_order_id']}", headers=dispatcher)).json()
     assert after["visits"][0]["status"] == "assigned"
     assert await _count(db, "SELECT count(*) FROM visit_note WHERE id = :id", id=note_id) == 0
+
+
+async def test_pushed_notes_are_audited_captured_and_refused_like_online_ones(
+    client, dispatcher, setting, clock, db
+):
+    phone = await Phone(client, "engineer01").start()
+    order, visit = await _visit(client, dispatcher, setting, "engineer01")
+    _, moved = await _visit(client, dispatcher, setting, "engineer01")
+    reassigned = await client.put(
+        f"/api/visits/{moved['id']}/assignment",
+        headers=dispatcher,
+        json={
+            "version": moved["version"],
+            "engineer_id": await engineer_id(client, dispatcher, "engineer03"),
+        },
+    )
+    assert reassigned.status_code == 200, reassigned.text
+    first, last = str(uuid.uuid4()), str(uuid.uuid4())
+
+    def note(visit_id: str, note_id: str, body: str) -> dict[str, Any]:
+        args = {"visit_id": visit_id, "note_id": note_id, "body": body, "at": _at(clock)}
+        return phone.mutation("visit.add_note@1", **args)
+
+    outcomes = (
+        await phone.push(
+            note(visit["id"], first, "更换电源"),
+            note(visit["id"], first, "另一条"),  # a note id already taken
+            note(moved["id"], str(uuid.uuid4()), "已离开"),
+            note(visit["id"], last, "测试通过"),
+        )
+    ).json()["outcomes"]
+    assert [o["status"] for o in outcomes] == ["applied", "rejected", "conflict", "applied"]
+    assert outcomes[1]["problem"]["type"] == "/problems/conflict"
+    assert outcomes[2]["conflict"] == "reassigned"
+    bodies = (await client.get(f"/api/work-orders/{order['id']}", headers=dispatcher)).json()["visits"][0]
+    assert sorted(n["body"] for n in bodies["notes"]) == sorted(["更换电源", "测试通过"])
+    for note_id, body in ((first, "更换电源"), (last, "测试通过")):
+        entry = [{"entity": "visit_note", "id": note_id, "op": "insert", "after": {"body": body}}]
+        audited = "SELECT count(*) FROM audit_log WHERE action = :a AND changes @> CAST(:c AS jsonb)"
+        assert await _count(db, audited, a="sync visit.add_note@1 (applied)", c=json.dumps(entry)) == 1
+        captured = "SELECT count(*) FROM sync_change WHERE entity_id = :n AND work_order_id = :o"
+        assert await _count(db, captured, n=note_id, o=order["id"]) == 1
+    assert await _count(db, "SELECT count(*) FROM visit_note WHERE visit_id = :v", v=moved["id"]) == 0
 
 
 async def test_completion_of_a_reassigned_visit_is_kept_as_a_conflict(client, dispatcher, setting, clock):
