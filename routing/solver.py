@@ -303,7 +303,7 @@ class _OrModel:
         price per minute; the churn tolerance before the promised start is the
         soft lower bound."""
         m, options = self.m, self.m.options
-        soft_ends = [visit.deadline_s] if visit.deadline_s is not None else []
+        soft_ends = [t for t in (visit.deadline_s, visit.target_s) if t is not None]
         soft_start = soft_start_bound(visit, options)
         if visit.appointment is not None and not visit.confirmed:
             soft_ends.append(visit.appointment[1])
