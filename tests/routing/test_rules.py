@@ -321,3 +321,22 @@ def test_a_target_lets_a_replan_bring_urgent_work_forward_from_its_promised_star
     assert _urgent_on_the_way_home(None, current_start_s=14 * H) >= 14 * H - 1800
     # ...but urgent work with a target is moved forward to when the engineer can be there.
     assert _urgent_on_the_way_home(9 * H, current_start_s=14 * H) <= 8 * H + 600
+
+
+def _served_by(later_shift_cost_per_hour: float) -> tuple[str, float]:
+    """Engineer a works today 10 km away; b, next door to the visit, only tomorrow."""
+    a = Engineer("a", (0.0, 0.0), [DAY])
+    b = Engineer("b", (10_000.0, 0.0), [DAY2])
+    visit = Visit("v", (10_000.0, 100.0), 1800, later_shift_cost_per_hour=later_shift_cost_per_hour)
+    sol = solve(problem([a, b], [visit]), opts())
+    assert not sol.unassigned
+    return stop_of(sol, "v")
+
+
+def test_work_is_not_put_off_to_a_later_shift_to_save_a_little_travel() -> None:
+    # Free of any price on waiting, the plan saves the drive by leaving it for tomorrow...
+    assert _served_by(0.0)[0] == "b"
+    # ...priced per hour put off, today's engineer drives there today.
+    engineer, start = _served_by(120.0)
+    assert engineer == "a"
+    assert start < DAY[1]
