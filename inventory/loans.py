@@ -31,6 +31,7 @@ from inventory.models import (
     MoveKind,
     RepairCase,
     RepairStatus,
+    Reservation,
     ReservationStatus,
     Unit,
     UnitState,
@@ -128,6 +129,27 @@ async def cancel(session: AsyncSession, actor: Actor, now: dt.datetime, loan_id:
     return loan
 
 
+async def _held_for(session: AsyncSession, actor: Actor, now: dt.datetime, loan: Loan) -> Reservation:
+    """The loan's active reservation. One that lapsed (the delivery came after its hold) already
+    gave the unit back to free stock: the unit is reserved again for the loan (refused as
+    unit-unavailable if something else took it meanwhile), so that the install moves it out of
+    reserved stock that holds it instead of driving the reserved count below zero."""
+    assert loan.reservation_id is not None
+    current = await session.get(Reservation, loan.reservation_id, populate_existing=True)
+    if current is not None and current.status is ReservationStatus.ACTIVE:
+        return await reservations.active_reservation(session, loan.reservation_id)
+    renewed = await reservations.reserve_unit(
+        session,
+        actor,
+        now,
+        unit_id=loan.unit_id,
+        work_order_id=loan.work_order_id,
+        visit_id=loan.delivery_visit_id,
+    )
+    loan.reservation_id = renewed.id
+    return renewed
+
+
 async def install(
     session: AsyncSession,
     actor: Actor,
@@ -152,7 +174,7 @@ async def install(
         raise field_error("serial", f"the loan is for unit {unit.serial}, not {serial}")
     if return_by <= now.date():
         raise field_error("return_by", "the return date lies in the future")
-    assert loan.reservation_id is not None
+    reservation = await _held_for(session, actor, now, loan)
     assert unit.location_id is not None
     await ledger.move_unit(
         session,
@@ -161,12 +183,11 @@ async def install(
         unit,
         MoveKind.TRANSFER,
         to=site.id,
-        reservation_id=loan.reservation_id,
+        reservation_id=reservation.id,
         work_order_id=loan.work_order_id,
         visit_id=loan.delivery_visit_id,
         reason="backup unit installed on loan",
     )
-    reservation = await reservations.active_reservation(session, loan.reservation_id)
     reservation.status, reservation.closed_at = ReservationStatus.CONSUMED, now
     unit.configuration = configuration or unit.configuration
     set_state(

@@ -66,6 +66,15 @@ class Visit:
     windows: list[Window] = field(default_factory=list)
     priority: int = 1  # weight of lateness and of leaving the visit out
     deadline_s: float | None = None  # soft "on site by"; lateness costs per minute × priority
+    # A sooner aim than the deadline (the desk's own target for urgent work): a start past it is
+    # priced like lateness, and the start promised by the current plan does not hold it back, so
+    # that urgent work starts as soon as an engineer can be there. Lateness is still told
+    # against the deadline.
+    target_s: float | None = None
+    # Seconds of travel that each hour between the plan's start and the start of the shift (or
+    # standby period) serving the visit costs: work is not put off to a later shift for a little
+    # travel while an earlier one has room. 0: when it is served does not matter before its deadline.
+    later_shift_cost_per_hour: float = 0.0
     appointment: Window | None = None  # promised to the customer
     confirmed: bool = False  # a confirmed appointment is hard, an unconfirmed one soft
     critical: bool = False  # may go to on-call engineers outside their shifts

@@ -282,7 +282,7 @@ def soft_start_bound(visit: Visit, options: SolveOptions) -> float | None:
     """The soft lower bound on the start: a tentative appointment, else the current promise."""
     if visit.appointment is not None and not visit.confirmed:
         return visit.appointment[0]
-    if visit.current_start_s is not None and not visit.already_started:
+    if visit.current_start_s is not None and not visit.already_started and visit.target_s is None:
         return visit.current_start_s - options.churn_tolerance_s
     return None
 

@@ -19,6 +19,7 @@ import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from routing.construct import complete_routes, insertion_start
+from routing.eligibility import Vehicle
 from routing.greedy import greedy_solve
 from routing.model import Problem, Progress, Solution, Visit
 from routing.nodes import SolverModel, rest_pairs
@@ -372,7 +373,7 @@ class _OrModel:
         price per minute; the churn tolerance before the promised start is the
         soft lower bound."""
         m, options = self.m, self.m.options
-        soft_ends = [visit.deadline_s] if visit.deadline_s is not None else []
+        soft_ends = [t for t in (visit.deadline_s, visit.target_s) if t is not None]
         soft_start = soft_start_bound(visit, options)
         if visit.appointment is not None and not visit.confirmed:
             soft_ends.append(visit.appointment[1])
@@ -753,30 +754,43 @@ def _eligibility_dimension(m: SolverModel, routing: Any) -> None:
 
 
 def _affinity(m: SolverModel, routing: Any) -> None:
-    """Soft engineer choice: churn (another engineer than the current one) and
-    preferred / follow-up engineers, as a per-vehicle dimension priced by its span."""
+    """Soft engineer choice: churn (another engineer than the current one),
+    preferred / follow-up engineers, and later shifts (see
+    `Visit.later_shift_cost_per_hour`), as a per-vehicle dimension priced by its span."""
     opts = m.options
-    costs: dict[int, list[int]] = {}
-    for e_index, engineer in enumerate(m.problem.engineers):
+    later = any(v.later_shift_cost_per_hour for v in m.problem.visits)
+
+    def key_of(veh: Vehicle) -> tuple[int, float]:
+        return veh.engineer_index, max(0.0, veh.start_s) / 3600.0 if later else 0.0
+
+    vectors: dict[tuple[int, float], list[int]] = {}
+    seen: set[tuple[int, float]] = set()
+    for veh in m.vehicles:
+        key = key_of(veh)
+        if key in seen:
+            continue
+        seen.add(key)
+        hours_later = key[1]
+        engineer = m.problem.engineers[veh.engineer_index]
         vector = [0] * len(m.nodes)
         for node, n in enumerate(m.nodes):
             if n.visit_index < 0 or n.kind == "pickup":
                 continue
             visit = m.problem.visits[n.visit_index]
-            cost = 0.0
+            cost = visit.later_shift_cost_per_hour * hours_later
             if visit.current_engineer is not None and visit.current_engineer != engineer.id:
                 cost += opts.churn_engineer_cost
             if visit.preferred_engineers and engineer.id not in visit.preferred_engineers:
                 cost += opts.preference_cost
             vector[node] = round(cost * m.scale)
         if any(vector):
-            costs[e_index] = vector
-    if not costs:
+            vectors[key] = vector
+    if not vectors:
         return
     zero = routing.RegisterUnaryTransitVector([0] * len(m.nodes))
-    callbacks = {e: routing.RegisterUnaryTransitVector(v) for e, v in costs.items()}
-    evaluators = [callbacks.get(v.engineer_index, zero) for v in m.vehicles]
-    total = sum(sum(v) for v in costs.values()) + 1
+    callbacks = {key: routing.RegisterUnaryTransitVector(v) for key, v in vectors.items()}
+    evaluators = [callbacks.get(key_of(v), zero) for v in m.vehicles]
+    total = sum(sum(v) for v in vectors.values()) + 1
     routing.AddDimensionWithVehicleTransits(evaluators, 0, total, True, "Affinity")
     routing.GetDimensionOrDie("Affinity").SetSpanCostCoefficientForAllVehicles(1)
 

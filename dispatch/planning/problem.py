@@ -51,6 +51,14 @@ DEADLINE_OF = {
     VisitKind.SWAP_BACK: Measure.PERMANENT_FIX,
 }
 LIVE_POSITION_AGE = dt.timedelta(minutes=30)
+# The desk's aim for urgent faults: on site this soon after the report. Plans start such work
+# as soon as an engineer can be there (the contract's deadline may allow more, up to the next
+# business day); lateness is still told against the deadline.
+URGENT_ON_SITE_AIM = {Severity.CRITICAL: dt.timedelta(hours=4), Severity.HIGH: dt.timedelta(hours=6)}
+# Putting work off to a later shift (tomorrow's, say) while an earlier one has room costs this
+# many seconds of travel per hour, times the visit's severity weight: plans keep engineers busy
+# today rather than save a little driving by waiting for tomorrow.
+LATER_SHIFT_COST_PER_HOUR = 120.0
 
 
 @dataclass
@@ -412,6 +420,8 @@ def _visit_model(
         people_needed=people,
         priority=SEVERITY_WEIGHT[order.severity],
         deadline_s=_seconds(origin, clock.deadline) if clock and clock.deadline else None,
+        target_s=_target(order, clock, origin),
+        later_shift_cost_per_hour=LATER_SHIFT_COST_PER_HOUR * SEVERITY_WEIGHT[order.severity],
         appointment=window,
         confirmed=visit.window_confirmed and window is not None,
         critical=order.severity is Severity.CRITICAL,
@@ -424,6 +434,15 @@ def _visit_model(
         current_engineer=str(visit.engineer_id) if visit.engineer_id else None,
         current_start_s=_seconds(origin, visit.planned_start) if visit.planned_start else None,
     )
+
+
+def _target(order: WorkOrder, clock: SlaClock | None, origin: dt.datetime) -> float | None:
+    """When urgent work should be on site by the desk's aim (see URGENT_ON_SITE_AIM): for a
+    repair whose on-site clock still runs."""
+    aim = URGENT_ON_SITE_AIM.get(order.severity)
+    if aim is None or clock is None or clock.measure is not Measure.ON_SITE:
+        return None
+    return _seconds(origin, order.reported_at + aim)
 
 
 @dataclass(frozen=True)

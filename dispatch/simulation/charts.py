@@ -10,20 +10,24 @@ mpl.use("Agg")
 
 import matplotlib.pyplot as plt
 
+from core import zones
+from dispatch.simulation.check import TZ
 from dispatch.simulation.engine import Outcome
 
 
 def open_orders(outcomes: list[Outcome], path: Path) -> Path:
-    """Open work orders and at-risk SLA clocks over the simulated time, one line per policy."""
+    """Orders not yet restored and at-risk SLA clocks over the simulated time, one line per policy."""
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 6), sharex=True)
+    tz = zones.zone(TZ)
     for outcome in outcomes:
-        times = [s.at for s in outcome.samples]
+        # The site's clock, not UTC: the day's shape (office hours, quiet nights) reads as lived.
+        times = [s.at.astimezone(tz).replace(tzinfo=None) for s in outcome.samples]
         top.plot(times, [s.open_orders for s in outcome.samples], label=outcome.policy)
         bottom.plot(times, [s.at_risk for s in outcome.samples], label=outcome.policy)
-    top.set_ylabel("open work orders")
+    top.set_ylabel("orders not yet restored")
     bottom.set_ylabel("SLA clocks at risk")
     top.legend()
-    bottom.set_xlabel("simulated time (UTC)")
+    bottom.set_xlabel(f"simulated time ({TZ})")
     fig.autofmt_xdate()
     fig.tight_layout()
     fig.savefig(path, dpi=100)

@@ -33,7 +33,7 @@ from dispatch.simulation.scenario import Fault, Scenario
 from dispatch.simulation.world import Crew, EventLog, Place, Point, World, load_world
 from dispatch.sla.models import SlaClock
 from dispatch.work_orders import service, visits
-from dispatch.work_orders.lifecycle import OPEN
+from dispatch.work_orders.lifecycle import OPEN, SERVICE_RESTORED
 from dispatch.work_orders.models import Channel, Visit, VisitKind, VisitStatus, WorkOrder
 from dispatch.worker import Worker, WorkerConfig
 from inventory.models import Loan, LoanStatus
@@ -417,8 +417,12 @@ class Simulation:
 
     async def _sample(self, t: dt.datetime) -> None:
         async with self.session() as session:
+            # Not yet restored: an order resolved (or with a backup in) but not closed is no longer
+            # waiting on the field.
             open_orders = await session.scalar(
-                select(func.count(WorkOrder.id)).where(WorkOrder.status.in_(OPEN))
+                select(func.count(WorkOrder.id)).where(
+                    WorkOrder.status.in_(OPEN - SERVICE_RESTORED), WorkOrder.restored_at.is_(None)
+                )
             )
             at_risk = await session.scalar(
                 select(func.count(SlaClock.id)).where(

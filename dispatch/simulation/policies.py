@@ -104,6 +104,12 @@ class Product:
                 return
             for item in done.result.get("unassigned", []):
                 sim.unassigned_reasons[item["visit_id"]] = item.get("reason", "")
+            kpis = done.result.get("kpis", {})
+            # "greedy": the search came back worse than the rule of thumb and its plan was kept.
+            sim.log.add(
+                now, "planned", status=kpis.get("status"), visits=kpis.get("visits"),
+                unassigned=kpis.get("unassigned"), predicted_breaches=kpis.get("predicted_breaches"),
+            )  # fmt: skip
             try:
                 async with session.begin_nested():
                     await plans.apply(session, sim.world.desk, sim.clock, plan.id)

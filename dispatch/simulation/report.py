@@ -152,6 +152,20 @@ def table(all_figures: list[Figures]) -> str:
     return "\n".join([head, rule, *body])
 
 
+def _shift_hours(crews: list[dict[str, Any]], since: dt.datetime, until: dt.datetime) -> float:
+    """The most regular shift time (standby aside) any engineer has between the two moments: how
+    long the team could work on a fault before its 12 hours ran out."""
+    day = since.astimezone(zones.zone(TZ)).date()
+    spans = [
+        (max(s, since), min(e, until))
+        for crew in crews
+        for d in (-1, 0, 1)
+        for s, e, standby in windows(crew, day + dt.timedelta(days=d))
+        if not standby
+    ]
+    return max((max(0.0, (b - a).total_seconds()) for a, b in spans), default=0.0) / 3600
+
+
 def misses(outcome: Outcome, end: dt.datetime) -> list[str]:
     """Critical and high faults that missed 12 h on site or 48 h restored, with what the plans said."""
     found = []
@@ -172,8 +186,10 @@ def misses(outcome: Outcome, end: dt.datetime) -> list[str]:
             x for x, late in (("on site > 12 h", late_site), ("restore > 48 h", late_restore)) if late
         )
         local = r["reported_at"].astimezone(zones.zone(TZ)).strftime("%a %H:%M")
+        shift = _shift_hours(outcome.crews, r["reported_at"], r["reported_at"] + ON_SITE)
         found.append(
             f"F{r['fault']} ({r['severity']}, {r['category']}, reported {local}): {what}"
+            + f" ({shift:.1f} h of regular shift in its 12 h)"
             + (f" — plan: {'; '.join(said)}" if said else "")
         )
     return found

@@ -293,3 +293,50 @@ def test_a_large_plan_out_of_time_still_serves_what_the_rule_of_thumb_serves() -
     check = check_plan(p, sol)
     assert check.feasible, check.problems
     assert len(sol.assigned_visit_ids) >= len(baseline.assigned_visit_ids) - 5
+
+
+def _urgent_on_the_way_home(target_s: float | None, current_start_s: float | None = None) -> float:
+    """Three routine hours at the engineer's start, an urgent visit where the day ends: the
+    shortest day does the routine work first and the urgent visit last."""
+    e = Engineer("e", (0.0, 0.0), [DAY], end=(5_000.0, 0.0))
+    routine = [Visit(f"r{k}", (10.0 * k, 0.0), 3600, deadline_s=16 * H) for k in range(1, 4)]
+    urgent = Visit(
+        "urgent", (4_900.0, 0.0), 1800, deadline_s=16 * H, priority=5, target_s=target_s,
+        current_engineer="e" if current_start_s is not None else None, current_start_s=current_start_s,
+    )  # fmt: skip
+    sol = solve(problem([e], [*routine, urgent]), opts())
+    assert not sol.unassigned
+    assert not sol.late
+    return stop_of(sol, "urgent")[1]
+
+
+def test_urgent_work_with_a_target_starts_as_soon_as_the_engineer_can_be_there() -> None:
+    # Without a target nothing is gained by going early: the urgent visit waits for the routine.
+    assert _urgent_on_the_way_home(None) >= 11 * H
+    assert _urgent_on_the_way_home(9 * H) <= 8 * H + 600
+
+
+def test_a_target_lets_a_replan_bring_urgent_work_forward_from_its_promised_start() -> None:
+    # The promise in force (14:00) holds ordinary work within the churn tolerance of it...
+    assert _urgent_on_the_way_home(None, current_start_s=14 * H) >= 14 * H - 1800
+    # ...but urgent work with a target is moved forward to when the engineer can be there.
+    assert _urgent_on_the_way_home(9 * H, current_start_s=14 * H) <= 8 * H + 600
+
+
+def _served_by(later_shift_cost_per_hour: float) -> tuple[str, float]:
+    """Engineer a works today 10 km away; b, next door to the visit, only tomorrow."""
+    a = Engineer("a", (0.0, 0.0), [DAY])
+    b = Engineer("b", (10_000.0, 0.0), [DAY2])
+    visit = Visit("v", (10_000.0, 100.0), 1800, later_shift_cost_per_hour=later_shift_cost_per_hour)
+    sol = solve(problem([a, b], [visit]), opts())
+    assert not sol.unassigned
+    return stop_of(sol, "v")
+
+
+def test_work_is_not_put_off_to_a_later_shift_to_save_a_little_travel() -> None:
+    # Free of any price on waiting, the plan saves the drive by leaving it for tomorrow...
+    assert _served_by(0.0)[0] == "b"
+    # ...priced per hour put off, today's engineer drives there today.
+    engineer, start = _served_by(120.0)
+    assert engineer == "a"
+    assert start < DAY[1]
