@@ -56,6 +56,7 @@ class VrptwData:
     """A plain VRPTW problem in solver units; index 0 is the depot."""
 
     dist: list[list[int]]
+    dist_to: list[list[int]]  # transposed: dist_to[b][a] = dist[a][b]
     service: list[int]
     ready: list[int]
     due: list[int]
@@ -116,6 +117,7 @@ def _data(m: SolverModel, nodes: list[int], capacity: int | None) -> VrptwData:
     order = np.argsort(dist[:, 1:], axis=1, kind="stable") + 1
     return VrptwData(
         dist=dist.tolist(),
+        dist_to=dist.T.tolist(),
         service=[int(m.service_units[n]) for n in nodes],
         ready=[0] + [m.node_windows[n][0][0] for n in nodes[1:]],
         due=[0] + [m.node_windows[n][0][1] for n in nodes[1:]],
@@ -161,34 +163,37 @@ class _Route:
 class _Plan:
     """Routes plus where each customer is (copy-on-write between iterations)."""
 
-    def __init__(self, routes: list[_Route], route_of: list[_Route | None]) -> None:
+    def __init__(self, routes: list[_Route], route_of: list[_Route | None], pos: list[int]) -> None:
         self.routes = routes
         self.route_of = route_of
+        self.pos = pos  # index of each customer in its route
 
     @classmethod
     def of(cls, data: VrptwData, stops: list[list[int]]) -> _Plan:
-        routes = [_Route(data, s) for s in stops if s]
-        route_of: list[_Route | None] = [None] * len(data.dist)
-        for r in routes:
-            for c in r.stops:
-                route_of[c] = r
-        return cls(routes, route_of)
+        plan = cls([], [None] * len(data.dist), [0] * len(data.dist))
+        for route in stops:
+            if route:
+                plan.add(data, route)
+        return plan
 
     def copy(self) -> _Plan:
-        return _Plan(list(self.routes), list(self.route_of))
+        return _Plan(list(self.routes), list(self.route_of), list(self.pos))
+
+    def add(self, data: VrptwData, stops: list[int]) -> _Route:
+        new = _Route(data, stops)
+        self.routes.append(new)
+        route_of, pos = self.route_of, self.pos
+        for k, c in enumerate(stops):
+            route_of[c] = new
+            pos[c] = k
+        return new
 
     def cost(self) -> int:
         return sum(r.cost for r in self.routes)
 
     def replace(self, data: VrptwData, old: _Route, stops: list[int]) -> _Route | None:
         self.routes.remove(old)
-        if not stops:
-            return None
-        new = _Route(data, stops)
-        self.routes.append(new)
-        for c in stops:
-            self.route_of[c] = new
-        return new
+        return self.add(data, stops) if stops else None
 
     def unassigned(self) -> int:
         return sum(1 for r in self.route_of[1:] if r is None)
@@ -278,7 +283,7 @@ class Lns:
             while size + keep < len(stops) and rng.random() > 0.01:
                 keep += 1
         length = size + keep
-        pos = stops.index(c)
+        pos = plan.pos[c]
         first = max(0, min(pos - rng.randrange(length), len(stops) - length))
         segment = stops[first : first + length]
         if keep:
@@ -348,45 +353,44 @@ class Lns:
             return
         _, route, pos = best
         if route is None:
-            plan.routes.append(_Route(data, [c]))
-            plan.route_of[c] = plan.routes[-1]
+            plan.add(data, [c])
             return
         plan.replace(data, route, [*route.stops[:pos], c, *route.stops[pos:]])
 
     def _best_position(
         self, plan: _Plan, c: int, around: list[int] | None
     ) -> tuple[int, _Route | None, int] | None:
+        """Cheapest feasible position next to the customers `around` (None: anywhere)."""
         data, rng = self.data, self.rng
-        d, s = data.dist, data.service
-        ready_c, due_c, s_c, demand = data.ready[c], data.due[c], s[c], data.demand[c]
-        best: tuple[int, _Route | None, int] | None = None
-        candidates: list[tuple[_Route, int]] = []
+        d, s, to_c, from_c = data.dist, data.service, data.dist_to[c], data.dist[c]
+        ready_c, due_c, s_c, room = data.ready[c], data.due[c], s[c], data.capacity - data.demand[c]
+        best_added, best_route, best_pos = math.inf, None, 0
         if around is None:
             candidates = [(r, p) for r in plan.routes for p in range(len(r.stops) + 1)]
         else:
+            candidates = []
+            route_of, pos = plan.route_of, plan.pos
             for v in around:
-                route = plan.route_of[v]
-                if route is not None:
-                    p = route.stops.index(v)
-                    candidates += [(route, p), (route, p + 1)]
+                route = route_of[v]
+                if route is not None and route.load <= room:
+                    candidates.append((route, pos[v]))
+                    candidates.append((route, pos[v] + 1))
         for route, p in candidates:
-            if route.load + demand > data.capacity or rng.random() < BLINK:
-                continue
             stops = route.stops
-            prev = stops[p - 1] if p else 0
-            nxt = stops[p] if p < len(stops) else 0
-            added = d[prev][c] + d[c][nxt] - d[prev][nxt]
-            if best is not None and added >= best[0]:
+            a = stops[p - 1] if p else 0
+            b = stops[p] if p < len(stops) else 0
+            added = to_c[a] + from_c[b] - d[a][b]
+            if added >= best_added or route.load > room:
                 continue
-            depart = route.early[p - 1] + s[prev] if p else data.start
-            start = max(ready_c, depart + d[prev][c])
-            if start > due_c:
+            start = (route.early[p - 1] + s[a] if p else data.start) + to_c[a]
+            if start < ready_c:
+                start = ready_c
+            elif start > due_c:
                 continue
-            latest = route.late[p] if p < len(stops) else data.end
-            if start + s_c + d[c][nxt] > latest:
+            if start + s_c + from_c[b] > (route.late[p] if b else data.end) or rng.random() < BLINK:
                 continue
-            best = (added, route, p)
-        return best
+            best_added, best_route, best_pos = added, route, p
+        return None if best_route is None else (int(best_added), best_route, best_pos)
 
 
 def routes_of(routing: Any, manager: Any, assignment: Any, data: VrptwData) -> list[list[int]]:
