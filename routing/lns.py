@@ -231,7 +231,11 @@ class Lns:
             done = k / iterations if iterations else (time.monotonic() - started) / (span or 1.0)
             temperature = t0 * (t1 / t0) ** min(1.0, done)
             trial = current.copy()
-            self._recreate(trial, self._ruin(trial))
+            removed = self._ruin(trial)
+            if cur_key[0]:
+                # Customers nothing could take so far get another chance every time.
+                removed += [c for c in range(1, len(data.dist)) if current.route_of[c] is None]
+            self._recreate(trial, removed)
             key = (trial.unassigned(), trial.cost())
             threshold = cur_key[1] - temperature * math.log(1.0 - self.rng.random())
             if key[0] < cur_key[0] or (key[0] == cur_key[0] and key[1] < threshold):
@@ -316,7 +320,7 @@ class Lns:
                 plan.route_of[c] = None
         for route, gone in touched.items():
             plan.replace(data, route, [x for x in route.stops if x not in gone])
-        return [c for c in chosen if plan.route_of[c] is None]
+        return [c for gone in touched.values() for c in gone]
 
     # Recreate -----------------------------------------------------------
 
