@@ -47,8 +47,8 @@ BLINK = 0.01
 # Share of iterations that ruin by relatedness (Shaw) instead of strings.
 SHAW_SHARE = 0.1
 # Start and end temperature, per unit of the start's cost per customer.
-T_START = 0.3
-T_END = 0.003
+T_START = 1.0
+T_END = 0.01
 
 
 @dataclass
