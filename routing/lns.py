@@ -46,6 +46,8 @@ SPLIT_SHARE = 0.5
 BLINK = 0.01
 # Share of iterations that ruin by relatedness (Shaw) instead of strings.
 SHAW_SHARE = 0.1
+# Share of recreates that open a new route for their first customer.
+NEW_ROUTE = 0.05
 # Start and end temperature, per unit of the start's cost per customer.
 T_START = 1.0
 T_END = 0.01
@@ -337,6 +339,14 @@ class Lns:
             removed.sort(key=lambda c: data.dist[0][c])
         else:
             removed.sort(key=lambda c: data.ready[c])
+        if removed and len(plan.routes) < data.fleet and rng.random() < NEW_ROUTE:
+            # Now and then a new route around the first customer: distance alone
+            # never pays for opening one, the stops that join it later may.
+            c = removed[0]
+            alone = max(data.ready[c], data.start + data.dist[0][c])
+            if alone <= data.due[c] and alone + data.service[c] + data.dist[c][0] <= data.end:
+                plan.add(data, [c])
+                removed = removed[1:]
         for c in removed:
             self._insert(plan, c)
 
