@@ -20,6 +20,7 @@ from pathlib import Path
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from routing.checker import check_vrptw
+from routing.lns import vrptw_data
 from routing.nodes import SolverModel
 from routing.options import SolveOptions
 from routing.portfolio import VARIANTS, solve_portfolio
@@ -77,7 +78,9 @@ def solve_product(
     problem = to_problem(instance)
     if workers <= 1 and not variants:
         # The product's own choice, as plans are solved: one process, one core.
-        strategy = first_solution_strategy(SolverModel(problem, options))
+        model = SolverModel(problem, options)
+        # "+lns": the start is improved by ruin and recreate (`routing.lns`).
+        strategy = first_solution_strategy(model) + ("+lns" if vrptw_data(model) is not None else "")
         started = time.monotonic()
         solution = solve(problem, options)
     else:

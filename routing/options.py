@@ -56,6 +56,13 @@ class SolveOptions:
     guided_local_search_lambda: float | None = None
     # Ruin-and-recreate (SISR) around the local search instead of a metaheuristic.
     iterated_local_search: bool = False
+    # Ruin and recreate (`routing.lns`) after OR-Tools' start, for plain VRPTW
+    # problems (one depot, hard windows, capacity, nothing soft): None means on
+    # when there is no solution limit or when `lns_iterations` is set. An
+    # iteration count makes the run deterministic (with `lns_seed`).
+    lns: bool | None = None
+    lns_iterations: int | None = None
+    lns_seed: int = 0
     # Raw RoutingSearchParameters fields by dotted path, for tuning, e.g.
     # {"local_search_operators.use_cross_exchange": True}.
     search_parameters: dict[str, Any] = field(default_factory=dict)

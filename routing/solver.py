@@ -21,6 +21,7 @@ from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 from routing.construct import complete_routes, insertion_start
 from routing.eligibility import Vehicle
 from routing.greedy import greedy_solve
+from routing.lns import improve_assignment, vrptw_data
 from routing.model import Problem, Progress, Solution, Visit
 from routing.nodes import SolverModel, rest_pairs
 from routing.options import SolveOptions
@@ -59,6 +60,10 @@ SAVINGS_FROM_VISITS = 200
 # Stops per route (shift or capacity bound) from which routes count as long:
 # Solomon / Gehring-Homberger type 1 holds 10-16, type 2 36-66.
 LONG_ROUTE_STOPS = 25
+
+# Plain VRPTW problems: OR-Tools' start and guided local search get this share
+# of the time limit, ruin and recreate (`routing.lns`) the rest.
+LNS_START_SHARE = 0.15
 
 # From this many nodes on, a problem counts as large (see `warm_start_from_greedy`).
 LARGE_NODES = 400
@@ -100,7 +105,12 @@ def solve(
 
     model = _OrModel.build(m, initial_routes, protected, served)
     params = _search_parameters(m)
-    assignment, found = _search(model, params, started, deadline)
+    lns_data = vrptw_data(m) if initial_routes is None and _lns_wanted(m) else None
+    search_deadline = deadline if lns_data is None else started + LNS_START_SHARE * options.time_limit_s
+    assignment, found = _search(model, params, started, search_deadline)
+    if lns_data is not None and assignment is not None:
+        limits = (deadline - _reserve(m), options.lns_iterations, options.lns_seed)
+        assignment = improve_assignment(model.routing, model.manager, assignment, lns_data, params, limits)
     solution = read_solution(
         m, model.routing, model.manager, assignment, model.status(assignment), started, found
     )
@@ -185,6 +195,13 @@ def with_visits_reinserted(
     taken out and put back where they add least travel: on time where they can
     be, else late, else left out; everything else keeps its window and on-time status."""
     return _repaired(SolverModel(problem, options), solution, visit_ids, started, True, swap_until)
+
+
+def _lns_wanted(m: SolverModel) -> bool:
+    options = m.options
+    if options.lns is not None:
+        return options.lns
+    return options.solution_limit is None or options.lns_iterations is not None
 
 
 def _worse_than_baseline(solution: Solution, baseline: Solution) -> bool:
@@ -592,9 +609,7 @@ def _search(model: _OrModel, params: Any, started: float, deadline: float) -> tu
     routing.AddAtSolutionCallback(on_solution)
 
     def set_time_limit() -> None:
-        # What is left of the caller's limit, less a reserve for reading the plan.
-        reserve = min(2.0, 0.02 * options.time_limit_s + 0.002 * len(m.nodes))
-        left = deadline - time.monotonic() - reserve
+        left = deadline - time.monotonic() - _reserve(m)
         params.time_limit.FromMilliseconds(max(100, int(left * 1000)))
 
     assignment = None
@@ -618,6 +633,11 @@ def _search(model: _OrModel, params: Any, started: float, deadline: float) -> tu
         set_time_limit()
         assignment = routing.SolveWithParameters(params)
     return assignment, found
+
+
+def _reserve(m: SolverModel) -> float:
+    """What a search leaves of the caller's limit for reading the plan."""
+    return min(2.0, 0.02 * m.options.time_limit_s + 0.002 * len(m.nodes))
 
 
 def _replan_for_traffic(m: SolverModel, solution: Solution, started: float, deadline: float) -> Solution:
