@@ -22,7 +22,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from api.context import CONTEXT_KEY, AppContext, RequestContext
 from api.problems import problem_messages
 from core import audit, idempotency
-from core.database import rollback_and_keep, run_after_commit
+from core.database import commit_lazily, rollback_and_keep, run_after_commit
 from core.errors import DomainError, Unauthenticated
 from core.identity.sessions import authenticate
 
@@ -229,6 +229,10 @@ async def _commit(
     method = scope["method"]
     try:
         await session.flush()
+        if method in SAFE_METHODS and not app.settings.durable_read_audit and _only_reads(ctx):
+            # The staff read's audit row is this transaction's only write: its commit need not
+            # wait for the disk (the trade-off is documented at `commit_lazily`).
+            await commit_lazily(session, unless_written=True)
         _write_trail(scope, ctx)
         if retry is not None:
             body = b"".join(bytes(m.get("body", b"")) for m in messages if m["type"] == "http.response.body")
@@ -263,6 +267,11 @@ async def _commit(
             retry_after=5,
         )
     return messages
+
+
+def _only_reads(ctx: RequestContext) -> bool:
+    trail = audit.trail_of(ctx.session.sync_session)
+    return bool(trail.reads) and not trail.changes
 
 
 def _write_trail(scope: Any, ctx: RequestContext) -> None:

@@ -50,6 +50,9 @@ NOW = data.NOW
 ENGINEER = 3  # on three open orders (scheduled yesterday, waiting on the customer), like most
 INCREMENT = 20
 KPI_DAYS = 7
+# The order the desk searches for by part of its serial and by its customer's name (no other
+# customer's name contains it): from the smallest size on, the serial 1 to 3 orders at any size.
+SEARCHED = 123
 GOAL = 1.5
 # Loads of this many orders or more build the secondary indexes afterwards.
 LARGE_LOAD = 50_000
@@ -86,7 +89,7 @@ class Statements:
         finally:
             self.recording = False
 
-    def slowest(self, count: int) -> list[tuple[str, tuple[Any, ...]]]:
+    def slowest(self, count: int | None = None) -> list[tuple[str, tuple[Any, ...]]]:
         ranked = sorted(self.seen.items(), key=lambda item: -item[1][0])
         return [(statement, params) for statement, (_took, params) in ranked[:count]]
 
@@ -98,6 +101,8 @@ class Measure:
     runs: int
     samples: dict[int, list[float]] = field(default_factory=dict)
     database: dict[int, list[float]] = field(default_factory=dict)
+    # The same SELECTs sent bare (asyncpg, no app, no ORM), one run's worth each time.
+    bare: dict[int, list[float]] = field(default_factory=dict)
     plans: dict[int, list[str]] = field(default_factory=dict)
 
 
@@ -143,6 +148,19 @@ class Context:
 
 def _list(ctx: Context, query: str) -> Callable[[], Any]:
     return lambda: _ok(ctx.http.get(f"/api/work-orders?limit=50&{query}", headers=ctx.dispatcher))
+
+
+def _search(ctx: Context, q: str) -> Callable[[], Any]:
+    """The list searched for `q` (the desk's search box, lower case), which must find SEARCHED."""
+    wanted = str(data.stable_id("wo", SEARCHED))
+
+    def search() -> Any:
+        body = _ok(ctx.http.get("/api/work-orders", params={"limit": 50, "q": q}, headers=ctx.dispatcher))
+        if wanted not in {o["id"] for o in body["items"]}:
+            raise SystemExit(f"q={q} did not find order {SEARCHED}")
+        return body
+
+    return search
 
 
 def _page(ctx: Context) -> Callable[[], Any]:
@@ -195,11 +213,15 @@ def _kpis(ctx: Context, customer: uuid.UUID | None) -> Any:
 
 def measures(ctx: Context, runs: int) -> list[Measure]:
     busy = data.stable_id("customer", data.customer_of_site(data.order(0).site))
+    named = data.customer_of_site(data.order(SEARCHED).site)
     slow = max(3, runs // 8)
     return [
         Measure("list: open orders by deadline", _list(ctx, "open_only=true"), runs),
         Measure("list: open critical orders", _list(ctx, "open_only=true&severity=critical"), runs),
         Measure("list: one customer's orders", _list(ctx, f"customer_id={busy}"), runs),
+        # What the desk types: part of a serial (one to three orders at any size), part of a name.
+        Measure("list: q = part of a serial", _search(ctx, f"n-g-{SEARCHED:06d}"), runs),
+        Measure("list: q = a customer's name", _search(ctx, data.customer_name(named)), runs),
         Measure("work order page", _page(ctx), runs),
         Measure("sync pull: bootstrap", lambda: _bootstrap(ctx), runs),
         Measure(f"sync pull: {INCREMENT} changes", lambda: _incremental(ctx), runs),
@@ -315,12 +337,31 @@ async def _explain(engine: AsyncEngine, statement: str, params: tuple[Any, ...])
     return [f"  {first}…", *(f"    {line}" for line in lines if any(w in line for w in _PLAN_WORDS))]
 
 
+async def _bare(engine: AsyncEngine, statements: list[tuple[str, tuple[Any, ...]]], runs: int) -> list[float]:
+    """Each run's time for sending `statements` one after the other on one connection, in ms:
+    what the database costs without the app around it."""
+    async with engine.connect() as conn:
+        raw = await conn.get_raw_connection()
+        driver: Any = raw.driver_connection
+        for statement, params in statements:  # warm-up: prepared statements, caches
+            await driver.fetch(statement, *params)
+        took = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            for statement, params in statements:
+                await driver.fetch(statement, *params)
+            took.append((time.perf_counter() - started) * 1000)
+        await conn.rollback()
+    return took
+
+
 def _measure(ctx: Context, recorder: Statements, measure: Measure, size: int, explain: bool) -> None:
     measure.samples[size], measure.database[size] = _timed(measure.run, measure.runs, recorder)
-    if not explain:
-        return
     with recorder.record():
         measure.run()
+    measure.bare[size] = ctx.runner.run(_bare(ctx.engine, recorder.slowest(), measure.runs))
+    if not explain:
+        return
     measure.plans[size] = []
     for statement, params in recorder.slowest(2):
         measure.plans[size] += ctx.runner.run(_explain(ctx.engine, statement, params))
@@ -362,21 +403,22 @@ def run(sizes: list[int], runs: int, explain: bool) -> tuple[list[Measure], dict
 
 
 def report(table: list[Measure], sizes: list[int]) -> str:
-    """p50, p99 and the database's share (p50) per size; the last size's p99 and database time
-    over the first size's."""
+    """p50, p99, the database's share (p50) and the same SELECTs sent bare (p50) per size; the last
+    size's p99, database time and bare time over the first size's."""
     first, last = sizes[0], sizes[-1]
-    head = "".join(f"{f'{s:,}: p50':>16}{'p99':>8}{'db':>7}" for s in sizes)
-    lines = [f"{'measurement (ms)':36}{head}{'p99 ×':>8}{'db ×':>7}"]
+    head = "".join(f"{f'{s:,}: p50':>16}{'p99':>8}{'db':>7}{'bare':>7}" for s in sizes)
+    lines = [f"{'measurement (ms)':36}{head}{'p99 ×':>8}{'db ×':>7}{'bare ×':>8}"]
     for m in table:
         cells = "".join(
             f"{statistics.median(m.samples[s]):>16.1f}{percentile(m.samples[s], 0.99):>8.1f}"
-            f"{statistics.median(m.database[s]):>7.1f}"
+            f"{statistics.median(m.database[s]):>7.1f}{statistics.median(m.bare[s]):>7.1f}"
             for s in sizes
         )
         ratio = percentile(m.samples[last], 0.99) / percentile(m.samples[first], 0.99)
         db_ratio = statistics.median(m.database[last]) / max(statistics.median(m.database[first]), 1e-3)
+        bare_ratio = statistics.median(m.bare[last]) / max(statistics.median(m.bare[first]), 1e-3)
         flag = "" if ratio <= GOAL else "  over"
-        lines.append(f"{m.name:36}{cells}{ratio:>7.2f}×{db_ratio:>6.2f}×{flag}")
+        lines.append(f"{m.name:36}{cells}{ratio:>7.2f}×{db_ratio:>6.2f}×{bare_ratio:>7.2f}×{flag}")
     return "\n".join(lines)
 
 

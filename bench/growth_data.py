@@ -63,6 +63,10 @@ def engineer_name(e: int) -> str:
     return f"growth-eng-{e:04d}"
 
 
+def customer_name(c: int) -> str:
+    return f"增长客户{c:05d}"
+
+
 def customer_of_site(s: int) -> int:
     return s // SITES_PER_CUSTOMER
 
@@ -345,7 +349,7 @@ def load_reference(conn: psycopg.Connection[Any]) -> None:
     with conn.transaction(), conn.cursor() as cur:
         with cur.copy("COPY customer (id, customer_number, name) FROM STDIN") as copy:
             for c in range(CUSTOMERS):
-                copy.write_row((stable_id("customer", c), f"G{c:05d}", f"增长客户{c}"))
+                copy.write_row((stable_id("customer", c), f"G{c:05d}", customer_name(c)))
         with cur.copy("COPY site (id, customer_id, name, address, point, time_zone) FROM STDIN") as copy:
             for s in range(SITES):
                 copy.write_row((stable_id("site", s), stable_id("customer", customer_of_site(s)), f"机房{s}",

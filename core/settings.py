@@ -49,6 +49,10 @@ class Settings:
     # empty: the TCP peer is the client.
     trusted_proxies: tuple[str, ...] = ()
     idempotency_ttl_seconds: int = 24 * 3600
+    # A GET whose only write is the audit row of a staff read commits without waiting for the disk
+    # (core.database.commit_lazily: a database crash within ~0.6 s may lose that row); true: every
+    # read's audit row is flushed before the answer, at the cost of a disk flush per read.
+    durable_read_audit: bool = False
     db_pool_size: int = 10
     # The sweeps (SLA watch, chores) and message delivery run on the job queue every this many
     # seconds (0: only when a test calls them); whole seconds below a minute, else whole minutes.
@@ -173,6 +177,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         )
     if "FSD_WORKER_IN_PROCESS" in env:
         values["worker_in_process"] = env["FSD_WORKER_IN_PROCESS"].strip().lower() in {"1", "true", "yes"}
+    if "FSD_DURABLE_READ_AUDIT" in env:
+        values["durable_read_audit"] = env["FSD_DURABLE_READ_AUDIT"].strip().lower() in {"1", "true", "yes"}
     if "FSD_WATCH_INTERVAL_SECONDS" in env:
         values["watch_interval_seconds"] = float(env["FSD_WATCH_INTERVAL_SECONDS"])
     values.update(overrides)

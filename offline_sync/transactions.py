@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core import audit
 from core.clock import Clock
+from core.database import commit_lazily
 from core.identity.roles import Actor
 from offline_sync import blobs, changes, devices, uploads
 from offline_sync import push as pushing
@@ -75,6 +76,8 @@ async def pull(
         device = await devices.of_user(session, actor, device_id, lock=True)
         devices.check_usable(device)
         device.last_contact_at = clock.now()
+        # Bookkeeping of every pull: not worth a disk flush each (see `commit_lazily`).
+        await commit_lazily(session)
     async with sessionmaker() as session:
         await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         page = await changes.pull(session, actor.user_id, cursor, limit, records=records)

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
+    Index,
     String,
     Text,
     UniqueConstraint,
@@ -27,6 +28,12 @@ from core.weekly_hours import WeeklySpan
 class Customer(UUIDPrimaryKey, Timestamps, Versioned, Base):
     __tablename__ = "customer"
     __mapper_args__ = {"version_id_col": Versioned.version}
+    # Name search (the customer list's and the work orders' `q`, ILIKE '%…%') by trigrams.
+    __table_args__ = (
+        Index(
+            "ix_customer_name_trgm", "name", postgresql_using="gin", postgresql_ops={"name": "gin_trgm_ops"}
+        ),
+    )
 
     customer_number: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(200))

@@ -75,6 +75,20 @@ class WorkOrder(UUIDPrimaryKey, Timestamps, Base):
         # One customer's orders by deadline (the desk's customer filter): the first page without
         # sorting the customer's whole history.
         Index("ix_work_order_customer_due", "customer_id", "due_at", "id"),
+        # The desk's text search (`q`, ILIKE '%…%') as an index search instead of a scan of every
+        # order ever stored: trigram indexes answer a substring in any language, ignoring case.
+        Index(
+            "ix_work_order_problem_number_trgm",
+            "problem_number",
+            postgresql_using="gin",
+            postgresql_ops={"problem_number": "gin_trgm_ops"},
+        ),
+        Index(
+            "ix_work_order_asset_serial_trgm",
+            "asset_serial",
+            postgresql_using="gin",
+            postgresql_ops={"asset_serial": "gin_trgm_ops"},
+        ),
     )
 
     problem_number: Mapped[str] = mapped_column(String(32), unique=True)

@@ -13,7 +13,20 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-from sqlalchemy import Enum, Row, Select, Text, cast, exists, func, literal_column, or_, select, type_coerce
+from sqlalchemy import (
+    Enum,
+    Row,
+    Select,
+    Text,
+    any_,
+    cast,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+    type_coerce,
+)
 from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -91,15 +104,28 @@ def _filtered(stmt: Select[Any], f: OrderFilter, now: dt.datetime) -> Select[Any
             exists().where(Site.id == WorkOrder.site_id, func.ST_Covers(envelope, func.geometry(Site.point)))
         )
     if f.q:
-        pattern = like_pattern(f.q)
-        stmt = stmt.where(
-            or_(
-                WorkOrder.problem_number.ilike(pattern),
-                WorkOrder.asset_serial.ilike(pattern),
-                exists().where(Customer.id == WorkOrder.customer_id, Customer.name.ilike(pattern)),
-            )
-        )
+        stmt = stmt.where(_text_matches(f.q))
     return stmt
+
+
+def _text_matches(q: str) -> Any:
+    """Orders whose number, asset serial or customer's name contains `q`, ignoring case. The
+    matches are found first, as an array of ids (trigram indexes on each column; the customers
+    named are found first and their orders read by `ix_work_order_customer_due`), and the page is
+    then read by id and sorted: otherwise the planner, guessing that a substring matches one
+    order in 200, walks every order in deadline order hoping to fill a page early (3 s at a
+    million orders for a serial that three orders carry)."""
+    pattern = like_pattern(q)
+    named = select(Customer.id).where(Customer.name.ilike(pattern)).scalar_subquery()
+    found = aliased(WorkOrder, name="found")
+    matches = select(found.id).where(
+        or_(
+            found.problem_number.ilike(pattern),
+            found.asset_serial.ilike(pattern),
+            found.customer_id == any_(func.array(named)),
+        )
+    )
+    return WorkOrder.id == any_(func.array(matches.scalar_subquery()))
 
 
 class ClockView(msgspec.Struct):

@@ -58,6 +58,8 @@ def test_the_generated_orders_are_consistent_and_every_measurement_runs(demo_db:
     printed = growth.report(table, [150, 300])
     assert "SLA watch: one pass" in printed
     assert "p99 ×" in printed
+    assert "bare ×" in printed
+    assert "q = a customer" in printed
 
     with psycopg.connect(demo_db.replace("postgresql+asyncpg://", "postgresql://")) as conn:
         counted = conn.execute(
