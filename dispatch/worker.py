@@ -27,7 +27,8 @@ from dispatch.engineers.positions import forget_older_than
 from dispatch.flows.backup import raise_alerts
 from dispatch.inspections.generation import GenerationReport, generate
 from dispatch.messaging.outbox import LogSender, Sender, deliver_due
-from dispatch.sla.watch import WatchReport, WatchSettings, sweep
+from dispatch.sla.watch import WatchReport, sweep_in_transactions
+from dispatch.sla.watch_due import WatchSettings
 from inventory.reservations import expire_due
 from offline_sync import changes, uploads
 from routing.travel import HaversineTravelTime, TravelTimeProvider
@@ -89,14 +90,15 @@ class Worker:
     async def run_sweeps(self) -> WatchReport:
         """The SLA watch, retention and the stock, upload and survey chores (not delivery)."""
         now = self.clock.now()
+        # The watch locks only the orders it acts on, a batch per short transaction.
+        report = await sweep_in_transactions(self.sessionmaker, now, self.travel, self.config.watch)
         async with self.sessionmaker() as session, session.begin():
-            report = await sweep(session, now, self.travel, self.config.watch)
             await forget_older_than(session, now - self.config.position_retention)
             await live.forget_before(session, now - LIVE_RETENTION)
             await rate_limits.forget_before(session, now - RATE_WINDOW_RETENTION)
             audit.write_trail(
                 session.sync_session,
-                action="worker.sla_watch",
+                action="worker.retention",
                 actor=SYSTEM,
                 request_id=None,
                 always=False,

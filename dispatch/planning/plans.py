@@ -20,13 +20,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import jobs
 from core.clock import Clock
+from core.database import get_all_locked
 from core.errors import Conflict, NotFound, RateLimited, field_error
 from core.identity.roles import Actor
+from dispatch.customers.models import Site
+from dispatch.engineers.models import Engineer
 from dispatch.flows import restock
 from dispatch.planning.models import Plan, PlanStatus
 from dispatch.planning.problem import build
 from dispatch.work_orders import visits as visit_service
-from dispatch.work_orders.models import Visit, VisitStatus
+from dispatch.work_orders.models import Visit, VisitStatus, WorkOrder
 from inventory.errors import OutOfStock
 
 log = logging.getLogger("fieldservice.plans")
@@ -231,18 +234,22 @@ async def apply(
                 continue
             crews.setdefault(stop["visit_id"], []).append(route["engineer_id"])
             starts.setdefault(stop["visit_id"], stop)
-    changed = []
-    for visit_id, stop in starts.items():
-        visit = await session.get(Visit, uuid.UUID(visit_id), with_for_update=True)
-        if visit is None or visit.version != plan.visit_versions.get(visit_id):
-            changed.append(stop["problem_number"])
+    locked = await _lock_all(
+        session, [uuid.UUID(v) for v in starts], {uuid.UUID(e) for crew in crews.values() for e in crew}
+    )
+    visits = locked.visits
+    changed = [
+        stop["problem_number"]
+        for visit_id, stop in starts.items()
+        if (visit := visits.get(uuid.UUID(visit_id))) is None
+        or visit.version != plan.visit_versions.get(visit_id)
+    ]
     if changed:
         raise PlanStale(
             "Visits changed after the plan was made; plan again", changed_work_orders=sorted(set(changed))
         )
     for visit_id, crew in crews.items():
-        visit = await session.get(Visit, uuid.UUID(visit_id))
-        assert visit is not None
+        visit = visits[uuid.UUID(visit_id)]
         if visit.status not in {VisitStatus.PLANNED, VisitStatus.ASSIGNED}:
             continue  # work already under way stays as it is
         partner = uuid.UUID(crew[1]) if len(crew) > 1 else visit.partner_engineer_id
@@ -266,6 +273,29 @@ async def apply(
         plan.status, plan.applied_at, plan.applied_by = PlanStatus.APPLIED, clock.now(), actor.user_id
     await session.flush()
     return plan
+
+
+@dataclass
+class _Locked:
+    visits: dict[uuid.UUID, Visit]
+    # The rows assigning them looks up, held while it does: the session's identity map keeps a
+    # row only while someone refers to it.
+    held: list[Any]
+
+
+async def _lock_all(
+    session: AsyncSession, visit_ids: list[uuid.UUID], engineer_ids: set[uuid.UUID]
+) -> _Locked:
+    """The plan's visits and their work orders, locked in one statement each (assigning them one
+    by one then reads neither again), with their sites and the plan's engineers."""
+    visits = await get_all_locked(session, Visit, visit_ids)
+    orders = await get_all_locked(
+        session, WorkOrder, [v.work_order_id for v in visits.values()], populate_existing=True
+    )
+    site_ids = {o.site_id for o in orders.values()}
+    sites = (await session.execute(select(Site).where(Site.id.in_(site_ids)))).scalars()
+    engineers = (await session.execute(select(Engineer).where(Engineer.id.in_(engineer_ids)))).scalars()
+    return _Locked(visits, [*orders.values(), *sites, *engineers])
 
 
 async def _hold_pickups(

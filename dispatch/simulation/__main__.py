@@ -43,6 +43,13 @@ def _bar(policy: str) -> Callable[[float], None]:
     return show
 
 
+def _run_time(outcome: Outcome) -> str:
+    """Where a run's wall time went, by phase of the loop (solving is a part of dispatch)."""
+    phases = sorted(outcome.timings.items(), key=lambda kv: -kv[1])
+    spent = ", ".join(f"{phase} {seconds:.0f} s" for phase, seconds in phases)
+    return f"{outcome.policy}: {outcome.wall_seconds:.0f} s — {spent}"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m dispatch.simulation", description=__doc__)
     parser.add_argument("--days", type=int, default=7)
@@ -115,6 +122,7 @@ def main(argv: list[str] | None = None) -> None:
                         )
                     )
                 )
+                print(_run_time(outcomes[-1]), file=sys.stderr)
     print(_write(args.out, outcomes, args))
     print(f"\nWritten to {args.out}/ (summary.md, open_orders.png, time_to_site.png, events_*.json)")
 

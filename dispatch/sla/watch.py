@@ -11,20 +11,18 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core import zones
+from core import audit, zones
 from core.geo import lonlat
 from core.identity.roles import SYSTEM
 from dispatch.contracts.models import Contract, Measure
 from dispatch.customers.models import Site
-from dispatch.engineers.models import Engineer
-from dispatch.engineers.positions import latest_positions
 from dispatch.flows import backup as backup_flow
 from dispatch.messaging.customer_messages import late_arrival_notice
 from dispatch.messaging.models import Notification
@@ -32,8 +30,22 @@ from dispatch.messaging.notifications import notify
 from dispatch.sla.clocks import refresh_deadlines, share_used, update_due
 from dispatch.sla.confirmation import confirm_by_default
 from dispatch.sla.models import SlaClock, SlaPause
+from dispatch.sla.watch_due import (
+    Crew,
+    WatchSettings,
+    at_risk,
+    facts_of,
+    known_arrival,
+    late,
+    load_crew,
+    needs_of,
+    predicted_for,
+    scan,
+    store_predictions,
+    suitable_origins,
+)
 from dispatch.work_orders.lifecycle import OPEN
-from dispatch.work_orders.models import VisitStatus, WorkOrder
+from dispatch.work_orders.models import WorkOrder
 from dispatch.work_orders.service import resume
 from routing.travel import HaversineTravelTime, TravelTimeProvider
 
@@ -45,65 +57,10 @@ MEASURE_NAMES = {
 }
 
 
-@dataclass(frozen=True)
-class WatchSettings:
-    # Predicted arrival later than deadline minus this margin: at risk.
-    margin: dt.timedelta = dt.timedelta(minutes=30)
-    # Unacknowledged notifications older than this go up to the supervisor.
-    acknowledge_within: dt.timedelta = dt.timedelta(minutes=15)
-    # An engineer this late for an appointment triggers the customer's late-arrival notice.
-    late_after: dt.timedelta = dt.timedelta(minutes=15)
-    # Positions older than this are not a "live" position any more.
-    position_fresh_for: dt.timedelta = dt.timedelta(minutes=30)
-
-
 @dataclass
 class WatchReport:
     evaluated: int = 0
     notifications: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class _Crew:
-    """The active engineers with where each is now (live position, else home base), read once
-    per sweep rather than once per order."""
-
-    engineers: list[tuple[Engineer, tuple[float, float]]]
-    # The origins of the engineers qualified for each set of needs met so far.
-    qualified: dict[frozenset[tuple[str, int]], list[tuple[float, float]]] = field(default_factory=dict)
-
-
-async def _load_crew(session: AsyncSession, now: dt.datetime, settings: WatchSettings) -> _Crew:
-    engineers = list((await session.execute(select(Engineer).where(Engineer.active.is_(True)))).scalars())
-    if not engineers:
-        return _Crew([])
-    live = await latest_positions(session, [e.id for e in engineers], since=now - settings.position_fresh_for)
-    return _Crew([(e, live.get(e.id) or lonlat(e.home_base)) for e in engineers])
-
-
-def _qualified(engineer: Engineer, needs: dict[str, int], today: dt.date) -> bool:
-    """Holds every needed skill at its level, not expired."""
-    return all(
-        any(
-            s.skill == skill and s.level >= level and (s.valid_until is None or s.valid_until >= today)
-            for s in engineer.skills
-        )
-        for skill, level in needs.items()
-    )
-
-
-def _suitable_origins(order: WorkOrder, now: dt.datetime, crew: _Crew) -> list[tuple[float, float]]:
-    """Where the engineers who could take the order are now."""
-    needs: dict[str, int] = {}
-    for visit in order.visits:
-        if visit.status is not VisitStatus.CANCELLED:
-            needs.update(visit.required_skills)
-    key = frozenset(needs.items())
-    if key not in crew.qualified:
-        crew.qualified[key] = [
-            origin for engineer, origin in crew.engineers if _qualified(engineer, needs, now.date())
-        ]
-    return crew.qualified[key]
 
 
 async def predict_arrival(
@@ -115,26 +72,18 @@ async def predict_arrival(
     settings: WatchSettings,
     batch: _Batch | None = None,
 ) -> dt.datetime | None:
-    active = [v for v in order.visits if v.status not in {VisitStatus.CANCELLED, VisitStatus.DONE}]
-    arrived = [v.arrived_at for v in active if v.arrived_at]
-    if arrived:
-        return min(arrived)
-    planned = [v.planned_start for v in active if v.planned_start]
-    if planned:
-        return max(now, min(planned))
+    visits = [facts_of(v) for v in order.visits]
+    known = known_arrival(visits, now)
+    if known is not None:
+        return known
     batch = batch or _Batch({}, {}, set(), {})
     if batch.crew is None:
-        batch.crew = await _load_crew(session, now, settings)
-    origins = _suitable_origins(order, now, batch.crew)
+        batch.crew = await load_crew(session, now, settings)
+    origins = suitable_origins(needs_of(visits), now, batch.crew)
     if not origins:
         return None
     seconds = travel.matrix(origins, [lonlat(site.point)])[:, 0]
     return now + dt.timedelta(seconds=float(seconds.min()))
-
-
-def _repair_minutes(order: WorkOrder) -> int:
-    durations = [v.duration_minutes for v in order.visits if v.status is not VisitStatus.CANCELLED]
-    return max(durations, default=120)
 
 
 @dataclass
@@ -151,7 +100,7 @@ class _Batch:
     # a breach on every later pass, and asking the database again each time is a round trip and
     # a flush per clock.
     breaches_raised: set[str] = field(default_factory=set)
-    crew: _Crew | None = None
+    crew: Crew | None = None
 
 
 async def _load_batch(session: AsyncSession, orders: Sequence[WorkOrder], now: dt.datetime) -> _Batch:
@@ -232,14 +181,7 @@ async def _late_notice(
     site: Site,
     settings: WatchSettings,
 ) -> None:
-    late = [
-        v
-        for v in order.visits
-        if v.status in {VisitStatus.ASSIGNED, VisitStatus.EN_ROUTE}
-        and v.planned_start is not None
-        and now > v.planned_start + settings.late_after
-    ]
-    if late:
+    if late([facts_of(v) for v in order.visits], now, settings):
         # Late for the appointment: tell the customer and apologise (once per work order).
         await late_arrival_notice(session, now, order, arrival, site.time_zone)
 
@@ -289,14 +231,9 @@ async def _at_risk(
 ) -> None:
     """Predict when the clock's target is met; raise at-risk once, and for the restore clock
     the backup-needed signal (which proposes a backup loan)."""
-    predicted = None
-    if clock.measure is Measure.ON_SITE:
-        predicted = arrival
-    elif clock.measure is Measure.RESTORE and arrival is not None:
-        predicted = max(arrival, now) + dt.timedelta(minutes=_repair_minutes(order))
+    predicted = predicted_for(clock.measure, arrival, now, [facts_of(v) for v in order.visits])
     clock.predicted_at = predicted
-    at_risk = predicted is not None and predicted > deadline - settings.margin
-    if not at_risk:
+    if not at_risk(predicted, deadline, settings):
         clock.at_risk_since = None
         return
     if clock.at_risk_since is not None:
@@ -385,6 +322,78 @@ async def escalate_unacknowledged(session: AsyncSession, now: dt.datetime, setti
     return count
 
 
+# Orders locked and evaluated per transaction when a pass runs in short transactions.
+BATCH = 50
+
+# Runs one step of a pass in a transaction: the caller's, or a short one of its own.
+Step = Callable[[Callable[[AsyncSession], Awaitable[None]]], Awaitable[None]]
+
+
+async def _evaluate_due(
+    session: AsyncSession,
+    order_ids: Sequence[uuid.UUID],
+    now: dt.datetime,
+    travel: TravelTimeProvider,
+    settings: WatchSettings,
+    report: WatchReport,
+    crew: Crew | None,
+) -> None:
+    """Lock the orders nobody else holds (SKIP LOCKED), read them afresh and evaluate them, most
+    pressing first."""
+    rows = await session.execute(
+        select(WorkOrder)
+        .where(WorkOrder.id.in_(order_ids), WorkOrder.status.in_(OPEN), WorkOrder.imported.is_(False))
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    )
+    locked = {order.id: order for order in rows.scalars()}
+    orders = [locked[i] for i in order_ids if i in locked]
+    batch = await _load_batch(session, orders, now)
+    batch.crew = crew
+    for order in orders:
+        await evaluate_order(session, order, now, travel, settings, report, batch)
+    await session.flush()
+
+
+async def _pass(
+    session: AsyncSession,
+    step: Step,
+    now: dt.datetime,
+    travel: TravelTimeProvider,
+    settings: WatchSettings,
+    order_ids: Sequence[uuid.UUID] | None,
+) -> WatchReport:
+    """One pass: `session` holds the pass's lock and reads; every write goes through `step`."""
+    report = WatchReport()
+    got_lock = (
+        await session.execute(text("SELECT pg_try_advisory_xact_lock(hashtext('sla-watch'))"))
+    ).scalar()
+    if not got_lock:
+        return report
+
+    async def confirm(s: AsyncSession) -> None:
+        await confirm_by_default(s, now)
+
+    await step(confirm)
+    found = await scan(session, now, travel, settings, order_ids)
+    report.evaluated = found.evaluated
+    for start in range(0, len(found.due), BATCH):
+        chunk = found.due[start : start + BATCH]
+
+        async def evaluate(s: AsyncSession, chunk: Sequence[uuid.UUID] = chunk) -> None:
+            await _evaluate_due(s, chunk, now, travel, settings, report, found.crew)
+
+        await step(evaluate)
+
+    async def finish(s: AsyncSession) -> None:
+        await store_predictions(s, found.predictions)
+        await escalate_unacknowledged(s, now, settings)
+        await s.flush()
+
+    await step(finish)
+    return report
+
+
 async def sweep(
     session: AsyncSession,
     now: dt.datetime,
@@ -392,28 +401,35 @@ async def sweep(
     settings: WatchSettings | None = None,
     order_ids: Sequence[uuid.UUID] | None = None,
 ) -> WatchReport:
-    """One pass over the open work orders (or the given ones). One process at a time does it."""
-    settings = settings or WatchSettings()
-    travel = travel or HaversineTravelTime()
-    report = WatchReport()
-    got_lock = (
-        await session.execute(text("SELECT pg_try_advisory_xact_lock(hashtext('sla-watch'))"))
-    ).scalar()
-    if not got_lock:
-        return report
-    await confirm_by_default(session, now)
-    # Imported historical orders are records, not live work: nothing is predicted or raised for them.
-    stmt = (
-        select(WorkOrder)
-        .where(WorkOrder.status.in_(OPEN), WorkOrder.imported.is_(False))
-        .order_by(WorkOrder.due_at)
+    """One pass over the open work orders (or the given ones) in the caller's transaction. One
+    process at a time does it. Only the orders with something due are locked and evaluated."""
+
+    async def here(work: Callable[[AsyncSession], Awaitable[None]]) -> None:
+        await work(session)
+
+    return await _pass(
+        session, here, now, travel or HaversineTravelTime(), settings or WatchSettings(), order_ids
     )
-    if order_ids is not None:
-        stmt = stmt.where(WorkOrder.id.in_(order_ids))
-    orders = list((await session.execute(stmt.with_for_update(skip_locked=True))).scalars())
-    batch = await _load_batch(session, orders, now)
-    for order in orders:
-        await evaluate_order(session, order, now, travel, settings, report, batch)
-    await escalate_unacknowledged(session, now, settings)
-    await session.flush()
-    return report
+
+
+async def sweep_in_transactions(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    now: dt.datetime,
+    travel: TravelTimeProvider | None = None,
+    settings: WatchSettings | None = None,
+) -> WatchReport:
+    """The same pass with every write in a short transaction of its own (orders locked a batch at
+    a time), so that a dispatcher's edit never waits for the whole pass; each transaction leaves
+    its audit row."""
+
+    async def own_transaction(work: Callable[[AsyncSession], Awaitable[None]]) -> None:
+        async with sessionmaker() as session, session.begin():
+            await work(session)
+            audit.write_trail(
+                session.sync_session, action="worker.sla_watch", actor=SYSTEM, request_id=None, always=False
+            )
+
+    async with sessionmaker() as session, session.begin():
+        return await _pass(
+            session, own_transaction, now, travel or HaversineTravelTime(), settings or WatchSettings(), None
+        )
