@@ -473,6 +473,9 @@ def _keep_penalty(m: SolverModel) -> int:
     return len(m.nodes) * steepest * m.horizon_units
 
 
+CONFIRMED_DROP_FACTOR = 10
+
+
 def _drop_penalty(m: SolverModel, visit: Visit, late_coeff: int) -> int:
     """Leaving the visit out: the drop cost × priority, plus the worst possible
     lateness, so that serving late always beats not serving at all."""
@@ -480,6 +483,10 @@ def _drop_penalty(m: SolverModel, visit: Visit, late_coeff: int) -> int:
     penalty = int(max(1, visit.priority) * m.options.drop_cost * m.scale + lateness)
     if visit.drop_cost_s is not None:
         penalty = int(visit.drop_cost_s * m.scale + lateness)
+    if visit.confirmed and visit.appointment:
+        # A confirmed appointment is a promise the customer planned around: when the day is
+        # full, flexible work waits rather than the customer who was given a time.
+        penalty *= CONFIRMED_DROP_FACTOR
     if visit.already_started:
         penalty *= 100  # leaving started work is a last resort, kept only to stay feasible
     return penalty

@@ -340,3 +340,23 @@ def test_work_is_not_put_off_to_a_later_shift_to_save_a_little_travel() -> None:
     engineer, start = _served_by(120.0)
     assert engineer == "a"
     assert start < DAY[1]
+
+
+def test_a_full_day_leaves_out_flexible_work_before_a_confirmed_appointment() -> None:
+    # One engineer, a 9-hour day, room for two 3.5-hour visits of three: the customer who was
+    # given 12:00 keeps it, though the two flexible visits next door would save the drive.
+    e = Engineer("e", (0.0, 0.0), [DAY])
+    flexible = [Visit(f"flex{k}", (10.0 * k, 0.0), int(3.5 * H), deadline_s=40 * H) for k in (1, 2)]
+    promised = Visit(
+        "promised",
+        (25_000.0, 0.0),
+        int(3.5 * H),
+        deadline_s=40 * H,
+        appointment=(12 * H, 12.25 * H),
+        confirmed=True,
+    )
+    sol = solve(problem([e], [*flexible, promised]), opts(solution_limit=50))
+    assert len(sol.unassigned) == 1
+    assert {u.visit_id for u in sol.unassigned} <= {"flex1", "flex2"}
+    _, start = stop_of(sol, "promised")
+    assert 12 * H <= start <= 12.25 * H
