@@ -299,7 +299,7 @@ def earliest_schedule(
     is monotone, so the iteration reaches the least schedule, which is no
     later than the solver's feasible one and hence feasible.
     """
-    nights = [[(m.units_down(a), m.units_up(b)) for a, b in veh.breaks] for veh in m.vehicles]
+    nights = [vehicle_nights(m, k) for k in range(len(m.vehicles))]
     rests = rest_pairs(m)
     floor: dict[int, int] = dict(soft_floor or {})
     vehicle_floor: dict[int, int] = {}
@@ -307,7 +307,7 @@ def earliest_schedule(
     returns: dict[int, int] = {}
     for _ in range(4 * len(m.nodes) + 4):
         for k, seq in enumerate(sequences):
-            returns[k] = _schedule_route(m, k, seq, nights[k], floor, vehicle_floor.get(k, 0), starts)
+            returns[k] = schedule_route(m, k, seq, nights[k], floor, vehicle_floor.get(k, 0), starts)
         rested = _rest_floors(rests, sequences, returns, vehicle_floor)
         joined = _joint_floors(m, starts, floor)
         if not (rested or joined):
@@ -315,7 +315,12 @@ def earliest_schedule(
     return starts, vehicle_floor
 
 
-def _schedule_route(
+def vehicle_nights(m: SolverModel, k: int) -> list[tuple[int, int]]:
+    """Vehicle k's nights away (its shift's breaks) in solver units, widened to whole units."""
+    return [(m.units_down(a), m.units_up(b)) for a, b in m.vehicles[k].breaks]
+
+
+def schedule_route(
     m: SolverModel,
     k: int,
     seq: list[int],
@@ -324,8 +329,12 @@ def _schedule_route(
     vehicle_floor: int,
     starts: dict[int, int],
 ) -> int:
-    """One pass over vehicle k's route: each stop as early as its arrival, floor,
-    windows and nights allow (into `starts`). Returns when the engineer is back."""
+    """One pass over vehicle k's route `seq` (node indexes, in order): each stop starts as early as
+    its arrival, its `floor` (joint partners, soft bounds), its windows and the vehicle's `nights`
+    (`vehicle_nights`) allow, and the route no earlier than `vehicle_floor` (rest after a
+    call-out). The starts, in solver units, go into `starts`; returns when the engineer is back
+    at the end of the route. The one timing rule of plans read from the solver
+    (`earliest_schedule`) and of routes edited after the search (`routing.repair`)."""
     veh = m.vehicles[k]
     prev = m.start_node(veh)
     clock = max(m.units_up(veh.start_s), vehicle_floor)

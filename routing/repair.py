@@ -17,7 +17,7 @@ import time
 
 from routing.model import Solution
 from routing.nodes import SolverModel, rest_pairs
-from routing.readout import _schedule_route, earliest_schedule
+from routing.readout import earliest_schedule, schedule_route, vehicle_nights
 
 
 def breaches(solution: Solution, baseline: Solution) -> set[str]:
@@ -112,7 +112,7 @@ class _Routes:
     def _retime(self, k: int) -> None:
         m, route = self.m, self.routes[k]
         joint = _joint_starts(m, route, self.starts)
-        _schedule_route(m, k, route, _nights(m, k), joint, self.floors.get(k, 0), self.starts)
+        schedule_route(m, k, route, vehicle_nights(m, k), joint, self.floors.get(k, 0), self.starts)
 
     def place_anywhere(self, node: int) -> None:
         best = self.best_position(node, False, self.tries) or self.best_position(node, True, self.tries)
@@ -178,7 +178,10 @@ class _Routes:
         m = self.m
         joint = _joint_starts(m, trial, self.starts)
         new: dict[int, int] = {}
-        if _schedule_route(m, k, trial, _nights(m, k), joint, self.floors.get(k, 0), new) > self.caps[k]:
+        if (
+            schedule_route(m, k, trial, vehicle_nights(m, k), joint, self.floors.get(k, 0), new)
+            > self.caps[k]
+        ):
             return False
         for n in trial:
             start = new[n]
@@ -194,10 +197,6 @@ class _Routes:
             if start > limit and ((n == node and not late_ok) or (n != node and self.starts[n] <= limit)):
                 return False
         return True
-
-
-def _nights(m: SolverModel, k: int) -> list[tuple[int, int]]:
-    return [(m.units_down(a), m.units_up(b)) for a, b in m.vehicles[k].breaks]
 
 
 def _joint_starts(m: SolverModel, route: list[int], starts: dict[int, int]) -> dict[int, int]:
