@@ -17,6 +17,7 @@ from core.database import get_locked
 from core.errors import Conflict, Forbidden, NotFound
 from core.identity.roles import Actor
 from core.pagination import Page, keyset_page
+from dispatch.work_orders.lifecycle import takes_notes
 from dispatch.work_orders.models import Status, Visit, VisitStatus, WorkOrder, WorkOrderEvent
 from offline_sync.models import SyncConflict
 
@@ -70,11 +71,7 @@ async def gate(session: AsyncSession, actor: Actor, visit_id: uuid.UUID) -> tupl
     order = await get_locked(session, WorkOrder, visit.work_order_id)
     assert order is not None
     on_it = actor.user_id in (visit.engineer_id, visit.partner_engineer_id)
-    open_ = visit.status is not VisitStatus.CANCELLED and order.status not in (
-        Status.CANCELLED,
-        Status.CLOSED,
-    )
-    if on_it and open_:
+    if on_it and takes_notes(visit.status, order.status):
         return visit, order
     assert actor.user_id is not None
     if not (on_it or await _was_on(session, actor.user_id, visit)):

@@ -3,12 +3,13 @@
 Notes are most of what a phone pushes, and the general path (lock and load the visit and its
 order with everything they eagerly load, then flush a new note) costs a handful of round trips
 that grow with the visit's history. This statement does the same checks and writes in one:
-it locks the visit and its order if the engineer is on the visit, the visit is not cancelled
-and the order is open — exactly when `dispatch.work_orders.visits.add_note` behind the
-conflict gate would accept the note — inserts the note unless its id exists, and records the
-change for the phones. It either does all of that or writes nothing, so it needs no savepoint;
-anything else (someone else's visit, a cancelled one, a note id seen before) is answered by the
-general path, which says why. A run of notes in a push goes in one such statement.
+it locks the visit and its order if the engineer is on the visit and the visit takes notes
+(`dispatch.work_orders.lifecycle.takes_notes`: not cancelled, its order open) — exactly when
+`dispatch.work_orders.visits.add_note` behind the conflict gate would accept the note —
+inserts the note unless its id exists, and records the change for the phones. It either does
+all of that or writes nothing, so it needs no savepoint; anything else (someone else's visit, a
+cancelled one, a note id seen before) is answered by the general path, which says why. A run of
+notes in a push goes in one such statement.
 """
 
 from __future__ import annotations
@@ -21,14 +22,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import audit
 from core.identity.roles import Actor, Role
-from dispatch.work_orders.models import VisitNote
+from dispatch.work_orders.lifecycle import ORDER_NO_NOTES, VISIT_NO_NOTES
+from dispatch.work_orders.models import Status, VisitNote, VisitStatus
 
 if TYPE_CHECKING:
     from offline_sync import mutations
 
-# The visits are locked in id order, so two pushes over the same visits cannot deadlock.
+
+def _listed(statuses: frozenset[VisitStatus] | frozenset[Status]) -> str:
+    """The statuses as SQL literals: the domain's own constants, written into the statement."""
+    return ", ".join(f"'{s.value}'" for s in sorted(statuses))
+
+
+# The visits are locked in id order, so two pushes over the same visits cannot deadlock. The
+# statuses that take no notes are the domain's (`lifecycle.takes_notes`), written in as literals:
+# enum constants, no input, and the statement stays one the server plans once.
 _APPEND = text(
-    """
+    f"""
     WITH given AS (
         SELECT * FROM unnest(
             CAST(:visit_ids AS uuid[]), CAST(:note_ids AS uuid[]),
@@ -39,8 +49,8 @@ _APPEND = text(
         FROM visit JOIN work_order ON work_order.id = visit.work_order_id
         WHERE visit.id IN (SELECT visit_id FROM given)
           AND (visit.engineer_id = :user_id OR visit.partner_engineer_id = :user_id)
-          AND visit.status <> 'cancelled'
-          AND work_order.status NOT IN ('cancelled', 'closed')
+          AND visit.status NOT IN ({_listed(VISIT_NO_NOTES)})
+          AND work_order.status NOT IN ({_listed(ORDER_NO_NOTES)})
         ORDER BY visit.id
         FOR UPDATE
     ), note AS (
@@ -53,12 +63,12 @@ _APPEND = text(
     ), change AS (
         INSERT INTO sync_change (xact_id, entity, entity_id, work_order_id, users, at)
         SELECT CAST(CAST(pg_current_xact_id() AS text) AS bigint), 'visit_note', note.id,
-               target.work_order_id, CAST('{}' AS uuid[]), now()
+               target.work_order_id, CAST('{{}}' AS uuid[]), now()
         FROM note JOIN target ON target.id = note.visit_id
         RETURNING entity_id
     )
     SELECT entity_id FROM change
-    """
+    """  # noqa: S608
 )
 
 

@@ -6,7 +6,7 @@ Pure: no database. `dispatch.work_orders.service.move` applies it, with the orde
 
 from __future__ import annotations
 
-from dispatch.work_orders.models import Status
+from dispatch.work_orders.models import Status, VisitStatus
 
 S = Status
 
@@ -30,6 +30,11 @@ ALLOWED: dict[Status, frozenset[Status]] = {
 }
 
 OPEN = frozenset(Status) - {S.CLOSED, S.CANCELLED}
+# A visit takes notes (and the progress its engineers record) unless the visit is cancelled or its
+# order is over. The online steps, the sync's conflict gate and the sync's one-statement note
+# append (`offline_sync.note_append`, in SQL) all read these two sets.
+VISIT_NO_NOTES = frozenset({VisitStatus.CANCELLED})
+ORDER_NO_NOTES = frozenset(Status) - OPEN
 # Statuses in which service is restored (the restore clock has been met or is moot).
 SERVICE_RESTORED = frozenset({S.RESOLVED, S.REMOTE_FIX, S.SIGNED, S.CLOSED, S.BACKUP_INSTALLED})
 
@@ -42,3 +47,8 @@ def allowed_next(current: Status, resume_status: Status | None) -> frozenset[Sta
 
 def can_move(current: Status, target: Status, resume_status: Status | None = None) -> bool:
     return target in allowed_next(current, resume_status)
+
+
+def takes_notes(visit: VisitStatus, order: Status) -> bool:
+    """Whether a visit in status `visit` of an order in status `order` takes notes."""
+    return visit not in VISIT_NO_NOTES and order not in ORDER_NO_NOTES

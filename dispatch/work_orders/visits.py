@@ -24,7 +24,7 @@ from dispatch.customers.models import Site
 from dispatch.engineers.models import Engineer
 from dispatch.messaging.customer_messages import appointment_confirmation
 from dispatch.sla.clocks import meet, record_restored
-from dispatch.work_orders.lifecycle import OPEN
+from dispatch.work_orders.lifecycle import OPEN, takes_notes
 from dispatch.work_orders.models import Status, Visit, VisitKind, VisitNote, VisitStatus, WorkOrder
 from dispatch.work_orders.service import add_event, move, visible
 
@@ -41,6 +41,11 @@ class Outcome(enum.StrEnum):
 class IllegalVisitStep(Conflict):
     slug = "illegal-visit-step"
     title = "That step does not fit the visit's state"
+
+
+class DuplicateNote(Conflict):
+    slug = "duplicate"
+    title = "Already exists"
 
 
 class PhotoRequired(DomainError):
@@ -393,8 +398,19 @@ async def add_note(
     note_id: uuid.UUID | None = None,
     at: dt.datetime | None = None,
 ) -> VisitNote:
-    visit, _ = await owned_visit(session, actor, visit_id)
+    """A note of the visit's engineer, while the visit takes notes (`lifecycle.takes_notes`). A
+    client-chosen `note_id` that names a note already is refused, not left to the INSERT: the note
+    may be in the session already (loaded with its visit, or appended by the sync's one-statement
+    path), and a second object under its identity would make the flush ambiguous."""
+    visit, order = await owned_visit(session, actor, visit_id)
     _require_engineer(actor, visit)
+    if not takes_notes(visit.status, order.status):
+        raise IllegalVisitStep(
+            f"No notes on a {visit.status.value} visit of a {order.status.value} work order",
+            current_status=visit.status.value,
+        )
+    if note_id is not None and await session.get(VisitNote, note_id) is not None:
+        raise DuplicateNote(f"A note with id {note_id} exists already")
     now = clock.now()
     note = VisitNote(
         id=note_id or uuid.uuid4(), visit_id=visit.id, at=at or now, author_id=actor.user_id, body=body

@@ -14,10 +14,12 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from core.database import make_sessionmaker
+from core.identity.roles import Actor, Role
 from core.pagination import cursor_key
-from dispatch.work_orders.models import VisitNote
+from dispatch.work_orders.lifecycle import takes_notes
+from dispatch.work_orders.models import Status, VisitNote, VisitStatus
 from inventory.models import Item, ItemKind, StockMove
-from offline_sync import changes
+from offline_sync import changes, mutations, note_append
 from offline_sync.client import merge_notes
 from tests.support.api import assert_problem, auth_headers, sign_in
 from tests.support.db import watch_once
@@ -302,7 +304,12 @@ async def test_pushed_notes_are_audited_captured_and_refused_like_online_ones(
         )
     ).json()["outcomes"]
     assert [o["status"] for o in outcomes] == ["applied", "rejected", "conflict", "applied"]
-    assert outcomes[1]["problem"]["type"] == "/problems/conflict"
+    # The reused id is refused as online, before any second row under that id reaches the flush.
+    assert outcomes[1]["problem"]["type"] == "/problems/duplicate"
+    online = await client.post(
+        f"/api/visits/{visit['id']}/notes", headers=phone.headers, json={"body": "另一条", "id": first}
+    )
+    assert_problem(online, 409, "duplicate")
     assert outcomes[2]["conflict"] == "reassigned"
     bodies = (await client.get(f"/api/work-orders/{order['id']}", headers=dispatcher)).json()["visits"][0]
     assert sorted(n["body"] for n in bodies["notes"]) == sorted(["更换电源", "测试通过"])
@@ -313,6 +320,73 @@ async def test_pushed_notes_are_audited_captured_and_refused_like_online_ones(
         captured = "SELECT count(*) FROM sync_change WHERE entity_id = :n AND work_order_id = :o"
         assert await _count(db, captured, n=note_id, o=order["id"]) == 1
     assert await _count(db, "SELECT count(*) FROM visit_note WHERE visit_id = :v", v=moved["id"]) == 0
+
+
+@pytest.mark.parametrize(
+    ("table", "status", "kind"),
+    [
+        ("visit", "cancelled", "cancelled"),
+        ("work_order", "cancelled", "cancelled"),
+        ("work_order", "closed", "closed"),
+    ],
+)
+async def test_a_visit_that_takes_no_notes_refuses_them_online_and_pushed(
+    client, dispatcher, setting, clock, db, table, status, kind
+):
+    """Each status in which the domain takes no notes: online a 409, pushed a conflict of that
+    kind, and no note written by either path (the one-statement path included)."""
+    phone = await Phone(client, "engineer01").start()
+    order, visit = await _visit(client, dispatcher, setting, "engineer01")
+    row_id = visit["id"] if table == "visit" else order["id"]
+    async with db.begin() as conn:
+        await conn.execute(
+            text(f"UPDATE {table} SET status = :s WHERE id = :id"),  # noqa: S608 - the test's own names
+            {"s": status, "id": row_id},
+        )
+    note_id = str(uuid.uuid4())
+    args = {"visit_id": visit["id"], "note_id": note_id, "body": "已完成", "at": _at(clock)}
+
+    outcomes = (await phone.push(phone.mutation("visit.add_note@1", **args))).json()["outcomes"]
+    online = await client.post(
+        f"/api/visits/{visit['id']}/notes", headers=phone.headers, json={"body": "已完成"}
+    )
+
+    assert [(o["status"], o.get("conflict")) for o in outcomes] == [("conflict", kind)]
+    assert_problem(online, 409, "illegal-visit-step")
+    assert await _count(db, "SELECT count(*) FROM visit_note WHERE visit_id = :v", v=visit["id"]) == 0
+
+
+async def test_the_one_statement_path_takes_notes_exactly_where_the_domain_does(
+    client, dispatcher, setting, clock, db
+):
+    """Every visit status against every order status: the SQL of `note_append` writes a note
+    exactly when `lifecycle.takes_notes` says the visit takes it (each case rolled back)."""
+    _, visit = await _visit(client, dispatcher, setting, "engineer01")
+    user_id = uuid.UUID(await engineer_id(client, dispatcher, "engineer01"))
+    actor = Actor(user_id=user_id, role=Role.ENGINEER, username="engineer01")
+    differ = []
+    for visit_status in VisitStatus:
+        for order_status in Status:
+            async with make_sessionmaker(db)() as session, session.begin():
+                await session.execute(
+                    text("UPDATE visit SET status = :s WHERE id = :v"),
+                    {"s": visit_status.value, "v": visit["id"]},
+                )
+                await session.execute(
+                    text(
+                        "UPDATE work_order SET status = :s FROM visit"
+                        " WHERE visit.work_order_id = work_order.id AND visit.id = :v"
+                    ),
+                    {"s": order_status.value, "v": visit["id"]},
+                )
+                note = mutations.AddNote(
+                    visit_id=uuid.UUID(visit["id"]), note_id=uuid.uuid4(), body="x", at=clock.now()
+                )
+                [written] = await note_append.append_many(session, actor, [(note, clock.now())])
+                if written != takes_notes(visit_status, order_status):
+                    differ.append((visit_status.value, order_status.value, written))
+                await session.rollback()
+    assert differ == []
 
 
 async def test_completion_of_a_reassigned_visit_is_kept_as_a_conflict(client, dispatcher, setting, clock):
