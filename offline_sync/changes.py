@@ -686,7 +686,7 @@ async def note_records(
         .where(in_scope_visit(user_id), WorkOrder.status.not_in(CLOSED_ORDERS))
         .order_by(VisitNote.at, VisitNote.id)
     )
-    notes = found.tuples().all()
+    notes = found.all()
     sent = {n[0] for n in notes}
     whole = notes_only & {o for o, e, i in changed if e == NOTE and i not in sent}
     out = []

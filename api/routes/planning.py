@@ -139,7 +139,7 @@ async def apply_plan(
     session: Session,
     actor: CurrentActor,
     plan_id: FromPath[uuid.UUID],
-    data: JSONBody[ApplyIn] | None = None,
+    data: JSONBody[ApplyIn | None] = None,
 ) -> PlanOut:
     engineer_ids = data.engineer_ids if data is not None else None
     return plan_out(await service.apply(session, actor, clock, plan_id, engineer_ids))

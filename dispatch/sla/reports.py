@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, String, case, cast, exists, func, literal, select, true
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -44,7 +45,7 @@ def _latest_engineers() -> Any:
     return (
         select(Visit.work_order_id, Visit.engineer_id)
         .where(Visit.engineer_id.is_not(None))
-        .distinct(Visit.work_order_id)
+        .ext(distinct_on(Visit.work_order_id))
         .order_by(Visit.work_order_id, Visit.created_at.desc())
         .subquery("latest_engineer")
     )
