@@ -558,15 +558,14 @@ class PullPage:
     bootstrap: bool = False
 
 
-async def snapshot_xmin(session: AsyncSession) -> int:
-    """The oldest transaction still running when this snapshot was taken (all below have ended)."""
-    value = await session.scalar(select(func.pg_snapshot_xmin(func.pg_current_snapshot()).cast(Text)))
-    return int(str(value))
-
-
-async def _floor(session: AsyncSession) -> int:
-    value = await session.scalar(select(SyncRetention.floor_xact).where(SyncRetention.id == 1))
-    return int(value or 0)
+async def snapshot_xmin(session: AsyncSession) -> tuple[int, int]:
+    """The oldest transaction still running when this snapshot was taken (all below have ended),
+    and the oldest one whose changes are still kept, in one round trip."""
+    floor = select(SyncRetention.floor_xact).where(SyncRetention.id == 1).scalar_subquery()
+    row = (
+        await session.execute(select(func.pg_snapshot_xmin(func.pg_current_snapshot()).cast(Text), floor))
+    ).one()
+    return int(str(row[0])), int(row[1] or 0)
 
 
 async def pull(
@@ -577,12 +576,12 @@ async def pull(
     an order whose only changes on the page are new or edited notes gets those notes rather
     than its whole document (see `note_records`)."""
     key = key_of(session)
-    xmin = await snapshot_xmin(session)
+    xmin, floor = await snapshot_xmin(session)
     if cursor_text is None:
         cursor = Cursor(low=xmin, booting=True)
     else:
         cursor = Cursor.decode(cursor_text, key)
-        if cursor.low < await _floor(session):
+        if cursor.low < floor:
             raise CursorExpired(
                 "Changes this old are no longer kept: pull without a cursor to start again "
                 "(your outbox is not affected)"
@@ -629,7 +628,7 @@ async def pull(
         stmt = stmt.where(
             func.row(SyncChange.xact_id, SyncChange.id) > func.row(cursor.after[0], cursor.after[1])
         )
-    rows = list((await session.execute(stmt)).tuples())
+    rows = list((await session.execute(stmt)).all())
     more = len(rows) > limit
     rows = rows[:limit]
     entities = {r[3] for r in rows}
