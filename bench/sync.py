@@ -13,7 +13,7 @@ the unit of work included; no sockets).
   each, without the sync layer or HTTP.
 - pull: 5,000 captured changes (notes on the engineer's visits) read from a cursor taken
   before them, paged 1,000 at a time (the most a page takes), by the reference client
-  (`format=records`: the notes themselves, merged into its replica). Baseline: a plain
+  (`format=records`: the notes themselves, added to its store as rows of their own). Baseline: a plain
   SELECT of the same change rows.
 - bootstrap: a first pull of the engineer's whole scope (no baseline).
 

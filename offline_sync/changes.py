@@ -28,12 +28,11 @@ from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any
 
+import msgspec
 from sqlalchemy import (
     BigInteger,
     Text,
-    Uuid,
-    any_,
-    bindparam,
+    case,
     cast,
     delete,
     event,
@@ -43,10 +42,9 @@ from sqlalchemy import (
     or_,
     select,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.util import identity_key
 
 from completion import signing
@@ -284,8 +282,8 @@ def _position(value: Any) -> int:
 # Scope and documents ------------------------------------------------------------------------------
 
 
-def _mine(user_id: uuid.UUID) -> Any:
-    return or_(Visit.engineer_id == user_id, Visit.partner_engineer_id == user_id)
+def _mine(user_id: uuid.UUID, visit: Any = Visit) -> Any:
+    return or_(visit.engineer_id == user_id, visit.partner_engineer_id == user_id)
 
 
 def in_scope_visit(user_id: uuid.UUID) -> Any:
@@ -548,23 +546,26 @@ async def catalogue_document(session: AsyncSession) -> dict[str, Any]:
     return {"entity": CATALOGUE, "id": CATALOGUE, "op": "upsert", "data": {"items": items}}
 
 
+# A document or removal as a dict, or a record already encoded as JSON by PostgreSQL.
+Change = dict[str, Any] | msgspec.Raw
+
+
 @dataclass
 class PullPage:
-    changes: list[dict[str, Any]] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
     cursor: str = ""
     has_more: bool = False
     bootstrap: bool = False
 
 
-async def snapshot_xmin(session: AsyncSession) -> int:
-    """The oldest transaction still running when this snapshot was taken (all below have ended)."""
-    value = await session.scalar(select(func.pg_snapshot_xmin(func.pg_current_snapshot()).cast(Text)))
-    return int(str(value))
-
-
-async def _floor(session: AsyncSession) -> int:
-    value = await session.scalar(select(SyncRetention.floor_xact).where(SyncRetention.id == 1))
-    return int(value or 0)
+async def snapshot_xmin(session: AsyncSession) -> tuple[int, int]:
+    """The oldest transaction still running when this snapshot was taken (all below have ended),
+    and the oldest one whose changes are still kept, in one round trip."""
+    floor = select(SyncRetention.floor_xact).where(SyncRetention.id == 1).scalar_subquery()
+    row = (
+        await session.execute(select(func.pg_snapshot_xmin(func.pg_current_snapshot()).cast(Text), floor))
+    ).one()
+    return int(str(row[0])), int(row[1] or 0)
 
 
 async def pull(
@@ -575,12 +576,12 @@ async def pull(
     an order whose only changes on the page are new or edited notes gets those notes rather
     than its whole document (see `note_records`)."""
     key = key_of(session)
-    xmin = await snapshot_xmin(session)
+    xmin, floor = await snapshot_xmin(session)
     if cursor_text is None:
         cursor = Cursor(low=xmin, booting=True)
     else:
         cursor = Cursor.decode(cursor_text, key)
-        if cursor.low < await _floor(session):
+        if cursor.low < floor:
             raise CursorExpired(
                 "Changes this old are no longer kept: pull without a cursor to start again "
                 "(your outbox is not affected)"
@@ -590,7 +591,7 @@ async def pull(
         ids = await scope_order_ids(session, user_id, after=after, limit=limit + 1)
         more = len(ids) > limit
         ids = ids[:limit]
-        page = PullPage(changes=await documents(session, user_id, ids), bootstrap=True)
+        page = PullPage(changes=[*await documents(session, user_id, ids)], bootstrap=True)
         if more:
             page.cursor = Cursor(low=cursor.low, booting=True, boot_after=str(ids[-1])).encode(key)
         else:
@@ -608,6 +609,7 @@ async def pull(
             SyncChange.work_order_id,
             SyncChange.entity,
             SyncChange.entity_id,
+            *(_note_columns(user_id) if records else ()),
         )
         .where(SyncChange.xact_id >= cursor.low, SyncChange.xact_id < high)
         .where(
@@ -620,6 +622,8 @@ async def pull(
         .order_by(SyncChange.xact_id, SyncChange.id)
         .limit(limit + 1)
     )
+    if records:
+        stmt = _join_notes(stmt)
     if cursor.after is not None:
         stmt = stmt.where(
             func.row(SyncChange.xact_id, SyncChange.id) > func.row(cursor.after[0], cursor.after[1])
@@ -629,17 +633,17 @@ async def pull(
     rows = rows[:limit]
     entities = {r[3] for r in rows}
     order_ids = list(dict.fromkeys(r[2] for r in rows if r[3] not in {VAN_STOCK, CATALOGUE}))
-    notes: list[dict[str, Any]] = []
+    notes: list[Change] = []
     if records:
-        notes, order_ids = await note_records(session, user_id, rows, order_ids)
-    page = PullPage(changes=await documents(session, user_id, order_ids) + notes)
+        notes, order_ids = note_records(rows, order_ids)
+    page = PullPage(changes=[*await documents(session, user_id, order_ids), *notes])
     if VAN_STOCK in entities:
         page.changes.append(await van_stock_document(session, user_id))
     if CATALOGUE in entities:
         page.changes.append(await catalogue_document(session))
     if more:
         last = rows[-1]
-        page.cursor = Cursor(low=cursor.low, high=high, after=(int(last.xact_id), int(last.id))).encode(key)
+        page.cursor = Cursor(low=cursor.low, high=high, after=(int(last[0]), int(last[1]))).encode(key)
         page.has_more = True
     else:
         page.cursor = Cursor(low=high).encode(key)
@@ -647,11 +651,54 @@ async def pull(
 
 
 NOTE = VisitNote.__tablename__
+_note = aliased(VisitNote, name="changed_note")
+_note_visit = aliased(Visit, name="changed_note_visit")
+_note_order = aliased(WorkOrder, name="changed_note_order")
 
 
-async def note_records(
-    session: AsyncSession, user_id: uuid.UUID, rows: list[Any], order_ids: list[uuid.UUID]
-) -> tuple[list[dict[str, Any]], list[uuid.UUID]]:
+def _utc_text(column: Any) -> Any:
+    """A time as Python's `isoformat()` writes it in UTC (microseconds only when there are any),
+    so a note reads the same whether it came as a record or inside its document."""
+    utc = func.timezone("UTC", column)
+    return func.concat(
+        func.to_char(utc, 'YYYY-MM-DD"T"HH24:MI:SS'),
+        case((func.to_char(utc, "US") != "000000", func.to_char(utc, ".US")), else_=""),
+        "+00:00",
+    )
+
+
+def _note_columns(user_id: uuid.UUID) -> tuple[Any, ...]:
+    """Beside each change row of a note: the note's time and, while its visit is the user's, not
+    cancelled and its order open, the record the device gets, as JSON text built by PostgreSQL
+    (a page carries thousands; nothing of them is needed in Python but the text)."""
+    record = func.json_build_object(
+        "entity", NOTE,
+        "id", _note.id,
+        "op", "upsert",
+        "work_order_id", _note_visit.work_order_id,
+        "visit_id", _note.visit_id,
+        "data", func.json_build_object(
+            "id", _note.id, "at", _utc_text(_note.at), "author_id", _note.author_id, "body", _note.body
+        ),
+    )  # fmt: skip
+    in_scope = (
+        _mine(user_id, _note_visit)
+        & (_note_visit.status != VisitStatus.CANCELLED)
+        & _note_order.status.not_in(CLOSED_ORDERS)
+    )
+    return (_note.at.label("note_at"), case((in_scope, cast(record, Text)), else_=None).label("record"))
+
+
+def _join_notes(stmt: Any) -> Any:
+    # Outer joins on primary keys: one row per change row still, so the limit and order hold.
+    return (
+        stmt.outerjoin(_note, (SyncChange.entity == NOTE) & (_note.id == SyncChange.entity_id))
+        .outerjoin(_note_visit, _note_visit.id == _note.visit_id)
+        .outerjoin(_note_order, _note_order.id == _note_visit.work_order_id)
+    )
+
+
+def note_records(rows: list[Any], order_ids: list[uuid.UUID]) -> tuple[list[Change], list[uuid.UUID]]:
     """The page's notes as records of their own, for the orders whose only changes on the page
     are notes: the records, and the orders that still need their whole document.
 
@@ -660,50 +707,17 @@ async def note_records(
     order open; anything else (a note gone, a visit or order out of scope) sends the whole
     document, which carries the removal. A device that lacks the document or the visit a record
     names skips it: that document is then still to come in this pull or a later one (the change
-    that brought the order or visit into scope is not delivered yet), whole and with the note."""
-    # (order, entity, entity id) by position: a page has thousands of rows.
-    changed = [(r[2], r[3], r[4]) for r in rows]
-    notes_only = {o for o, e, _ in changed if e == NOTE} - {o for o, e, _ in changed if e != NOTE}
-    wanted = [i for o, _, i in changed if o in notes_only]
-    if not wanted:
+    that brought the order or visit into scope is not delivered yet), whole and with the note.
+
+    `rows`: (xact, id, order, entity, entity id, note time, record JSON) by position."""
+    notes_only = {r[2] for r in rows if r[3] == NOTE} - {r[2] for r in rows if r[3] != NOTE}
+    if not notes_only:
         return [], order_ids
-    # The ids that are only sent come as text, and the record is built from plain tuples: this
-    # loop runs once per note, thousands of times a page.
-    found = await session.execute(
-        select(
-            VisitNote.id,
-            Visit.work_order_id,
-            cast(Visit.work_order_id, Text).label("order_text"),
-            cast(VisitNote.visit_id, Text).label("visit_text"),
-            VisitNote.at,
-            cast(VisitNote.author_id, Text).label("author_text"),
-            VisitNote.body,
-        )
-        .join(Visit, Visit.id == VisitNote.visit_id)
-        .join(WorkOrder, WorkOrder.id == Visit.work_order_id)
-        # One array parameter rather than an IN list of a page's worth of parameters.
-        .where(VisitNote.id == any_(bindparam("wanted", wanted, type_=ARRAY(Uuid))))
-        .where(in_scope_visit(user_id), WorkOrder.status.not_in(CLOSED_ORDERS))
-        .order_by(VisitNote.at, VisitNote.id)
-    )
-    notes = found.all()
-    sent = {n[0] for n in notes}
-    whole = notes_only & {o for o, e, i in changed if e == NOTE and i not in sent}
-    out = []
-    for note_id, order_id, order_text, visit_text, at, author_text, body in notes:
-        if order_id in whole:
-            continue
-        text_id = str(note_id)
-        out.append(
-            {
-                "entity": NOTE,
-                "id": text_id,
-                "op": "upsert",
-                "work_order_id": order_text,
-                "visit_id": visit_text,
-                "data": {"id": text_id, "at": at.isoformat(), "author_id": author_text, "body": body},
-            }
-        )
+    whole = {r[2] for r in rows if r[3] == NOTE and r[6] is None} & notes_only
+    # One record per note (a note changed twice on a page is sent once), in the server's order.
+    chosen = {r[4]: r for r in rows if r[2] in notes_only and r[2] not in whole}
+    ordered = sorted(chosen.values(), key=lambda r: (r[5], r[4]))
+    out: list[Change] = [msgspec.Raw(r[6]) for r in ordered]
     return out, [o for o in order_ids if o not in notes_only or o in whole]
 
 

@@ -39,7 +39,17 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 CREATE TABLE IF NOT EXISTS blob (sha256 TEXT PRIMARY KEY, data BLOB NOT NULL, uploaded INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS replica (id TEXT PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS replica_note (
+    id TEXT PRIMARY KEY, work_order_id TEXT NOT NULL, visit_id TEXT NOT NULL, at TEXT NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS replica_note_order ON replica_note (work_order_id);
 """
+# The replica's documents are kept without their visits' notes, which are rows of their own
+# (`replica_note`): a pulled page of notes is then a thousand small inserts rather than a
+# rewrite of every document they belong to. Stores written before hold notes inside documents.
+STORE_VERSION = "2"
+NOTE = "visit_note"
 # Outcomes after which the server holds the mutation for good (pending_blob: until its blob).
 FINAL = frozenset({"applied", "rejected", "conflict", "pending_blob"})
 
@@ -72,37 +82,14 @@ def _retry_after(response: Any) -> float:
         return 0.0
 
 
-def _note_order(note: dict[str, Any]) -> tuple[str, str]:
-    # The server's order (time, then id) from the text: its times are UTC, with microseconds
-    # only when there are any.
-    at = note["at"]
-    return (at if "." in at else at[:19] + ".000000" + at[19:]), note["id"]
+def _note_time(at: str) -> str:
+    # A time that sorts as the server orders notes (time, then id): its times are UTC, with
+    # microseconds only when there are any.
+    return at if "." in at else at[:19] + ".000000" + at[19:]
 
 
-def merge_notes(doc: dict[str, Any] | None, visit_id: str, notes: list[dict[str, Any]]) -> None:
-    """Put pulled notes into their visit in the document, in the server's order. A document or
-    visit this device does not have yet is left alone: it arrives whole later in the pull."""
-    visit = next((v for v in (doc or {}).get("visits", []) if v["id"] == visit_id), None)
-    if visit is None:
-        return
-    by_id = {n["id"]: n for n in visit["notes"]}
-    fresh: dict[str, dict[str, Any]] = {}
-    moved = False
-    for note in notes:
-        known = by_id.get(note["id"])
-        if known is None:
-            fresh[note["id"]] = note
-        else:
-            moved = moved or known["at"] != note["at"]
-            by_id[note["id"]] = note
-    merged = list(by_id.values())
-    added = sorted(fresh.values(), key=_note_order)
-    if moved or (added and merged and _note_order(added[0]) < _note_order(merged[-1])):
-        merged = sorted(merged + added, key=_note_order)
-    else:
-        # The usual case: notes newer than every one the visit has, or ones it has already.
-        merged += added
-    visit["notes"] = merged
+def _note_row(order_id: str, visit_id: str, note: dict[str, Any]) -> tuple[str, str, str, str, str]:
+    return note["id"], order_id, visit_id, _note_time(note["at"]), msgspec.json.encode(note).decode()
 
 
 class SyncError(Exception):
@@ -147,6 +134,7 @@ class DeviceClient:
         self.image_compressor = image_compressor or keep_as_is
         if self._meta("device_id") is None:
             self._set("device_id", str(uuid.uuid4()))
+        self._upgrade_store()
 
     # Local store ---------------------------------------------------------------------------
 
@@ -202,10 +190,45 @@ class DeviceClient:
         return {r[0]: (int(r[1]), str(r[2])) for r in rows}
 
     def replica(self) -> dict[str, dict[str, Any]]:
-        return {r[0]: json.loads(r[1]) for r in self.db.execute("SELECT id, data FROM replica")}
+        """The documents as the server sends them: each visit with its notes in the server's
+        order. A note of a visit the store does not have (yet) is not shown: its document comes
+        whole later in the pull, with the note."""
+        docs = {r[0]: msgspec.json.decode(r[1]) for r in self.db.execute("SELECT id, data FROM replica")}
+        visits = {v["id"]: v for d in docs.values() for v in d.get("visits", []) if isinstance(v, dict)}
+        for visit in visits.values():
+            visit["notes"] = []
+        for visit_id, data in self.db.execute(
+            "SELECT visit_id, data FROM replica_note ORDER BY visit_id, at, id"
+        ):
+            if visit_id in visits:
+                visits[visit_id]["notes"].append(msgspec.json.decode(data))
+        return docs
+
+    def _put_document(self, key: str, doc: dict[str, Any] | None) -> None:
+        """A whole document (None: removed) replaces the stored one and all its notes."""
+        self.db.execute("DELETE FROM replica_note WHERE work_order_id = ?", (key,))
+        if doc is None:
+            self.db.execute("DELETE FROM replica WHERE id = ?", (key,))
+            return
+        rows = []
+        if isinstance(doc.get("visits"), list):
+            doc = {**doc, "visits": [dict(v) for v in doc["visits"]]}
+            for visit in doc["visits"]:
+                rows += [_note_row(key, visit["id"], n) for n in visit.pop("notes", [])]
+        data = msgspec.json.encode(doc).decode()
+        self.db.execute("INSERT OR REPLACE INTO replica (id, data) VALUES (?, ?)", (key, data))
+        self.db.executemany("INSERT OR REPLACE INTO replica_note VALUES (?, ?, ?, ?, ?)", rows)
+
+    def _upgrade_store(self) -> None:
+        """Move the notes of a store written by an earlier version out of its documents."""
+        if self._meta("store_version") == STORE_VERSION:
+            return
+        for key, data in self.db.execute("SELECT id, data FROM replica").fetchall():
+            self._put_document(key, msgspec.json.decode(data))
+        self._set("store_version", STORE_VERSION)  # commits the move with the version
 
     def wipe(self) -> None:
-        for table in ("outbox", "blob", "replica", "meta"):
+        for table in ("outbox", "blob", "replica", "replica_note", "meta"):
             self.db.execute(f"DELETE FROM {table}")  # noqa: S608 (fixed names)
         self.db.commit()
 
@@ -357,9 +380,6 @@ class DeviceClient:
 
     def pull(self) -> None:
         cursor = self._meta("cursor")
-        # The documents this pull has read or written, as written: pages of notes on a few
-        # long-running visits then decode each document once per pull, not once per page.
-        held: dict[str, dict[str, Any] | None] = {}
         while True:
             params: dict[str, Any] = {
                 "device_id": self.device_id,
@@ -380,40 +400,23 @@ class DeviceClient:
             page = msgspec.json.decode(response.content)
             if page["bootstrap"] and not cursor:
                 self.db.execute("DELETE FROM replica")
-                held.clear()
-            self._apply_page(page["changes"], held)
+                self.db.execute("DELETE FROM replica_note")
+            self._apply_page(page["changes"])
             cursor = page["cursor"]
             self._set("cursor", cursor)  # commits the page with its cursor
             if not page["has_more"]:
                 return
 
-    def _apply_page(self, changes: list[dict[str, Any]], held: dict[str, dict[str, Any] | None]) -> None:
-        """Documents replaced or removed, notes merged into theirs; each document written once
-        (msgspec's JSON: a page of notes rewrites documents that grow with their visits)."""
-        docs: dict[str, dict[str, Any] | None] = {}
-        notes: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    def _apply_page(self, changes: list[dict[str, Any]]) -> None:
+        """Documents replaced or removed (with their notes), notes added or replaced by id."""
+        notes = []
         for change in changes:
-            if change["entity"] == "visit_note":
-                notes.setdefault((change["work_order_id"], change["visit_id"]), []).append(change["data"])
+            if change["entity"] == NOTE:
+                notes.append(_note_row(change["work_order_id"], change["visit_id"], change["data"]))
             else:
-                docs[change["id"]] = change["data"] if change["op"] == "upsert" else None
+                self._put_document(change["id"], change["data"] if change["op"] == "upsert" else None)
         # A page never carries an order's notes beside its whole document.
-        for (order, visit), merged in notes.items():
-            if order not in docs:
-                if order not in held:
-                    row = self.db.execute("SELECT data FROM replica WHERE id = ?", (order,)).fetchone()
-                    held[order] = msgspec.json.decode(row[0]) if row else None
-                docs[order] = held[order]
-            merge_notes(docs[order], visit, merged)
-        for key, doc in docs.items():
-            held[key] = doc
-            if doc is None:
-                self.db.execute("DELETE FROM replica WHERE id = ?", (key,))
-            else:
-                self.db.execute(
-                    "INSERT OR REPLACE INTO replica (id, data) VALUES (?, ?)",
-                    (key, msgspec.json.encode(doc).decode()),
-                )
+        self.db.executemany("INSERT OR REPLACE INTO replica_note VALUES (?, ?, ?, ?, ?)", notes)
 
     def sync(self) -> SyncSummary:
         """Upload blobs, push the outbox, pull; what the server answered, counted."""

@@ -80,8 +80,9 @@ class PushOut(msgspec.Struct):
 
 
 class PullOut(msgspec.Struct):
-    # {"entity": "work_order", "id": ..., "op": "upsert", "data": {...}} or op "remove".
-    changes: list[dict[str, Any]]
+    # {"entity": "work_order", "id": ..., "op": "upsert", "data": {...}} or op "remove"; a
+    # `visit_note` record comes already encoded (msgspec.Raw), written by PostgreSQL.
+    changes: list[dict[str, Any] | msgspec.Raw]
     cursor: str
     has_more: bool
     bootstrap: bool

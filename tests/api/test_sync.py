@@ -20,7 +20,7 @@ from dispatch.work_orders.lifecycle import takes_notes
 from dispatch.work_orders.models import Status, VisitNote, VisitStatus
 from inventory.models import Item, ItemKind, StockMove
 from offline_sync import changes, mutations, note_append
-from offline_sync.client import merge_notes
+from offline_sync.client import DeviceClient
 from tests.support.api import assert_problem, auth_headers, sign_in
 from tests.support.db import watch_once
 from tests.support.scenario import asset, contract, customer_with_site, engineer_id, planned_visit, report
@@ -814,11 +814,12 @@ async def test_notes_pull_as_records_that_rebuild_the_whole_document(client, dis
         [("visit_note", order["id"])] * 3 + [("work_order", other_order["id"])]
     )
     assert [c["data"] for c in records if c["entity"] == "work_order"] == [whole[other_order["id"]]]
-    # Merged as a device merges them, the notes make the document a whole one is.
-    doc = docs[order["id"]]
-    for change in reversed(records):
-        if change["entity"] == "visit_note":
-            merge_notes(doc, change["visit_id"], [change["data"]])
-    assert doc == whole[order["id"]]
+    # Kept as the reference device keeps them (rows beside the document, whatever order they
+    # come in), the notes make the document a whole one is.
+    store = DeviceClient(None, ":memory:", "engineer12", "unused")
+    pulled_before = {"entity": "work_order", "id": order["id"], "op": "upsert", "data": docs[order["id"]]}
+    store._apply_page([pulled_before])
+    store._apply_page(list(reversed(records)))
+    assert store.replica()[order["id"]] == whole[order["id"]]
     unknown = await client.get("/api/sync/pull", headers=phone.headers, params={**params, "format": "x"})
     assert_problem(unknown, 422)

@@ -674,10 +674,10 @@ async def test_a_phone_reported_lost_wipes_what_it_holds(client, admin, dispatch
             """async () => {
                 const store = await import('/app/store.js');
                 const db = await store.db();
-                return Promise.all(['meta', 'outbox', 'blobs', 'replica'].map(s => db.count(s)));
+                return Promise.all(['meta', 'outbox', 'blobs', 'replica', 'notes'].map(s => db.count(s)));
             }"""
         )
-        assert left == [0, 0, 0, 0]
+        assert left == [0, 0, 0, 0, 0]
     order = await _ok(await client.get(f"/api/work-orders/{world['order']['id']}", headers=dispatcher))
     assert order["visits"][0]["status"] == "assigned"  # nothing from the lost phone was applied
 

@@ -5,7 +5,7 @@
 
 // The shell's digest (tests/web/test_engineer_app.py computes it and names the value when stale):
 // any changed file gives a new cache, a new worker and the reload prompt.
-const VERSION = "fsd-app-c243d545fdf7";
+const VERSION = "fsd-app-1b1d1fd6681c";
 const PREFIX = "fsd-app-";
 
 // The app shell, in one place (tests check that every file of web/app/ is listed).

@@ -239,7 +239,8 @@ export async function pull(user) {
   let cursor = await getMeta(`cursor:${user}`);
   const id = await deviceId();
   for (;;) {
-    // Records: an order whose only changes are notes gets just those notes (store.mergeNote).
+    // Records: an order whose only changes are notes gets just those notes (kept by store.js
+    // beside the document rather than written into it).
     const params = new URLSearchParams({ device_id: id, limit: "100", format: "records" });
     if (cursor) params.set("cursor", cursor);
     const response = await send("GET", `/api/sync/pull?${params}`);
