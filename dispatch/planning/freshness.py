@@ -8,6 +8,7 @@ routes it wrote still stand and solving again would only spend the time limit.""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from sqlalchemy import func, literal_column, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
@@ -21,8 +22,18 @@ from inventory.models import StockMove
 PLANNED_OR_UNDER_WAY = [VisitStatus.PLANNED, VisitStatus.ASSIGNED, VisitStatus.EN_ROUTE, VisitStatus.ON_SITE]
 
 
-async def inputs_state(session: AsyncSession, now: dt.datetime, horizon_s: float) -> tuple[object, ...]:
-    """A value that changes whenever a plan's inputs do (compare two of them for equality)."""
+@dataclass(frozen=True)
+class InputsState:
+    """Compared for equality: two are equal while nothing a plan reads moved."""
+
+    visits: str  # a digest of the open visits and their versions
+    within_horizon: int  # open visits that may start before the horizon's end
+    at_risk: int
+    stock_moves: int
+
+
+async def inputs_state(session: AsyncSession, now: dt.datetime, horizon_s: float) -> InputsState:
+    """What a plan from `now` over `horizon_s` would read, besides the clock."""
     reach = now + dt.timedelta(seconds=horizon_s)
     visits = (
         await session.execute(
@@ -46,4 +57,4 @@ async def inputs_state(session: AsyncSession, now: dt.datetime, horizon_s: float
         )
     )
     moves = await session.scalar(select(func.count()).select_from(StockMove))
-    return (visits[0], visits[1], at_risk, moves)
+    return InputsState(str(visits[0]), int(visits[1]), int(at_risk or 0), int(moves or 0))

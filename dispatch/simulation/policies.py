@@ -61,7 +61,7 @@ class Product:
     # Re-plan only when a plan's inputs moved since the last plan was applied (an arrival, a visit
     # started, finished or refused, a clock at risk, stock): otherwise its routes still stand.
     skip_unchanged: bool = True
-    _applied: tuple[object, ...] | None = field(default=None, init=False, repr=False, compare=False)
+    _applied: freshness.InputsState | None = field(default=None, init=False, repr=False, compare=False)
 
     async def reported(self, sim: Simulation, visit_id: uuid.UUID, severity: Severity) -> None:
         if severity is not Severity.CRITICAL:
