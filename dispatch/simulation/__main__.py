@@ -2,23 +2,26 @@
 
 Builds a throwaway PostgreSQL cluster with the demo city, copies its database for each policy,
 replays the same seeded week through both, and writes summary.md, the charts and each run's event
-log under --out; the comparison table is printed. A progress bar goes to stderr."""
+log under --out; the comparison table is printed. The policies play side by side, each in its own
+process (--jobs 1: one after the other); a progress line per policy goes to stderr."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import datetime as dt
 import json
 import sys
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 
 from dispatch.simulation import charts, check, policies, report
 from dispatch.simulation.databases import demo_cluster
 from dispatch.simulation.engine import Outcome
-from dispatch.simulation.runner import run_policy
+from dispatch.simulation.runner import Run, run_policy, run_side_by_side
 from dispatch.simulation.scenario import generate
 
 # The demo data is dated from this moment; the simulated week starts the Monday after, at local
@@ -27,20 +30,42 @@ DEMO_NOW = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)
 WEEK_START = dt.datetime(2026, 3, 8, 16, 0, tzinfo=dt.UTC)
 
 
-def _bar(policy: str) -> Callable[[float], None]:
-    started = time.perf_counter()
+class _Bars:
+    """A progress line per policy on stderr: redrawn in place on a terminal, a line per tenth
+    of the way otherwise (a log file stays short)."""
 
-    def show(done: float) -> None:
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+        self.done = dict.fromkeys(names, 0.0)
+        self.started: float | None = None  # the first report: the runs' start, not the template's
+        self.ended: dict[str, float] = {}
+        self.tty = sys.stderr.isatty()
+        self.drawn = False
+
+    def _line(self, name: str) -> str:
+        done = self.done[name]
         filled = int(30 * done)
-        elapsed = time.perf_counter() - started
-        sys.stderr.write(
-            f"\r{policy:>8} [{'#' * filled}{'.' * (30 - filled)}] {100 * done:5.1f} % {elapsed:6.0f} s"
-        )
+        elapsed = self.ended.get(name, time.perf_counter() - (self.started or 0.0))
+        return f"{name:>8} [{'#' * filled}{'.' * (30 - filled)}] {100 * done:5.1f} % {elapsed:6.0f} s"
+
+    def show(self, name: str, done: float) -> None:
+        if self.started is None:
+            self.started = time.perf_counter()
+        before = self.done[name]
+        self.done[name] = done
         if done >= 1:
-            sys.stderr.write("\n")
+            self.ended.setdefault(name, time.perf_counter() - self.started)
+        if self.tty:
+            if self.drawn:
+                sys.stderr.write(f"\x1b[{len(self.names)}F")
+            sys.stderr.write("".join(f"\x1b[2K{self._line(n)}\n" for n in self.names))
+            self.drawn = True
+        elif int(10 * done) > int(10 * before):
+            sys.stderr.write(self._line(name) + "\n")
         sys.stderr.flush()
 
-    return show
+    def one(self, name: str) -> Callable[[float], None]:
+        return lambda done: self.show(name, done)
 
 
 def _run_time(outcome: Outcome) -> str:
@@ -53,13 +78,30 @@ def _run_time(outcome: Outcome) -> str:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m dispatch.simulation", description=__doc__)
     parser.add_argument("--days", type=int, default=7)
+    parser.add_argument(
+        "--hours",
+        type=int,
+        default=None,
+        help="time a shorter run: the first hours of the days (the figures still count whole days)",
+    )
     parser.add_argument("--engineers", type=int, default=30)
     parser.add_argument("--faults-per-day", type=float, default=150.0)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--policy", choices=["both", "product", "plain"], default="both")
     parser.add_argument("--replan-minutes", type=int, default=60, help="the product re-plans this often")
+    parser.add_argument(
+        "--replan-always",
+        action="store_true",
+        help="the product re-plans on every turn, even when nothing a plan reads changed since the last",
+    )
     parser.add_argument("--time-limit", type=float, default=3.0, help="seconds per re-plan")
     parser.add_argument("--sweep-minutes", type=int, default=30, help="the worker's sweeps run this often")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=2,
+        help="policies played at once, each in its own process (1: one after the other, in this process)",
+    )
     parser.add_argument("--out", type=Path, default=Path("var/simulation"))
     return parser
 
@@ -108,21 +150,39 @@ def main(argv: list[str] | None = None) -> None:
         engineers=args.engineers,
         faults_per_day=args.faults_per_day,
     )
+    if args.hours is not None:
+        scenario = dataclasses.replace(scenario, hours=args.hours)
     print(f"{len(scenario.faults)} faults, {len(scenario.sick)} sick days", file=sys.stderr)
     names = ["product", "plain"] if args.policy == "both" else [args.policy]
-    outcomes = []
-    with demo_cluster(DEMO_NOW) as databases:
-        for name in names:
-            policy = policies.make(name, replan_minutes=args.replan_minutes, time_limit_s=args.time_limit)
-            with databases.copy() as url:
-                outcomes.append(
-                    asyncio.run(
-                        run_policy(
-                            url, scenario, policy, sweep_minutes=args.sweep_minutes, progress=_bar(name)
-                        )
+    bars = _Bars(names)
+    with demo_cluster(DEMO_NOW) as databases, ExitStack() as copies:
+        runs = [
+            Run(
+                copies.enter_context(databases.copy()),
+                scenario,
+                policies.make(
+                    name,
+                    replan_minutes=args.replan_minutes,
+                    time_limit_s=args.time_limit,
+                    skip_unchanged=not args.replan_always,
+                ),
+                args.sweep_minutes,
+            )
+            for name in names
+        ]
+        if args.jobs > 1 and len(runs) > 1:
+            outcomes = run_side_by_side(runs, bars.show, jobs=args.jobs)
+        else:
+            outcomes = [
+                asyncio.run(
+                    run_policy(
+                        r.url, r.scenario, r.policy, sweep_minutes=r.sweep_minutes, progress=bars.one(name)
                     )
                 )
-                print(_run_time(outcomes[-1]), file=sys.stderr)
+                for name, r in zip(names, runs, strict=True)
+            ]
+    for outcome in outcomes:
+        print(_run_time(outcome), file=sys.stderr)
     print(_write(args.out, outcomes, args))
     print(f"\nWritten to {args.out}/ (summary.md, open_orders.png, time_to_site.png, events_*.json)")
 

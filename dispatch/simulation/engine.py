@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core import zones
 from core.clock import ManualClock
+from core.database import get_locked
 from core.errors import DomainError
 from dispatch.engineers import absences, positions
 from dispatch.engineers.models import AbsenceKind
@@ -288,9 +289,11 @@ class Simulation:
             )
 
     async def _job(self, session: AsyncSession, visit_id: uuid.UUID) -> fieldwork.Job:
-        visit = await session.get(Visit, visit_id, populate_existing=True)
+        # Locked as the services the step calls lock them: they then read neither row again (a
+        # work order's load is four statements, with its clocks, visits and their notes).
+        visit = await get_locked(session, Visit, visit_id, populate_existing=True)
         assert visit is not None
-        order = await session.get(WorkOrder, visit.work_order_id, populate_existing=True)
+        order = await get_locked(session, WorkOrder, visit.work_order_id, populate_existing=True)
         assert order is not None
         fault, place = self._orders[order.id]
         return fieldwork.Job(visit, order, fault, place, first=self._name(visit.id, order.id).endswith(".1"))

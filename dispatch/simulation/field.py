@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import ManualClock
+from core.database import get_locked
 from core.errors import DomainError
 from core.geo import lonlat
 from core.identity.roles import Actor
@@ -174,7 +175,7 @@ async def gate_wait(
     session: AsyncSession, clock: ManualClock, desk_actor: Actor, job: Job, arrived: dt.datetime
 ) -> None:
     """The customer kept the engineer at the gate: a pause entered after the fact."""
-    order = await session.get(WorkOrder, job.order.id, populate_existing=True)
+    order = await get_locked(session, WorkOrder, job.order.id)
     assert order is not None
     await service.pause(
         session,

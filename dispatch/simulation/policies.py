@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy import select
@@ -22,7 +22,7 @@ from sqlalchemy import select
 from core.errors import DomainError
 from dispatch.contracts.models import Severity
 from dispatch.engineers.positions import on_shift
-from dispatch.planning import plans, replanning, solving
+from dispatch.planning import freshness, plans, replanning, solving
 from dispatch.work_orders import visits
 from dispatch.work_orders.models import Visit, VisitKind, VisitStatus, WorkOrder
 from inventory import loans
@@ -58,6 +58,10 @@ class Product:
     solution_limit: int | None = None
     horizon_hours: int = 24
     name: str = "product"
+    # Re-plan only when a plan's inputs moved since the last plan was applied (an arrival, a visit
+    # started, finished or refused, a clock at risk, stock): otherwise its routes still stand.
+    skip_unchanged: bool = True
+    _applied: freshness.InputsState | None = field(default=None, init=False, repr=False, compare=False)
 
     async def reported(self, sim: Simulation, visit_id: uuid.UUID, severity: Severity) -> None:
         if severity is not Severity.CRITICAL:
@@ -80,12 +84,17 @@ class Product:
         if minutes % self.replan_minutes:
             return
         async with sim.session() as session, session.begin():
+            horizon_s = self.horizon_hours * 3600
+            if self._applied and await freshness.inputs_state(session, now, horizon_s) == self._applied:
+                sim.log.add(now, "plan_skipped")
+                return
+            self._applied = None
             try:
                 plan = await plans.create(
                     session,
                     sim.world.desk,
                     now,
-                    horizon_s=self.horizon_hours * 3600,
+                    horizon_s=horizon_s,
                     engineer_ids=[c.engineer.id for c in sim.world.crews],
                     time_limit_s=self.time_limit_s,
                     solution_limit=self.solution_limit,
@@ -113,6 +122,8 @@ class Product:
             try:
                 async with session.begin_nested():
                     await plans.apply(session, sim.world.desk, sim.clock, plan.id)
+                if self.skip_unchanged:
+                    self._applied = await freshness.inputs_state(session, now, horizon_s)
             except DomainError as exc:
                 sim.log.add(now, "plan_not_applied", reason=exc.detail)
         await sim.note_assignments(now)
@@ -173,11 +184,19 @@ class Plain:
 
 
 def make(
-    name: str, *, replan_minutes: int = 30, time_limit_s: float = 2.0, solution_limit: int | None = None
+    name: str,
+    *,
+    replan_minutes: int = 30,
+    time_limit_s: float = 2.0,
+    solution_limit: int | None = None,
+    skip_unchanged: bool = True,
 ) -> Policy:
     if name == "product":
         return Product(
-            replan_minutes=replan_minutes, time_limit_s=time_limit_s, solution_limit=solution_limit
+            replan_minutes=replan_minutes,
+            time_limit_s=time_limit_s,
+            solution_limit=solution_limit,
+            skip_unchanged=skip_unchanged,
         )
     if name == "plain":
         return Plain()
