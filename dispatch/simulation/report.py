@@ -53,15 +53,22 @@ def _within(rows: list[dict[str, Any]], field: str, limit: dt.timedelta, end: dt
     return hits, len(counted)
 
 
+def _kept(row: dict[str, Any]) -> bool:
+    """The on-site clock met by its deadline. A deadline passed unmet counts as missed even when
+    no sweep has marked the breach yet (one due in the run's last minutes)."""
+    met, deadline = row.get("on_site_met_at"), row.get("on_site_deadline")
+    return met is not None and (deadline is None or met <= deadline) and not row.get("on_site_breached")
+
+
 def _clock_kept(rows: list[dict[str, Any]], end: dt.datetime) -> tuple[int, int]:
-    """Orders whose on-site clock was met or ran out by `end`, and how many of them were not breached."""
+    """Orders whose on-site clock was met or ran out by `end`, and how many of them kept it."""
     counted = [
         r
         for r in rows
         if r.get("on_site_met_at") is not None
         or (r.get("on_site_deadline") is not None and r["on_site_deadline"] <= end)
     ]
-    return sum(1 for r in counted if not r.get("on_site_breached")), len(counted)
+    return sum(1 for r in counted if _kept(r)), len(counted)
 
 
 def _busy(log: list[dict[str, Any]]) -> dict[str, list[tuple[dt.datetime, dt.datetime]]]:
@@ -214,7 +221,7 @@ def misses(outcome: Outcome, end: dt.datetime) -> list[str]:
         shift = _shift_hours(outcome.crews, r["reported_at"], r["reported_at"] + ON_SITE)
         found.append(
             f"F{r['fault']} ({r['severity']}, {r.get('contract', '?')}, {r['category']}, reported {local}):"
-            + f" {what}{'' if r.get('on_site_breached') else ' (contract clock not breached)'}"
+            + f" {what}{' (contract clock kept)' if _kept(r) else ''}"
             + f" ({shift:.1f} h of regular shift in its 12 h)"
             + (f" — plan: {'; '.join(said)}" if said else "")
         )
