@@ -63,8 +63,13 @@ def vehicles_of(problem: Problem) -> list[Vehicle]:
             if engineer.stays_away and not on_call:
                 days.append((s_index, start, end))
                 continue
-            # Overtime past the horizon would be work nobody planned for.
-            cap = max(0.0, min(per_shift, problem.horizon_s - end, engineer.overtime_cap_after(end)))
+            # Overtime past the horizon would be work nobody planned for; a standby period has
+            # none: the engineer rests after the night and the day shift takes over at its end.
+            cap = (
+                0.0
+                if on_call
+                else max(0.0, min(per_shift, problem.horizon_s - end, engineer.overtime_cap_after(end)))
+            )
             out.append(Vehicle(e_index, s_index, start, end, cap, on_call))
         if days:
             days.sort(key=lambda d: d[1])

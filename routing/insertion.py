@@ -59,8 +59,11 @@ class Insertion:
 
 
 def _in_shift(engineer: Engineer, start: float, end: float) -> bool:
-    periods = engineer.shifts + (engineer.on_call_shifts if engineer.on_call else [])
-    return any(lo <= start and end <= hi + engineer.overtime_cap_after(hi) for lo, hi in periods)
+    # A standby period has no overtime after it (see eligibility.vehicles_of).
+    if any(lo <= start and end <= hi + engineer.overtime_cap_after(hi) for lo, hi in engineer.shifts):
+        return True
+    standby = engineer.on_call_shifts if engineer.on_call else []
+    return any(lo <= start and end <= hi for lo, hi in standby)
 
 
 def _next_shift_start(

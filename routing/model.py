@@ -77,7 +77,9 @@ class Visit:
     later_shift_cost_per_hour: float = 0.0
     appointment: Window | None = None  # promised to the customer
     confirmed: bool = False  # a confirmed appointment is hard, an unconfirmed one soft
-    critical: bool = False  # may go to on-call engineers outside their shifts
+    # May go to on-call engineers outside their shifts: critical work, or work whose deadline
+    # cannot wait for the next regular shift (the caller decides).
+    critical: bool = False
     pinned_engineer: str | None = None
     pinned_start_s: float | None = None
     already_started: bool = False  # the engineer is on site: first stop, cannot move

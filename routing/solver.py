@@ -83,6 +83,20 @@ def solve(
     greedy start of a large problem) counts against it."""
     options = options or SolveOptions()
     started = time.monotonic()
+    solution = _solve(problem, options, initial_routes, started)
+    if solution.status == "no_solution" and solution.solutions_found == 0 and problem.visits:
+        # Out of time before the search found any plan (a short limit on a loaded machine): a
+        # plan with every visit left out would take all work off the engineers. The rule of
+        # thumb's plan instead, when it serves anything.
+        baseline = greedy_solve(problem)
+        if baseline.assigned_visit_ids:
+            return replace(baseline, seconds=time.monotonic() - started, solutions_found=0)
+    return solution
+
+
+def _solve(
+    problem: Problem, options: SolveOptions, initial_routes: InitialRoutes | None, started: float
+) -> Solution:
     deadline = started + options.time_limit_s
     m = SolverModel(problem, options)
     if not m.vehicles or not m.modelled:

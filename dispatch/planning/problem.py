@@ -3,7 +3,8 @@
 Times in the problem are seconds after the plan's origin (now). Engineers are our
 own (the manufacturer's engineers are not ours to route: a joint visit with one
 keeps the window they committed to). Each engineer-shift in the horizon is one
-vehicle, and so is each standby period of an engineer on call (critical work only);
+vehicle, and so is each standby period of an engineer on call (critical work, and work whose
+on-site deadline falls before the next regular shift can reach it);
 the running shift starts from the engineer's live position. The dispatcher's
 rules kept with sites (access hours, registration lead, whitelisted, barred and preferred
 engineers) and engineers (overtime caps, nights away, rest after a call-out) go in as they are.
@@ -59,6 +60,10 @@ URGENT_ON_SITE_AIM = {Severity.CRITICAL: dt.timedelta(hours=4), Severity.HIGH: d
 # many seconds of travel per hour, times the visit's severity weight: plans keep engineers busy
 # today rather than save a little driving by waiting for tomorrow.
 LATER_SHIFT_COST_PER_HOUR = 120.0
+# How long the next regular shift takes to reach a site once it starts: work whose on-site
+# deadline falls before that is a call-out for the engineer on standby, whatever its severity
+# (night call-outs go to the on-call engineer); work that can wait for the morning waits.
+MORNING_REACH = dt.timedelta(hours=1)
 
 
 @dataclass
@@ -445,6 +450,25 @@ def _target(order: WorkOrder, clock: SlaClock | None, origin: dt.datetime) -> fl
     return _seconds(origin, order.reported_at + aim)
 
 
+def mark_call_outs(engineers: Sequence[rm.Engineer], visits: Sequence[rm.Visit]) -> None:
+    """Let standby periods take the visits that cannot wait for the next regular shift: those
+    whose on-site deadline falls before the first regular shift starting after now, of an
+    engineer with the skills, can reach the site (see MORNING_REACH)."""
+    reach = MORNING_REACH.total_seconds()
+    for visit in visits:
+        if visit.critical or visit.deadline_s is None or visit.already_started:
+            continue
+        starts = [
+            lo
+            for e in engineers
+            if all(name in e.skills and e.skills[name][0] >= level for name, level in visit.skills.items())
+            for lo, _ in e.shifts
+            if lo > 0
+        ]
+        if not starts or visit.deadline_s < min(starts) + reach:
+            visit.critical = True
+
+
 @dataclass(frozen=True)
 class _Rows:
     """Everything a plan reads from the database, gathered before any of it is translated."""
@@ -526,6 +550,7 @@ def translate(rows: _Rows, origin: dt.datetime, horizon_s: float, *, osrm_url: s
     warehouses, warehouse_names = _warehouse_models(rows.warehouses, zone, origin, horizon_s)
     needs = _Needs(by_id={w.id: w for w in warehouses})
     modelled = _visit_models(rows, {e.id for e in engineers}, origin, horizon_s, needs)
+    mark_call_outs(engineers, modelled.visits)
     for house in warehouses:
         house.stock |= _tokens(rows.free.get(house.id, {}), needs.wanted)
     for engineer in engineers:

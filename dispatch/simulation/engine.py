@@ -25,9 +25,10 @@ from core import zones
 from core.clock import ManualClock
 from core.database import get_locked
 from core.errors import DomainError
+from dispatch.contracts.models import Contract
 from dispatch.engineers import absences, positions
 from dispatch.engineers.models import AbsenceKind
-from dispatch.planning.problem import travel_provider
+from dispatch.planning.problem import access_windows, travel_provider
 from dispatch.simulation import field as fieldwork
 from dispatch.simulation.policies import Policy
 from dispatch.simulation.scenario import Fault, Scenario
@@ -64,10 +65,6 @@ class Outcome:
     wall_seconds: float = 0.0
     unassigned_reasons: dict[str, str] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
-
-
-# How far ahead of its planned start an engineer on shift takes the next stop.
-LEAVE_EARLY = dt.timedelta(hours=2)
 
 
 class Simulation:
@@ -299,7 +296,9 @@ class Simulation:
         return fieldwork.Job(visit, order, fault, place, first=self._name(visit.id, order.id).endswith(".1"))
 
     async def _departures(self, t: dt.datetime) -> None:
-        """Engineers with nothing under way leave for their next visit when its start is near."""
+        """Engineers with nothing under way leave for their next visit: on shift, for the next stop
+        planned that day at once, as a real engineer does when a job ends (see `_leave_at`); off
+        shift (standby), when its planned start is near."""
         idle = {c.engineer.id: c for c in self.idle_crews()}
         if not idle:
             return
@@ -315,14 +314,9 @@ class Simulation:
                 crew = idle.pop(engineer_id, None) if engineer_id else None
                 if crew is None or order_id not in self._orders or self.sick(crew, t):
                     continue
-                if window_start is not None and window_start > t:
-                    continue
                 place = self.place_of(order_id)
                 drive = fieldwork.travel_seconds(self.travel, self.scenario.start, crew.point, place.point, t)
-                # The planned start is an estimate: a free engineer on shift sets off for the next
-                # stop of the route once it is near, as a real one does when a job ends early.
-                lead = LEAVE_EARLY if positions.on_shift(crew.engineer, t) else dt.timedelta(0)
-                if start is not None and start - dt.timedelta(seconds=drive) > t + lead:
+                if self._leave_at(crew, place, t, start, window_start, drive) > t:
                     continue
                 job = await self._job(session, visit_id)
                 arrival, km = await fieldwork.set_off(
@@ -334,6 +328,40 @@ class Simulation:
                     t, "travel", visit=self.label(visit_id), engineer=crew.actor.username, fault=job.fault.n,
                     km=round(km, 2), arrival=arrival.isoformat(),
                 )  # fmt: skip
+
+    def _leave_at(
+        self,
+        crew: Crew,
+        place: Place,
+        t: dt.datetime,
+        start: dt.datetime | None,
+        window_start: dt.datetime | None,
+        drive: float,
+    ) -> dt.datetime:
+        """When the engineer sets off for a visit planned at `start`. On shift and planned for the
+        same day: now, or so as to arrive when the appointment starts and the site opens (the
+        planned start is an estimate; waiting for it leaves the engineer idle after a job that
+        ended early). Otherwise: so as to arrive at the planned start, and not before the
+        appointment's window opens."""
+        travel = dt.timedelta(seconds=drive)
+        if (
+            start is None
+            or not positions.on_shift(crew.engineer, t)
+            or self.local_day(start) != self.local_day(t)
+        ):
+            if window_start is not None and window_start > t:
+                return window_start
+            return t if start is None else max(t, start - travel)
+        arrive = max(t + travel, window_start or t)
+        if place.site.access_windows:
+            opens = [
+                t + dt.timedelta(seconds=max(lo, (arrive - t).total_seconds()))
+                for lo, hi in access_windows(place.site, t, 86400.0)
+                if t + dt.timedelta(seconds=hi) >= arrive
+            ]
+            # A site closed all day: the planned start, as planned.
+            arrive = min(opens) if opens else max(arrive, start)
+        return max(t, arrive - travel)
 
     async def _step(self, crew: Crew) -> None:
         """The engineer's next step; one the product refuses or fails is logged with its reason
@@ -451,6 +479,10 @@ class Simulation:
                     )
                 ).all()
             )
+            kinds: dict[uuid.UUID | None, str] = {
+                cid: kind.value
+                for cid, kind in await session.execute(select(Contract.id, Contract.calendar_kind))
+            }
             for order_id, (fault, place) in sorted(self._orders.items(), key=lambda kv: kv[1][0].n):
                 order = await session.get(WorkOrder, order_id)
                 assert order is not None
@@ -463,6 +495,9 @@ class Simulation:
                     "arrived_at": arrivals.get(order_id),
                     "restored_at": order.restored_at,
                     "status": order.status.value,
+                    # The contract's calendar: 7x24 promises the elapsed 12 h / 48 h, 5x8 counts
+                    # business hours (next business day).
+                    "contract": kinds.get(order.contract_id, "none"),
                 }
                 for measure, clock in clocks.get(order_id, {}).items():
                     row[f"{measure}_deadline"] = clock.deadline

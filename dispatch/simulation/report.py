@@ -2,7 +2,10 @@
 
 The 12-hour and 48-hour shares count elapsed time from the report, as the promise is worded;
 an order reported less than 12 h (48 h) before the end of the week is left out of that share,
-since its answer lies beyond the simulation."""
+since its answer lies beyond the simulation. The 12 h / 48 h pair is what 7x24 contracts promise;
+5x8 contracts count business hours (next business day), so the report also gives the elapsed
+share among 7x24 orders and, for every critical/high order, whether the contract's own on-site
+clock was kept."""
 
 from __future__ import annotations
 
@@ -25,6 +28,8 @@ class Figures:
     orders: int
     on_site_12h: float | None
     on_site_12h_urgent: float | None
+    on_site_12h_urgent_7x24: float | None
+    on_site_clock_kept_urgent: float | None
     restored_48h_urgent: float | None
     response_compliance: float | None
     breaches: int
@@ -46,6 +51,24 @@ def _within(rows: list[dict[str, Any]], field: str, limit: dt.timedelta, end: dt
     counted = [r for r in rows if r["reported_at"] + limit <= end]
     hits = sum(1 for r in counted if r[field] is not None and r[field] - r["reported_at"] <= limit)
     return hits, len(counted)
+
+
+def _kept(row: dict[str, Any]) -> bool:
+    """The on-site clock met by its deadline. A deadline passed unmet counts as missed even when
+    no sweep has marked the breach yet (one due in the run's last minutes)."""
+    met, deadline = row.get("on_site_met_at"), row.get("on_site_deadline")
+    return met is not None and (deadline is None or met <= deadline) and not row.get("on_site_breached")
+
+
+def _clock_kept(rows: list[dict[str, Any]], end: dt.datetime) -> tuple[int, int]:
+    """Orders whose on-site clock was met or ran out by `end`, and how many of them kept it."""
+    counted = [
+        r
+        for r in rows
+        if r.get("on_site_met_at") is not None
+        or (r.get("on_site_deadline") is not None and r["on_site_deadline"] <= end)
+    ]
+    return sum(1 for r in counted if _kept(r)), len(counted)
 
 
 def _busy(log: list[dict[str, Any]]) -> dict[str, list[tuple[dt.datetime, dt.datetime]]]:
@@ -104,6 +127,10 @@ def figures(outcome: Outcome, start: dt.datetime, days: int) -> Figures:
         orders=len(rows),
         on_site_12h=_share(*_within(rows, "arrived_at", ON_SITE, end)),
         on_site_12h_urgent=_share(*_within(urgent, "arrived_at", ON_SITE, end)),
+        on_site_12h_urgent_7x24=_share(
+            *_within([r for r in urgent if r.get("contract") == "7x24"], "arrived_at", ON_SITE, end)
+        ),
+        on_site_clock_kept_urgent=_share(*_clock_kept(urgent, end)),
         restored_48h_urgent=_share(*_within(urgent, "restored_at", RESTORED, end)),
         response_compliance=_share(sum(1 for r in responses if not r["response_breached"]), len(responses)),
         breaches=sum(1 for r in rows for m in ("on_site", "restore") if r.get(f"{m}_breached")),
@@ -131,7 +158,12 @@ def table(all_figures: list[Figures]) -> str:
     lines: list[tuple[str, Any]] = [
         ("work orders", lambda f: str(f.orders)),
         ("on site within 12 h (all)", lambda f: _pct(f.on_site_12h)),
-        ("on site within 12 h (critical/high)", lambda f: _pct(f.on_site_12h_urgent)),
+        ("on site within 12 h elapsed (critical/high, every contract)", lambda f: _pct(f.on_site_12h_urgent)),
+        (
+            "on site within 12 h elapsed (critical/high, 7x24 contracts)",
+            lambda f: _pct(f.on_site_12h_urgent_7x24),
+        ),
+        ("contract's on-site clock kept (critical/high)", lambda f: _pct(f.on_site_clock_kept_urgent)),
         ("restored or backup within 48 h (critical/high)", lambda f: _pct(f.restored_48h_urgent)),
         ("first-response compliance", lambda f: _pct(f.response_compliance)),
         ("SLA breaches (on site + restore clocks)", lambda f: str(f.breaches)),
@@ -188,7 +220,8 @@ def misses(outcome: Outcome, end: dt.datetime) -> list[str]:
         local = r["reported_at"].astimezone(zones.zone(TZ)).strftime("%a %H:%M")
         shift = _shift_hours(outcome.crews, r["reported_at"], r["reported_at"] + ON_SITE)
         found.append(
-            f"F{r['fault']} ({r['severity']}, {r['category']}, reported {local}): {what}"
+            f"F{r['fault']} ({r['severity']}, {r.get('contract', '?')}, {r['category']}, reported {local}):"
+            + f" {what}{' (contract clock kept)' if _kept(r) else ''}"
             + f" ({shift:.1f} h of regular shift in its 12 h)"
             + (f" — plan: {'; '.join(said)}" if said else "")
         )

@@ -128,9 +128,59 @@ async def load_world(session: AsyncSession, engineers: int) -> World:
         select(Site, Asset).join(Asset, Asset.site_id == Site.id).order_by(Site.name, Asset.serial)
     )
     places = [Place(s, a, CATEGORY[a.model], lonlat(s.point)) for s, a in rows if a.model in CATEGORY]
+    await cover_standby(session, admin, crews[:engineers], {p.category for p in places})
     return World(
         Actor(user_id=dispatcher.id, role=Role.DISPATCHER, username="dispatcher"), crews[:engineers], places
     )
+
+
+def _standby_skills(crew: Crew) -> set[str]:
+    if not (crew.engineer.on_call and any(s.on_call for s in crew.engineer.shifts)):
+        return set()
+    # Licences valid for a year at least: the simulated weeks lie within it.
+    return {s.skill for s in crew.engineer.skills if s.valid_until is None or s.valid_until >= FAR_ENOUGH}
+
+
+# A licence valid until then counts for standby cover (the simulated weeks are in 2026).
+FAR_ENOUGH = dt.date(2027, 1, 1)
+STANDBY_NIGHT = (dt.time(18, 0), dt.time(8, 0))
+
+
+async def cover_standby(session: AsyncSession, admin: Actor, crews: list[Crew], categories: set[str]) -> None:
+    """Night call-outs need someone on standby with the skill: for each kind of equipment the
+    places hold that no standby engineer of the team can repair (the demo's three have no
+    electrician's licence), the first engineer with the skill (on the rota first) gets standby
+    nights after their working days, through the engineers service. A team without a standby
+    rota (a small test team) is left without one."""
+    covered: set[str] = set().union(*(_standby_skills(c) for c in crews)) if crews else set()
+    if not covered:
+        return
+    for category in sorted(categories - covered):
+        able = [
+            c
+            for c in crews
+            if not _standby_skills(c)
+            and any(
+                s.skill == category and (s.valid_until is None or s.valid_until >= FAR_ENOUGH)
+                for s in c.engineer.skills
+            )
+        ]
+        if not able:
+            continue
+        crew = min(able, key=lambda c: (not c.engineer.on_call, c.actor.username))
+        engineer = crew.engineer
+        days = sorted({s.weekday for s in engineer.shifts if not s.on_call})
+        shifts = [
+            EngineerShift(weekday=s.weekday, starts=s.starts, ends=s.ends, on_call=s.on_call)
+            for s in engineer.shifts
+        ] + [
+            EngineerShift(weekday=d, starts=STANDBY_NIGHT[0], ends=STANDBY_NIGHT[1], on_call=True)
+            for d in days
+        ]
+        crew.engineer = await update_engineer(
+            session, admin, engineer.id, engineer.version, {"on_call": True}, None, None, shifts
+        )
+        covered |= _standby_skills(crew)
 
 
 @dataclass

@@ -1,7 +1,8 @@
 """On-call standby periods among an engineer's weekly shifts, through the API into plans on
 PostGIS: kept and shown with the shifts, laid over the horizon apart from the regular shifts
-(past midnight too), used at night for critical work only, with rest after a call-out; and
-no position tracking on standby."""
+(past midnight too), used at night for critical work and for work whose deadline falls before
+the morning shift can reach it, never into overtime, with rest after a call-out; and no position
+tracking on standby."""
 
 from __future__ import annotations
 
@@ -204,7 +205,11 @@ async def test_the_problem_gets_standby_periods_apart_from_shifts(client, clock,
     assert engineer.shifts == [(1 * H, 8 * H), (23.5 * H, 32.5 * H), (61 * H, 69 * H)]
     # Sunday night's clipped to now, Monday night's to Tuesday 08:00, Tuesday evening's.
     assert engineer.on_call_shifts == [(0.0, 1 * H), (9 * H, 23 * H), (33 * H, 38 * H)]
-    assert sum(v.on_call for v in vehicles_of(built.problem)) == 3
+    vehicles = vehicles_of(built.problem)
+    assert sum(v.on_call for v in vehicles) == 3
+    # Overtime after the regular shifts only: a standby night ends when the day shift takes over.
+    assert {v.overtime_cap_s for v in vehicles if v.on_call} == {0.0}
+    assert all(v.overtime_cap_s > 0 for v in vehicles if not v.on_call)
 
     # Off the rota, the standby periods stay in the week but no plan uses them.
     await _set(client, h, me, on_call=False)
@@ -219,7 +224,8 @@ async def test_critical_work_at_night_goes_to_the_standby_route_the_rest_waits(c
     duty = await engineer_id(client, h["admin"], "engineer13")
     await _set(client, h, duty, on_call=True, shifts=DAY_SHIFTS + NIGHTS, rest_after_call_minutes=0)
     outage, outage_visit = await _order(client, h, duty, "critical")
-    slow, slow_visit = await _order(client, h, duty, "high")
+    # Medium under 7x24: on site within 24 h, so the morning shift keeps it.
+    slow, slow_visit = await _order(client, h, duty, "medium")
     morning = datetime(2026, 3, 3, 8, 30, tzinfo=SHANGHAI)
 
     plan = await _plan(client, h, [duty])
@@ -240,6 +246,30 @@ async def test_critical_work_at_night_goes_to_the_standby_route_the_rest_waits(c
     await _set(client, h, duty, on_call=True)
     for order in (outage, slow):
         await _cancel(client, h, order)
+
+
+async def test_a_high_fault_whose_deadline_cannot_wait_for_the_morning_is_a_call_out(client, evening):
+    """High under 7x24 at 20:00: on site by 08:00, before the 08:30 shift, so standby takes it;
+    off the rota it waits for the morning and is planned late."""
+    h = await _headers(client)
+    duty = await engineer_id(client, h["admin"], "engineer16")
+    await _set(client, h, duty, on_call=True, shifts=DAY_SHIFTS + NIGHTS, rest_after_call_minutes=0)
+    order, visit = await _order(client, h, duty, "high")
+    deadline = datetime(2026, 3, 3, 8, 0, tzinfo=SHANGHAI)
+
+    plan = await _plan(client, h, [duty])
+    route, stop = _served(plan, visit)
+    assert route["on_call"] is True
+    assert evening <= datetime.fromisoformat(stop["start"]) < deadline
+    assert not plan["result"]["late"]
+
+    await _set(client, h, duty, on_call=False)
+    plan = await _plan(client, h, [duty])
+    _, stop = _served(plan, visit)
+    assert datetime.fromisoformat(stop["start"]) >= datetime(2026, 3, 3, 8, 30, tzinfo=SHANGHAI)
+    assert [late["visit_id"] for late in plan["result"]["late"]] == [visit["id"]]
+    await _set(client, h, duty, on_call=True, shifts=DAY_SHIFTS)
+    await _cancel(client, h, order)
 
 
 async def test_after_a_night_call_out_the_morning_starts_after_the_rest(client, evening):
