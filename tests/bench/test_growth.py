@@ -55,10 +55,13 @@ def test_the_generated_orders_are_consistent_and_every_measurement_runs(demo_db:
     for measure in table:
         assert set(measure.samples) == {150, 300}, measure.name
         assert measure.plans[300], measure.name
+        # Every measurement reads something, and its blocks are counted from its plans.
+        assert measure.buffers[300] > 0, measure.name
     printed = growth.report(table, [150, 300])
     assert "SLA watch: one pass" in printed
     assert "p99 ×" in printed
     assert "bare ×" in printed
+    assert "buf ×" in printed
     assert "q = a customer" in printed
 
     with psycopg.connect(demo_db.replace("postgresql+asyncpg://", "postgresql://")) as conn:
