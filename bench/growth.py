@@ -394,7 +394,9 @@ def _measure(ctx: Context, recorder: Statements, measure: Measure, size: int, ex
     explained = [ctx.runner.run(_explain(ctx.engine, statement, params)) for statement, params in statements]
     measure.buffers[size] = sum(blocks for blocks, _plan in explained)
     if explain:
+        # The two slowest in full, then every other one's first line (its buffers).
         measure.plans[size] = [line for _blocks, plan in explained[:2] for line in plan]
+        measure.plans[size] += [plan[0] for _blocks, plan in explained[2:]]
 
 
 def measure_on(
