@@ -1,6 +1,6 @@
 """Indexes that keep history out of two reads: a phone's scope (an engineer's visits, with their
-order and status, read from the index alone) and the stock-out rate's visits not yet arrived,
-by planned start.
+order and status, read from the index alone) and the stock-out rate's visits needing parts, by
+arrival and (not yet arrived) by planned start.
 
 Revision ID: 7b3e9d2a4c18
 Revises: 5c2e8a4f7d13
@@ -29,15 +29,23 @@ def upgrade() -> None:
     # The composite index serves every lookup by engineer the single-column one did.
     op.drop_index("ix_visit_engineer_id", table_name="visit")
     op.create_index(
-        "ix_visit_planned_unarrived",
+        "ix_visit_parts_arrived",
+        "visit",
+        ["arrived_at"],
+        unique=False,
+        postgresql_where=sa.text("jsonb_array_length(required_parts) > 0"),
+    )
+    op.create_index(
+        "ix_visit_parts_unarrived",
         "visit",
         ["planned_start"],
         unique=False,
-        postgresql_where=sa.text("arrived_at IS NULL"),
+        postgresql_where=sa.text("arrived_at IS NULL AND jsonb_array_length(required_parts) > 0"),
     )
 
 
 def downgrade() -> None:
-    op.drop_index("ix_visit_planned_unarrived", table_name="visit")
+    op.drop_index("ix_visit_parts_unarrived", table_name="visit")
+    op.drop_index("ix_visit_parts_arrived", table_name="visit")
     op.create_index("ix_visit_engineer_id", "visit", ["engineer_id"], unique=False)
     op.drop_index("ix_visit_engineer_work_order", table_name="visit")
