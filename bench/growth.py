@@ -1,7 +1,7 @@
 """Growth benchmark: what the desk, a phone, the SLA watch and the KPIs cost at 10,000, 100,000 and
 1,000,000 stored work orders. Pure measurement; never part of `make test`.
 
-    python -m bench.growth [--sizes 10000,100000,1000000] [--runs 40] [--explain]
+    python -m bench.growth [--sizes 10000,100000,1000000] [--runs 40] [--explain] [--keep DIR]
 
 One throwaway PostGIS cluster under ./var/, migrated, with the demo data and the generated
 company of bench/growth_data.py (20,000 sites, 1,000 engineers, about 1,700 open orders whatever
@@ -9,7 +9,8 @@ the size), grown in place: each size adds older, finished orders with COPY, then
 At each size it times, `--runs` times after a warm-up, through the same code paths production
 uses (the app in process through Litestar's test client: routing, sign-in, unit of work, JSON):
 
-- the dispatcher's list by deadline (open orders; open and critical; one customer's orders),
+- the dispatcher's list by deadline (open orders; open and critical; one customer's orders, a page
+  of five: that customer's whole history at 10,000, so that every size reads as many orders),
 - a work order's page,
 - an engineer's sync pull: bootstrap (the whole scope) and incremental (20 changes since a cursor),
 - one SLA watch pass (dispatch.sla.watch.sweep, rolled back so every pass does the same work),
@@ -17,9 +18,13 @@ uses (the app in process through Litestar's test client: routing, sign-in, unit 
 
 and prints p50 and p99 in ms and the time spent waiting for PostgreSQL (`db`, p50), with the
 ratio of the largest size's p99 and db time to the smallest's (the goal: at most 1.5× from
-10,000 to 1,000,000). `--explain` adds EXPLAIN (ANALYZE, BUFFERS) of the slowest statements each
-measurement ran, at each size. Loading 1,000,000 orders takes about 15 minutes on a loaded
-2-core machine (COPY, secondary indexes built after the large step, then VACUUM ANALYZE).
+10,000 to 1,000,000), and the shared buffers (hit + read) the measurement's SELECTs touch, from
+EXPLAIN (ANALYZE, BUFFERS) of each: unlike times, they do not depend on the machine's load.
+`--explain` adds the plans of the two slowest statements each measurement ran, at each size.
+`--keep DIR` keeps the loaded cluster in DIR (stopped at the end) and starts from it next time,
+migrated to the current head: iterate on the queries at 1,000,000 without loading again.
+Loading 1,000,000 orders takes 16-33 minutes on a loaded 2-core machine (COPY, secondary
+indexes built after the large step, then VACUUM ANALYZE).
 """
 
 from __future__ import annotations
@@ -27,12 +32,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import re
 import statistics
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -41,7 +48,7 @@ from sqlalchemy import Engine, event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from bench import growth_data as data
-from bench.database import bench_settings, demo_database
+from bench.database import bench_settings, demo_database, kept_database
 from core.clock import ManualClock
 from core.database import make_sessionmaker
 
@@ -53,6 +60,7 @@ KPI_DAYS = 7
 # The order the desk searches for by part of its serial and by its customer's name (no other
 # customer's name contains it): from the smallest size on, the serial 1 to 3 orders at any size.
 SEARCHED = 123
+CUSTOMER_PAGE = 5
 GOAL = 1.5
 # Loads of this many orders or more build the secondary indexes afterwards.
 LARGE_LOAD = 50_000
@@ -104,6 +112,8 @@ class Measure:
     # The same SELECTs sent bare (asyncpg, no app, no ORM), one run's worth each time.
     bare: dict[int, list[float]] = field(default_factory=dict)
     plans: dict[int, list[str]] = field(default_factory=dict)
+    # Shared buffers (hit + read) of those SELECTs in one run, from EXPLAIN (ANALYZE, BUFFERS).
+    buffers: dict[int, int] = field(default_factory=dict)
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -146,8 +156,8 @@ class Context:
     cursor: str
 
 
-def _list(ctx: Context, query: str) -> Callable[[], Any]:
-    return lambda: _ok(ctx.http.get(f"/api/work-orders?limit=50&{query}", headers=ctx.dispatcher))
+def _list(ctx: Context, query: str, limit: int = 50) -> Callable[[], Any]:
+    return lambda: _ok(ctx.http.get(f"/api/work-orders?limit={limit}&{query}", headers=ctx.dispatcher))
 
 
 def _search(ctx: Context, q: str) -> Callable[[], Any]:
@@ -218,7 +228,13 @@ def measures(ctx: Context, runs: int) -> list[Measure]:
     return [
         Measure("list: open orders by deadline", _list(ctx, "open_only=true"), runs),
         Measure("list: open critical orders", _list(ctx, "open_only=true&severity=critical"), runs),
-        Measure("list: one customer's orders", _list(ctx, f"customer_id={busy}"), runs),
+        # A page as long as that customer's whole history at 10,000 (five orders): a page of 50 would
+        # hold 5 orders at 10,000 and 50 at 1,000,000, ten times the rows, not the cost of history.
+        Measure(
+            f"list: one customer's first {CUSTOMER_PAGE}",
+            _list(ctx, f"customer_id={busy}", limit=CUSTOMER_PAGE),
+            runs,
+        ),
         # What the desk types: part of a serial (one to three orders at any size), part of a name.
         Measure("list: q = part of a serial", _search(ctx, f"n-g-{SEARCHED:06d}"), runs),
         Measure("list: q = a customer's name", _search(ctx, data.customer_name(named)), runs),
@@ -320,10 +336,19 @@ def context(url: str) -> Iterator[Context]:
 
 # Plans -------------------------------------------------------------------------------------------------
 
-_PLAN_WORDS = ("Scan", "Sort", "Join", "Loop", "Limit", "Aggregate", "Execution Time", "SubPlan")
+_PLAN_WORDS = ("Scan", "Sort", "Join", "Loop", "Limit", "Aggregate", "Execution Time", "SubPlan", "Buffers")
+_BLOCKS = re.compile(r"(hit|read)=(\d+)")
 
 
-async def _explain(engine: AsyncEngine, statement: str, params: tuple[Any, ...]) -> list[str]:
+def _blocks(line: str) -> int:
+    """Shared blocks hit and read on a plan's `Buffers:` line (its temp and local blocks aside)."""
+    shared = line.split("shared", 1)[1].split(",", 1)[0] if "shared" in line else ""
+    return sum(int(count) for _kind, count in _BLOCKS.findall(shared))
+
+
+async def _explain(engine: AsyncEngine, statement: str, params: tuple[Any, ...]) -> tuple[int, list[str]]:
+    """The shared blocks the statement touched (its plan's first `Buffers:` line, the whole tree's)
+    and its plan, shortened to the nodes and their buffers."""
     async with engine.connect() as conn:
         raw = await conn.get_raw_connection()
         driver: Any = raw.driver_connection
@@ -331,10 +356,14 @@ async def _explain(engine: AsyncEngine, statement: str, params: tuple[Any, ...])
         try:
             rows = await driver.fetch("EXPLAIN (ANALYZE, BUFFERS) " + statement, *params)
         except Exception as exc:
-            return [f"(not explained: {type(exc).__name__})"]
+            return 0, [f"(not explained: {type(exc).__name__})"]
+        finally:
+            await conn.rollback()
         lines = [str(r[0]) for r in rows]
+    total = next((_blocks(line) for line in lines if line.strip().startswith("Buffers:")), 0)
     first = " ".join(statement.split())[:150]
-    return [f"  {first}…", *(f"    {line}" for line in lines if any(w in line for w in _PLAN_WORDS))]
+    shown = [f"    {line}" for line in lines if any(w in line for w in _PLAN_WORDS)]
+    return total, [f"  {first}… ({total:,} buffers)", *shown]
 
 
 async def _bare(engine: AsyncEngine, statements: list[tuple[str, tuple[Any, ...]]], runs: int) -> list[float]:
@@ -359,26 +388,40 @@ def _measure(ctx: Context, recorder: Statements, measure: Measure, size: int, ex
     measure.samples[size], measure.database[size] = _timed(measure.run, measure.runs, recorder)
     with recorder.record():
         measure.run()
-    measure.bare[size] = ctx.runner.run(_bare(ctx.engine, recorder.slowest(), measure.runs))
-    if not explain:
-        return
-    measure.plans[size] = []
-    for statement, params in recorder.slowest(2):
-        measure.plans[size] += ctx.runner.run(_explain(ctx.engine, statement, params))
+    statements = recorder.slowest()
+    measure.bare[size] = ctx.runner.run(_bare(ctx.engine, statements, measure.runs))
+    # Every SELECT of one run, explained: the shared blocks it touches do not depend on the load.
+    explained = [ctx.runner.run(_explain(ctx.engine, statement, params)) for statement, params in statements]
+    measure.buffers[size] = sum(blocks for blocks, _plan in explained)
+    if explain:
+        # The two slowest in full, then every other one's first line (its buffers).
+        measure.plans[size] = [line for _blocks, plan in explained[:2] for line in plan]
+        measure.plans[size] += [plan[0] for _blocks, plan in explained[2:]]
 
 
 def measure_on(
-    url: str, sizes: list[int], runs: int, explain: bool
+    url: str,
+    sizes: list[int],
+    runs: int,
+    explain: bool,
+    loaded: int = 0,
+    grown: Callable[[int], None] = lambda _size: None,
 ) -> tuple[list[Measure], dict[int, float]]:
-    """Grow the database at `url` (migrated, with the demo data) to each size in turn and measure
-    there; returns the measurements and each size's load time in seconds."""
+    """Grow the database at `url` (migrated, with the demo data and `loaded` generated orders) to
+    each size in turn and measure there, calling `grown` after each load; returns the measurements
+    and each size's load time in seconds (0 for a size already loaded)."""
+    if loaded > sizes[0]:
+        raise SystemExit(f"the database holds {loaded:,} orders already: it cannot shrink to {sizes[0]:,}")
     recorder = Statements()
     event.listen(Engine, "before_cursor_execute", recorder.before)
     event.listen(Engine, "after_cursor_execute", recorder.after)
     loads: dict[int, float] = {}
     try:
-        loads[sizes[0]] = _grow(url, 0, sizes[0])
-        print(f"{sizes[0]:>9,} work orders loaded in {loads[sizes[0]]:.0f} s", flush=True)
+        loads[sizes[0]] = 0.0
+        if sizes[0] > loaded:
+            loads[sizes[0]] = _grow(url, loaded, sizes[0])
+            grown(sizes[0])
+            print(f"{sizes[0]:>9,} work orders loaded in {loads[sizes[0]]:.0f} s", flush=True)
         with context(url) as ctx:
             ctx.cursor = _changes_since(ctx, url, sizes[0])
             # The watch has run before, as it does every 30 s: what it raised once is raised.
@@ -387,6 +430,7 @@ def measure_on(
             for previous, size in zip([0, *sizes], sizes, strict=False):
                 if previous:
                     loads[size] = _grow(url, previous, size)
+                    grown(size)
                     print(f"{size:>9,} work orders loaded in {loads[size]:.0f} s", flush=True)
                 for measure in table:
                     _measure(ctx, recorder, measure, size, explain)
@@ -397,28 +441,44 @@ def measure_on(
     return table, loads
 
 
-def run(sizes: list[int], runs: int, explain: bool) -> tuple[list[Measure], dict[int, float]]:
-    with demo_database(NOW) as url:
-        return measure_on(url, sizes, runs, explain)
+def run(
+    sizes: list[int], runs: int, explain: bool, keep: Path | None = None
+) -> tuple[list[Measure], dict[int, float]]:
+    if keep is None:
+        with demo_database(NOW) as url:
+            return measure_on(url, sizes, runs, explain)
+    # A kept database remembers its size beside its data, so that the next run starts from it.
+    marker = keep / "growth-orders"
+    with kept_database(NOW, keep) as (url, fresh):
+        loaded = 0 if fresh or not marker.exists() else int(marker.read_text())
+
+        def grown(size: int) -> None:
+            marker.write_text(str(size))
+
+        return measure_on(url, sizes, runs, explain, loaded, grown)
 
 
 def report(table: list[Measure], sizes: list[int]) -> str:
-    """p50, p99, the database's share (p50) and the same SELECTs sent bare (p50) per size; the last
-    size's p99, database time and bare time over the first size's."""
+    """p50, p99, the database's share (p50), the same SELECTs sent bare (p50) and the shared
+    buffers they touch per size; the last size's p99, database time, bare time and buffers over
+    the first size's."""
     first, last = sizes[0], sizes[-1]
-    head = "".join(f"{f'{s:,}: p50':>16}{'p99':>8}{'db':>7}{'bare':>7}" for s in sizes)
-    lines = [f"{'measurement (ms)':36}{head}{'p99 ×':>8}{'db ×':>7}{'bare ×':>8}"]
+    head = "".join(f"{f'{s:,}: p50':>16}{'p99':>8}{'db':>7}{'bare':>7}{'buffers':>9}" for s in sizes)
+    lines = [f"{'measurement (ms)':36}{head}{'p99 ×':>8}{'db ×':>7}{'bare ×':>8}{'buf ×':>7}"]
     for m in table:
         cells = "".join(
             f"{statistics.median(m.samples[s]):>16.1f}{percentile(m.samples[s], 0.99):>8.1f}"
-            f"{statistics.median(m.database[s]):>7.1f}{statistics.median(m.bare[s]):>7.1f}"
+            f"{statistics.median(m.database[s]):>7.1f}{statistics.median(m.bare[s]):>7.1f}{m.buffers[s]:>9,}"
             for s in sizes
         )
         ratio = percentile(m.samples[last], 0.99) / percentile(m.samples[first], 0.99)
         db_ratio = statistics.median(m.database[last]) / max(statistics.median(m.database[first]), 1e-3)
         bare_ratio = statistics.median(m.bare[last]) / max(statistics.median(m.bare[first]), 1e-3)
+        buffer_ratio = m.buffers[last] / max(m.buffers[first], 1)
         flag = "" if ratio <= GOAL else "  over"
-        lines.append(f"{m.name:36}{cells}{ratio:>7.2f}×{db_ratio:>6.2f}×{bare_ratio:>7.2f}×{flag}")
+        lines.append(
+            f"{m.name:36}{cells}{ratio:>7.2f}×{db_ratio:>6.2f}×{bare_ratio:>7.2f}×{buffer_ratio:>6.2f}×{flag}"
+        )
     return "\n".join(lines)
 
 
@@ -427,9 +487,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default=",".join(str(s) for s in SIZES))
     parser.add_argument("--runs", type=int, default=40)
     parser.add_argument("--explain", action="store_true")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        metavar="DIR",
+        help="keep the loaded cluster in DIR and reuse it next time (only sizes at least as large as "
+        "what it holds); DIR must be enterable by PostgreSQL's service user",
+    )
     args = parser.parse_args(argv)
     sizes = sorted(int(s) for s in args.sizes.split(","))
-    table, _loads = run(sizes, args.runs, args.explain)
+    table, _loads = run(sizes, args.runs, args.explain, args.keep)
     print(f"\nGrowth: p50 and p99 of {args.runs} runs ({max(3, args.runs // 8)} for the watch and KPIs); "
           f"p99 × = the largest size's p99 over the smallest's (goal ≤ {GOAL}×)")  # fmt: skip
     print(report(table, sizes))

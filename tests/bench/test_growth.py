@@ -3,9 +3,15 @@ tiny size (a run or two; no timing is asserted), so the benchmark cannot rot unn
 
 from __future__ import annotations
 
+import secrets
+import shutil
+
 import psycopg
+import pytest
 
 from bench import growth, growth_data
+from core.localdb import LocalCluster, data_home
+from core.settings import PROJECT_ROOT
 from dispatch.sla.models import NO_DEADLINE
 
 # Each counts the generated rows that break a rule the product keeps.
@@ -55,10 +61,13 @@ def test_the_generated_orders_are_consistent_and_every_measurement_runs(demo_db:
     for measure in table:
         assert set(measure.samples) == {150, 300}, measure.name
         assert measure.plans[300], measure.name
+        # Every measurement reads something, and its blocks are counted from its plans.
+        assert measure.buffers[300] > 0, measure.name
     printed = growth.report(table, [150, 300])
     assert "SLA watch: one pass" in printed
     assert "p99 ×" in printed
     assert "bare ×" in printed
+    assert "buf ×" in printed
     assert "q = a customer" in printed
 
     with psycopg.connect(demo_db.replace("postgresql+asyncpg://", "postgresql://")) as conn:
@@ -75,3 +84,21 @@ def test_the_generated_orders_are_consistent_and_every_measurement_runs(demo_db:
         current = conn.execute("SELECT pg_current_xact_id()::text::bigint").fetchone()
         assert current is not None
         assert current[0] > growth_data.HISTORY_XACT
+
+
+def test_a_kept_database_is_grown_from_where_the_last_run_left_it() -> None:
+    datadir = data_home(PROJECT_ROOT / "var") / f"test-growth-kept-{secrets.token_hex(3)}"
+    try:
+        _table, loads = growth.run([150], runs=1, explain=False, keep=datadir)
+        assert loads[150] > 0
+        # The next run loads only what is missing, on the same data (the cluster was stopped).
+        _table, loads = growth.run([150, 200], runs=1, explain=False, keep=datadir)
+        assert loads[150] == 0.0
+        assert loads[200] > 0
+        assert (datadir / "growth-orders").read_text() == "200"
+        with pytest.raises(SystemExit, match="cannot shrink"):
+            growth.run([150], runs=1, explain=False, keep=datadir)
+        assert not LocalCluster(datadir, 0, "").running()
+    finally:
+        LocalCluster(datadir, 0, "").stop()
+        shutil.rmtree(datadir, ignore_errors=True)
