@@ -1,0 +1,130 @@
+"""The dispatcher's list, answered from the page this process built last time when the database
+says nothing behind it has changed.
+
+A console asks for the same first page again and again. Building it (the page's statement, its
+rows decoded, 50 orders and some 250 clocks rendered) is most of a request's cost; checking that
+it is still current is one short statement (`page_versions`). So each API process keeps the pages
+it built, keyed by who may see them (staff alike; a customer's contacts their organisation's; an
+engineer their own) and by the query, and serves one again only when the database's digest of
+the rows behind it is unchanged: nothing lives only in one process, and any write by anyone is
+seen at the next request.
+
+What depends on the time is worked out at answer time: an open clock's `remaining_seconds`, and
+its `state`, which changes only when a deadline passes, so a kept page is used only until the
+earliest deadline on it. Lists whose rows depend on the time (`breached`) are not kept.
+
+The answer carries a weak ETag naming the rows' digest, the caller's scope, the query and the
+passed deadlines; a client that sends it back in `If-None-Match` gets 304 Not Modified while
+nothing shown has changed but the countdown (`remaining_seconds` is the deadline less the time of
+the answer's `Date`; a client counts it down itself). A staff read leaves its audit row either
+way, naming the orders on the page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+from litestar import Response
+from litestar.status_codes import HTTP_200_OK, HTTP_304_NOT_MODIFIED
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.context import RecentPages
+from api.routes.work_orders.shapes import render_rows
+from api.schemas.work_orders import ClockOut, WorkOrderPage
+from core import audit
+from core.identity.roles import Actor, Role
+from dispatch.work_orders import page_versions, queries
+
+_ENCODE = msgspec.json.Encoder().encode
+_JSON = "application/json"
+
+
+@dataclass(slots=True)
+class _Kept:
+    version: str
+    page: WorkOrderPage
+    # Open clocks whose `remaining_seconds` counts down.
+    counting: list[ClockOut]
+    # The states shown hold from `since` until the earliest deadline still ahead (`until`).
+    since: dt.datetime
+    until: dt.datetime | None
+
+    def holds_at(self, now: dt.datetime) -> bool:
+        return self.since <= now and (self.until is None or now < self.until)
+
+
+def _scope(actor: Actor) -> tuple[object, ...]:
+    """Whose rows the caller sees (`queries._scoped`): all staff the same list."""
+    if actor.role is Role.CUSTOMER_CONTACT:
+        return ("customer", actor.customer_id)
+    if actor.role is Role.ENGINEER:
+        return ("engineer", actor.user_id)
+    return ("staff",)
+
+
+def _built(page: WorkOrderPage, version: str, now: dt.datetime) -> _Kept:
+    counting = [c for o in page.items for c in o.clocks if c.remaining_seconds is not None]
+    ahead = [c.deadline for c in counting if c.deadline is not None and c.deadline > now]
+    return _Kept(version=version, page=page, counting=counting, since=now, until=min(ahead, default=None))
+
+
+def _etag(key: tuple[object, ...], kept: _Kept) -> str:
+    named = repr((key, kept.version, kept.until)).encode()
+    return f'W/"{hashlib.sha256(named).hexdigest()[:32]}"'
+
+
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    if not if_none_match:
+        return False
+    bare = etag.removeprefix("W/")
+    return any(
+        tag.strip() == "*" or tag.strip().removeprefix("W/") == bare for tag in if_none_match.split(",")
+    )
+
+
+async def answer(
+    pages: RecentPages[Any],
+    session: AsyncSession,
+    actor: Actor,
+    f: queries.OrderFilter,
+    now: dt.datetime,
+    *,
+    limit: int,
+    cursor: str | None,
+    if_none_match: str | None,
+) -> Response[bytes]:
+    """The page as JSON, from the kept page when it is current, or 304 when the client's is."""
+    if f.breached is not None:
+        page = await queries.list_orders(session, actor, f, now, limit=limit, cursor=cursor)
+        fresh = WorkOrderPage(items=render_rows(page.items, now), next_cursor=page.next_cursor)
+        return Response(_ENCODE(fresh), media_type=_JSON)
+    key = (_scope(actor), f, limit, cursor)
+    version = await page_versions.page_version(session, actor, f, now, limit=limit, cursor=cursor)
+    kept: _Kept | None = pages.get(key)
+    if kept is None or kept.version != version or not kept.holds_at(now):
+        page = await queries.list_orders(session, actor, f, now, limit=limit, cursor=cursor)
+        kept = _built(
+            WorkOrderPage(items=render_rows(page.items, now), next_cursor=page.next_cursor), version, now
+        )
+        pages.put(key, kept)
+    elif actor.is_staff:
+        # As `list_orders` records it: one audit row for the page, naming every order read.
+        audit.note_read(session.sync_session, "work_order.contact", _ids(kept.page))
+    etag = _etag(key, kept)
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
+    if _matches(if_none_match, etag):
+        return Response(b"", status_code=HTTP_304_NOT_MODIFIED, headers=headers)
+    for clock in kept.counting:
+        assert clock.deadline is not None
+        clock.remaining_seconds = (clock.deadline - now).total_seconds()
+    # Encoded at once, before any other request can set the countdown for its own time.
+    return Response(_ENCODE(kept.page), status_code=HTTP_200_OK, media_type=_JSON, headers=headers)
+
+
+def _ids(page: WorkOrderPage) -> list[uuid.UUID]:
+    return [o.id for o in page.items]
