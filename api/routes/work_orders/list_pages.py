@@ -35,27 +35,49 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.context import RecentPages
 from api.routes.work_orders.shapes import render_rows
-from api.schemas.work_orders import ClockOut, WorkOrderPage
+from api.schemas.work_orders import WorkOrderPage
 from core import audit
 from core.identity.roles import Actor, Role
 from dispatch.work_orders import page_versions, queries
 
 _ENCODE = msgspec.json.Encoder().encode
 _JSON = "application/json"
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MICROSECOND = dt.timedelta(microseconds=1)
+# The countdown's place in a kept page's JSON: the page is encoded once with this value in
+# every countdown and split around it (a JSON string cannot hold the key's bare quotes, so no
+# text a user wrote can look like it).
+_PLACEHOLDER = 1.7976931348623157e308
+_COUNTDOWN = b'"remaining_seconds":'
+
+
+def _micros(at: dt.datetime) -> int:
+    return (at - _EPOCH) // _MICROSECOND
 
 
 @dataclass(slots=True)
 class _Kept:
     version: str
-    page: WorkOrderPage
-    # Open clocks whose `remaining_seconds` counts down.
-    counting: list[ClockOut]
+    etag: str
+    ids: list[uuid.UUID]
+    # The page's JSON around its countdowns, and each countdown's deadline in microseconds:
+    # `remaining_seconds` is `(deadline - now).total_seconds()`, worked out the same way.
+    pieces: list[bytes]
+    deadlines: list[int]
     # The states shown hold from `since` until the earliest deadline still ahead (`until`).
     since: dt.datetime
     until: dt.datetime | None
 
     def holds_at(self, now: dt.datetime) -> bool:
         return self.since <= now and (self.until is None or now < self.until)
+
+    def body(self, now: dt.datetime) -> bytes:
+        at = _micros(now)
+        pieces = self.pieces
+        out = [pieces[0]]
+        for i, deadline in enumerate(self.deadlines, start=1):
+            out += [_COUNTDOWN, repr((deadline - at) / 1_000_000).encode(), pieces[i]]
+        return b"".join(out)
 
 
 def _scope(actor: Actor) -> tuple[object, ...]:
@@ -67,15 +89,23 @@ def _scope(actor: Actor) -> tuple[object, ...]:
     return ("staff",)
 
 
-def _built(page: WorkOrderPage, version: str, now: dt.datetime) -> _Kept:
+def _built(key: tuple[object, ...], page: WorkOrderPage, version: str, now: dt.datetime) -> _Kept:
     counting = [c for o in page.items for c in o.clocks if c.remaining_seconds is not None]
-    ahead = [c.deadline for c in counting if c.deadline is not None and c.deadline > now]
-    return _Kept(version=version, page=page, counting=counting, since=now, until=min(ahead, default=None))
-
-
-def _etag(key: tuple[object, ...], kept: _Kept) -> str:
-    named = repr((key, kept.version, kept.until)).encode()
-    return f'W/"{hashlib.sha256(named).hexdigest()[:32]}"'
+    deadlines = [c.deadline for c in counting if c.deadline is not None]
+    for clock in counting:
+        clock.remaining_seconds = _PLACEHOLDER
+    pieces = _ENCODE(page).split(_COUNTDOWN + _ENCODE(_PLACEHOLDER))
+    assert len(pieces) == len(deadlines) + 1 == len(counting) + 1
+    until = min((d for d in deadlines if d > now), default=None)
+    return _Kept(
+        version=version,
+        etag=f'W/"{hashlib.sha256(repr((key, version, until)).encode()).hexdigest()[:32]}"',
+        ids=[o.id for o in page.items],
+        pieces=pieces,
+        deadlines=[_micros(d) for d in deadlines],
+        since=now,
+        until=until,
+    )
 
 
 def _matches(if_none_match: str | None, etag: str) -> bool:
@@ -108,23 +138,13 @@ async def answer(
     kept: _Kept | None = pages.get(key)
     if kept is None or kept.version != version or not kept.holds_at(now):
         page = await queries.list_orders(session, actor, f, now, limit=limit, cursor=cursor)
-        kept = _built(
-            WorkOrderPage(items=render_rows(page.items, now), next_cursor=page.next_cursor), version, now
-        )
+        fresh = WorkOrderPage(items=render_rows(page.items, now), next_cursor=page.next_cursor)
+        kept = _built(key, fresh, version, now)
         pages.put(key, kept)
     elif actor.is_staff:
         # As `list_orders` records it: one audit row for the page, naming every order read.
-        audit.note_read(session.sync_session, "work_order.contact", _ids(kept.page))
-    etag = _etag(key, kept)
-    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
-    if _matches(if_none_match, etag):
+        audit.note_read(session.sync_session, "work_order.contact", kept.ids)
+    headers = {"ETag": kept.etag, "Cache-Control": "private, no-cache"}
+    if _matches(if_none_match, kept.etag):
         return Response(b"", status_code=HTTP_304_NOT_MODIFIED, headers=headers)
-    for clock in kept.counting:
-        assert clock.deadline is not None
-        clock.remaining_seconds = (clock.deadline - now).total_seconds()
-    # Encoded at once, before any other request can set the countdown for its own time.
-    return Response(_ENCODE(kept.page), status_code=HTTP_200_OK, media_type=_JSON, headers=headers)
-
-
-def _ids(page: WorkOrderPage) -> list[uuid.UUID]:
-    return [o.id for o in page.items]
+    return Response(kept.body(now), status_code=HTTP_200_OK, media_type=_JSON, headers=headers)
