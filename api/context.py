@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, cast
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar, cast
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -17,6 +18,28 @@ from core.live.feed import LiveHub
 from core.settings import Settings
 from dispatch.jobs import Trigger
 from dispatch.planning.plans import PlanLimits
+
+T = TypeVar("T")
+
+
+class RecentPages(Generic[T]):
+    """What an API process built lately, by key; past `size` the least recently used goes."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._kept: OrderedDict[object, T] = OrderedDict()
+
+    def get(self, key: object) -> T | None:
+        found = self._kept.get(key)
+        if found is not None:
+            self._kept.move_to_end(key)
+        return found
+
+    def put(self, key: object, value: T) -> None:
+        self._kept[key] = value
+        self._kept.move_to_end(key)
+        while len(self._kept) > self.size:
+            self._kept.popitem(last=False)
 
 
 @dataclass
@@ -37,6 +60,9 @@ class AppContext:
     live: LiveHub
     # Queues a sweep when a request changed something (None: no sweeps configured).
     worker: Trigger | None = None
+    # The work order list's pages this process built, served again while the database says
+    # nothing behind them changed.
+    list_pages: RecentPages[Any] = field(default_factory=lambda: RecentPages(64))
 
 
 @dataclass

@@ -208,16 +208,22 @@ async def keyset_rows(
     """A page of `keyset` as whole result rows instead of ORM objects (no identity map, no
     instances to build), each holding the `order` columns under their own names. Run on the
     session's connection, past the ORM: flush first if the session may hold pending changes."""
-    _bounded(limit, max_limit)
-    key = key_of(session)
-    params: dict[str, Any] = {_LIMIT: limit + 1}
-    stmt = keyset.first
-    if cursor:
-        values = _cursor_values(keyset.order, cursor, key)
-        params |= {_value_param(i): value for i, value in enumerate(values)}
-        stmt = keyset.later
+    stmt, params = keyset_statement(session, keyset, limit=limit, cursor=cursor, max_limit=max_limit)
     connection = await session.connection()
-    return _page(list((await connection.execute(stmt, params)).all()), keyset.order, limit, key)
+    return _page(list((await connection.execute(stmt, params)).all()), keyset.order, limit, key_of(session))
+
+
+def keyset_statement(
+    session: AsyncSession, keyset: Keyset, *, limit: int, cursor: str | None, max_limit: int = MAX_LIMIT
+) -> tuple[Select[Any], dict[str, Any]]:
+    """The statement that reads a page of `keyset` (one row more than `limit`, which tells
+    whether a next page exists) and its parameters."""
+    _bounded(limit, max_limit)
+    params: dict[str, Any] = {_LIMIT: limit + 1}
+    if not cursor:
+        return keyset.first, params
+    values = _cursor_values(keyset.order, cursor, key_of(session))
+    return keyset.later, params | {_value_param(i): value for i, value in enumerate(values)}
 
 
 SortKey = tuple[str | int | float | bool | None, ...]

@@ -281,21 +281,24 @@ _ORDER_ROW = (
 _ORDER_KEY = (WorkOrder.due_at, WorkOrder.id)
 _ORDERS = select(*_ORDER_ROW).join(_SITE, _SITE.c.id == WorkOrder.site_id)
 # What most requests ask for (every order, as the desk sees them), made once: see `Keyset`.
-_ALL_ORDERS = Keyset.of(_ORDERS, _ORDER_KEY)
+ALL_ORDERS = Keyset.of(_ORDERS, _ORDER_KEY)
 _UNFILTERED = OrderFilter()
 _VISITS = msgspec.json.Decoder(list[VisitView])
+
+
+def orders_keyset(actor: Actor, f: OrderFilter, now: dt.datetime) -> Keyset:
+    """The list's statement for this caller and filter, paged by deadline."""
+    stmt = _scoped(_ORDERS, actor)
+    if stmt is _ORDERS and f == _UNFILTERED:
+        return ALL_ORDERS
+    return Keyset.of(_filtered(stmt, f, now), _ORDER_KEY)
 
 
 async def list_orders(
     session: AsyncSession, actor: Actor, f: OrderFilter, now: dt.datetime, *, limit: int, cursor: str | None
 ) -> Page[OrderRow]:
     await session.flush()  # the statement below reads tables, not ORM entities: no autoflush
-    stmt = _scoped(_ORDERS, actor)
-    if stmt is _ORDERS and f == _UNFILTERED:
-        keyset = _ALL_ORDERS
-    else:
-        keyset = Keyset.of(_filtered(stmt, f, now), _ORDER_KEY)
-    page = await keyset_rows(session, keyset, limit=limit, cursor=cursor)
+    page = await keyset_rows(session, orders_keyset(actor, f, now), limit=limit, cursor=cursor)
     if actor.is_staff:
         # One audit row for the page (the unit of work writes it), naming every order read.
         audit.note_read(session.sync_session, "work_order.contact", [o.id for o in page.items])

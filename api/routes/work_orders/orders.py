@@ -6,16 +6,18 @@ import csv
 import datetime as dt
 import io
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
-from litestar import get, post
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar import Request, Response, get, post
+from litestar.openapi import ResponseSpec
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.auth import DESK
+from api.auth import DESK, app_context
 from api.params import AppClock, BBoxParam, CurrentActor, Cursor, Limit, Now, Search, Session
-from api.routes.work_orders.shapes import render, render_rows
+from api.routes.work_orders import list_pages
+from api.routes.work_orders.shapes import render
 from api.schemas.work_orders import (
     BackupOfferIn,
     ContactIn,
@@ -115,8 +117,13 @@ async def import_work_orders(
     roles=ORDER_READERS,
     tags=["work orders"],
     summary="Work orders by nearest deadline; filters: status, severity, customer, engineer, risk, map, text",
+    responses={
+        200: ResponseSpec(WorkOrderPage, description="The page, with a weak ETag"),
+        304: ResponseSpec(None, description="Not modified: the page named by If-None-Match is current"),
+    },
 )
 async def list_work_orders(
+    request: Request[Any, Any, Any],
     now: Now,
     session: Session,
     actor: CurrentActor,
@@ -131,7 +138,8 @@ async def list_work_orders(
     q: Search = None,
     limit: Limit = 50,
     cursor: Cursor = None,
-) -> WorkOrderPage:
+    if_none_match: Annotated[str | None, HeaderParameter(name="If-None-Match", max_length=2000)] = None,
+) -> Response[bytes]:
     f = queries.OrderFilter(
         statuses=tuple(status or ()),
         severities=tuple(severity or ()),
@@ -143,8 +151,10 @@ async def list_work_orders(
         bbox=BBox.parse(bbox) if bbox else None,
         q=q,
     )
-    page = await queries.list_orders(session, actor, f, now, limit=limit, cursor=cursor)
-    return WorkOrderPage(items=render_rows(page.items, now), next_cursor=page.next_cursor)
+    pages = app_context(request).list_pages
+    return await list_pages.answer(
+        pages, session, actor, f, now, limit=limit, cursor=cursor, if_none_match=if_none_match
+    )
 
 
 @get(

@@ -1,0 +1,150 @@
+"""The dispatcher's list, answered from the page this process built last time when the database
+says nothing behind it has changed.
+
+A console asks for the same first page again and again. Building it (the page's statement, its
+rows decoded, 50 orders and some 250 clocks rendered) is most of a request's cost; checking that
+it is still current is one short statement (`page_versions`). So each API process keeps the pages
+it built, keyed by who may see them (staff alike; a customer's contacts their organisation's; an
+engineer their own) and by the query, and serves one again only when the database's digest of
+the rows behind it is unchanged: nothing lives only in one process, and any write by anyone is
+seen at the next request.
+
+What depends on the time is worked out at answer time: an open clock's `remaining_seconds`, and
+its `state`, which changes only when a deadline passes, so a kept page is used only until the
+earliest deadline on it. Lists whose rows depend on the time (`breached`) are not kept.
+
+The answer carries a weak ETag naming the rows' digest, the caller's scope, the query and the
+passed deadlines; a client that sends it back in `If-None-Match` gets 304 Not Modified while
+nothing shown has changed but the countdown (`remaining_seconds` is the deadline less the time of
+the answer's `Date`; a client counts it down itself). A staff read leaves its audit row either
+way, naming the orders on the page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+from litestar import Response
+from litestar.status_codes import HTTP_200_OK, HTTP_304_NOT_MODIFIED
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.context import RecentPages
+from api.routes.work_orders.shapes import render_rows
+from api.schemas.work_orders import WorkOrderPage
+from core import audit
+from core.identity.roles import Actor, Role
+from dispatch.work_orders import page_versions, queries
+
+_ENCODE = msgspec.json.Encoder().encode
+_JSON = "application/json"
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MICROSECOND = dt.timedelta(microseconds=1)
+# The countdown's place in a kept page's JSON: the page is encoded once with this value in
+# every countdown and split around it (a JSON string cannot hold the key's bare quotes, so no
+# text a user wrote can look like it).
+_PLACEHOLDER = 1.7976931348623157e308
+_COUNTDOWN = b'"remaining_seconds":'
+
+
+def _micros(at: dt.datetime) -> int:
+    return (at - _EPOCH) // _MICROSECOND
+
+
+@dataclass(slots=True)
+class _Kept:
+    version: str
+    etag: str
+    ids: list[uuid.UUID]
+    # The page's JSON around its countdowns, and each countdown's deadline in microseconds:
+    # `remaining_seconds` is `(deadline - now).total_seconds()`, worked out the same way.
+    pieces: list[bytes]
+    deadlines: list[int]
+    # The states shown hold from `since` until the earliest deadline still ahead (`until`).
+    since: dt.datetime
+    until: dt.datetime | None
+
+    def holds_at(self, now: dt.datetime) -> bool:
+        return self.since <= now and (self.until is None or now < self.until)
+
+    def body(self, now: dt.datetime) -> bytes:
+        at = _micros(now)
+        pieces = self.pieces
+        out = [pieces[0]]
+        for i, deadline in enumerate(self.deadlines, start=1):
+            out += [_COUNTDOWN, repr((deadline - at) / 1_000_000).encode(), pieces[i]]
+        return b"".join(out)
+
+
+def _scope(actor: Actor) -> tuple[object, ...]:
+    """Whose rows the caller sees (`queries._scoped`): all staff the same list."""
+    if actor.role is Role.CUSTOMER_CONTACT:
+        return ("customer", actor.customer_id)
+    if actor.role is Role.ENGINEER:
+        return ("engineer", actor.user_id)
+    return ("staff",)
+
+
+def _built(key: tuple[object, ...], page: WorkOrderPage, version: str, now: dt.datetime) -> _Kept:
+    counting = [c for o in page.items for c in o.clocks if c.remaining_seconds is not None]
+    deadlines = [c.deadline for c in counting if c.deadline is not None]
+    for clock in counting:
+        clock.remaining_seconds = _PLACEHOLDER
+    pieces = _ENCODE(page).split(_COUNTDOWN + _ENCODE(_PLACEHOLDER))
+    assert len(pieces) == len(deadlines) + 1 == len(counting) + 1
+    until = min((d for d in deadlines if d > now), default=None)
+    return _Kept(
+        version=version,
+        etag=f'W/"{hashlib.sha256(repr((key, version, until)).encode()).hexdigest()[:32]}"',
+        ids=[o.id for o in page.items],
+        pieces=pieces,
+        deadlines=[_micros(d) for d in deadlines],
+        since=now,
+        until=until,
+    )
+
+
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    if not if_none_match:
+        return False
+    bare = etag.removeprefix("W/")
+    return any(
+        tag.strip() == "*" or tag.strip().removeprefix("W/") == bare for tag in if_none_match.split(",")
+    )
+
+
+async def answer(
+    pages: RecentPages[Any],
+    session: AsyncSession,
+    actor: Actor,
+    f: queries.OrderFilter,
+    now: dt.datetime,
+    *,
+    limit: int,
+    cursor: str | None,
+    if_none_match: str | None,
+) -> Response[bytes]:
+    """The page as JSON, from the kept page when it is current, or 304 when the client's is."""
+    if f.breached is not None:
+        page = await queries.list_orders(session, actor, f, now, limit=limit, cursor=cursor)
+        fresh = WorkOrderPage(items=render_rows(page.items, now), next_cursor=page.next_cursor)
+        return Response(_ENCODE(fresh), media_type=_JSON)
+    key = (_scope(actor), f, limit, cursor)
+    version = await page_versions.page_version(session, actor, f, now, limit=limit, cursor=cursor)
+    kept: _Kept | None = pages.get(key)
+    if kept is None or kept.version != version or not kept.holds_at(now):
+        page = await queries.list_orders(session, actor, f, now, limit=limit, cursor=cursor)
+        fresh = WorkOrderPage(items=render_rows(page.items, now), next_cursor=page.next_cursor)
+        kept = _built(key, fresh, version, now)
+        pages.put(key, kept)
+    elif actor.is_staff:
+        # As `list_orders` records it: one audit row for the page, naming every order read.
+        audit.note_read(session.sync_session, "work_order.contact", kept.ids)
+    headers = {"ETag": kept.etag, "Cache-Control": "private, no-cache"}
+    if _matches(if_none_match, kept.etag):
+        return Response(b"", status_code=HTTP_304_NOT_MODIFIED, headers=headers)
+    return Response(kept.body(now), status_code=HTTP_200_OK, media_type=_JSON, headers=headers)

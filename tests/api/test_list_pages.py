@@ -1,0 +1,240 @@
+"""The work order list answered from a kept page: never stale after a write through the API, a
+phone's sync push or another process, nor after time moves the clocks; ETag and 304; a
+customer's contact or an engineer never gets another scope's page; every staff read, 304
+included, leaves its audit row."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from core.audit import AuditLog
+from tests.support.api import auth_headers, sign_in
+from tests.support.scenario import asset, contract, customer_with_site, engineer_id, planned_visit, report
+
+CONTACT_PASSWORD = "contact-list-password"
+
+
+@pytest.fixture(scope="module")
+async def db(demo_db):
+    engine = create_async_engine(demo_db)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="module")
+async def desk(client, admin, dispatcher) -> dict[str, Any]:
+    """A customer of its own with two orders, one with a visit of engineer01's, and its contact."""
+    customer, site = await customer_with_site(client, admin)
+    unit = await asset(client, admin, site, await contract(client, admin, customer, kind="7x24"))
+    visited, plain = [await report(client, dispatcher, site, unit) for _ in range(2)]
+    visit = await planned_visit(client, dispatcher, visited, await engineer_id(client, admin, "engineer01"))
+    username = f"contact-{uuid.uuid4().hex[:6]}"
+    created = await client.post(
+        "/api/users",
+        headers=admin,
+        json={
+            "username": username,
+            "display_name": "列表联系人",
+            "role": "customer_contact",
+            "password": CONTACT_PASSWORD,
+            "customer_id": customer["id"],
+        },
+    )
+    assert created.status_code == 201, created.text
+    tokens = await sign_in(client, username, CONTACT_PASSWORD)
+    return {
+        "customer": customer,
+        "site": site,
+        "asset": unit,
+        "orders": [visited["id"], plain["id"]],
+        "visit": visit,
+        "contact": {"Authorization": f"Bearer {tokens['access_token']}"},
+    }
+
+
+async def _list(client, headers, **params: Any) -> Any:
+    answer = await client.get("/api/work-orders", headers=headers, params=params)
+    assert answer.status_code == 200, answer.text
+    return answer
+
+
+def _visit_of(answer: Any, desk: dict[str, Any]) -> dict[str, Any]:
+    order = next(o for o in answer.json()["items"] if o["id"] == desk["orders"][0])
+    [visit] = order["visits"]
+    return dict(visit)
+
+
+async def test_a_kept_page_shows_every_write_at_once(client, dispatcher, desk, db, clock):
+    mine = {"customer_id": desk["customer"]["id"]}
+    first = await _list(client, dispatcher, **mine)
+    again = await _list(client, dispatcher, **mine)
+    assert again.json() == first.json()
+    assert again.headers["etag"] == first.headers["etag"]
+
+    # Through the API: an engineer's note.
+    engineer = await auth_headers(client, "engineer01")
+    note = await client.post(
+        f"/api/visits/{desk['visit']['id']}/notes", headers=engineer, json={"body": "已联系客户"}
+    )
+    assert note.status_code == 201, note.text
+    after_note = await _list(client, dispatcher, **mine)
+    assert [n["body"] for n in _visit_of(after_note, desk)["notes"]] == ["已联系客户"]
+    assert after_note.headers["etag"] != first.headers["etag"]
+
+    # Through a phone's sync push: another note, applied in the push's own transactions.
+    device = str(uuid.uuid4())
+    tokens = (
+        await client.post(
+            "/api/auth/login", json={"username": "engineer01", "password": "demo-pass", "device_id": device}
+        )
+    ).json()
+    phone = {"Authorization": f"Bearer {tokens['access_token']}"}
+    registered = await client.post(
+        "/api/sync/devices", headers=phone, json={"device_id": device, "label": "手机"}
+    )
+    assert registered.status_code == 201, registered.text
+    pushed = await client.post(
+        "/api/sync/push",
+        headers=phone,
+        json={
+            "device_id": device,
+            "device_time": clock.now().isoformat(),
+            "mutations": [
+                {
+                    "id": str(uuid.uuid4()),
+                    "seq": 1,
+                    "name": "visit.add_note@1",
+                    "args": {
+                        "visit_id": desk["visit"]["id"],
+                        "note_id": str(uuid.uuid4()),
+                        "body": "手机离线记录",
+                        "at": clock.now().isoformat(),
+                    },
+                }
+            ],
+        },
+    )
+    assert pushed.status_code == 200, pushed.text
+    assert pushed.json()["outcomes"][0]["status"] == "applied", pushed.text
+    after_push = await _list(client, dispatcher, **mine)
+    assert {n["body"] for n in _visit_of(after_push, desk)["notes"]} == {"已联系客户", "手机离线记录"}
+
+    # By another process, straight in the database: the site's name and the engineer's name.
+    async with db.begin() as conn:
+        await conn.execute(
+            text("UPDATE site SET name = '改名后的机房' WHERE id = :id"), {"id": desk["site"]["id"]}
+        )
+        await conn.execute(
+            text("UPDATE app_user SET display_name = '工程师一号' WHERE username = 'engineer01'")
+        )
+    renamed = await _list(client, dispatcher, **mine)
+    assert {o["site"]["name"] for o in renamed.json()["items"]} == {"改名后的机房"}
+    assert _visit_of(renamed, desk)["engineer_name"] == "工程师一号"
+
+    # A new order enters the kept page.
+    order = await report(client, dispatcher, desk["site"], desk["asset"])
+    grown = await _list(client, dispatcher, **mine)
+    assert order["id"] in {o["id"] for o in grown.json()["items"]}
+
+
+async def test_etag_answers_304_and_the_read_is_still_audited(client, dispatcher, desk, db):
+    mine = {"customer_id": desk["customer"]["id"]}
+    page = await _list(client, dispatcher, **mine)
+    etag = page.headers["etag"]
+    assert etag.startswith('W/"')
+    assert page.headers["cache-control"] == "private, no-cache"
+    async with db.connect() as conn:
+        last = (await conn.execute(select(AuditLog.id).order_by(AuditLog.id.desc()).limit(1))).scalar()
+
+    unchanged = await client.get(
+        "/api/work-orders", headers={**dispatcher, "If-None-Match": etag}, params=mine
+    )
+    assert unchanged.status_code == 304
+    assert unchanged.content == b""
+    assert unchanged.headers["etag"] == etag
+    async with db.connect() as conn:
+        [row] = (await conn.execute(select(AuditLog.reads).where(AuditLog.id > (last or 0)))).all()
+    assert row.reads == [{"entity": "work_order.contact", "ids": [o["id"] for o in page.json()["items"]]}]
+
+    other = await client.get(
+        "/api/work-orders", headers={**dispatcher, "If-None-Match": 'W/"something-else"'}, params=mine
+    )
+    assert other.status_code == 200
+    assert other.json() == page.json()
+
+    plain = desk["orders"][1]
+    changed = await client.post(
+        f"/api/work-orders/{plain}/contacts",
+        headers=dispatcher,
+        json={"person_name": "张三", "channel": "phone"},
+    )
+    assert changed.status_code == 201, changed.text
+    after = await client.get("/api/work-orders", headers={**dispatcher, "If-None-Match": etag}, params=mine)
+    assert after.status_code == 200
+    assert after.headers["etag"] != etag
+
+
+async def test_each_caller_gets_only_its_own_scope(client, admin, dispatcher, desk):
+    other, site = await customer_with_site(client, admin)
+    await report(
+        client,
+        dispatcher,
+        site,
+        await asset(client, admin, site, await contract(client, admin, other, kind="7x24")),
+    )
+    everyone = await _list(client, dispatcher, limit=500)
+    customers = {o["customer_id"] for o in everyone.json()["items"]}
+    assert len(customers) > 1
+    contact = await _list(client, desk["contact"], limit=500)
+    assert {o["customer_id"] for o in contact.json()["items"]} == {desk["customer"]["id"]}
+    assert contact.headers["etag"] != everyone.headers["etag"]
+
+    engineer = await auth_headers(client, "engineer01")
+    mine = await _list(client, engineer, limit=500)
+    me = await engineer_id(client, dispatcher, "engineer01")
+    for order in mine.json()["items"]:
+        assert any(me in (v["engineer_id"], v["partner_engineer_id"]) for v in order["visits"])
+    # A staff ETag is no use to another scope.
+    refused = await client.get(
+        "/api/work-orders",
+        headers={**desk["contact"], "If-None-Match": everyone.headers["etag"]},
+        params={"limit": 500},
+    )
+    assert refused.status_code == 200
+
+
+async def test_the_countdown_and_states_follow_the_clock(client, dispatcher, desk, clock):
+    mine = {"customer_id": desk["customer"]["id"]}
+    page = await _list(client, dispatcher, **mine)
+    ticking = [
+        (o["id"], c)
+        for o in page.json()["items"]
+        for c in o["clocks"]
+        if c["remaining_seconds"] is not None and c["state"] != "breached"
+    ]
+    assert ticking
+    order_id, first = min(ticking, key=lambda t: t[1]["remaining_seconds"])
+
+    clock.advance(dt.timedelta(seconds=90))
+    later = await _list(client, dispatcher, **mine)
+    same = _clock(later, order_id, first["measure"])
+    assert same["remaining_seconds"] == pytest.approx(first["remaining_seconds"] - 90)
+    assert same["state"] == first["state"]
+    assert later.headers["etag"] == page.headers["etag"]  # only the countdown moved
+
+    clock.advance(dt.timedelta(seconds=first["remaining_seconds"]))
+    late = await _list(client, await auth_headers(client, "dispatcher"), **mine)  # the old token expired
+    assert _clock(late, order_id, first["measure"])["state"] == "breached"
+    assert _clock(late, order_id, first["measure"])["remaining_seconds"] == pytest.approx(-90)
+    assert late.headers["etag"] != page.headers["etag"]
+
+
+def _clock(answer: Any, order_id: str, measure: str) -> dict[str, Any]:
+    order = next(o for o in answer.json()["items"] if o["id"] == order_id)
+    return dict(next(c for c in order["clocks"] if c["measure"] == measure))
