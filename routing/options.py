@@ -26,6 +26,12 @@ class SolveOptions:
     # Steep next to travel (1 s late at priority 1 = 100 s of travel), so that
     # local search does not buy travel with SLA breaches.
     lateness_cost_per_minute: float = 6000.0
+    # Late work of one severity is served earliest deadline first: the lateness price of a visit
+    # grows linearly, up to double, as its deadline runs from this long after the plan's start
+    # to this long before it. One price for all would leave swapping two late jobs free (the sum
+    # of lateness is the same), and newer work would keep overtaking older work at each re-plan.
+    # None: one price per priority.
+    deadline_order_window_s: float | None = 12 * 3600.0
     drop_cost: float = 1_000_000.0
     overtime_cost_per_minute: float = 120.0
     # Churn: a visit moved to another engineer than its current one costs this

@@ -468,10 +468,22 @@ def _capacity(m: SolverModel, routing: Any) -> None:
 
 
 def _late_coeff(m: SolverModel, visit: Visit, protected: set[str]) -> int:
-    """Price of a unit of lateness: per minute × priority, steeper where the
-    greedy baseline is on time."""
-    coeff = max(1, round(m.options.lateness_cost_per_minute / 60.0 * max(1, visit.priority)))
+    """Price of a unit of lateness: per minute × priority, by how early the deadline
+    is (see `SolveOptions.deadline_order_window_s`), steeper where the greedy baseline
+    is on time."""
+    price = m.options.lateness_cost_per_minute / 60.0 * max(1, visit.priority)
+    coeff = max(1, round(price * _deadline_order_factor(m, visit)))
     return coeff * PROTECTED_LATENESS_FACTOR if visit.id in protected else coeff
+
+
+def _deadline_order_factor(m: SolverModel, visit: Visit) -> float:
+    """1 for a deadline a window or more after the plan's start, 2 for one a window
+    or more before it, linear between."""
+    window = m.options.deadline_order_window_s
+    if window is None or window <= 0 or visit.deadline_s is None:
+        return 1.0
+    ahead = (visit.deadline_s - m.problem.now_s) / window
+    return 1.0 + min(1.0, max(0.0, (1.0 - ahead) / 2.0))
 
 
 def _keep_penalty(m: SolverModel) -> int:
