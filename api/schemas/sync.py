@@ -7,6 +7,7 @@ import uuid
 from typing import Annotated, Any, Literal
 
 import msgspec
+from litestar.openapi.spec import OpenAPIType, Schema
 
 from api.schemas.common import Input
 from core.times import Instant
@@ -82,7 +83,12 @@ class PushOut(msgspec.Struct):
 class PullOut(msgspec.Struct):
     # {"entity": "work_order", "id": ..., "op": "upsert", "data": {...}} or op "remove"; a
     # `visit_note` record comes already encoded (msgspec.Raw), written by PostgreSQL.
-    changes: list[dict[str, Any] | msgspec.Raw]
+    changes: Annotated[
+        list[dict[str, Any] | msgspec.Raw],
+        # Documented as what both are on the wire, one JSON object each: the union would read as
+        # `oneOf: [object, any]`, which every object matches twice.
+        msgspec.Meta(extra_json_schema={"extra": {"items": Schema(type=OpenAPIType.OBJECT)}}),
+    ]
     cursor: str
     has_more: bool
     bootstrap: bool
