@@ -58,12 +58,14 @@ from dispatch.customers.models import Asset, Customer, Site
 from dispatch.inspections import checklist
 from dispatch.inspections.models import ChecklistResult, Inspection
 from dispatch.sla.models import SlaClock
+from dispatch.work_orders.lifecycle import OPEN, ORDER_NO_NOTES, VISIT_NO_NOTES
 from dispatch.work_orders.models import Status, Visit, VisitNote, VisitStatus, WorkOrder, WorkOrderKind
 from inventory.models import Item, LocationKind, StockBalance, StockMove
 from inventory.models import Location as StockLocation
 from offline_sync.models import SyncChange, SyncRetention, VisitAttachment
 
-CLOSED_ORDERS = (Status.CLOSED, Status.CANCELLED)
+# Orders a phone no longer carries: every status that is not open (`lifecycle.OPEN`).
+CLOSED_ORDERS = tuple(sorted(frozenset(Status) - OPEN))
 # What a phone is told of each SLA clock.
 CLOCK_FIELDS = ("deadline", "met_at", "breached_at")
 ENTITY = "work_order"
@@ -690,10 +692,11 @@ def _note_columns(user_id: uuid.UUID) -> tuple[Any, ...]:
             "id", _note.id, "at", _utc_text(_note.at), "author_id", _note.author_id, "body", _note.body
         ),
     )  # fmt: skip
+    # The rule under which the domain takes a note (`lifecycle.takes_notes`), on the user's visit.
     in_scope = (
         _mine(user_id, _note_visit)
-        & (_note_visit.status != VisitStatus.CANCELLED)
-        & _note_order.status.not_in(CLOSED_ORDERS)
+        & _note_visit.status.not_in(sorted(VISIT_NO_NOTES))
+        & _note_order.status.not_in(sorted(ORDER_NO_NOTES))
     )
     return (_note.at.label("note_at"), case((in_scope, cast(record, Text)), else_=None).label("record"))
 

@@ -15,11 +15,9 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.sla.models import SlaClock
-from dispatch.work_orders.models import Visit, VisitStatus
+from dispatch.work_orders import visits
+from dispatch.work_orders.models import Visit
 from inventory.models import StockMove
-
-# The statuses a plan reads (planned, assigned and under way).
-PLANNED_OR_UNDER_WAY = [VisitStatus.PLANNED, VisitStatus.ASSIGNED, VisitStatus.EN_ROUTE, VisitStatus.ON_SITE]
 
 
 @dataclass(frozen=True)
@@ -35,7 +33,7 @@ class InputsState:
 async def inputs_state(session: AsyncSession, now: dt.datetime, horizon_s: float) -> InputsState:
     """What a plan from `now` over `horizon_s` would read, besides the clock."""
     reach = now + dt.timedelta(seconds=horizon_s)
-    visits = (
+    planned = (
         await session.execute(
             select(
                 func.md5(
@@ -48,7 +46,7 @@ async def inputs_state(session: AsyncSession, now: dt.datetime, horizon_s: float
                     )
                 ),
                 func.count().filter((Visit.window_start.is_(None)) | (Visit.window_start <= reach)),
-            ).where(Visit.status.in_(PLANNED_OR_UNDER_WAY))
+            ).where(Visit.status.in_(sorted(visits.ACTIVE)))
         )
     ).one()
     at_risk = await session.scalar(
@@ -57,4 +55,4 @@ async def inputs_state(session: AsyncSession, now: dt.datetime, horizon_s: float
         )
     )
     moves = await session.scalar(select(func.count()).select_from(StockMove))
-    return InputsState(str(visits[0]), int(visits[1]), int(at_risk or 0), int(moves or 0))
+    return InputsState(str(planned[0]), int(planned[1]), int(at_risk or 0), int(moves or 0))

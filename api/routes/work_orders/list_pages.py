@@ -117,6 +117,20 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
     )
 
 
+async def _fresh(
+    session: AsyncSession,
+    actor: Actor,
+    f: queries.OrderFilter,
+    now: dt.datetime,
+    *,
+    limit: int,
+    cursor: str | None,
+) -> WorkOrderPage:
+    """The page built from the database now (records the staff read's audit row)."""
+    page = await queries.list_orders(session, actor, f, now, limit=limit, cursor=cursor)
+    return WorkOrderPage(items=render_rows(page.items, now), next_cursor=page.next_cursor)
+
+
 async def answer(
     pages: RecentPages[Any],
     session: AsyncSession,
@@ -130,15 +144,13 @@ async def answer(
 ) -> Response[bytes]:
     """The page as JSON, from the kept page when it is current, or 304 when the client's is."""
     if f.breached is not None:
-        page = await queries.list_orders(session, actor, f, now, limit=limit, cursor=cursor)
-        fresh = WorkOrderPage(items=render_rows(page.items, now), next_cursor=page.next_cursor)
+        fresh = await _fresh(session, actor, f, now, limit=limit, cursor=cursor)
         return Response(_ENCODE(fresh), media_type=_JSON)
     key = (_scope(actor), f, limit, cursor)
     version = await page_versions.page_version(session, actor, f, now, limit=limit, cursor=cursor)
     kept: _Kept | None = pages.get(key)
     if kept is None or kept.version != version or not kept.holds_at(now):
-        page = await queries.list_orders(session, actor, f, now, limit=limit, cursor=cursor)
-        fresh = WorkOrderPage(items=render_rows(page.items, now), next_cursor=page.next_cursor)
+        fresh = await _fresh(session, actor, f, now, limit=limit, cursor=cursor)
         kept = _built(key, fresh, version, now)
         pages.put(key, kept)
     elif actor.is_staff:
