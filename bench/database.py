@@ -13,7 +13,8 @@ from core.localdb import LocalCluster, free_port, throwaway_cluster
 from core.settings import PROJECT_ROOT, Settings, load_settings
 
 
-def _migrate(url: str) -> None:
+def migrate(url: str) -> None:
+    """Bring the database at `url` to the migrations' head."""
     from alembic import command
     from alembic.config import Config
 
@@ -32,7 +33,7 @@ def demo_database(now: dt.datetime) -> Iterator[str]:
 
     cluster = throwaway_cluster(PROJECT_ROOT / "var")
     try:
-        _migrate(cluster.url)
+        migrate(cluster.url)
         asyncio.run(load_demo(cluster.url, now=now))
         yield cluster.url
     finally:
@@ -59,7 +60,7 @@ def kept_database(now: dt.datetime, datadir: Path) -> Iterator[tuple[str, bool]]
         conf.write(f"port = {cluster.port}\n")
     cluster.start()
     try:
-        _migrate(cluster.url)
+        migrate(cluster.url)
         if fresh:
             asyncio.run(load_demo(cluster.url, now=now))
         yield cluster.url, fresh

@@ -32,6 +32,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
+from bench.database import migrate
 from core.localdb import throwaway_cluster
 from core.settings import PROJECT_ROOT
 from kpis import figures
@@ -165,17 +166,6 @@ SELECT count(*) FROM work_order wo WHERE wo.reported_at >= :since AND wo.reporte
 """
 
 
-def _migrate(url: str) -> None:
-    from alembic import command
-    from alembic.config import Config
-
-    config = Config(str(PROJECT_ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
-    config.attributes["database_url"] = url
-    config.attributes["configure_logging"] = False
-    command.upgrade(config, "head")
-
-
 async def _seed(engine: AsyncEngine, orders: int) -> None:
     params = {"large": LARGE, "orders": orders, "start": START, "year": YEAR}
     async with engine.begin() as conn:
@@ -250,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     cluster = throwaway_cluster(PROJECT_ROOT / "var")
     try:
-        _migrate(cluster.url)
+        migrate(cluster.url)
 
         async def run() -> list[tuple[str, dict[str, Any]]]:
             engine = create_async_engine(cluster.url)

@@ -18,7 +18,8 @@ from typing import Any
 from sqlalchemy import true
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
-from bench.kpis import LARGE, NOW, START, YEAR, _migrate, _seed
+from bench.database import migrate
+from bench.kpis import LARGE, NOW, START, YEAR, _seed
 from core.localdb import throwaway_cluster
 from core.settings import PROJECT_ROOT
 from dispatch.sla import reports
@@ -81,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     cluster = throwaway_cluster(PROJECT_ROOT / "var")
     try:
-        _migrate(cluster.url)
+        migrate(cluster.url)
 
         async def run() -> list[tuple[str, float, int]]:
             engine = create_async_engine(cluster.url)
