@@ -15,6 +15,7 @@ import pytest
 from hypothesis import settings as hypothesis_settings
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from api.app import create_app
 from core.clock import ManualClock
@@ -79,6 +80,14 @@ def _fresh(cluster: LocalCluster, admin_dsn: str, template: str) -> Iterator[str
 def demo_db(cluster: LocalCluster, admin_dsn: str, demo_template: str) -> Iterator[str]:
     """A private copy of the demo database for one test module (an asyncpg URL)."""
     yield from _fresh(cluster, admin_dsn, demo_template)
+
+
+@pytest.fixture(scope="module")
+async def db(demo_db: str) -> AsyncIterator[AsyncEngine]:
+    """An engine on the module's demo database, for what a test reads or writes beside the API."""
+    engine = create_async_engine(demo_db)
+    yield engine
+    await engine.dispose()
 
 
 @pytest.fixture(scope="module")

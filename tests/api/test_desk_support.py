@@ -6,20 +6,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.support.api import assert_problem, auth_headers
 from tests.support.db import watch_once
 from tests.support.scenario import asset, contract, customer_with_site, report
-
-
-@pytest.fixture(scope="module")
-async def db(demo_db):
-    engine = create_async_engine(demo_db)
-    yield engine
-    await engine.dispose()
 
 
 async def _count(db, sql: str, **params) -> int:

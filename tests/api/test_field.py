@@ -7,7 +7,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from routing.geo import wgs84_to_gcj02
 from tests.support.api import assert_problem, auth_headers
@@ -25,13 +24,6 @@ async def monday(clock):
     clock.set(MONDAY_10.astimezone(UTC))
     yield clock
     clock.set(start)
-
-
-@pytest.fixture(scope="module")
-async def db(demo_db):
-    engine = create_async_engine(demo_db)
-    yield engine
-    await engine.dispose()
 
 
 async def test_positions_need_consent_and_a_shift(client, monday, db):

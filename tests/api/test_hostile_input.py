@@ -17,7 +17,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from api.app import report_unknown_zones
 from api.body_checks import MAX_DEPTH, too_deep
@@ -31,13 +30,6 @@ from tests.support.scenario import asset, contract, customer_with_site, report, 
 
 # Fuzz a running app: module fixtures are shared between examples on purpose.
 FUZZ = settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-
-
-@pytest.fixture(scope="module")
-async def db(demo_db):
-    engine = create_async_engine(demo_db)
-    yield engine
-    await engine.dispose()
 
 
 @pytest.fixture(scope="module")

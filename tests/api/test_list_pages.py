@@ -11,20 +11,12 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select, text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from core.audit import AuditLog
 from tests.support.api import auth_headers, sign_in
 from tests.support.scenario import asset, contract, customer_with_site, engineer_id, planned_visit, report
 
 CONTACT_PASSWORD = "contact-list-password"
-
-
-@pytest.fixture(scope="module")
-async def db(demo_db):
-    engine = create_async_engine(demo_db)
-    yield engine
-    await engine.dispose()
 
 
 @pytest.fixture(scope="module")

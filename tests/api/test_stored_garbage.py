@@ -7,19 +7,10 @@ import uuid
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.support.api import assert_problem
 from tests.support.plans import run_plan
 from tests.support.scenario import asset, contract, customer_with_site, report
-
-
-@pytest.fixture(scope="module")
-async def db(demo_db):
-    engine = create_async_engine(demo_db)
-    yield engine
-    await engine.dispose()
-
 
 INSERT_VISIT = text(
     """

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select, text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from core.database import make_sessionmaker
 from core.identity.roles import Actor, Role
@@ -31,13 +30,6 @@ async def setting(client, admin):
     customer, site = await customer_with_site(client, admin)
     row = await contract(client, admin, customer, kind="7x24")
     return site, await asset(client, admin, site, row)
-
-
-@pytest.fixture(scope="module")
-async def db(demo_db):
-    engine = create_async_engine(demo_db)
-    yield engine
-    await engine.dispose()
 
 
 class Phone:

@@ -8,7 +8,6 @@ from datetime import datetime
 
 import pytest
 from sqlalchemy import func, select, text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from core.clock import ManualClock
 from core.database import make_engine, make_sessionmaker
@@ -33,13 +32,6 @@ async def setting(client, admin):
     row = await contract(client, admin, customer, kind="7x24")
     unit = await asset(client, admin, site, row)
     return customer, site, row, unit
-
-
-@pytest.fixture(scope="module")
-async def db(demo_db):
-    engine = create_async_engine(demo_db)
-    yield engine
-    await engine.dispose()
 
 
 async def _count(db, table: str) -> int:
