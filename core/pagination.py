@@ -174,6 +174,14 @@ def _value_param(i: int) -> str:
     return f"keyset_after_{i}"
 
 
+def page_bounds(order: Sequence[InstrumentedAttribute[Any]]) -> tuple[Any, Any]:
+    """The page size and the "after the cursor" condition of a `Keyset`'s statements, as the same
+    bound parameters: for a subquery that may stop where the page stops (the condition only in
+    `Keyset.later`, whose parameters it uses)."""
+    values: list[Any] = [bindparam(_value_param(i)) for i in range(len(order))]
+    return bindparam(_LIMIT, type_=Integer), _past(order, values)
+
+
 @dataclass(frozen=True)
 class Keyset:
     """A statement of columns paged by `order` (ascending, not null; the last column unique), as

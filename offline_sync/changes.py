@@ -612,7 +612,13 @@ async def pull(
         page.has_more = True
         return page
     high = cursor.high if cursor.high is not None else max(xmin, cursor.low)
-    crew_orders = select(Visit.work_order_id).where(_mine(user_id))
+    # The orders of every visit the user was ever on (a visit that left them still tells them),
+    # as lead and as partner apart: the lead's from `ix_visit_engineer_work_order` alone, where
+    # one bitmap scan of both read a row of each visit in the engineer's whole history.
+    crew_orders = union_all(
+        select(Visit.work_order_id).where(Visit.engineer_id == user_id),
+        select(Visit.work_order_id).where(Visit.partner_engineer_id == user_id),
+    )
     stmt = (
         select(
             SyncChange.xact_id,

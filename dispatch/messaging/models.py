@@ -27,6 +27,13 @@ class Notification(UUIDPrimaryKey, Base):
     __tablename__ = "notification"
     __table_args__ = (
         Index("ix_notification_open", "created_at", postgresql_where=text("acknowledged_at IS NULL")),
+        # The SLA watch's breaches raised since its oldest open clock started, from the index alone.
+        Index(
+            "ix_notification_breach",
+            "created_at",
+            postgresql_include=["dedupe_key"],
+            postgresql_where=text("kind = 'breach'"),
+        ),
     )
 
     created_at: Mapped[dt.datetime]

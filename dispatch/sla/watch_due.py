@@ -257,11 +257,22 @@ async def _read(session: AsyncSession, order_ids: Sequence[uuid.UUID] | None) ->
         select(SlaPause.work_order_id).join(WorkOrder, WorkOrder.id == SlaPause.work_order_id), order_ids
     )
     paused = set((await session.execute(pauses.where(SlaPause.ended_at.is_(None)))).scalars())
-    breaches = _of_open(Notification.work_order_id, [Notification.dedupe_key], order_ids).where(
-        Notification.kind == "breach"
+    return _Facts(orders, clocks, visits, paused, await _breaches_since(session, clocks))
+
+
+async def _breaches_since(session: AsyncSession, clocks: dict[uuid.UUID, list[_Clock]]) -> set[str]:
+    """The dedupe keys of the breach notifications raised since the earliest of these clocks
+    started: a breach is raised after its clock's deadline, which is after the clock started, so
+    that range holds every breach of these orders (and a few of orders closed since, which no key
+    of an open order matches). A range of `ix_notification_breach`, where a join to the open
+    orders read every breach notification ever raised."""
+    started = [c.started_at for order_clocks in clocks.values() for c in order_clocks]
+    if not started:
+        return set()
+    keys = select(Notification.dedupe_key).where(
+        Notification.kind == "breach", Notification.created_at >= min(started)
     )
-    raised = {key for _, key in await session.execute(breaches)}
-    return _Facts(orders, clocks, visits, paused, raised)
+    return set((await session.execute(keys)).scalars())
 
 
 async def _arrivals(

@@ -8,8 +8,9 @@ everything else a page does.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import msgspec
@@ -25,7 +26,9 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    true,
     type_coerce,
+    union_all,
 )
 from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,7 +39,7 @@ from core import audit
 from core.geo import BBox
 from core.identity.models import User
 from core.identity.roles import Actor, Role
-from core.pagination import Keyset, Page, keyset_rows
+from core.pagination import Keyset, Page, keyset_rows, page_bounds
 from core.records import like_pattern
 from dispatch.contracts.models import Measure, Severity
 from dispatch.customers.models import Customer, Site
@@ -103,29 +106,58 @@ def _filtered(stmt: Select[Any], f: OrderFilter, now: dt.datetime) -> Select[Any
         stmt = stmt.where(
             exists().where(Site.id == WorkOrder.site_id, func.ST_Covers(envelope, func.geometry(Site.point)))
         )
-    if f.q:
-        stmt = stmt.where(_text_matches(f.q))
     return stmt
 
 
-def _text_matches(q: str) -> Any:
-    """Orders whose number, asset serial or customer's name contains `q`, ignoring case. The
-    matches are found first, as an array of ids (trigram indexes on each column; the customers
-    named are found first and their orders read by `ix_work_order_customer_due`), and the page is
-    then read by id and sorted: otherwise the planner, guessing that a substring matches one
-    order in 200, walks every order in deadline order hoping to fill a page early (3 s at a
-    million orders for a serial that three orders carry)."""
-    pattern = like_pattern(q)
-    named = select(Customer.id).where(Customer.name.ilike(pattern)).scalar_subquery()
+# A run of digits long enough to be looked up on its own (see `_text_matches`).
+_DIGITS = re.compile(r"[0-9]{3,}")
+
+
+def _indexed_part(q: str) -> str:
+    """What the trigram indexes are asked for: the longest run of three or more digits in `q`,
+    else `q` itself. The letters and dashes of a serial or number (`SN-`, `WO-`) are in every
+    serial and number, so their trigrams' index entries list every order ever stored; the digits
+    are what sets one apart (what the desk types is usually the end of a serial)."""
+    runs = _DIGITS.findall(q)
+    return max(runs, key=len) if runs else q
+
+
+def _contains(column: Any, q: str) -> Any:
+    """`column` contains `q`, ignoring case: the index looks up `_indexed_part(q)`, and the whole
+    `q` is checked on the rows it finds (on `column || ''`, which no index serves, so that the
+    planner does not hand the whole pattern's trigrams to the index as well)."""
+    part = _indexed_part(q)
+    if part == q:
+        return column.ilike(like_pattern(q))
+    return column.ilike(like_pattern(part)) & column.concat("").ilike(like_pattern(q))
+
+
+def _text_matches(actor: Actor, f: OrderFilter, now: dt.datetime, *, later: bool) -> Any:
+    """Orders whose number, asset serial or customer's name contains `f.q`, ignoring case. The
+    matches are found first, as an array of ids, and the page is then read by id and sorted:
+    otherwise the planner, guessing that a substring matches one order in 200, walks every order
+    in deadline order hoping to fill a page early (3 s at a million orders for a serial that
+    three orders carry).
+
+    Numbers and serials come from their trigram indexes (see `_contains`). A named customer's
+    orders are read per customer from `ix_work_order_customer_due` in the page's order, with the
+    page's filters and scope, after the page's cursor (`later`), stopping at the page's size:
+    only those can be on the page, where all of that customer's history was read and sorted."""
+    assert f.q
     found = aliased(WorkOrder, name="found")
-    matches = select(found.id).where(
-        or_(
-            found.problem_number.ilike(pattern),
-            found.asset_serial.ilike(pattern),
-            found.customer_id == any_(func.array(named)),
-        )
+    by_number = select(found.id).where(
+        or_(_contains(found.problem_number, f.q), _contains(found.asset_serial, f.q))
     )
-    return WorkOrder.id == any_(func.array(matches.scalar_subquery()))
+    named = select(Customer.id).where(Customer.name.ilike(like_pattern(f.q))).subquery("named")
+    limit, after = page_bounds(_ORDER_KEY)
+    theirs = _filtered(_scoped(select(WorkOrder.id), actor), replace(f, q=None), now).where(
+        WorkOrder.customer_id == named.c.id
+    )
+    if later:
+        theirs = theirs.where(after)
+    page = theirs.correlate(named).order_by(*_ORDER_KEY).limit(limit).lateral("theirs")
+    by_name = select(page.c.id).select_from(named).join(page, true())
+    return WorkOrder.id == any_(func.array(union_all(by_number, by_name).scalar_subquery()))
 
 
 class ClockView(msgspec.Struct):
@@ -291,7 +323,13 @@ def orders_keyset(actor: Actor, f: OrderFilter, now: dt.datetime) -> Keyset:
     stmt = _scoped(_ORDERS, actor)
     if stmt is _ORDERS and f == _UNFILTERED:
         return ALL_ORDERS
-    return Keyset.of(_filtered(stmt, f, now), _ORDER_KEY)
+    stmt = _filtered(stmt, f, now)
+    if not f.q:
+        return Keyset.of(stmt, _ORDER_KEY)
+    # The search's matches stop where the page stops: after the cursor on later pages.
+    first = Keyset.of(stmt.where(_text_matches(actor, f, now, later=False)), _ORDER_KEY)
+    later = Keyset.of(stmt.where(_text_matches(actor, f, now, later=True)), _ORDER_KEY)
+    return Keyset(_ORDER_KEY, first.first, later.later)
 
 
 async def list_orders(
