@@ -4,14 +4,19 @@ reads as one over a handful."""
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
 from typing import Any
 
 from sqlalchemy import event, func, select
 
 from core.database import make_engine, make_sessionmaker
+from dispatch.messaging.models import Notification
 from dispatch.sla.watch import sweep
+from dispatch.sla.watch_due import WatchSettings, scan
 from dispatch.work_orders.lifecycle import OPEN
 from dispatch.work_orders.models import WorkOrder
+from routing.travel import HaversineTravelTime
 from tests.conftest import DEMO_NOW
 from tests.support.scenario import asset, contract, customer_with_site, report
 
@@ -57,3 +62,32 @@ async def test_a_sweep_reads_sites_contracts_and_pauses_once_for_all_its_orders(
     # No order has a planned visit: each arrival is predicted from where the engineers are.
     assert reads_of("engineer") <= 1
     assert reads_of("engineer_position") <= 1
+
+
+async def test_a_pass_after_the_breaches_were_raised_finds_their_order_with_nothing_due(
+    client: Any, admin: dict[str, str], dispatcher: dict[str, str], demo_db: str
+) -> None:
+    """The pass reads the breaches already raised by time (since its open clocks started): an
+    order whose every target was missed, swept once, is not locked and evaluated again."""
+    customer, site = await customer_with_site(client, admin)
+    row = await contract(client, admin, customer, kind="7x24")
+    order = uuid.UUID((await report(client, dispatcher, site, await asset(client, admin, site, row)))["id"])
+    later = DEMO_NOW + dt.timedelta(days=5)
+    engine = make_engine(demo_db, pool_size=2)
+    try:
+        sessions = make_sessionmaker(engine)
+        async with sessions() as session, session.begin():
+            first = await sweep(session, later, order_ids=[order])
+        async with sessions() as session:
+            raised = await session.scalar(
+                select(func.count())
+                .select_from(Notification)
+                .where(Notification.work_order_id == order, Notification.kind == "breach")
+            )
+            again = await scan(session, later, HaversineTravelTime(), WatchSettings(), [order])
+            await session.rollback()
+    finally:
+        await engine.dispose()
+    assert first.evaluated >= 3
+    assert raised == 3
+    assert again.due == []
