@@ -245,22 +245,20 @@ async def apply(
         raise PlanStale(
             "Visits changed after the plan was made; plan again", changed_work_orders=sorted(set(changed))
         )
-    for visit_id, crew in crews.items():
-        visit = visits[uuid.UUID(visit_id)]
-        if visit.status not in {VisitStatus.PLANNED, VisitStatus.ASSIGNED}:
-            continue  # work already under way stays as it is
-        partner = uuid.UUID(crew[1]) if len(crew) > 1 else visit.partner_engineer_id
-        await visit_service.assign(
-            session,
-            actor,
-            clock,
+    assignments = [
+        visit_service.Assignment(
             visit.id,
             visit.version,
             engineer_id=uuid.UUID(crew[0]),
-            partner_engineer_id=partner,
+            partner_engineer_id=uuid.UUID(crew[1]) if len(crew) > 1 else visit.partner_engineer_id,
             planned_start=dt.datetime.fromisoformat(starts[visit_id]["start"]),
             pinned=visit.pinned,
         )
+        for visit_id, crew in crews.items()
+        # Work already under way stays as it is.
+        if (visit := visits[uuid.UUID(visit_id)]).status in {VisitStatus.PLANNED, VisitStatus.ASSIGNED}
+    ]
+    await visit_service.assign_all(session, actor, clock, assignments)
     short = await _hold_pickups(session, actor, clock, pickups)
     result = {**plan.result, "applied_engineers": sorted(done)}
     if short:
