@@ -55,9 +55,6 @@ def kept_database(now: dt.datetime, datadir: Path) -> Iterator[tuple[str, bool]]
         cluster.tune_for_tests()
     elif cluster.running():
         raise SystemExit(f"{datadir}: the cluster is already running (another run uses it)")
-    # Its port is chosen again on every start.
-    with (datadir / "postgresql.conf").open("a") as conf:
-        conf.write(f"port = {cluster.port}\n")
     cluster.start()
     try:
         migrate(cluster.url)

@@ -156,6 +156,10 @@ class LocalCluster:
             str(self.datadir),
             "-l",
             str(log),
+            # The port on the command line, not in postgresql.conf: a kept data directory is
+            # started on whatever port is free this time, and its configuration stays as it is.
+            "-o",
+            f"-p {self.port}",
             "-w",
             "-t",
             "60",

@@ -46,6 +46,13 @@ def day_of(vehicle: Vehicle, start_s: float) -> int:
     return day
 
 
+def standby_periods(engineer: Engineer, visit: Visit) -> list[Window]:
+    """The engineer's standby periods open to the visit: only while they are on the rota, and only
+    for critical work or work that cannot wait for the next regular shift (`Visit.critical`; the
+    solver's vehicles follow the same rule in `can_serve`)."""
+    return engineer.on_call_shifts if engineer.on_call and visit.critical else []
+
+
 def vehicles_of(problem: Problem) -> list[Vehicle]:
     out: list[Vehicle] = []
     for e_index, engineer in enumerate(problem.engineers):

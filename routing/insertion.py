@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from routing.eligibility import first_start, missing_parts, skill_problem
+from routing.eligibility import first_start, missing_parts, skill_problem, standby_periods
 from routing.geo import Point
 from routing.model import Engineer, Visit, Warehouse, Window
 from routing.travel import FloatMatrix, TravelTimeProvider, pair_seconds
@@ -58,23 +58,19 @@ class Insertion:
     pickup_s: float | None = None
 
 
-def _in_shift(engineer: Engineer, start: float, end: float) -> bool:
+def _in_shift(engineer: Engineer, visit: Visit, start: float, end: float) -> bool:
     # A standby period has no overtime after it (see eligibility.vehicles_of).
     if any(lo <= start and end <= hi + engineer.overtime_cap_after(hi) for lo, hi in engineer.shifts):
         return True
-    standby = engineer.on_call_shifts if engineer.on_call else []
-    return any(lo <= start and end <= hi for lo, hi in standby)
+    return any(lo <= start and end <= hi for lo, hi in standby_periods(engineer, visit))
 
 
-def _next_shift_start(
-    engineer: Engineer, windows: list[Window], after: float, duration_s: float
-) -> float | None:
+def _next_shift_start(engineer: Engineer, visit: Visit, windows: list[Window], after: float) -> float | None:
     """The first start after `after` at the beginning of a later shift (the engineer is off or away
     until then) that the visit's windows allow, or None."""
-    periods = engineer.shifts + (engineer.on_call_shifts if engineer.on_call else [])
-    for lo, _ in sorted(periods):
+    for lo, _ in sorted(engineer.shifts + standby_periods(engineer, visit)):
         start = first_start(windows, lo) if lo > after else None
-        if start is not None and _in_shift(engineer, start, start + duration_s):
+        if start is not None and _in_shift(engineer, visit, start, start + visit.duration_s):
             return start
     return None
 
@@ -253,8 +249,8 @@ class _Scan:
             return None
         arrival, leg_in, house, pickup_at = reached
         start = first_start(self.windows, arrival)
-        if start is not None and not _in_shift(route.engineer, start, start + visit.duration_s):
-            start = _next_shift_start(route.engineer, self.windows, start, visit.duration_s)
+        if start is not None and not _in_shift(route.engineer, visit, start, start + visit.duration_s):
+            start = _next_shift_start(route.engineer, visit, self.windows, start)
         if start is None:
             return None
         end = start + visit.duration_s

@@ -85,7 +85,6 @@ async def create_plan(
         time_limit_s=data.time_limit_seconds,
         solution_limit=data.solution_limit,
         limits=context.plans,
-        osrm_url=context.settings.osrm_url,
     )
     return await plan_with_position(session, plan, context.plans)
 

@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import zones
-from dispatch.messaging.outbox import enqueue
+from dispatch.messaging.outbox import Outgoing, enqueue
 from dispatch.work_orders.models import Visit, WorkOrder
 
 
@@ -15,15 +15,12 @@ def _local(at: dt.datetime, tz: str) -> str:
     return zones.local_minute(at, tz)
 
 
-async def appointment_confirmation(
-    session: AsyncSession, now: dt.datetime, order: WorkOrder, visit: Visit, tz: str
-) -> None:
+def appointment_confirmation(order: WorkOrder, visit: Visit, tz: str) -> Outgoing | None:
+    """The customer's confirmation of the visit's planned start (none without one), to queue."""
     if visit.planned_start is None:
-        return
+        return None
     when = _local(visit.planned_start, tz)
-    await enqueue(
-        session,
-        now,
+    return Outgoing(
         channel="sms",
         recipient=order.contact_phone,
         subject=f"{order.problem_number} 上门服务预约确认",

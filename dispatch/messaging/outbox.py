@@ -14,7 +14,7 @@ import datetime as dt
 import logging
 import smtplib
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Protocol
@@ -74,6 +74,18 @@ def backoff(attempts: int) -> dt.timedelta:
     return dt.timedelta(minutes=min(2**attempts, 240))
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """A message to queue; sent once per `dedupe_key`."""
+
+    channel: str
+    recipient: str
+    subject: str
+    body: str
+    order_id: uuid.UUID | None
+    dedupe_key: str
+
+
 async def enqueue(
     session: AsyncSession,
     now: dt.datetime,
@@ -86,20 +98,32 @@ async def enqueue(
     dedupe_key: str,
 ) -> None:
     """Queue a message once per dedupe key (a re-evaluation never sends it twice)."""
+    await enqueue_all(session, now, [Outgoing(channel, recipient, subject, body, order_id, dedupe_key)])
+
+
+async def enqueue_all(session: AsyncSession, now: dt.datetime, messages: Sequence[Outgoing]) -> None:
+    """`enqueue` for several messages, in one statement."""
+    if not messages:
+        return
     await session.execute(
         insert(OutboxMessage)
         .values(
-            id=uuid.uuid4(),
-            created_at=now,
-            channel=channel,
-            recipient=recipient,
-            subject=subject,
-            body=body,
-            work_order_id=order_id,
-            status=OutboxStatus.PENDING,
-            attempts=0,
-            next_attempt_at=now,
-            dedupe_key=dedupe_key,
+            [
+                {
+                    "id": uuid.uuid4(),
+                    "created_at": now,
+                    "channel": m.channel,
+                    "recipient": m.recipient,
+                    "subject": m.subject,
+                    "body": m.body,
+                    "work_order_id": m.order_id,
+                    "status": OutboxStatus.PENDING,
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "dedupe_key": m.dedupe_key,
+                }
+                for m in messages
+            ]
         )
         .on_conflict_do_nothing(index_elements=[OutboxMessage.dedupe_key])
     )

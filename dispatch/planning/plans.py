@@ -27,7 +27,6 @@ from dispatch.customers.models import Site
 from dispatch.engineers.models import Engineer
 from dispatch.flows import restock
 from dispatch.planning.models import Plan, PlanStatus
-from dispatch.planning.problem import build
 from dispatch.work_orders import visits as visit_service
 from dispatch.work_orders.models import Visit, VisitStatus, WorkOrder
 from inventory.errors import OutOfStock
@@ -165,12 +164,10 @@ async def create(
     time_limit_s: float,
     solution_limit: int | None = None,
     limits: PlanLimits,
-    osrm_url: str = "",
 ) -> Plan:
     """A queued plan and, in the same transaction, the job that solves it (429 beyond the limits).
-    The inputs are read here too, so that a request that cannot be planned is refused at once;
-    the worker reads them again when it starts, and the plan is made from what it reads then."""
-    plan_input = await build(session, now, horizon_s, engineer_ids, osrm_url=osrm_url)
+    The routing problem is built once, by the worker when the solve starts (solving.py), from the
+    visits as they are then: a plan may wait in the queue, and what it was asked for changes."""
     await _admit(session, actor.user_id, time_limit_s, limits)
     plan = Plan(
         id=uuid.uuid4(),
@@ -184,9 +181,9 @@ async def create(
             "time_limit_s": time_limit_s,
             "solution_limit": solution_limit,
         },
-        visit_versions=plan_input.visit_versions,
+        # Set with the problem when the solve starts.
+        visit_versions={},
         progress={},
-        inputs_hash=plan_input.inputs_hash(),
         heartbeat_at=func.now(),
     )
     session.add(plan)
@@ -248,22 +245,20 @@ async def apply(
         raise PlanStale(
             "Visits changed after the plan was made; plan again", changed_work_orders=sorted(set(changed))
         )
-    for visit_id, crew in crews.items():
-        visit = visits[uuid.UUID(visit_id)]
-        if visit.status not in {VisitStatus.PLANNED, VisitStatus.ASSIGNED}:
-            continue  # work already under way stays as it is
-        partner = uuid.UUID(crew[1]) if len(crew) > 1 else visit.partner_engineer_id
-        await visit_service.assign(
-            session,
-            actor,
-            clock,
+    assignments = [
+        visit_service.Assignment(
             visit.id,
             visit.version,
             engineer_id=uuid.UUID(crew[0]),
-            partner_engineer_id=partner,
+            partner_engineer_id=uuid.UUID(crew[1]) if len(crew) > 1 else visit.partner_engineer_id,
             planned_start=dt.datetime.fromisoformat(starts[visit_id]["start"]),
             pinned=visit.pinned,
         )
+        for visit_id, crew in crews.items()
+        # Work already under way stays as it is.
+        if (visit := visits[uuid.UUID(visit_id)]).status in {VisitStatus.PLANNED, VisitStatus.ASSIGNED}
+    ]
+    await visit_service.assign_all(session, actor, clock, assignments)
     short = await _hold_pickups(session, actor, clock, pickups)
     result = {**plan.result, "applied_engineers": sorted(done)}
     if short:

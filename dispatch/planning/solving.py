@@ -66,7 +66,10 @@ async def _start(
             return None
         engineer_ids = [uuid.UUID(e) for e in plan.params.get("engineer_ids", [])] or None
         plan_input = await build(session, plan.origin, plan.horizon_s, engineer_ids, osrm_url=osrm_url)
-        plan.status, plan.runner_id, plan.heartbeat_at = PlanStatus.RUNNING, runner_id, func.now()
+        # The clock's time, not the transaction's start (now()): reading the inputs may take
+        # longer than the heartbeats a running plan is allowed to miss.
+        plan.status, plan.runner_id = PlanStatus.RUNNING, runner_id
+        plan.heartbeat_at = func.clock_timestamp()
         plan.visit_versions, plan.inputs_hash = plan_input.visit_versions, plan_input.inputs_hash()
         return plan, plan_input
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import text
@@ -23,6 +24,7 @@ from dispatch.contracts.models import Measure
 from dispatch.customers.models import Site
 from dispatch.engineers.models import Engineer
 from dispatch.messaging.customer_messages import appointment_confirmation
+from dispatch.messaging.outbox import Outgoing, enqueue_all
 from dispatch.sla.clocks import meet, record_restored
 from dispatch.work_orders.lifecycle import OPEN, takes_notes
 from dispatch.work_orders.models import Status, Visit, VisitKind, VisitNote, VisitStatus, WorkOrder
@@ -187,6 +189,19 @@ def check_reassignable(visit: Visit) -> None:
         )
 
 
+@dataclass(frozen=True)
+class Assignment:
+    """One visit given to an engineer (or a crew of two) at a start, or taken back (`engineer_id`
+    None), acting on the visit at `version`."""
+
+    visit_id: uuid.UUID
+    version: int
+    engineer_id: uuid.UUID | None
+    partner_engineer_id: uuid.UUID | None
+    planned_start: dt.datetime | None
+    pinned: bool
+
+
 async def assign(
     session: AsyncSession,
     actor: Actor,
@@ -200,36 +215,64 @@ async def assign(
     pinned: bool,
 ) -> Visit:
     """A dispatcher's manual assignment (and pin); None unassigns."""
-    visit, order = await owned_visit(session, actor, visit_id)
-    at_version(visit, version)
-    check_reassignable(visit)
+    one = Assignment(visit_id, version, engineer_id, partner_engineer_id, planned_start, pinned)
+    return (await assign_all(session, actor, clock, [one]))[0]
+
+
+async def assign_all(
+    session: AsyncSession, actor: Actor, clock: Clock, assignments: Sequence[Assignment]
+) -> list[Visit]:
+    """`assign` for many visits (a plan applied): each checked and changed in memory, the
+    customers' confirmations queued in one statement, and one flush writes them all — with their
+    timeline events, audit trail and the phones' change rows, as one flush per visit would. Rows
+    already locked or loaded (visits, work orders, sites, engineers) are not read again."""
     now = clock.now()
-    if engineer_id is None:
+    visits: list[Visit] = []
+    messages: list[Outgoing] = []
+    for assignment in assignments:
+        visit, message = await _assign(session, actor, now, assignment)
+        visits.append(visit)
+        if message is not None:
+            messages.append(message)
+    await enqueue_all(session, now, messages)
+    await session.flush()
+    return visits
+
+
+async def _assign(
+    session: AsyncSession, actor: Actor, now: dt.datetime, a: Assignment
+) -> tuple[Visit, Outgoing | None]:
+    """One assignment made in memory, and the customer's appointment confirmation it calls for."""
+    visit, order = await owned_visit(session, actor, a.visit_id)
+    at_version(visit, a.version)
+    check_reassignable(visit)
+    message = None
+    if a.engineer_id is None:
         visit.engineer_id = visit.partner_engineer_id = visit.planned_start = None
         visit.pinned = False
         visit.status = VisitStatus.PLANNED
     else:
-        await _engineer(session, engineer_id, "engineer_id")
-        if visit.people_needed > 1 and partner_engineer_id is None:
+        await _engineer(session, a.engineer_id, "engineer_id")
+        if visit.people_needed > 1 and a.partner_engineer_id is None:
             raise field_error("partner_engineer_id", "a joint visit needs its second engineer")
-        if partner_engineer_id is not None:
-            if partner_engineer_id == engineer_id:
+        if a.partner_engineer_id is not None:
+            if a.partner_engineer_id == a.engineer_id:
                 raise field_error("partner_engineer_id", "the partner must be another engineer")
-            await _engineer(session, partner_engineer_id, "partner_engineer_id")
+            await _engineer(session, a.partner_engineer_id, "partner_engineer_id")
         if (
-            planned_start is not None
+            a.planned_start is not None
             and visit.window_confirmed
             and visit.window_start
             and visit.window_end
-            and not (visit.window_start <= planned_start <= visit.window_end)
+            and not (visit.window_start <= a.planned_start <= visit.window_end)
         ):
             raise field_error("planned_start", "outside the window the customer confirmed")
-        visit.engineer_id, visit.partner_engineer_id = engineer_id, partner_engineer_id
-        visit.planned_start, visit.pinned = planned_start, pinned
+        visit.engineer_id, visit.partner_engineer_id = a.engineer_id, a.partner_engineer_id
+        visit.planned_start, visit.pinned = a.planned_start, a.pinned
         visit.status = VisitStatus.ASSIGNED
         site = await session.get(Site, order.site_id)
         assert site is not None
-        await appointment_confirmation(session, now, order, visit, site.time_zone)
+        message = appointment_confirmation(order, visit, site.time_zone)
         if order.status in {Status.NEW, Status.TRIAGED, Status.REOPENED}:
             move(session, order, actor, now, Status.SCHEDULED, note="visit assigned")
     add_event(
@@ -240,14 +283,13 @@ async def assign(
         "visit_assignment",
         data={
             "visit_id": str(visit.id),
-            "engineer_id": str(engineer_id) if engineer_id else None,
-            "partner_engineer_id": str(partner_engineer_id) if partner_engineer_id else None,
-            "planned_start": planned_start.isoformat() if planned_start else None,
-            "pinned": pinned,
+            "engineer_id": str(a.engineer_id) if a.engineer_id else None,
+            "partner_engineer_id": str(a.partner_engineer_id) if a.partner_engineer_id else None,
+            "planned_start": a.planned_start.isoformat() if a.planned_start else None,
+            "pinned": a.pinned,
         },
     )
-    await session.flush()
-    return visit
+    return visit, message
 
 
 def _require_engineer(actor: Actor, visit: Visit) -> None:

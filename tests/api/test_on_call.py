@@ -293,6 +293,43 @@ async def test_after_a_night_call_out_the_morning_starts_after_the_rest(client, 
         await _cancel(client, h, order)
 
 
+async def test_emergency_insertion_keeps_standby_for_work_that_cannot_wait(client, evening):
+    """The same rule as plans: at 20:00 a medium fault (on site within 24 h) waits for the morning
+    shift, proposed and applied, even next to an engineer on standby; a high fault that must be on
+    site by 08:00 is inserted into a standby night."""
+    h = await _headers(client)
+    duty = await engineer_id(client, h["admin"], "engineer17")
+    await _set(client, h, duty, on_call=True, shifts=DAY_SHIFTS + NIGHTS, rest_after_call_minutes=0)
+    morning = datetime(2026, 3, 3, 8, 30, tzinfo=SHANGHAI)
+    slow, slow_visit = await _order(client, h, duty, "medium")
+    for apply in (False, True):
+        proposal = await _ok(
+            await client.post(
+                "/api/dispatch/emergency-insertion",
+                headers=h["dispatcher"],
+                json={"visit_id": slow_visit["id"], "apply": apply},
+            )
+        )
+        assert datetime.fromisoformat(proposal["planned_start"]) >= morning, proposal
+    stored = await _ok(await client.get(f"/api/visits/{slow_visit['id']}", headers=h["dispatcher"]))
+    assert stored["status"] == "assigned"
+    assert datetime.fromisoformat(stored["planned_start"]) >= morning
+
+    urgent, urgent_visit = await _order(client, h, duty, "high")
+    proposal = await _ok(
+        await client.post(
+            "/api/dispatch/emergency-insertion",
+            headers=h["dispatcher"],
+            json={"visit_id": urgent_visit["id"], "apply": False},
+        )
+    )
+    deadline = datetime(2026, 3, 3, 8, 0, tzinfo=SHANGHAI)
+    assert evening <= datetime.fromisoformat(proposal["planned_start"]) < deadline
+    await _set(client, h, duty, on_call=True, shifts=DAY_SHIFTS)
+    for order in (slow, urgent):
+        await _cancel(client, h, order)
+
+
 def test_positions_are_kept_on_a_night_shift_not_on_standby():
     engineer = Engineer(
         time_zone="Asia/Shanghai",

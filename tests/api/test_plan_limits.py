@@ -104,7 +104,8 @@ async def test_one_dispatcher_holds_at_most_two_plans(client: Any) -> None:
     other = await client.post("/api/dispatch/plans", headers=supervisor, json=PLAN)
     assert other.status_code == 202, other.text
     for plan in [answers[0].json(), answers[1].json(), other.json()]:
-        assert (await wait_for_plan(client, dispatcher, plan["id"], patience=120))["status"] == "done"
+        done = await wait_for_plan(client, dispatcher, plan["id"], patience=120)
+        assert done["status"] == "done", done["error"]
 
 
 async def test_the_time_limit_a_plan_may_ask_for_is_capped(client: Any) -> None:
