@@ -58,3 +58,19 @@ async def defer(session: AsyncSession, kind: JobKind, **args: Any) -> bool:
     except IntegrityError:
         return False
     return True
+
+
+# procrastinate keeps only the newest deferral of each periodic task, so a worker that lags a
+# period behind the others can defer a period that already ran: the earliest job of a period
+# that has not failed is the one that runs it.
+_PERIOD_TAKEN = text(
+    "SELECT EXISTS (SELECT FROM procrastinate_jobs WHERE task_name = :task AND id < :job "
+    "AND args->'timestamp' = CAST(:timestamp AS jsonb) "
+    "AND status IN ('todo', 'doing', 'succeeded'))"
+)
+
+
+async def period_taken(session: AsyncSession, kind: JobKind, job_id: int, timestamp: int) -> bool:
+    """True when an earlier job of the kind already runs, ran or will run this period."""
+    values = {"task": kind.name, "job": job_id, "timestamp": str(timestamp)}
+    return bool((await session.execute(_PERIOD_TAKEN, values)).scalar_one())

@@ -114,8 +114,19 @@ def queue_app(settings: Settings, runtime: Runtime) -> procrastinate.App:
             runtime.sessionmaker, uuid.UUID(plan_id), runtime.limits, runtime.id, settings.osrm_url
         )
 
-    @app.task(name=SWEEP.name, queue=SWEEP.queue, lock=SWEEP.lock, queueing_lock=SWEEP.queueing_lock)
-    async def sweep(timestamp: int | None = None) -> None:
+    @app.task(
+        name=SWEEP.name,
+        queue=SWEEP.queue,
+        lock=SWEEP.lock,
+        queueing_lock=SWEEP.queueing_lock,
+        pass_context=True,
+    )
+    async def sweep(context: procrastinate.JobContext, timestamp: int | None = None) -> None:
+        if timestamp is not None and context.job.id is not None:
+            async with runtime.sessionmaker() as session:
+                if await jobs.period_taken(session, SWEEP, context.job.id, timestamp):
+                    log.info("sweep period=%s already taken; skipped", timestamp)
+                    return
         report = await runtime.sweeps.run_sweeps()
         # One line per pass, with the period it belongs to (None: deferred by a request).
         log.info("sweep period=%s pid=%s", timestamp, os.getpid())
