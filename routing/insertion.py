@@ -301,7 +301,8 @@ def _push_later(
 ) -> tuple[list[tuple[str, float]], float] | None:
     """The later stops pushed: each starts when the previous one is done and the
     engineer got there. Their new starts and the total delay, or None when one
-    would move past its promise."""
+    would move past its promise, or out of the engineer's shift (with its overtime)
+    or standby period: the engineer could not do it then."""
     shifted: list[tuple[str, float]] = []
     delay_total = 0.0
     t = end
@@ -310,6 +311,8 @@ def _push_later(
         leg = leg_from_new if k == position else legs[k]
         new_start = max(stop.start_s, t + leg)
         if stop.latest_start_s is not None and new_start > stop.latest_start_s:
+            return None
+        if new_start > stop.start_s and not _in_shift(route.engineer, new_start, new_start + stop.duration_s):
             return None
         if new_start > stop.start_s:
             shifted.append((stop.visit_id, new_start))

@@ -429,7 +429,9 @@ def _visit_model(
         later_shift_cost_per_hour=LATER_SHIFT_COST_PER_HOUR * SEVERITY_WEIGHT[order.severity],
         appointment=window,
         confirmed=visit.window_confirmed and window is not None,
-        critical=order.severity is Severity.CRITICAL,
+        # Work under way is where its engineer is, on a standby call-out too: it may ride on
+        # the standby period (and past a shift's end), as critical work may.
+        critical=order.severity is Severity.CRITICAL or started,
         pinned_engineer=pinned,
         pinned_start_s=_seconds(origin, visit.planned_start)
         if visit.pinned and visit.planned_start

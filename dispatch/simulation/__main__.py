@@ -17,17 +17,21 @@ import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
+from core import zones
 from dispatch.simulation import charts, check, policies, report
 from dispatch.simulation.databases import demo_cluster
 from dispatch.simulation.engine import Outcome
 from dispatch.simulation.runner import Run, run_policy, run_side_by_side
 from dispatch.simulation.scenario import generate
+from dispatch.simulation.world import ROSTERS, WEEKEND_PER_SKILL
 
 # The demo data is dated from this moment; the simulated week starts the Monday after, at local
 # midnight (Asia/Shanghai), when the demo's stock is on the shelves.
 DEMO_NOW = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)
 WEEK_START = dt.datetime(2026, 3, 8, 16, 0, tzinfo=dt.UTC)
+SITE_TZ = zones.zone("Asia/Shanghai")
 
 
 class _Bars:
@@ -84,7 +88,19 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="time a shorter run: the first hours of the days (the figures still count whole days)",
     )
+    parser.add_argument(
+        "--start-day",
+        type=int,
+        default=0,
+        help="start this many days after the demo week's Monday (5: a run from Saturday)",
+    )
     parser.add_argument("--engineers", type=int, default=30)
+    parser.add_argument(
+        "--roster",
+        choices=ROSTERS,
+        default="weekend",
+        help="weekend: the demo's roster plus a weekend rota; lean: the demo's roster (nobody on Sunday)",
+    )
     parser.add_argument("--faults-per-day", type=float, default=150.0)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--policy", choices=["both", "product", "plain"], default="both")
@@ -108,15 +124,24 @@ def _parser() -> argparse.ArgumentParser:
 
 def _write(out: Path, outcomes: list[Outcome], args: argparse.Namespace) -> str:
     out.mkdir(parents=True, exist_ok=True)
-    all_figures = [report.figures(o, WEEK_START, args.days) for o in outcomes]
+    start = _start(args)
+    all_figures = [report.figures(o, start, args.days) for o in outcomes]
     table = report.table(all_figures)
-    end = WEEK_START + dt.timedelta(days=args.days)
+    end = start + dt.timedelta(days=args.days)
+    roster = (
+        f"the demo's roster plus a weekend rota ({WEEKEND_PER_SKILL} engineers per skill on Saturday and on "
+        "Sunday, standby the nights after)"
+        if args.roster == "weekend"
+        else "the demo's lean roster (Mon–Fri, every fourth Tue–Sat, nobody on Sunday)"
+    )
     lines = [
         "# Simulated week",
         "",
         f"{args.days} days × {args.engineers} engineers × {args.faults_per_day:g} faults per weekday, "
         f"seed {args.seed}; re-plan every {args.replan_minutes} min with {args.time_limit:g} s; "
-        f"sweeps every {args.sweep_minutes} min.",
+        f"sweeps every {args.sweep_minutes} min; {roster}"
+        + (f"; from {start.astimezone(SITE_TZ):%A}" if args.start_day else "")
+        + ".",
         "",
         table,
         "",
@@ -124,6 +149,7 @@ def _write(out: Path, outcomes: list[Outcome], args: argparse.Namespace) -> str:
         "",
         "![Time to site](time_to_site.png)",
     ]
+    lines += ["", "## The roster", "", *_roster(outcomes[0].crews)]
     for outcome in outcomes:
         found = check.assignments(outcome.log.rows, outcome.crews) + check.one_place_at_a_time(
             outcome.log.rows
@@ -141,15 +167,47 @@ def _write(out: Path, outcomes: list[Outcome], args: argparse.Namespace) -> str:
     return table
 
 
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def _roster(crews: list[dict[str, Any]]) -> list[str]:
+    """Per weekday, who works a day shift and who is on standby the night after, with the kinds of
+    equipment they can repair between them."""
+    rows = [
+        "| weekday | day shift | standby night | skills by day | skills by night |",
+        "|---|---|---|---|---|",
+    ]
+    for weekday, name in enumerate(WEEKDAYS):
+        day = [c for c in crews if any(s["weekday"] == weekday and not s["on_call"] for s in c["shifts"])]
+        night = [
+            c
+            for c in crews
+            if c["on_call"] and any(s["weekday"] == weekday and s["on_call"] for s in c["shifts"])
+        ]
+        by_day, by_night = ", ".join(_skills(day)), ", ".join(_skills(night))
+        rows.append(f"| {name} | {len(day)} | {len(night)} | {by_day} | {by_night} |")
+    return rows
+
+
+def _skills(crews: list[dict[str, Any]]) -> list[str]:
+    # Licences valid through the simulated weeks (an electrician's licence may have run out).
+    return sorted({k for c in crews for k, until in c["skills"].items() if until is None or until >= "2027"})
+
+
+def _start(args: argparse.Namespace) -> dt.datetime:
+    return WEEK_START + dt.timedelta(days=args.start_day)
+
+
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     scenario = generate(
         args.seed,
-        start=WEEK_START,
+        start=_start(args),
         days=args.days,
         engineers=args.engineers,
         faults_per_day=args.faults_per_day,
     )
+    scenario = dataclasses.replace(scenario, roster=args.roster)
     if args.hours is not None:
         scenario = dataclasses.replace(scenario, hours=args.hours)
     print(f"{len(scenario.faults)} faults, {len(scenario.sick)} sick days", file=sys.stderr)

@@ -175,7 +175,7 @@ class Simulation:
 
     async def run(self) -> Outcome:
         async with self.session() as session, session.begin():
-            self.world = await load_world(session, self.scenario.engineers)
+            self.world = await load_world(session, self.scenario.engineers, self.scenario.roster)
             await self._absences(session)
             for crew in self.world.crews:
                 await positions.set_consent(session, crew.actor, self.scenario.start, True)

@@ -85,6 +85,9 @@ class Scenario:
     sick: list[tuple[int, int]] = field(default_factory=list)
     # A shorter run than whole days (tests): this many hours.
     hours: int | None = None
+    # The team's roster: "weekend" adds a weekend rota to the demo's, "lean" keeps it as it is
+    # (see world.weekend_rota).
+    roster: str = "weekend"
 
     @property
     def end(self) -> dt.datetime:
@@ -158,4 +161,4 @@ def generate(
 
 def fixed(start: dt.datetime, engineers: int, faults: list[Fault], hours: int) -> Scenario:
     """A hand-made scenario (tests): exactly these faults, nobody sick."""
-    return Scenario(0, start, math.ceil(hours / 24), engineers, faults, [], hours)
+    return Scenario(0, start, math.ceil(hours / 24), engineers, faults, [], hours, roster="lean")

@@ -105,9 +105,10 @@ async def hire(session: AsyncSession, desk: Actor, wanted: int) -> None:
         )  # fmt: skip
 
 
-async def load_world(session: AsyncSession, engineers: int) -> World:
+async def load_world(session: AsyncSession, engineers: int, roster: str = "weekend") -> World:
     """The desk, the first `engineers` of our own engineers (by user name; hired when the demo
-    has fewer) and every place with an asset of a known model."""
+    has fewer) and every place with an asset of a known model. With the "weekend" roster the
+    team also keeps a weekend rota (see `weekend_rota`); "lean" is the demo's roster as it is."""
     boss = (await session.execute(select(User).where(User.username == "admin"))).scalar_one()
     admin = Actor(user_id=boss.id, role=Role.ADMIN, username="admin")
     await hire(session, admin, engineers)
@@ -128,7 +129,10 @@ async def load_world(session: AsyncSession, engineers: int) -> World:
         select(Site, Asset).join(Asset, Asset.site_id == Site.id).order_by(Site.name, Asset.serial)
     )
     places = [Place(s, a, CATEGORY[a.model], lonlat(s.point)) for s, a in rows if a.model in CATEGORY]
-    await cover_standby(session, admin, crews[:engineers], {p.category for p in places})
+    categories = {p.category for p in places}
+    await cover_standby(session, admin, crews[:engineers], categories)
+    if roster == "weekend":
+        await weekend_rota(session, admin, crews[:engineers], categories)
     return World(
         Actor(user_id=dispatcher.id, role=Role.DISPATCHER, username="dispatcher"), crews[:engineers], places
     )
@@ -181,6 +185,77 @@ async def cover_standby(session: AsyncSession, admin: Actor, crews: list[Crew], 
             session, admin, engineer.id, engineer.version, {"on_call": True}, None, None, shifts
         )
         covered |= _standby_skills(crew)
+
+
+# The weekend rota: this many engineers with each skill work the day on Saturday and on Sunday
+# (with standby the night after), so that a 7x24 fault reported at the weekend has someone to go.
+WEEKEND_PER_SKILL = 2
+WEEKEND_DAY = (dt.time(8, 30), dt.time(17, 30))
+ROSTERS = ("weekend", "lean")
+
+
+def _valid_skills(crew: Crew) -> set[str]:
+    return {s.skill for s in crew.engineer.skills if s.valid_until is None or s.valid_until >= FAR_ENOUGH}
+
+
+def _works(crew: Crew, weekday: int) -> bool:
+    return any(s.weekday == weekday and not s.on_call for s in crew.engineer.shifts)
+
+
+def _standby_on(crew: Crew, weekday: int) -> bool:
+    return crew.engineer.on_call and any(s.weekday == weekday and s.on_call for s in crew.engineer.shifts)
+
+
+def _weekend_load(crew: Crew, added: dict[uuid.UUID, set[int]]) -> int:
+    return sum(1 for d in (5, 6) if _works(crew, d)) + len(added.get(crew.engineer.id, ()))
+
+
+async def weekend_rota(session: AsyncSession, admin: Actor, crews: list[Crew], categories: set[str]) -> None:
+    """The roster of a company that sells 7x24 contracts: on Saturday and on Sunday at least
+    WEEKEND_PER_SKILL engineers with each kind of equipment's skill work a day shift, and one
+    with the skill is on standby the night after. Those added to a weekend day are the ones with
+    the fewest weekend days so far (then by user name), through the engineers service. A small
+    team (fewer than ten: the tests' hand-made ones) keeps its roster as it is."""
+    if len(crews) < 10:
+        return
+    days: dict[uuid.UUID, set[int]] = {}
+    nights: dict[uuid.UUID, set[int]] = {}
+    for weekday in (5, 6):
+        on_duty = [c for c in crews if _works(c, weekday)]
+        for category in sorted(categories):
+            skilled = [c for c in on_duty if category in _valid_skills(c)]
+            while len(skilled) < WEEKEND_PER_SKILL:
+                able = [c for c in crews if c not in on_duty and category in _valid_skills(c)]
+                if not able:
+                    break
+                crew = min(able, key=lambda c: (_weekend_load(c, days), c.actor.username))
+                days.setdefault(crew.engineer.id, set()).add(weekday)
+                on_duty.append(crew)
+                skilled.append(crew)
+            standby = [
+                c for c in crews if _standby_on(c, weekday) or weekday in nights.get(c.engineer.id, ())
+            ]
+            if skilled and not any(category in _valid_skills(c) for c in standby):
+                crew = min(skilled, key=lambda c: (not c.engineer.on_call, c.actor.username))
+                nights.setdefault(crew.engineer.id, set()).add(weekday)
+    for crew in crews:
+        extra = [
+            EngineerShift(weekday=d, starts=WEEKEND_DAY[0], ends=WEEKEND_DAY[1], on_call=False)
+            for d in sorted(days.get(crew.engineer.id, ()))
+        ] + [
+            EngineerShift(weekday=d, starts=STANDBY_NIGHT[0], ends=STANDBY_NIGHT[1], on_call=True)
+            for d in sorted(nights.get(crew.engineer.id, ()))
+        ]
+        if extra:
+            engineer = crew.engineer
+            shifts = [
+                EngineerShift(weekday=s.weekday, starts=s.starts, ends=s.ends, on_call=s.on_call)
+                for s in engineer.shifts
+            ] + extra
+            changes = {"on_call": True} if engineer.id in nights else {}
+            crew.engineer = await update_engineer(
+                session, admin, engineer.id, engineer.version, changes, None, None, shifts
+            )
 
 
 @dataclass

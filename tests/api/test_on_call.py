@@ -330,6 +330,36 @@ async def test_emergency_insertion_keeps_standby_for_work_that_cannot_wait(clien
         await _cancel(client, h, order)
 
 
+async def test_work_under_way_on_a_standby_call_out_stays_on_the_standby_route(client, evening):
+    """A medium fault (it could wait for the morning) the desk sent the standby engineer to at
+    20:00: once they are on site, the plan keeps it on their standby route, where they are,
+    instead of leaving it out as pinned to an engineer with no shift in the horizon."""
+    h = await _headers(client)
+    duty = await engineer_id(client, h["admin"], "engineer17")
+    await _set(client, h, duty, on_call=True, shifts=DAY_SHIFTS + NIGHTS, rest_after_call_minutes=0)
+    order, visit = await _order(client, h, duty, "medium")
+    await _ok(
+        await client.put(
+            f"/api/visits/{visit['id']}/assignment",
+            headers=h["dispatcher"],
+            json={"version": visit["version"], "engineer_id": duty},
+        )
+    )
+    me = await auth_headers(client, "engineer17")
+    await _ok(await client.post(f"/api/visits/{visit['id']}/arrive", headers=me, json={}))
+
+    plan = await _plan(client, h, [duty])
+    route, stop = _served(plan, visit)
+    assert route["on_call"] is True
+    assert datetime.fromisoformat(stop["start"]) < datetime(2026, 3, 3, 8, 0, tzinfo=SHANGHAI)
+    assert plan["result"]["unassigned"] == []
+    await _ok(
+        await client.post(f"/api/visits/{visit['id']}/finish", headers=me, json={"outcome": "follow_up"})
+    )
+    await _set(client, h, duty, on_call=True, shifts=DAY_SHIFTS)
+    await _cancel(client, h, order)
+
+
 def test_positions_are_kept_on_a_night_shift_not_on_standby():
     engineer = Engineer(
         time_zone="Asia/Shanghai",

@@ -131,6 +131,23 @@ def test_an_engineer_away_this_morning_takes_the_visit_when_back_with_no_overtim
     assert best_insertion([route(morning)], long_job, PLANE, now_s=8 * H) is None
 
 
+def test_an_insertion_never_pushes_a_later_stop_out_of_the_shift_or_standby_period() -> None:
+    # A stop at 17:00 (50 minutes) on a shift ending at 18:00 with no overtime: an urgent hour
+    # before it would push it past 18:00, when that engineer is off; the visit goes to another,
+    # farther one whose shift runs to 20:00.
+    busy = Engineer("busy", (0.0, 0.0), DAY)
+    far = Engineer("far", (20_000.0, 0.0), [(8 * H, 20 * H)])
+    late = route(busy, PlannedStop("a", (1_000.0, 0.0), 17 * H, 50 * 60))
+    found = best_insertion([late, route(far)], Visit("new", (1_000.0, 0.0), H), PLANE, now_s=16.5 * H)
+    assert found is not None
+    assert (found.engineer_id, found.shifted) == ("far", [])
+    # A night call-out on standby (18:00–08:00, no overtime after it) is not pushed past 08:00.
+    night = Engineer("n", (0.0, 0.0), [], on_call=True, on_call_shifts=[(18 * H, 32 * H)])
+    called = route(night, PlannedStop("c", (1_000.0, 0.0), 31 * H, 50 * 60))
+    assert insertion_at(called, Visit("new", (1_000.0, 0.0), H), PLANE, 30.5 * H) is None
+    assert insertion_at(called, Visit("short", (1_000.0, 0.0), 0.25 * H), PLANE, 30.5 * H) is not None
+
+
 def test_the_pruned_scan_finds_what_trying_every_position_finds() -> None:
     """Positions are tried cheapest bound first and the scan stops early: on a
     field plan it must still pick what a scan of every position picks."""

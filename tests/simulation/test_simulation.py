@@ -20,7 +20,7 @@ from dispatch.simulation import check, policies
 from dispatch.simulation.engine import Outcome
 from dispatch.simulation.runner import run_policy
 from dispatch.simulation.scenario import Fault, Scenario, fixed, generate
-from dispatch.simulation.world import Place, load_world
+from dispatch.simulation.world import FAR_ENOUGH, WEEKEND_PER_SKILL, Place, load_world
 from tests.support.db import create_from_template, drop_database
 
 # Monday 2026-03-09 00:00 in Asia/Shanghai, a week after the demo data's moment.
@@ -221,3 +221,46 @@ def test_the_checks_catch_an_assignment_off_shift_without_skill_and_two_places_a
     assert check.one_place_at_a_time(log) == [
         "engineer01: sets off for F3.1 at 2026-03-09T02:10:00+00:00 while on F2.1"
     ]
+
+
+async def _roster(url: str, roster: str) -> tuple[set[str], list[dict[str, Any]]]:
+    """The kinds of equipment the places hold, and the team's roster as the simulator sets it."""
+    engine = make_engine(url, pool_size=1)
+    try:
+        async with make_sessionmaker(engine)() as session, session.begin():
+            world = await load_world(session, 30, roster)
+            team = [
+                {
+                    "on_call": c.engineer.on_call,
+                    "name": c.actor.username,
+                    "shifts": [(s.weekday, s.starts, s.on_call) for s in c.engineer.shifts],
+                    "skills": {
+                        s.skill
+                        for s in c.engineer.skills
+                        if s.valid_until is None or s.valid_until >= FAR_ENOUGH
+                    },
+                }
+                for c in world.crews
+            ]
+            return {p.category for p in world.places}, team
+    finally:
+        await engine.dispose()
+
+
+def test_the_weekend_rota_puts_every_skill_on_duty_at_the_weekend_and_lean_keeps_sunday_empty(
+    fresh: Callable[[], str],
+) -> None:
+    categories, team = asyncio.run(_roster(fresh(), "weekend"))
+    for weekday in (5, 6):  # Saturday, Sunday
+        for category in categories:
+            days = [e for e in team if category in e["skills"] and any(
+                d == weekday and not standby for d, _, standby in e["shifts"])]  # fmt: skip
+            nights = [e for e in team if category in e["skills"] and e["on_call"] and any(
+                d == weekday and standby for d, _, standby in e["shifts"])]  # fmt: skip
+            assert len(days) >= WEEKEND_PER_SKILL, (weekday, category)
+            assert nights, (weekday, category)
+    # Weekdays are left as the demo has them: nobody loses a shift.
+    _, lean = asyncio.run(_roster(fresh(), "lean"))
+    for before, after in zip(lean, team, strict=True):
+        assert set(before["shifts"]) <= set(after["shifts"]), (before, after)
+    assert not any(d == 6 and not standby for e in lean for d, _, standby in e["shifts"])
