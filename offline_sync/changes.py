@@ -569,25 +569,48 @@ class PullPage:
     bootstrap: bool = False
 
 
-async def snapshot_xmin(session: AsyncSession) -> tuple[int, int]:
-    """The oldest transaction still running when this snapshot was taken (all below have ended),
-    and the oldest one whose changes are still kept, in one round trip."""
+@dataclass(frozen=True)
+class Snapshot:
+    """The oldest transaction still running when the snapshot was taken (all below have ended),
+    and the oldest one whose changes are still kept."""
+
+    xmin: int
+    floor: int
+
+    @classmethod
+    def of(cls, xmin: Any, floor: Any) -> Snapshot:
+        """From the values of `snapshot_columns`."""
+        return cls(int(str(xmin)), int(floor or 0))
+
+
+def snapshot_columns() -> tuple[Any, Any]:
+    """What `Snapshot` is read from, to be selected in a snapshot's first statement (alone, or
+    beside what else the caller reads in the same round trip)."""
     floor = select(SyncRetention.floor_xact).where(SyncRetention.id == 1).scalar_subquery()
-    row = (
-        await session.execute(select(func.pg_snapshot_xmin(func.pg_current_snapshot()).cast(Text), floor))
-    ).one()
-    return int(str(row[0])), int(row[1] or 0)
+    return func.pg_snapshot_xmin(func.pg_current_snapshot()).cast(Text), floor
+
+
+async def snapshot_xmin(session: AsyncSession) -> Snapshot:
+    return Snapshot.of(*(await session.execute(select(*snapshot_columns()))).one())
 
 
 async def pull(
-    session: AsyncSession, user_id: uuid.UUID, cursor_text: str | None, limit: int, *, records: bool = False
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    cursor_text: str | None,
+    limit: int,
+    *,
+    records: bool = False,
+    snapshot: Snapshot | None = None,
 ) -> PullPage:
     """One page of changes for the user's scope. Call inside a REPEATABLE READ transaction whose
-    first statement is this one's (the snapshot and its xmin must be the same). With `records`,
-    an order whose only changes on the page are new or edited notes gets those notes rather
-    than its whole document (see `note_records`)."""
+    first statement is this one's, or read `snapshot` (`snapshot_columns`) in that first
+    statement yourself (the snapshot and its xmin must be the same). With `records`, an order
+    whose only changes on the page are new or edited notes gets those notes rather than its
+    whole document (see `note_records`)."""
     key = key_of(session)
-    xmin, floor = await snapshot_xmin(session)
+    snapshot = snapshot or await snapshot_xmin(session)
+    xmin, floor = snapshot.xmin, snapshot.floor
     if cursor_text is None:
         cursor = Cursor(low=xmin, booting=True)
     else:
@@ -620,7 +643,6 @@ async def pull(
             SyncChange.work_order_id,
             SyncChange.entity,
             SyncChange.entity_id,
-            *(_note_columns(user_id) if records else ()),
         )
         .where(SyncChange.xact_id >= cursor.low, SyncChange.xact_id < high)
         .where(
@@ -633,12 +655,12 @@ async def pull(
         .order_by(SyncChange.xact_id, SyncChange.id)
         .limit(limit + 1)
     )
-    if records:
-        stmt = _join_notes(stmt)
     if cursor.after is not None:
         stmt = stmt.where(
             func.row(SyncChange.xact_id, SyncChange.id) > func.row(cursor.after[0], cursor.after[1])
         )
+    if records:
+        stmt = _with_notes(stmt, user_id)
     rows = list((await session.execute(stmt)).all())
     more = len(rows) > limit
     rows = rows[:limit]
@@ -678,6 +700,23 @@ def _utc_text(column: Any) -> Any:
     )
 
 
+def _with_notes(page: Any, user_id: uuid.UUID) -> Any:
+    """The page's change rows (`page`, ordered and limited) with their notes joined on. The rows
+    are chosen first and only they are joined: joined before the limit, every change of the range
+    was (a page of 1,000 out of 5,000 joined 5,000 notes, visits and orders)."""
+    rows = page.subquery("page")
+    return (
+        select(*rows.c, *_note_columns(user_id))
+        .select_from(
+            # Outer joins on primary keys: one row per change row still.
+            rows.outerjoin(_note, (rows.c.entity == NOTE) & (_note.id == rows.c.entity_id))
+            .outerjoin(_note_visit, _note_visit.id == _note.visit_id)
+            .outerjoin(_note_order, _note_order.id == _note_visit.work_order_id)
+        )
+        .order_by(rows.c.xact_id, rows.c.id)
+    )
+
+
 def _note_columns(user_id: uuid.UUID) -> tuple[Any, ...]:
     """Beside each change row of a note: the note's time and, while its visit is the user's, not
     cancelled and its order open, the record the device gets, as JSON text built by PostgreSQL
@@ -699,15 +738,6 @@ def _note_columns(user_id: uuid.UUID) -> tuple[Any, ...]:
         & _note_order.status.not_in(sorted(ORDER_NO_NOTES))
     )
     return (_note.at.label("note_at"), case((in_scope, cast(record, Text)), else_=None).label("record"))
-
-
-def _join_notes(stmt: Any) -> Any:
-    # Outer joins on primary keys: one row per change row still, so the limit and order hold.
-    return (
-        stmt.outerjoin(_note, (SyncChange.entity == NOTE) & (_note.id == SyncChange.entity_id))
-        .outerjoin(_note_visit, _note_visit.id == _note.visit_id)
-        .outerjoin(_note_order, _note_order.id == _note_visit.work_order_id)
-    )
 
 
 def note_records(rows: list[Any], order_ids: list[uuid.UUID]) -> tuple[list[Change], list[uuid.UUID]]:
