@@ -14,8 +14,7 @@ the unit of work included; no sockets).
 - pull: 5,000 captured changes (notes on the engineer's visits) read from a cursor taken
   before them, paged 1,000 at a time (the most a page takes), by the reference client
   (`format=records`: the notes themselves, added to its store as rows of their own). Baseline: a plain
-  SELECT of the same change rows. The change log and the notes are analysed after the writing,
-  as autovacuum would do before a phone comes back to pull.
+  SELECT of the same change rows.
 - bootstrap: a first pull of the engineer's whole scope (no baseline).
 
 The last column is the SQL statements per item (every engine in the process, the bench's
@@ -296,9 +295,6 @@ def _measure_pull(bench: _Bench) -> list[Result]:
                 )
                 for i in range(PULL_SIZE)
             )
-        # The statistics autovacuum gathers within a minute of such a write: read at once, the
-        # rows would be planned with those of a log a fraction of the size.
-        conn.execute("ANALYZE sync_change, visit_note")
 
         def pull() -> None:
             bench.phone._set("cursor", cursor)
