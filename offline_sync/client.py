@@ -88,6 +88,16 @@ def _note_time(at: str) -> str:
     return at if "." in at else at[:19] + ".000000" + at[19:]
 
 
+# A pulled note updates the stored one in place, and only when it differs: a page delivered again
+# (after a lost answer, or a cursor reset) rewrites nothing. REPLACE deleted and re-inserted.
+_UPSERT_NOTE = (
+    "INSERT INTO replica_note VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
+    " work_order_id = excluded.work_order_id, visit_id = excluded.visit_id, at = excluded.at,"
+    " data = excluded.data WHERE (work_order_id, visit_id, at, data)"
+    " IS NOT (excluded.work_order_id, excluded.visit_id, excluded.at, excluded.data)"
+)
+
+
 def _note_row(order_id: str, visit_id: str, note: dict[str, Any]) -> tuple[str, str, str, str, str]:
     return note["id"], order_id, visit_id, _note_time(note["at"]), msgspec.json.encode(note).decode()
 
@@ -416,7 +426,7 @@ class DeviceClient:
             else:
                 self._put_document(change["id"], change["data"] if change["op"] == "upsert" else None)
         # A page never carries an order's notes beside its whole document.
-        self.db.executemany("INSERT OR REPLACE INTO replica_note VALUES (?, ?, ?, ?, ?)", notes)
+        self.db.executemany(_UPSERT_NOTE, notes)
 
     def sync(self) -> SyncSummary:
         """Upload blobs, push the outbox, pull; what the server answered, counted."""

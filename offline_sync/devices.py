@@ -82,10 +82,14 @@ async def of_user(
         stmt = stmt.with_for_update()
     device = (await session.execute(stmt)).scalar_one_or_none()
     if device is None:
-        raise DeviceNotRegistered(
-            "This device is not registered for you: POST /api/sync/devices first", device_id=str(device_id)
-        )
+        raise not_registered(device_id)
     return device
+
+
+def not_registered(device_id: uuid.UUID) -> DeviceNotRegistered:
+    return DeviceNotRegistered(
+        "This device is not registered for you: POST /api/sync/devices first", device_id=str(device_id)
+    )
 
 
 async def reported_lost(session: AsyncSession, device_id: uuid.UUID) -> bool:
@@ -100,15 +104,37 @@ def refuse_lost_refresh() -> DeviceLost:
 
 
 def check_usable(device: SyncDevice) -> None:
-    if device.status == "lost":
+    check_status(device.status)
+
+
+def check_status(status: str) -> None:
+    """Refuse a lost or suspended device."""
+    if status == "lost":
         raise DeviceLost(
             "This device was reported lost: nothing more is accepted; wipe its local data", wipe=True
         )
-    if device.status == "suspended":
+    if status == "suspended":
         raise DeviceSuspended(
             "This device is suspended: nothing was applied; keep the outbox until a dispatcher reinstates it",
             wipe=False,
         )
+
+
+# A pull records the device's contact when it moved by at least this much (or went back): a pull
+# of several pages, or pulls seconds apart, write the row once rather than on every request.
+CONTACT_STEP = dt.timedelta(minutes=1)
+
+
+def contact_due(last_contact: dt.datetime, now: dt.datetime) -> bool:
+    return not last_contact <= now < last_contact + CONTACT_STEP
+
+
+async def record_contact(session: AsyncSession, device_pk: uuid.UUID, now: dt.datetime) -> None:
+    """The device's contact time is now, unless a push holds its row: that push writes its own."""
+    free = select(SyncDevice.id).where(SyncDevice.id == device_pk).with_for_update(skip_locked=True)
+    await session.execute(
+        update(SyncDevice).where(SyncDevice.id.in_(free.scalar_subquery())).values(last_contact_at=now)
+    )
 
 
 def hold(

@@ -1,6 +1,6 @@
 """Sync steps that run in transactions of their own rather than the request's one.
 
-A pull reads in one REPEATABLE READ snapshot after recording the device's contact; a
+A pull reads in one REPEATABLE READ snapshot, then records the device's contact when due; a
 reinstatement commits before the held pushes are replayed one by one; a blob is stored and
 audited before the mutations waiting for it are applied, each in its own transaction.
 """
@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core import audit
@@ -69,20 +70,36 @@ async def pull(
     *,
     records: bool = False,
 ) -> Pulled:
-    """Record the device's contact (refusing a revoked one), then read one page of changes
-    in a snapshot of its own."""
+    """One page of changes in a snapshot of its own, refusing a revoked device; the device's
+    contact is recorded afterwards when it moved (`devices.contact_due`).
+
+    The device is read in the snapshot's first statement, with the snapshot's horizon: a page
+    is one round trip for the check and one for the change rows, without a transaction of its
+    own for the contact on every page."""
     assert actor.user_id is not None
-    async with sessionmaker() as session, session.begin():
-        device = await devices.of_user(session, actor, device_id, lock=True)
-        devices.check_usable(device)
-        device.last_contact_at = clock.now()
-        # Bookkeeping of every pull: not worth a disk flush each (see `commit_lazily`).
-        await commit_lazily(session)
     async with sessionmaker() as session:
         await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-        page = await changes.pull(session, actor.user_id, cursor, limit, records=records)
+        device = select(SyncDevice.id, SyncDevice.status, SyncDevice.last_contact_at)
+        found = (
+            await session.execute(
+                device.add_columns(*changes.snapshot_columns()).where(
+                    SyncDevice.device_id == device_id, SyncDevice.user_id == actor.user_id
+                )
+            )
+        ).first()
+        if found is None:
+            raise devices.not_registered(device_id)
+        devices.check_status(found.status)
+        snapshot = changes.Snapshot.of(found[3], found[4])
+        page = await changes.pull(session, actor.user_id, cursor, limit, records=records, snapshot=snapshot)
         await session.rollback()
-    return Pulled(page=page, server_time=clock.now())
+    now = clock.now()
+    if devices.contact_due(found.last_contact_at, now):
+        async with sessionmaker() as session, session.begin():
+            await devices.record_contact(session, found.id, now)
+            # Bookkeeping of pulls: not worth a disk flush each (see `commit_lazily`).
+            await commit_lazily(session)
+    return Pulled(page=page, server_time=now)
 
 
 @dataclass(frozen=True, slots=True)

@@ -629,6 +629,32 @@ async def test_pull_bootstraps_then_delivers_changes_and_removals(client, dispat
     assert removed3 == []
 
 
+async def test_a_pull_records_the_phones_contact_when_it_moved_by_a_minute(client, dispatcher, clock):
+    phone = await Phone(client, "engineer11").start()
+    registered = clock.now()
+
+    async def contact() -> dt.datetime:
+        listed = (await client.get("/api/sync/devices", headers=dispatcher)).json()["items"]
+        return dt.datetime.fromisoformat(next(d for d in listed if d["id"] == phone.pk)["last_contact_at"])
+
+    moved = dt.timedelta(0)
+    try:
+        moved += dt.timedelta(seconds=30)
+        clock.advance(dt.timedelta(seconds=30))
+        await phone.pull_all()  # pages of 2: a pull of several pages
+        assert await contact() == registered  # within the minute: the row is not written again
+        moved += dt.timedelta(minutes=2)
+        clock.advance(dt.timedelta(minutes=2))
+        await phone.pull_all()
+        assert await contact() == clock.now()
+        moved -= dt.timedelta(minutes=5)
+        clock.advance(dt.timedelta(minutes=-5))  # a server clock set back is recorded as well
+        await phone.pull_all()
+        assert await contact() == clock.now()
+    finally:
+        clock.advance(-moved)
+
+
 async def test_a_cursor_older_than_the_log_is_410_and_bootstrap_recovers(
     client, dispatcher, setting, clock, db
 ):
