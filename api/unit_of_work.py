@@ -274,17 +274,22 @@ def _only_reads(ctx: RequestContext) -> bool:
     return bool(trail.reads) and not trail.changes
 
 
-def _write_trail(scope: Any, ctx: RequestContext) -> None:
-    method = scope["method"]
+def audit_action(scope: Any) -> str:
+    """What a request's audit row names as its action: the method and the route's path."""
+    method: str = scope["method"]
     handler = scope.get("route_handler")
     path = getattr(handler, "paths", None)
     template = sorted(path)[0] if path else scope["path"]
+    return f"{method} {template}" if handler is not None else method
+
+
+def _write_trail(scope: Any, ctx: RequestContext) -> None:
     audit.write_trail(
         ctx.session.sync_session,
-        action=f"{method} {template}" if handler is not None else method,
+        action=audit_action(scope),
         actor=ctx.actor,
         request_id=ctx.request_id,
-        always=method not in SAFE_METHODS,
+        always=scope["method"] not in SAFE_METHODS,
     )
 
 

@@ -14,7 +14,7 @@ from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.auth import DESK, app_context
+from api.auth import DESK
 from api.params import AppClock, BBoxParam, CurrentActor, Cursor, Limit, Now, Search, Session
 from api.routes.work_orders import list_pages
 from api.routes.work_orders.shapes import render
@@ -156,9 +156,8 @@ async def list_work_orders(
         bbox=BBox.parse(bbox) if bbox else None,
         q=q,
     )
-    pages = app_context(request).list_pages
     return await list_pages.answer(
-        pages, session, actor, f, now, limit=limit, cursor=cursor, if_none_match=if_none_match
+        request, session, actor, f, now, limit=limit, cursor=cursor, if_none_match=if_none_match
     )
 
 
