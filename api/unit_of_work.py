@@ -6,6 +6,10 @@ handler has produced its response: commits (with the one audit row and the store
 idempotent response) when the status is below 400, rolls everything back otherwise.
 The response is held until the commit succeeded, so a client never sees a success
 that was not stored.
+
+A read route marked `autocommit_reads=True` runs without BEGIN and COMMIT: it only reads, and
+its audit row is written by its last statement or by the flush below, so a failure before that
+leaves nothing behind either.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from core.identity.sessions import authenticate
 log = logging.getLogger("fieldservice.api")
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+_AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
 
 
 def _header(scope: Any, name: bytes) -> str | None:
@@ -77,6 +82,10 @@ class UnitOfWorkMiddleware:
                 await session.close()
                 await self.app(scope, receive, send)
                 return
+            if _autocommits(handler, scope):
+                # A read whose only write is its audit row, written by its last statement (or at
+                # the end, below): each statement commits by itself, which saves BEGIN and COMMIT.
+                await session.connection(execution_options=_AUTOCOMMIT)
             messages = await self._run(scope, receive, ctx_app, ctx)
         for message in messages:
             if message["type"] == "http.response.start":
@@ -267,6 +276,11 @@ async def _commit(
             retry_after=5,
         )
     return messages
+
+
+def _autocommits(handler: Any, scope: Any) -> bool:
+    marked = handler is not None and bool(handler.opt.get("autocommit_reads"))
+    return marked and scope["method"] in SAFE_METHODS
 
 
 def _only_reads(ctx: RequestContext) -> bool:

@@ -305,7 +305,7 @@ async def test_a_change_elsewhere_keeps_the_page_and_its_etag(client, desk, db):
 async def test_a_kept_pages_read_leaves_the_same_audit_row_as_a_built_one(client, desk, db):
     dispatcher = await auth_headers(client, "dispatcher")
     mine = {"customer_id": desk["customer"]["id"]}
-    rows = []
+    rows: list[tuple[Any, str]] = []
     for request_id in ("list-built", "list-kept", "list-kept-304"):
         async with db.connect() as conn:
             last = (await conn.execute(select(AuditLog.id).order_by(AuditLog.id.desc()).limit(1))).scalar()
@@ -360,3 +360,25 @@ async def test_the_recheck_writes_its_audit_row_lazily_and_only_when_the_page_st
         ).scalars()
         assert written.reads == [{"entity": "work_order.contact", "ids": []}]
         await session.rollback()
+    # Outside a transaction (how the list runs): the statement commits its row by itself.
+    async with AsyncSession(db) as session:
+        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        counted = await page_versions.change_count(session)
+        assert await page_versions.change_count_unless(session, counted, trail) == counted
+        await session.rollback()
+    async with db.connect() as conn:
+        assert (
+            await conn.execute(text("SELECT count(*) FROM audit_log WHERE request_id = 'recheck'"))
+        ).scalar() == 1
+
+
+async def test_a_refused_list_request_leaves_no_audit_row(client, desk, db):
+    dispatcher = await auth_headers(client, "dispatcher")
+    mine = {"customer_id": desk["customer"]["id"]}
+    await _list(client, dispatcher, **mine)
+    async with db.connect() as conn:
+        last = (await conn.execute(select(AuditLog.id).order_by(AuditLog.id.desc()).limit(1))).scalar()
+    refused = await client.get("/api/work-orders", headers=dispatcher, params={**mine, "cursor": "forged"})
+    assert refused.status_code == 422, refused.text
+    async with db.connect() as conn:
+        assert (await conn.execute(select(AuditLog.id).where(AuditLog.id > (last or 0)))).all() == []
