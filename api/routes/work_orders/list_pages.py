@@ -66,8 +66,9 @@ class _Kept:
     ids: list[uuid.UUID]
     # The audit row's `reads` for a staff read of the page (JSON).
     reads: str
-    # The page's JSON around its countdowns, and each countdown's deadline in microseconds:
-    # `remaining_seconds` is `(deadline - now).total_seconds()`, worked out the same way.
+    # The page's JSON around its countdowns (each piece but the last ends with the countdown's
+    # key), and each countdown's deadline in microseconds: `remaining_seconds` is
+    # `(deadline - now).total_seconds()`, worked out the same way.
     pieces: list[bytes]
     deadlines: list[int]
     # The states shown hold from `since` until the earliest deadline still ahead (`until`).
@@ -78,11 +79,15 @@ class _Kept:
         return self.since <= now and (self.until is None or now < self.until)
 
     def body(self, now: dt.datetime) -> bytes:
+        if not self.deadlines:
+            return self.pieces[0]
         at = _micros(now)
-        pieces = self.pieces
-        out = [pieces[0]]
-        for i, deadline in enumerate(self.deadlines, start=1):
-            out += [_COUNTDOWN, repr((deadline - at) / 1_000_000).encode(), pieces[i]]
+        # One encoding of all the countdowns (as the page's own encoder writes a float), spliced
+        # between the pieces.
+        counts = _ENCODE([(deadline - at) / 1_000_000 for deadline in self.deadlines])[1:-1].split(b",")
+        out = [b""] * (2 * len(counts) + 1)
+        out[0::2] = self.pieces
+        out[1::2] = counts
         return b"".join(out)
 
 
@@ -102,7 +107,8 @@ def _built(
     deadlines = [c.deadline for c in counting if c.deadline is not None]
     for clock in counting:
         clock.remaining_seconds = _PLACEHOLDER
-    pieces = _ENCODE(page).split(_COUNTDOWN + _ENCODE(_PLACEHOLDER))
+    split = _ENCODE(page).split(_COUNTDOWN + _ENCODE(_PLACEHOLDER))
+    pieces = [piece + _COUNTDOWN for piece in split[:-1]] + split[-1:]
     assert len(pieces) == len(deadlines) + 1 == len(counting) + 1
     until = min((d for d in deadlines if d > now), default=None)
     ids = [o.id for o in page.items]
