@@ -5,9 +5,12 @@ A console asks for the same first page again and again. Building it (the page's 
 rows decoded, 50 orders and some 250 clocks rendered) is most of a request's cost; checking that
 it is still current is one short statement (`page_versions`). So each API process keeps the pages
 it built, keyed by who may see them (staff alike; a customer's contacts their organisation's; an
-engineer their own) and by the query, and serves one again only when the database's digest of
-the rows behind it is unchanged: nothing lives only in one process, and any write by anyone is
-seen at the next request.
+engineer their own) and by the query, and serves one again only when the database says nothing
+behind it changed: nothing lives only in one process, and any write by anyone is seen at the next
+request. First the list's change counter (bumped at commit by every transaction that writes a
+table a page shows): while it stands, the kept page is answered after one statement, which also
+writes the staff read's audit row, without BEGIN or COMMIT. When it moved, the digest of the rows
+behind the page decides: a page whose own rows did not change stays, under the new count.
 
 What depends on the time is worked out at answer time: an open clock's `remaining_seconds`, and
 its `state`, which changes only when a deadline passes, so a kept page is used only until the
