@@ -5,6 +5,7 @@ included, leaves its audit row."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import uuid
 from typing import Any
@@ -382,3 +383,14 @@ async def test_a_refused_list_request_leaves_no_audit_row(client, desk, db):
     assert refused.status_code == 422, refused.text
     async with db.connect() as conn:
         assert (await conn.execute(select(AuditLog.id).where(AuditLog.id > (last or 0)))).all() == []
+
+
+async def test_the_lists_connections_go_back_to_the_pool_with_transactions(client, app, desk):
+    await _list(client, await auth_headers(client, "dispatcher"), customer_id=desk["customer"]["id"])
+    engine = app.state["context"].engine
+    idle = engine.pool.checkedin()
+    assert idle >= 1
+    async with contextlib.AsyncExitStack() as stack:
+        for _ in range(idle):
+            conn = await stack.enter_async_context(engine.connect())
+            assert (await conn.get_raw_connection()).dbapi_connection.autocommit is False
