@@ -6,6 +6,10 @@ handler has produced its response: commits (with the one audit row and the store
 idempotent response) when the status is below 400, rolls everything back otherwise.
 The response is held until the commit succeeded, so a client never sees a success
 that was not stored.
+
+A read route marked `autocommit_reads=True` runs without BEGIN and COMMIT: it only reads, and
+its audit row is written by its last statement or by the flush below, so a failure before that
+leaves nothing behind either.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from core.identity.sessions import authenticate
 log = logging.getLogger("fieldservice.api")
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+_AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
 
 
 def _header(scope: Any, name: bytes) -> str | None:
@@ -77,6 +82,10 @@ class UnitOfWorkMiddleware:
                 await session.close()
                 await self.app(scope, receive, send)
                 return
+            if _autocommits(handler, scope):
+                # A read whose only write is its audit row, written by its last statement (or at
+                # the end, below): each statement commits by itself, which saves BEGIN and COMMIT.
+                await session.connection(execution_options=_AUTOCOMMIT)
             messages = await self._run(scope, receive, ctx_app, ctx)
         for message in messages:
             if message["type"] == "http.response.start":
@@ -269,22 +278,32 @@ async def _commit(
     return messages
 
 
+def _autocommits(handler: Any, scope: Any) -> bool:
+    marked = handler is not None and bool(handler.opt.get("autocommit_reads"))
+    return marked and scope["method"] in SAFE_METHODS
+
+
 def _only_reads(ctx: RequestContext) -> bool:
     trail = audit.trail_of(ctx.session.sync_session)
     return bool(trail.reads) and not trail.changes
 
 
-def _write_trail(scope: Any, ctx: RequestContext) -> None:
-    method = scope["method"]
+def audit_action(scope: Any) -> str:
+    """What a request's audit row names as its action: the method and the route's path."""
+    method: str = scope["method"]
     handler = scope.get("route_handler")
     path = getattr(handler, "paths", None)
     template = sorted(path)[0] if path else scope["path"]
+    return f"{method} {template}" if handler is not None else method
+
+
+def _write_trail(scope: Any, ctx: RequestContext) -> None:
     audit.write_trail(
         ctx.session.sync_session,
-        action=f"{method} {template}" if handler is not None else method,
+        action=audit_action(scope),
         actor=ctx.actor,
         request_id=ctx.request_id,
-        always=method not in SAFE_METHODS,
+        always=scope["method"] not in SAFE_METHODS,
     )
 
 

@@ -250,3 +250,19 @@ class VisitNote(UUIDPrimaryKey, Base):
     at: Mapped[dt.datetime]
     author_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"))
     body: Mapped[str] = mapped_column(Text)
+
+
+# Shards of the list's change counter: a writing transaction bumps the row of its backend
+# (`pg_backend_pid() % LIST_CHANGE_SHARDS`), so concurrent writers rarely wait on one row.
+LIST_CHANGE_SHARDS = 16
+
+
+class ListChange(Base):
+    """How many transactions changed a table the work order list shows, per shard; bumped by
+    triggers at commit (see migration `list_change_counter`), read by `page_versions`."""
+
+    __tablename__ = "list_change"
+    __audited__ = False
+
+    shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    changes: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))

@@ -14,14 +14,22 @@ one short string instead of 150 KB of rows.
 The digest is read before the page, in its own statement: a change committed between the two
 makes the stored digest older than the page, which costs one more read of the page later, never
 a stale one.
+
+Cheaper still is the list's change counter (`list_change`, bumped at commit by every transaction
+that changes a table a page shows, whoever wrote): while it reads as it did before a page was
+built, nothing behind any page changed, and the digest need not be read at all. It is read
+before the page too, for the same reason; a row's `xmin` changes with every bump, and a database
+restored from a backup holds other `xmin`s, so an older count can never read as current again.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import uuid
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, literal_column, select
+from sqlalchemy import Select, func, literal_column, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.identity.roles import Actor
@@ -79,3 +87,61 @@ async def page_version(
     stmt, params = keyset_statement(session, digests, limit=limit, cursor=cursor)
     connection = await session.connection()
     return str((await connection.execute(stmt, params)).scalar_one())
+
+
+_COUNTER = "SELECT md5(string_agg(concat_ws(':', changes, xmin), ',' ORDER BY shard)) AS v FROM list_change"
+_CHANGES = text(_COUNTER)
+# A kept page's recheck in one round trip: the counter, and when it has not moved, the staff
+# read's audit row (as the unit of work would write it) with a commit that does not wait for the
+# disk when that row is the transaction's only write (`core.database.commit_lazily`). The
+# unreferenced INSERT runs after the outer SELECT, so the SELECT still sees nothing written.
+_UNCHANGED_OR_NOT = text(
+    f"""WITH counter AS ({_COUNTER}),
+    trail AS (
+        INSERT INTO audit_log (actor_id, actor_role, action, request_id, changes, reads)
+        SELECT CAST(:actor_id AS uuid), :actor_role, :action, :request_id, '[]'::jsonb,
+               CAST(CAST(:reads AS text) AS jsonb)
+        FROM counter WHERE counter.v = :kept AND CAST(:audited AS boolean)
+        RETURNING id)
+    SELECT counter.v,
+           CASE WHEN counter.v = :kept AND CAST(:audited AS boolean) AND CAST(:lazy AS boolean)
+                     AND pg_current_xact_id_if_assigned() IS NULL
+                THEN set_config('synchronous_commit', 'off', true) END
+    FROM counter"""  # noqa: S608 (constant text, bound parameters)
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ReadTrail:
+    """The audit row of a staff read (`core.audit.write_trail`'s columns)."""
+
+    actor_id: uuid.UUID
+    actor_role: str
+    action: str
+    request_id: str
+    # The `reads` column as JSON text.
+    reads: str
+    # Its commit need not wait for the disk.
+    lazy: bool
+
+
+async def change_count(session: AsyncSession) -> str:
+    """The list's change counter now."""
+    connection = await session.connection()
+    return str((await connection.execute(_CHANGES)).scalar_one())
+
+
+async def change_count_unless(session: AsyncSession, kept: str, trail: ReadTrail | None) -> str:
+    """The list's change counter now; when it is still `kept`, `trail` is written too."""
+    connection = await session.connection()
+    params = {
+        "kept": kept,
+        "audited": trail is not None,
+        "actor_id": trail.actor_id if trail else None,
+        "actor_role": trail.actor_role if trail else None,
+        "action": trail.action if trail else None,
+        "request_id": trail.request_id if trail else None,
+        "reads": trail.reads if trail else None,
+        "lazy": trail.lazy if trail else False,
+    }
+    return str((await connection.execute(_UNCHANGED_OR_NOT, params)).scalar_one())

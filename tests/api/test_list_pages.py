@@ -5,6 +5,7 @@ included, leaves its audit row."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import uuid
 from typing import Any
@@ -230,3 +231,166 @@ async def test_the_countdown_and_states_follow_the_clock(client, dispatcher, des
 def _clock(answer: Any, order_id: str, measure: str) -> dict[str, Any]:
     order = next(o for o in answer.json()["items"] if o["id"] == order_id)
     return dict(next(c for c in order["clocks"] if c["measure"] == measure))
+
+
+# The tables a page shows, whose every writer moves the list's change counter.
+SHOWN = ("work_order", "site", "sla_clock", "sla_pause", "visit", "visit_note", "app_user")
+
+
+async def _count(db) -> int:
+    async with db.connect() as conn:
+        return int((await conn.execute(text("SELECT sum(changes) FROM list_change"))).scalar_one())
+
+
+async def test_every_writer_of_a_shown_table_moves_the_counter_once_per_transaction(client, desk, db):
+    pause = (
+        "INSERT INTO sla_pause (id, work_order_id, reason, customer_name, channel, call_reference,"
+        " started_at, by_user_id) SELECT gen_random_uuid(), :order, 'escort_delay', '张三', 'phone', '-',"
+        " now(), (SELECT id FROM app_user ORDER BY id LIMIT 1)"
+    )
+    writes = [
+        pause,
+        *(f"UPDATE {t} SET id = id WHERE id = (SELECT id FROM {t} ORDER BY id LIMIT 1)" for t in SHOWN),  # noqa: S608
+        "DELETE FROM sla_pause WHERE work_order_id = :order",
+    ]
+    for write in writes:
+        before = await _count(db)
+        async with db.begin() as conn:
+            assert (await conn.execute(text(write), {"order": desk["orders"][1]})).rowcount == 1
+        assert await _count(db) == before + 1, write
+
+    # Many rows of several tables in one transaction: one bump.
+    before = await _count(db)
+    async with db.begin() as conn:
+        for table in SHOWN:
+            await conn.execute(text(f"UPDATE {table} SET id = id"))  # noqa: S608
+    assert await _count(db) == before + 1
+
+    # Rolled back, or writing nothing shown: no bump.
+    async with db.connect() as conn:
+        await conn.execute(text("UPDATE work_order SET id = id"))
+        await conn.rollback()
+    async with db.begin() as conn:
+        await conn.execute(text("UPDATE work_order SET id = id WHERE false"))
+        await conn.execute(text("UPDATE customer SET id = id"))
+    assert await _count(db) == before + 1
+
+
+async def test_a_change_elsewhere_keeps_the_page_and_its_etag(client, desk, db):
+    # Signed in afresh: an earlier test moved the clock past the module's tokens.
+    admin, dispatcher = await auth_headers(client, "admin"), await auth_headers(client, "dispatcher")
+    mine = {"customer_id": desk["customer"]["id"]}
+    first = await _list(client, dispatcher, **mine)
+    other, site = await customer_with_site(client, admin)
+    before = await _count(db)
+    await report(
+        client,
+        dispatcher,
+        site,
+        await asset(client, admin, site, await contract(client, admin, other, kind="7x24")),
+    )
+    assert await _count(db) > before
+    again = await _list(client, dispatcher, **mine)
+    assert again.headers["etag"] == first.headers["etag"]
+    assert again.json() == first.json()
+    # The clock of an order on the page, straight in the database.
+    async with db.begin() as conn:
+        await conn.execute(
+            text("UPDATE sla_clock SET deadline = deadline + interval '1 hour' WHERE work_order_id = :id"),
+            {"id": desk["orders"][1]},
+        )
+    moved = await _list(client, dispatcher, **mine)
+    assert moved.headers["etag"] != first.headers["etag"]
+
+
+async def test_a_kept_pages_read_leaves_the_same_audit_row_as_a_built_one(client, desk, db):
+    dispatcher = await auth_headers(client, "dispatcher")
+    mine = {"customer_id": desk["customer"]["id"]}
+    rows: list[tuple[Any, str]] = []
+    for request_id in ("list-built", "list-kept", "list-kept-304"):
+        async with db.connect() as conn:
+            last = (await conn.execute(select(AuditLog.id).order_by(AuditLog.id.desc()).limit(1))).scalar()
+        etag = {"If-None-Match": rows[0][1]} if request_id.endswith("304") else {}
+        answer = await client.get(
+            "/api/work-orders", headers={**dispatcher, **etag, "X-Request-Id": request_id}, params=mine
+        )
+        assert answer.status_code == (304 if etag else 200)
+        async with db.connect() as conn:
+            columns = (AuditLog.request_id, AuditLog.action, AuditLog.actor_id, AuditLog.actor_role)
+            shown = select(*columns, AuditLog.changes, AuditLog.reads).where(AuditLog.id > (last or 0))
+            [row] = (await conn.execute(shown)).all()
+        rows.append((row, answer.headers["etag"]))
+    built, kept, not_modified = (r for r, _ in rows)
+    for row, request_id in ((built, "list-built"), (kept, "list-kept"), (not_modified, "list-kept-304")):
+        assert row.request_id == request_id
+        assert (row.action, row.actor_id, row.actor_role, row.changes) == (
+            built.action,
+            built.actor_id,
+            "dispatcher",
+            [],
+        )
+        assert row.reads == built.reads
+    assert built.action == "GET /api/work-orders"
+    assert built.actor_id is not None
+
+
+async def test_the_recheck_writes_its_audit_row_lazily_and_only_when_the_page_stands(db):
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from dispatch.work_orders import page_versions
+
+    trail = page_versions.ReadTrail(
+        actor_id=uuid.uuid4(),
+        actor_role="dispatcher",
+        action="GET /api/work-orders",
+        request_id="recheck",
+        reads='[{"entity": "work_order.contact", "ids": []}]',
+        lazy=True,
+    )
+    async with AsyncSession(db) as session, session.begin():
+        # The test cluster does not wait for the disk at all; a production server does.
+        await session.execute(text("SET LOCAL synchronous_commit = on"))
+        counted = await page_versions.change_count(session)
+        assert await page_versions.change_count_unless(session, "an older count", trail) == counted
+        assert (await session.execute(text("SHOW synchronous_commit"))).scalar_one() == "on"
+        assert (await session.execute(text("SELECT pg_current_xact_id_if_assigned()"))).scalar() is None
+        assert await page_versions.change_count_unless(session, counted, trail) == counted
+        assert (await session.execute(text("SHOW synchronous_commit"))).scalar_one() == "off"
+        [written] = (
+            await session.execute(select(AuditLog).where(AuditLog.request_id == "recheck"))
+        ).scalars()
+        assert written.reads == [{"entity": "work_order.contact", "ids": []}]
+        await session.rollback()
+    # Outside a transaction (how the list runs): the statement commits its row by itself.
+    async with AsyncSession(db) as session:
+        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        counted = await page_versions.change_count(session)
+        assert await page_versions.change_count_unless(session, counted, trail) == counted
+        await session.rollback()
+    async with db.connect() as conn:
+        assert (
+            await conn.execute(text("SELECT count(*) FROM audit_log WHERE request_id = 'recheck'"))
+        ).scalar() == 1
+
+
+async def test_a_refused_list_request_leaves_no_audit_row(client, desk, db):
+    dispatcher = await auth_headers(client, "dispatcher")
+    mine = {"customer_id": desk["customer"]["id"]}
+    await _list(client, dispatcher, **mine)
+    async with db.connect() as conn:
+        last = (await conn.execute(select(AuditLog.id).order_by(AuditLog.id.desc()).limit(1))).scalar()
+    refused = await client.get("/api/work-orders", headers=dispatcher, params={**mine, "cursor": "forged"})
+    assert refused.status_code == 422, refused.text
+    async with db.connect() as conn:
+        assert (await conn.execute(select(AuditLog.id).where(AuditLog.id > (last or 0)))).all() == []
+
+
+async def test_the_lists_connections_go_back_to_the_pool_with_transactions(client, app, desk):
+    await _list(client, await auth_headers(client, "dispatcher"), customer_id=desk["customer"]["id"])
+    engine = app.state["context"].engine
+    idle = engine.pool.checkedin()
+    assert idle >= 1
+    async with contextlib.AsyncExitStack() as stack:
+        for _ in range(idle):
+            conn = await stack.enter_async_context(engine.connect())
+            assert (await conn.get_raw_connection()).dbapi_connection.autocommit is False

@@ -14,7 +14,7 @@ from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.auth import DESK, app_context
+from api.auth import DESK, provide_actor, provide_now, provide_session
 from api.params import AppClock, BBoxParam, CurrentActor, Cursor, Limit, Now, Search, Session
 from api.routes.work_orders import list_pages
 from api.routes.work_orders.shapes import render
@@ -117,6 +117,8 @@ async def import_work_orders(
     roles=ORDER_READERS,
     tags=["work orders"],
     summary="Work orders by nearest deadline; filters: status, severity, customer, engineer, risk, map, text",
+    # Reads only; a kept page's audit row is written by its one statement (`list_pages`).
+    autocommit_reads=True,
     responses={
         # No generated examples: they would be random values written into the shared components.
         200: ResponseSpec(WorkOrderPage, description="The page, with a weak ETag", generate_examples=False),
@@ -129,9 +131,6 @@ async def import_work_orders(
 )
 async def list_work_orders(
     request: Request[Any, Any, Any],
-    now: Now,
-    session: Session,
-    actor: CurrentActor,
     status: Annotated[list[Status] | None, QueryParameter()] = None,
     severity: Annotated[list[Severity] | None, QueryParameter()] = None,
     customer_id: FromQuery[uuid.UUID | None] = None,
@@ -156,9 +155,18 @@ async def list_work_orders(
         bbox=BBox.parse(bbox) if bbox else None,
         q=q,
     )
-    pages = app_context(request).list_pages
+    # Taken from the request rather than injected: injecting several values runs a task group
+    # per request, a tenth of a kept page's answer.
+    session, actor = await provide_session(request), await provide_actor(request)
     return await list_pages.answer(
-        pages, session, actor, f, now, limit=limit, cursor=cursor, if_none_match=if_none_match
+        request,
+        session,
+        actor,
+        f,
+        await provide_now(request),
+        limit=limit,
+        cursor=cursor,
+        if_none_match=if_none_match,
     )
 
 
