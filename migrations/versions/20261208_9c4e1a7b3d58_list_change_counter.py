@@ -9,7 +9,7 @@ cycle with the writer's other locks. The rows are never deleted; TRUNCATE of a s
 too.
 
 Revision ID: 9c4e1a7b3d58
-Revises: 7b3e9d2a4c18
+Revises: 4d8b1e6f2a90
 Create Date: 2026-12-07 18:00:00.000000
 """
 
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "9c4e1a7b3d58"
-down_revision: str | None = "7b3e9d2a4c18"
+down_revision: str | None = "4d8b1e6f2a90"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
