@@ -59,10 +59,14 @@ class Insertion:
 
 
 def _in_shift(engineer: Engineer, visit: Visit, start: float, end: float) -> bool:
+    return _within(engineer, standby_periods(engineer, visit), start, end)
+
+
+def _within(engineer: Engineer, standby: list[Window], start: float, end: float) -> bool:
     # A standby period has no overtime after it (see eligibility.vehicles_of).
     if any(lo <= start and end <= hi + engineer.overtime_cap_after(hi) for lo, hi in engineer.shifts):
         return True
-    return any(lo <= start and end <= hi for lo, hi in standby_periods(engineer, visit))
+    return any(lo <= start and end <= hi for lo, hi in standby)
 
 
 def _next_shift_start(engineer: Engineer, visit: Visit, windows: list[Window], after: float) -> float | None:
@@ -306,13 +310,16 @@ def _push_later(
     shifted: list[tuple[str, float]] = []
     delay_total = 0.0
     t = end
+    standby = route.engineer.on_call_shifts if route.engineer.on_call else []
     for k in range(position, len(route.stops)):
         stop = route.stops[k]
         leg = leg_from_new if k == position else legs[k]
         new_start = max(stop.start_s, t + leg)
         if stop.latest_start_s is not None and new_start > stop.latest_start_s:
             return None
-        if new_start > stop.start_s and not _in_shift(route.engineer, new_start, new_start + stop.duration_s):
+        # A stop already on the route got its standby period by the rule; pushed, it stays inside it.
+        new_end = new_start + stop.duration_s
+        if new_start > stop.start_s and not _within(route.engineer, standby, new_start, new_end):
             return None
         if new_start > stop.start_s:
             shifted.append((stop.visit_id, new_start))

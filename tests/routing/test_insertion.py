@@ -144,8 +144,10 @@ def test_an_insertion_never_pushes_a_later_stop_out_of_the_shift_or_standby_peri
     # A night call-out on standby (18:00–08:00, no overtime after it) is not pushed past 08:00.
     night = Engineer("n", (0.0, 0.0), [], on_call=True, on_call_shifts=[(18 * H, 32 * H)])
     called = route(night, PlannedStop("c", (1_000.0, 0.0), 31 * H, 50 * 60))
-    assert insertion_at(called, Visit("new", (1_000.0, 0.0), H), PLANE, 30.5 * H) is None
-    assert insertion_at(called, Visit("short", (1_000.0, 0.0), 0.25 * H), PLANE, 30.5 * H) is not None
+    # Critical: standby takes only work that cannot wait.
+    assert insertion_at(called, Visit("new", (1_000.0, 0.0), H, critical=True), PLANE, 30.5 * H) is None
+    short = Visit("short", (1_000.0, 0.0), 0.25 * H, critical=True)
+    assert insertion_at(called, short, PLANE, 30.5 * H) is not None
 
 
 def test_the_pruned_scan_finds_what_trying_every_position_finds() -> None:
