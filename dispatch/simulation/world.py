@@ -141,8 +141,28 @@ async def load_world(session: AsyncSession, engineers: int, roster: str = "weeke
 def _standby_skills(crew: Crew) -> set[str]:
     if not (crew.engineer.on_call and any(s.on_call for s in crew.engineer.shifts)):
         return set()
+    return _valid_skills(crew)
+
+
+def _valid_skills(crew: Crew) -> set[str]:
     # Licences valid for a year at least: the simulated weeks lie within it.
     return {s.skill for s in crew.engineer.skills if s.valid_until is None or s.valid_until >= FAR_ENOUGH}
+
+
+async def _add_shifts(
+    session: AsyncSession, admin: Actor, crew: Crew, extra: list[EngineerShift], *, on_call: bool
+) -> None:
+    """The crew's engineer keeps their shifts and gets `extra` too (on the standby rota with
+    `on_call`), through the engineers service."""
+    engineer = crew.engineer
+    shifts = [
+        EngineerShift(weekday=s.weekday, starts=s.starts, ends=s.ends, on_call=s.on_call)
+        for s in engineer.shifts
+    ] + extra
+    changes = {"on_call": True} if on_call else {}
+    crew.engineer = await update_engineer(
+        session, admin, engineer.id, engineer.version, changes, None, None, shifts
+    )
 
 
 # A licence valid until then counts for standby cover (the simulated weeks are in 2026).
@@ -160,30 +180,16 @@ async def cover_standby(session: AsyncSession, admin: Actor, crews: list[Crew], 
     if not covered:
         return
     for category in sorted(categories - covered):
-        able = [
-            c
-            for c in crews
-            if not _standby_skills(c)
-            and any(
-                s.skill == category and (s.valid_until is None or s.valid_until >= FAR_ENOUGH)
-                for s in c.engineer.skills
-            )
-        ]
+        able = [c for c in crews if not _standby_skills(c) and category in _valid_skills(c)]
         if not able:
             continue
         crew = min(able, key=lambda c: (not c.engineer.on_call, c.actor.username))
-        engineer = crew.engineer
-        days = sorted({s.weekday for s in engineer.shifts if not s.on_call})
-        shifts = [
-            EngineerShift(weekday=s.weekday, starts=s.starts, ends=s.ends, on_call=s.on_call)
-            for s in engineer.shifts
-        ] + [
+        days = sorted({s.weekday for s in crew.engineer.shifts if not s.on_call})
+        nights = [
             EngineerShift(weekday=d, starts=STANDBY_NIGHT[0], ends=STANDBY_NIGHT[1], on_call=True)
             for d in days
         ]
-        crew.engineer = await update_engineer(
-            session, admin, engineer.id, engineer.version, {"on_call": True}, None, None, shifts
-        )
+        await _add_shifts(session, admin, crew, nights, on_call=True)
         covered |= _standby_skills(crew)
 
 
@@ -192,10 +198,6 @@ async def cover_standby(session: AsyncSession, admin: Actor, crews: list[Crew], 
 WEEKEND_PER_SKILL = 2
 WEEKEND_DAY = (dt.time(8, 30), dt.time(17, 30))
 ROSTERS = ("weekend", "lean")
-
-
-def _valid_skills(crew: Crew) -> set[str]:
-    return {s.skill for s in crew.engineer.skills if s.valid_until is None or s.valid_until >= FAR_ENOUGH}
 
 
 def _works(crew: Crew, weekday: int) -> bool:
@@ -247,15 +249,7 @@ async def weekend_rota(session: AsyncSession, admin: Actor, crews: list[Crew], c
             for d in sorted(nights.get(crew.engineer.id, ()))
         ]
         if extra:
-            engineer = crew.engineer
-            shifts = [
-                EngineerShift(weekday=s.weekday, starts=s.starts, ends=s.ends, on_call=s.on_call)
-                for s in engineer.shifts
-            ] + extra
-            changes = {"on_call": True} if engineer.id in nights else {}
-            crew.engineer = await update_engineer(
-                session, admin, engineer.id, engineer.version, changes, None, None, shifts
-            )
+            await _add_shifts(session, admin, crew, extra, on_call=crew.engineer.id in nights)
 
 
 @dataclass
