@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -106,13 +105,10 @@ async def test_solving_never_blocks_the_event_loop(client, admin, dispatcher):
         await asyncio.sleep(0.1)
     assert running is not None
     assert running["status"] == "running"
-    t0 = time.monotonic()
     health = await client.get("/api/health")
-    elapsed = time.monotonic() - t0
     assert health.status_code == 200
     still = (await client.get(f"/api/dispatch/plans/{started['id']}", headers=dispatcher)).json()
     assert still["status"] == "running", "the health check must answer while the solve is still going"
-    assert elapsed < 2.0
     done = await wait_for_plan(client, dispatcher, started["id"])
     assert done["status"] == "done"
 

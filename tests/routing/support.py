@@ -7,10 +7,14 @@ load), where each visit went, and the hard rules every plan must keep.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from routing.model import Engineer, Problem, Solution, Visit
 from routing.options import SolveOptions
 from routing.travel import EuclideanTravelTime
 
+# Standard VRPTW instances kept beside the tests (see instances/README.md).
+INSTANCES = Path(__file__).resolve().parent / "instances"
 H = 3600.0
 DAY = (8 * H, 17 * H)
 PLANE = EuclideanTravelTime(speed=10.0)  # coordinates in metres, 10 m/s

@@ -1,18 +1,12 @@
 """The start heuristic chosen by the problem's shape when the options name none."""
 
-from pathlib import Path
-
-import pytest
-
 from routing.checker import check_vrptw
 from routing.model import Engineer, Problem, Visit
 from routing.nodes import SolverModel
 from routing.options import SolveOptions
 from routing.solver import SAVINGS_FROM_VISITS, first_solution_strategy, solve
 from routing.vrptw import read_vrptw, to_problem
-from tests.routing.support import PLANE
-
-H200 = Path(__file__).resolve().parents[3] / "shared" / "benchmarks" / "vrptw" / "homberger_200"
+from tests.routing.support import INSTANCES, PLANE
 
 
 def _depot_problem(
@@ -53,9 +47,8 @@ def test_the_options_choice_wins() -> None:
     assert _strategy(problem, first_solution="PATH_CHEAPEST_ARC") == "PATH_CHEAPEST_ARC"
 
 
-@pytest.mark.skipif(not H200.exists(), reason="no instances")
 def test_a_200_customer_instance_is_solved_feasibly_and_deterministically() -> None:
-    path = H200 / "rc2_2_1.txt"
+    path = INSTANCES / "rc2_2_1.txt"
     problem = to_problem(read_vrptw(path))
     options = SolveOptions(time_limit_s=60, solution_limit=30, time_scale=1000, drop_cost=1e7)
     costs = []

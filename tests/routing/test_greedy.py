@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import time
 import warnings
 from collections.abc import Sequence
 
@@ -95,11 +94,11 @@ def test_joint_visit_starts_together_with_two_engineers() -> None:
     assert stops[0][1] == stops[1][1]
 
 
-def test_greedy_is_fast_at_benchmark_size() -> None:
+def test_greedy_plans_the_benchmark_size_scenario() -> None:
+    # Its speed is measured by `make bench` (routing.fieldbench), not here.
     p = field_scenario()
-    started = time.perf_counter()
     sol = greedy_solve(p)
-    assert time.perf_counter() - started < 5.0
+    assert_hard_rules(p, sol)
     assert len(sol.assigned_visit_ids) > 800
 
 

@@ -4,10 +4,6 @@ left to the model they had."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
 from routing.checker import check_vrptw
 from routing.lns import Lns, vrptw_data
 from routing.model import Engineer, Solution, Visit
@@ -15,10 +11,7 @@ from routing.nodes import SolverModel
 from routing.options import SolveOptions
 from routing.solver import solve
 from routing.vrptw import read_vrptw, to_problem
-from tests.routing.support import DAY, H, problem
-
-SOLOMON = Path("/work/shared/benchmarks/vrptw/solomon")
-needs_instances = pytest.mark.skipif(not SOLOMON.exists(), reason="benchmark instances not present")
+from tests.routing.support import DAY, INSTANCES, H, problem
 
 
 def _options(**kw: object) -> SolveOptions:
@@ -38,9 +31,8 @@ def _routes(sol: Solution) -> list[list[int]]:
     return [[int(s.visit_id) for s in r.stops] for r in sol.routes]
 
 
-@needs_instances
 def test_improves_the_start_with_a_checked_plan_and_repeats_it_for_a_seed() -> None:
-    path = SOLOMON / "RC101.txt"
+    path = INSTANCES / "RC101.txt"
     text, p = path.read_text(), to_problem(read_vrptw(path))
     start = check_vrptw(text, _routes(solve(p, _options(lns=False))))
     first = solve(p, _options(lns_iterations=400, lns_seed=3))
@@ -55,9 +47,8 @@ def test_improves_the_start_with_a_checked_plan_and_repeats_it_for_a_seed() -> N
     assert _routes(again) == _routes(first)
 
 
-@needs_instances
 def test_never_worse_than_its_start_and_keeps_the_fleet() -> None:
-    path = SOLOMON / "R101.txt"
+    path = INSTANCES / "R101.txt"
     text, p = path.read_text(), to_problem(read_vrptw(path))
     m = SolverModel(p, _options())
     data = vrptw_data(m)

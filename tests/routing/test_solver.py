@@ -6,8 +6,6 @@ on machine load. Costs are asserted only where the optimum is obvious.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from routing.checker import check_vrptw
@@ -15,7 +13,7 @@ from routing.model import Engineer, Progress, Visit
 from routing.options import SolveOptions
 from routing.solver import solve
 from routing.vrptw import read_vrptw, to_problem
-from tests.routing.support import DAY, H, assert_shifts_and_windows, opts, problem, stop_of
+from tests.routing.support import DAY, INSTANCES, H, assert_shifts_and_windows, opts, problem, stop_of
 
 
 def test_single_engineer_on_a_line_known_optimum() -> None:
@@ -268,11 +266,8 @@ def test_empty_problem() -> None:
     assert sol.unassigned == []
 
 
-@pytest.mark.skipif(
-    not Path("/work/shared/benchmarks/vrptw/solomon/C101.txt").exists(), reason="no instances"
-)
 def test_solomon_instance_through_the_product_model_is_feasible() -> None:
-    path = Path("/work/shared/benchmarks/vrptw/solomon/R101.txt")
+    path = INSTANCES / "R101.txt"
     sol = solve(
         to_problem(read_vrptw(path)),
         SolveOptions(time_limit_s=60, solution_limit=30, time_scale=1000, drop_cost=1e7),

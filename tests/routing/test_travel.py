@@ -1,5 +1,3 @@
-import time
-
 import numpy as np
 import pytest
 
@@ -27,15 +25,18 @@ def test_haversine_provider_units() -> None:
     assert isinstance(p, TravelTimeProvider)
 
 
-def test_haversine_provider_is_fast_for_thousands_of_points() -> None:
+def test_haversine_matrix_for_thousands_of_points_matches_each_pair() -> None:
+    # A plan's matrix is built in one vectorised call; each entry must be the time of that pair
+    # alone. (How fast it is belongs to `make bench`, not to a timed test.)
     rng = np.random.default_rng(1)
     pts = [tuple(p) for p in rng.uniform([116, 39.5], [117, 40.5], size=(2000, 2))]
     p = HaversineTravelTime()
-    p.matrix(pts[:10], pts[:10])  # warm-up
-    started = time.perf_counter()
     m = p.matrix(pts, pts)
     assert m.shape == (2000, 2000)
-    assert time.perf_counter() - started < 2.0  # generous for a loaded CI box
+    assert np.all(np.diag(m) == 0.0)
+    assert np.allclose(m, m.T)
+    for i, j in rng.integers(0, 2000, size=(40, 2)):
+        assert m[i, j] == pytest.approx(p.matrix([pts[i]], [pts[j]])[0, 0], rel=1e-9)
 
 
 def test_rectangular_and_empty_matrices() -> None:

@@ -1,14 +1,10 @@
 """The independent checker, on a tiny hand-made instance and deliberately broken solutions."""
 
-from pathlib import Path
-
 import pytest
 
 from routing.checker import check_vrptw
 from routing.vrptw import InstanceFormatError, parse_vrptw, read_vrptw
-from tests.routing.support import TINY_VRPTW
-
-SOLOMON = Path("/work/shared/benchmarks/vrptw/solomon")
+from tests.routing.support import INSTANCES, TINY_VRPTW
 
 
 def test_parse_tiny() -> None:
@@ -21,9 +17,8 @@ def test_parse_tiny() -> None:
     assert inst.customers[0].service == 5
 
 
-@pytest.mark.skipif(not SOLOMON.exists(), reason="benchmark instances not present")
 def test_parse_solomon_file() -> None:
-    inst = read_vrptw(SOLOMON / "C101.txt")
+    inst = read_vrptw(INSTANCES / "C101.txt")
     assert inst.name == "C101"
     assert inst.vehicles == 25
     assert inst.capacity == 200
