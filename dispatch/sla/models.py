@@ -47,6 +47,10 @@ class SlaClock(UUIDPrimaryKey, Base):
             "unconfirmed_at",
             postgresql_where=text("unconfirmed_at IS NOT NULL AND met_at IS NULL"),
         ),
+        # The clocks not yet met, by order: the SLA watch reads only those of the open orders (a
+        # met clock has nothing left to watch), where the order's index holds every clock ever
+        # started. Closed orders' clocks are met, bar a cancelled order's.
+        Index("ix_sla_clock_unmet", "work_order_id", postgresql_where=text("met_at IS NULL")),
     )
 
     work_order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("work_order.id"))
