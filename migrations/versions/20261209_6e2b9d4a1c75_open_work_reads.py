@@ -1,5 +1,6 @@
-"""The SLA watch and a phone's bootstrap read the open work only: the clocks not yet met from a
-partial index, the visits written since the oldest open order was (by time, and by engineer and
+"""The SLA watch and a phone's bootstrap read the open work only: the running clocks (not met, and
+not stopped by their order's close or cancellation: `sla_clock.stopped_at`) from a partial index,
+the visits written since the oldest open order was (by time, and by engineer and
 time), instead of an index that holds every clock and visit ever stored. The visits of a KPI period
 carry what the travel share and the engineers' time read of them, so the period is read from the
 index alone.
@@ -24,8 +25,17 @@ ARRIVED_INCLUDE = ["work_order_id", "en_route_at", "finished_at", "engineer_id",
 
 
 def upgrade() -> None:
+    op.add_column("sla_clock", sa.Column("stopped_at", sa.DateTime(timezone=True), nullable=True))
+    # The clocks not met of the orders already closed or cancelled stop when their order did.
+    op.execute(
+        "UPDATE sla_clock c SET stopped_at = coalesce(wo.closed_at, wo.updated_at) FROM work_order wo"
+        " WHERE wo.id = c.work_order_id AND c.met_at IS NULL AND wo.status IN ('closed', 'cancelled')"
+    )
     op.create_index(
-        "ix_sla_clock_unmet", "sla_clock", ["work_order_id"], postgresql_where=sa.text("met_at IS NULL")
+        "ix_sla_clock_running",
+        "sla_clock",
+        ["work_order_id"],
+        postgresql_where=sa.text("met_at IS NULL AND stopped_at IS NULL"),
     )
     op.create_index("ix_work_order_open_created", "work_order", ["created_at"], postgresql_where=OPEN)
     op.create_index("ix_visit_created_at", "visit", ["created_at"])
@@ -45,4 +55,5 @@ def downgrade() -> None:
     op.drop_index("ix_visit_engineer_created", table_name="visit")
     op.drop_index("ix_visit_created_at", table_name="visit")
     op.drop_index("ix_work_order_open_created", table_name="work_order")
-    op.drop_index("ix_sla_clock_unmet", table_name="sla_clock")
+    op.drop_index("ix_sla_clock_running", table_name="sla_clock")
+    op.drop_column("sla_clock", "stopped_at")
