@@ -62,7 +62,15 @@ from dispatch.inspections import checklist
 from dispatch.inspections.models import ChecklistResult, Inspection
 from dispatch.sla.models import SlaClock
 from dispatch.work_orders.lifecycle import OPEN, ORDER_NO_NOTES, VISIT_NO_NOTES
-from dispatch.work_orders.models import Status, Visit, VisitNote, VisitStatus, WorkOrder, WorkOrderKind
+from dispatch.work_orders.models import (
+    VISITS_SINCE_ORDER_MARGIN,
+    Status,
+    Visit,
+    VisitNote,
+    VisitStatus,
+    WorkOrder,
+    WorkOrderKind,
+)
 from inventory.models import Item, LocationKind, StockBalance, StockMove
 from inventory.models import Location as StockLocation
 from offline_sync.models import SyncChange, SyncRetention, VisitAttachment
@@ -297,13 +305,20 @@ def in_scope_visit(user_id: uuid.UUID) -> Any:
     return _mine(user_id) & (Visit.status != VisitStatus.CANCELLED)
 
 
+_open_order = aliased(WorkOrder, name="open_order")
+
+
 async def scope_order_ids(
     session: AsyncSession, user_id: uuid.UUID, *, after: uuid.UUID | None = None, limit: int | None = None
 ) -> list[uuid.UUID]:
-    # The user's visits as lead and as partner apart, each a range of its own index: the lead's
-    # (engineer_id, work_order_id, status) answers from the index alone, where one bitmap scan of
-    # both read a row per visit the engineer ever made.
-    live = Visit.status != VisitStatus.CANCELLED
+    # The user's visits as lead and as partner apart, each a range of its own index, and only
+    # those written since the oldest open order was (every open order's visits are): the lead's
+    # from `ix_visit_engineer_created (engineer_id, created_at) INCLUDE (work_order_id, status)`
+    # alone, as many entries as the engineer's visits of the open work's age, where their whole
+    # history was read before.
+    oldest = select(func.min(_open_order.created_at)).where(_open_order.status.not_in(CLOSED_ORDERS))
+    since = oldest.correlate(None).scalar_subquery() - VISITS_SINCE_ORDER_MARGIN
+    live = (Visit.status != VisitStatus.CANCELLED) & (Visit.created_at >= since)
     visits = union_all(
         select(Visit.work_order_id).where(Visit.engineer_id == user_id, live),
         select(Visit.work_order_id).where(Visit.partner_engineer_id == user_id, live),

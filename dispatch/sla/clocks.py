@@ -238,6 +238,19 @@ def confirm_restored(order: WorkOrder, confirmation: dict[str, Any]) -> SlaClock
     return meet(order, Measure.RESTORE, clock.unconfirmed_at)
 
 
+# An order in these states runs no clock: those not met stop (`SlaClock.stopped_at`).
+FINISHED = frozenset({Status.CLOSED, Status.CANCELLED})
+
+
+def stop_or_restart(order: WorkOrder, at: dt.datetime) -> None:
+    """After a change of status: the clocks not met stop when the order is closed or cancelled,
+    and run again when it is reopened (the partial index of running clocks follows)."""
+    finished = order.status in FINISHED
+    for clock in order.clocks:
+        if clock.met_at is None and (clock.stopped_at is not None) != finished:
+            clock.stopped_at = at if finished else None
+
+
 def meet(order: WorkOrder, measure: Measure, at: dt.datetime) -> SlaClock | None:
     """Record that the target was met at `at` (the first time only). A late meeting is a breach too."""
     clock = _clock(order, measure)

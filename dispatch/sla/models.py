@@ -47,6 +47,14 @@ class SlaClock(UUIDPrimaryKey, Base):
             "unconfirmed_at",
             postgresql_where=text("unconfirmed_at IS NOT NULL AND met_at IS NULL"),
         ),
+        # The running clocks (not met, their order not closed or cancelled), by order: what the
+        # SLA watch reads, the open work's clocks and no history's, where the order's index holds
+        # every clock ever started.
+        Index(
+            "ix_sla_clock_running",
+            "work_order_id",
+            postgresql_where=text("met_at IS NULL AND stopped_at IS NULL"),
+        ),
     )
 
     work_order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("work_order.id"))
@@ -69,6 +77,10 @@ class SlaClock(UUIDPrimaryKey, Base):
     # The customer declined a backup device: a breach is theirs (contractual compliance).
     customer_excused: Mapped[bool] = mapped_column(default=False)
     escalation_level: Mapped[int] = mapped_column(SmallInteger, default=0)
+    # When the order was closed or cancelled with this clock not met: it runs no more (cleared if
+    # the order is reopened). A cancelled order's clocks stay unmet for ever; this keeps them out
+    # of the running clocks.
+    stopped_at: Mapped[dt.datetime | None]
 
 
 class PauseReason(enum.StrEnum):

@@ -30,7 +30,13 @@ from dispatch.messaging.models import Notification, OutboxMessage
 from dispatch.sla.clocks import INSPECTION_FINISHED
 from dispatch.sla.models import NO_DEADLINE, SlaClock, SlaPause
 from dispatch.work_orders.lifecycle import OPEN
-from dispatch.work_orders.models import Visit, VisitStatus, WorkOrder, WorkOrderKind
+from dispatch.work_orders.models import (
+    VISITS_SINCE_ORDER_MARGIN,
+    Visit,
+    VisitStatus,
+    WorkOrder,
+    WorkOrderKind,
+)
 from routing.travel import TravelTimeProvider
 
 LonLat = tuple[float, float]
@@ -230,7 +236,28 @@ _CLOCK_FACTS = (
 _VISIT_FACTS = (
     Visit.status, Visit.arrived_at, Visit.planned_start, Visit.required_skills, Visit.duration_minutes
 )  # fmt: skip
-_ORDER_FACTS = (WorkOrder.kind, WorkOrder.status, WorkOrder.due_at, Site.point, Contract.escalation)
+_ORDER_FACTS = (
+    WorkOrder.kind, WorkOrder.status, WorkOrder.due_at, Site.point, Contract.escalation, WorkOrder.created_at
+)  # fmt: skip
+
+
+def _share(step: dict[str, Any]) -> float:
+    return float(step["share"])
+
+
+def _running_clocks(order_ids: Sequence[uuid.UUID] | None) -> Select[Any]:
+    """The open orders' running clocks (a met clock has nothing left to watch; a closed or
+    cancelled order's are stopped): the whole partial index `ix_sla_clock_running` read once
+    (MATERIALIZED) and hashed against the open orders. Joined in one plan, the planner looked each
+    open order up in an index, three pages per order, where the running clocks are a few pages of
+    the index and those of their rows."""
+    running = select(SlaClock.work_order_id, *_CLOCK_FACTS).where(
+        SlaClock.met_at.is_(None), SlaClock.stopped_at.is_(None)
+    )
+    if order_ids is not None:
+        running = running.where(SlaClock.work_order_id.in_(order_ids))
+    rows = running.cte("running_clock").prefix_with("MATERIALIZED")
+    return _open(select(*rows.c).join(WorkOrder, WorkOrder.id == rows.c.work_order_id), order_ids)
 
 
 async def _read(session: AsyncSession, order_ids: Sequence[uuid.UUID] | None) -> _Facts:
@@ -243,16 +270,23 @@ async def _read(session: AsyncSession, order_ids: Sequence[uuid.UUID] | None) ->
             order_ids,
         ).order_by(WorkOrder.due_at, WorkOrder.id)
     )
-    orders = [
-        _Order(i, kind, status, due, lonlat(point), sorted(esc or [], key=lambda e: float(e["share"])))
-        for i, kind, status, due, point, esc in order_rows
-    ]
+    orders: list[_Order] = []
+    oldest: dt.datetime | None = None
+    for i, kind, status, due, point, esc, created in order_rows:
+        orders.append(_Order(i, kind, status, due, lonlat(point), sorted(esc or [], key=_share)))
+        oldest = created if oldest is None else min(oldest, created)
     clocks: dict[uuid.UUID, list[_Clock]] = {}
-    for order_id, *clock in await session.execute(_of_open(SlaClock.work_order_id, _CLOCK_FACTS, order_ids)):
+    for order_id, *clock in await session.execute(_running_clocks(order_ids)):
         clocks.setdefault(order_id, []).append(_Clock(*clock))
     visits: dict[uuid.UUID, list[VisitFacts]] = {}
-    for order_id, *visit in await session.execute(_of_open(Visit.work_order_id, _VISIT_FACTS, order_ids)):
-        visits.setdefault(order_id, []).append(VisitFacts(*visit))
+    if oldest is not None:
+        # The open orders' visits are among those written since the oldest of them was: a range of
+        # `ix_visit_created_at` as long as the open work is old, not as the history.
+        since = Visit.created_at >= oldest - VISITS_SINCE_ORDER_MARGIN
+        for order_id, *visit in await session.execute(
+            _of_open(Visit.work_order_id, _VISIT_FACTS, order_ids).where(since)
+        ):
+            visits.setdefault(order_id, []).append(VisitFacts(*visit))
     pauses = _open(
         select(SlaPause.work_order_id).join(WorkOrder, WorkOrder.id == SlaPause.work_order_id), order_ids
     )

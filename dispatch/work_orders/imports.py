@@ -21,7 +21,7 @@ from core.errors import DomainError, InvalidInput, field_error
 from core.identity.roles import Actor
 from core.jsonable import jsonable
 from dispatch.contracts.models import Measure
-from dispatch.sla.clocks import confirm_restored, meet, record_restored
+from dispatch.sla.clocks import confirm_restored, meet, record_restored, stop_or_restart
 from dispatch.work_orders import service
 from dispatch.work_orders.models import Status, WorkOrder
 
@@ -66,6 +66,7 @@ def _apply_history(order: WorkOrder, row: HistoricalOrder) -> None:
         order.closed_at = row.closed_at
         meet(order, Measure.PERMANENT_FIX, row.closed_at)
         order.status = Status.CLOSED
+        stop_or_restart(order, row.closed_at)
 
 
 def _at_row(index: int, exc: InvalidInput) -> InvalidInput:

@@ -72,6 +72,13 @@ class WorkOrder(UUIDPrimaryKey, Timestamps, Base):
             "id",
             postgresql_where=text("status NOT IN ('closed', 'cancelled')"),
         ),
+        # The oldest open order's creation: the visits of the open orders were all created after it
+        # (VISITS_SINCE_ORDER_MARGIN), so a phone's bootstrap reads the engineer's visits since then.
+        Index(
+            "ix_work_order_open_created",
+            "created_at",
+            postgresql_where=text("status NOT IN ('closed', 'cancelled')"),
+        ),
         # One customer's orders by deadline (the desk's customer filter): the first page without
         # sorting the customer's whole history.
         Index("ix_work_order_customer_due", "customer_id", "due_at", "id"),
@@ -199,6 +206,13 @@ class VisitStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
+# A visit is written after its order, so its `created_at` (its writing transaction's start) is at
+# least its order's, less the life of a transaction that began before the order's and read it
+# later (READ COMMITTED): a day bounds that by far. So every visit of the open orders was created
+# since the oldest open order's `created_at` minus this margin.
+VISITS_SINCE_ORDER_MARGIN = dt.timedelta(days=1)
+
+
 class Visit(UUIDPrimaryKey, Timestamps, Base):
     __tablename__ = "visit"
     __table_args__ = (
@@ -210,6 +224,16 @@ class Visit(UUIDPrimaryKey, Timestamps, Base):
         # An engineer's orders (a phone's scope) from the index alone: their visits ever made are
         # a few index pages, where reading each visit's row cost a page per visit of history.
         Index("ix_visit_engineer_work_order", "engineer_id", "work_order_id", postgresql_include=["status"]),
+        # The visits written since the oldest open order was (VISITS_SINCE_ORDER_MARGIN): a range
+        # that holds the open work's visits and no older history, for the SLA watch's pass and, by
+        # engineer and from the index alone, for a phone's bootstrap.
+        Index("ix_visit_created_at", "created_at"),
+        Index(
+            "ix_visit_engineer_created",
+            "engineer_id",
+            "created_at",
+            postgresql_include=["work_order_id", "status"],
+        ),
     )
 
     work_order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("work_order.id"), index=True)

@@ -29,6 +29,7 @@ from dispatch.sla.clocks import (
     record_restored,
     refresh_deadlines,
     start_clocks,
+    stop_or_restart,
 )
 from dispatch.sla.models import PauseReason, SlaPause
 from dispatch.work_orders.lifecycle import OPEN, allowed_next
@@ -314,6 +315,7 @@ def move(
     elif previous is Status.WAITING_CUSTOMER:
         order.resume_status = None
     order.status = target
+    stop_or_restart(order, at)
     add_event(
         session,
         order,

@@ -128,6 +128,58 @@ async def test_remote_fix_then_customer_confirmation_then_close_and_reopen(clien
     ]
 
 
+async def _running_clocks(db, order_id: str) -> dict[str, bool]:
+    """Each clock of the order by measure: whether it is in the partial index of running clocks
+    (not met, not stopped), as the SLA watch reads them."""
+    async with db.connect() as conn:
+        rows = await conn.execute(
+            text(
+                "SELECT measure::text, met_at IS NULL AND stopped_at IS NULL FROM sla_clock"
+                " WHERE work_order_id = :id"
+            ),
+            {"id": order_id},
+        )
+        return {str(measure): bool(running) for measure, running in rows}
+
+
+async def test_closing_or_cancelling_stops_the_clocks_not_met_and_reopening_runs_them(
+    client, dispatcher, setting, db
+):
+    _, site, _, unit = setting
+    cancelled = await report(client, dispatcher, site, unit)
+    assert any((await _running_clocks(db, cancelled["id"])).values())
+    moved = await client.post(
+        f"/api/work-orders/{cancelled['id']}/transitions",
+        headers=dispatcher,
+        json={"version": cancelled["version"], "to": "cancelled"},
+    )
+    assert moved.status_code == 200, moved.text
+    assert not any((await _running_clocks(db, cancelled["id"])).values())
+
+    order = await report(client, dispatcher, site, unit)
+    signed = {"confirmed_by": "李伟", "confirmation_channel": "phone"}
+    for to, extra in (("remote_fix", {}), ("signed", signed), ("closed", {})):
+        moved = await client.post(
+            f"/api/work-orders/{order['id']}/transitions",
+            headers=dispatcher,
+            json={"version": order["version"], "to": to, **extra},
+        )
+        assert moved.status_code == 200, moved.text
+        order = moved.json()
+    # A remote fix meets no on-site target: that clock is stopped with the close, not met.
+    unmet = {c["measure"] for c in order["clocks"] if c["met_at"] is None}
+    assert unmet
+    assert not any((await _running_clocks(db, order["id"])).values())
+    moved = await client.post(
+        f"/api/work-orders/{order['id']}/transitions",
+        headers=dispatcher,
+        json={"version": order["version"], "to": "reopened"},
+    )
+    assert moved.status_code == 200, moved.text
+    running = await _running_clocks(db, order["id"])
+    assert {m for m, on in running.items() if on} == unmet
+
+
 async def test_a_listed_order_shows_what_its_own_page_shows(client, dispatcher, setting):
     """The list reads its orders past the ORM (each order's clocks as rows of binary values, their
     JSON decoded apart): an order shows there exactly what its own page shows (but the timeline),
