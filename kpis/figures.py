@@ -68,18 +68,32 @@ visits AS (
      ) x
      WHERE x.visits > 0
 ),
+-- Whether an asset was reported faulty again within 7 days of a resolution. The later reports are
+-- a range of `reported_at` from the cohort's first resolution to 7 days after its last (about as
+-- long as the period, whatever the history), joined to the cohort by asset in one pass: probing
+-- the asset's or serial's index once per order read an index as deep as the history is long.
+-- Not materialized, so that a few orders (one customer's week) are still probed by asset.
+repeat_window AS (
+    SELECT min(resolved_at) AS opens, max(resolved_at) + interval '7 days' AS closes FROM timeline
+),
+later AS NOT MATERIALIZED (
+    SELECT w2.id, w2.asset_id, w2.asset_serial, w2.asset_model, w2.reported_at
+      FROM work_order w2
+     WHERE w2.reported_at > (SELECT opens FROM repeat_window)
+       AND w2.reported_at <= (SELECT closes FROM repeat_window)
+),
 again AS (
     SELECT c.id
       FROM cohort c
       JOIN timeline t ON t.id = c.id
-      JOIN work_order w2 ON w2.asset_id = c.asset_id
+      JOIN later w2 ON w2.asset_id = c.asset_id
      WHERE w2.id <> c.id
        AND w2.reported_at > t.resolved_at AND w2.reported_at <= t.resolved_at + interval '7 days'
     UNION
     SELECT c.id
       FROM cohort c
       JOIN timeline t ON t.id = c.id
-      JOIN work_order w2 ON w2.asset_serial = c.asset_serial
+      JOIN later w2 ON w2.asset_serial = c.asset_serial
            AND w2.asset_model IS NOT DISTINCT FROM c.asset_model
      WHERE c.asset_id IS NULL AND w2.id <> c.id
        AND w2.reported_at > t.resolved_at AND w2.reported_at <= t.resolved_at + interval '7 days'

@@ -515,6 +515,65 @@ async def test_engineer_utilisation_over_the_whole_company(client, boss, world):
     assert _row(k["engineer_utilisation"]) == (12, 88, round(12 / 88, 4))
 
 
+async def test_a_repeat_fault_without_an_asset_is_the_same_serial_and_model_within_7_days(
+    client, boss, world, demo_db
+):
+    """Orders with no asset record match by serial and model; the repeat may be reported after the
+    period, as long as it is within 7 days of the resolution."""
+    engine = create_async_engine(demo_db)
+    async with AsyncSession(engine, expire_on_commit=False) as session:
+        customer = Customer(id=uuid.uuid4(), customer_number="KPI003", name="郑州大学第一附属医院", version=1)
+        session.add(customer)
+        await session.flush()
+        site = Site(
+            id=uuid.uuid4(),
+            customer_id=customer.id,
+            name="信息中心机房",
+            address="郑州市建设东路 1 号",
+            point=to_geography((113.65, 34.75)),
+            time_zone="Asia/Shanghai",
+            version=1,
+        )
+        session.add(site)
+        await session.flush()
+        b = Builder(session, customer, site)
+        b.n = 100  # after the week's orders' numbers
+
+        async def order(reported: dt.datetime, serial: str, model: str = "R750") -> WorkOrder:
+            made = await b.order(reported, Severity.MEDIUM, Status.NEW)
+            made.asset_serial, made.asset_model = serial, model
+            return made
+
+        def feb(day: int, hour: int) -> dt.datetime:
+            return dt.datetime(2026, 2, day, hour, tzinfo=dt.UTC)
+
+        # The week of Monday 2 February, Shanghai: 1 February 16:00 to 8 February 16:00 UTC.
+        # P1 resolved 2nd 05:00; P2, the same serial and model, reported 6 days later: a repeat.
+        p1 = await order(feb(2, 1), "SN-REPEAT")
+        b.status(p1, feb(2, 5), "resolved")
+        await order(feb(8, 3), "SN-REPEAT")
+        # P3 resolved; P4 has its serial on another model: not the same device.
+        p3 = await order(feb(2, 2), "SN-OTHER-MODEL")
+        b.status(p3, feb(3, 2), "resolved")
+        await order(feb(4, 0), "SN-OTHER-MODEL", model="R740")
+        # P5 resolved; P6 reported 7 days and an hour later: too late to be a repeat.
+        p5 = await order(feb(2, 3), "SN-LATE")
+        b.status(p5, feb(3, 2), "resolved")
+        await order(feb(10, 3), "SN-LATE")
+        # P7 resolved on the week's last day; P8 reported after the week, 5 days later: a repeat.
+        p7 = await order(feb(6, 0), "SN-AFTER")
+        b.status(p7, feb(7, 0), "resolved")
+        await order(feb(12, 0), "SN-AFTER")
+        await session.commit()
+    await engine.dispose()
+
+    week = {"from": "2026-02-02", "to": "2026-02-08", "customer_id": str(customer.id)}
+    k = await _kpis(client, boss, **week)
+    # Resolved: P1 P3 P5 P7 of the 6 live in the week (P1–P5, P7); repeats: P1 and P7.
+    assert _row(k["resolution_rate"]) == (4, 6, round(4 / 6, 4))
+    assert _row(k["repeat_fault_rate"]) == (2, 4, 0.5)
+
+
 async def test_region_and_instants_select_the_same_orders(client, boss, world):
     by_customer = await _kpis(client, boss, **WEEK, customer_id=world["customer"])
     by_region = await _kpis(
