@@ -173,6 +173,8 @@ def _write(out: Path, outcomes: list[Outcome], args: argparse.Namespace) -> str:
         lines += ["", f"## {outcome.policy}: checks", "", *(f"- {f}" for f in found or ["no finding"])]
         lines += ["", f"## {outcome.policy}: critical/high faults that missed", ""]
         lines += [f"- {m}" for m in missed or ["none"]]
+        lines += ["", f"## {outcome.policy}: late urgent faults beside free engineers", ""]
+        lines += report.waiting(outcome, end)
         (out / f"events_{outcome.policy}.json").write_text(
             json.dumps(outcome.log.rows, ensure_ascii=False, indent=0)
         )
