@@ -178,6 +178,8 @@ def _write(out: Path, outcomes: list[Outcome], args: argparse.Namespace) -> str:
         (out / f"events_{outcome.policy}.json").write_text(
             json.dumps(outcome.log.rows, ensure_ascii=False, indent=0)
         )
+    # The roster as the runs began, for reading the event logs apart from this report.
+    (out / "crews.json").write_text(json.dumps(outcomes[0].crews, ensure_ascii=False, indent=0))
     charts.open_orders(outcomes, out / "open_orders.png")
     charts.time_to_site(outcomes, out / "time_to_site.png")
     (out / "summary.md").write_text("\n".join(lines) + "\n")
@@ -291,7 +293,7 @@ def main(argv: list[str] | None = None) -> None:
     for outcome in outcomes:
         print(_run_time(outcome), file=sys.stderr)
     print(_write(args.out, outcomes, args))
-    print(f"\nWritten to {args.out}/ (summary.md, open_orders.png, time_to_site.png, events_*.json)")
+    print(f"\nWritten to {args.out}/ (summary.md, the charts, events_*.json, crews.json)")
 
 
 if __name__ == "__main__":
