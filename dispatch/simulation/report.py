@@ -215,6 +215,13 @@ def _shift_hours(crews: list[dict[str, Any]], since: dt.datetime, until: dt.date
     return max((max(0.0, (b - a).total_seconds()) for a, b in spans), default=0.0) / 3600
 
 
+def _churn(waited: Wait) -> str:
+    # Only the product's plans log assignments as they change.
+    if not waited.engineers:
+        return ""
+    return f"; first visit planned for {waited.engineers} engineer(s), start slid later {waited.slides}×"
+
+
 def _waited(waits: Waits, r: dict[str, Any], end: dt.datetime) -> Wait:
     """The fault's wait for someone on site, within its 12 hours."""
     until = min(r["arrived_at"] or end, r["reported_at"] + ON_SITE, end)
@@ -236,13 +243,19 @@ def waiting(outcome: Outcome, end: dt.datetime) -> list[str]:
     found = [_waited(waits, r, end) for r in late]
     beside = [w for w in found if w.idle_hours >= 1.0]
     moved, slid = sum(1 for w in found if w.engineers > 1), sum(1 for w in found if w.slides)
-    return [
+    lines = [
         f"- critical/high faults late on site (elapsed 12 h): {len(late)}",
         f"- of them, waiting while engineers with the skill were free on a regular shift for 1 h or more: "
         f"{len(beside)} ({sum(w.idle_hours for w in beside):.1f} free engineer-hours in all)",
-        f"- first visit moved to another engineer at least once: {moved}; "
-        f"start slid later by more than 30 min at a re-plan at least once: {slid}",
     ]
+    return lines + (
+        [
+            f"- first visit moved to another engineer at least once: {moved}; "
+            f"start slid later by more than 30 min at a re-plan at least once: {slid}"
+        ]
+        if any(w.engineers for w in found)
+        else []
+    )
 
 
 def misses(outcome: Outcome, end: dt.datetime) -> list[str]:
@@ -272,8 +285,8 @@ def misses(outcome: Outcome, end: dt.datetime) -> list[str]:
             f"F{r['fault']} ({r['severity']}, {r.get('contract', '?')}, {r['category']}, reported {local}):"
             + f" {what}{' (contract clock kept)' if _kept(r) else ''}"
             + f" ({shift:.1f} h of regular shift in its 12 h)"
-            + f"; first visit with {waited.engineers} engineer(s), start slid later {waited.slides}×, "
-            + f"qualified engineers free on shift {waited.idle_hours:.1f} h while it waited"
+            + _churn(waited)
+            + f"; qualified engineers free on shift {waited.idle_hours:.1f} h while it waited"
             + (f" — plan: {'; '.join(said)}" if said else "")
         )
     return found

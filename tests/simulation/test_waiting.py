@@ -7,7 +7,10 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from dispatch.simulation import report
+from dispatch.simulation.engine import Outcome
 from dispatch.simulation.waiting import Waits
+from dispatch.simulation.world import EventLog
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -53,3 +56,18 @@ def test_the_wait_counts_engineers_slides_and_free_qualified_shift_hours() -> No
     # Only a counts: free 12:00–17:30 (b busy all day, c unlicensed, d without the skill, e sick,
     # standby after 18:00 is not regular shift).
     assert wait.idle_hours == 5.5
+
+
+def test_the_summary_names_a_late_fault_with_its_wait() -> None:
+    reported = datetime(2026, 3, 9, 9, 0, tzinfo=SHANGHAI)
+    order = {"fault": 7, "severity": "high", "reported_at": reported, "arrived_at": None, "restored_at": None,
+             "category": "server", "contract": "7x24"}  # fmt: skip
+    outcome = Outcome("product", EventLog(rows=LOG), [], [order], CREWS)
+    end = datetime(2026, 3, 9, 23, 0, tzinfo=SHANGHAI)
+    # Until 21:00, its 12 hours: a is free 12:00–17:30.
+    assert report.misses(outcome, end) == [
+        "F7 (high, 7x24, server, reported Mon 09:00): on site > 12 h (8.5 h of regular shift in its 12 h)"
+        "; first visit planned for 2 engineer(s), start slid later 1×"
+        "; qualified engineers free on shift 5.5 h while it waited"
+    ]
+    assert report.waiting(outcome, end)[1].endswith(": 1 (5.5 free engineer-hours in all)")
