@@ -24,7 +24,7 @@ from dispatch.simulation import charts, check, policies, report
 from dispatch.simulation.databases import demo_cluster
 from dispatch.simulation.engine import Outcome
 from dispatch.simulation.runner import Run, run_policy, run_side_by_side
-from dispatch.simulation.scenario import generate
+from dispatch.simulation.scenario import WEEKEND_FACTOR, generate
 from dispatch.simulation.world import ROSTERS, WEEKEND_PER_SKILL
 
 # The demo data is dated from this moment; the simulated week starts the Monday after, at local
@@ -32,6 +32,10 @@ from dispatch.simulation.world import ROSTERS, WEEKEND_PER_SKILL
 DEMO_NOW = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)
 WEEK_START = dt.datetime(2026, 3, 8, 16, 0, tzinfo=dt.UTC)
 SITE_TZ = zones.zone("Asia/Shanghai")
+# Lendable backups per customer model the simulated company holds at the start: the week's loans
+# are not back from the vendor within the week (the simulation plays no swap-back), so the pool
+# covers the loans a week at 150 faults a weekday asks for.
+BACKUP_POOL = 15
 
 
 class _Bars:
@@ -98,8 +102,16 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--roster",
         choices=ROSTERS,
-        default="weekend",
-        help="weekend: the demo's roster plus a weekend rota; lean: the demo's roster (nobody on Sunday)",
+        default="forecast",
+        help="forecast: the demo's roster plus a weekend rota staffed for the weekend's expected faults; "
+        "weekend: plus a rota of 2 engineers per skill; lean: the demo's roster (nobody on Sunday)",
+    )
+    parser.add_argument(
+        "--backup-pool",
+        type=int,
+        default=BACKUP_POOL,
+        help="lendable backup devices per customer model at the start, topped up in the warehouses "
+        "(0: the demo's stock, which has none for storage, printers and UPSs)",
     )
     parser.add_argument("--faults-per-day", type=float, default=150.0)
     parser.add_argument("--seed", type=int, default=1)
@@ -128,12 +140,14 @@ def _write(out: Path, outcomes: list[Outcome], args: argparse.Namespace) -> str:
     all_figures = [report.figures(o, start, args.days) for o in outcomes]
     table = report.table(all_figures)
     end = start + dt.timedelta(days=args.days)
-    roster = (
-        f"the demo's roster plus a weekend rota ({WEEKEND_PER_SKILL} engineers per skill on Saturday and on "
-        "Sunday, standby the nights after)"
-        if args.roster == "weekend"
-        else "the demo's lean roster (Mon–Fri, every fourth Tue–Sat, nobody on Sunday)"
-    )
+    roster = {
+        "forecast": "the demo's roster plus a weekend rota staffed for the forecast (the weekday day shift × "
+        f"{WEEKEND_FACTOR:g}, the weekend's share of a weekday's faults, at least {WEEKEND_PER_SKILL} "
+        "engineers per skill on Saturday and on Sunday, standby the nights after)",
+        "weekend": f"the demo's roster plus a weekend rota ({WEEKEND_PER_SKILL} engineers per skill on "
+        "Saturday and on Sunday, standby the nights after)",
+        "lean": "the demo's lean roster (Mon–Fri, every fourth Tue–Sat, nobody on Sunday)",
+    }[args.roster]
     lines = [
         "# Simulated week",
         "",
@@ -150,6 +164,7 @@ def _write(out: Path, outcomes: list[Outcome], args: argparse.Namespace) -> str:
         "![Time to site](time_to_site.png)",
     ]
     lines += ["", "## The roster", "", *_roster(outcomes[0].crews)]
+    lines += ["", "## Backup devices", "", *_backups(outcomes)]
     for outcome in outcomes:
         found = check.assignments(outcome.log.rows, outcome.crews) + check.one_place_at_a_time(
             outcome.log.rows
@@ -158,9 +173,13 @@ def _write(out: Path, outcomes: list[Outcome], args: argparse.Namespace) -> str:
         lines += ["", f"## {outcome.policy}: checks", "", *(f"- {f}" for f in found or ["no finding"])]
         lines += ["", f"## {outcome.policy}: critical/high faults that missed", ""]
         lines += [f"- {m}" for m in missed or ["none"]]
+        lines += ["", f"## {outcome.policy}: late urgent faults beside free engineers", ""]
+        lines += report.waiting(outcome, end)
         (out / f"events_{outcome.policy}.json").write_text(
             json.dumps(outcome.log.rows, ensure_ascii=False, indent=0)
         )
+    # The roster as the runs began, for reading the event logs apart from this report.
+    (out / "crews.json").write_text(json.dumps(outcomes[0].crews, ensure_ascii=False, indent=0))
     charts.open_orders(outcomes, out / "open_orders.png")
     charts.time_to_site(outcomes, out / "time_to_site.png")
     (out / "summary.md").write_text("\n".join(lines) + "\n")
@@ -189,6 +208,38 @@ def _roster(crews: list[dict[str, Any]]) -> list[str]:
     return rows
 
 
+def _backups(outcomes: list[Outcome]) -> list[str]:
+    """Per customer model: lendable backups at the start (the demo's and those the scenario
+    added), then per policy the loans installed and the faults a backup was asked for and none
+    could be reserved (the watch's notice or the engineer's request refused)."""
+    head = "| model | lendable at start | added |" + "".join(
+        f" {o.policy}: installed | {o.policy}: none available |" for o in outcomes
+    )
+    rows = [head, "|---" * (3 + 2 * len(outcomes)) + "|"]
+    pool = {r["model"]: (r["had"], r["added"]) for r in outcomes[0].log.rows if r["event"] == "backup_pool"}
+    counts = [_loans_by_model(o.log.rows) for o in outcomes]
+    models = sorted(set(pool) | {m for c in counts for m in c})
+    for model in models:
+        had, added = pool.get(model, (None, 0))
+        cells = "".join(f" {c.get(model, (0, 0))[0]} | {c.get(model, (0, 0))[1]} |" for c in counts)
+        rows.append(f"| {model} | {'' if had is None else had + added} | {added} |{cells}")
+    return rows
+
+
+def _loans_by_model(rows: list[dict[str, Any]]) -> dict[str, tuple[int, int]]:
+    model = {r["fault"]: r.get("model") for r in rows if r["event"] == "reported"}
+    installed: dict[str, set[int]] = {}
+    refused: dict[str, set[int]] = {}
+    for r in rows:
+        if r["event"] == "finish" and r.get("outcome") == "backup_installed":
+            installed.setdefault(str(model.get(r["fault"])), set()).add(r["fault"])
+        elif (r["event"] == "notice" and r.get("notice") == "backup_unavailable") or (
+            r["event"] == "backup_unavailable"
+        ):
+            refused.setdefault(str(model.get(r["fault"])), set()).add(r["fault"])
+    return {m: (len(installed.get(m, ())), len(refused.get(m, ()))) for m in set(installed) | set(refused)}
+
+
 def _skills(crews: list[dict[str, Any]]) -> list[str]:
     # Licences valid through the simulated weeks (an electrician's licence may have run out).
     return sorted({k for c in crews for k, until in c["skills"].items() if until is None or until >= "2027"})
@@ -207,7 +258,7 @@ def main(argv: list[str] | None = None) -> None:
         engineers=args.engineers,
         faults_per_day=args.faults_per_day,
     )
-    scenario = dataclasses.replace(scenario, roster=args.roster)
+    scenario = dataclasses.replace(scenario, roster=args.roster, backup_pool=args.backup_pool)
     if args.hours is not None:
         scenario = dataclasses.replace(scenario, hours=args.hours)
     print(f"{len(scenario.faults)} faults, {len(scenario.sick)} sick days", file=sys.stderr)
@@ -242,7 +293,7 @@ def main(argv: list[str] | None = None) -> None:
     for outcome in outcomes:
         print(_run_time(outcome), file=sys.stderr)
     print(_write(args.out, outcomes, args))
-    print(f"\nWritten to {args.out}/ (summary.md, open_orders.png, time_to_site.png, events_*.json)")
+    print(f"\nWritten to {args.out}/ (summary.md, the charts, events_*.json, crews.json)")
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ from dispatch.engineers.models import AbsenceKind
 from dispatch.planning.problem import access_windows, travel_provider
 from dispatch.simulation import field as fieldwork
 from dispatch.simulation.policies import Policy
+from dispatch.simulation.pool import stock_backups
 from dispatch.simulation.scenario import Fault, Scenario
 from dispatch.simulation.world import Crew, EventLog, Place, Point, World, load_world
 from dispatch.sla.models import SlaClock
@@ -176,6 +177,13 @@ class Simulation:
     async def run(self) -> Outcome:
         async with self.session() as session, session.begin():
             self.world = await load_world(session, self.scenario.engineers, self.scenario.roster)
+            if self.scenario.backup_pool:
+                models = [p.asset.model for p in self.world.places]
+                stocked = await stock_backups(
+                    session, self.world.desk, self.scenario.start, models, self.scenario.backup_pool
+                )
+                for model, (had, added) in stocked.items():
+                    self.log.add(self.scenario.start, "backup_pool", model=model, had=had, added=added)
             await self._absences(session)
             for crew in self.world.crews:
                 await positions.set_consent(session, crew.actor, self.scenario.start, True)
@@ -268,7 +276,7 @@ class Simulation:
         self._callbacks.sort(key=lambda c: c[0])
         self.log.add(
             fault.reported_at, "reported", fault=fault.n, severity=fault.severity.value,
-            site=place.site.name, category=skill, part=part, visit=label,
+            site=place.site.name, category=skill, model=place.asset.model, part=part, visit=label,
         )  # fmt: skip
         await self.policy.reported(self, visit.id, fault.severity)
 

@@ -197,6 +197,9 @@ async def finish_repair(
     now = clock.now()
     # Read before anything may roll a savepoint back (which expires what the session loaded).
     again = _Again(job.order.id, dict(job.visit.required_skills), list(job.visit.required_parts))
+    # A backup unit already restored service: the repair closes the visit with nothing left for
+    # the customer to confirm (the service refuses a second confirmation).
+    restored = job.order.restored_at is not None
     if not await part_in_reach(session, crew, job.visit):
         log.add(now, "stockout", visit=label, engineer=crew.actor.username, fault=job.fault.n)
         await visits.finish(
@@ -223,6 +226,8 @@ async def finish_repair(
     await visits.finish(
         session, crew.actor, clock, job.visit.id, outcome=visits.Outcome.RESOLVED, note="已修复"
     )
+    if restored:
+        return "resolved"
     await service.confirm_restore_by_request(
         session,
         desk,

@@ -16,6 +16,7 @@ from typing import Any
 from core import zones
 from dispatch.simulation.check import TZ, windows
 from dispatch.simulation.engine import Outcome
+from dispatch.simulation.waiting import Wait, Waits
 
 URGENT = {"critical", "high"}
 ON_SITE = dt.timedelta(hours=12)
@@ -214,10 +215,54 @@ def _shift_hours(crews: list[dict[str, Any]], since: dt.datetime, until: dt.date
     return max((max(0.0, (b - a).total_seconds()) for a, b in spans), default=0.0) / 3600
 
 
+def _churn(waited: Wait) -> str:
+    # Only the product's plans log assignments as they change.
+    if not waited.engineers:
+        return ""
+    return f"; first visit planned for {waited.engineers} engineer(s), start slid later {waited.slides}×"
+
+
+def _waited(waits: Waits, r: dict[str, Any], end: dt.datetime) -> Wait:
+    """The fault's wait for someone on site, within its 12 hours."""
+    until = min(r["arrived_at"] or end, r["reported_at"] + ON_SITE, end)
+    return waits.of(r["fault"], r["category"], r["reported_at"], until)
+
+
+def waiting(outcome: Outcome, end: dt.datetime) -> list[str]:
+    """Critical/high faults late on site, and how many of them waited while an engineer with the
+    skill was free on a regular shift for an hour or more of their 12 hours: work left waiting
+    beside idle capacity, not capacity missing."""
+    waits = Waits(outcome.log.rows, outcome.crews)
+    late = [
+        r
+        for r in outcome.orders
+        if r["severity"] in URGENT
+        and r["reported_at"] + ON_SITE <= end
+        and (r["arrived_at"] is None or r["arrived_at"] - r["reported_at"] > ON_SITE)
+    ]
+    found = [_waited(waits, r, end) for r in late]
+    beside = [w for w in found if w.idle_hours >= 1.0]
+    moved, slid = sum(1 for w in found if w.engineers > 1), sum(1 for w in found if w.slides)
+    lines = [
+        f"- critical/high faults late on site (elapsed 12 h): {len(late)}",
+        f"- of them, waiting while engineers with the skill were free on a regular shift for 1 h or more: "
+        f"{len(beside)} ({sum(w.idle_hours for w in beside):.1f} free engineer-hours in all)",
+    ]
+    return lines + (
+        [
+            f"- first visit moved to another engineer at least once: {moved}; "
+            f"start slid later by more than 30 min at a re-plan at least once: {slid}"
+        ]
+        if any(w.engineers for w in found)
+        else []
+    )
+
+
 def misses(outcome: Outcome, end: dt.datetime) -> list[str]:
     """Critical and high faults that missed 12 h on site or 48 h restored, with what the plans said."""
     found = []
     reasons = outcome.unassigned_reasons
+    waits = Waits(outcome.log.rows, outcome.crews)
     for r in outcome.orders:
         if r["severity"] not in URGENT:
             continue
@@ -235,10 +280,13 @@ def misses(outcome: Outcome, end: dt.datetime) -> list[str]:
         )
         local = r["reported_at"].astimezone(zones.zone(TZ)).strftime("%a %H:%M")
         shift = _shift_hours(outcome.crews, r["reported_at"], r["reported_at"] + ON_SITE)
+        waited = _waited(waits, r, end)
         found.append(
             f"F{r['fault']} ({r['severity']}, {r.get('contract', '?')}, {r['category']}, reported {local}):"
             + f" {what}{' (contract clock kept)' if _kept(r) else ''}"
             + f" ({shift:.1f} h of regular shift in its 12 h)"
+            + _churn(waited)
+            + f"; qualified engineers free on shift {waited.idle_hours:.1f} h while it waited"
             + (f" — plan: {'; '.join(said)}" if said else "")
         )
     return found

@@ -85,9 +85,13 @@ class Scenario:
     sick: list[tuple[int, int]] = field(default_factory=list)
     # A shorter run than whole days (tests): this many hours.
     hours: int | None = None
-    # The team's roster: "weekend" adds a weekend rota to the demo's, "lean" keeps it as it is
-    # (see world.weekend_rota).
-    roster: str = "weekend"
+    # The team's roster: "forecast" adds a weekend rota staffed for the weekend's expected faults
+    # to the demo's, "weekend" one of two engineers per skill, "lean" keeps it as it is (see
+    # world.weekend_rota).
+    roster: str = "forecast"
+    # Lendable backup devices per customer model at the start (topped up in the warehouses; 0:
+    # the demo's stock as it is; see pool.stock_backups).
+    backup_pool: int = 0
 
     @property
     def end(self) -> dt.datetime:

@@ -4,6 +4,7 @@ database once, and the event log every check and report is computed from."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 import secrets
 import uuid
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from dispatch.customers.models import Asset, Site
 from dispatch.engineers.models import EmployerKind, Engineer, EngineerShift, EngineerSkill
 from dispatch.engineers.service import create_engineer, update_engineer
 from dispatch.planning.problem import engineer_rows
+from dispatch.simulation.scenario import WEEKEND_FACTOR
 
 # The demo's equipment models and what they are (the skill a repair needs).
 CATEGORY = {
@@ -105,10 +107,12 @@ async def hire(session: AsyncSession, desk: Actor, wanted: int) -> None:
         )  # fmt: skip
 
 
-async def load_world(session: AsyncSession, engineers: int, roster: str = "weekend") -> World:
+async def load_world(session: AsyncSession, engineers: int, roster: str = "forecast") -> World:
     """The desk, the first `engineers` of our own engineers (by user name; hired when the demo
-    has fewer) and every place with an asset of a known model. With the "weekend" roster the
-    team also keeps a weekend rota (see `weekend_rota`); "lean" is the demo's roster as it is."""
+    has fewer) and every place with an asset of a known model. With the "forecast" roster the
+    team also keeps a weekend rota staffed for the weekend's expected faults, with "weekend" one
+    of WEEKEND_PER_SKILL engineers per skill (see `weekend_rota`); "lean" is the demo's roster as
+    it is."""
     boss = (await session.execute(select(User).where(User.username == "admin"))).scalar_one()
     admin = Actor(user_id=boss.id, role=Role.ADMIN, username="admin")
     await hire(session, admin, engineers)
@@ -131,7 +135,10 @@ async def load_world(session: AsyncSession, engineers: int, roster: str = "weeke
     places = [Place(s, a, CATEGORY[a.model], lonlat(s.point)) for s, a in rows if a.model in CATEGORY]
     categories = {p.category for p in places}
     await cover_standby(session, admin, crews[:engineers], categories)
-    if roster == "weekend":
+    if roster == "forecast":
+        team = crews[:engineers]
+        await weekend_rota(session, admin, team, categories, forecast_day_shift(team, WEEKEND_FACTOR))
+    elif roster == "weekend":
         await weekend_rota(session, admin, crews[:engineers], categories)
     return World(
         Actor(user_id=dispatcher.id, role=Role.DISPATCHER, username="dispatcher"), crews[:engineers], places
@@ -193,11 +200,13 @@ async def cover_standby(session: AsyncSession, admin: Actor, crews: list[Crew], 
         covered |= _standby_skills(crew)
 
 
-# The weekend rota: this many engineers with each skill work the day on Saturday and on Sunday
-# (with standby the night after), so that a 7x24 fault reported at the weekend has someone to go.
+# The weekend rota: at least this many engineers with each skill work the day on Saturday and on
+# Sunday (with standby the night after), so that a 7x24 fault reported at the weekend has someone
+# to go. The "forecast" rota also staffs each weekend day for its expected faults: the weekday
+# day shift times the day's expected share of a weekday's faults (scenario.WEEKEND_FACTOR).
 WEEKEND_PER_SKILL = 2
 WEEKEND_DAY = (dt.time(8, 30), dt.time(17, 30))
-ROSTERS = ("weekend", "lean")
+ROSTERS = ("forecast", "weekend", "lean")
 
 
 def _works(crew: Crew, weekday: int) -> bool:
@@ -212,12 +221,22 @@ def _weekend_load(crew: Crew, added: dict[uuid.UUID, set[int]]) -> int:
     return sum(1 for d in (5, 6) if _works(crew, d)) + len(added.get(crew.engineer.id, ()))
 
 
-async def weekend_rota(session: AsyncSession, admin: Actor, crews: list[Crew], categories: set[str]) -> None:
+def forecast_day_shift(crews: list[Crew], share: float) -> int:
+    """Engineers a weekend day needs for its forecast: the busiest weekday's day shift times the
+    day's expected share of a weekday's faults, rounded up."""
+    weekday_shift = max(sum(1 for c in crews if _works(c, d)) for d in range(5))
+    return math.ceil(weekday_shift * share - 1e-9)
+
+
+async def weekend_rota(
+    session: AsyncSession, admin: Actor, crews: list[Crew], categories: set[str], per_day: int = 0
+) -> None:
     """The roster of a company that sells 7x24 contracts: on Saturday and on Sunday at least
-    WEEKEND_PER_SKILL engineers with each kind of equipment's skill work a day shift, and one
-    with the skill is on standby the night after. Those added to a weekend day are the ones with
-    the fewest weekend days so far (then by user name), through the engineers service. A small
-    team (fewer than ten: the tests' hand-made ones) keeps its roster as it is."""
+    WEEKEND_PER_SKILL engineers with each kind of equipment's skill, and `per_day` in all, work a
+    day shift, and one with each skill is on standby the night after. Those added to a weekend
+    day are the ones with the fewest weekend days so far (then by user name), through the
+    engineers service. A small team (fewer than ten: the tests' hand-made ones) keeps its roster
+    as it is."""
     if len(crews) < 10:
         return
     days: dict[uuid.UUID, set[int]] = {}
@@ -234,12 +253,8 @@ async def weekend_rota(session: AsyncSession, admin: Actor, crews: list[Crew], c
                 days.setdefault(crew.engineer.id, set()).add(weekday)
                 on_duty.append(crew)
                 skilled.append(crew)
-            standby = [
-                c for c in crews if _standby_on(c, weekday) or weekday in nights.get(c.engineer.id, ())
-            ]
-            if skilled and not any(category in _valid_skills(c) for c in standby):
-                crew = min(skilled, key=lambda c: (not c.engineer.on_call, c.actor.username))
-                nights.setdefault(crew.engineer.id, set()).add(weekday)
+        _fill_day(crews, on_duty, days, weekday, per_day)
+        _standby_nights(crews, on_duty, nights, weekday, categories)
     for crew in crews:
         extra = [
             EngineerShift(weekday=d, starts=WEEKEND_DAY[0], ends=WEEKEND_DAY[1], on_call=False)
@@ -250,6 +265,43 @@ async def weekend_rota(session: AsyncSession, admin: Actor, crews: list[Crew], c
         ]
         if extra:
             await _add_shifts(session, admin, crew, extra, on_call=crew.engineer.id in nights)
+
+
+def _fill_day(
+    crews: list[Crew], on_duty: list[Crew], days: dict[uuid.UUID, set[int]], weekday: int, per_day: int
+) -> None:
+    """More engineers on the weekend day until `per_day` work it: each time one with the skill
+    fewest on duty have (the forecast's faults spread over the skills like the places' equipment),
+    then the fewest weekend days, then by user name."""
+    while len(on_duty) < per_day:
+        able = [c for c in crews if c not in on_duty]
+        if not able:
+            return
+
+        def thinnest(crew: Crew) -> int:
+            counts = (sum(1 for c in on_duty if k in _valid_skills(c)) for k in _valid_skills(crew))
+            return min(counts, default=99)
+
+        crew = min(able, key=lambda c: (thinnest(c), _weekend_load(c, days), c.actor.username))
+        days.setdefault(crew.engineer.id, set()).add(weekday)
+        on_duty.append(crew)
+
+
+def _standby_nights(
+    crews: list[Crew],
+    on_duty: list[Crew],
+    nights: dict[uuid.UUID, set[int]],
+    weekday: int,
+    categories: set[str],
+) -> None:
+    """For each skill nobody on standby that night has: one of the day's engineers with it (the
+    standby rota's first)."""
+    for category in sorted(categories):
+        skilled = [c for c in on_duty if category in _valid_skills(c)]
+        standby = [c for c in crews if _standby_on(c, weekday) or weekday in nights.get(c.engineer.id, ())]
+        if skilled and not any(category in _valid_skills(c) for c in standby):
+            crew = min(skilled, key=lambda c: (not c.engineer.on_call, c.actor.username))
+            nights.setdefault(crew.engineer.id, set()).add(weekday)
 
 
 @dataclass

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from core.database import make_engine, make_sessionmaker
 from core.localdb import LocalCluster
 from dispatch.contracts.models import CalendarKind, Contract, Severity
-from dispatch.simulation import check, policies
+from dispatch.simulation import check, policies, pool
 from dispatch.simulation.engine import Outcome
 from dispatch.simulation.runner import run_policy
 from dispatch.simulation.scenario import Fault, Scenario, fixed, generate
@@ -247,11 +247,18 @@ async def _roster(url: str, roster: str) -> tuple[set[str], list[dict[str, Any]]
         await engine.dispose()
 
 
-def test_the_weekend_rota_puts_every_skill_on_duty_at_the_weekend_and_lean_keeps_sunday_empty(
+def test_the_weekend_rota_staffs_the_forecast_with_every_skill_and_lean_keeps_sunday_empty(
     fresh: Callable[[], str],
 ) -> None:
-    categories, team = asyncio.run(_roster(fresh(), "weekend"))
+    categories, team = asyncio.run(_roster(fresh(), "forecast"))
+    # The demo's 30 work the weekdays; a weekend day's faults are 0.4 of a weekday's: 12 by day.
+    weekdays = [
+        sum(1 for e in team if any(d == w and not standby for d, _, standby in e["shifts"])) for w in range(5)
+    ]
+    assert max(weekdays) == 30
     for weekday in (5, 6):  # Saturday, Sunday
+        by_day = [e for e in team if any(d == weekday and not standby for d, _, standby in e["shifts"])]
+        assert len(by_day) == 12, weekday
         for category in categories:
             days = [e for e in team if category in e["skills"] and any(
                 d == weekday and not standby for d, _, standby in e["shifts"])]  # fmt: skip
@@ -264,3 +271,28 @@ def test_the_weekend_rota_puts_every_skill_on_duty_at_the_weekend_and_lean_keeps
     for before, after in zip(lean, team, strict=True):
         assert set(before["shifts"]) <= set(after["shifts"]), (before, after)
     assert not any(d == 6 and not standby for e in lean for d, _, standby in e["shifts"])
+
+
+async def _pool(url: str) -> tuple[dict[str, int], dict[str, tuple[int, int]], dict[str, int]]:
+    """Lendable backups per model before, what the pool added, and after."""
+    engine = make_engine(url, pool_size=1)
+    try:
+        async with make_sessionmaker(engine)() as session, session.begin():
+            world = await load_world(session, 30, "lean")
+            models = sorted({p.asset.model for p in world.places})
+            before = {m: await pool.lendable(session, m) for m in models}
+            stocked = await pool.stock_backups(session, world.desk, MONDAY, models, 10)
+            after = {m: await pool.lendable(session, m) for m in models}
+            return before, stocked, after
+    finally:
+        await engine.dispose()
+
+
+def test_the_backup_pool_holds_units_for_every_model_the_places_have(fresh: Callable[[], str]) -> None:
+    before, stocked, after = asyncio.run(_pool(fresh()))
+    # The demo holds none for storage arrays, printers and UPSs.
+    assert before["Unity XT 480"] == before["LaserJet M607"] == 0
+    assert all(after[m] >= 10 for m in after), after
+    assert stocked["Unity XT 480"] == (0, 10)
+    # A model with enough already gets none.
+    assert all(added == max(0, 10 - had) for had, added in stocked.values())
