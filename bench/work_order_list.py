@@ -6,14 +6,17 @@ uvicorn process in the same run. Pure measurement; never part of `make test`.
 
 Starts a throwaway PostGIS cluster under ./var/, migrates it, loads the demo data plus
 `--orders` work orders (a third with a visit), then serves the app with uvicorn (one process,
-loopback port) in a subprocess. The bench server app is the real one plus a bare Litestar
-route, `GET /bench/hello`, outside the API router (no unit of work, no sign-in, no database).
+loopback port) in a subprocess, with the options `make up` serves the API with
+(`api.serve.SERVER_OPTIONS`: uvloop, httptools, every request line in the access log, here
+written to var/bench/work_order_list-access.log). The bench server app is the real one plus a
+bare Litestar route, `GET /bench/hello`, outside the API router (no unit of work, no sign-in, no
+database).
 
-The client is a small keep-alive HTTP/1.1 client on asyncio with `--concurrency` connections,
-so that the client's own cost stays small next to the server's. Each route is driven for
-`--seconds` per round, routes alternating, `--rounds` times. The table shows the requests,
-requests per second (median over rounds), p50 and p99 latency (all rounds pooled) and how many
-times slower than hello-world the route is (rps ratio). Then one request at a time on one
+The client is a small keep-alive HTTP/1.1 client on asyncio (uvloop's loop) with
+`--concurrency` connections, so that the client's own cost stays small next to the server's.
+Each route is driven for `--seconds` per round, routes alternating, `--rounds` times. The table
+shows the requests, requests per second (median over rounds), p50 and p99 latency (all rounds
+pooled) and how many times slower than hello-world the route is (rps ratio). Then one request at a time on one
 connection: the client's median latency, the server's own time (`Server-Timing`, measured by the
 bench server around the whole app: unit of work, sign-in, query, JSON, commit) and the server
 process's CPU time for the request (what the server time comes down to on a quiet machine,
@@ -48,6 +51,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import cast
 
+import uvloop
 from litestar import Litestar, get
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -104,6 +108,20 @@ def bench_app() -> ASGIApp:
     app: Litestar = create_app(settings, clock=ManualClock(NOW))
     app.register(hello)
     return _ServerTiming(app)
+
+
+def serve(port: int) -> None:
+    """The bench server's process: `bench_app` on the loopback `port`, served as `api.serve` serves
+    the API (same options, the access log's credentials masked the same way)."""
+    import uvicorn
+
+    from api import log_redaction
+    from api.serve import SERVER_OPTIONS
+
+    log_redaction.install()
+    uvicorn.run(
+        "bench.work_order_list:bench_app", factory=True, host="127.0.0.1", port=port, **SERVER_OPTIONS
+    )
 
 
 # --- data ---------------------------------------------------------------------------------------
@@ -377,26 +395,20 @@ def pin(server_pid: int) -> str:
     )
 
 
+ACCESS_LOG = PROJECT_ROOT / "var" / "bench" / "work_order_list-access.log"
+
+
 def _serve(url: str, port: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, DATABASE_ENV: url}
-    process = subprocess.Popen(  # noqa: S603 (this interpreter, fixed arguments)
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "bench.work_order_list:bench_app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
-        env=env,
-        cwd=PROJECT_ROOT,
-    )
+    ACCESS_LOG.parent.mkdir(parents=True, exist_ok=True)
+    # uvicorn writes its access log to stdout: to a file, as a production server's goes to its log.
+    with ACCESS_LOG.open("wb") as access_log:
+        process = subprocess.Popen(  # noqa: S603 (this interpreter, fixed arguments)
+            [sys.executable, "-c", f"from bench.work_order_list import serve; serve({port})"],
+            env=env,
+            cwd=PROJECT_ROOT,
+            stdout=access_log,
+        )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -535,7 +547,8 @@ def run_against(
     try:
         if pinned:
             print(pin(server.pid), flush=True)
-        return asyncio.run(
+        # The client on uvloop too: its own cost per request stays well below the server's.
+        return uvloop.run(
             measure(
                 port,
                 concurrency=concurrency,
