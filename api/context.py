@@ -63,6 +63,8 @@ class AppContext:
     # The work order list's pages this process built, served again while the database says
     # nothing behind them changed.
     list_pages: RecentPages[Any] = field(default_factory=lambda: RecentPages(64))
+    # Which kept page a sign-in was answered for a query string (`list_pages.answer_kept`).
+    list_shortcuts: RecentPages[Any] = field(default_factory=lambda: RecentPages(1024))
 
 
 @dataclass

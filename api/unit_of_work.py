@@ -10,6 +10,11 @@ that was not stored.
 A read route marked `autocommit_reads=True` runs without BEGIN and COMMIT: it only reads, and
 its audit row is written by its last statement or by the flush below, so a failure before that
 leaves nothing behind either.
+
+A GET route may name an `answer_first` (route option): called with the bearer token before any
+session is opened, it answers the request whole (sign-in check, audit row and all, in its own
+statement) or returns None and the request goes the usual way. The work order list answers a
+kept page so (`api.routes.work_orders.list_pages.answer_kept`).
 """
 
 from __future__ import annotations
@@ -43,6 +48,35 @@ def _header(scope: Any, name: bytes) -> str | None:
     return None
 
 
+def _bearer(header: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header; None for any other."""
+    scheme, _, token = (header or "").partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+async def _answer_first(scope: Any, app: AppContext, request_id: str) -> list[Message] | None:
+    """The route's own answer before any session (its `answer_first`), or None."""
+    handler = scope.get("route_handler")
+    if handler is None or scope["method"] != "GET" or "answer_first" not in handler.opt:
+        return None
+    token = _bearer(_header(scope, b"authorization"))
+    if token is None:
+        return None
+    answer: list[Message] | None = await handler.opt["answer_first"](scope, app, token, request_id)
+    return answer
+
+
+async def _send_all(send: Send, messages: list[Message], request_id: str) -> None:
+    """The response's messages, its start naming the request's id."""
+    for message in messages:
+        if message["type"] == "http.response.start":
+            message = {
+                **message,
+                "headers": [*message.get("headers", []), (b"x-request-id", request_id.encode())],
+            }
+        await send(message)
+
+
 async def _read_body(receive: Receive, limit: int) -> bytes | None:
     chunks: list[bytes] = []
     size = 0
@@ -69,10 +103,14 @@ class UnitOfWorkMiddleware:
             await self.app(scope, receive, send)
             return
         ctx_app = cast(AppContext, scope["litestar_app"].state["context"])
-        request_id = _header(scope, b"x-request-id") or uuid.uuid4().hex
+        request_id = (_header(scope, b"x-request-id") or uuid.uuid4().hex)[:64]
         handler = scope.get("route_handler")
+        first = await _answer_first(scope, ctx_app, request_id)
+        if first is not None:
+            await _send_all(send, first, request_id)
+            return
         async with ctx_app.sessionmaker() as session:
-            ctx = RequestContext(session=session, request_id=request_id[:64])
+            ctx = RequestContext(session=session, request_id=request_id)
             cast(dict[str, Any], scope)[CONTEXT_KEY] = ctx
             if handler is not None and (handler.opt.get("streaming") or handler.opt.get("own_transactions")):
                 # A long-lived stream, or a handler that commits piece by piece (a sync push applies
@@ -87,24 +125,18 @@ class UnitOfWorkMiddleware:
                 # the end, below): each statement commits by itself, which saves BEGIN and COMMIT.
                 await session.connection(execution_options=_AUTOCOMMIT)
             messages = await self._run(scope, receive, ctx_app, ctx)
-        for message in messages:
-            if message["type"] == "http.response.start":
-                message = {
-                    **message,
-                    "headers": [*message.get("headers", []), (b"x-request-id", ctx.request_id.encode())],
-                }
-            await send(message)
+        await _send_all(send, messages, ctx.request_id)
 
     async def _authenticate(self, scope: Any, app: AppContext, ctx: RequestContext) -> None:
         header = _header(scope, b"authorization")
         if not header:
             return
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = _bearer(header)
+        if token is None:
             ctx.auth_error = Unauthenticated("Use `Authorization: Bearer <access token>`", reason="scheme")
             return
         try:
-            ctx.actor = await authenticate(ctx.session, app.tokens, token.strip(), app.clock.now())
+            ctx.actor = await authenticate(ctx.session, app.tokens, token, app.clock.now())
         except Unauthenticated as exc:
             ctx.auth_error = exc
 

@@ -2,18 +2,22 @@
 uvicorn process in the same run. Pure measurement; never part of `make test`.
 
     python -m bench.work_order_list [--orders 1000] [--concurrency 32] [--seconds 3] [--rounds 3]
-                                    [--rates 300] [--rate-seconds 20] [--no-pin]
+                                    [--rates 300] [--rate-seconds 20] [--warm-seconds 2]
+                                    [--no-pin]
 
 Starts a throwaway PostGIS cluster under ./var/, migrates it, loads the demo data plus
 `--orders` work orders (a third with a visit), then serves the app with uvicorn (one process,
-loopback port) in a subprocess. The bench server app is the real one plus a bare Litestar
-route, `GET /bench/hello`, outside the API router (no unit of work, no sign-in, no database).
+loopback port) in a subprocess, with the options `make up` serves the API with
+(`api.serve.SERVER_OPTIONS`: uvloop, httptools, every request line in the access log, here
+written to var/bench/work_order_list-access.log). The bench server app is the real one plus a
+bare Litestar route, `GET /bench/hello`, outside the API router (no unit of work, no sign-in, no
+database).
 
-The client is a small keep-alive HTTP/1.1 client on asyncio with `--concurrency` connections,
-so that the client's own cost stays small next to the server's. Each route is driven for
-`--seconds` per round, routes alternating, `--rounds` times. The table shows the requests,
-requests per second (median over rounds), p50 and p99 latency (all rounds pooled) and how many
-times slower than hello-world the route is (rps ratio). Then one request at a time on one
+The client is a small keep-alive HTTP/1.1 client on asyncio (uvloop's loop) with
+`--concurrency` connections, so that the client's own cost stays small next to the server's.
+Each route is driven for `--seconds` per round, routes alternating, `--rounds` times. The table
+shows the requests, requests per second (median over rounds), p50 and p99 latency (all rounds
+pooled) and how many times slower than hello-world the route is (rps ratio). Then one request at a time on one
 connection: the client's median latency, the server's own time (`Server-Timing`, measured by the
 bench server around the whole app: unit of work, sign-in, query, JSON, commit) and the server
 process's CPU time for the request (what the server time comes down to on a quiet machine,
@@ -22,8 +26,11 @@ without the database's share).
 Then the open loop, for each of `--rates`: requests are sent on a fixed schedule (hello-world
 first, then the list, `--rate-seconds` each), whatever the answers do, and each latency is
 counted from the request's scheduled send time, so a request that waits behind a slow one (for a
-free connection, or in the server's queue) counts its wait: no coordinated omission. It prints
-p50/p95/p99/max, the rate achieved and the list's p99 over hello-world's.
+free connection, or in the server's queue) counts its wait: no coordinated omission. Each is
+preceded by `--warm-seconds` at the same rate on the same route, not counted: on the shared
+development machine the first route run at 300 req/s (hello-world) met stalls of 100-300 ms in
+its first seconds, which a second and third run at that rate did not.
+It prints p50/p95/p99/max, the rate achieved and the list's p99 over hello-world's.
 
 On a machine with two cores or more the server process is pinned to core 0 together with
 PostgreSQL (the postmaster and so every backend it starts), and this client to core 1, so the
@@ -48,6 +55,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import cast
 
+import uvloop
 from litestar import Litestar, get
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -104,6 +112,20 @@ def bench_app() -> ASGIApp:
     app: Litestar = create_app(settings, clock=ManualClock(NOW))
     app.register(hello)
     return _ServerTiming(app)
+
+
+def serve(port: int) -> None:
+    """The bench server's process: `bench_app` on the loopback `port`, served as `api.serve` serves
+    the API (same options, the access log's credentials masked the same way)."""
+    import uvicorn
+
+    from api import log_redaction
+    from api.serve import SERVER_OPTIONS
+
+    log_redaction.install()
+    uvicorn.run(
+        "bench.work_order_list:bench_app", factory=True, host="127.0.0.1", port=port, **SERVER_OPTIONS
+    )
 
 
 # --- data ---------------------------------------------------------------------------------------
@@ -377,26 +399,20 @@ def pin(server_pid: int) -> str:
     )
 
 
+ACCESS_LOG = PROJECT_ROOT / "var" / "bench" / "work_order_list-access.log"
+
+
 def _serve(url: str, port: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, DATABASE_ENV: url}
-    process = subprocess.Popen(  # noqa: S603 (this interpreter, fixed arguments)
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "bench.work_order_list:bench_app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
-        env=env,
-        cwd=PROJECT_ROOT,
-    )
+    ACCESS_LOG.parent.mkdir(parents=True, exist_ok=True)
+    # uvicorn writes its access log to stdout: to a file, as a production server's goes to its log.
+    with ACCESS_LOG.open("wb") as access_log:
+        process = subprocess.Popen(  # noqa: S603 (this interpreter, fixed arguments)
+            [sys.executable, "-c", f"from bench.work_order_list import serve; serve({port})"],
+            env=env,
+            cwd=PROJECT_ROOT,
+            stdout=access_log,
+        )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -428,6 +444,7 @@ async def measure(
     singles: int,
     rates: Sequence[float] = (),
     rate_seconds: float = 20.0,
+    warm_seconds: float = 0.0,
 ) -> list[RouteResult]:
     token = await sign_in(port, "dispatcher")
     routes = [
@@ -451,6 +468,8 @@ async def measure(
         result.single = await drive(port, request, concurrency=1, seconds=60, limit=singles)
     for rate in rates:
         for i in (0, 2):  # hello-world, then the list, at the same rate
+            if warm_seconds > 0:
+                await open_loop(port, routes[i][1], rate=rate, seconds=warm_seconds)
             results[i].open.append(await open_loop(port, routes[i][1], rate=rate, seconds=rate_seconds))
     return results
 
@@ -525,6 +544,7 @@ def run_against(
     singles: int,
     rates: Sequence[float] = (),
     rate_seconds: float = 20.0,
+    warm_seconds: float = 0.0,
     pinned: bool = False,
 ) -> list[RouteResult]:
     """Serve the database at `url` and measure (the database is not changed by the requests
@@ -535,7 +555,8 @@ def run_against(
     try:
         if pinned:
             print(pin(server.pid), flush=True)
-        return asyncio.run(
+        # The client on uvloop too: its own cost per request stays well below the server's.
+        return uvloop.run(
             measure(
                 port,
                 concurrency=concurrency,
@@ -545,6 +566,7 @@ def run_against(
                 singles=singles,
                 rates=rates,
                 rate_seconds=rate_seconds,
+                warm_seconds=warm_seconds,
             )
         )
     finally:
@@ -570,6 +592,9 @@ def main(argv: list[str] | None = None) -> int:
         "--rates", default="300", help="open-loop rates, requests/s, comma-separated ('' for none)"
     )
     parser.add_argument("--rate-seconds", type=float, default=20.0, help="per route and rate")
+    parser.add_argument(
+        "--warm-seconds", type=float, default=2.0, help="at each rate before it is measured (not counted)"
+    )
     parser.add_argument("--no-pin", action="store_true", help="leave the processes where the OS puts them")
     args = parser.parse_args(argv)
     rates = [float(r) for r in args.rates.split(",") if r.strip()]
@@ -587,6 +612,7 @@ def main(argv: list[str] | None = None) -> int:
             singles=args.singles,
             rates=rates,
             rate_seconds=args.rate_seconds,
+            warm_seconds=args.warm_seconds,
             pinned=not args.no_pin,
         )
         print(table(results, args.concurrency))

@@ -444,6 +444,15 @@ _LIVE_ACCOUNT = (
     )
     .limit(1)
 )
+# The same check as text, for a statement that folds it into its own round trip
+# (`dispatch.work_orders.page_versions.change_count_if_signed_in`; $1 the user's id, $2 the
+# sign-in's): the account's role (as text) and organisation while the sign-in is live and the
+# account active, no row otherwise.
+LIVE_ACCOUNT_SQL = """SELECT CAST(u.role AS text) AS role, u.customer_id
+    FROM app_user AS u JOIN refresh_token AS r ON r.user_id = u.id
+    WHERE u.id = $1 AND r.family_id = $2 AND r.revoked_at IS NULL
+      AND r.session_version = u.session_version AND u.active
+    LIMIT 1"""
 
 
 async def authenticate(session: AsyncSession, config: TokenConfig, token: str, now: datetime) -> Actor:

@@ -20,6 +20,12 @@ that changes a table a page shows, whoever wrote): while it reads as it did befo
 built, nothing behind any page changed, and the digest need not be read at all. It is read
 before the page too, for the same reason; a row's `xmin` changes with every bump, and a database
 restored from a backup holds other `xmin`s, so an older count can never read as current again.
+
+A kept page's recheck can carry the request's sign-in check as well (`change_count_if_signed_in`):
+one statement reads the account behind the token (still active, the sign-in live, role and
+organisation as the page was kept for) and the counter, and writes the staff read's audit row
+only when both stand. It is sent on the pooled connection's own asyncpg driver, prepared once per
+connection, without the ORM's execute path (a tenth of a millisecond of each answer).
 """
 
 from __future__ import annotations
@@ -27,12 +33,13 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Select, func, literal_column, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.identity.roles import Actor
+from core.identity.sessions import LIVE_ACCOUNT_SQL
 from core.pagination import Keyset, keyset_statement
 from dispatch.work_orders import queries
 from dispatch.work_orders.models import WorkOrder
@@ -111,6 +118,26 @@ _UNCHANGED_OR_NOT = text(
 )
 
 
+# The recheck with the sign-in check folded in ($1 user, $2 sign-in, $3 role, $4 organisation,
+# $5 the kept count, $6-$8 the audit row's action, request id and reads, $9 whether a row is
+# written, $10 lazily). Nothing is written unless the sign-in stands as presumed and the count
+# is the kept one; the role is compared as text, the organisation as a nullable id.
+_SIGNED_IN_UNCHANGED_OR_NOT = f"""WITH account AS ({LIVE_ACCOUNT_SQL}),
+    signed_in AS (
+        SELECT FROM account WHERE account.role = $3 AND account.customer_id IS NOT DISTINCT FROM $4),
+    counter AS ({_COUNTER}),
+    trail AS (
+        INSERT INTO audit_log (actor_id, actor_role, action, request_id, changes, reads)
+        SELECT $1, $3, $6, $7, '[]'::jsonb, CAST(CAST($8 AS text) AS jsonb)
+        FROM counter, signed_in WHERE counter.v = $5 AND $9
+        RETURNING id)
+    SELECT EXISTS (SELECT FROM signed_in) AS signed_in, counter.v,
+           CASE WHEN counter.v = $5 AND $9 AND $10 AND EXISTS (SELECT FROM signed_in)
+                     AND pg_current_xact_id_if_assigned() IS NULL
+                THEN set_config('synchronous_commit', 'off', true) END
+    FROM counter"""  # noqa: S608 (constant text, bound parameters)
+
+
 @dataclass(frozen=True, slots=True)
 class ReadTrail:
     """The audit row of a staff read (`core.audit.write_trail`'s columns)."""
@@ -145,3 +172,41 @@ async def change_count_unless(session: AsyncSession, kept: str, trail: ReadTrail
         "lazy": trail.lazy if trail else False,
     }
     return str((await connection.execute(_UNCHANGED_OR_NOT, params)).scalar_one())
+
+
+class Fetches(Protocol):
+    """A driver connection (asyncpg's) that prepares a statement once and runs it by its text."""
+
+    async def fetchrow(self, query: str, *args: object) -> Any: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SignIn:
+    """Who a kept page was answered to: the sign-in, and the account's role and organisation then."""
+
+    user_id: uuid.UUID
+    session_id: uuid.UUID
+    role: str
+    customer_id: uuid.UUID | None
+
+
+async def change_count_if_signed_in(
+    driver: Fetches, sign_in: SignIn, kept: str, trail: ReadTrail | None
+) -> tuple[bool, str]:
+    """Whether the sign-in is still live with the same role and organisation, and the list's
+    change counter now; `trail` is written only when both the sign-in and the count `kept` stand.
+    One round trip, outside any transaction (the statement commits itself)."""
+    row = await driver.fetchrow(
+        _SIGNED_IN_UNCHANGED_OR_NOT,
+        sign_in.user_id,
+        sign_in.session_id,
+        sign_in.role,
+        sign_in.customer_id,
+        kept,
+        trail.action if trail else None,
+        trail.request_id if trail else None,
+        trail.reads if trail else None,
+        trail is not None,
+        trail.lazy if trail else False,
+    )
+    return bool(row[0]), str(row[1])

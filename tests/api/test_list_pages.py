@@ -11,7 +11,7 @@ import uuid
 from typing import Any
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import event, func, select, text
 
 from core.audit import AuditLog
 from tests.support.api import auth_headers, sign_in
@@ -48,6 +48,7 @@ async def desk(client, admin, dispatcher) -> dict[str, Any]:
         "orders": [visited["id"], plain["id"]],
         "visit": visit,
         "contact": {"Authorization": f"Bearer {tokens['access_token']}"},
+        "contact_name": username,
     }
 
 
@@ -394,3 +395,130 @@ async def test_the_lists_connections_go_back_to_the_pool_with_transactions(clien
         for _ in range(idle):
             conn = await stack.enter_async_context(engine.connect())
             assert (await conn.get_raw_connection()).dbapi_connection.autocommit is False
+
+
+def _without_hop_headers(answer: Any) -> dict[str, str]:
+    return {k: v for k, v in answer.headers.items() if k not in {"x-request-id", "date"}}
+
+
+async def test_a_repeated_request_is_answered_by_one_statement_as_the_full_path_answers(
+    client, app, desk, db
+):
+    dispatcher = await auth_headers(client, "dispatcher")
+    mine = {"customer_id": desk["customer"]["id"]}
+    built = await _list(client, dispatcher, **mine)
+    through_orm: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        through_orm.append(statement)
+
+    engine = app.state["context"].engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        async with db.connect() as conn:
+            last = (await conn.execute(select(func.max(AuditLog.id)))).scalar()
+        again = await client.get(
+            "/api/work-orders", headers={**dispatcher, "X-Request-Id": "list-first"}, params=mine
+        )
+        not_modified = await client.get(
+            "/api/work-orders", headers={**dispatcher, "If-None-Match": built.headers["etag"]}, params=mine
+        )
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    # Neither went through the session: the sign-in check, the counter and the audit row are the
+    # one statement on the driver.
+    assert through_orm == []
+    assert again.status_code == 200
+    assert again.content == built.content
+    assert _without_hop_headers(again) == _without_hop_headers(built)
+    assert again.headers["x-request-id"] == "list-first"
+    assert not_modified.status_code == 304
+    assert not_modified.content == b""
+    assert not_modified.headers["etag"] == built.headers["etag"]
+    async with db.connect() as conn:
+        rows = (await conn.execute(select(AuditLog.request_id).where(AuditLog.id > (last or 0)))).all()
+    assert len(rows) == 2
+    assert rows[0].request_id == "list-first"
+
+
+# Changes made behind the API's back (no sign-in is ended by them), and what the very next list
+# request must get: the kept page's one statement must see each of them.
+BEHIND_THE_API = [
+    ("UPDATE app_user SET active = false WHERE id = :id", 401, None),
+    ("UPDATE refresh_token SET revoked_at = now() WHERE user_id = :id", 401, None),
+    ("UPDATE app_user SET session_version = session_version + 1 WHERE id = :id", 401, None),
+    ("UPDATE app_user SET role = 'warehouse' WHERE id = :id", 403, None),
+    ("UPDATE app_user SET role = 'supervisor' WHERE id = :id", 200, "supervisor"),
+]
+
+
+@pytest.mark.parametrize(("change", "status", "audited_role"), BEHIND_THE_API)
+async def test_a_changed_account_is_seen_by_the_very_next_list_request(
+    client, desk, db, change, status, audited_role
+):
+    admin = await auth_headers(client, "admin")
+    name = f"desk-{uuid.uuid4().hex[:8]}"
+    created = await client.post(
+        "/api/users",
+        headers=admin,
+        json={"username": name, "display_name": name, "role": "dispatcher", "password": CONTACT_PASSWORD},
+    )
+    assert created.status_code == 201, created.text
+    tokens = await sign_in(client, name, CONTACT_PASSWORD)
+    headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+    mine = {"customer_id": desk["customer"]["id"]}
+    for _ in range(2):  # built, then answered from the kept page
+        await _list(client, headers, **mine)
+    async with db.begin() as conn:
+        await conn.execute(text(change), {"id": tokens["user_id"]})
+    # A change to an account moves the list's counter; another dispatcher's read of the same page
+    # finds its rows unchanged and keeps it under the new count, so the next request's one
+    # statement finds the count standing and only the sign-in check can refuse it.
+    await _list(client, await auth_headers(client, "dispatcher"), **mine)
+    async with db.connect() as conn:
+        last = (await conn.execute(select(func.max(AuditLog.id)))).scalar()
+    answer = await client.get("/api/work-orders", headers=headers, params=mine)
+    assert answer.status_code == status, answer.text
+    async with db.connect() as conn:
+        roles = (await conn.execute(select(AuditLog.actor_role).where(AuditLog.id > (last or 0)))).scalars()
+        assert list(roles) == ([audited_role] if audited_role else [])
+
+
+_MOVE_CONTACT = text("UPDATE app_user SET customer_id = :to WHERE username = :name")
+
+
+async def test_a_contact_moved_to_another_organisation_is_not_answered_the_old_page(client, desk, db):
+    admin = await auth_headers(client, "admin")
+    customers = (await client.get("/api/customers", params={"limit": 2}, headers=admin)).json()["items"]
+    mine = desk["customer"]["id"]
+    other = next(c["id"] for c in customers if c["id"] != mine)
+    colleague = f"contact-{uuid.uuid4().hex[:6]}"
+    created = await client.post(
+        "/api/users",
+        headers=admin,
+        json={
+            "username": colleague,
+            "display_name": colleague,
+            "role": "customer_contact",
+            "password": CONTACT_PASSWORD,
+            "customer_id": mine,
+        },
+    )
+    assert created.status_code == 201, created.text
+    contact, same_organisation = [
+        {"Authorization": f"Bearer {(await sign_in(client, name, CONTACT_PASSWORD))['access_token']}"}
+        for name in (desk["contact_name"], colleague)
+    ]
+    before = await _list(client, contact)
+    assert before.json()["items"]
+    assert (await _list(client, contact)).content == before.content  # from the kept page
+    async with db.begin() as conn:
+        await conn.execute(_MOVE_CONTACT, {"to": other, "name": desk["contact_name"]})
+    try:
+        # The colleague's read keeps the organisation's page under the moved counter.
+        assert (await _list(client, same_organisation)).content == before.content
+        moved = await _list(client, contact)
+        assert {o["id"] for o in moved.json()["items"]}.isdisjoint(o["id"] for o in before.json()["items"])
+    finally:
+        async with db.begin() as conn:
+            await conn.execute(_MOVE_CONTACT, {"to": mine, "name": desk["contact_name"]})

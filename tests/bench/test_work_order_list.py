@@ -10,7 +10,15 @@ from bench.work_order_list import run_against, seed_orders, table
 def test_bench_serves_and_measures_every_route(demo_db):
     asyncio.run(seed_orders(demo_db, 3))
     results = run_against(
-        demo_db, concurrency=2, seconds=0.5, rounds=1, limit=6, singles=3, rates=[20], rate_seconds=0.5
+        demo_db,
+        concurrency=2,
+        seconds=0.5,
+        rounds=1,
+        limit=6,
+        singles=3,
+        rates=[20],
+        rate_seconds=0.5,
+        warm_seconds=0.2,
     )
     assert [r.name.split()[1] for r in results] == [
         "/bench/hello",

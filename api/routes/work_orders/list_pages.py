@@ -21,6 +21,15 @@ passed deadlines; a client that sends it back in `If-None-Match` gets 304 Not Mo
 nothing shown has changed but the countdown (`remaining_seconds` is the deadline less the time of
 the answer's `Date`; a client counts it down itself). A staff read leaves its audit row either
 way, naming the orders on the page.
+
+A console asking again with the same sign-in and the same query string is answered before the
+framework parses the request (`answer_kept`, called by the unit of work before it opens a
+session): the query string is the one a page was kept for under this sign-in, so it means the
+same filter; one statement on the pooled connection's driver checks the sign-in (the account
+still active, the sign-in live, role and organisation as they were), reads the change counter
+and writes the staff read's audit row when both stand, and the kept bytes go out. When anything
+differs (no such page, a moved counter, a disabled account, a changed role, an expired token),
+nothing is written and the request takes the full path, which refuses or rebuilds as before.
 """
 
 from __future__ import annotations
@@ -34,15 +43,20 @@ from typing import Any
 import msgspec
 from litestar import Request, Response
 from litestar.status_codes import HTTP_200_OK, HTTP_304_NOT_MODIFIED
+from litestar.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.util import greenlet_spawn
 
 from api.auth import app_context
-from api.context import RecentPages, request_context
+from api.context import AppContext, RecentPages, request_context
 from api.routes.work_orders.shapes import render_rows
 from api.schemas.work_orders import WorkOrderPage
 from api.unit_of_work import audit_action
 from core import audit
+from core.database import database_unavailable
+from core.errors import Unauthenticated
 from core.identity.roles import Actor, Role
+from core.identity.tokens import decode_access
 from dispatch.work_orders import page_versions, queries
 
 _ENCODE = msgspec.json.Encoder().encode
@@ -54,6 +68,10 @@ _MICROSECOND = dt.timedelta(microseconds=1)
 # text a user wrote can look like it).
 _PLACEHOLDER = 1.7976931348623157e308
 _COUNTDOWN = b'"remaining_seconds":'
+# As the handler's `If-None-Match` parameter allows; a longer one takes the full path (and its 422).
+_MAX_IF_NONE_MATCH = 2000
+_NO_CACHE = (b"cache-control", b"private, no-cache")
+_JSON_TYPE = (b"content-type", _JSON.encode())
 
 
 def _micros(at: dt.datetime) -> int:
@@ -151,7 +169,9 @@ async def _fresh(
     return WorkOrderPage(items=render_rows(page.items, now), next_cursor=page.next_cursor)
 
 
-def _trail(scope: Any, actor: Actor, kept: _Kept, lazy: bool) -> page_versions.ReadTrail | None:
+def _trail(
+    scope: Any, actor: Actor, kept: _Kept, lazy: bool, request_id: str
+) -> page_versions.ReadTrail | None:
     """The audit row a staff read of the kept page leaves (as the unit of work would write it)."""
     if not actor.is_staff or not kept.ids or actor.user_id is None or actor.role is None:
         return None
@@ -159,7 +179,7 @@ def _trail(scope: Any, actor: Actor, kept: _Kept, lazy: bool) -> page_versions.R
         actor_id=actor.user_id,
         actor_role=actor.role.value,
         action=audit_action(scope),
-        request_id=request_context(scope).request_id,
+        request_id=request_id,
         reads=kept.reads,
         lazy=lazy,
     )
@@ -194,9 +214,11 @@ async def answer(
     if kept is not None and kept.holds_at(now):
         # Nothing shown changed anywhere since the page was built: one statement checks that
         # and leaves the staff read's audit row.
-        trail = _trail(request.scope, actor, kept, not context.settings.durable_read_audit)
+        lazy = not context.settings.durable_read_audit
+        trail = _trail(request.scope, actor, kept, lazy, request_context(request.scope).request_id)
         counted = await page_versions.change_count_unless(session, kept.counted, trail)
         if counted == kept.counted:
+            _remember(request, context, actor, key)
             return _answered(kept, now, if_none_match)
     else:
         counted = await page_versions.change_count(session)
@@ -212,4 +234,87 @@ async def answer(
         if actor.is_staff:
             # As `list_orders` records it: one audit row for the page, naming every order read.
             audit.note_read(session.sync_session, "work_order.contact", kept.ids)
+    _remember(request, context, actor, key)
     return _answered(kept, now, if_none_match)
+
+
+@dataclass(frozen=True, slots=True)
+class _Shortcut:
+    """A query string a sign-in was answered a kept page for, and that page's key."""
+
+    sign_in: page_versions.SignIn
+    actor: Actor
+    key: tuple[object, ...]
+
+
+def _remember(
+    request: Request[Any, Any, Any], context: AppContext, actor: Actor, key: tuple[object, ...]
+) -> None:
+    """Lets `answer_kept` answer this sign-in's next request with the same query string."""
+    if actor.user_id is None or actor.session_id is None or actor.role is None:
+        return
+    sign_in = page_versions.SignIn(actor.user_id, actor.session_id, actor.role.value, actor.customer_id)
+    query: bytes = request.scope.get("query_string", b"")
+    context.list_shortcuts.put((actor.user_id, actor.session_id, query), _Shortcut(sign_in, actor, key))
+
+
+def _only_header(scope: Any, name: bytes) -> tuple[bool, str | None]:
+    """The request's one header `name` (None when absent); False when it is sent more than once."""
+    found = [value for key, value in scope["headers"] if key.lower() == name]
+    if len(found) > 1:
+        return False, None
+    return True, bytes(found[0]).decode("latin-1") if found else None
+
+
+def _kept_messages(kept: _Kept, now: dt.datetime, if_none_match: str | None) -> list[Message]:
+    """What `_answered`'s response sends, written out."""
+    headers = [(b"etag", kept.etag.encode()), _NO_CACHE]
+    if _matches(if_none_match, kept.etag):
+        start: Any = {"type": "http.response.start", "status": HTTP_304_NOT_MODIFIED, "headers": headers}
+        return [start, {"type": "http.response.body", "body": b"", "more_body": False}]
+    body = kept.body(now)
+    headers += [_JSON_TYPE, (b"content-length", str(len(body)).encode())]
+    start = {"type": "http.response.start", "status": HTTP_200_OK, "headers": headers}
+    return [start, {"type": "http.response.body", "body": body, "more_body": False}]
+
+
+async def answer_kept(scope: Any, context: AppContext, token: str, request_id: str) -> list[Message] | None:
+    """The kept page's answer to a sign-in that was answered it for this query string before,
+    when its one statement finds the sign-in and the list unchanged (and writes the staff read's
+    audit row); None, with nothing written, when the request must take the full path."""
+    now = context.clock.now()
+    try:
+        claims = decode_access(context.tokens, token, now)
+    except Unauthenticated:
+        return None
+    asked = (claims.user_id, claims.session_id, scope["query_string"])
+    shortcut: _Shortcut | None = context.list_shortcuts.get(asked)
+    kept: _Kept | None = context.list_pages.get(shortcut.key) if shortcut is not None else None
+    if shortcut is None or kept is None or not kept.holds_at(now):
+        return None
+    one, if_none_match = _only_header(scope, b"if-none-match")
+    if not one or (if_none_match is not None and len(if_none_match) > _MAX_IF_NONE_MATCH):
+        return None
+    trail = _trail(scope, shortcut.actor, kept, not context.settings.durable_read_audit, request_id)
+    # The pooled connection itself, without an engine connection around it (a third of what is
+    # left of the answer's CPU); it goes back through the pool's own return (SQLAlchemy's calls
+    # that may wait on the driver run in its greenlet).
+    pooled = await context.engine.raw_connection()
+    try:
+        driver = pooled.driver_connection
+        assert driver is not None  # a pooled connection holds its driver's
+        signed_in, counted = await page_versions.change_count_if_signed_in(
+            driver, shortcut.sign_in, kept.counted, trail
+        )
+    except Exception as exc:
+        if not database_unavailable(exc):
+            raise
+        # A connection that died while pooled: dropped, and the full path answers (with a fresh
+        # one, or 503 while the database is away).
+        await greenlet_spawn(pooled.invalidate, exc)
+        return None
+    finally:
+        await greenlet_spawn(pooled.close)
+    if not signed_in or counted != kept.counted:
+        return None
+    return _kept_messages(kept, now, if_none_match)

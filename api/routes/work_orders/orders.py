@@ -119,6 +119,9 @@ async def import_work_orders(
     summary="Work orders by nearest deadline; filters: status, severity, customer, engineer, risk, map, text",
     # Reads only; a kept page's audit row is written by its one statement (`list_pages`).
     autocommit_reads=True,
+    # A sign-in asking again for a page it was answered is answered before the framework's
+    # parsing and the session (`list_pages.answer_kept`).
+    answer_first=list_pages.answer_kept,
     responses={
         # No generated examples: they would be random values written into the shared components.
         200: ResponseSpec(WorkOrderPage, description="The page, with a weak ETag", generate_examples=False),
