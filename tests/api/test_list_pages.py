@@ -436,7 +436,11 @@ async def test_a_repeated_request_is_answered_by_one_statement_as_the_full_path_
     assert not_modified.content == b""
     assert not_modified.headers["etag"] == built.headers["etag"]
     async with db.connect() as conn:
-        rows = (await conn.execute(select(AuditLog.request_id).where(AuditLog.id > (last or 0)))).all()
+        rows = (
+            await conn.execute(
+                select(AuditLog.request_id).where(AuditLog.id > (last or 0)).order_by(AuditLog.id)
+            )
+        ).all()
     assert len(rows) == 2
     assert rows[0].request_id == "list-first"
 
