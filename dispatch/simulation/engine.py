@@ -30,9 +30,10 @@ from dispatch.engineers import absences, positions
 from dispatch.engineers.models import AbsenceKind
 from dispatch.planning.problem import access_windows, travel_provider
 from dispatch.simulation import field as fieldwork
+from dispatch.simulation import restock
 from dispatch.simulation.policies import Policy
 from dispatch.simulation.pool import stock_backups
-from dispatch.simulation.scenario import Fault, Scenario
+from dispatch.simulation.scenario import PARTS, Fault, Scenario
 from dispatch.simulation.world import Crew, EventLog, Place, Point, World, load_world
 from dispatch.sla.models import SlaClock
 from dispatch.work_orders import service, visits
@@ -96,6 +97,7 @@ class Simulation:
         self._sick: set[tuple[uuid.UUID, dt.date]] = set()
         self._pending = sorted(scenario.faults, key=lambda f: (f.reported_at, f.n))
         self._callbacks: list[tuple[dt.datetime, uuid.UUID]] = []
+        self._deliveries: list[restock.Order] = []
 
     # --- what the policies ask -------------------------------------------------------------
     def session(self) -> AbstractAsyncContextManager[AsyncSession]:
@@ -184,6 +186,10 @@ class Simulation:
                 )
                 for model, (had, added) in stocked.items():
                     self.log.add(self.scenario.start, "backup_pool", model=model, had=had, added=added)
+            if self.scenario.restock_levels:
+                skus = sorted({sku for parts in PARTS.values() for sku in parts})
+                rules = await restock.set_rules(session, skus, *self.scenario.restock_levels)
+                self.log.add(self.scenario.start, "stock_rules", skus=skus, rules=rules)
             await self._absences(session)
             for crew in self.world.crews:
                 await positions.set_consent(session, crew.actor, self.scenario.start, True)
@@ -193,6 +199,7 @@ class Simulation:
             minutes = round((t - self.scenario.start).total_seconds() / 60)
             await self._timed("field", self._play_until(t))
             self.clock.set(t)
+            await self._timed("restock", self._restock(t))
             await self._timed("dispatch", self.policy.dispatch(self, t))
             await self._timed("departures", self._departures(t))
             if minutes % self.sweep_minutes == 0:
@@ -203,6 +210,26 @@ class Simulation:
             if self.progress:
                 self.progress(n / total)
         return await self._outcome()
+
+    async def _restock(self, t: dt.datetime) -> None:
+        """The night's order at ORDER_HOUR (site time), and the deliveries due by `t`."""
+        if not self.scenario.restock_levels:
+            return
+        local = t.astimezone(zones.zone(TZ))
+        if (local.hour, local.minute) == (restock.ORDER_HOUR, 0):
+            morning = dt.datetime.combine(
+                local.date() + dt.timedelta(days=1), dt.time(restock.DELIVERY_HOUR), local.tzinfo
+            )
+            async with self.session() as session, session.begin():
+                orders = await restock.order_suggested(session, self.world.desk, t, morning)
+            self._deliveries += orders
+            for o in orders:
+                self.log.add(t, "restock_ordered", location=o.location, lines=o.lines, eta=o.eta.isoformat())
+        while self._deliveries and self._deliveries[0].eta <= t:
+            order = self._deliveries.pop(0)
+            async with self.session() as session, session.begin():
+                await restock.receive(session, self.world.desk, t, order)
+            self.log.add(t, "restock_received", location=order.location, lines=order.lines)
 
     async def _absences(self, session: AsyncSession) -> None:
         tz = zones.zone(TZ)

@@ -296,3 +296,52 @@ def test_the_backup_pool_holds_units_for_every_model_the_places_have(fresh: Call
     assert stocked["Unity XT 480"] == (0, 10)
     # A model with enough already gets none.
     assert all(added == max(0, 10 - had) for had, added in stocked.values())
+
+
+async def _warehouse_stock(url: str, skus: list[str]) -> dict[tuple[str, str], tuple[int, int]]:
+    """(on hand, reserved) per warehouse code and SKU."""
+    from inventory.models import Item, Location, LocationKind, StockBalance
+
+    engine = make_engine(url, pool_size=1)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            rows = await session.execute(
+                select(Location.code, Item.sku, StockBalance.on_hand, StockBalance.reserved)
+                .join(StockBalance, StockBalance.location_id == Location.id)
+                .join(Item, Item.id == StockBalance.item_id)
+                .where(Location.kind == LocationKind.WAREHOUSE, Item.sku.in_(skus))
+            )
+            return {(code, sku): (int(on), int(res)) for code, sku, on, res in rows}
+    finally:
+        await engine.dispose()
+
+
+def test_the_night_restock_refills_every_warehouse_to_its_rule_by_the_morning(
+    fresh: Callable[[], str],
+) -> None:
+    """From 20:00 to 08:00 with no fault: the demo's warehouses hold 10 to 20 of each part; with a
+    rule of (25, 30) every one is below min, so the 22:00 order is 30 − on hand per warehouse and
+    part, received at 06:00; with (10, 20) none is below min and nothing is ordered."""
+    from dispatch.simulation.scenario import PARTS
+
+    skus = sorted({sku for parts in PARTS.values() for sku in parts})
+    evening = MONDAY + timedelta(hours=20)
+    url = fresh()
+    before = asyncio.run(_warehouse_stock(url, skus))
+    assert before
+    assert all(10 <= on <= 20 and res == 0 for on, res in before.values()), before
+    scenario = dataclasses.replace(fixed(evening, 2, [], hours=12), restock_levels=(25, 30))
+    outcome = _run(url, scenario, policies.make("product"))
+    ordered = [r for r in outcome.log.rows if r["event"] == "restock_ordered"]
+    received = [r for r in outcome.log.rows if r["event"] == "restock_received"]
+    # 22:00 and 06:00 site time (UTC+8).
+    assert {r["at"] for r in ordered} == {(MONDAY + timedelta(hours=22)).isoformat()}
+    assert {r["at"] for r in received} == {(MONDAY + timedelta(hours=30)).isoformat()}
+    lines = {(r["location"], sku): n for r in ordered for sku, n in r["lines"].items()}
+    assert lines == {key: 30 - on for key, (on, _) in before.items()}
+    after = asyncio.run(_warehouse_stock(url, skus))
+    assert after == dict.fromkeys(before, (30, 0))
+    # A rule the stock already meets orders nothing.
+    quiet = dataclasses.replace(scenario, restock_levels=(10, 20))
+    outcome = _run(fresh(), quiet, policies.make("product"))
+    assert not [r for r in outcome.log.rows if r["event"].startswith("restock_")]
