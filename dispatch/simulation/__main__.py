@@ -174,6 +174,7 @@ def _write(out: Path, outcomes: list[Outcome], args: argparse.Namespace) -> str:
     ]
     lines += ["", "## The roster", "", *_roster(outcomes[0].crews)]
     lines += ["", "## Backup devices", "", *_backups(outcomes)]
+    lines += ["", "## Backup loans", "", *_loan_lifecycle(outcomes)]
     lines += ["", "## Overnight restocking", "", *_restocking(outcomes)]
     for outcome in outcomes:
         found = check.assignments(outcome.log.rows, outcome.crews) + check.one_place_at_a_time(
@@ -233,6 +234,35 @@ def _backups(outcomes: list[Outcome]) -> list[str]:
         had, added = pool.get(model, (None, 0))
         cells = "".join(f" {c.get(model, (0, 0))[0]} | {c.get(model, (0, 0))[1]} |" for c in counts)
         rows.append(f"| {model} | {'' if had is None else had + added} | {added} |{cells}")
+    return rows
+
+
+# The loan's steps as the event log names them, in lifecycle order.
+LOAN_STEPS = (
+    ("lent (backup installed)", "backup_installed"),
+    ("faulty unit shipped to the vendor", "rma_shipped"),
+    ("at the vendor", "rma_at_vendor"),
+    ("back from the vendor (swap-back planned)", "rma_returned"),
+    ("swapped back", "swapped_back"),
+    ("backup back in stock", "backup_in_stock"),
+    ("backup wiped: loan closed, lendable again", "backup_wiped"),
+    ("step refused by the product", "loan_step_failed"),
+)
+
+
+def _loan_lifecycle(outcomes: list[Outcome]) -> list[str]:
+    """Per policy: the loans that reached each step of the lifecycle within the run."""
+    counts = []
+    for o in outcomes:
+        seen: dict[str, int] = {}
+        for r in o.log.rows:
+            key = r["outcome"] if r["event"] == "finish" else r["event"]
+            seen[key] = seen.get(key, 0) + 1
+        counts.append(seen)
+    rows = ["| step | " + " | ".join(o.policy for o in outcomes) + " |", "|---" * (1 + len(outcomes)) + "|"]
+    rows += [
+        f"| {name} | " + " | ".join(str(c.get(key, 0)) for c in counts) + " |" for name, key in LOAN_STEPS
+    ]
     return rows
 
 
