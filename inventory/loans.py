@@ -247,14 +247,19 @@ async def take_in_faulty(
         item = await device_item_for_model(session, model)
         unit = await new_unit(session, item.id, serial, UnitState.FAULTY, customer_owned=True)
         set_state(session, unit, actor, now, "taken_in", UnitState.FAULTY, work_order_id=work_order_id)
-    elif unit.location_id is not None:
+    # A unit the books place at a customer's site (reinstalled after an earlier repair) is taken
+    # from there; one in any other location is in stock, not at the customer's.
+    at_site = (
+        unit is not None and unit.state is UnitState.INSTALLED and await _at_customer_site(session, unit)
+    )
+    if unit.location_id is not None and not at_site:
         raise field_error("faulty_serial", "a unit with that serial is already in stock")
     await ledger.move_unit(
         session,
         actor,
         now,
         unit,
-        MoveKind.RECEIVE,
+        MoveKind.TRANSFER if at_site else MoveKind.RECEIVE,
         to=to.id,
         work_order_id=work_order_id,
         reason="customer's faulty unit taken in for repair",
@@ -262,6 +267,11 @@ async def take_in_faulty(
     if unit.state is not UnitState.FAULTY:
         set_state(session, unit, actor, now, "taken_in", UnitState.FAULTY, work_order_id=work_order_id)
     return unit
+
+
+async def _at_customer_site(session: AsyncSession, unit: Unit) -> bool:
+    location = await session.get(Location, unit.location_id) if unit.location_id else None
+    return location is not None and location.kind is LocationKind.CUSTOMER_SITE
 
 
 # Repair (RMA) ---------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from typing import Any
 from core import zones
 from dispatch.simulation import charts, check, policies, report
 from dispatch.simulation.databases import demo_cluster
-from dispatch.simulation.engine import Outcome
+from dispatch.simulation.engine import TZ, Outcome
 from dispatch.simulation.runner import Run, run_policy, run_side_by_side
 from dispatch.simulation.scenario import WEEKEND_FACTOR, generate
 from dispatch.simulation.world import ROSTERS, WEEKEND_PER_SKILL
@@ -36,6 +36,8 @@ SITE_TZ = zones.zone("Asia/Shanghai")
 # are not back from the vendor within the week (the simulation plays no swap-back), so the pool
 # covers the loans a week at 150 faults a weekday asks for.
 BACKUP_POOL = 15
+# The stock rule per warehouse and part: below 10 free, refilled to 20 overnight.
+RESTOCK_LEVELS = "10,20"
 
 
 class _Bars:
@@ -113,6 +115,13 @@ def _parser() -> argparse.ArgumentParser:
         help="lendable backup devices per customer model at the start, topped up in the warehouses "
         "(0: the demo's stock, which has none for storage, printers and UPSs)",
     )
+    parser.add_argument(
+        "--restock-levels",
+        default=RESTOCK_LEVELS,
+        help="MIN,MAX: the stock rule set in every warehouse for each part the faults use (where the "
+        "product has none); each night the product's suggested reorder is received by 06:00 ('none': "
+        "no restocking)",
+    )
     parser.add_argument("--faults-per-day", type=float, default=150.0)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--policy", choices=["both", "product", "plain"], default="both")
@@ -165,6 +174,8 @@ def _write(out: Path, outcomes: list[Outcome], args: argparse.Namespace) -> str:
     ]
     lines += ["", "## The roster", "", *_roster(outcomes[0].crews)]
     lines += ["", "## Backup devices", "", *_backups(outcomes)]
+    lines += ["", "## Backup loans", "", *_loan_lifecycle(outcomes)]
+    lines += ["", "## Overnight restocking", "", *_restocking(outcomes)]
     for outcome in outcomes:
         found = check.assignments(outcome.log.rows, outcome.crews) + check.one_place_at_a_time(
             outcome.log.rows
@@ -226,6 +237,60 @@ def _backups(outcomes: list[Outcome]) -> list[str]:
     return rows
 
 
+# The loan's steps as the event log names them, in lifecycle order.
+LOAN_STEPS = (
+    ("lent (backup installed)", "backup_installed"),
+    ("faulty unit shipped to the vendor", "rma_shipped"),
+    ("at the vendor", "rma_at_vendor"),
+    ("back from the vendor (swap-back planned)", "rma_returned"),
+    ("swapped back", "swapped_back"),
+    ("backup back in stock", "backup_in_stock"),
+    ("backup wiped: loan closed, lendable again", "backup_wiped"),
+    ("step refused by the product", "loan_step_failed"),
+)
+
+
+def _loan_lifecycle(outcomes: list[Outcome]) -> list[str]:
+    """Per policy: the loans that reached each step of the lifecycle within the run."""
+    counts = []
+    for o in outcomes:
+        seen: dict[str, int] = {}
+        for r in o.log.rows:
+            key = r["outcome"] if r["event"] == "finish" else r["event"]
+            seen[key] = seen.get(key, 0) + 1
+        counts.append(seen)
+    rows = ["| step | " + " | ".join(o.policy for o in outcomes) + " |", "|---" * (1 + len(outcomes)) + "|"]
+    rows += [
+        f"| {name} | " + " | ".join(str(c.get(key, 0)) for c in counts) + " |" for name, key in LOAN_STEPS
+    ]
+    return rows
+
+
+def _restocking(outcomes: list[Outcome]) -> list[str]:
+    """Per night and policy: the parts received by the morning, by SKU (all warehouses)."""
+    received = [[r for r in o.log.rows if r["event"] == "restock_received"] for o in outcomes]
+    if not any(received):
+        return ["No part was reordered (or restocking is off)."]
+    rows = ["| morning | " + " | ".join(f"{o.policy}: parts received" for o in outcomes) + " |"]
+    rows.append("|---" * (1 + len(outcomes)) + "|")
+    mornings = sorted({_local_day(r["at"]) for rs in received for r in rs})
+    for day in mornings:
+        cells = []
+        for rs in received:
+            skus: dict[str, int] = {}
+            for r in rs:
+                if _local_day(r["at"]) == day:
+                    for sku, n in r["lines"].items():
+                        skus[sku] = skus.get(sku, 0) + n
+            cells.append(", ".join(f"{sku} {n}" for sku, n in sorted(skus.items())) or "none")
+        rows.append(f"| {day} | " + " | ".join(cells) + " |")
+    return rows
+
+
+def _local_day(at: str) -> str:
+    return dt.datetime.fromisoformat(at).astimezone(zones.zone(TZ)).strftime("%Y-%m-%d %a")
+
+
 def _loans_by_model(rows: list[dict[str, Any]]) -> dict[str, tuple[int, int]]:
     model = {r["fault"]: r.get("model") for r in rows if r["event"] == "reported"}
     installed: dict[str, set[int]] = {}
@@ -258,7 +323,13 @@ def main(argv: list[str] | None = None) -> None:
         engineers=args.engineers,
         faults_per_day=args.faults_per_day,
     )
-    scenario = dataclasses.replace(scenario, roster=args.roster, backup_pool=args.backup_pool)
+    levels = None if args.restock_levels == "none" else tuple(int(x) for x in args.restock_levels.split(","))
+    scenario = dataclasses.replace(
+        scenario,
+        roster=args.roster,
+        backup_pool=args.backup_pool,
+        restock_levels=(levels[0], levels[1]) if levels else None,
+    )
     if args.hours is not None:
         scenario = dataclasses.replace(scenario, hours=args.hours)
     print(f"{len(scenario.faults)} faults, {len(scenario.sick)} sick days", file=sys.stderr)

@@ -28,17 +28,20 @@ from core.errors import DomainError
 from dispatch.contracts.models import Contract
 from dispatch.engineers import absences, positions
 from dispatch.engineers.models import AbsenceKind
+from dispatch.flows import backup
 from dispatch.planning.problem import access_windows, travel_provider
 from dispatch.simulation import field as fieldwork
+from dispatch.simulation import loan_returns, restock
 from dispatch.simulation.policies import Policy
 from dispatch.simulation.pool import stock_backups
-from dispatch.simulation.scenario import Fault, Scenario
+from dispatch.simulation.scenario import PARTS, Fault, Scenario
 from dispatch.simulation.world import Crew, EventLog, Place, Point, World, load_world
 from dispatch.sla.models import SlaClock
 from dispatch.work_orders import service, visits
 from dispatch.work_orders.lifecycle import OPEN, SERVICE_RESTORED
 from dispatch.work_orders.models import Channel, Visit, VisitKind, VisitStatus, WorkOrder
 from dispatch.worker import Worker, WorkerConfig
+from inventory.loans import loan_for_order
 from inventory.models import Loan, LoanStatus
 
 TICK = dt.timedelta(minutes=5)
@@ -96,6 +99,8 @@ class Simulation:
         self._sick: set[tuple[uuid.UUID, dt.date]] = set()
         self._pending = sorted(scenario.faults, key=lambda f: (f.reported_at, f.n))
         self._callbacks: list[tuple[dt.datetime, uuid.UUID]] = []
+        self._deliveries: list[restock.Order] = []
+        self._loan_steps: list[loan_returns.Step] = []
 
     # --- what the policies ask -------------------------------------------------------------
     def session(self) -> AbstractAsyncContextManager[AsyncSession]:
@@ -184,6 +189,10 @@ class Simulation:
                 )
                 for model, (had, added) in stocked.items():
                     self.log.add(self.scenario.start, "backup_pool", model=model, had=had, added=added)
+            if self.scenario.restock_levels:
+                skus = sorted({sku for parts in PARTS.values() for sku in parts})
+                rules = await restock.set_rules(session, skus, *self.scenario.restock_levels)
+                self.log.add(self.scenario.start, "stock_rules", skus=skus, rules=rules)
             await self._absences(session)
             for crew in self.world.crews:
                 await positions.set_consent(session, crew.actor, self.scenario.start, True)
@@ -193,6 +202,8 @@ class Simulation:
             minutes = round((t - self.scenario.start).total_seconds() / 60)
             await self._timed("field", self._play_until(t))
             self.clock.set(t)
+            await self._timed("restock", self._restock(t))
+            await self._timed("loans", self._loan_returns(t))
             await self._timed("dispatch", self.policy.dispatch(self, t))
             await self._timed("departures", self._departures(t))
             if minutes % self.sweep_minutes == 0:
@@ -203,6 +214,45 @@ class Simulation:
             if self.progress:
                 self.progress(n / total)
         return await self._outcome()
+
+    async def _restock(self, t: dt.datetime) -> None:
+        """The night's order at ORDER_HOUR (site time), and the deliveries due by `t`."""
+        if not self.scenario.restock_levels:
+            return
+        local = t.astimezone(zones.zone(TZ))
+        if (local.hour, local.minute) == (restock.ORDER_HOUR, 0):
+            morning = dt.datetime.combine(
+                local.date() + dt.timedelta(days=1), dt.time(restock.DELIVERY_HOUR), local.tzinfo
+            )
+            async with self.session() as session, session.begin():
+                orders = await restock.order_suggested(session, self.world.desk, t, morning)
+            self._deliveries += orders
+            for o in orders:
+                self.log.add(t, "restock_ordered", location=o.location, lines=o.lines, eta=o.eta.isoformat())
+        while self._deliveries and self._deliveries[0].eta <= t:
+            order = self._deliveries.pop(0)
+            async with self.session() as session, session.begin():
+                await restock.receive(session, self.world.desk, t, order)
+            self.log.add(t, "restock_received", location=order.location, lines=order.lines)
+
+    async def _loan_returns(self, t: dt.datetime) -> None:
+        """The loans' steps due by `t` (see loan_returns), each in its own transaction."""
+        while self._loan_steps and self._loan_steps[0].at <= t:
+            step = self._loan_steps.pop(0)
+            try:
+                async with self.session() as session, session.begin():
+                    event, after = await loan_returns.play(session, self.world.desk, self.clock, step)
+            except (DomainError, IntegrityError) as exc:
+                detail = exc.detail if isinstance(exc, DomainError) else str(exc.orig).splitlines()[0]
+                self.log.add(t, "loan_step_failed", fault=step.fault, step=step.kind, reason=detail)
+                continue
+            self.log.add(t, event, fault=step.fault)
+            if after is not None:
+                self._schedule(after)
+
+    def _schedule(self, step: loan_returns.Step) -> None:
+        self._loan_steps.append(step)
+        self._loan_steps.sort(key=lambda s: (s.at, s.fault, s.kind))
 
     async def _absences(self, session: AsyncSession) -> None:
         tz = zones.zone(TZ)
@@ -408,6 +458,8 @@ class Simulation:
                     await positions.record(session, crew.actor, at, [positions.Fix(at, crew.point, 15.0)])
                 if job.visit.kind is VisitKind.BACKUP_DELIVERY:
                     minutes = fieldwork.INSTALL_MINUTES
+                elif job.visit.kind is VisitKind.SWAP_BACK:
+                    minutes = backup.SWAP_BACK_MINUTES
                 else:
                     minutes = job.fault.true_minutes(job.place.category) + self._delay(job)
                 crew.phase, crew.until = "site", at + dt.timedelta(minutes=minutes)
@@ -423,6 +475,27 @@ class Simulation:
             if job.visit.kind is VisitKind.BACKUP_DELIVERY:
                 await fieldwork.install(session, self.clock, crew, job)
                 outcome = "backup_installed"
+                loan = await loan_for_order(session, job.order.id)
+                assert loan is not None
+                self._schedule(
+                    loan_returns.Step(
+                        at + loan_returns.SHIP_AFTER, "ship", loan.id, job.fault.n, job.fault.vendor_hours
+                    )
+                )
+            elif job.visit.kind is VisitKind.SWAP_BACK:
+                loan = await backup.complete_swap_back(
+                    session, crew.actor, self.clock, job.visit.id, note=None
+                )
+                outcome = "swapped_back"
+                self._schedule(
+                    loan_returns.Step(
+                        at + loan_returns.TO_WAREHOUSE,
+                        "in_stock",
+                        loan.id,
+                        job.fault.n,
+                        job.fault.vendor_hours,
+                    )
+                )
             else:
                 if self._delay(job):
                     arrived = job.visit.arrived_at

@@ -168,7 +168,7 @@ class Plain:
                     break
                 if visit.kind is VisitKind.BACKUP_DELIVERY and not await sim.loan_approved(session, visit.id):
                     continue
-                if visit.kind not in {VisitKind.REPAIR, VisitKind.BACKUP_DELIVERY}:
+                if visit.kind not in {VisitKind.REPAIR, VisitKind.BACKUP_DELIVERY, VisitKind.SWAP_BACK}:
                     continue
                 fitting = [c for c in free if _suitable(c, visit, day)]
                 if not fitting:

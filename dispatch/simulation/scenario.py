@@ -92,6 +92,9 @@ class Scenario:
     # Lendable backup devices per customer model at the start (topped up in the warehouses; 0:
     # the demo's stock as it is; see pool.stock_backups).
     backup_pool: int = 0
+    # The stock rule (min, max) the company keeps in every warehouse for each part its faults use,
+    # restocked overnight through the product's replenishment (None: no restocking; see restock).
+    restock_levels: tuple[int, int] | None = None
 
     @property
     def end(self) -> dt.datetime:

@@ -217,6 +217,33 @@ async def test_backup_loan_from_fault_to_closed_loan(client, clock, heads):
         "reinstalled",
     ]
 
+    # The reinstalled unit fails again: it is at the customer's site, not in stock, so the next
+    # loan takes it in as it did the first time.
+    second = await report(client, dispatcher, site, device, severity="critical")
+    await planned_visit(client, dispatcher, second, me)
+    clock.advance(timedelta(minutes=5))
+    proposal = await _ok(
+        await client.post(
+            "/api/stock/backup-requests",
+            headers=engineer,
+            json={"work_order_id": second["id"], "reason": "再次故障，需返厂"},
+        )
+    )
+    await _ok(
+        await client.post(f"/api/stock/loans/{proposal['loan']['id']}/approve", headers=dispatcher), 201
+    )
+    await _assign_and_arrive(client, heads, proposal["visit_id"], me)
+    await _ok(
+        await client.post(
+            "/api/stock/backup-installations",
+            headers=engineer,
+            json={"visit_id": proposal["visit_id"], "serial": proposal["serial"], "signed_by": "李伟"},
+        )
+    )
+    faulty = (await client.get(f"/api/stock/units/{case['unit_id']}/history", headers=warehouse)).json()
+    assert [e["kind"] for e in faulty["events"]][-2:] == ["reinstalled", "taken_in"]
+    assert faulty["moves"][-1]["kind"] == "transfer"
+
 
 async def test_stock_errors_are_problems_and_roles_hold(client, heads):
     engineer, warehouse = heads["engineer01"], heads["warehouse"]

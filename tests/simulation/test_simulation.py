@@ -296,3 +296,106 @@ def test_the_backup_pool_holds_units_for_every_model_the_places_have(fresh: Call
     assert stocked["Unity XT 480"] == (0, 10)
     # A model with enough already gets none.
     assert all(added == max(0, 10 - had) for had, added in stocked.values())
+
+
+async def _warehouse_stock(url: str, skus: list[str]) -> dict[tuple[str, str], tuple[int, int]]:
+    """(on hand, reserved) per warehouse code and SKU."""
+    from inventory.models import Item, Location, LocationKind, StockBalance
+
+    engine = make_engine(url, pool_size=1)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            rows = await session.execute(
+                select(Location.code, Item.sku, StockBalance.on_hand, StockBalance.reserved)
+                .join(StockBalance, StockBalance.location_id == Location.id)
+                .join(Item, Item.id == StockBalance.item_id)
+                .where(Location.kind == LocationKind.WAREHOUSE, Item.sku.in_(skus))
+            )
+            return {(code, sku): (int(on), int(res)) for code, sku, on, res in rows}
+    finally:
+        await engine.dispose()
+
+
+def test_the_night_restock_refills_every_warehouse_to_its_rule_by_the_morning(
+    fresh: Callable[[], str],
+) -> None:
+    """From 20:00 to 08:00 with no fault: the demo's warehouses hold 10 to 20 of each part; with a
+    rule of (25, 30) every one is below min, so the 22:00 order is 30 − on hand per warehouse and
+    part, received at 06:00; with (10, 20) none is below min and nothing is ordered."""
+    from dispatch.simulation.scenario import PARTS
+
+    skus = sorted({sku for parts in PARTS.values() for sku in parts})
+    evening = MONDAY + timedelta(hours=20)
+    url = fresh()
+    before = asyncio.run(_warehouse_stock(url, skus))
+    assert before
+    assert all(10 <= on <= 20 and res == 0 for on, res in before.values()), before
+    scenario = dataclasses.replace(fixed(evening, 2, [], hours=12), restock_levels=(25, 30))
+    outcome = _run(url, scenario, policies.make("product"))
+    ordered = [r for r in outcome.log.rows if r["event"] == "restock_ordered"]
+    received = [r for r in outcome.log.rows if r["event"] == "restock_received"]
+    # 22:00 and 06:00 site time (UTC+8).
+    assert {r["at"] for r in ordered} == {(MONDAY + timedelta(hours=22)).isoformat()}
+    assert {r["at"] for r in received} == {(MONDAY + timedelta(hours=30)).isoformat()}
+    lines = {(r["location"], sku): n for r in ordered for sku, n in r["lines"].items()}
+    assert lines == {key: 30 - on for key, (on, _) in before.items()}
+    after = asyncio.run(_warehouse_stock(url, skus))
+    assert after == dict.fromkeys(before, (30, 0))
+    # A rule the stock already meets orders nothing.
+    quiet = dataclasses.replace(scenario, restock_levels=(10, 20))
+    outcome = _run(fresh(), quiet, policies.make("product"))
+    assert not [r for r in outcome.log.rows if r["event"].startswith("restock_")]
+
+
+async def _loan_state(url: str, model: str) -> tuple[list[str], int]:
+    """The loans' statuses and the lendable units for `model`."""
+    from inventory.models import Loan
+
+    engine = make_engine(url, pool_size=1)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            statuses = [s.value for s in (await session.execute(select(Loan.status))).scalars()]
+            return statuses, await pool.lendable(session, model)
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize("name", ["product", "plain"])
+def test_a_loan_runs_its_lifecycle_and_its_unit_is_lendable_again(
+    fresh: Callable[[], str], name: str
+) -> None:
+    """One fault at 09:00 on Monday at a 7x24 site that the engineer cannot fix on site: the
+    engineer asks for a backup, which is installed the same day (at T); the faulty unit ships at
+    T + 4 h, reaches the vendor a day later, is back 24 h after that (its repair time), the
+    swap-back visit is done on the next shift, the backup is back in stock 2 h later and wiped 1 h
+    after: the loan closes and the model has as many lendable units as before."""
+    url = fresh()
+    every, places, skills = asyncio.run(_plain_places(url, 2))
+    place = next(p for p in places if p.category in skills[0])
+    fault = dataclasses.replace(
+        _fault(0, MONDAY + timedelta(hours=9), every.index(place), Severity.HIGH),
+        cannot_fix=True,
+        vendor_hours=24,
+    )
+    scenario = dataclasses.replace(fixed(MONDAY, 2, [fault], hours=96), backup_pool=2)
+    outcome = _run(url, scenario, policies.make(name, replan_minutes=180, time_limit_s=0.5))
+    steps = {
+        r["event"] if r["event"] != "finish" else r["outcome"]: datetime.fromisoformat(r["at"])
+        for r in outcome.log.rows
+        if r.get("fault") == 0
+        and (r["event"].startswith(("rma_", "backup_in", "backup_wiped")) or r["event"] == "finish")
+    }
+    installed = steps["backup_installed"]
+    assert installed < MONDAY + timedelta(hours=18)
+    tick = timedelta(minutes=5)
+    assert installed + timedelta(hours=4) <= steps["rma_shipped"] < installed + timedelta(hours=4) + tick
+    assert steps["rma_at_vendor"] == steps["rma_shipped"] + timedelta(hours=24)
+    assert steps["rma_returned"] == steps["rma_at_vendor"] + timedelta(hours=24)
+    assert steps["rma_returned"] < steps["swapped_back"]
+    swapped = steps["swapped_back"]
+    assert swapped + timedelta(hours=2) <= steps["backup_in_stock"] < swapped + timedelta(hours=2) + tick
+    assert steps["backup_wiped"] == steps["backup_in_stock"] + timedelta(hours=1)
+    assert not [r for r in outcome.log.rows if r["event"] == "loan_step_failed"]
+    statuses, lendable = asyncio.run(_loan_state(url, place.asset.model))
+    assert statuses == ["closed"]
+    assert lendable == 2
