@@ -23,6 +23,7 @@ from dispatch.contracts.targets import OFFICE_HOURS, TargetSpec, default_targets
 from dispatch.customers.models import Site
 from dispatch.sla.calendar import CalendarError, HolidaySet, WeeklyHours, WorkingCalendar
 from dispatch.sla.models import NO_DEADLINE, ClockState, SlaClock, SlaPause
+from dispatch.work_orders.lifecycle import OPEN
 from dispatch.work_orders.models import Status, WorkOrder, WorkOrderKind
 
 
@@ -238,14 +239,10 @@ def confirm_restored(order: WorkOrder, confirmation: dict[str, Any]) -> SlaClock
     return meet(order, Measure.RESTORE, clock.unconfirmed_at)
 
 
-# An order in these states runs no clock: those not met stop (`SlaClock.stopped_at`).
-FINISHED = frozenset({Status.CLOSED, Status.CANCELLED})
-
-
 def stop_or_restart(order: WorkOrder, at: dt.datetime) -> None:
     """After a change of status: the clocks not met stop when the order is closed or cancelled,
     and run again when it is reopened (the partial index of running clocks follows)."""
-    finished = order.status in FINISHED
+    finished = order.status not in OPEN
     for clock in order.clocks:
         if clock.met_at is None and (clock.stopped_at is not None) != finished:
             clock.stopped_at = at if finished else None
