@@ -71,6 +71,12 @@ class Outcome:
     timings: dict[str, float] = field(default_factory=dict)
 
 
+def _refusal(exc: DomainError | IntegrityError) -> str:
+    """The reason a step the product refused or failed is logged with: its problem's detail, or
+    the database's first line."""
+    return exc.detail if isinstance(exc, DomainError) else str(exc.orig).splitlines()[0]
+
+
 class Simulation:
     def __init__(
         self,
@@ -175,8 +181,7 @@ class Simulation:
             await work
         except (DomainError, IntegrityError) as exc:
             # Refused or failed in the product: logged with its reason; the week goes on.
-            detail = exc.detail if isinstance(exc, DomainError) else str(exc.orig).splitlines()[0]
-            self.log.add(self.clock.now(), "failed", phase=phase, reason=detail)
+            self.log.add(self.clock.now(), "failed", phase=phase, reason=_refusal(exc))
         self.timings[phase] = self.timings.get(phase, 0.0) + time.perf_counter() - started
 
     async def run(self) -> Outcome:
@@ -243,8 +248,7 @@ class Simulation:
                 async with self.session() as session, session.begin():
                     event, after = await loan_returns.play(session, self.world.desk, self.clock, step)
             except (DomainError, IntegrityError) as exc:
-                detail = exc.detail if isinstance(exc, DomainError) else str(exc.orig).splitlines()[0]
-                self.log.add(t, "loan_step_failed", fault=step.fault, step=step.kind, reason=detail)
+                self.log.add(t, "loan_step_failed", fault=step.fault, step=step.kind, reason=_refusal(exc))
                 continue
             self.log.add(t, event, fault=step.fault)
             if after is not None:
@@ -430,10 +434,14 @@ class Simulation:
         try:
             await self._do_step(crew)
         except (DomainError, IntegrityError) as exc:
-            detail = exc.detail if isinstance(exc, DomainError) else str(exc.orig).splitlines()[0]
             label = self.label(visit_id) if visit_id else None
             self.log.add(
-                at, "step_failed", visit=label, engineer=crew.actor.username, phase=crew.phase, reason=detail
+                at,
+                "step_failed",
+                visit=label,
+                engineer=crew.actor.username,
+                phase=crew.phase,
+                reason=_refusal(exc),
             )
             if crew.phase == "travel":
                 self.log.add(

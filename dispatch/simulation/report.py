@@ -16,7 +16,7 @@ from typing import Any
 from core import zones
 from dispatch.simulation.check import TZ, windows
 from dispatch.simulation.engine import Outcome
-from dispatch.simulation.waiting import Wait, Waits
+from dispatch.simulation.waiting import Wait, Waits, busy_spans, overlap
 
 URGENT = {"critical", "high"}
 ON_SITE = dt.timedelta(hours=12)
@@ -75,19 +75,6 @@ def _clock_kept(rows: list[dict[str, Any]], end: dt.datetime) -> tuple[int, int]
     return sum(1 for r in counted if _kept(r)), len(counted)
 
 
-def _busy(log: list[dict[str, Any]]) -> dict[str, list[tuple[dt.datetime, dt.datetime]]]:
-    """Per engineer, the spans from setting off to finishing a visit."""
-    spans: dict[str, list[tuple[dt.datetime, dt.datetime]]] = {}
-    started: dict[str, dt.datetime] = {}
-    for row in log:
-        who = row.get("engineer")
-        if row["event"] == "travel" and who:
-            started[who] = dt.datetime.fromisoformat(row["at"])
-        elif row["event"] == "finish" and who in started:
-            spans.setdefault(who, []).append((started.pop(who), dt.datetime.fromisoformat(row["at"])))
-    return spans
-
-
 def _duty(crew: dict[str, Any], start: dt.datetime, days: int) -> list[tuple[dt.datetime, dt.datetime]]:
     first = start.astimezone(zones.zone(TZ)).date() - dt.timedelta(days=1)
     return [
@@ -98,20 +85,16 @@ def _duty(crew: dict[str, Any], start: dt.datetime, days: int) -> list[tuple[dt.
     ]
 
 
-def _overlap(span: tuple[dt.datetime, dt.datetime], others: list[tuple[dt.datetime, dt.datetime]]) -> float:
-    return sum(max(0.0, (min(span[1], e) - max(span[0], s)).total_seconds()) for s, e in others)
-
-
 def _labour(outcome: Outcome, start: dt.datetime, days: int) -> tuple[float, float | None]:
     """Overtime hours (busy outside regular shifts) and utilisation (busy share of shift time)."""
-    spans = _busy(outcome.log.rows)
+    spans = busy_spans(outcome.log.rows)
     end = start + dt.timedelta(days=days)
     overtime = busy_in = duty_total = 0.0
     for crew in outcome.crews:
         duty = [(max(s, start), min(e, end)) for s, e in _duty(crew, start, days) if e > start and s < end]
         duty_total += sum((e - s).total_seconds() for s, e in duty)
         for span in spans.get(crew["engineer"], []):
-            inside = _overlap(span, duty)
+            inside = overlap(span, duty)
             busy_in += inside
             overtime += (span[1] - span[0]).total_seconds() - inside
     return overtime / 3600, _share(round(busy_in), round(duty_total))

@@ -42,7 +42,8 @@ def busy_spans(log: list[dict[str, Any]]) -> dict[str, list[Span]]:
     return spans
 
 
-def _overlap(span: Span, others: list[Span]) -> float:
+def overlap(span: Span, others: list[Span]) -> float:
+    """Seconds of `span` inside each of `others`, summed."""
     return sum(max(0.0, (min(span[1], e) - max(span[0], s)).total_seconds()) for s, e in others)
 
 
@@ -56,7 +57,7 @@ def _free(crew: dict[str, Any], span: Span, busy: list[Span], sick: set[tuple[st
                 continue
             on = (max(s, span[0]), min(e, span[1]))
             if on[1] > on[0]:
-                total += (on[1] - on[0]).total_seconds() - _overlap(on, busy)
+                total += (on[1] - on[0]).total_seconds() - overlap(on, busy)
     return total
 
 
