@@ -31,10 +31,11 @@ from dispatch.simulation.world import ROSTERS, WEEKEND_PER_SKILL
 # midnight (Asia/Shanghai), when the demo's stock is on the shelves.
 DEMO_NOW = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)
 WEEK_START = dt.datetime(2026, 3, 8, 16, 0, tzinfo=dt.UTC)
-SITE_TZ = zones.zone("Asia/Shanghai")
-# Lendable backups per customer model the simulated company holds at the start: the week's loans
-# are not back from the vendor within the week (the simulation plays no swap-back), so the pool
-# covers the loans a week at 150 faults a weekday asks for.
+SITE_TZ = zones.zone(TZ)
+# Lendable backups per customer model the simulated company holds at the start: few of a week's
+# loans come back within it (the vendor's repair takes 2 to 5 days before the swap-back), so the
+# pool covers the loans a week at 150 faults a weekday asks for (at most 8 of one model were out at
+# once in the default week).
 BACKUP_POOL = 15
 # The stock rule per warehouse and part: below 10 free, refilled to 20 overnight.
 RESTOCK_LEVELS = "10,20"
@@ -288,7 +289,7 @@ def _restocking(outcomes: list[Outcome]) -> list[str]:
 
 
 def _local_day(at: str) -> str:
-    return dt.datetime.fromisoformat(at).astimezone(zones.zone(TZ)).strftime("%Y-%m-%d %a")
+    return dt.datetime.fromisoformat(at).astimezone(SITE_TZ).strftime("%Y-%m-%d %a")
 
 
 def _loans_by_model(rows: list[dict[str, Any]]) -> dict[str, tuple[int, int]]:
