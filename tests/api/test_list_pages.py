@@ -20,6 +20,24 @@ from tests.support.scenario import asset, contract, customer_with_site, engineer
 CONTACT_PASSWORD = "contact-list-password"
 
 
+async def _new_contact(client, admin, customer_id: str, display_name: str | None = None) -> str:
+    """A new contact of the customer's, whose password is CONTACT_PASSWORD: its user name."""
+    username = f"contact-{uuid.uuid4().hex[:6]}"
+    created = await client.post(
+        "/api/users",
+        headers=admin,
+        json={
+            "username": username,
+            "display_name": display_name or username,
+            "role": "customer_contact",
+            "password": CONTACT_PASSWORD,
+            "customer_id": customer_id,
+        },
+    )
+    assert created.status_code == 201, created.text
+    return username
+
+
 @pytest.fixture(scope="module")
 async def desk(client, admin, dispatcher) -> dict[str, Any]:
     """A customer of its own with two orders, one with a visit of engineer01's, and its contact."""
@@ -27,19 +45,7 @@ async def desk(client, admin, dispatcher) -> dict[str, Any]:
     unit = await asset(client, admin, site, await contract(client, admin, customer, kind="7x24"))
     visited, plain = [await report(client, dispatcher, site, unit) for _ in range(2)]
     visit = await planned_visit(client, dispatcher, visited, await engineer_id(client, admin, "engineer01"))
-    username = f"contact-{uuid.uuid4().hex[:6]}"
-    created = await client.post(
-        "/api/users",
-        headers=admin,
-        json={
-            "username": username,
-            "display_name": "列表联系人",
-            "role": "customer_contact",
-            "password": CONTACT_PASSWORD,
-            "customer_id": customer["id"],
-        },
-    )
-    assert created.status_code == 201, created.text
+    username = await _new_contact(client, admin, customer["id"], "列表联系人")
     tokens = await sign_in(client, username, CONTACT_PASSWORD)
     return {
         "customer": customer,
@@ -496,19 +502,7 @@ async def test_a_contact_moved_to_another_organisation_is_not_answered_the_old_p
     customers = (await client.get("/api/customers", params={"limit": 2}, headers=admin)).json()["items"]
     mine = desk["customer"]["id"]
     other = next(c["id"] for c in customers if c["id"] != mine)
-    colleague = f"contact-{uuid.uuid4().hex[:6]}"
-    created = await client.post(
-        "/api/users",
-        headers=admin,
-        json={
-            "username": colleague,
-            "display_name": colleague,
-            "role": "customer_contact",
-            "password": CONTACT_PASSWORD,
-            "customer_id": mine,
-        },
-    )
-    assert created.status_code == 201, created.text
+    colleague = await _new_contact(client, admin, mine)
     contact, same_organisation = [
         {"Authorization": f"Bearer {(await sign_in(client, name, CONTACT_PASSWORD))['access_token']}"}
         for name in (desk["contact_name"], colleague)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select, text
@@ -142,40 +143,36 @@ async def _running_clocks(db, order_id: str) -> dict[str, bool]:
         return {str(measure): bool(running) for measure, running in rows}
 
 
+async def _moved(client, headers, order: dict[str, Any], to: str, **extra: Any) -> dict[str, Any]:
+    """The order after a transition that must succeed."""
+    moved = await client.post(
+        f"/api/work-orders/{order['id']}/transitions",
+        headers=headers,
+        json={"version": order["version"], "to": to, **extra},
+    )
+    assert moved.status_code == 200, moved.text
+    after: dict[str, Any] = moved.json()
+    return after
+
+
 async def test_closing_or_cancelling_stops_the_clocks_not_met_and_reopening_runs_them(
     client, dispatcher, setting, db
 ):
     _, site, _, unit = setting
     cancelled = await report(client, dispatcher, site, unit)
     assert any((await _running_clocks(db, cancelled["id"])).values())
-    moved = await client.post(
-        f"/api/work-orders/{cancelled['id']}/transitions",
-        headers=dispatcher,
-        json={"version": cancelled["version"], "to": "cancelled"},
-    )
-    assert moved.status_code == 200, moved.text
+    await _moved(client, dispatcher, cancelled, "cancelled")
     assert not any((await _running_clocks(db, cancelled["id"])).values())
 
     order = await report(client, dispatcher, site, unit)
     signed = {"confirmed_by": "李伟", "confirmation_channel": "phone"}
     for to, extra in (("remote_fix", {}), ("signed", signed), ("closed", {})):
-        moved = await client.post(
-            f"/api/work-orders/{order['id']}/transitions",
-            headers=dispatcher,
-            json={"version": order["version"], "to": to, **extra},
-        )
-        assert moved.status_code == 200, moved.text
-        order = moved.json()
+        order = await _moved(client, dispatcher, order, to, **extra)
     # A remote fix meets no on-site target: that clock is stopped with the close, not met.
     unmet = {c["measure"] for c in order["clocks"] if c["met_at"] is None}
     assert unmet
     assert not any((await _running_clocks(db, order["id"])).values())
-    moved = await client.post(
-        f"/api/work-orders/{order['id']}/transitions",
-        headers=dispatcher,
-        json={"version": order["version"], "to": "reopened"},
-    )
-    assert moved.status_code == 200, moved.text
+    await _moved(client, dispatcher, order, "reopened")
     running = await _running_clocks(db, order["id"])
     assert {m for m, on in running.items() if on} == unmet
 
@@ -188,13 +185,7 @@ async def test_a_listed_order_shows_what_its_own_page_shows(client, dispatcher, 
     order = await report(client, dispatcher, site, unit)
     signed = {"confirmed_by": "李伟", "confirmation_channel": "phone"}
     for to, extra in (("remote_fix", {}), ("signed", signed)):
-        moved = await client.post(
-            f"/api/work-orders/{order['id']}/transitions",
-            headers=dispatcher,
-            json={"version": order["version"], "to": to, **extra},
-        )
-        assert moved.status_code == 200, moved.text
-        order = moved.json()
+        order = await _moved(client, dispatcher, order, to, **extra)
     listed = (await client.get("/api/work-orders", headers=dispatcher, params={"limit": 500})).json()["items"]
     confirmed = [o for o in listed if o["id"] == order["id"]]
     assert [c["confirmation"]["by"] for c in confirmed[0]["clocks"] if c["confirmation"]] != []
