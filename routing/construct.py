@@ -72,7 +72,9 @@ class _Builder:
         seconds = np.asarray(problem.travel.matrix(points, points), dtype=np.float64)
         self.seconds = np.where(np.isfinite(seconds), seconds, never_s(problem))
         self.point = [index[v.point] for v in problem.visits]
-        self.start_point = [index[engineers[v.engineer_index].start] for v in self.vehicles]
+        self.start_point = [
+            index[engineers[v.engineer_index].start_of_period(v.start_s)] for v in self.vehicles
+        ]
         self.end_point = [index[engineers[v.engineer_index].end_point] for v in self.vehicles]
         self.windows = [start_windows(problem, v) for v in problem.visits]
         self.eligible = serving_vehicles(problem, self.vehicles, problem.visits)

@@ -4,7 +4,8 @@ What a dispatcher's rule of thumb does, under the same hard constraints as
 the solver: take visits earliest deadline first and append each one to the
 end of the route (engineer-shift) that grows least.
 
-- Order: on-site deadline; without one, the end of the confirmed
+- Order: on-site deadline, or the desk's sooner aim for urgent work (`Visit.aim_s`); without
+  one, the end of the confirmed
   appointment, of the tentative appointment, of the access windows, in that
   order; ties by priority (highest first), then id.
 - Candidates: every engineer-shift that `routing.eligibility.can_serve`
@@ -13,9 +14,9 @@ end of the route (engineer-shift) that grows least.
   inside its hard windows (`start_windows`: access windows ∩ confirmed
   appointment ∩ pinned start) after the route's last stop and the engineer
   is still home by the end of the shift plus the overtime cap.
-- Choice: among candidates that meet the deadline, the one whose route grows
-  least (added travel, plus waiting on a route already under way); when none
-  meets it, the least late. A tentative appointment is honoured when some
+- Choice: among candidates that meet the deadline (the aim, where there is one), the one
+  whose route grows least (added travel, plus waiting on a route already under way); when
+  none meets it, the least late. A tentative appointment is honoured when some
   candidate can start inside it, otherwise ignored.
 - Joint visits (two or more people): the cheapest combination of distinct
   engineers among the eight cheapest candidates, all starting together at
@@ -63,8 +64,10 @@ class _Route:
 
 
 def _order_key(visit: Visit, windows: list[Window], horizon_s: float) -> tuple[float, int, str]:
-    if visit.deadline_s is not None:
-        due = visit.deadline_s
+    if visit.already_started:
+        due = -math.inf  # the engineer is on site: before anything is appended to the route
+    elif visit.aim_s is not None:
+        due = visit.aim_s
     elif visit.appointment is not None:
         due = visit.appointment[1]
     elif windows:
@@ -124,7 +127,11 @@ class _Fleet:
         self.engineer_of = np.array([veh.engineer_index for veh in vehicles], dtype=np.int64)
         self.free_at = np.array([veh.start_s for veh in vehicles], dtype=np.float64)
         self.last_point = np.array(
-            [self.point_index[engineers[veh.engineer_index].start] for veh in vehicles], dtype=np.int64
+            [
+                self.point_index[engineers[veh.engineer_index].start_of_period(veh.start_s)]
+                for veh in vehicles
+            ],
+            dtype=np.int64,
         )
         self.used = np.zeros(len(self.routes), dtype=bool)
 
@@ -215,9 +222,12 @@ def _intersect(windows: list[Window], appointment: Window) -> list[Window]:
 
 
 def _lateness(visit: Visit, start: FloatArray) -> FloatArray:
-    if visit.deadline_s is None:
+    """Past the aim (`Visit.aim_s`): a start as soon as possible once it cannot be met, which
+    also makes it as little late for the deadline behind it as can be."""
+    aim = visit.aim_s
+    if aim is None:
         return np.zeros(start.shape)
-    return np.maximum(0.0, start - visit.deadline_s)
+    return np.maximum(0.0, start - aim)
 
 
 def _pick_single(
@@ -254,7 +264,7 @@ def _pick_joint(
         cost = sum(
             float(detour[c]) + (together - float(arrival[c]) if used[candidates[c]] else 0.0) for c in combo
         )
-        late = max(0.0, together - visit.deadline_s) if visit.deadline_s is not None else 0.0
+        late = float(_lateness(visit, np.array([together]))[0])
         if best is None or (late, cost) < best[0]:
             best = ((late, cost), [int(candidates[c]) for c in combo], float(together))
     return None if best is None else (best[1], best[2])

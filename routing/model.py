@@ -48,6 +48,18 @@ class Engineer:
     def end_point(self) -> Point:
         return self.end if self.end is not None else self.start
 
+    def start_of_period(self, start_s: float) -> Point:
+        """Where a working period starting at `start_s` begins: the engineer's first period at
+        `start` (where they are, or set out from), each later one at home, since they go home in
+        between (unless they stay away overnight). Started from where the engineer stands now,
+        tomorrow's shift might not even get them home inside its own span, and the plan of
+        everyone would fail with it."""
+        periods = [*self.shifts, *(self.on_call_shifts if self.on_call else [])]
+        first = min((lo for lo, hi in periods if hi > 0), default=start_s)
+        if self.stays_away or start_s <= max(0.0, first):
+            return self.start
+        return self.end_point
+
     def overtime_cap_after(self, end_s: float) -> float:
         """The overtime a shift ending at `end_s` may run to: the cap, or less up to an absence."""
         gaps = [start - end_s for start, _ in self.absences if start >= end_s]
@@ -107,6 +119,12 @@ class Visit:
     # Leaving the visit out costs this many seconds of travel instead of
     # `SolveOptions.drop_cost` × priority (work that a repair never waits for).
     drop_cost_s: float | None = None
+
+    @property
+    def aim_s(self) -> float | None:
+        """The start to work to: the sooner of the on-site deadline and the desk's aim."""
+        ends = [t for t in (self.deadline_s, self.target_s) if t is not None]
+        return min(ends) if ends else None
 
 
 @dataclass

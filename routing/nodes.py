@@ -255,7 +255,8 @@ class SolverModel:
         return math.floor(seconds * self.scale + 1e-9)
 
     def start_node(self, veh: Vehicle) -> int:
-        return self.depot_node[self.problem.engineers[veh.engineer_index].start]
+        engineer = self.problem.engineers[veh.engineer_index]
+        return self.depot_node[engineer.start_of_period(veh.start_s)]
 
     def end_node(self, veh: Vehicle) -> int:
         return self.depot_node[self.problem.engineers[veh.engineer_index].end_point]

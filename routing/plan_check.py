@@ -58,7 +58,8 @@ def check_plan(problem: Problem, solution: Solution) -> Check:
         on_call_only = _period_of(route, e, issues)
         if on_call_only is None or not route.stops:
             continue
-        route_legs, span = _check_route(route, e, on_call_only, visits, legs, served, issues)
+        start = e.start_of_period(route.shift[0])
+        route_legs, span = _check_route(route, e, start, on_call_only, visits, legs, served, issues)
         for t in route_legs:
             travel += t  # leg by leg, as the plan is driven
         busy.setdefault(e.id, []).append(span)
@@ -99,6 +100,7 @@ def _period_of(route: Route, e: Engineer, issues: list[str]) -> bool | None:
 def _check_route(
     route: Route,
     e: Engineer,
+    start: Point,
     on_call_only: bool,
     visits: dict[str, Visit],
     legs: _Legs,
@@ -106,12 +108,12 @@ def _check_route(
     issues: list[str],
 ) -> tuple[list[float], Window]:
     """Every stop of one route in order, then the way home. Returns the route's
-    legs (seconds) and the time span the engineer is busy with it."""
+    legs (seconds), from `start`, and the time span the engineer is busy with it."""
     lo, hi = route.shift
     travel: list[float] = []
     if route.depart_s < lo - TOLERANCE_S:
         issues.append(f"{e.id}: leaves at {format_clock(route.depart_s)}, before the shift starts")
-    where_now, clock = e.start, route.depart_s
+    where_now, clock = start, route.depart_s
     for stop in route.stops:
         v = visits.get(stop.visit_id)
         if v is None:

@@ -123,7 +123,7 @@ def _vehicle_routes(
     by_day: list[list[int]] = [[] for _ in days]
     for node in seq:
         by_day[day_of(veh, starts[node] / m.scale)].append(node)
-    prev_point = engineer.start
+    prev_point = engineer.start_of_period(veh.start_s)
     last_day = max(d for d, nodes in enumerate(by_day) if nodes)
     routes: list[Route] = []
     for d, nodes in enumerate(by_day):

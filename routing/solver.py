@@ -26,7 +26,7 @@ from routing.model import Problem, Progress, Solution, Visit
 from routing.nodes import SolverModel, rest_pairs
 from routing.options import SolveOptions
 from routing.readout import broken_by_traffic, plan_of_sequences, read_solution, soft_start_bound
-from routing.repair import better_than_baseline, breaches, reinserted
+from routing.repair import aim_minutes, better_than_baseline, breaches, reinserted
 
 # RoutingModel.status() in OR-Tools 9.15 (RoutingSearchStatus): 2 is a good
 # plan whose local search was stopped before a local optimum (the usual end
@@ -109,7 +109,7 @@ def _solve(
     if initial_routes is None and _warm_start_wanted(m):
         fallback = greedy_solve(problem)
         initial_routes, protected = _greedy_start(
-            problem, fallback, started + START_SHARE * options.time_limit_s
+            m, fallback, started, started + START_SHARE * options.time_limit_s
         )
         served = {s.visit_id for r in fallback.routes for s in r.stops}
     elif initial_routes and _large(m):
@@ -135,7 +135,7 @@ def _solve(
         assert initial_routes is not None
         return _held_to_baseline(m, [], initial_routes, fallback, started, found)
     solution = _replan_for_traffic(m, solution, started, deadline)
-    if fallback is not None and _worse_than_baseline(solution, fallback):
+    if fallback is not None and _worse_than_baseline(m, solution, fallback):
         assert initial_routes is not None
         return _held_to_baseline(m, [solution], initial_routes, fallback, started, found)
     return solution
@@ -149,20 +149,23 @@ def _held_to_baseline(
     started: float,
     found: int,
 ) -> Solution:
-    """The plan with least travel per visit among `plans` and the start plan,
-    each with its breaches of the baseline (and the visits it lacks) put back
-    where they fit on time; the baseline's plan itself when none then beats it.
-    Pick-up stops are not carried over by the repair: those plans fall back whole."""
+    """The plan least past urgent work's aims (`aim_minutes`), then with least travel per
+    visit, among `plans` and the start plan, each with its breaches of the baseline (and the
+    visits it lacks) put back where they fit on time; the baseline's plan itself when none then
+    beats it. Pick-up stops are not carried over by the repair: those plans fall back whole."""
     candidates: list[Solution] = []
     if not m.vias:
         for plan in [*plans, _timed(m, start, started)]:
             missing = breaches(plan, baseline) | (baseline.assigned_visit_ids - plan.assigned_visit_ids)
             repaired = _repaired(m, plan, missing, started) if missing else plan
-            if better_than_baseline(repaired, baseline):
+            if better_than_baseline(repaired, baseline, m.problem):
                 candidates.append(repaired)
     if not candidates:
         return replace(baseline, seconds=time.monotonic() - started, solutions_found=found)
-    best = min(candidates, key=lambda p: p.total_travel_s / max(1, len(p.assigned_visit_ids)))
+    best = min(
+        candidates,
+        key=lambda p: (aim_minutes(m.problem, p), p.total_travel_s / max(1, len(p.assigned_visit_ids))),
+    )
     return replace(best, seconds=time.monotonic() - started, solutions_found=found)
 
 
@@ -218,14 +221,17 @@ def _lns_wanted(m: SolverModel) -> bool:
     return options.solution_limit is None or options.lns_iterations is not None
 
 
-def _worse_than_baseline(solution: Solution, baseline: Solution) -> bool:
-    """The plan serves fewer visits than the greedy baseline, or misses or is late
-    for one the baseline serves on time. Such a plan is never handed out: the
-    search trades a few long breaches for many short ones and travel, and a
-    dispatcher holds the plan to what the rule of thumb keeps."""
+def _worse_than_baseline(m: SolverModel, solution: Solution, baseline: Solution) -> bool:
+    """The plan serves fewer visits than the greedy baseline, misses or is late
+    for one the baseline serves on time, or leaves urgent work further past its aims. Such a
+    plan is never handed out: the search (a short one above all) trades a few long breaches
+    for many short ones and travel, and a dispatcher holds the plan to what the rule of thumb
+    keeps."""
     if len(solution.assigned_visit_ids) < len(baseline.assigned_visit_ids):
         return True
-    return bool(breaches(solution, baseline))
+    return bool(breaches(solution, baseline)) or aim_minutes(m.problem, solution) > aim_minutes(
+        m.problem, baseline
+    )
 
 
 def _large(m: SolverModel) -> bool:
@@ -249,18 +255,24 @@ def _warm_start_wanted(m: SolverModel) -> bool:
     return any(v.deadline_s is not None for v in m.problem.visits)
 
 
-def _greedy_start(problem: Problem, baseline: Solution, deadline: float) -> tuple[InitialRoutes, set[str]]:
+def _greedy_start(
+    m: SolverModel, baseline: Solution, started: float, deadline: float
+) -> tuple[InitialRoutes, set[str]]:
     """The insertion plan built on the greedy baseline (repair rounds until
     `deadline`), and the visits the baseline serves on time. What the rule of
     thumb keeps on time, the plan must not give up for travel: steeper
     lateness, and a hard deadline where the start keeps it."""
+    problem = m.problem
     late_ids = {lv.visit_id for lv in baseline.late}
     protected = {s.visit_id for r in baseline.routes for s in r.stops if s.visit_id not in late_ids}
     start = insertion_start(problem, baseline, deadline)
-    if sum(map(len, start.values())) < sum(len(r.stops) for r in baseline.routes):
-        # The insertion plan serves fewer visits than the rule of thumb, and the
-        # search does not get them back past the protected deadlines: the
-        # baseline's own routes are the start then (less travel saved, no visit lost).
+    if sum(map(len, start.values())) < sum(len(r.stops) for r in baseline.routes) or aim_minutes(
+        problem, _timed(m, start, started)
+    ) > aim_minutes(problem, baseline):
+        # The insertion plan serves fewer visits than the rule of thumb, or leaves urgent work
+        # later past its aims (it inserts where travel grows least), and a short search does not
+        # get them back: the baseline's own routes are the start then (less travel saved, no
+        # visit lost, urgent work first).
         start = {(r.engineer_id, r.shift_index): [s.visit_id for s in r.stops] for r in baseline.routes}
     return start, protected
 
@@ -736,8 +748,14 @@ def _solve_with_pickups(problem: Problem, options: SolveOptions, started: float,
 
 def _end_caps(m: SolverModel) -> list[int]:
     """Latest return (units) per vehicle: shift end plus overtime cap, or later when
-    critical work already on site runs past it (the shift end is soft for it)."""
+    critical work already on site runs past it (the shift end is soft for it), and never
+    sooner than the engineer can drive home from the start: an engineer out at a site near the
+    end of a standby period (no overtime) or of a shift with the month's overtime spent still
+    gets home, and the plan for everyone else stands."""
     caps = [m.units_down(v.end_s + v.overtime_cap_s) for v in m.vehicles]
+    for k, veh in enumerate(m.vehicles):
+        home = m.units_up(veh.start_s) + int(m.vehicle_units(k)[m.start_node(veh), m.end_node(veh)])
+        caps[k] = max(caps[k], min(m.horizon_units, home))
     for i in m.modelled:
         visit = m.problem.visits[i]
         if not (visit.critical and visit.already_started and visit.pinned_start_s is not None):

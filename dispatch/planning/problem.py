@@ -64,6 +64,10 @@ LATER_SHIFT_COST_PER_HOUR = 120.0
 # deadline falls before that is a call-out for the engineer on standby, whatever its severity
 # (night call-outs go to the on-call engineer); work that can wait for the morning waits.
 MORNING_REACH = dt.timedelta(hours=1)
+# A job under way is expected to need what is left of its planned time, and at least this share
+# of it: one past its estimate is not done the moment the estimate runs out (repair times have a
+# long tail), and the next re-plan looks again.
+OVERRUN_SHARE = 0.25
 
 
 @dataclass
@@ -242,11 +246,17 @@ def _engineer_models(
     """The engineers as the model knows them, their usernames and display names, and those whose
     record it cannot hold."""
     engineers, names, shown, skipped = [], {}, {}, {}
+    # An engineer on site is there, on a shift, in overtime or on a standby call-out alike.
+    on_site = {
+        visit.engineer_id: lonlat(site.point)
+        for visit, _, site in rows.visits
+        if visit.status is VisitStatus.ON_SITE and visit.engineer_id is not None
+    }
     for engineer, username, display_name in rows.engineers:
         try:
-            engineers.append(
-                _engineer(engineer, origin, horizon_s, rows.live, _away(rows, engineer.id, origin))
-            )
+            away = _away(rows, engineer.id, origin)
+            here = on_site.get(engineer.id)
+            engineers.append(_engineer(engineer, origin, horizon_s, rows.live, away, here))
         except MODEL_ERRORS as exc:
             skipped[str(engineer.id)] = (
                 f"{display_name} ({username}): {CANNOT_MODEL} ({type(exc).__name__}: {exc})"
@@ -279,11 +289,14 @@ def _engineer(
     horizon_s: float,
     live: dict[uuid.UUID, tuple[float, float]],
     away: list[rm.Window],
+    on_site: tuple[float, float] | None = None,
 ) -> rm.Engineer:
     # An absence is cut out of the shifts: what is left of a shift around it is a shift of its own.
     windows = without(shift_windows(engineer, origin, horizon_s), away)
     on_shift_now = any(a <= 0 < b or a == 0 for a, b in windows)
-    start = live[engineer.id] if engineer.id in live and on_shift_now else lonlat(engineer.home_base)
+    start = on_site or (
+        live[engineer.id] if engineer.id in live and on_shift_now else lonlat(engineer.home_base)
+    )
     tz = zones.zone(engineer.time_zone)
     return rm.Engineer(
         id=str(engineer.id),
@@ -413,7 +426,7 @@ def _visit_model(
     return rm.Visit(
         id=str(visit.id),
         point=lonlat(site.point),
-        duration_s=visit.duration_minutes * 60,
+        duration_s=_time_left(visit, origin),
         skills=dict(visit.required_skills),
         parts=parts,
         # Work under way already got in: the site's rules on who and when are behind it.
@@ -433,7 +446,12 @@ def _visit_model(
         # the standby period (and past a shift's end), as critical work may.
         critical=order.severity is Severity.CRITICAL or started,
         pinned_engineer=pinned,
-        pinned_start_s=_seconds(origin, visit.planned_start)
+        # The engineer is on site: the job goes on now, before anything else on their route (else
+        # a plan would have them leave mid-repair for urgent work and come back, and hand the
+        # urgent work to someone who cannot be there until the repair is done).
+        pinned_start_s=0.0
+        if visit.status is VisitStatus.ON_SITE
+        else _seconds(origin, visit.planned_start)
         if visit.pinned and visit.planned_start
         else None,
         already_started=visit.status is VisitStatus.ON_SITE,
@@ -441,6 +459,15 @@ def _visit_model(
         current_engineer=str(visit.engineer_id) if visit.engineer_id else None,
         current_start_s=_seconds(origin, visit.planned_start) if visit.planned_start else None,
     )
+
+
+def _time_left(visit: Visit, origin: dt.datetime) -> float:
+    """The visit's planned time; for a job under way what is left of it at `origin`, and at least
+    OVERRUN_SHARE of it."""
+    planned = visit.duration_minutes * 60.0
+    if visit.status is not VisitStatus.ON_SITE or visit.arrived_at is None:
+        return planned
+    return max(planned - (origin - visit.arrived_at).total_seconds(), OVERRUN_SHARE * planned)
 
 
 def _target(order: WorkOrder, clock: SlaClock | None, origin: dt.datetime) -> float | None:

@@ -13,6 +13,9 @@ import pytest
 from core.database import make_engine, make_sessionmaker
 from dispatch.customers.models import Site
 from dispatch.planning import problem as planning
+from dispatch.planning.problem import OVERRUN_SHARE
+from routing.options import SolveOptions
+from routing.solver import solve
 from routing.travel import speed_factor
 from tests.support.api import assert_problem, auth_headers
 from tests.support.plans import cancel_order, run_plan
@@ -447,3 +450,28 @@ async def _plan(client, h, engineers: list[str], horizon_hours: int = 48) -> dic
 async def _cancel(client, h, order: dict[str, Any]) -> None:
     """Out of later plans of the module."""
     await cancel_order(client, h["dispatcher"], order)
+
+
+async def test_a_job_under_way_goes_on_first_where_the_engineer_is(client, h, people, clock, demo_db):
+    me = people["engineer05"]
+    site = await _site(client, h, (113.7, 34.8))
+    order = await _order(client, h, site)
+    job = await planned_visit(client, h["dispatcher"], order, me)  # 90 minutes planned
+    await _ok(await client.post(f"/api/visits/{job['id']}/arrive", headers=h["engineer05"], json={}))
+
+    # Half an hour in: the hour left, now, from the site, first on the engineer's route.
+    built = await _build(demo_db, clock.now() + timedelta(minutes=30), [me])
+    (ours,) = [v for v in built.problem.visits if v.id == job["id"]]
+    (engineer,) = built.problem.engineers
+    assert (ours.already_started, ours.pinned_start_s, ours.duration_s) == (True, 0.0, 3600.0)
+    assert engineer.start == tuple(site["point"]["coordinates"])
+    route = next(r for r in solve(built.problem, SolveOptions(solution_limit=50)).routes if r.stops)
+    assert (route.stops[0].visit_id, route.stops[0].start_s) == (job["id"], 0.0)
+    # Three hours in, past its estimate: a quarter of the estimate is still expected.
+    built = await _build(demo_db, clock.now() + timedelta(hours=3), [me])
+    (ours,) = [v for v in built.problem.visits if v.id == job["id"]]
+    assert ours.duration_s == OVERRUN_SHARE * 90 * 60
+
+    done = {"outcome": "follow_up"}
+    await _ok(await client.post(f"/api/visits/{job['id']}/finish", headers=h["engineer05"], json=done))
+    await _cancel(client, h, order)

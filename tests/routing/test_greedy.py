@@ -81,6 +81,21 @@ def test_earliest_deadline_goes_first_and_late_work_is_reported() -> None:
     assert sol.late[0].late_s == pytest.approx(route.stops[1].start_s - 9.5 * H)
 
 
+def _urgent_and_routine(target_s: float | None) -> list[str]:
+    """Three routine hours due by 14:00 next to the engineer, an urgent visit due by 16:00
+    (with the desk's aim of 09:00 or none) 5 km away: the order the rule of thumb serves them in."""
+    e = Engineer("e", (0.0, 0.0), [DAY])
+    routine = [Visit(f"r{k}", (10.0 * k, 0.0), 3600, deadline_s=14 * H) for k in range(1, 4)]
+    urgent = Visit("urgent", (5_000.0, 0.0), 1800, deadline_s=16 * H, priority=4, target_s=target_s)
+    (route,) = greedy_solve(Problem([e], [*routine, urgent], travel=PLANE, horizon_s=24 * H)).routes
+    return [s.visit_id for s in route.stops]
+
+
+def test_urgent_work_goes_first_to_its_aim_rather_than_its_deadline() -> None:
+    assert _urgent_and_routine(None)[-1] == "urgent"
+    assert _urgent_and_routine(9 * H)[0] == "urgent"
+
+
 def test_joint_visit_starts_together_with_two_engineers() -> None:
     a = Engineer("a", (0.0, 0.0), [DAY])
     b = Engineer("b", (6_000.0, 0.0), [DAY])

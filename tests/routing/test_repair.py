@@ -6,13 +6,15 @@ from __future__ import annotations
 from dataclasses import replace
 
 from routing.greedy import greedy_solve
+from routing.model import Engineer, Problem, Solution, Visit
 from routing.nodes import SolverModel
 from routing.options import SolveOptions
 from routing.plan_check import check_plan
 from routing.readout import plan_of_sequences
-from routing.repair import better_than_baseline, breaches, reinserted
+from routing.repair import aim_minutes, better_than_baseline, breaches, reinserted
 from routing.scenario import field_scenario
 from routing.solver import _end_caps, _start_nodes
+from tests.routing.support import DAY, PLANE, H
 
 
 def _as_routes(plan: object) -> dict[tuple[str, int], list[str]]:
@@ -64,3 +66,22 @@ def test_a_plan_is_better_than_the_baseline_only_with_no_breach_and_less_travel(
     assert not better_than_baseline(baseline, baseline)  # same travel: not better
     dropped = replace(baseline, routes=baseline.routes[1:])
     assert not better_than_baseline(dropped, baseline)  # fewer visits, however short
+
+
+def test_less_travel_is_not_better_when_urgent_work_waits_longer_past_its_aim() -> None:
+    e = Engineer("e", (0.0, 0.0), [DAY])
+    routine = [Visit(f"r{k}", (10.0 * k, 0.0), 3600) for k in range(1, 4)]
+    urgent = Visit("urgent", (100.0, 0.0), 1800, deadline_s=16 * H, priority=4, target_s=9 * H)
+    problem = Problem([e], [*routine, urgent], travel=PLANE, horizon_s=24 * H)
+    m = SolverModel(problem, SolveOptions())
+
+    def plan(order: list[str]) -> Solution:
+        return plan_of_sequences(m, _start_nodes(m, {("e", 0): order}), {}, 0, "success", 0.0, 1)
+
+    first, last = plan(["urgent", "r1", "r2", "r3"]), plan(["r1", "r2", "r3", "urgent"])
+    assert last.total_travel_s < first.total_travel_s
+    assert aim_minutes(problem, first) == 0
+    assert aim_minutes(problem, last) == round(4 * (2 * 3600 + 10) / 60)  # 11:00:10, priority 4
+    assert better_than_baseline(last, first)  # without the problem: travel alone
+    assert not better_than_baseline(last, first, problem)
+    assert better_than_baseline(first, last, problem)

@@ -14,6 +14,7 @@ import pytest
 
 from routing.geo import Point
 from routing.model import Engineer, Problem, Visit
+from routing.plan_check import check_plan
 from routing.solver import _STATUS, solve
 from routing.travel import FloatMatrix, format_clock
 from tests.routing.support import DAY, H, opts, problem, stop_of
@@ -360,3 +361,26 @@ def test_a_full_day_leaves_out_flexible_work_before_a_confirmed_appointment() ->
     assert {u.visit_id for u in sol.unassigned} <= {"flex1", "flex2"}
     _, start = stop_of(sol, "promised")
     assert 12 * H <= start <= 12.25 * H
+
+
+def test_a_later_shift_starts_from_home_not_from_where_the_engineer_is_now() -> None:
+    # Out at a site 30 km from home with half an hour of today's shift left: tomorrow's shift
+    # starts at home, 10 m from the visit, not 30 km away where the engineer stands now.
+    e = Engineer("e", (30_000.0, 0.0), [(0.0, 0.5 * H), DAY2], end=(0.0, 0.0))
+    p = problem([e], [Visit("tomorrow", (100.0, 0.0), H)], now_s=0.0)
+    sol = solve(p, opts())
+    assert sol.solutions_found > 0
+    assert stop_of(sol, "tomorrow") == ("e", DAY2[0] + 10.0)
+    assert check_plan(p, sol).problems == []
+
+
+def test_an_engineer_who_cannot_get_home_by_the_end_of_standby_does_not_sink_the_plan() -> None:
+    # A standby period ends in 10 minutes, with no overtime, 50 minutes' drive from home: the
+    # engineer's empty route cannot end in time. Everyone else's plan must still be searched.
+    stranded = Engineer(
+        "stranded", (30_000.0, 0.0), [], end=(0.0, 0.0), on_call=True, on_call_shifts=[(0.0, 600.0)]
+    )
+    other = Engineer("other", (0.0, 0.0), [(0.0, 8 * H)])
+    sol = solve(problem([stranded, other], [Visit("v", (1_000.0, 0.0), H, deadline_s=H, priority=4)]), opts())
+    assert sol.solutions_found > 0
+    assert stop_of(sol, "v") == ("other", 100.0)
