@@ -4,10 +4,9 @@ What a dispatcher's rule of thumb does, under the same hard constraints as
 the solver: take visits earliest deadline first and append each one to the
 end of the route (engineer-shift) that grows least.
 
-- Order: on-site deadline, or the desk's sooner aim for urgent work (`Visit.aim_s`); without
-  one, the end of the confirmed
-  appointment, of the tentative appointment, of the access windows, in that
-  order; ties by priority (highest first), then id.
+- Order: work under way first; then the on-site deadline, or the desk's sooner aim for urgent
+  work (`Visit.aim_s`); without one, the end of the confirmed appointment, of the tentative
+  appointment, of the access windows, in that order; ties by priority (highest first), then id.
 - Candidates: every engineer-shift that `routing.eligibility.can_serve`
   allows (skills at level and still valid at the end of the shift, parts in
   the van, pins, on-call only for critical work), where the visit can start

@@ -134,12 +134,16 @@ async def load_world(session: AsyncSession, engineers: int, roster: str = "forec
     )
     places = [Place(s, a, CATEGORY[a.model], lonlat(s.point)) for s, a in rows if a.model in CATEGORY]
     categories = {p.category for p in places}
-    await cover_standby(session, admin, crews[:engineers], categories)
+    # Faults fall on places evenly: a kind of equipment's share of the places is its share of them.
+    shares = {c: sum(p.category == c for p in places) / len(places) for c in categories}
+    per_share = STANDBY_SHARE if roster == "forecast" else None
+    await cover_standby(session, admin, crews[:engineers], shares, per_share)
     if roster == "forecast":
         team = crews[:engineers]
-        await weekend_rota(session, admin, team, categories, forecast_day_shift(team, WEEKEND_FACTOR))
+        per_day = forecast_day_shift(team, WEEKEND_FACTOR)
+        await weekend_rota(session, admin, team, shares, per_day, STANDBY_SHARE)
     elif roster == "weekend":
-        await weekend_rota(session, admin, crews[:engineers], categories)
+        await weekend_rota(session, admin, crews[:engineers], shares)
     return World(
         Actor(user_id=dispatcher.id, role=Role.DISPATCHER, username="dispatcher"), crews[:engineers], places
     )
@@ -177,27 +181,46 @@ FAR_ENOUGH = dt.date(2027, 1, 1)
 STANDBY_NIGHT = (dt.time(18, 0), dt.time(8, 0))
 
 
-async def cover_standby(session: AsyncSession, admin: Actor, crews: list[Crew], categories: set[str]) -> None:
+# The forecast rota: one engineer on standby with a skill for each quarter (or part of one) of the
+# equipment that needs it. With one standby engineer per skill, the server engineer on standby
+# (a third of the faults are servers) took a night's server call-outs one after another, and the
+# evening's high faults passed 12 h waiting for him.
+STANDBY_SHARE = 0.25
+
+
+def _standby_wanted(share: float, per_share: float | None) -> int:
+    return 1 if per_share is None else max(1, math.ceil(share / per_share - 1e-9))
+
+
+async def cover_standby(
+    session: AsyncSession,
+    admin: Actor,
+    crews: list[Crew],
+    shares: dict[str, float],
+    per_share: float | None = None,
+) -> None:
     """Night call-outs need someone on standby with the skill: for each kind of equipment the
-    places hold that no standby engineer of the team can repair (the demo's three have no
-    electrician's licence), the first engineer with the skill (on the rota first) gets standby
-    nights after their working days, through the engineers service. A team without a standby
-    rota (a small test team) is left without one."""
-    covered: set[str] = set().union(*(_standby_skills(c) for c in crews)) if crews else set()
-    if not covered:
+    places hold (`shares`: its share of them), one engineer on standby who can repair it (the
+    demo's three have no electrician's licence), and with `per_share` one for each `per_share` of
+    the places or part of it; those missing are the first engineers with the skill (on the rota
+    first), who get standby nights after their working days through the engineers service. A
+    team without a standby rota (a small test team) is left without one."""
+    if not any(_standby_skills(c) for c in crews):
         return
-    for category in sorted(categories - covered):
-        able = [c for c in crews if not _standby_skills(c) and category in _valid_skills(c)]
-        if not able:
-            continue
-        crew = min(able, key=lambda c: (not c.engineer.on_call, c.actor.username))
-        days = sorted({s.weekday for s in crew.engineer.shifts if not s.on_call})
-        nights = [
-            EngineerShift(weekday=d, starts=STANDBY_NIGHT[0], ends=STANDBY_NIGHT[1], on_call=True)
-            for d in days
-        ]
-        await _add_shifts(session, admin, crew, nights, on_call=True)
-        covered |= _standby_skills(crew)
+    for category, share in sorted(shares.items()):
+        wanted = _standby_wanted(share, per_share)
+        missing = wanted - sum(category in _standby_skills(c) for c in crews)
+        able = sorted(
+            (c for c in crews if not _standby_skills(c) and category in _valid_skills(c)),
+            key=lambda c: (not c.engineer.on_call, c.actor.username),
+        )
+        for crew in able[: max(0, missing)]:
+            days = sorted({s.weekday for s in crew.engineer.shifts if not s.on_call})
+            nights = [
+                EngineerShift(weekday=d, starts=STANDBY_NIGHT[0], ends=STANDBY_NIGHT[1], on_call=True)
+                for d in days
+            ]
+            await _add_shifts(session, admin, crew, nights, on_call=True)
 
 
 # The weekend rota: at least this many engineers with each skill work the day on Saturday and on
@@ -229,18 +252,25 @@ def forecast_day_shift(crews: list[Crew], share: float) -> int:
 
 
 async def weekend_rota(
-    session: AsyncSession, admin: Actor, crews: list[Crew], categories: set[str], per_day: int = 0
+    session: AsyncSession,
+    admin: Actor,
+    crews: list[Crew],
+    shares: dict[str, float],
+    per_day: int = 0,
+    per_share: float | None = None,
 ) -> None:
     """The roster of a company that sells 7x24 contracts: on Saturday and on Sunday at least
     WEEKEND_PER_SKILL engineers with each kind of equipment's skill, and `per_day` in all, work a
-    day shift, and one with each skill is on standby the night after. Those added to a weekend
-    day are the ones with the fewest weekend days so far (then by user name), through the
-    engineers service. A small team (fewer than ten: the tests' hand-made ones) keeps its roster
-    as it is."""
+    day shift, and one with each skill (with `per_share`, as many as `cover_standby` wants) is on
+    standby the night after. Those added to a weekend day are the ones with the fewest weekend
+    days so far (then by user name), through the engineers service. A small team (fewer than
+    ten: the tests' hand-made ones) keeps its roster as it is."""
     if len(crews) < 10:
         return
     days: dict[uuid.UUID, set[int]] = {}
     nights: dict[uuid.UUID, set[int]] = {}
+    categories = set(shares)
+    wanted = {c: _standby_wanted(share, per_share) for c, share in shares.items()}
     for weekday in (5, 6):
         on_duty = [c for c in crews if _works(c, weekday)]
         for category in sorted(categories):
@@ -254,7 +284,7 @@ async def weekend_rota(
                 on_duty.append(crew)
                 skilled.append(crew)
         _fill_day(crews, on_duty, days, weekday, per_day)
-        _standby_nights(crews, on_duty, nights, weekday, categories)
+        _standby_nights(crews, on_duty, nights, weekday, wanted)
     for crew in crews:
         extra = [
             EngineerShift(weekday=d, starts=WEEKEND_DAY[0], ends=WEEKEND_DAY[1], on_call=False)
@@ -292,15 +322,18 @@ def _standby_nights(
     on_duty: list[Crew],
     nights: dict[uuid.UUID, set[int]],
     weekday: int,
-    categories: set[str],
+    wanted: dict[str, int],
 ) -> None:
-    """For each skill nobody on standby that night has: one of the day's engineers with it (the
-    standby rota's first)."""
-    for category in sorted(categories):
-        skilled = [c for c in on_duty if category in _valid_skills(c)]
+    """For each skill fewer on standby that night have than `wanted`: the day's engineers with it
+    (the standby rota's first)."""
+    for category, count in sorted(wanted.items()):
         standby = [c for c in crews if _standby_on(c, weekday) or weekday in nights.get(c.engineer.id, ())]
-        if skilled and not any(category in _valid_skills(c) for c in standby):
-            crew = min(skilled, key=lambda c: (not c.engineer.on_call, c.actor.username))
+        skilled = sorted(
+            (c for c in on_duty if category in _valid_skills(c) and c not in standby),
+            key=lambda c: (not c.engineer.on_call, c.actor.username),
+        )
+        missing = count - sum(category in _valid_skills(c) for c in standby)
+        for crew in skilled[: max(0, missing)]:
             nights.setdefault(crew.engineer.id, set()).add(weekday)
 
 

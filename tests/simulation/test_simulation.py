@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import math
 import secrets
+from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,7 +22,7 @@ from dispatch.simulation import check, policies, pool
 from dispatch.simulation.engine import Outcome
 from dispatch.simulation.runner import run_policy
 from dispatch.simulation.scenario import Fault, Scenario, fixed, generate
-from dispatch.simulation.world import FAR_ENOUGH, WEEKEND_PER_SKILL, Place, load_world
+from dispatch.simulation.world import FAR_ENOUGH, STANDBY_SHARE, WEEKEND_PER_SKILL, Place, load_world
 from tests.support.db import create_from_template, drop_database
 
 # Monday 2026-03-09 00:00 in Asia/Shanghai, a week after the demo data's moment.
@@ -223,8 +225,9 @@ def test_the_checks_catch_an_assignment_off_shift_without_skill_and_two_places_a
     ]
 
 
-async def _roster(url: str, roster: str) -> tuple[set[str], list[dict[str, Any]]]:
-    """The kinds of equipment the places hold, and the team's roster as the simulator sets it."""
+async def _roster(url: str, roster: str) -> tuple[Counter[str], list[dict[str, Any]]]:
+    """The kinds of equipment the places hold (with how many places hold each), and the team's
+    roster as the simulator sets it."""
     engine = make_engine(url, pool_size=1)
     try:
         async with make_sessionmaker(engine)() as session, session.begin():
@@ -242,7 +245,7 @@ async def _roster(url: str, roster: str) -> tuple[set[str], list[dict[str, Any]]
                 }
                 for c in world.crews
             ]
-            return {p.category for p in world.places}, team
+            return Counter(p.category for p in world.places), team
     finally:
         await engine.dispose()
 
@@ -266,6 +269,15 @@ def test_the_weekend_rota_staffs_the_forecast_with_every_skill_and_lean_keeps_su
                 d == weekday and standby for d, _, standby in e["shifts"])]  # fmt: skip
             assert len(days) >= WEEKEND_PER_SKILL, (weekday, category)
             assert nights, (weekday, category)
+    # Standby every night by the equipment's share: one per quarter of the places or part of
+    # one (servers, a third of them, get two).
+    places = sum(categories.values())
+    for weekday in range(7):
+        for category, count in categories.items():
+            nights = [e for e in team if category in e["skills"] and e["on_call"] and any(
+                d == weekday and standby for d, _, standby in e["shifts"])]  # fmt: skip
+            assert len(nights) >= math.ceil(count / places / STANDBY_SHARE), (weekday, category)
+    assert math.ceil(categories["server"] / places / STANDBY_SHARE) == 2
     # Weekdays are left as the demo has them: nobody loses a shift.
     _, lean = asyncio.run(_roster(fresh(), "lean"))
     for before, after in zip(lean, team, strict=True):
