@@ -25,7 +25,7 @@ from dispatch.simulation.databases import demo_cluster
 from dispatch.simulation.engine import TZ, Outcome
 from dispatch.simulation.runner import Run, run_policy, run_side_by_side
 from dispatch.simulation.scenario import WEEKEND_FACTOR, generate
-from dispatch.simulation.world import ROSTERS, WEEKEND_PER_SKILL
+from dispatch.simulation.world import ROSTERS, STANDBY_SHARE, WEEKEND_PER_SKILL
 
 # The demo data is dated from this moment; the simulated week starts the Monday after, at local
 # midnight (Asia/Shanghai), when the demo's stock is on the shelves.
@@ -153,7 +153,8 @@ def _write(out: Path, outcomes: list[Outcome], args: argparse.Namespace) -> str:
     roster = {
         "forecast": "the demo's roster plus a weekend rota staffed for the forecast (the weekday day shift × "
         f"{WEEKEND_FACTOR:g}, the weekend's share of a weekday's faults, at least {WEEKEND_PER_SKILL} "
-        "engineers per skill on Saturday and on Sunday, standby the nights after)",
+        "engineers per skill on Saturday and on Sunday, standby the nights after) and standby nights "
+        f"staffed by the equipment (one engineer per skill for each {100 * STANDBY_SHARE:g} % of the places)",
         "weekend": f"the demo's roster plus a weekend rota ({WEEKEND_PER_SKILL} engineers per skill on "
         "Saturday and on Sunday, standby the nights after)",
         "lean": "the demo's lean roster (Mon–Fri, every fourth Tue–Sat, nobody on Sunday)",
