@@ -28,17 +28,16 @@ def breaches(solution: Solution, baseline: Solution) -> set[str]:
     return {v for v in kept if v not in served or v in late}
 
 
-def better_than_baseline(solution: Solution, baseline: Solution, problem: Problem | None = None) -> bool:
-    """At least the baseline's visits, none of its on-time ones given up, and, with the
-    `problem`, urgent work no later past its aims (`aim_minutes`); then less travel per visit
-    served, or less past the aims."""
+def better_than_baseline(solution: Solution, baseline: Solution, problem: Problem) -> bool:
+    """At least the baseline's visits, none of its on-time ones given up, and urgent work no
+    later past its aims (`aim_minutes`); then less past the aims, or less travel per visit
+    served."""
     served, baseline_served = len(solution.assigned_visit_ids), len(baseline.assigned_visit_ids)
     if served < baseline_served or breaches(solution, baseline):
         return False
-    if problem is not None:
-        late, baseline_late = aim_minutes(problem, solution), aim_minutes(problem, baseline)
-        if late != baseline_late:
-            return late < baseline_late
+    late, baseline_late = aim_minutes(problem, solution), aim_minutes(problem, baseline)
+    if late != baseline_late:
+        return late < baseline_late
     return solution.total_travel_s * baseline_served < baseline.total_travel_s * served
 
 

@@ -227,11 +227,9 @@ def _worse_than_baseline(m: SolverModel, solution: Solution, baseline: Solution)
     plan is never handed out: the search (a short one above all) trades a few long breaches
     for many short ones and travel, and a dispatcher holds the plan to what the rule of thumb
     keeps."""
-    if len(solution.assigned_visit_ids) < len(baseline.assigned_visit_ids):
+    if len(solution.assigned_visit_ids) < len(baseline.assigned_visit_ids) or breaches(solution, baseline):
         return True
-    return bool(breaches(solution, baseline)) or aim_minutes(m.problem, solution) > aim_minutes(
-        m.problem, baseline
-    )
+    return aim_minutes(m.problem, solution) > aim_minutes(m.problem, baseline)
 
 
 def _large(m: SolverModel) -> bool:
@@ -266,9 +264,8 @@ def _greedy_start(
     late_ids = {lv.visit_id for lv in baseline.late}
     protected = {s.visit_id for r in baseline.routes for s in r.stops if s.visit_id not in late_ids}
     start = insertion_start(problem, baseline, deadline)
-    if sum(map(len, start.values())) < sum(len(r.stops) for r in baseline.routes) or aim_minutes(
-        problem, _timed(m, start, started)
-    ) > aim_minutes(problem, baseline):
+    fewer = sum(map(len, start.values())) < sum(len(r.stops) for r in baseline.routes)
+    if fewer or aim_minutes(problem, _timed(m, start, started)) > aim_minutes(problem, baseline):
         # The insertion plan serves fewer visits than the rule of thumb, or leaves urgent work
         # later past its aims (it inserts where travel grows least), and a short search does not
         # get them back: the baseline's own routes are the start then (less travel saved, no

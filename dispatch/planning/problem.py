@@ -446,19 +446,23 @@ def _visit_model(
         # the standby period (and past a shift's end), as critical work may.
         critical=order.severity is Severity.CRITICAL or started,
         pinned_engineer=pinned,
-        # The engineer is on site: the job goes on now, before anything else on their route (else
-        # a plan would have them leave mid-repair for urgent work and come back, and hand the
-        # urgent work to someone who cannot be there until the repair is done).
-        pinned_start_s=0.0
-        if visit.status is VisitStatus.ON_SITE
-        else _seconds(origin, visit.planned_start)
-        if visit.pinned and visit.planned_start
-        else None,
+        pinned_start_s=_pinned_start(visit, origin),
         already_started=visit.status is VisitStatus.ON_SITE,
         # The promise in force, for the churn penalty and count of a re-plan.
         current_engineer=str(visit.engineer_id) if visit.engineer_id else None,
         current_start_s=_seconds(origin, visit.planned_start) if visit.planned_start else None,
     )
+
+
+def _pinned_start(visit: Visit, origin: dt.datetime) -> float | None:
+    """A job under way goes on now, before anything else on its engineer's route (else a plan
+    would have them leave mid-repair for urgent work and come back, and hand the urgent work to
+    someone who cannot be there until the repair is done); a pinned visit keeps its start."""
+    if visit.status is VisitStatus.ON_SITE:
+        return 0.0
+    if visit.pinned and visit.planned_start:
+        return _seconds(origin, visit.planned_start)
+    return None
 
 
 def _time_left(visit: Visit, origin: dt.datetime) -> float:
