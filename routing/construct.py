@@ -186,9 +186,16 @@ class _Builder:
             if start is None or start + back > route.limit + 1e-9:
                 continue  # could not do it and be back in time, whoever joins
             ready.append((added, k, arrival))
-        # Engineers who can be there by the deadline first, then the cheapest.
+        # The pinned crew first, then engineers who can be there by the deadline, then the cheapest.
         deadline = self.deadline[i]
-        ready.sort(key=lambda r: (r[2] > deadline, r[0]))
+        crew = self.problem.visits[i].pinned_crew
+        ready.sort(
+            key=lambda r: (
+                self.problem.engineers[self.vehicles[r[1]].engineer_index].id not in crew,
+                r[2] > deadline,
+                r[0],
+            )
+        )
         chosen: list[tuple[float, int, float]] = []
         engineers: set[int] = set()
         for added, k, arrival in ready:
@@ -199,7 +206,8 @@ class _Builder:
             engineers.add(e)
             if len(chosen) == people:
                 break
-        if len(chosen) < people:
+        named = {self.problem.engineers[self.vehicles[k].engineer_index].id for _, k, _ in chosen}
+        if len(chosen) < people or not set(crew) <= named:
             return
         start = first_start(self.windows[i], max(a for _, _, a in chosen))
         if start is None:

@@ -148,7 +148,7 @@ def can_serve(problem: Problem, vehicle: Vehicle, visit: Visit, *, via_pickup: b
     """Whether the vehicle may serve the visit; with `via_pickup`, parts missing from
     the van do not rule it out (they are fetched from a warehouse on the way)."""
     engineer = problem.engineers[vehicle.engineer_index]
-    if visit.pinned_engineer is not None and visit.pinned_engineer != engineer.id:
+    if not visit.pin_allows(engineer.id):
         return False
     if not engineer_admitted(engineer, visit):
         return False
@@ -191,8 +191,8 @@ def serving_vehicles(
     out: list[list[int]] = []
     for visit in visits:
         ok = np.ones(len(vehicles), dtype=bool)
-        if visit.pinned_engineer is not None:
-            ok &= engineer_of == index_of.get(visit.pinned_engineer, -1)
+        if visit.pinned_only:
+            ok &= np.isin(engineer_of, [index_of.get(e, -1) for e in visit.pinned_crew])
         if visit.allowed_engineers is not None:
             ok &= np.isin(engineer_of, [index_of[e] for e in visit.allowed_engineers if e in index_of])
         if visit.barred_engineers:

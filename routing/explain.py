@@ -86,13 +86,14 @@ def _usable_vehicles(problem: Problem, vehicles: list[Vehicle], visit: Visit) ->
     """Shifts (and on-call periods for critical work) of the pinned engineer, or
     of everyone; the reason instead when there are none."""
     usable = [v for v in vehicles if not v.on_call or visit.critical]
-    if visit.pinned_engineer is not None:
-        ids = {e.id for e in problem.engineers}
-        if visit.pinned_engineer not in ids:
-            return f"pinned to engineer {visit.pinned_engineer}, who is not in this plan"
-        usable = [v for v in usable if problem.engineers[v.engineer_index].id == visit.pinned_engineer]
-        if not usable:
-            return f"pinned to engineer {visit.pinned_engineer}, who has no shift in the horizon"
+    ids = {e.id for e in problem.engineers}
+    for pinned in visit.pinned_crew:
+        if pinned not in ids:
+            return f"pinned to engineer {pinned}, who is not in this plan"
+        if not any(problem.engineers[v.engineer_index].id == pinned for v in usable):
+            return f"pinned to engineer {pinned}, who has no shift in the horizon"
+    if visit.pinned_only:
+        usable = [v for v in usable if problem.engineers[v.engineer_index].id in visit.pinned_crew]
     return usable
 
 

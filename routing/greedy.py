@@ -198,6 +198,7 @@ def _choose_in(
         # Waiting counts on a route under way; an idle engineer just leaves later.
         growth = detour + np.where(fleet.used[eligible], start - arrival, 0.0)
         return _pick_single(visit, eligible[ok], start[ok], growth[ok])
+    crew = {e for e, engineer in enumerate(fleet.problem.engineers) if engineer.id in visit.pinned_crew}
     return _pick_joint(
         visit,
         windows,
@@ -208,6 +209,7 @@ def _choose_in(
         fleet.limit,
         fleet.used,
         fleet.engineer_of,
+        crew,
     )
 
 
@@ -248,12 +250,17 @@ def _pick_joint(
     limit: FloatArray,
     used: NDArray[np.bool_],
     engineer_of: IntArray,
+    crew: set[int],
 ) -> tuple[list[int], float] | None:
+    """The cheapest combination of distinct engineers among the nearest candidates, the pinned
+    `crew` (engineer indexes) always among them."""
     people = max(1, visit.people_needed)
-    cheapest = np.argsort(detour, kind="stable")[:JOINT_CANDIDATES]
+    pinned = [c for c in range(len(candidates)) if int(engineer_of[candidates[c]]) in crew]
+    cheapest = list(dict.fromkeys([*pinned, *np.argsort(detour, kind="stable")[:JOINT_CANDIDATES].tolist()]))
     best: tuple[tuple[float, float], list[int], float] | None = None
-    for combo in itertools.combinations(cheapest.tolist(), people):
-        if len({int(engineer_of[candidates[c]]) for c in combo}) < people:
+    for combo in itertools.combinations(cheapest, people):
+        engineers = {int(engineer_of[candidates[c]]) for c in combo}
+        if len(engineers) < people or not crew <= engineers:
             continue
         together = _first_start(windows, np.array([max(float(arrival[c]) for c in combo)]))[0]
         if math.isnan(together):

@@ -95,7 +95,7 @@ def best_insertion(
     eligible = [
         r
         for r in routes
-        if (visit.pinned_engineer in (None, r.engineer.id))
+        if visit.pin_allows(r.engineer.id)
         and skill_problem(r.engineer, visit, now_s) is None
         and (not missing_parts(r.engineer, visit) or (stocking and visit.people_needed <= 1))
     ]

@@ -93,6 +93,9 @@ class Visit:
     # cannot wait for the next regular shift (the caller decides).
     critical: bool = False
     pinned_engineer: str | None = None
+    # A joint visit's second engineer on record, pinned with the first (a joint job under way
+    # holds both); the people beyond the two a record holds may be anyone qualified.
+    pinned_partner: str | None = None
     pinned_start_s: float | None = None
     already_started: bool = False  # the engineer is on site: first stop, cannot move
     demand: int = 0  # for the capacity dimension
@@ -119,6 +122,21 @@ class Visit:
     # Leaving the visit out costs this many seconds of travel instead of
     # `SolveOptions.drop_cost` × priority (work that a repair never waits for).
     drop_cost_s: float | None = None
+
+    @property
+    def pinned_crew(self) -> tuple[str, ...]:
+        """The engineers pinned to the visit, one per copy in order (the main engineer first)."""
+        return tuple(e for e in (self.pinned_engineer, self.pinned_partner) if e is not None)
+
+    @property
+    def pinned_only(self) -> bool:
+        """Whether only the pinned crew may do the visit: it names everyone the visit needs (the
+        people it does not name may be anyone qualified)."""
+        crew = self.pinned_crew
+        return bool(crew) and len(crew) >= max(1, self.people_needed)
+
+    def pin_allows(self, engineer_id: str) -> bool:
+        return not self.pinned_only or engineer_id in self.pinned_crew
 
     @property
     def aim_s(self) -> float | None:

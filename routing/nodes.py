@@ -173,8 +173,16 @@ class SolverModel:
         node_windows: list[list[tuple[int, int]]] = [[] for _ in self.nodes]
         for i in self.modelled:
             visit_windows = self.to_units(self.windows[i])
-            for node in self.copies[i]:
+            crew = problem.visits[i].pinned_crew
+            for c, node in enumerate(self.copies[i]):
                 node_allowed[node] = self.allowed[i]
+                if c < len(crew):
+                    # A pinned joint visit: each engineer on record takes a copy of their own.
+                    node_allowed[node] = [
+                        k
+                        for k in self.allowed[i]
+                        if problem.engineers[self.vehicles[k].engineer_index].id == crew[c]
+                    ]
                 node_windows[node] = visit_windows
             for pickup, via in self.vias.get(i, []):
                 hours = problem.warehouses[self.nodes[pickup].warehouse].hours

@@ -170,8 +170,8 @@ def _promises(e: Engineer, v: Visit, stop: Stop, on_call_only: bool) -> list[str
         a, b = v.appointment
         if not a - TOLERANCE_S <= stop.start_s <= b + TOLERANCE_S:
             issues.append(f"{e.id}: {v.id} breaks its confirmed appointment")
-    if v.pinned_engineer is not None and v.pinned_engineer != e.id:
-        issues.append(f"{v.id} is pinned to {v.pinned_engineer}, planned for {e.id}")
+    if not v.pin_allows(e.id):
+        issues.append(f"{v.id} is pinned to {', '.join(v.pinned_crew)}, planned for {e.id}")
     if v.pinned_start_s is not None and abs(stop.start_s - v.pinned_start_s) > TOLERANCE_S:
         issues.append(f"{v.id} moved from its pinned start")
     if on_call_only and not v.critical:
@@ -200,6 +200,8 @@ def _check_served(visits: dict[str, Visit], served: Served, issues: list[str]) -
             issues.append(f"{v_id}: served {len(stops)} times, needs {people} engineer(s) once")
         if len({e_id for e_id, _ in stops}) != len(stops):
             issues.append(f"{v_id}: the same engineer twice")
+        if missing := set(v.pinned_crew) - {e_id for e_id, _ in stops}:
+            issues.append(f"{v_id}: pinned {', '.join(sorted(missing))} not on it")
         starts = [s for _, s in stops]
         if max(starts) - min(starts) > TOLERANCE_S:
             issues.append(f"{v_id}: joint visit not started together")

@@ -68,10 +68,11 @@ def districts(problem: Problem, count: int) -> list[District]:
     of_engineer = _engineers_to_centres(
         home_xy, centres, work, np.argmin(_distances(visit_xy, centres), axis=1)
     )
+    _crews_together(problem, of_engineer)
     of_visit = np.argmin(_distances(visit_xy, centres), axis=1)
     by_id = {e.id: d for e, d in zip(problem.engineers, of_engineer.tolist(), strict=True)}
     for i, visit in enumerate(problem.visits):
-        who = _only_engineers(visit.pinned_engineer, visit.allowed_engineers, by_id)
+        who = _only_engineers(visit.pinned_crew, visit.allowed_engineers, by_id)
         if who:
             # Where most of the engineers who may do it are.
             of_visit[i] = max(set(who), key=lambda d: (who.count(d), -d))
@@ -141,12 +142,23 @@ def _side_by_side(plans: list[Solution], started: float) -> Solution:
     )
 
 
+def _crews_together(problem: Problem, of_engineer: np.ndarray) -> None:
+    """A pinned joint visit's engineers go to its main engineer's district (apart, neither
+    district could serve it), unless that leaves a district with nobody."""
+    index = {e.id: k for k, e in enumerate(problem.engineers)}
+    for visit in problem.visits:
+        crew = [index[e] for e in visit.pinned_crew if e in index]
+        for k in crew[1:]:
+            if np.count_nonzero(of_engineer == of_engineer[k]) > 1:
+                of_engineer[k] = of_engineer[crew[0]]
+
+
 def _only_engineers(
-    pinned: str | None, allowed: frozenset[str] | None, district_of: dict[str, int]
+    pinned: tuple[str, ...], allowed: frozenset[str] | None, district_of: dict[str, int]
 ) -> list[int]:
     """The districts of the engineers a visit is limited to (empty: anyone may do it)."""
-    if pinned is not None:
-        return [district_of[pinned]] if pinned in district_of else []
+    if pinned:
+        return [district_of[e] for e in pinned if e in district_of]
     if allowed is not None:
         return [district_of[e] for e in sorted(allowed) if e in district_of]
     return []

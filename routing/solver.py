@@ -930,8 +930,12 @@ def _start_nodes(m: SolverModel, initial: InitialRoutes) -> list[list[int]]:
             continue
         for visit_id in visit_ids:
             i = visit_of.get(visit_id, -1)
-            if unused.get(i) and vehicle in m.allowed[i]:
-                routes[vehicle].append(unused[i].pop(0))
+            # The first copy this vehicle may take (a pinned joint visit's copies are each one
+            # engineer's).
+            node = next((n for n in unused.get(i, []) if vehicle in m.node_allowed[n]), None)
+            if node is not None:
+                unused[i].remove(node)
+                routes[vehicle].append(node)
     return routes
 
 

@@ -221,7 +221,9 @@ def _probe(ctx: _Context, engineer: rm.Engineer, findings: list[Finding]) -> rm.
     """The visit as the insertion scan should see it for this engineer: skills and parts already
     judged (so the timing is shown even when refused), in the windows its rules leave."""
     plan = ctx.plan
-    visit = dataclasses.replace(ctx.visit, pinned_engineer=None, pinned_start_s=None, skills={})
+    visit = dataclasses.replace(
+        ctx.visit, pinned_engineer=None, pinned_partner=None, pinned_start_s=None, skills={}
+    )
     if missing_parts(engineer, visit) and any(f.rule == "parts" for f in findings):
         visit = dataclasses.replace(visit, parts=frozenset())
     windows = start_windows(plan.problem, visit)

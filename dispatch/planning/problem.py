@@ -246,11 +246,14 @@ def _engineer_models(
     """The engineers as the model knows them, their usernames and display names, and those whose
     record it cannot hold."""
     engineers, names, shown, skipped = [], {}, {}, {}
-    # An engineer on site is there, on a shift, in overtime or on a standby call-out alike.
+    # An engineer on site is there, on a shift, in overtime or on a standby call-out alike; a
+    # joint job's partner with them.
     on_site = {
-        visit.engineer_id: lonlat(site.point)
+        who: lonlat(site.point)
         for visit, _, site in rows.visits
-        if visit.status is VisitStatus.ON_SITE and visit.engineer_id is not None
+        if visit.status is VisitStatus.ON_SITE
+        for who in (visit.engineer_id, visit.partner_engineer_id)
+        if who is not None
     }
     for engineer, username, display_name in rows.engineers:
         try:
@@ -405,6 +408,7 @@ def _visit_model(
     # With the manufacturer's engineer as partner, only our side is routed, in their window.
     people = 1 if visit.partner_engineer_id in manufacturer else visit.people_needed
     pinned = str(visit.engineer_id) if (visit.pinned or started) and visit.engineer_id else None
+    partner = visit.partner_engineer_id if pinned and people > 1 else None
     need = {str(p["sku"]): int(p.get("quantity", 1)) for p in visit.required_parts}
     skus = frozenset(need)
     etas = [eta for sku, eta in coming.items() if sku in skus]
@@ -446,6 +450,7 @@ def _visit_model(
         # the standby period (and past a shift's end), as critical work may.
         critical=order.severity is Severity.CRITICAL or started,
         pinned_engineer=pinned,
+        pinned_partner=str(partner) if partner else None,
         pinned_start_s=_pinned_start(visit, origin),
         already_started=visit.status is VisitStatus.ON_SITE,
         # The promise in force, for the churn penalty and count of a re-plan.

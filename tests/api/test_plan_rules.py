@@ -69,12 +69,12 @@ async def _order(client, h, site: dict[str, Any]) -> dict[str, Any]:
     return await report(client, h["dispatcher"], site, unit)
 
 
-async def _visit(client, h, order: dict[str, Any], minutes: int = 60) -> dict[str, Any]:
+async def _visit(client, h, order: dict[str, Any], minutes: int = 60, **extra: Any) -> dict[str, Any]:
     visit: dict[str, Any] = await _ok(
         await client.post(
             f"/api/work-orders/{order['id']}/visits",
             headers=h["dispatcher"],
-            json={"kind": "repair", "duration_minutes": minutes},
+            json={"kind": "repair", "duration_minutes": minutes, **extra},
         ),
         201,
     )
@@ -471,6 +471,31 @@ async def test_a_job_under_way_goes_on_first_where_the_engineer_is(client, h, pe
     built = await _build(demo_db, clock.now() + timedelta(hours=3), [me])
     (ours,) = [v for v in built.problem.visits if v.id == job["id"]]
     assert ours.duration_s == OVERRUN_SHARE * 90 * 60
+
+    done = {"outcome": "follow_up"}
+    await _ok(await client.post(f"/api/visits/{job['id']}/finish", headers=h["engineer05"], json=done))
+    await _cancel(client, h, order)
+
+
+async def test_a_joint_job_under_way_keeps_both_engineers_on_it(client, h, people, clock, demo_db):
+    me, partner = people["engineer05"], people["engineer06"]
+    site = await _site(client, h, (113.71, 34.81))
+    order = await _order(client, h, site)
+    visit = await _visit(client, h, order, minutes=90, people_needed=2)
+    crew = {"version": visit["version"], "engineer_id": me, "partner_engineer_id": partner}
+    job = await _ok(
+        await client.put(f"/api/visits/{visit['id']}/assignment", headers=h["dispatcher"], json=crew)
+    )
+    await _ok(await client.post(f"/api/visits/{job['id']}/arrive", headers=h["engineer05"], json={}))
+
+    built = await _build(demo_db, clock.now() + timedelta(minutes=30), [me, partner])
+    (ours,) = [v for v in built.problem.visits if v.id == job["id"]]
+    assert (ours.pinned_engineer, ours.pinned_partner, ours.pinned_start_s) == (me, partner, 0.0)
+    assert {e.start for e in built.problem.engineers} == {tuple(site["point"]["coordinates"])}
+    solution = solve(built.problem, SolveOptions(solution_limit=50))
+    firsts = {r.engineer_id: (r.stops[0].visit_id, r.stops[0].start_s) for r in solution.routes if r.stops}
+    assert firsts == {me: (job["id"], 0.0), partner: (job["id"], 0.0)}
+    assert job["id"] not in {u.visit_id for u in solution.unassigned}
 
     done = {"outcome": "follow_up"}
     await _ok(await client.post(f"/api/visits/{job['id']}/finish", headers=h["engineer05"], json=done))

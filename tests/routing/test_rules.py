@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from routing.geo import Point
-from routing.model import Engineer, Problem, Visit
+from routing.greedy import greedy_solve
+from routing.model import Engineer, Problem, Solution, Visit
 from routing.plan_check import check_plan
 from routing.solver import _STATUS, solve
 from routing.travel import FloatMatrix, format_clock
@@ -384,3 +385,62 @@ def test_an_engineer_who_cannot_get_home_by_the_end_of_standby_does_not_sink_the
     sol = solve(problem([stranded, other], [Visit("v", (1_000.0, 0.0), H, deadline_s=H, priority=4)]), opts())
     assert sol.solutions_found > 0
     assert stop_of(sol, "v") == ("other", 100.0)
+
+
+def _crews(sol: Solution, visit_id: str) -> set[str]:
+    return {r.engineer_id for r in sol.routes for s in r.stops if s.visit_id == visit_id}
+
+
+@pytest.mark.parametrize("how", ["search", "greedy"])
+def test_a_joint_job_under_way_holds_both_its_engineers_first(how: str) -> None:
+    # Two engineers on site together, an hour left; a third engineer stands beside the site. The
+    # job keeps both of them from now (neither leaves for the nearby stop), not the nearest pair.
+    site = (5_000.0, 0.0)
+    main = Engineer("main", site, [DAY], end=(0.0, 0.0))
+    partner = Engineer("partner", site, [DAY], end=(0.0, 0.0))
+    near = Engineer("near", (5_010.0, 0.0), [DAY], end=(0.0, 0.0))
+    job = Visit(
+        "job",
+        site,
+        H,
+        people_needed=2,
+        pinned_engineer="main",
+        pinned_partner="partner",
+        pinned_start_s=DAY[0],
+        already_started=True,
+        critical=True,
+    )
+    p = problem([main, partner, near], [job, Visit("next door", (5_020.0, 0.0), 600)], now_s=DAY[0])
+    sol = solve(p, opts()) if how == "search" else greedy_solve(p)
+    assert _crews(sol, "job") == {"main", "partner"}
+    for r in sol.routes:
+        if r.engineer_id in {"main", "partner"}:
+            assert (r.stops[0].visit_id, r.stops[0].start_s) == ("job", DAY[0])
+    assert check_plan(p, sol).problems == []
+
+
+@pytest.mark.parametrize("how", ["search", "greedy"])
+def test_a_crew_of_three_keeps_the_two_on_record_and_takes_a_third(how: str) -> None:
+    # The record names two of three people: those two stay, the third is whoever is nearest.
+    engineers = [
+        Engineer(name, (x, 0.0), [DAY])
+        for name, x in (("a", 0.0), ("b", 9_000.0), ("c", 100.0), ("d", 200.0))
+    ]
+    lift = Visit("lift", (150.0, 0.0), H, people_needed=3, pinned_engineer="a", pinned_partner="b")
+    p = problem(engineers, [lift])
+    sol = solve(p, opts()) if how == "search" else greedy_solve(p)
+    crew = _crews(sol, "lift")
+    assert len(crew) == 3
+    assert {"a", "b"} <= crew
+    assert check_plan(p, sol).problems == []
+
+
+def test_the_check_finds_a_pinned_partner_left_off_the_job() -> None:
+    a, b, c = (Engineer(name, (0.0, 0.0), [DAY]) for name in "abc")
+    # A plan made without the pins (b was not in it) puts the job on a and c.
+    sol = solve(problem([a, c], [Visit("lift", (100.0, 0.0), H, people_needed=2)]), opts())
+    assert _crews(sol, "lift") == {"a", "c"}
+    pinned = Visit("lift", (100.0, 0.0), H, people_needed=2, pinned_engineer="a", pinned_partner="b")
+    problems = check_plan(problem([a, b, c], [pinned]), sol).problems
+    assert "lift is pinned to a, b, planned for c" in problems
+    assert "lift: pinned b not on it" in problems
