@@ -65,9 +65,10 @@ def vehicles_of(problem: Problem) -> list[Vehicle]:
             per_shift = min(per_shift, max(0.0, engineer.overtime_left_month_s))
         for s_index, ((start, end), on_call) in enumerate(periods):
             start, end = max(0.0, start), min(problem.horizon_s, end)
-            if end <= start:
+            overtime_now = end == 0.0 and engineer.overtime_now_s is not None and not on_call
+            if end <= start and not overtime_now:
                 continue
-            if engineer.stays_away and not on_call:
+            if engineer.stays_away and not on_call and not overtime_now:
                 days.append((s_index, start, end))
                 continue
             # Overtime past the horizon would be work nobody planned for; a standby period has

@@ -43,6 +43,10 @@ class Engineer:
     # Time away (sick, leave, training): the shifts given leave it out already; this says where
     # overtime after a shift must stop.
     absences: list[Window] = field(default_factory=list)
+    # Out on work under way with no shift of theirs running now (driving to a job or on site in
+    # the overtime after a shift): `shifts` holds a period (0, 0) for it, and this is the overtime
+    # still left after it. None: no such period.
+    overtime_now_s: float | None = None
 
     @property
     def end_point(self) -> Point:
@@ -63,7 +67,8 @@ class Engineer:
     def overtime_cap_after(self, end_s: float) -> float:
         """The overtime a shift ending at `end_s` may run to: the cap, or less up to an absence."""
         gaps = [start - end_s for start, _ in self.absences if start >= end_s]
-        return max(0.0, min([self.overtime_cap_s, *gaps]))
+        cap = self.overtime_now_s if self.overtime_now_s is not None and end_s <= 0 else self.overtime_cap_s
+        return max(0.0, min([cap, *gaps]))
 
 
 @dataclass

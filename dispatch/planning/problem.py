@@ -255,11 +255,19 @@ def _engineer_models(
         for who in (visit.engineer_id, visit.partner_engineer_id)
         if who is not None
     }
+    out_working = {
+        who
+        for visit, _, _ in rows.visits
+        if visit.status in (VisitStatus.EN_ROUTE, VisitStatus.ON_SITE)
+        for who in (visit.engineer_id, visit.partner_engineer_id)
+        if who is not None
+    }
     for engineer, username, display_name in rows.engineers:
         try:
             away = _away(rows, engineer.id, origin)
             here = on_site.get(engineer.id)
-            engineers.append(_engineer(engineer, origin, horizon_s, rows.live, away, here))
+            working = engineer.id in out_working
+            engineers.append(_engineer(engineer, origin, horizon_s, rows.live, away, here, working))
         except MODEL_ERRORS as exc:
             skipped[str(engineer.id)] = (
                 f"{display_name} ({username}): {CANNOT_MODEL} ({type(exc).__name__}: {exc})"
@@ -293,10 +301,16 @@ def _engineer(
     live: dict[uuid.UUID, tuple[float, float]],
     away: list[rm.Window],
     on_site: tuple[float, float] | None = None,
+    working: bool = False,
 ) -> rm.Engineer:
     # An absence is cut out of the shifts: what is left of a shift around it is a shift of its own.
     windows = without(shift_windows(engineer, origin, horizon_s), away)
-    on_shift_now = any(a <= 0 < b or a == 0 for a, b in windows)
+    standby = without(shift_windows(engineer, origin, horizon_s, on_call=True), away)
+    periods = [*windows, *(standby if engineer.on_call else [])]
+    overtime_now = _overtime_now(engineer, origin, periods) if working else None
+    if overtime_now is not None:
+        windows = [(0.0, 0.0), *windows]
+    on_shift_now = overtime_now is not None or any(a <= 0 < b or a == 0 for a, b in periods)
     start = on_site or (
         live[engineer.id] if engineer.id in live and on_shift_now else lonlat(engineer.home_base)
     )
@@ -311,7 +325,8 @@ def _engineer(
         # they are on the rota at present (rotas go by turns), so it switches them all
         # on or off without editing the week.
         on_call=engineer.on_call,
-        on_call_shifts=without(shift_windows(engineer, origin, horizon_s, on_call=True), away),
+        on_call_shifts=standby,
+        overtime_now_s=overtime_now,
         overtime_cap_s=engineer.overtime_cap_minutes_day * 60,
         overtime_left_month_s=None
         if engineer.overtime_left_month_minutes is None
@@ -322,6 +337,21 @@ def _engineer(
         # Tokens set once the visits' needs are known (see `build`).
         parts=frozenset(),
     )
+
+
+def _overtime_now(engineer: Engineer, origin: dt.datetime, periods: list[rm.Window]) -> float | None:
+    """The overtime left at `origin` after the regular shift that ended last, when no working
+    period runs now (0: none ended within the cap); None while one runs. An engineer driving to a
+    job or on site past their shift's end is working that overtime: the plan gives them a period
+    from now for it, else their job under way had no period to go on and was planned for
+    tomorrow's shift or left out."""
+    if any(a <= 0 < b for a, b in periods):
+        return None
+    cap = engineer.overtime_cap_minutes_day * 60.0
+    spans = [s.span for s in engineer.shifts if not s.on_call]
+    # Laid over the cap before now, each shift ending within it ends `left` seconds in.
+    ended = laid_over(spans, zones.zone(engineer.time_zone), origin - dt.timedelta(seconds=cap), cap)
+    return max((end for _, end in ended), default=0.0)
 
 
 def _ids(values: list[uuid.UUID]) -> frozenset[str]:

@@ -15,6 +15,7 @@ from dispatch.customers.models import Site
 from dispatch.planning import problem as planning
 from dispatch.planning.problem import OVERRUN_SHARE
 from routing.options import SolveOptions
+from routing.plan_check import check_plan
 from routing.solver import solve
 from routing.travel import speed_factor
 from tests.support.api import assert_problem, auth_headers
@@ -500,3 +501,40 @@ async def test_a_joint_job_under_way_keeps_both_engineers_on_it(client, h, peopl
     done = {"outcome": "follow_up"}
     await _ok(await client.post(f"/api/visits/{job['id']}/finish", headers=h["engineer05"], json=done))
     await _cancel(client, h, order)
+
+
+async def test_a_job_the_engineer_drives_to_after_the_shift_stays_tonight_in_overtime(
+    client, h, people, clock, demo_db
+):
+    # engineer05 works 08:30–17:30 (Shanghai), overtime up to 3 h. Set off for a job at 17:50: at
+    # 18:00 the shift is over, yet the engineer is on the way, in overtime. The plan keeps the job
+    # tonight, from where they are, with the overtime that is left; not tomorrow at 08:30.
+    me = people["engineer05"]
+    lon, lat = await _home(client, h, me)
+    site = await _site(client, h, (lon + 0.05, lat))
+    order = await _order(client, h, site)
+    job = await planned_visit(client, h["dispatcher"], order, me)
+    evening = datetime(2026, 3, 2, 18, 0, tzinfo=SHANGHAI)
+    before = clock.now()
+    clock.set(evening - timedelta(minutes=10))
+    try:
+        field = await auth_headers(client, "engineer05")  # signed in this evening
+        await _ok(await client.post(f"/api/visits/{job['id']}/start-travel", headers=field, json={}))
+        built = await _build(demo_db, evening, [me])
+        (engineer,) = built.problem.engineers
+        assert engineer.shifts[0] == (0.0, 0.0)
+        assert engineer.overtime_now_s == 150 * 60  # 3 h less the half hour since 17:30
+        solution = solve(built.problem, SolveOptions(solution_limit=50))
+        (route,) = [r for r in solution.routes if any(s.visit_id == job["id"] for s in r.stops)]
+        assert route.shift == (0.0, 0.0)
+        assert route.stops[0].visit_id == job["id"]
+        assert route.stops[0].start_s < 3600
+        assert check_plan(built.problem, solution).problems == []
+
+        clock.set(evening - timedelta(minutes=5))  # within the sign-in's lifetime
+        await _ok(await client.post(f"/api/visits/{job['id']}/arrive", headers=field, json={}))
+        done = {"outcome": "follow_up"}
+        await _ok(await client.post(f"/api/visits/{job['id']}/finish", headers=field, json=done))
+        await _cancel(client, {"dispatcher": await auth_headers(client, "dispatcher")}, order)
+    finally:
+        clock.set(before)

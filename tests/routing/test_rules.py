@@ -444,3 +444,21 @@ def test_the_check_finds_a_pinned_partner_left_off_the_job() -> None:
     problems = check_plan(problem([a, b, c], [pinned]), sol).problems
     assert "lift is pinned to a, b, planned for c" in problems
     assert "lift: pinned b not on it" in problems
+
+
+@pytest.mark.parametrize("how", ["search", "greedy"])
+def test_an_engineer_out_past_the_shift_works_what_is_left_of_the_overtime(how: str) -> None:
+    # The shift is over (a period (0, 0)) with an hour of overtime left: the urgent job the
+    # engineer is driving to fits in it (and the drive home), a 2-hour job does not and waits for
+    # tomorrow's shift.
+    e = Engineer("e", (0.0, 0.0), [(0.0, 0.0), DAY2], overtime_cap_s=3 * H, overtime_now_s=H)
+    on_the_way = Visit(
+        "on the way", (6_000.0, 0.0), 0.25 * H, pinned_engineer="e", critical=True, deadline_s=H, priority=4
+    )
+    p = problem([e], [on_the_way, Visit("long", (6_100.0, 0.0), 2 * H)], now_s=0.0)
+    sol = solve(p, opts()) if how == "search" else greedy_solve(p)
+    route = next(r for r in sol.routes if any(s.visit_id == "on the way" for s in r.stops))
+    assert route.shift == (0.0, 0.0)
+    assert stop_of(sol, "on the way") == ("e", 600.0)
+    assert DAY2[0] <= stop_of(sol, "long")[1] < DAY2[1]
+    assert check_plan(p, sol).problems == []
