@@ -5,9 +5,10 @@ knowing what changes.
 
 "Before" is read from the visits as they are now and judged the same way as the plan's own
 stops: an assigned visit starting after its deadline is a predicted breach, and so is a visit
-nobody has whose deadline falls inside the plan's horizon. "After" is what applying the plan
-does: the visits on its routes take their new engineer and start; a visit it leaves out keeps
-what it has (applying never takes a visit away from its engineer).
+nobody has whose deadline falls inside the plan's horizon. "After" is what applying the whole plan
+does: the visits on its routes take their new engineer and start; a visit it leaves out is taken
+back from its engineer when its promise falls inside the horizon (not a pinned one:
+`plans.released_on_apply`), and keeps what it has otherwise.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.errors import Conflict, NotFound
 from dispatch.engineers.service import names_of
 from dispatch.planning.models import Plan, PlanStatus
+from dispatch.planning.plans import released_on_apply
 from dispatch.planning.problem import DEADLINE_OF
 from dispatch.sla.models import SlaClock
 from dispatch.work_orders.models import Visit, WorkOrder
@@ -120,6 +122,7 @@ async def compare(session: AsyncSession, plan_id: uuid.UUID) -> Comparison:
         )
     }
     horizon_end = plan.origin + dt.timedelta(seconds=plan.horizon_s)
+    covered = set(plan.result.get("engineer_ids", []))
     before = Figures(0, 0, 0)
     after = Figures(0, 0, 0)
     moved: list[Move] = []
@@ -130,15 +133,14 @@ async def compare(session: AsyncSession, plan_id: uuid.UUID) -> Comparison:
         late_before = _late(now_start, deadline)
         _count(before, now_start is not None, bool(late_before) if now_start else missed_if_left)
         engineer_after, stop, name_after = proposed.get(str(visit.id), (None, None, None))
-        if stop is None:
-            # Applying writes only the routes: a visit the plan leaves out keeps what it has.
+        if stop is None and not released_on_apply(plan, visit, covered):
             _count(after, now_start is not None, bool(late_before) if now_start else missed_if_left)
             continue
-        start_after = dt.datetime.fromisoformat(stop["start"])
-        late_after = float(stop["late_minutes"])
-        _count(after, True, bool(late_after))
+        start_after = dt.datetime.fromisoformat(stop["start"]) if stop else None
+        late_after = float(stop["late_minutes"]) if stop else None
+        _count(after, stop is not None, bool(late_after) if stop else missed_if_left)
         same_engineer = (str(visit.engineer_id) if visit.engineer_id else None) == engineer_after
-        if same_engineer and now_start is not None and abs(start_after - now_start) < SAME_START:
+        if same_engineer and now_start and start_after and abs(start_after - now_start) < SAME_START:
             continue
         moved.append(
             Move(

@@ -231,8 +231,11 @@ async def apply(
                 continue
             crews.setdefault(stop["visit_id"], []).append(route["engineer_id"])
             starts.setdefault(stop["visit_id"], stop)
+    left_out = _left_out(plan)
     locked = await _lock_all(
-        session, [uuid.UUID(v) for v in starts], {uuid.UUID(e) for crew in crews.values() for e in crew}
+        session,
+        [uuid.UUID(v) for v in starts] + left_out,
+        {uuid.UUID(e) for crew in crews.values() for e in crew},
     )
     visits = locked.visits
     changed = [
@@ -258,9 +261,17 @@ async def apply(
         # Work already under way stays as it is.
         if (visit := visits[uuid.UUID(visit_id)]).status in {VisitStatus.PLANNED, VisitStatus.ASSIGNED}
     ]
-    await visit_service.assign_all(session, actor, clock, assignments)
+    applying = _engineers_applying(plan, engineer_ids, routes)
+    released = [
+        visit_service.Assignment(visit.id, visit.version, None, None, None, pinned=False)
+        for visit_id in left_out
+        if (visit := visits.get(visit_id)) is not None and released_on_apply(plan, visit, applying)
+    ]
+    await visit_service.assign_all(session, actor, clock, assignments + released)
     short = await _hold_pickups(session, actor, clock, pickups)
     result = {**plan.result, "applied_engineers": sorted(done)}
+    if released:
+        result["released"] = sorted({*plan.result.get("released", []), *(str(a.visit_id) for a in released)})
     if short:
         result["pickups_not_held"] = sorted({*plan.result.get("pickups_not_held", []), *short})
     plan.result = result
@@ -268,6 +279,41 @@ async def apply(
         plan.status, plan.applied_at, plan.applied_by = PlanStatus.APPLIED, clock.now(), actor.user_id
     await session.flush()
     return plan
+
+
+def _left_out(plan: Plan) -> list[uuid.UUID]:
+    """The visits the plan weighed and put on nobody's route."""
+    assert plan.result is not None
+    routed = {stop["visit_id"] for route in plan.result["routes"] for stop in route["stops"]}
+    return [uuid.UUID(v) for v in plan.visit_versions if v not in routed]
+
+
+def _engineers_applying(
+    plan: Plan, engineer_ids: list[uuid.UUID] | None, routes: list[dict[str, Any]]
+) -> set[str]:
+    """The engineers whose work this call settles: those whose routes it writes and, applied
+    whole, every engineer the plan covered (one left with no route too)."""
+    assert plan.result is not None
+    applying = {route["engineer_id"] for route in routes}
+    if engineer_ids is None:
+        applying |= set(plan.result.get("engineer_ids", []))
+    return applying
+
+
+def released_on_apply(plan: Plan, visit: Visit, applying: set[str]) -> bool:
+    """Whether applying the plan takes the visit back from its engineer: assigned to one of the
+    engineers applied, not pinned, unchanged since the plan, and promised inside the plan's
+    horizon (or before it). The plan found no room for it, so the old promise is not kept: left in
+    place it stays on the engineer's phone, and on a route the engineer was never told changed.
+    A promise beyond the horizon is not the plan's to judge."""
+    horizon_end = plan.origin + dt.timedelta(seconds=plan.horizon_s)
+    return (
+        visit.status is VisitStatus.ASSIGNED
+        and not visit.pinned
+        and str(visit.engineer_id) in applying
+        and visit.version == plan.visit_versions.get(str(visit.id))
+        and (visit.planned_start is None or visit.planned_start < horizon_end)
+    )
 
 
 @dataclass

@@ -723,6 +723,8 @@ def result_of(plan: PlanInput, solution: rm.Solution) -> dict[str, Any]:
         "routes": [_route(plan, route, engineers[route.engineer_id]) for route in solution.routes],
         "unassigned": [_unassigned(plan, u.visit_id, u.reason) for u in solution.unassigned]
         + [_unassigned(plan, visit_id, reason) for visit_id, reason in plan.skipped.items()],
+        # Every engineer the plan covered, with a route or without.
+        "engineer_ids": sorted(e.id for e in plan.problem.engineers),
         # Engineers whose stored record the model could not hold (they got no route).
         "engineers_skipped": [
             {"engineer_id": engineer_id, "reason": reason}

@@ -538,3 +538,59 @@ async def test_a_job_the_engineer_drives_to_after_the_shift_stays_tonight_in_ove
         await _cancel(client, {"dispatcher": await auth_headers(client, "dispatcher")}, order)
     finally:
         clock.set(before)
+
+
+async def test_applying_a_plan_takes_back_what_it_found_no_room_for(client, h, people, clock):
+    # Three jobs of 15 hours held by engineer05, longer than any shift and its overtime: one
+    # promised for today, one pinned, one promised next week. The plan finds room for none of
+    # them; applied, it takes back today's (the engineer's phone no longer shows it), and leaves
+    # the pinned one and next week's.
+    me = people["engineer05"]
+    site = await _site(client, h, await _home(client, h, me))
+    held = {}
+    for name, start, pinned in (
+        ("today", clock.now() + timedelta(hours=2), False),
+        ("pinned", clock.now() + timedelta(hours=3), True),
+        ("next week", clock.now() + timedelta(days=7), False),
+    ):
+        visit = await _visit(client, h, await _order(client, h, site), minutes=900)
+        body = {
+            "version": visit["version"],
+            "engineer_id": me,
+            "planned_start": start.isoformat(),
+            "pinned": pinned,
+        }
+        held[name] = await _ok(
+            await client.put(f"/api/visits/{visit['id']}/assignment", headers=h["dispatcher"], json=body)
+        )
+
+    plan = await _plan(client, h, [me])
+    assert {held[n]["id"] for n in ("today", "pinned")} <= {
+        u["visit_id"] for u in plan["result"]["unassigned"]
+    }
+    # The comparison says so before it is applied.
+    compared = await _ok(
+        await client.get(f"/api/dispatch/plans/{plan['id']}/comparison", headers=h["dispatcher"])
+    )
+    moves = {m["visit_id"]: m for m in compared["moved"]}
+    assert (
+        moves[held["today"]["id"]]["engineer_before_id"],
+        moves[held["today"]["id"]]["engineer_after_id"],
+    ) == (
+        me,
+        None,
+    )
+    assert held["pinned"]["id"] not in moves
+    assert held["next week"]["id"] not in moves
+    assert compared["after"]["unassigned"] >= compared["before"]["unassigned"] + 1
+    applied = await _ok(await client.post(f"/api/dispatch/plans/{plan['id']}/apply", headers=h["dispatcher"]))
+    assert applied["result"]["released"] == [held["today"]["id"]]
+    after = {
+        name: await _ok(await client.get(f"/api/visits/{visit['id']}", headers=h["dispatcher"]))
+        for name, visit in held.items()
+    }
+    assert (after["today"]["status"], after["today"]["engineer_id"]) == ("planned", None)
+    assert (after["pinned"]["status"], after["pinned"]["engineer_id"]) == ("assigned", me)
+    assert (after["next week"]["status"], after["next week"]["engineer_id"]) == ("assigned", me)
+    for visit in held.values():
+        await _cancel(client, h, {"id": visit["work_order_id"]})
