@@ -219,7 +219,9 @@ async def finish_repair(
             log.add(now, "backup_requested", fault=job.fault.n, by="engineer")
         except DomainError as exc:
             log.add(now, "backup_unavailable", fault=job.fault.n, reason=exc.detail)
-        await _follow_up(session, clock, desk, again, now + dt.timedelta(hours=job.fault.vendor_hours))
+            # No backup: the engineer comes back once the vendor has repaired the unit. With one,
+            # the loan's swap-back is that return visit.
+            await _follow_up(session, clock, desk, again, now + dt.timedelta(hours=job.fault.vendor_hours))
         return "follow_up_vendor"
     await _use_parts(session, clock, crew, job)
     await _photo(session, clock, crew, job.visit.id)
