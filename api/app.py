@@ -40,6 +40,21 @@ from dispatch.customers.stored_zones import unknown_zones
 log = logging.getLogger("fieldservice.api")
 # How long an app waits for its in-process queue worker to stop (the worker's own grace is 2 s).
 IN_PROCESS_STOP_SECONDS = 10.0
+# Between two cancellations of a queue worker that has not stopped yet.
+STOP_POLL_SECONDS = 0.5
+
+
+async def stop_worker(task: asyncio.Task[None], within: float) -> bool:
+    """Cancel the task until it has ended, for at most `within` seconds. procrastinate's worker
+    can miss a cancellation that lands while it starts or stops its loop (its shutdown then waits
+    on a loop that was never told); one left running also hangs the event loop's own close, which
+    cancels every task and waits for them all. Cancelling again reaches it where it listens."""
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + within
+    while not task.done() and loop.time() < give_up:
+        task.cancel()
+        await asyncio.wait({task}, timeout=STOP_POLL_SECONDS)
+    return task.done()
 
 
 def build_context(settings: Settings, clock: Clock) -> AppContext:
@@ -107,13 +122,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             gc.unfreeze()  # collectable again once the app stops (tests start many apps)
             if context.worker is not None:
                 await context.worker.stop()
-            if in_process is not None:
-                in_process.cancel()
-                # procrastinate's worker can miss a cancellation that lands while it starts or
-                # stops its loop; shutting down must not wait on it forever.
-                stopped, _still = await asyncio.wait({in_process}, timeout=IN_PROCESS_STOP_SECONDS)
-                if not stopped:
-                    log.warning("the in-process queue worker did not stop in %s s", IN_PROCESS_STOP_SECONDS)
+            if in_process is not None and not await stop_worker(in_process, IN_PROCESS_STOP_SECONDS):
+                log.warning("the in-process queue worker did not stop in %s s", IN_PROCESS_STOP_SECONDS)
             await context.live.stop()
             context.hashing.close()
             await context.engine.dispose()
