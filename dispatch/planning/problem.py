@@ -68,6 +68,8 @@ MORNING_REACH = dt.timedelta(hours=1)
 # of it: one past its estimate is not done the moment the estimate runs out (repair times have a
 # long tail), and the next re-plan looks again.
 OVERRUN_SHARE = 0.25
+# A visit its engineer is driving to or working on: theirs, whatever a plan finds.
+STARTED = frozenset({VisitStatus.EN_ROUTE, VisitStatus.ON_SITE})
 
 
 @dataclass
@@ -252,16 +254,9 @@ def _engineer_models(
         who: lonlat(site.point)
         for visit, _, site in rows.visits
         if visit.status is VisitStatus.ON_SITE
-        for who in (visit.engineer_id, visit.partner_engineer_id)
-        if who is not None
+        for who in _crew(visit)
     }
-    out_working = {
-        who
-        for visit, _, _ in rows.visits
-        if visit.status in (VisitStatus.EN_ROUTE, VisitStatus.ON_SITE)
-        for who in (visit.engineer_id, visit.partner_engineer_id)
-        if who is not None
-    }
+    out_working = {who for visit, _, _ in rows.visits if visit.status in STARTED for who in _crew(visit)}
     for engineer, username, display_name in rows.engineers:
         try:
             away = _away(rows, engineer.id, origin)
@@ -276,6 +271,11 @@ def _engineer_models(
         names[str(engineer.id)] = username
         shown[str(engineer.id)] = display_name
     return engineers, names, shown, skipped
+
+
+def _crew(visit: Visit) -> list[uuid.UUID]:
+    """The visit's engineer and partner, those it has."""
+    return [who for who in (visit.engineer_id, visit.partner_engineer_id) if who is not None]
 
 
 def _licence_end(origin: dt.datetime, valid_until: dt.date | None, tz: dt.tzinfo) -> float | None:
@@ -349,7 +349,8 @@ def _overtime_now(engineer: Engineer, origin: dt.datetime, periods: list[rm.Wind
         return None
     cap = engineer.overtime_cap_minutes_day * 60.0
     spans = [s.span for s in engineer.shifts if not s.on_call]
-    # Laid over the cap before now, each shift ending within it ends `left` seconds in.
+    # Laid over the `cap` seconds before now, a shift that ended in them ends at `cap` less the
+    # time since: the overtime it has left.
     ended = laid_over(spans, zones.zone(engineer.time_zone), origin - dt.timedelta(seconds=cap), cap)
     return max((end for _, end in ended), default=0.0)
 
@@ -667,7 +668,7 @@ def _visit_models(
     """The open visits as the model knows them; one it cannot hold is listed as skipped."""
     out = _Modelled()
     for visit, order, site in rows.visits:
-        started = visit.status in {VisitStatus.EN_ROUTE, VisitStatus.ON_SITE}
+        started = visit.status in STARTED
         if started and str(visit.engineer_id) not in in_scope:
             continue  # someone else's work in progress: not ours to plan
         out.orders[str(visit.id)] = (str(order.id), order.problem_number)
