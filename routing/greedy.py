@@ -198,7 +198,12 @@ def _choose_in(
         # Waiting counts on a route under way; an idle engineer just leaves later.
         growth = detour + np.where(fleet.used[eligible], start - arrival, 0.0)
         return _pick_single(visit, eligible[ok], start[ok], growth[ok])
-    crew = {e for e, engineer in enumerate(fleet.problem.engineers) if engineer.id in visit.pinned_crew}
+    pinned = visit.pinned_crew
+    crew = (
+        {e for e, engineer in enumerate(fleet.problem.engineers) if engineer.id in pinned}
+        if pinned
+        else set()
+    )
     return _pick_joint(
         visit,
         windows,

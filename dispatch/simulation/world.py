@@ -188,6 +188,11 @@ STANDBY_NIGHT = (dt.time(18, 0), dt.time(8, 0))
 STANDBY_SHARE = 0.25
 
 
+def _rota_first(crew: Crew) -> tuple[bool, str]:
+    """Who stands by first: engineers already on the standby rota, then by user name."""
+    return (not crew.engineer.on_call, crew.actor.username)
+
+
 def _standby_wanted(share: float, per_share: float | None) -> int:
     return 1 if per_share is None else max(1, math.ceil(share / per_share - 1e-9))
 
@@ -212,7 +217,7 @@ async def cover_standby(
         missing = wanted - sum(category in _standby_skills(c) for c in crews)
         able = sorted(
             (c for c in crews if not _standby_skills(c) and category in _valid_skills(c)),
-            key=lambda c: (not c.engineer.on_call, c.actor.username),
+            key=_rota_first,
         )
         for crew in able[: max(0, missing)]:
             days = sorted({s.weekday for s in crew.engineer.shifts if not s.on_call})
@@ -330,7 +335,7 @@ def _standby_nights(
         standby = [c for c in crews if _standby_on(c, weekday) or weekday in nights.get(c.engineer.id, ())]
         skilled = sorted(
             (c for c in on_duty if category in _valid_skills(c) and c not in standby),
-            key=lambda c: (not c.engineer.on_call, c.actor.username),
+            key=_rota_first,
         )
         missing = count - sum(category in _valid_skills(c) for c in standby)
         for crew in skilled[: max(0, missing)]:
